@@ -1,0 +1,35 @@
+// ApiContext: the services handlers use, held by reference (owned by server::App, which
+// outlives the router), and RunBlocking for work that must stay off the I/O threads.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <optional>
+
+#include "auth/auth_service.h"
+#include "http/metrics.h"
+#include "store/store.h"
+
+namespace lattice::api {
+
+struct ApiContext {
+  store::Store& store;
+  auth::AuthService& auth;
+  http::HttpMetrics& metrics;
+  boost::asio::thread_pool& blocking;  // argon2id and other CPU-heavy or blocking calls
+};
+
+// Runs `fn` on the blocking pool and resumes the caller on its own executor with the result.
+template <typename F>
+auto RunBlocking(boost::asio::thread_pool& pool, F fn) -> boost::asio::awaitable<decltype(fn())> {
+  using R = decltype(fn());
+  // co_spawn needs a default-constructible result; Result<T> deliberately is not.
+  std::optional<R> out = co_await boost::asio::co_spawn(
+      pool, [&]() -> boost::asio::awaitable<std::optional<R>> { co_return fn(); },
+      boost::asio::use_awaitable);
+  co_return std::move(*out);
+}
+
+}  // namespace lattice::api

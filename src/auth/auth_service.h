@@ -1,0 +1,65 @@
+// AuthService: accounts and sessions — register, sign in (rate-limited), sign out, change
+// password, and verify bearer tokens. Holds references to the store, clock and keyring, which
+// must outlive it. Thread-safe. Register/Login/ChangePassword run argon2id and take tens of
+// milliseconds: call them off the I/O threads. Authenticate is cheap (HMAC + one lookup).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "auth/rate_limiter.h"
+#include "common/clock.h"
+#include "common/keyring.h"
+#include "common/principal.h"
+#include "common/result.h"
+#include "store/store.h"
+
+namespace lattice::auth {
+
+struct AuthOptions {
+  std::int64_t session_ttl_seconds = 7 * 24 * 3600;
+  int max_failures_per_account = 5;
+  int max_failures_per_address = 20;
+  std::int64_t failure_window_seconds = 15 * 60;
+};
+
+struct SignedIn {
+  store::User user;
+  std::string token;
+  std::int64_t expires_at = 0;
+};
+
+class AuthService {
+ public:
+  AuthService(store::Store& store, const Clock& clock, const Keyring& keys, AuthOptions opts);
+  AuthService(const AuthService&) = delete;
+  AuthService& operator=(const AuthService&) = delete;
+
+  // kInvalidArgument with field errors; kConflict if the email is taken.
+  Result<SignedIn> Register(std::string_view email, std::string_view password,
+                            const std::string& remote);
+  // kUnauthenticated (never says which part was wrong); kRateLimited with retry_after.
+  Result<SignedIn> Login(std::string_view email, std::string_view password,
+                         const std::string& remote);
+  // Revokes the caller's session.
+  Status Logout(const Principal& who);
+  // Verifies the current password, sets the new one, revokes every session of the user and
+  // returns a fresh session.
+  Result<SignedIn> ChangePassword(const Principal& who, std::string_view current,
+                                  std::string_view next, const std::string& remote);
+  // kUnauthenticated for a malformed, forged, expired or revoked token.
+  Result<Principal> Authenticate(std::string_view token) const;
+
+ private:
+  Result<SignedIn> StartSession(const store::User& user, const std::string& remote);
+
+  store::Store& store_;
+  const Clock& clock_;
+  const Keyring& keys_;
+  const AuthOptions opts_;
+  FailureLimiter by_account_;
+  FailureLimiter by_address_;
+  std::string dummy_hash_;  // verified against for unknown emails, so timing reveals nothing
+};
+
+}  // namespace lattice::auth

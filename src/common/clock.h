@@ -1,0 +1,42 @@
+// Clock: an injectable source of wall time so tests can move time (token expiry, rate limits).
+// Implementations must be thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace lattice {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Seconds since the Unix epoch.
+  virtual std::int64_t NowSeconds() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::int64_t NowSeconds() const override {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+// A clock tests set by hand.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(std::int64_t now) : now_(now) {}
+  std::int64_t NowSeconds() const override { return now_.load(); }
+  void Advance(std::int64_t seconds) { now_ += seconds; }
+
+ private:
+  std::atomic<std::int64_t> now_;
+};
+
+// RFC 3339 UTC timestamp, e.g. "2026-11-25T00:17:13Z".
+std::string FormatTimestamp(std::int64_t unix_seconds);
+
+}  // namespace lattice

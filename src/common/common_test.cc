@@ -1,0 +1,59 @@
+#include <gtest/gtest.h>
+
+#include "common/clock.h"
+#include "common/json_util.h"
+#include "common/random.h"
+
+namespace lattice {
+namespace {
+
+TEST(Random, TokensAreUniqueAndUrlSafe) {
+  InitCrypto();
+  const std::string a = RandomToken(32), b = RandomToken(32);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.size(), 43u);
+  EXPECT_EQ(a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos);
+}
+
+TEST(Random, Base64RoundTripAndRejectsGarbage) {
+  std::string out;
+  ASSERT_TRUE(Base64UrlDecode(Base64UrlEncode("hello\x01\xff"), out));
+  EXPECT_EQ(out, "hello\x01\xff");
+  EXPECT_FALSE(Base64UrlDecode("not base64!", out));
+}
+
+TEST(Random, IdsHavePrefix) {
+  const std::string id = NewId("usr");
+  EXPECT_EQ(id.rfind("usr_", 0), 0u);
+  EXPECT_EQ(id.size(), 24u);
+}
+
+TEST(Clock, FormatsRfc3339) {
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
+}
+
+TEST(Json, ParsesObjectsOnly) {
+  EXPECT_TRUE(ParseJsonObject(R"({"a":1})").ok());
+  EXPECT_FALSE(ParseJsonObject("[1]").ok());
+  EXPECT_FALSE(ParseJsonObject("{").ok());
+  std::string deep(100, '[');
+  EXPECT_FALSE(ParseJsonObject(deep).ok());
+}
+
+TEST(Json, FieldReaderCollectsEveryError) {
+  auto obj = ParseJsonObject(R"({"email": 3})");
+  ASSERT_TRUE(obj.ok());
+  FieldReader r(*obj);
+  r.RequiredString("email");
+  r.RequiredString("password");
+  ASSERT_FALSE(r.ok());
+  const Error e = r.ToError();
+  ASSERT_EQ(e.fields.size(), 2u);
+  EXPECT_EQ(e.fields[0].field, "email");
+  EXPECT_EQ(e.fields[0].message, "must be a string");
+  EXPECT_EQ(e.fields[1].field, "password");
+}
+
+}  // namespace
+}  // namespace lattice

@@ -1,0 +1,217 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include <atomic>
+
+#include "http/problem.h"
+
+namespace lattice::http {
+
+using asio::ip::tcp;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+struct HttpServer::State {
+  State(asio::io_context& ioc, Dispatcher& d, ServerOptions o)
+      : ioc(ioc), dispatcher(d), opts(o), acceptor(ioc) {}
+  asio::io_context& ioc;
+  Dispatcher& dispatcher;
+  const ServerOptions opts;
+  tcp::acceptor acceptor;
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+// Writes an error reply on a connection that is about to be closed.
+asio::awaitable<void> WriteAndClose(beast::tcp_stream& stream, Reply reply,
+                                    std::chrono::seconds timeout) {
+  reply.res.keep_alive(false);
+  reply.res.prepare_payload();
+  stream.expires_after(timeout);
+  co_await bhttp::async_write(stream, reply.res, kUseTuple);
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  std::string remote;
+  {
+    beast::error_code ec;
+    auto ep = stream.socket().remote_endpoint(ec);
+    remote = ec ? "unknown" : ep.address().to_string();
+  }
+  bool first = true;
+  try {
+    for (;;) {
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(st->opts.header_limit));
+      parser.body_limit(st->opts.body_limit);
+
+      // Between requests the idle timeout applies; once bytes arrive the header deadline does.
+      stream.expires_after(first || buffer.size() > 0 ? st->opts.header_timeout
+                                                      : st->opts.idle_timeout);
+      first = false;
+      auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+          ec == beast::error::timeout || ec == asio::error::connection_reset ||
+          ec == asio::error::operation_aborted) {
+        co_return;
+      }
+      if (ec == bhttp::error::header_limit) {
+        co_await WriteAndClose(stream,
+                               ProblemReply(bhttp::status::request_header_fields_too_large,
+                                            "The request header is too large.", "/"),
+                               st->opts.write_timeout);
+        co_return;
+      }
+      if (ec == bhttp::error::body_limit) {
+        co_await WriteAndClose(stream,
+                               ProblemReply(bhttp::status::payload_too_large,
+                                            "The request body is larger than " +
+                                                std::to_string(st->opts.body_limit) + " bytes.",
+                                            "/"),
+                               st->opts.write_timeout);
+        co_return;
+      }
+      if (ec) {
+        co_await WriteAndClose(
+            stream, ProblemReply(bhttp::status::bad_request, "Malformed HTTP request.", "/"),
+            st->opts.write_timeout);
+        co_return;
+      }
+
+      if (!parser.is_done()) {
+        if (auto& h = parser.get();
+            bhttp::token_list{h[bhttp::field::expect]}.exists("100-continue")) {
+          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, h.version()};
+          stream.expires_after(st->opts.write_timeout);
+          auto [wec, wn] = co_await bhttp::async_write(stream, cont, kUseTuple);
+          if (wec) co_return;
+        }
+        stream.expires_after(st->opts.body_timeout);
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+        if (bec == bhttp::error::body_limit) {
+          co_await WriteAndClose(stream,
+                                 ProblemReply(bhttp::status::payload_too_large,
+                                              "The request body is larger than " +
+                                                  std::to_string(st->opts.body_limit) + " bytes.",
+                                              parser.get().target()),
+                                 st->opts.write_timeout);
+          co_return;
+        }
+        if (bec == beast::error::timeout) {
+          co_await WriteAndClose(
+              stream,
+              ProblemReply(bhttp::status::request_timeout,
+                           "The request body did not arrive in time.", parser.get().target()),
+              st->opts.write_timeout);
+          co_return;
+        }
+        if (bec) {
+          if (bec == asio::error::eof || bec == bhttp::error::end_of_stream ||
+              bec == bhttp::error::partial_message)
+            co_return;
+          co_await WriteAndClose(
+              stream, ProblemReply(bhttp::status::bad_request, "Malformed HTTP request.", "/"),
+              st->opts.write_timeout);
+          co_return;
+        }
+      }
+
+      Request req = parser.release();
+      Reply reply = co_await st->dispatcher.Dispatch(req, remote);
+      const bool keep_alive = req.keep_alive() && !st->stopping.load() && !reply.stream;
+      reply.res.version(req.version());
+      reply.res.keep_alive(keep_alive);
+      reply.res.set(bhttp::field::server, "lattice");
+
+      stream.expires_after(st->opts.write_timeout);
+      if (reply.stream) {
+        // Streamed replies (SSE, followed logs): header first, then the stream owns the socket.
+        reply.res.chunked(false);
+        bhttp::response_serializer<bhttp::string_body> sr{reply.res};
+        auto [hec, hn] = co_await bhttp::async_write_header(stream, sr, kUseTuple);
+        if (hec) co_return;
+        stream.expires_never();
+        co_await reply.stream(stream);
+        beast::error_code sec;
+        stream.socket().shutdown(tcp::socket::shutdown_both, sec);
+        co_return;
+      }
+      reply.res.prepare_payload();
+      auto [wec, wn] = co_await bhttp::async_write(stream, reply.res, kUseTuple);
+      if (wec || !keep_alive) {
+        beast::error_code sec;
+        stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+        co_return;
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("msg=\"session failed\" remote={} error=\"{}\"", remote, e.what());
+  }
+}
+
+asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpServer::State> st) {
+  for (;;) {
+    auto [ec, socket] = co_await st->acceptor.async_accept(kUseTuple);
+    if (st->stopping.load() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // EMFILE and friends: back off briefly rather than spin.
+      spdlog::warn("msg=\"accept failed\" error=\"{}\"", ec.message());
+      asio::steady_timer t(st->ioc, std::chrono::milliseconds(50));
+      co_await t.async_wait(kUseTuple);
+      continue;
+    }
+    beast::error_code nec;
+    socket.set_option(tcp::no_delay(true), nec);
+    asio::co_spawn(st->ioc, RunSession(st, std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+HttpServer::HttpServer(asio::io_context& ioc, Dispatcher& dispatcher, ServerOptions opts)
+    : state_(std::make_shared<State>(ioc, dispatcher, opts)) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+}
+
+Result<tcp::endpoint> HttpServer::Listen(const std::string& host, std::uint16_t port) {
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) return Error::Invalid("listen address '" + host + "' is not an IP address");
+  tcp::endpoint ep(addr, port);
+  auto& a = state_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Error::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                              ec.message());
+  return a.local_endpoint();
+}
+
+void HttpServer::Start() {
+  asio::co_spawn(state_->ioc, AcceptLoop(state_), asio::detached);
+}
+
+void HttpServer::Stop() {
+  if (state_->stopping.exchange(true)) return;
+  asio::post(state_->ioc, [st = state_] {
+    beast::error_code ec;
+    st->acceptor.close(ec);
+  });
+}
+
+}  // namespace lattice::http

@@ -1,0 +1,49 @@
+// HttpServer: accepts TCP connections and runs one coroutine per connection
+// (read → dispatch → write, with keep-alive). Every read has a deadline so a slow or idle
+// client cannot pin a connection; header and body sizes are bounded (431/413).
+// The io_context and dispatcher must outlive the server. Start/Stop from any thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "http/dispatcher.h"
+
+namespace lattice::http {
+
+struct ServerOptions {
+  std::size_t body_limit = 1 << 20;         // bytes; larger bodies get 413
+  std::size_t header_limit = 16 << 10;      // bytes; larger headers get 431
+  std::chrono::seconds header_timeout{10};  // to receive a complete request header
+  std::chrono::seconds body_timeout{30};    // to receive the body once the header is in
+  std::chrono::seconds idle_timeout{60};    // keep-alive wait for the next request
+  std::chrono::seconds write_timeout{30};
+};
+
+class HttpServer {
+ public:
+  HttpServer(asio::io_context& ioc, Dispatcher& dispatcher, ServerOptions opts);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens on host:port (port 0 picks a free one). Returns the bound endpoint.
+  Result<asio::ip::tcp::endpoint> Listen(const std::string& host, std::uint16_t port);
+  // Starts accepting (after Listen).
+  void Start();
+  // Stops accepting new connections; open connections end after their current request.
+  void Stop();
+
+  struct State;  // shared with the accept loop and sessions, which may outlive a Stop()
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace lattice::http

@@ -1,0 +1,169 @@
+#include "server/app.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "api/api_context.h"
+#include "api/auth_handlers.h"
+#include "api/ops_handlers.h"
+#include "auth/auth_service.h"
+#include "common/clock.h"
+#include "common/keyring.h"
+#include "http/dispatcher.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "store/store.h"
+
+namespace lattice::server {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& port) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return false;
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  const std::string p = listen.substr(colon + 1);
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int v = std::stoi(p);
+  if (v > 65535) return false;
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+struct App::Impl {
+  ServerConfig config;
+  SystemClock clock;
+  Keyring keys;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<auth::AuthService> auth;
+  http::HttpMetrics metrics;
+  asio::thread_pool blocking{2};
+  std::unique_ptr<api::ApiContext> api;
+  http::Router router;
+  std::unique_ptr<http::Dispatcher> dispatcher;
+  asio::io_context ioc;
+};
+
+App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+App::~App() {
+  impl_->blocking.join();
+}
+
+const http::Router& App::router() const {
+  return impl_->router;
+}
+
+Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) return Error::Invalid("cannot create data dir " + config.data_dir + ": " + ec.message());
+  ::chmod(config.data_dir.c_str(), 0700);
+
+  auto keys = Keyring::LoadOrCreate((fs::path(config.data_dir) / "master.key").string());
+  if (!keys.ok()) return std::move(keys).error();
+  impl->keys = std::move(keys).value();
+
+  auto st = store::OpenSqliteStore((fs::path(config.data_dir) / "lattice.db").string());
+  if (!st.ok()) return std::move(st).error();
+  impl->store = std::move(st).value();
+
+  auth::AuthOptions auth_opts;
+  auth_opts.session_ttl_seconds = config.session_ttl_seconds;
+  impl->auth =
+      std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys, auth_opts);
+  impl->api = std::make_unique<api::ApiContext>(
+      api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking});
+
+  api::AddAuthRoutes(impl->router, *impl->api);
+  api::AddOpsRoutes(impl->router, *impl->api);
+
+  auto* auth = impl->auth.get();
+  impl->dispatcher = std::make_unique<http::Dispatcher>(
+      impl->router, impl->metrics,
+      [auth](std::string_view token) { return auth->Authenticate(token); },
+      http::DispatchOptions{config.cors_origins, config.access_log});
+  return std::make_unique<App>(std::move(impl));
+}
+
+namespace {
+
+// Deletes expired sessions once an hour.
+asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    if (auto n = store.DeleteExpiredSessions(clock.NowSeconds()); n.ok() && *n > 0)
+      spdlog::info("msg=\"swept expired sessions\" count={}", *n);
+    timer.expires_after(std::chrono::hours(1));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+}  // namespace
+
+int App::Run() {
+  Impl& m = *impl_;
+  std::string host;
+  std::uint16_t port = 0;
+  if (!ParseListen(m.config.listen, host, port)) {
+    spdlog::error("msg=\"invalid --listen\" value=\"{}\" expected=HOST:PORT", m.config.listen);
+    return 2;
+  }
+  http::ServerOptions opts;
+  opts.body_limit = m.config.body_limit;
+  opts.header_timeout = std::chrono::seconds(m.config.header_timeout_seconds);
+  opts.idle_timeout = std::chrono::seconds(m.config.idle_timeout_seconds);
+  http::HttpServer server(m.ioc, *m.dispatcher, opts);
+  auto ep = server.Listen(host, port);
+  if (!ep.ok()) {
+    spdlog::error("msg=\"cannot listen\" error=\"{}\"", ep.error().message);
+    return 1;
+  }
+  server.Start();
+  asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock), asio::detached);
+
+  const std::string shown_host =
+      ep->address().is_v6() ? "[" + ep->address().to_string() + "]" : ep->address().to_string();
+  std::printf("Lattice listening on http://%s:%u\n", shown_host.c_str(), ep->port());
+  std::fflush(stdout);
+  spdlog::info("msg=\"listening\" address={}:{} data_dir=\"{}\"", shown_host, ep->port(),
+               m.config.data_dir);
+
+  asio::signal_set signals(m.ioc, SIGINT, SIGTERM);
+  asio::steady_timer drain(m.ioc);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    spdlog::info("msg=\"shutting down\" signal={}", sig);
+    server.Stop();
+    // In-flight requests get a moment to finish; idle keep-alive connections are dropped.
+    drain.expires_after(std::chrono::seconds(2));
+    drain.async_wait([&](const boost::system::error_code&) { m.ioc.stop(); });
+  });
+
+  int threads = m.config.io_threads > 0 ? m.config.io_threads
+                                        : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads < 1) threads = 1;
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&] { m.ioc.run(); });
+  m.ioc.run();
+  for (auto& t : pool) t.join();
+  spdlog::info("msg=\"stopped\"");
+  return 0;
+}
+
+}  // namespace lattice::server

@@ -1,0 +1,33 @@
+// App: the control plane wired together — store, keyring, auth, router, HTTP server — and
+// the process lifecycle (I/O threads, housekeeping, graceful shutdown on SIGINT/SIGTERM).
+// Owns everything it creates; the router's handlers hold references into it.
+#pragma once
+
+#include <memory>
+
+#include "common/result.h"
+#include "http/router.h"
+#include "server/config.h"
+
+namespace lattice::server {
+
+class App {
+ public:
+  // Opens the data dir (creating it, mode 0700), the store and the keyring; builds the router.
+  static Result<std::unique_ptr<App>> Create(const ServerConfig& config);
+  struct Impl;
+  explicit App(std::unique_ptr<Impl> impl);  // use Create()
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Binds, prints the URL, serves until SIGINT/SIGTERM, then drains and returns an exit code.
+  int Run();
+
+  const http::Router& router() const;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lattice::server

@@ -1,0 +1,27 @@
+// ServerConfig: every setting of `lattice server`, after flags, environment and config file
+// have been merged (src/main/ does the merging; lattice.example.toml documents each one).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lattice::server {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
+  std::string data_dir = "./data";
+  std::vector<std::string> cors_origins;  // browser origins allowed to call the API
+  std::size_t body_limit = 1 << 20;       // bytes
+  int header_timeout_seconds = 10;
+  int idle_timeout_seconds = 60;
+  std::int64_t session_ttl_seconds = 7 * 24 * 3600;
+  int io_threads = 0;  // 0: one per core
+  bool access_log = true;
+  std::string log_level = "info";
+};
+
+// Splits "HOST:PORT" ("[::1]:80" for IPv6). Returns false if malformed.
+bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& port);
+
+}  // namespace lattice::server

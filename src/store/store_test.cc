@@ -1,0 +1,178 @@
+// The Store contract. Parameterised over implementations so the PostgreSQL store, when it
+// lands, must pass exactly the same suite.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "common/random.h"
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store.h"
+
+namespace lattice::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Impl {
+  std::string name;
+  std::function<std::unique_ptr<Store>(const fs::path& dir)> open;
+};
+void PrintTo(const Impl& impl, std::ostream* os) {
+  *os << impl.name;
+}
+
+class StoreTest : public ::testing::TestWithParam<Impl> {
+ protected:
+  void SetUp() override {
+    InitCrypto();
+    dir_ = fs::temp_directory_path() / ("lattice-store-" + RandomToken(8));
+    fs::create_directories(dir_);
+    store_ = GetParam().open(dir_);
+    ASSERT_NE(store_, nullptr);
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  static User NewUser(std::string email) {
+    return User{NewId("usr"), std::move(email), "hash", "", 100, 100};
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, PingSucceeds) {
+  EXPECT_TRUE(store_->Ping().ok());
+}
+
+TEST_P(StoreTest, FirstUserIsAdminLaterAreUsers) {
+  auto a = store_->CreateUser(NewUser("a@x.io"));
+  auto b = store_->CreateUser(NewUser("b@x.io"));
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(a->role, "admin");
+  EXPECT_EQ(b->role, "user");
+  auto got = store_->GetUserById(b->id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->email, "b@x.io");
+  EXPECT_EQ(got->role, "user");
+}
+
+TEST_P(StoreTest, ConcurrentFirstSignUpsYieldExactlyOneAdmin) {
+  std::vector<std::thread> threads;
+  std::atomic<int> admins{0}, created{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto u = store_->CreateUser(NewUser("u" + std::to_string(i) + "@x.io"));
+      if (u.ok()) {
+        ++created;
+        if (u->role == "admin") ++admins;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 8);
+  EXPECT_EQ(admins.load(), 1);
+}
+
+TEST_P(StoreTest, DuplicateEmailIsConflict) {
+  ASSERT_TRUE(store_->CreateUser(NewUser("a@x.io")).ok());
+  auto dup = store_->CreateUser(NewUser("a@x.io"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(StoreTest, MissingUserIsNotFound) {
+  auto u = store_->GetUserByEmail("nobody@x.io");
+  ASSERT_FALSE(u.ok());
+  EXPECT_EQ(u.error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, SessionLifecycle) {
+  auto u = store_->CreateUser(NewUser("a@x.io"));
+  ASSERT_TRUE(u.ok());
+  Session s{"ses_1", u->id, "abc", 100, 200, std::nullopt, "127.0.0.1"};
+  ASSERT_TRUE(store_->CreateSession(s).ok());
+  auto got = store_->GetSession("ses_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->user.email, "a@x.io");
+  EXPECT_EQ(got->session.expires_at, 200);
+  EXPECT_FALSE(got->session.revoked_at.has_value());
+
+  ASSERT_TRUE(store_->RevokeSession("ses_1", 150).ok());
+  ASSERT_TRUE(store_->RevokeSession("ses_1", 160).ok());  // idempotent, keeps the first time
+  got = store_->GetSession("ses_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->session.revoked_at, 150);
+  EXPECT_EQ(store_->RevokeSession("nope", 1).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, PasswordChangeRevokesAllSessions) {
+  auto u = store_->CreateUser(NewUser("a@x.io"));
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE(store_->CreateSession({"s1", u->id, "h", 1, 1000, std::nullopt, ""}).ok());
+  ASSERT_TRUE(store_->CreateSession({"s2", u->id, "h", 1, 1000, std::nullopt, ""}).ok());
+  ASSERT_TRUE(store_->UpdatePassword(u->id, "newhash", 50).ok());
+  EXPECT_EQ(store_->GetSession("s1")->session.revoked_at, 50);
+  EXPECT_EQ(store_->GetSession("s2")->session.revoked_at, 50);
+  EXPECT_EQ(store_->GetUserById(u->id)->password_hash, "newhash");
+  EXPECT_EQ(store_->UpdatePassword("usr_missing", "x", 1).error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(StoreTest, ExpiredSessionsAreSwept) {
+  auto u = store_->CreateUser(NewUser("a@x.io"));
+  ASSERT_TRUE(u.ok());
+  ASSERT_TRUE(store_->CreateSession({"old", u->id, "h", 1, 10, std::nullopt, ""}).ok());
+  ASSERT_TRUE(store_->CreateSession({"new", u->id, "h", 1, 1000, std::nullopt, ""}).ok());
+  auto n = store_->DeleteExpiredSessions(500);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  EXPECT_FALSE(store_->GetSession("old").ok());
+  EXPECT_TRUE(store_->GetSession("new").ok());
+}
+
+TEST_P(StoreTest, DataSurvivesReopen) {
+  auto u = store_->CreateUser(NewUser("keep@x.io"));
+  ASSERT_TRUE(u.ok());
+  store_.reset();
+  store_ = GetParam().open(dir_);
+  ASSERT_NE(store_, nullptr);
+  auto got = store_->GetUserByEmail("keep@x.io");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->id, u->id);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, StoreTest,
+                         ::testing::Values(Impl{"sqlite",
+                                                [](const fs::path& dir) -> std::unique_ptr<Store> {
+                                                  auto s = OpenSqliteStore(
+                                                      (dir / "lattice.db").string());
+                                                  return s.ok() ? std::move(s).value() : nullptr;
+                                                }}),
+                         [](const auto& info) { return info.param.name; });
+
+TEST(SqliteMigrations, AreIdempotentAndRecorded) {
+  InitCrypto();
+  const fs::path dir = fs::temp_directory_path() / ("lattice-mig-" + RandomToken(8));
+  fs::create_directories(dir);
+  const std::string path = (dir / "m.db").string();
+  {
+    auto c = sqlite::Connection::Open(path);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE(sqlite::Migrate(**c).ok());
+    ASSERT_TRUE(sqlite::Migrate(**c).ok());
+    auto q = (*c)->Prepare("SELECT COUNT(*) FROM schema_migrations");
+    ASSERT_TRUE(q.ok());
+    ASSERT_EQ((*q)->Step(), SQLITE_ROW);
+    EXPECT_EQ((*q)->Int(0), static_cast<std::int64_t>(sqlite::Migrations().size()));
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lattice::store
