@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12 packages only, everything Lattice needs to build and test.
+# Idempotent: installs only what is missing and runs `apt-get update` only when it must.
+# Usage: scripts/setup.sh [--bench]   (--bench adds the benchmark tools: wrk, nginx)
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format git
+  # libraries (DESIGN.md's dependency table)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsodium-dev
+  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # system tests
+  python3 python3-yaml python3-jsonschema curl ca-certificates iproute2 procps
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(wrk nginx-light nodejs npm)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# node/npm may come from outside Debian (e.g. a newer Node.js already on the machine).
+if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all build and test dependencies present" >&2
