@@ -1,0 +1,115 @@
+// Templates turn a user's deploy request into what a node must run (image, env, command,
+// ports, volumes, limits, readiness check) plus the credentials the user connects with.
+// `postgres` and `minio` are managed services; `custom` runs any image as asked.
+// Pure functions apart from credential generation (CSPRNG); thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace lattice::templates {
+
+struct PortRequest {
+  int port = 0;
+  std::string protocol = "tcp";  // "tcp" or "udp"
+};
+
+// What the user asked for (POST /api/v1/workloads), already decoded from JSON.
+struct WorkloadRequest {
+  std::string name;
+  std::string template_name;  // "postgres", "minio" or "custom"
+  std::optional<std::string> image;
+  std::vector<std::pair<std::string, std::string>> env;  // in the order given
+  std::vector<std::string> command;
+  std::vector<PortRequest> ports;
+  std::optional<std::int64_t> memory_mb;
+  std::optional<double> cpus;
+};
+
+// Template images are configuration (`--image postgres=REF`); defaults are the public images.
+struct ImageConfig {
+  std::string postgres = "postgres:15";
+  std::string minio = "minio/minio:latest";
+};
+
+// How the agent decides a workload is ready.
+struct Readiness {
+  enum class Kind { kRunning, kPostgres, kHttp, kTcp };
+  Kind kind = Kind::kRunning;  // kRunning: ready as soon as the container runs
+  int container_port = 0;
+  std::string http_path;  // kHttp: GET must answer 2xx
+  // kPostgres: an authenticated connection with these succeeds.
+  std::string username, password, database;
+};
+
+struct PortSpec {
+  // "postgres", "s3", "console", or "port-<n>" for custom ("port-<n>-udp" for a udp port whose
+  // number is also exposed as tcp, so names stay unique).
+  std::string name;
+  int container_port = 0;
+  std::string protocol = "tcp";
+  std::string scheme;  // URL scheme users connect with: "postgres", "http", "tcp", "udp"
+};
+
+struct VolumeSpec {
+  std::string name;            // suffix; the agent prefixes it with the workload id
+  std::string container_path;  // e.g. /var/lib/postgresql/data
+};
+
+// What a node must run.
+struct RenderedWorkload {
+  std::string image;
+  std::vector<std::string> env;  // "KEY=value"
+  std::vector<std::string> command;
+  std::vector<PortSpec> ports;
+  std::vector<VolumeSpec> volumes;
+  std::int64_t memory_mb = 0;  // 0: no limit
+  double cpus = 0;             // 0: no limit
+  Readiness readiness;
+};
+
+// Generated secrets: postgres {username "u"+10 [a-z0-9], password 32 [A-Za-z0-9], database
+// "db"+10 [a-z0-9]}; minio {access_key 20 [A-Z0-9], secret_key 40 [A-Za-z0-9]}; custom: none.
+using Credentials = std::map<std::string, std::string>;
+
+// Validates every field and reports each bad one (kInvalidArgument with FieldErrors named like
+// the JSON: "name", "template", "image", "env.KEY", "command[0]", "ports[1].port" (0-based),
+// "resources.memory_mb", "resources.cpus").
+// Rules: name is a DNS label (1-63 of [a-z0-9-], starting with a letter, not ending with '-');
+// template is one of the three; custom needs an image; image references are well-formed
+// (≤ 255 bytes of [A-Za-z0-9._/:@-], starting and ending with a letter or digit); env keys match
+// [A-Za-z_][A-Za-z0-9_]* (≤ 128; the field name carries at most 128 bytes of the key), values
+// ≤ 32 KiB without NUL, at most 100 entries, no key twice; ports 1-65535, protocol tcp/udp, no
+// duplicate port+protocol, at most 20; command ≤ 100 args, each ≤ 32 KiB without NUL;
+// memory_mb 16-1048576; cpus 0.01-256.
+// Managed templates (postgres, minio): `image` may pin another image; extra env is allowed but
+// not the template's own keys (POSTGRES_USER/PASSWORD/DB, MINIO_ROOT_USER/PASSWORD); `ports`
+// and `command` are rejected ("is not supported for the postgres template").
+// A list over its size limit is reported once, on the list, and its entries are not inspected.
+Status Validate(const WorkloadRequest& req);
+
+// Fresh credentials for the template (CSPRNG; URL-safe alphabet so they paste anywhere).
+// Empty for custom and for unknown template names.
+Credentials GenerateCredentials(const std::string& template_name);
+
+// The workload to run. `req` must have passed Validate; `creds` come from GenerateCredentials
+// (a missing key renders as ""). Managed templates put their own env first, then the user's.
+// Memory when not requested: 512 MB for postgres and minio, 0 (no limit) for custom; cpus: 0.
+// Readiness: postgres kPostgres on 5432; minio kHttp GET /minio/health/ready on 9000; custom
+// kRunning (not every image listens on a port).
+RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,
+                        const ImageConfig& images);
+
+// What users paste: postgres → connection_string "postgres://user:pass@host:port/db";
+// minio → endpoint "http://host:port" (the S3 port). Empty map for custom. Userinfo and
+// database are percent-encoded where needed; an IPv6 literal host is bracketed.
+std::map<std::string, std::string> ConnectionDetails(const std::string& template_name,
+                                                     const Credentials& creds,
+                                                     const std::string& host, int port);
+
+}  // namespace lattice::templates
