@@ -57,3 +57,27 @@ TEST(Json, FieldReaderCollectsEveryError) {
 
 }  // namespace
 }  // namespace lattice
+
+#include "common/secretbox.h"
+
+namespace lattice {
+namespace {
+
+TEST(Secretbox, RoundTripAndTamperDetection) {
+  InitCrypto();
+  const std::string key(32, 'k');
+  const std::string sealed = Seal("the password", key);
+  EXPECT_EQ(sealed.find("the password"), std::string::npos);
+  EXPECT_NE(Seal("the password", key), sealed);  // fresh nonce each time
+  auto opened = Open(sealed, key);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(*opened, "the password");
+  std::string tampered = sealed;
+  tampered.back() ^= 1;
+  EXPECT_FALSE(Open(tampered, key).ok());
+  EXPECT_FALSE(Open(sealed, std::string(32, 'x')).ok());
+  EXPECT_FALSE(Open("short", key).ok());
+}
+
+}  // namespace
+}  // namespace lattice

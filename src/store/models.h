@@ -35,3 +35,72 @@ struct SessionWithUser {
 };
 
 }  // namespace lattice::store
+
+namespace lattice::store {
+
+// A machine running the agent.
+struct Node {
+  std::string id;
+  std::string name;
+  int cpus = 0;
+  std::int64_t memory_mb = 0;
+  std::int64_t disk_mb = 0;
+  std::string labels_json = "{}";  // {"key": "value"}
+  std::string status = "down";     // "ready", "down", "draining"
+  std::int64_t last_heartbeat = 0;
+  std::string agent_version;
+  std::string address;       // host users reach the node's published ports at (pre-tunnels)
+  std::string secret_hash;   // hex SHA-256 of the node's credential (issued at join)
+  std::int64_t created_at = 0;
+};
+
+// A single-use, expiring invitation for a node to join. Only the token's hash is stored.
+struct JoinToken {
+  std::string id;
+  std::string token_hash;
+  std::string created_by;  // user id
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::optional<std::int64_t> used_at;
+  std::string node_id;  // set once used
+};
+
+// A user's workload: desired state (what the user asked for, with a generation that grows on
+// every change) and observed state (what the node last reported, for which generation).
+struct Workload {
+  std::string id;
+  std::string owner_id;
+  std::string name;
+  std::string template_name;
+  std::string image;
+  std::string spec_enc;         // sealed JSON of the rendered container spec (holds secrets)
+  std::string credentials_enc;  // sealed JSON of the generated credentials
+  std::string ports_json = "[]";  // [{name, container_port, protocol, scheme}] (no secrets)
+  std::int64_t memory_mb = 0;
+  double cpus = 0;
+  std::string desired_state = "running";  // "running", "stopped", "deleted"
+  std::int64_t generation = 1;
+  std::string status = "pending";
+  std::string status_reason;
+  std::int64_t observed_generation = 0;
+  std::string node_id;                  // empty until scheduled
+  std::string bindings_json = "[]";     // observed [{container_port, host_port}]
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+struct WorkloadEvent {
+  std::int64_t id = 0;
+  std::string workload_id;
+  std::int64_t at = 0;
+  std::string status;
+  std::string message;
+};
+
+struct WorkloadFilter {
+  std::optional<std::string> owner_id;
+  std::optional<std::string> node_id;
+  std::optional<std::string> status;
+};
+
+}  // namespace lattice::store

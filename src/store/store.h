@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "store/models.h"
@@ -37,6 +38,42 @@ class Store {
   virtual Status RevokeSession(const std::string& id, std::int64_t now) = 0;
   // Deletes sessions that expired before `now` (housekeeping). Returns how many.
   virtual Result<std::int64_t> DeleteExpiredSessions(std::int64_t now) = 0;
+
+  // --- nodes and join tokens
+  virtual Status CreateJoinToken(const JoinToken& token) = 0;
+  // Marks the token with this hash used by `node_id`, atomically with creating `node`.
+  // kUnauthenticated if no such token, or it expired, or it was already used.
+  virtual Status JoinNode(const std::string& token_hash, const Node& node, std::int64_t now) = 0;
+  virtual Result<Node> GetNode(const std::string& id) = 0;
+  virtual Result<std::vector<Node>> ListNodes() = 0;
+  // Updates what the agent reports about itself at each (re)connection.
+  virtual Status UpdateNodeInfo(const Node& node) = 0;
+  virtual Status SetNodeStatus(const std::string& id, const std::string& status,
+                               std::int64_t last_heartbeat) = 0;
+
+  // --- workloads
+  // kConflict if the owner already has a workload with this name.
+  virtual Status CreateWorkload(const Workload& w) = 0;
+  virtual Result<Workload> GetWorkload(const std::string& id) = 0;
+  // Ordered by creation time, then id.
+  virtual Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) = 0;
+  // Sets the desired state and bumps the generation; returns the updated workload.
+  virtual Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
+                                           const std::string& status, std::int64_t now) = 0;
+  // Places the workload on a node (or clears placement with an empty node_id).
+  virtual Status SetPlacement(const std::string& id, const std::string& node_id,
+                              const std::string& status, const std::string& reason,
+                              std::int64_t now) = 0;
+  // Records what a node observed. Ignored (ok, no change) unless `observed_generation` is the
+  // current generation, so replays and late reports about superseded intents are harmless.
+  virtual Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
+                                   const std::string& status, const std::string& reason,
+                                   const std::string& bindings_json, std::int64_t now) = 0;
+  virtual Status DeleteWorkload(const std::string& id) = 0;
+  virtual Status AppendEvent(const WorkloadEvent& e) = 0;
+  // The most recent `limit` events, oldest first.
+  virtual Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id,
+                                                        int limit) = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path` and applies pending migrations.

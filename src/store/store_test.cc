@@ -147,6 +147,90 @@ TEST_P(StoreTest, DataSurvivesReopen) {
   EXPECT_EQ(got->id, u->id);
 }
 
+TEST_P(StoreTest, JoinTokensAreSingleUseAndExpire) {
+  auto admin = store_->CreateUser(NewUser("a@x.io"));
+  ASSERT_TRUE(admin.ok());
+  ASSERT_TRUE(store_->CreateJoinToken({"jt_1", "hash1", admin->id, 100, 200, std::nullopt, ""}).ok());
+  Node n;
+  n.id = "node_1";
+  n.name = "n1";
+  n.status = "ready";
+  n.secret_hash = "s";
+  EXPECT_EQ(store_->JoinNode("hash1", n, 300).error().code, ErrorCode::kUnauthenticated);  // expired
+  EXPECT_FALSE(store_->GetNode("node_1").ok());  // nothing half-written
+  ASSERT_TRUE(store_->JoinNode("hash1", n, 150).ok());
+  n.id = "node_2";
+  EXPECT_EQ(store_->JoinNode("hash1", n, 151).error().code, ErrorCode::kUnauthenticated);  // reused
+  EXPECT_EQ(store_->JoinNode("forged", n, 151).error().code, ErrorCode::kUnauthenticated);
+  auto nodes = store_->ListNodes();
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ((*nodes)[0].name, "n1");
+  ASSERT_TRUE(store_->SetNodeStatus("node_1", "down", 500).ok());
+  ASSERT_TRUE(store_->SetNodeStatus("node_1", "down", 400).ok());  // heartbeat never goes back
+  EXPECT_EQ(store_->GetNode("node_1")->last_heartbeat, 500);
+  EXPECT_EQ(store_->GetNode("node_1")->status, "down");
+}
+
+TEST_P(StoreTest, WorkloadLifecycle) {
+  auto u = store_->CreateUser(NewUser("a@x.io"));
+  ASSERT_TRUE(u.ok());
+  Workload w;
+  w.id = "wl_1";
+  w.owner_id = u->id;
+  w.name = "db";
+  w.template_name = "postgres";
+  w.image = "lattice/postgres:15";
+  w.spec_enc = std::string("\x00\x01binary", 8);
+  w.credentials_enc = "c";
+  w.created_at = w.updated_at = 10;
+  ASSERT_TRUE(store_->CreateWorkload(w).ok());
+  Workload dup = w;
+  dup.id = "wl_2";
+  auto conflict = store_->CreateWorkload(dup);
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
+
+  auto got = store_->GetWorkload("wl_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->spec_enc, w.spec_enc);
+  EXPECT_EQ(got->generation, 1);
+
+  ASSERT_TRUE(store_->SetPlacement("wl_1", "node_1", "scheduled", "", 11).ok());
+  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 1, "running", "", "[{\"container_port\":5432}]", 12).ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "running");
+
+  auto stopped = store_->SetDesiredState("wl_1", "stopped", "stopping", 13);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(stopped->generation, 2);
+  // A late report about generation 1 must not undo the newer intent.
+  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 1, "running", "", "[]", 14).ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "stopping");
+  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 2, "stopped", "", "[]", 15).ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "stopped");
+
+  WorkloadFilter by_node;
+  by_node.node_id = "node_1";
+  EXPECT_EQ(store_->ListWorkloads(by_node)->size(), 1u);
+  WorkloadFilter other;
+  other.owner_id = "usr_other";
+  EXPECT_EQ(store_->ListWorkloads(other)->size(), 0u);
+
+  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 1, "pending", "created"}).ok());
+  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 2, "running", ""}).ok());
+  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 3, "stopped", ""}).ok());
+  auto ev = store_->ListEvents("wl_1", 2);
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->size(), 2u);
+  EXPECT_EQ((*ev)[0].status, "running");  // the two most recent, oldest first
+  EXPECT_EQ((*ev)[1].status, "stopped");
+
+  ASSERT_TRUE(store_->DeleteWorkload("wl_1").ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1").error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(store_->ListEvents("wl_1", 10)->empty());
+  EXPECT_TRUE(store_->CreateWorkload(dup).ok());  // the name is free again
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest,
                          ::testing::Values(Impl{"sqlite",
                                                 [](const fs::path& dir) -> std::unique_ptr<Store> {

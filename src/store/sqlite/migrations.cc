@@ -25,6 +25,63 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions(user_id);
 CREATE INDEX sessions_expiry ON sessions(expires_at);
 )sql"},
+      {2, "nodes, join tokens, workloads and their events", R"sql(
+CREATE TABLE nodes (
+  id             TEXT PRIMARY KEY,
+  name           TEXT NOT NULL,
+  cpus           INTEGER NOT NULL DEFAULT 0,
+  memory_mb      INTEGER NOT NULL DEFAULT 0,
+  disk_mb        INTEGER NOT NULL DEFAULT 0,
+  labels_json    TEXT NOT NULL DEFAULT '{}',
+  status         TEXT NOT NULL CHECK (status IN ('ready', 'down', 'draining')),
+  last_heartbeat INTEGER NOT NULL DEFAULT 0,
+  agent_version  TEXT NOT NULL DEFAULT '',
+  address        TEXT NOT NULL DEFAULT '',
+  secret_hash    TEXT NOT NULL,
+  created_at     INTEGER NOT NULL
+);
+CREATE TABLE join_tokens (
+  id         TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_by TEXT NOT NULL DEFAULT '',  -- user id; '' for the dev mode's own agent
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  node_id    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE workloads (
+  id                  TEXT PRIMARY KEY,
+  owner_id            TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name                TEXT NOT NULL,
+  template            TEXT NOT NULL,
+  image               TEXT NOT NULL,
+  spec_enc            BLOB NOT NULL,
+  credentials_enc     BLOB NOT NULL,
+  ports_json          TEXT NOT NULL DEFAULT '[]',
+  memory_mb           INTEGER NOT NULL DEFAULT 0,
+  cpus                REAL NOT NULL DEFAULT 0,
+  desired_state       TEXT NOT NULL CHECK (desired_state IN ('running', 'stopped', 'deleted')),
+  generation          INTEGER NOT NULL,
+  status              TEXT NOT NULL,
+  status_reason       TEXT NOT NULL DEFAULT '',
+  observed_generation INTEGER NOT NULL DEFAULT 0,
+  node_id             TEXT NOT NULL DEFAULT '',
+  bindings_json       TEXT NOT NULL DEFAULT '[]',
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  UNIQUE (owner_id, name)
+);
+CREATE INDEX workloads_node ON workloads(node_id);
+CREATE INDEX workloads_status ON workloads(status);
+CREATE TABLE workload_events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  workload_id TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  status      TEXT NOT NULL,
+  message     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX workload_events_workload ON workload_events(workload_id, id);
+)sql"},
   };
   return kMigrations;
 }

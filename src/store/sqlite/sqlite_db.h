@@ -34,6 +34,14 @@ class Stmt {
     sqlite3_bind_int64(s_, i, v);
     return *this;
   }
+  Stmt& Bind(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
+  Stmt& BindBlob(int i, std::string_view v) {
+    sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
   Stmt& Bind(int i, std::optional<std::int64_t> v) {
     if (v)
       sqlite3_bind_int64(s_, i, *v);
@@ -49,6 +57,11 @@ class Stmt {
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, col)) : "";
   }
   std::int64_t Int(int col) const { return sqlite3_column_int64(s_, col); }
+  double Double(int col) const { return sqlite3_column_double(s_, col); }
+  std::string Blob(int col) const {
+    const void* p = sqlite3_column_blob(s_, col);
+    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s_, col)) : "";
+  }
   std::optional<std::int64_t> OptInt(int col) const {
     if (sqlite3_column_type(s_, col) == SQLITE_NULL) return std::nullopt;
     return sqlite3_column_int64(s_, col);

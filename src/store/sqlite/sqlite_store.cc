@@ -13,22 +13,6 @@ User ReadUser(const Stmt& s, int base) {
               s.Text(base + 3), s.Int(base + 4),  s.Int(base + 5)};
 }
 
-// Runs `body` inside BEGIN IMMEDIATE … COMMIT, rolling back on any error.
-template <typename F>
-Status InTransaction(Connection& c, F&& body) {
-  if (Status s = c.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  Status s = body();
-  if (!s.ok()) {
-    (void)c.Exec("ROLLBACK");
-    return s;
-  }
-  if (Status cs = c.Exec("COMMIT"); !cs.ok()) {
-    (void)c.Exec("ROLLBACK");
-    return cs;
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status Migrate(Connection& c) {

@@ -30,6 +30,31 @@ class SqliteStore final : public Store {
   Status RevokeSession(const std::string& id, std::int64_t now) override;
   Result<std::int64_t> DeleteExpiredSessions(std::int64_t now) override;
 
+  // sqlite_nodes.cc
+  Status CreateJoinToken(const JoinToken& token) override;
+  Status JoinNode(const std::string& token_hash, const Node& node, std::int64_t now) override;
+  Result<Node> GetNode(const std::string& id) override;
+  Result<std::vector<Node>> ListNodes() override;
+  Status UpdateNodeInfo(const Node& node) override;
+  Status SetNodeStatus(const std::string& id, const std::string& status,
+                       std::int64_t last_heartbeat) override;
+
+  // sqlite_workloads.cc
+  Status CreateWorkload(const Workload& w) override;
+  Result<Workload> GetWorkload(const std::string& id) override;
+  Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
+  Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
+                                   const std::string& status, std::int64_t now) override;
+  Status SetPlacement(const std::string& id, const std::string& node_id, const std::string& status,
+                      const std::string& reason, std::int64_t now) override;
+  Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
+                           const std::string& status, const std::string& reason,
+                           const std::string& bindings_json, std::int64_t now) override;
+  Status DeleteWorkload(const std::string& id) override;
+  Status AppendEvent(const WorkloadEvent& e) override;
+  Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id,
+                                                int limit) override;
+
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.
   class Lease {
@@ -54,5 +79,21 @@ class SqliteStore final : public Store {
 
 // Applies pending migrations on `conn`. Exposed for tests.
 Status Migrate(Connection& conn);
+
+// Runs `body` (returning Status) inside BEGIN IMMEDIATE … COMMIT, rolling back on error.
+template <typename F>
+Status InTransaction(Connection& c, F&& body) {
+  if (Status s = c.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Status s = body();
+  if (!s.ok()) {
+    (void)c.Exec("ROLLBACK");
+    return s;
+  }
+  if (Status cs = c.Exec("COMMIT"); !cs.ok()) {
+    (void)c.Exec("ROLLBACK");
+    return cs;
+  }
+  return Status::Ok();
+}
 
 }  // namespace lattice::store::sqlite

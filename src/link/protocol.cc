@@ -1,0 +1,331 @@
+#include "link/protocol.h"
+
+#include <boost/json.hpp>
+
+namespace lattice::link {
+namespace json = boost::json;
+namespace {
+
+using templates::PortSpec;
+using templates::Readiness;
+using templates::RenderedWorkload;
+using templates::VolumeSpec;
+
+// Reads typed fields from an object, remembering the first problem.
+class Reader {
+ public:
+  explicit Reader(const json::object& o) : o_(o) {}
+  std::string Str(std::string_view k, bool required = true) {
+    const json::value* v = o_.if_contains(k);
+    if (!v || v->is_null()) return Missing(k, required), std::string();
+    if (!v->is_string()) return Fail(k, "must be a string"), std::string();
+    return std::string(v->as_string());
+  }
+  std::int64_t Int(std::string_view k, bool required = true) {
+    const json::value* v = o_.if_contains(k);
+    if (!v || v->is_null()) return Missing(k, required), 0;
+    if (v->is_int64()) return v->as_int64();
+    if (v->is_uint64() && v->as_uint64() <= INT64_MAX) return static_cast<std::int64_t>(v->as_uint64());
+    return Fail(k, "must be an integer"), 0;
+  }
+  double Num(std::string_view k) {
+    const json::value* v = o_.if_contains(k);
+    if (!v || v->is_null()) return 0;
+    if (v->is_double()) return v->as_double();
+    if (v->is_int64()) return static_cast<double>(v->as_int64());
+    if (v->is_uint64()) return static_cast<double>(v->as_uint64());
+    return Fail(k, "must be a number"), 0;
+  }
+  bool Bool(std::string_view k) {
+    const json::value* v = o_.if_contains(k);
+    if (!v || v->is_null()) return false;
+    if (!v->is_bool()) return Fail(k, "must be a boolean"), false;
+    return v->as_bool();
+  }
+  const json::array* Arr(std::string_view k) {
+    const json::value* v = o_.if_contains(k);
+    if (!v || v->is_null()) return &empty_;
+    if (!v->is_array()) return Fail(k, "must be an array"), &empty_;
+    return &v->as_array();
+  }
+  const json::object* Obj(std::string_view k, bool required = true) {
+    const json::value* v = o_.if_contains(k);
+    if (!v || v->is_null()) return Missing(k, required), nullptr;
+    if (!v->is_object()) return Fail(k, "must be an object"), nullptr;
+    return &v->as_object();
+  }
+  std::vector<std::string> Strings(std::string_view k) {
+    std::vector<std::string> out;
+    for (const auto& e : *Arr(k)) {
+      if (!e.is_string()) return Fail(k, "must hold strings"), out;
+      out.emplace_back(e.as_string());
+    }
+    return out;
+  }
+  void Fail(std::string_view k, std::string_view why) {
+    if (error_.empty()) error_ = std::string(k) + " " + std::string(why);
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  void Missing(std::string_view k, bool required) {
+    if (required) Fail(k, "is required");
+  }
+  const json::object& o_;
+  std::string error_;
+  static inline const json::array empty_{};
+};
+
+const char* ReadinessName(Readiness::Kind k) {
+  switch (k) {
+    case Readiness::Kind::kRunning: return "running";
+    case Readiness::Kind::kPostgres: return "postgres";
+    case Readiness::Kind::kHttp: return "http";
+    case Readiness::Kind::kTcp: return "tcp";
+  }
+  return "running";
+}
+
+json::object SpecToJson(const RenderedWorkload& s) {
+  json::array ports, volumes;
+  for (const auto& p : s.ports)
+    ports.push_back({{"name", p.name}, {"container_port", p.container_port},
+                     {"protocol", p.protocol}, {"scheme", p.scheme}});
+  for (const auto& v : s.volumes) volumes.push_back({{"name", v.name}, {"path", v.container_path}});
+  json::array env(s.env.begin(), s.env.end()), command(s.command.begin(), s.command.end());
+  const Readiness& r = s.readiness;
+  return {{"image", s.image},
+          {"env", std::move(env)},
+          {"command", std::move(command)},
+          {"ports", std::move(ports)},
+          {"volumes", std::move(volumes)},
+          {"memory_mb", s.memory_mb},
+          {"cpus", s.cpus},
+          {"readiness",
+           {{"kind", ReadinessName(r.kind)}, {"port", r.container_port}, {"path", r.http_path},
+            {"username", r.username}, {"password", r.password}, {"database", r.database}}}};
+}
+
+bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) {
+  Reader r(o);
+  s.image = r.Str("image");
+  s.env = r.Strings("env");
+  s.command = r.Strings("command");
+  for (const auto& p : *r.Arr("ports")) {
+    if (!p.is_object()) return err = "ports must hold objects", false;
+    Reader pr(p.as_object());
+    PortSpec ps{pr.Str("name"), static_cast<int>(pr.Int("container_port")), pr.Str("protocol"),
+                pr.Str("scheme")};
+    if (!pr.error().empty()) return err = "ports: " + pr.error(), false;
+    s.ports.push_back(std::move(ps));
+  }
+  for (const auto& v : *r.Arr("volumes")) {
+    if (!v.is_object()) return err = "volumes must hold objects", false;
+    Reader vr(v.as_object());
+    VolumeSpec vs{vr.Str("name"), vr.Str("path")};
+    if (!vr.error().empty()) return err = "volumes: " + vr.error(), false;
+    s.volumes.push_back(std::move(vs));
+  }
+  s.memory_mb = r.Int("memory_mb", false);
+  s.cpus = r.Num("cpus");
+  if (const json::object* ro = r.Obj("readiness", false)) {
+    Reader rr(*ro);
+    const std::string kind = rr.Str("kind");
+    if (kind == "running") s.readiness.kind = Readiness::Kind::kRunning;
+    else if (kind == "postgres") s.readiness.kind = Readiness::Kind::kPostgres;
+    else if (kind == "http") s.readiness.kind = Readiness::Kind::kHttp;
+    else if (kind == "tcp") s.readiness.kind = Readiness::Kind::kTcp;
+    else rr.Fail("kind", "is unknown");
+    s.readiness.container_port = static_cast<int>(rr.Int("port", false));
+    s.readiness.http_path = rr.Str("path", false);
+    s.readiness.username = rr.Str("username", false);
+    s.readiness.password = rr.Str("password", false);
+    s.readiness.database = rr.Str("database", false);
+    if (!rr.error().empty()) return err = "readiness: " + rr.error(), false;
+  }
+  if (!r.error().empty()) return err = r.error(), false;
+  return true;
+}
+
+json::object AssignmentToJson(const Assignment& a) {
+  return {{"workload_id", a.workload_id}, {"generation", a.generation},
+          {"desired_state", a.desired_state}, {"spec", SpecToJson(a.spec)}};
+}
+
+bool AssignmentFromJson(const json::object& o, Assignment& a, std::string& err) {
+  Reader r(o);
+  a.workload_id = r.Str("workload_id");
+  a.generation = r.Int("generation");
+  a.desired_state = r.Str("desired_state");
+  const json::object* spec = r.Obj("spec");
+  if (!r.error().empty()) return err = r.error(), false;
+  if (a.desired_state != "running" && a.desired_state != "stopped" && a.desired_state != "deleted")
+    return err = "desired_state is unknown", false;
+  return SpecFromJson(*spec, a.spec, err);
+}
+
+struct EncodeVisitor {
+  json::object operator()(const Hello& m) const {
+    json::array running;
+    for (const auto& w : m.running)
+      running.push_back({{"workload_id", w.workload_id}, {"generation", w.generation}, {"state", w.state}});
+    json::object labels;
+    for (const auto& [k, v] : m.labels) labels[k] = v;
+    return {{"type", "hello"}, {"protocol", m.protocol}, {"join_token", m.join_token},
+            {"node_id", m.node_id}, {"node_secret", m.node_secret}, {"name", m.name},
+            {"cpus", m.cpus}, {"memory_mb", m.memory_mb}, {"disk_mb", m.disk_mb},
+            {"labels", std::move(labels)}, {"agent_version", m.agent_version},
+            {"address", m.address}, {"running", std::move(running)}};
+  }
+  json::object operator()(const Welcome& m) const {
+    return {{"type", "welcome"}, {"node_id", m.node_id}, {"node_secret", m.node_secret},
+            {"heartbeat_seconds", m.heartbeat_seconds}};
+  }
+  json::object operator()(const LinkError& m) const {
+    return {{"type", "error"}, {"message", m.message}};
+  }
+  json::object operator()(const Assignments& m) const {
+    json::array items;
+    for (const auto& a : m.items) items.push_back(AssignmentToJson(a));
+    return {{"type", "assignments"}, {"items", std::move(items)}};
+  }
+  json::object operator()(const Upsert& m) const {
+    return {{"type", "upsert"}, {"assignment", AssignmentToJson(m.assignment)}};
+  }
+  json::object operator()(const Remove& m) const {
+    return {{"type", "remove"}, {"workload_id", m.workload_id}};
+  }
+  json::object operator()(const StatusReport& m) const {
+    json::array b;
+    for (const auto& p : m.bindings) b.push_back({{"container_port", p.container_port}, {"host_port", p.host_port}});
+    return {{"type", "status"}, {"workload_id", m.workload_id}, {"generation", m.generation},
+            {"state", m.state}, {"reason", m.reason}, {"bindings", std::move(b)}};
+  }
+  json::object operator()(const Heartbeat& m) const {
+    return {{"type", "heartbeat"}, {"running", m.running}};
+  }
+  json::object operator()(const LogsOpen& m) const {
+    return {{"type", "logs.open"}, {"stream_id", m.stream_id}, {"workload_id", m.workload_id},
+            {"tail", m.tail}, {"follow", m.follow}};
+  }
+  json::object operator()(const LogsData& m) const {
+    return {{"type", "logs.data"}, {"stream_id", m.stream_id},
+            {"lines", json::array(m.lines.begin(), m.lines.end())}};
+  }
+  json::object operator()(const LogsEnd& m) const {
+    return {{"type", "logs.end"}, {"stream_id", m.stream_id}, {"error", m.error}};
+  }
+  json::object operator()(const LogsClose& m) const {
+    return {{"type", "logs.close"}, {"stream_id", m.stream_id}};
+  }
+};
+
+Result<Message> DecodeObject(const json::object& o) {
+  Reader r(o);
+  const std::string type = r.Str("type");
+  if (!r.error().empty()) return Error::Invalid("link message: " + r.error());
+  std::string err;
+  auto done = [&](Message m) -> Result<Message> {
+    if (!r.error().empty()) return Error::Invalid("link message '" + type + "': " + r.error());
+    if (!err.empty()) return Error::Invalid("link message '" + type + "': " + err);
+    return m;
+  };
+  if (type == "hello") {
+    Hello m;
+    m.protocol = static_cast<int>(r.Int("protocol"));
+    m.join_token = r.Str("join_token", false);
+    m.node_id = r.Str("node_id", false);
+    m.node_secret = r.Str("node_secret", false);
+    m.name = r.Str("name");
+    m.cpus = static_cast<int>(r.Int("cpus", false));
+    m.memory_mb = r.Int("memory_mb", false);
+    m.disk_mb = r.Int("disk_mb", false);
+    if (const json::object* labels = r.Obj("labels", false)) {
+      for (const auto& [k, v] : *labels) {
+        if (!v.is_string()) { err = "labels must map to strings"; break; }
+        m.labels[std::string(k)] = std::string(v.as_string());
+      }
+    }
+    m.agent_version = r.Str("agent_version", false);
+    m.address = r.Str("address", false);
+    for (const auto& w : *r.Arr("running")) {
+      if (!w.is_object()) { err = "running must hold objects"; break; }
+      Reader wr(w.as_object());
+      RunningWorkload rw{wr.Str("workload_id"), wr.Int("generation"), wr.Str("state")};
+      if (!wr.error().empty()) { err = "running: " + wr.error(); break; }
+      m.running.push_back(std::move(rw));
+    }
+    return done(std::move(m));
+  }
+  if (type == "welcome") {
+    Welcome m{r.Str("node_id"), r.Str("node_secret", false), static_cast<int>(r.Int("heartbeat_seconds"))};
+    if (m.heartbeat_seconds < 1 || m.heartbeat_seconds > 3600) err = "heartbeat_seconds out of range";
+    return done(std::move(m));
+  }
+  if (type == "error") return done(LinkError{r.Str("message")});
+  if (type == "assignments") {
+    Assignments m;
+    for (const auto& a : *r.Arr("items")) {
+      if (!a.is_object()) { err = "items must hold objects"; break; }
+      Assignment as;
+      if (!AssignmentFromJson(a.as_object(), as, err)) break;
+      m.items.push_back(std::move(as));
+    }
+    return done(std::move(m));
+  }
+  if (type == "upsert") {
+    Upsert m;
+    if (const json::object* a = r.Obj("assignment")) AssignmentFromJson(*a, m.assignment, err);
+    return done(std::move(m));
+  }
+  if (type == "remove") return done(Remove{r.Str("workload_id")});
+  if (type == "status") {
+    StatusReport m{r.Str("workload_id"), r.Int("generation"), r.Str("state"), r.Str("reason", false), {}};
+    for (const auto& b : *r.Arr("bindings")) {
+      if (!b.is_object()) { err = "bindings must hold objects"; break; }
+      Reader br(b.as_object());
+      PortBindingReport p{static_cast<int>(br.Int("container_port")), static_cast<int>(br.Int("host_port"))};
+      if (!br.error().empty()) { err = "bindings: " + br.error(); break; }
+      m.bindings.push_back(p);
+    }
+    return done(std::move(m));
+  }
+  if (type == "heartbeat") return done(Heartbeat{static_cast<int>(r.Int("running", false))});
+  if (type == "logs.open") {
+    LogsOpen m{r.Str("stream_id"), r.Str("workload_id"), static_cast<int>(r.Int("tail", false)), r.Bool("follow")};
+    return done(std::move(m));
+  }
+  if (type == "logs.data") return done(LogsData{r.Str("stream_id"), r.Strings("lines")});
+  if (type == "logs.end") return done(LogsEnd{r.Str("stream_id"), r.Str("error", false)});
+  if (type == "logs.close") return done(LogsClose{r.Str("stream_id")});
+  return Error::Invalid("link message type '" + type.substr(0, 64) + "' is unknown");
+}
+
+}  // namespace
+
+std::string Encode(const Message& m) { return json::serialize(std::visit(EncodeVisitor{}, m)); }
+
+Result<Message> Decode(std::string_view text) {
+  if (text.size() > kMaxMessageBytes) return Error::Invalid("link message too large");
+  json::parse_options opts;
+  opts.max_depth = 16;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec, {}, opts);
+  if (ec) return Error::Invalid("link message is not JSON: " + ec.message());
+  if (!v.is_object()) return Error::Invalid("link message must be an object");
+  return DecodeObject(v.as_object());
+}
+
+std::string EncodeSpec(const RenderedWorkload& spec) { return json::serialize(SpecToJson(spec)); }
+
+Result<RenderedWorkload> DecodeSpec(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Error::Internal("stored workload spec is not a JSON object");
+  RenderedWorkload s;
+  std::string err;
+  if (!SpecFromJson(v.as_object(), s, err)) return Error::Internal("stored workload spec: " + err);
+  return s;
+}
+
+}  // namespace lattice::link

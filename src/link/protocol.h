@@ -1,0 +1,125 @@
+// The agent link protocol: small typed JSON messages over one WebSocket per agent, dialled by
+// the agent (so nodes behind NAT work). docs/agent-link.md describes the exchange.
+//
+//   agent → server  hello      first message: identity, capacity, what it already runs
+//   server → agent  welcome    node id (+ node secret on first join), heartbeat interval
+//   server → agent  error      fatal: why the link is refused; the server then closes
+//   server → agent  assignments  the node's full desired state (sent after welcome)
+//   server → agent  upsert / remove   deltas as desired state changes
+//   agent → server  status     observed state of one workload for one generation (idempotent)
+//   agent → server  heartbeat  liveness
+//   server → agent  logs.open / logs.close;  agent → server  logs.data / logs.end
+//
+// Decode never throws: any malformed input is a kInvalidArgument. Pure; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+#include "templates/template.h"
+
+namespace lattice::link {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr std::size_t kMaxMessageBytes = 4 << 20;
+
+struct RunningWorkload {
+  std::string workload_id;
+  std::int64_t generation = 0;
+  std::string state;
+};
+
+struct Hello {
+  int protocol = kProtocolVersion;
+  std::string join_token;   // first join only
+  std::string node_id;      // reconnects: the identity issued at join
+  std::string node_secret;  // reconnects
+  std::string name;
+  int cpus = 0;
+  std::int64_t memory_mb = 0;
+  std::int64_t disk_mb = 0;
+  std::map<std::string, std::string> labels;
+  std::string agent_version;
+  std::string address;  // host where this node's published ports are reachable
+  std::vector<RunningWorkload> running;
+};
+
+struct Welcome {
+  std::string node_id;
+  std::string node_secret;  // set only when the node has just joined: persist it
+  int heartbeat_seconds = 5;
+};
+
+struct LinkError {
+  std::string message;
+};
+
+// One workload as the node must run it.
+struct Assignment {
+  std::string workload_id;
+  std::int64_t generation = 0;
+  std::string desired_state;  // "running", "stopped", "deleted"
+  templates::RenderedWorkload spec;
+};
+
+struct Assignments {
+  std::vector<Assignment> items;
+};
+struct Upsert {
+  Assignment assignment;
+};
+struct Remove {
+  std::string workload_id;
+};
+
+struct PortBindingReport {
+  int container_port = 0;
+  int host_port = 0;
+};
+
+struct StatusReport {
+  std::string workload_id;
+  std::int64_t generation = 0;
+  std::string state;  // creating, starting, running, stopped, failed, deleted
+  std::string reason;
+  std::vector<PortBindingReport> bindings;
+};
+
+struct Heartbeat {
+  int running = 0;  // containers running
+};
+
+struct LogsOpen {
+  std::string stream_id;
+  std::string workload_id;
+  int tail = 100;
+  bool follow = false;
+};
+struct LogsData {
+  std::string stream_id;
+  std::vector<std::string> lines;
+};
+struct LogsEnd {
+  std::string stream_id;
+  std::string error;  // empty: the stream ended normally
+};
+struct LogsClose {
+  std::string stream_id;
+};
+
+using Message = std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport,
+                             Heartbeat, LogsOpen, LogsData, LogsEnd, LogsClose>;
+
+std::string Encode(const Message& m);
+Result<Message> Decode(std::string_view text);
+
+// The rendered workload as JSON (also how the server seals it at rest).
+std::string EncodeSpec(const templates::RenderedWorkload& spec);
+Result<templates::RenderedWorkload> DecodeSpec(std::string_view text);
+
+}  // namespace lattice::link

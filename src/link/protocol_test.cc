@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include "link/protocol.h"
+
+namespace lattice::link {
+namespace {
+
+templates::RenderedWorkload SampleSpec() {
+  templates::RenderedWorkload s;
+  s.image = "lattice/postgres:15";
+  s.env = {"POSTGRES_USER=u", "POSTGRES_PASSWORD=p"};
+  s.command = {"postgres", "-c", "fsync=on"};
+  s.ports = {{"postgres", 5432, "tcp", "postgres"}};
+  s.volumes = {{"data", "/var/lib/postgresql/data"}};
+  s.memory_mb = 512;
+  s.cpus = 0.5;
+  s.readiness.kind = templates::Readiness::Kind::kPostgres;
+  s.readiness.container_port = 5432;
+  s.readiness.username = "u";
+  s.readiness.password = "p";
+  s.readiness.database = "d";
+  return s;
+}
+
+TEST(Protocol, RoundTripsEveryMessage) {
+  Hello h;
+  h.name = "n1";
+  h.join_token = "jt";
+  h.cpus = 2;
+  h.memory_mb = 2048;
+  h.labels = {{"zone", "home"}};
+  h.running = {{"wl_1", 3, "running"}};
+  Assignment a{"wl_1", 3, "running", SampleSpec()};
+  const std::vector<Message> all = {
+      h, Welcome{"node_1", "secret", 5}, LinkError{"nope"}, Assignments{{a}}, Upsert{a},
+      Remove{"wl_1"}, StatusReport{"wl_1", 3, "running", "", {{5432, 40000}}}, Heartbeat{2},
+      LogsOpen{"s1", "wl_1", 50, true}, LogsData{"s1", {"a", "b"}}, LogsEnd{"s1", ""},
+      LogsClose{"s1"}};
+  for (const Message& m : all) {
+    const std::string text = Encode(m);
+    auto back = Decode(text);
+    ASSERT_TRUE(back.ok()) << text << ": " << back.error().message;
+    EXPECT_EQ(back->index(), m.index());
+    EXPECT_EQ(Encode(*back), text);
+  }
+}
+
+TEST(Protocol, SpecSurvivesEncoding) {
+  auto s = DecodeSpec(EncodeSpec(SampleSpec()));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->image, "lattice/postgres:15");
+  EXPECT_EQ(s->env.size(), 2u);
+  EXPECT_EQ(s->readiness.kind, templates::Readiness::Kind::kPostgres);
+  EXPECT_EQ(s->readiness.password, "p");
+  EXPECT_EQ(s->volumes[0].container_path, "/var/lib/postgresql/data");
+  EXPECT_DOUBLE_EQ(s->cpus, 0.5);
+}
+
+TEST(Protocol, RejectsMalformedInput) {
+  for (const char* bad : {"", "{", "[]", "3", R"({"type":"nope"})", R"({"type":5})",
+                          R"({"type":"status","workload_id":"w","generation":"x","state":"s"})",
+                          R"({"type":"status","workload_id":"w","state":"s"})",
+                          R"({"type":"upsert","assignment":{"workload_id":"w","generation":1,"desired_state":"exploded","spec":{"image":"x"}}})",
+                          R"({"type":"welcome","node_id":"n","heartbeat_seconds":0})",
+                          R"({"type":"logs.data","stream_id":"s","lines":[1]})"}) {
+    EXPECT_FALSE(Decode(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace lattice::link

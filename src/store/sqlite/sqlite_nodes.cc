@@ -1,0 +1,115 @@
+// SqliteStore: nodes and join tokens.
+#include "store/sqlite/sqlite_store.h"
+
+namespace lattice::store::sqlite {
+namespace {
+
+constexpr const char* kNodeSelect =
+    "SELECT id, name, cpus, memory_mb, disk_mb, labels_json, status, last_heartbeat, "
+    "agent_version, address, secret_hash, created_at FROM nodes";
+
+Node ReadNode(const Stmt& s) {
+  Node n;
+  n.id = s.Text(0);
+  n.name = s.Text(1);
+  n.cpus = static_cast<int>(s.Int(2));
+  n.memory_mb = s.Int(3);
+  n.disk_mb = s.Int(4);
+  n.labels_json = s.Text(5);
+  n.status = s.Text(6);
+  n.last_heartbeat = s.Int(7);
+  n.agent_version = s.Text(8);
+  n.address = s.Text(9);
+  n.secret_hash = s.Text(10);
+  n.created_at = s.Int(11);
+  return n;
+}
+
+}  // namespace
+
+Status SqliteStore::CreateJoinToken(const JoinToken& t) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "INSERT INTO join_tokens(id, token_hash, created_by, created_at, expires_at) "
+      "VALUES (?, ?, ?, ?, ?)");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, t.id).Bind(2, t.token_hash).Bind(3, t.created_by).Bind(4, t.created_at).Bind(5, t.expires_at);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "create join token");
+  return Status::Ok();
+}
+
+Status SqliteStore::JoinNode(const std::string& token_hash, const Node& n, std::int64_t now) {
+  auto c = Acquire();
+  return InTransaction(*c, [&]() -> Status {
+    auto use = c->Prepare(
+        "UPDATE join_tokens SET used_at = ?, node_id = ? "
+        "WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?");
+    if (!use.ok()) return std::move(use).error();
+    (*use)->Bind(1, now).Bind(2, n.id).Bind(3, token_hash).Bind(4, now);
+    if (int rc = (*use)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "use join token");
+    if (sqlite3_changes(c->raw()) != 1)
+      return Error::Unauthenticated("The join token is unknown, expired or already used.");
+    auto ins = c->Prepare(
+        "INSERT INTO nodes(id, name, cpus, memory_mb, disk_mb, labels_json, status, "
+        "last_heartbeat, agent_version, address, secret_hash, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!ins.ok()) return std::move(ins).error();
+    (*ins)->Bind(1, n.id).Bind(2, n.name).Bind(3, static_cast<std::int64_t>(n.cpus))
+        .Bind(4, n.memory_mb).Bind(5, n.disk_mb).Bind(6, n.labels_json).Bind(7, n.status)
+        .Bind(8, n.last_heartbeat).Bind(9, n.agent_version).Bind(10, n.address)
+        .Bind(11, n.secret_hash).Bind(12, n.created_at);
+    if (int rc = (*ins)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "create node");
+    return Status::Ok();
+  });
+}
+
+Result<Node> SqliteStore::GetNode(const std::string& id) {
+  auto c = Acquire();
+  static const std::string sql = std::string(kNodeSelect) + " WHERE id = ?";
+  auto q = c->Prepare(sql.c_str());
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, id);
+  const int rc = (*q)->Step();
+  if (rc == SQLITE_ROW) return ReadNode(**q);
+  if (rc == SQLITE_DONE) return Error::NotFound("node not found");
+  return c->ToError(rc, "get node");
+}
+
+Result<std::vector<Node>> SqliteStore::ListNodes() {
+  auto c = Acquire();
+  static const std::string sql = std::string(kNodeSelect) + " ORDER BY name, id";
+  auto q = c->Prepare(sql.c_str());
+  if (!q.ok()) return std::move(q).error();
+  std::vector<Node> out;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW) out.push_back(ReadNode(**q));
+  if (rc != SQLITE_DONE) return c->ToError(rc, "list nodes");
+  return out;
+}
+
+Status SqliteStore::UpdateNodeInfo(const Node& n) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "UPDATE nodes SET name = ?, cpus = ?, memory_mb = ?, disk_mb = ?, labels_json = ?, "
+      "agent_version = ?, address = ? WHERE id = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, n.name).Bind(2, static_cast<std::int64_t>(n.cpus)).Bind(3, n.memory_mb)
+      .Bind(4, n.disk_mb).Bind(5, n.labels_json).Bind(6, n.agent_version).Bind(7, n.address)
+      .Bind(8, n.id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "update node");
+  if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("node not found");
+  return Status::Ok();
+}
+
+Status SqliteStore::SetNodeStatus(const std::string& id, const std::string& status,
+                                  std::int64_t last_heartbeat) {
+  auto c = Acquire();
+  auto q = c->Prepare("UPDATE nodes SET status = ?, last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, status).Bind(2, last_heartbeat).Bind(3, id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set node status");
+  if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("node not found");
+  return Status::Ok();
+}
+
+}  // namespace lattice::store::sqlite

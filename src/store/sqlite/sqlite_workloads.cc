@@ -1,0 +1,183 @@
+// SqliteStore: workloads and their event timeline.
+#include "store/sqlite/sqlite_store.h"
+
+namespace lattice::store::sqlite {
+namespace {
+
+constexpr const char* kWorkloadSelect =
+    "SELECT id, owner_id, name, template, image, spec_enc, credentials_enc, ports_json, "
+    "memory_mb, cpus, desired_state, generation, status, status_reason, observed_generation, "
+    "node_id, bindings_json, created_at, updated_at FROM workloads";
+
+Workload ReadWorkload(const Stmt& s) {
+  Workload w;
+  w.id = s.Text(0);
+  w.owner_id = s.Text(1);
+  w.name = s.Text(2);
+  w.template_name = s.Text(3);
+  w.image = s.Text(4);
+  w.spec_enc = s.Blob(5);
+  w.credentials_enc = s.Blob(6);
+  w.ports_json = s.Text(7);
+  w.memory_mb = s.Int(8);
+  w.cpus = s.Double(9);
+  w.desired_state = s.Text(10);
+  w.generation = s.Int(11);
+  w.status = s.Text(12);
+  w.status_reason = s.Text(13);
+  w.observed_generation = s.Int(14);
+  w.node_id = s.Text(15);
+  w.bindings_json = s.Text(16);
+  w.created_at = s.Int(17);
+  w.updated_at = s.Int(18);
+  return w;
+}
+
+}  // namespace
+
+Status SqliteStore::CreateWorkload(const Workload& w) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "INSERT INTO workloads(id, owner_id, name, template, image, spec_enc, credentials_enc, "
+      "ports_json, memory_mb, cpus, desired_state, generation, status, status_reason, "
+      "observed_generation, node_id, bindings_json, created_at, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, w.id).Bind(2, w.owner_id).Bind(3, w.name).Bind(4, w.template_name)
+      .Bind(5, w.image).BindBlob(6, w.spec_enc).BindBlob(7, w.credentials_enc)
+      .Bind(8, w.ports_json).Bind(9, w.memory_mb).Bind(10, w.cpus).Bind(11, w.desired_state)
+      .Bind(12, w.generation).Bind(13, w.status).Bind(14, w.status_reason)
+      .Bind(15, w.observed_generation).Bind(16, w.node_id).Bind(17, w.bindings_json)
+      .Bind(18, w.created_at).Bind(19, w.updated_at);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) {
+    Error e = c->ToError(rc, "create workload");
+    if (e.code == ErrorCode::kConflict) {
+      e.message = "You already have a workload named '" + w.name + "'.";
+      e.fields = {{"name", "is already in use"}};
+    }
+    return e;
+  }
+  return Status::Ok();
+}
+
+Result<Workload> SqliteStore::GetWorkload(const std::string& id) {
+  auto c = Acquire();
+  static const std::string sql = std::string(kWorkloadSelect) + " WHERE id = ?";
+  auto q = c->Prepare(sql.c_str());
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, id);
+  const int rc = (*q)->Step();
+  if (rc == SQLITE_ROW) return ReadWorkload(**q);
+  if (rc == SQLITE_DONE) return Error::NotFound("workload not found");
+  return c->ToError(rc, "get workload");
+}
+
+Result<std::vector<Workload>> SqliteStore::ListWorkloads(const WorkloadFilter& f) {
+  auto c = Acquire();
+  static const std::string sql =
+      std::string(kWorkloadSelect) +
+      " WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR node_id = ?2)"
+      " AND (?3 IS NULL OR status = ?3) ORDER BY created_at, id";
+  auto q = c->Prepare(sql.c_str());
+  if (!q.ok()) return std::move(q).error();
+  if (f.owner_id) (*q)->Bind(1, *f.owner_id);
+  if (f.node_id) (*q)->Bind(2, *f.node_id);
+  if (f.status) (*q)->Bind(3, *f.status);
+  std::vector<Workload> out;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW) out.push_back(ReadWorkload(**q));
+  if (rc != SQLITE_DONE) return c->ToError(rc, "list workloads");
+  return out;
+}
+
+Result<Workload> SqliteStore::SetDesiredState(const std::string& id, const std::string& desired,
+                                              const std::string& status, std::int64_t now) {
+  {
+    auto c = Acquire();
+    auto q = c->Prepare(
+        "UPDATE workloads SET desired_state = ?, status = ?, status_reason = '', "
+        "generation = generation + 1, updated_at = ? WHERE id = ?");
+    if (!q.ok()) return std::move(q).error();
+    (*q)->Bind(1, desired).Bind(2, status).Bind(3, now).Bind(4, id);
+    if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set desired state");
+    if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("workload not found");
+  }
+  return GetWorkload(id);
+}
+
+Status SqliteStore::SetPlacement(const std::string& id, const std::string& node_id,
+                                 const std::string& status, const std::string& reason,
+                                 std::int64_t now) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "UPDATE workloads SET node_id = ?, status = ?, status_reason = ?, updated_at = ? "
+      "WHERE id = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, node_id).Bind(2, status).Bind(3, reason).Bind(4, now).Bind(5, id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set placement");
+  if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("workload not found");
+  return Status::Ok();
+}
+
+Status SqliteStore::SetObservedStatus(const std::string& id, std::int64_t observed_generation,
+                                      const std::string& status, const std::string& reason,
+                                      const std::string& bindings_json, std::int64_t now) {
+  auto c = Acquire();
+  // Only the report for the current generation may change the status: a late report about
+  // an older generation (e.g. "running" arriving after the user pressed stop) must not
+  // overwrite the newer intent's status.
+  auto q = c->Prepare(
+      "UPDATE workloads SET observed_generation = ?1, status = ?2, status_reason = ?3, "
+      "bindings_json = ?4, updated_at = ?5 WHERE id = ?6 AND generation = ?1");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, observed_generation).Bind(2, status).Bind(3, reason).Bind(4, bindings_json)
+      .Bind(5, now).Bind(6, id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set observed status");
+  return Status::Ok();
+}
+
+Status SqliteStore::DeleteWorkload(const std::string& id) {
+  auto c = Acquire();
+  return InTransaction(*c, [&]() -> Status {
+    auto ev = c->Prepare("DELETE FROM workload_events WHERE workload_id = ?");
+    if (!ev.ok()) return std::move(ev).error();
+    (*ev)->Bind(1, id);
+    if (int rc = (*ev)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "delete events");
+    auto q = c->Prepare("DELETE FROM workloads WHERE id = ?");
+    if (!q.ok()) return std::move(q).error();
+    (*q)->Bind(1, id);
+    if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "delete workload");
+    if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("workload not found");
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::AppendEvent(const WorkloadEvent& e) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "INSERT INTO workload_events(workload_id, at, status, message) VALUES (?, ?, ?, ?)");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, e.workload_id).Bind(2, e.at).Bind(3, e.status).Bind(4, e.message);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "append event");
+  return Status::Ok();
+}
+
+Result<std::vector<WorkloadEvent>> SqliteStore::ListEvents(const std::string& workload_id,
+                                                           int limit) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "SELECT id, workload_id, at, status, message FROM (SELECT * FROM workload_events "
+      "WHERE workload_id = ? ORDER BY id DESC LIMIT ?) ORDER BY id");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, workload_id).Bind(2, static_cast<std::int64_t>(limit));
+  std::vector<WorkloadEvent> out;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW) {
+    const Stmt& s = **q;
+    out.push_back({s.Int(0), s.Text(1), s.Int(2), s.Text(3), s.Text(4)});
+  }
+  if (rc != SQLITE_DONE) return c->ToError(rc, "list events");
+  return out;
+}
+
+}  // namespace lattice::store::sqlite
