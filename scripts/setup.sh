@@ -10,8 +10,12 @@ packages=(
   # libraries (DESIGN.md's dependency table)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsodium-dev
   libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # system tests
-  python3 python3-yaml python3-jsonschema curl ca-certificates iproute2 procps
+  libpq-dev
+  # local images (scripts/build-images.sh) and the Docker engine (scripts/ensure-docker.sh)
+  mmdebstrap docker.io
+  # system tests: real clients for what Lattice deploys
+  python3 python3-yaml python3-jsonschema curl ca-certificates iproute2 procps jq
+  postgresql-client
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light nodejs npm)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's second command: installs what is missing, builds, and runs every test
-# (unit, component, API system tests, a bounded fuzz run, the format check) with CTest.
+# (unit, component, API and end-to-end system tests against a real Docker engine, a bounded
+# fuzz run, the format check) with CTest.
 # With CI=true warnings are errors. Ends with CTest's summary; exit status is CTest's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,5 +18,18 @@ cmake --build build -j "$jobs"
 cmake --preset fuzz -DLATTICE_WERROR=$werror >/dev/null
 cmake --build build-fuzz -j "$jobs" --target fuzz_all
 
+# The system tests need a Docker engine and the local images. ensure-docker.sh uses one that
+# answers or starts a private dockerd; we stop it afterwards only if we started it.
+marker=/run/lattice/docker.started-by-lattice
+had_engine=0; [[ -f $marker ]] && had_engine=1
+eval "export $(scripts/ensure-docker.sh | tail -1)"
+if [[ $had_engine == 0 && -f $marker ]]; then
+  trap 'scripts/stop-docker.sh >/dev/null 2>&1 || true' EXIT
+fi
+scripts/build-images.sh
+
 cd build
-exec ctest --output-on-failure -j "$jobs" --timeout 600 "$@"
+set +e
+ctest --output-on-failure -j "$jobs" --timeout 900 "$@"
+rc=$?
+exit $rc

@@ -1,0 +1,249 @@
+#include "runtime/docker/engine_json.h"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace lattice::runtime::docker {
+
+namespace json = boost::json;
+
+namespace {
+
+const json::object* Obj(const json::object* o, std::string_view key) {
+  if (o == nullptr) return nullptr;
+  const json::value* v = o->if_contains(key);
+  return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
+}
+
+std::string Str(const json::object* o, std::string_view key) {
+  if (o == nullptr) return {};
+  const json::value* v = o->if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::int64_t Int(const json::object* o, std::string_view key) {
+  if (o == nullptr) return 0;
+  const json::value* v = o->if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->as_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
+  return 0;
+}
+
+bool Bool(const json::object* o, std::string_view key) {
+  if (o == nullptr) return false;
+  const json::value* v = o->if_contains(key);
+  return v != nullptr && v->is_bool() && v->as_bool();
+}
+
+std::string PortKey(const PortBinding& p) {
+  return std::to_string(p.container_port) + "/" + (p.protocol.empty() ? "tcp" : p.protocol);
+}
+
+// {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}], "9000/tcp": null, ...}
+std::vector<PortBinding> PortsFromMap(const json::object* ports) {
+  std::vector<PortBinding> out;
+  if (ports == nullptr) return out;
+  for (const auto& [key, bindings] : *ports) {
+    std::string_view k = key;
+    PortBinding base;
+    auto slash = k.find('/');
+    base.protocol = slash == std::string_view::npos ? "tcp" : std::string(k.substr(slash + 1));
+    try {
+      base.container_port = std::stoi(std::string(k.substr(0, slash)));
+    } catch (const std::exception&) {
+      continue;
+    }
+    if (!bindings.is_array()) continue;  // exposed but not published
+    for (const json::value& b : bindings.as_array()) {
+      if (!b.is_object()) continue;
+      PortBinding p = base;
+      p.host_ip = Str(&b.as_object(), "HostIp");
+      std::string hp = Str(&b.as_object(), "HostPort");
+      p.host_port = 0;
+      if (!hp.empty() && hp.find_first_not_of("0123456789") == std::string::npos &&
+          hp.size() <= 5) {
+        p.host_port = std::stoi(hp);
+      }
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status ValidateSpec(const ContainerSpec& spec) {
+  std::vector<FieldError> errors;
+  if (spec.name.empty()) errors.push_back({"name", "is required"});
+  if (spec.image.empty()) errors.push_back({"image", "is required"});
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    const PortBinding& p = spec.ports[i];
+    std::string f = "ports[" + std::to_string(i) + "]";
+    if (p.container_port < 1 || p.container_port > 65535) {
+      errors.push_back({f + ".container_port", "must be between 1 and 65535"});
+    }
+    if (p.host_port < 0 || p.host_port > 65535) {
+      errors.push_back({f + ".host_port", "must be between 0 and 65535"});
+    }
+    if (p.protocol != "tcp" && p.protocol != "udp" && p.protocol != "sctp") {
+      errors.push_back({f + ".protocol", "must be tcp, udp or sctp"});
+    }
+  }
+  for (std::size_t i = 0; i < spec.volumes.size(); ++i) {
+    const VolumeMount& v = spec.volumes[i];
+    std::string f = "volumes[" + std::to_string(i) + "]";
+    if (v.volume.empty()) errors.push_back({f + ".volume", "is required"});
+    if (v.container_path.empty() || v.container_path[0] != '/') {
+      errors.push_back({f + ".container_path", "must be an absolute path"});
+    }
+  }
+  if (spec.memory_bytes < 0) errors.push_back({"memory_bytes", "must not be negative"});
+  if (spec.cpus < 0 || !std::isfinite(spec.cpus)) {
+    errors.push_back({"cpus", "must not be negative"});
+  }
+  if (errors.empty()) return Status::Ok();
+  return Error::Invalid("the container spec for \"" + spec.name + "\" is invalid",
+                        std::move(errors));
+}
+
+json::object ContainerCreateBody(const ContainerSpec& spec) {
+  json::object body;
+  body["Image"] = spec.image;
+  if (!spec.env.empty()) {
+    json::array env;
+    for (const auto& e : spec.env) env.emplace_back(e);
+    body["Env"] = std::move(env);
+  }
+  if (!spec.command.empty()) {
+    json::array cmd;
+    for (const auto& c : spec.command) cmd.emplace_back(c);
+    body["Cmd"] = std::move(cmd);
+  }
+  json::object labels;
+  for (const auto& [k, v] : spec.labels) labels[k] = v;
+  body["Labels"] = std::move(labels);
+
+  json::object exposed;
+  json::object bindings;
+  for (const PortBinding& p : spec.ports) {
+    std::string key = PortKey(p);
+    exposed[key] = json::object();
+    json::value& list = bindings[key];
+    if (!list.is_array()) list = json::array();
+    list.as_array().push_back(
+        json::object{{"HostIp", p.host_ip},
+                     {"HostPort", p.host_port > 0 ? std::to_string(p.host_port) : std::string()}});
+  }
+  body["ExposedPorts"] = std::move(exposed);
+
+  json::object host;
+  host["PortBindings"] = std::move(bindings);
+  json::array mounts;
+  for (const VolumeMount& v : spec.volumes) {
+    mounts.push_back(json::object{{"Type", "volume"},
+                                  {"Source", v.volume},
+                                  {"Target", v.container_path},
+                                  {"ReadOnly", false}});
+  }
+  host["Mounts"] = std::move(mounts);
+  if (spec.memory_bytes > 0) host["Memory"] = spec.memory_bytes;
+  if (spec.cpus > 0) host["NanoCpus"] = static_cast<std::int64_t>(std::llround(spec.cpus * 1e9));
+  host["RestartPolicy"] = json::object{{"Name", "no"}};
+  body["HostConfig"] = std::move(host);
+  return body;
+}
+
+json::object VolumeCreateBody(const std::string& name,
+                              const std::map<std::string, std::string>& labels) {
+  json::object l;
+  for (const auto& [k, v] : labels) l[k] = v;
+  return json::object{{"Name", name}, {"Labels", std::move(l)}};
+}
+
+ContainerInfo ContainerInfoFromInspect(const json::value& v) {
+  ContainerInfo info;
+  const json::object* root = v.is_object() ? &v.as_object() : nullptr;
+  info.id = Str(root, "Id");
+  info.name = Str(root, "Name");
+  if (info.name.starts_with('/')) info.name.erase(0, 1);
+  const json::object* config = Obj(root, "Config");
+  info.image = Str(config, "Image");
+  if (const json::object* labels = Obj(config, "Labels")) {
+    for (const auto& [k, val] : *labels) {
+      if (val.is_string()) info.labels[std::string(k)] = std::string(val.as_string());
+    }
+  }
+  const json::object* state = Obj(root, "State");
+  info.state = Str(state, "Status");
+  info.running = Bool(state, "Running");
+  info.exit_code = static_cast<int>(Int(state, "ExitCode"));
+  info.oom_killed = Bool(state, "OOMKilled");
+  info.error = Str(state, "Error");
+  info.ports = PortsFromMap(Obj(Obj(root, "NetworkSettings"), "Ports"));
+  if (info.ports.empty()) info.ports = PortsFromMap(Obj(Obj(root, "HostConfig"), "PortBindings"));
+  return info;
+}
+
+EngineInfo EngineInfoFromInfo(const json::value& v) {
+  EngineInfo info;
+  const json::object* root = v.is_object() ? &v.as_object() : nullptr;
+  info.node.cpus = static_cast<int>(Int(root, "NCPU"));
+  info.node.memory_bytes = Int(root, "MemTotal");
+  info.node.engine_version = Str(root, "ServerVersion");
+  info.node.os = Str(root, "OperatingSystem");
+  info.root_dir = Str(root, "DockerRootDir");
+  return info;
+}
+
+ImageRef SplitImageRef(std::string_view image) {
+  if (image.find('@') != std::string_view::npos) return {std::string(image), ""};
+  auto slash = image.rfind('/');
+  auto colon = image.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    return {std::string(image.substr(0, colon)), std::string(image.substr(colon + 1))};
+  }
+  return {std::string(image), "latest"};
+}
+
+void ProgressScanner::Feed(std::string_view piece) {
+  constexpr std::size_t kMaxLine = 1 << 20;
+  while (!piece.empty()) {
+    auto nl = piece.find('\n');
+    if (nl == std::string_view::npos) {
+      if (line_.size() + piece.size() <= kMaxLine) line_.append(piece);
+      return;
+    }
+    line_.append(piece.substr(0, nl));
+    piece.remove_prefix(nl + 1);
+    Scan(line_);
+    line_.clear();
+  }
+}
+
+void ProgressScanner::Finish() {
+  Scan(line_);
+  line_.clear();
+}
+
+void ProgressScanner::Scan(std::string_view line) {
+  if (error_ || line.find_first_not_of(" \r\t") == std::string_view::npos) return;
+  boost::system::error_code ec;
+  json::value v = json::parse(line, ec);
+  if (ec || !v.is_object()) return;
+  const json::object& o = v.as_object();
+  std::string detail = Str(Obj(&o, "errorDetail"), "message");
+  std::string error = Str(&o, "error");
+  if (!detail.empty()) {
+    error_ = detail;
+  } else if (!error.empty()) {
+    error_ = error;
+  } else if (Obj(&o, "errorDetail") != nullptr || o.contains("error")) {
+    error_ = "unknown error";
+  }
+}
+
+}  // namespace lattice::runtime::docker

@@ -1,0 +1,65 @@
+// Translation between the Runtime vocabulary and the Docker Engine API's JSON (API 1.41).
+// Pure functions, no I/O; the engine's answers are treated as untrusted input: a missing or
+// mistyped field reads as empty/zero, never crashes.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "runtime/runtime.h"
+
+namespace lattice::runtime::docker {
+
+// kInvalidArgument, with one FieldError per problem, for a spec the engine would refuse or
+// misread (missing name or image, bad ports, relative mount paths, negative limits).
+Status ValidateSpec(const ContainerSpec& spec);
+
+// The body of POST /containers/create: Image, Env, Cmd (only if set), Labels, ExposedPorts and
+// HostConfig {PortBindings, Mounts (named volumes), Memory, NanoCpus, RestartPolicy "no"}.
+boost::json::object ContainerCreateBody(const ContainerSpec& spec);
+
+// The body of POST /volumes/create.
+boost::json::object VolumeCreateBody(const std::string& name,
+                                     const std::map<std::string, std::string>& labels);
+
+// GET /containers/{id}/json → ContainerInfo. Ports are the actual host bindings while the
+// container runs; otherwise the requested ones (host_port 0 where the engine was to pick).
+ContainerInfo ContainerInfoFromInspect(const boost::json::value& v);
+
+// GET /info → NodeInfo (without disk_bytes) and the engine's data root (DockerRootDir).
+struct EngineInfo {
+  NodeInfo node;
+  std::string root_dir;
+};
+EngineInfo EngineInfoFromInfo(const boost::json::value& v);
+
+// An image reference split into POST /images/create's fromImage and tag. Without a tag the
+// tag is "latest" (an empty tag would pull every tag); with a digest the tag is empty.
+struct ImageRef {
+  std::string from_image;
+  std::string tag;
+};
+ImageRef SplitImageRef(std::string_view image);
+
+// Scans the newline-separated JSON progress messages of a pull or import, fed in arbitrary
+// pieces, for the error the engine reports inside a 200 answer.
+class ProgressScanner {
+ public:
+  void Feed(std::string_view piece);
+  // The input ended (scans an unterminated last message).
+  void Finish();
+  const std::optional<std::string>& error() const { return error_; }
+
+ private:
+  void Scan(std::string_view line);
+
+  std::string line_;
+  std::optional<std::string> error_;
+};
+
+}  // namespace lattice::runtime::docker

@@ -1,0 +1,166 @@
+#include "runtime/docker/engine_json.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace lattice::runtime::docker {
+namespace {
+
+namespace json = boost::json;
+
+ContainerSpec FullSpec() {
+  ContainerSpec s;
+  s.name = "web";
+  s.image = "lattice/busybox:dev";
+  s.env = {"A=1"};
+  s.command = {"sh", "-c", "echo hi"};
+  s.ports = {{8080, "tcp", "127.0.0.1", 0}, {53, "udp", "127.0.0.1", 5353}};
+  s.volumes = {{"web-data", "/data"}};
+  s.memory_bytes = 64 << 20;
+  s.cpus = 0.5;
+  s.labels = {{"lattice.app", "a1"}};
+  return s;
+}
+
+TEST(EngineJsonTest, ContainerCreateBody) {
+  json::value v = ContainerCreateBody(FullSpec());
+  EXPECT_EQ(v, json::parse(R"({
+    "Image": "lattice/busybox:dev",
+    "Env": ["A=1"],
+    "Cmd": ["sh", "-c", "echo hi"],
+    "Labels": {"lattice.app": "a1"},
+    "ExposedPorts": {"8080/tcp": {}, "53/udp": {}},
+    "HostConfig": {
+      "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+                       "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}]},
+      "Mounts": [{"Type": "volume", "Source": "web-data", "Target": "/data", "ReadOnly": false}],
+      "Memory": 67108864,
+      "NanoCpus": 500000000,
+      "RestartPolicy": {"Name": "no"}
+    }})"));
+}
+
+TEST(EngineJsonTest, NoCmdEnvOrLimitsWhenUnset) {
+  ContainerSpec s;
+  s.name = "x";
+  s.image = "i";
+  json::object o = ContainerCreateBody(s);
+  EXPECT_FALSE(o.contains("Cmd"));
+  EXPECT_FALSE(o.contains("Env"));
+  EXPECT_FALSE(o["HostConfig"].as_object().contains("Memory"));
+  EXPECT_FALSE(o["HostConfig"].as_object().contains("NanoCpus"));
+}
+
+TEST(EngineJsonTest, ValidateSpec) {
+  EXPECT_TRUE(ValidateSpec(FullSpec()).ok());
+  ContainerSpec s = FullSpec();
+  s.name.clear();
+  s.ports[0].container_port = 0;
+  s.ports[1].protocol = "icmp";
+  s.volumes[0].container_path = "data";
+  s.cpus = -1;
+  Status st = ValidateSpec(s);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
+  std::vector<std::string> fields;
+  for (const auto& f : st.error().fields) fields.push_back(f.field);
+  EXPECT_EQ(fields,
+            (std::vector<std::string>{"name", "ports[0].container_port", "ports[1].protocol",
+                                      "volumes[0].container_path", "cpus"}));
+}
+
+TEST(EngineJsonTest, InspectOfARunningContainer) {
+  auto info = ContainerInfoFromInspect(json::parse(R"({
+    "Id": "abc", "Name": "/web",
+    "State": {"Status": "running", "Running": true, "ExitCode": 0, "OOMKilled": false,
+              "Error": ""},
+    "Config": {"Image": "lattice/busybox:dev", "Labels": {"k": "v", "bad": 1}},
+    "HostConfig": {"PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}},
+    "NetworkSettings": {"Ports": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "49153"}],
+                                  "9000/tcp": null}}})"));
+  EXPECT_EQ(info.id, "abc");
+  EXPECT_EQ(info.name, "web");
+  EXPECT_EQ(info.image, "lattice/busybox:dev");
+  EXPECT_EQ(info.state, "running");
+  EXPECT_TRUE(info.running);
+  EXPECT_EQ(info.labels, (std::map<std::string, std::string>{{"k", "v"}}));
+  ASSERT_EQ(info.ports.size(), 1u);
+  EXPECT_EQ(info.ports[0].container_port, 8080);
+  EXPECT_EQ(info.ports[0].protocol, "tcp");
+  EXPECT_EQ(info.ports[0].host_ip, "127.0.0.1");
+  EXPECT_EQ(info.ports[0].host_port, 49153);
+}
+
+TEST(EngineJsonTest, InspectOfAnExitedContainerFallsBackToRequestedPorts) {
+  auto info = ContainerInfoFromInspect(json::parse(R"({
+    "Id": "abc", "Name": "/web",
+    "State": {"Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true,
+              "Error": "boom"},
+    "Config": {"Labels": null},
+    "HostConfig": {"PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}},
+    "NetworkSettings": {"Ports": {}}})"));
+  EXPECT_FALSE(info.running);
+  EXPECT_EQ(info.exit_code, 137);
+  EXPECT_TRUE(info.oom_killed);
+  EXPECT_EQ(info.error, "boom");
+  ASSERT_EQ(info.ports.size(), 1u);
+  EXPECT_EQ(info.ports[0].host_port, 0);
+}
+
+TEST(EngineJsonTest, GarbageInspectReadsAsEmpty) {
+  EXPECT_EQ(ContainerInfoFromInspect(json::parse("[1,2]")).id, "");
+  auto info = ContainerInfoFromInspect(
+      json::parse(R"({"State": 3, "NetworkSettings": {"Ports": {"x/tcp": [], "80": [7]}}})"));
+  EXPECT_TRUE(info.ports.empty());
+}
+
+TEST(EngineJsonTest, Info) {
+  auto info = EngineInfoFromInfo(json::parse(R"j({"NCPU": 4, "MemTotal": 8000000000,
+    "ServerVersion": "20.10.24", "OperatingSystem": "Debian GNU/Linux 12 (bookworm)",
+    "DockerRootDir": "/var/lib/docker"})j"));
+  EXPECT_EQ(info.node.cpus, 4);
+  EXPECT_EQ(info.node.memory_bytes, 8000000000);
+  EXPECT_EQ(info.node.engine_version, "20.10.24");
+  EXPECT_EQ(info.node.os, "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(info.root_dir, "/var/lib/docker");
+}
+
+TEST(EngineJsonTest, SplitImageRef) {
+  auto check = [](std::string_view in, std::string image, std::string tag) {
+    ImageRef r = SplitImageRef(in);
+    EXPECT_EQ(r.from_image, image) << in;
+    EXPECT_EQ(r.tag, tag) << in;
+  };
+  check("busybox", "busybox", "latest");
+  check("lattice/postgres:15", "lattice/postgres", "15");
+  check("localhost:5000/app", "localhost:5000/app", "latest");
+  check("localhost:5000/app:v2", "localhost:5000/app", "v2");
+  check("app@sha256:abcd", "app@sha256:abcd", "");
+}
+
+TEST(EngineJsonTest, ProgressScannerFindsAnErrorSplitAcrossPieces) {
+  std::string stream =
+      "{\"status\":\"Pulling from lattice/x\",\"id\":\"dev\"}\r\n"
+      "{\"errorDetail\":{\"message\":\"pull access denied\"},\"error\":\"pull access denied\"}"
+      "\r\n";
+  for (std::size_t cut = 0; cut <= stream.size(); ++cut) {
+    ProgressScanner p;
+    p.Feed(stream.substr(0, cut));
+    p.Feed(stream.substr(cut));
+    p.Finish();
+    ASSERT_TRUE(p.error().has_value()) << cut;
+    EXPECT_EQ(*p.error(), "pull access denied");
+  }
+  ProgressScanner ok;
+  ok.Feed("{\"status\":\"Downloading\"}\r\n{\"status\":\"Status: Downloaded newer image\"}");
+  ok.Finish();
+  EXPECT_FALSE(ok.error().has_value());
+  ProgressScanner bare;
+  bare.Feed("{\"error\":\"no space left\"}");
+  bare.Finish();
+  EXPECT_EQ(bare.error().value_or(""), "no space left");
+}
+
+}  // namespace
+}  // namespace lattice::runtime::docker

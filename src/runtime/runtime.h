@@ -1,0 +1,117 @@
+// Runtime: what the agent needs from a container engine, in the spirit of Nomad's task
+// driver interface: inspect the node, make sure an image is present, create/start/stop/remove
+// containers and their volumes, find containers by label (to adopt them after a restart), and
+// read logs. The Docker implementation lives in docker/; tests use the real engine.
+//
+// All calls are synchronous and bounded by a timeout; none throws. Implementations must be
+// safe to call from several threads at once (each call uses its own connection).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace lattice::runtime {
+
+struct PortBinding {
+  int container_port = 0;
+  std::string protocol = "tcp";       // "tcp" or "udp"
+  std::string host_ip = "127.0.0.1";  // published on the node's loopback only
+  int host_port = 0;                  // 0: let the engine pick a free port
+};
+
+struct VolumeMount {
+  std::string volume;          // named volume, created if missing
+  std::string container_path;  // absolute path inside the container
+};
+
+struct ContainerSpec {
+  std::string name;  // engine-level container name (unique on the node)
+  std::string image;
+  std::vector<std::string> env;      // "KEY=value"
+  std::vector<std::string> command;  // empty: the image's default
+  std::vector<PortBinding> ports;
+  std::vector<VolumeMount> volumes;
+  std::int64_t memory_bytes = 0;  // 0: no limit
+  double cpus = 0;                // 0: no limit; fractional CPUs (NanoCpus)
+  std::map<std::string, std::string> labels;
+};
+
+struct ContainerInfo {
+  std::string id;
+  std::string name;  // without the leading '/'
+  std::string image;
+  std::string state;  // engine state: created, running, paused, restarting, exited, dead
+  bool running = false;
+  int exit_code = 0;
+  bool oom_killed = false;
+  std::string error;  // the engine's error message for a failed start, if any
+  std::map<std::string, std::string> labels;
+  std::vector<PortBinding> ports;  // actual host bindings (host_port filled in)
+};
+
+struct NodeInfo {
+  int cpus = 0;
+  std::int64_t memory_bytes = 0;
+  std::int64_t disk_bytes = 0;  // free space of the engine's data root, if known
+  std::string engine_version;
+  std::string os;
+};
+
+class Runtime {
+ public:
+  virtual ~Runtime() = default;
+
+  // kUnavailable if the engine does not answer.
+  virtual Status Ping() = 0;
+  virtual Result<NodeInfo> Info() = 0;
+
+  // Ensures `image` is present: inspects it, and pulls it when absent. kNotFound with a
+  // readable message ("image X is not present on this node and could not be pulled: …")
+  // when neither works.
+  virtual Status EnsureImage(const std::string& image) = 0;
+
+  // Creates (does not start) a container; creates missing named volumes. Returns its id.
+  // kConflict if the name is taken.
+  virtual Result<std::string> Create(const ContainerSpec& spec) = 0;
+  // Starts a created or stopped container. A host port that is already taken is kConflict
+  // with the engine's message.
+  virtual Status Start(const std::string& id) = 0;
+  // Stops with SIGTERM, then SIGKILL after `grace`. Stopping a stopped container is ok.
+  virtual Status Stop(const std::string& id, std::chrono::seconds grace) = 0;
+  // Force-removes the container (and its anonymous volumes). A missing container is ok.
+  virtual Status Remove(const std::string& id) = 0;
+  // Removes a named volume. A missing volume is ok.
+  virtual Status RemoveVolume(const std::string& name) = 0;
+
+  // kNotFound if no such container.
+  virtual Result<ContainerInfo> Inspect(const std::string& id_or_name) = 0;
+  // All containers (running or not) carrying label `key` (any value).
+  virtual Result<std::vector<ContainerInfo>> ListByLabel(const std::string& key) = 0;
+
+  // The last `tail` lines (0: all) of stdout+stderr, demultiplexed, as text.
+  virtual Result<std::string> Logs(const std::string& id, int tail) = 0;
+  // Streams log lines (without trailing newline) to `on_line` starting with the last `tail`
+  // lines, following new output until the container stops, `cancel` becomes true (checked at
+  // least every 500 ms), or `on_line` returns false. Blocks the calling thread.
+  virtual Status FollowLogs(const std::string& id, int tail,
+                            const std::function<bool(std::string_view line)>& on_line,
+                            const std::atomic<bool>& cancel) = 0;
+};
+
+// A Docker Engine API client over a unix socket ("unix:///var/run/docker.sock") or
+// "tcp://host:port". kInvalidArgument for an unsupported URL.
+Result<std::unique_ptr<Runtime>> NewDockerRuntime(const std::string& docker_host);
+
+// The engine address to use: `flag` if set, else $DOCKER_HOST, else the default socket.
+std::string ResolveDockerHost(const std::string& flag);
+
+}  // namespace lattice::runtime
