@@ -86,8 +86,19 @@ Result<SignedIn> AuthService::StartSession(const store::User& user, const std::s
   return SignedIn{user, SignToken(claims, keys_.token_key()), claims.expires_at};
 }
 
+template <typename Pred>
+void AuthService::Forget(Pred pred) {
+  std::unique_lock lock(cache_mu_);
+  for (auto it = cache_.begin(); it != cache_.end();) {
+    if (pred(it->second.principal)) it = cache_.erase(it);
+    else ++it;
+  }
+}
+
 Status AuthService::Logout(const Principal& who) {
-  return store_.RevokeSession(who.session_id, clock_.NowSeconds());
+  Status s = store_.RevokeSession(who.session_id, clock_.NowSeconds());
+  Forget([&](const Principal& p) { return p.session_id == who.session_id; });
+  return s;
 }
 
 Result<SignedIn> AuthService::ChangePassword(const Principal& who, std::string_view current,
@@ -103,11 +114,31 @@ Result<SignedIn> AuthService::ChangePassword(const Principal& who, std::string_v
   if (!hash.ok()) return std::move(hash).error();
   if (Status s = store_.UpdatePassword(user->id, *hash, clock_.NowSeconds()); !s.ok())
     return std::move(s).error();
+  Forget([&](const Principal& p) { return p.user_id == user->id; });
   user->password_hash = *hash;
   return StartSession(*user, remote);
 }
 
 Result<Principal> AuthService::Authenticate(std::string_view token) const {
+  const std::int64_t now = clock_.NowSeconds();
+  if (opts_.verified_cache_seconds > 0) {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(token);
+    if (it != cache_.end() && it->second.expires_at > now &&
+        now - it->second.checked_at < opts_.verified_cache_seconds)
+      return it->second.principal;
+  }
+  auto p = AuthenticateUncached(token);
+  if (p.ok() && opts_.verified_cache_seconds > 0) {
+    auto claims = VerifyTokenSignature(token, keys_.token_key());
+    std::unique_lock lock(cache_mu_);
+    if (cache_.size() >= 100000) cache_.clear();  // bounded; refills from the store
+    cache_[std::string(token)] = Verified{*p, claims ? claims->expires_at : now, now};
+  }
+  return p;
+}
+
+Result<Principal> AuthService::AuthenticateUncached(std::string_view token) const {
   auto claims = VerifyTokenSignature(token, keys_.token_key());
   if (!claims) return Error::Unauthenticated("The token is invalid.");
   const std::int64_t now = clock_.NowSeconds();

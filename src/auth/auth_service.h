@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "auth/rate_limiter.h"
 #include "common/clock.h"
@@ -18,6 +20,10 @@ namespace lattice::auth {
 
 struct AuthOptions {
   std::int64_t session_ttl_seconds = 7 * 24 * 3600;
+  // How long a verified token is trusted without a store lookup. Logout and password changes
+  // on this server take effect at once; this bounds how late a revocation made by another
+  // server replica is noticed. 0 disables the cache.
+  std::int64_t verified_cache_seconds = 5;
   int max_failures_per_account = 5;
   int max_failures_per_address = 20;
   std::int64_t failure_window_seconds = 15 * 60;
@@ -52,6 +58,16 @@ class AuthService {
 
  private:
   Result<SignedIn> StartSession(const store::User& user, const std::string& remote);
+  Result<Principal> AuthenticateUncached(std::string_view token) const;
+  // Drops cached verifications matching `pred(principal)`.
+  template <typename Pred>
+  void Forget(Pred pred);
+
+  struct Verified {
+    Principal principal;
+    std::int64_t expires_at = 0;  // the session's own expiry
+    std::int64_t checked_at = 0;
+  };
 
   store::Store& store_;
   const Clock& clock_;
@@ -60,6 +76,15 @@ class AuthService {
   FailureLimiter by_account_;
   FailureLimiter by_address_;
   std::string dummy_hash_;  // verified against for unknown emails, so timing reveals nothing
+
+  // Tokens verified recently, keyed by the exact token text (only verified tokens get in).
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  mutable std::shared_mutex cache_mu_;
+  mutable std::unordered_map<std::string, Verified, TextHash, std::equal_to<>>
+      cache_;  // guarded by cache_mu_
 };
 
 }  // namespace lattice::auth

@@ -158,6 +158,27 @@ TEST_F(AuthServiceTest, LoginRateLimitedPerAccountAndAddress) {
   EXPECT_TRUE(svc_->Login("b@x.io", "0123456789", "10.0.0.3").ok());
 }
 
+TEST_F(AuthServiceTest, VerifiedCacheHonoursLocalRevocationAtOnceAndRemoteWithinTtl) {
+  auto r = svc_->Register("a@x.io", "0123456789", "");
+  ASSERT_TRUE(r.ok());
+  auto p = svc_->Authenticate(r->token);  // now cached
+  ASSERT_TRUE(p.ok());
+  // Revoked behind the service's back (as another replica would): trusted for at most the
+  // cache lifetime (5 s by default), then refused.
+  ASSERT_TRUE(store_->RevokeSession(p->session_id, clock_.NowSeconds()).ok());
+  EXPECT_TRUE(svc_->Authenticate(r->token).ok());
+  clock_.Advance(5);
+  EXPECT_FALSE(svc_->Authenticate(r->token).ok());
+
+  // Revoked through this service: refused at once even though it was cached.
+  auto s = svc_->Login("a@x.io", "0123456789", "");
+  ASSERT_TRUE(s.ok());
+  auto ps = svc_->Authenticate(s->token);
+  ASSERT_TRUE(ps.ok());
+  ASSERT_TRUE(svc_->Logout(*ps).ok());
+  EXPECT_FALSE(svc_->Authenticate(s->token).ok());
+}
+
 TEST_F(AuthServiceTest, ChangePasswordRevokesOldTokens) {
   auto r = svc_->Register("a@x.io", "0123456789", "");
   ASSERT_TRUE(r.ok());
