@@ -146,7 +146,12 @@ asio::awaitable<Reply> Dispatcher::Dispatch(const Request& req, std::string remo
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const int status = reply.res.result_int();
-  metrics_.Record(route_name, req.method_string(), status, seconds);
+  // Unknown methods are arbitrary client-chosen tokens: fold them into one label value so a
+  // client cannot grow the metric series (and /metrics) without bound.
+  metrics_.Record(route_name,
+                  req.method() == bhttp::verb::unknown ? std::string_view("OTHER")
+                                                       : std::string_view(req.method_string()),
+                  status, seconds);
   if (opts_.access_log) {
     spdlog::info(
         "msg=request id={} remote={} method={} path=\"{}\" route=\"{}\" status={} ms={:.3f}",

@@ -17,6 +17,8 @@ std::string_view Slug(bhttp::status s) {
       return "not-found";
     case bhttp::status::method_not_allowed:
       return "method-not-allowed";
+    case bhttp::status::request_timeout:
+      return "request-timeout";
     case bhttp::status::conflict:
       return "conflict";
     case bhttp::status::payload_too_large:
@@ -65,8 +67,11 @@ bhttp::status StatusFor(ErrorCode code) {
 Reply ProblemReply(const Error& error, std::string_view instance) {
   const bhttp::status status = StatusFor(error.code);
   boost::json::object body;
+  // Field details can accompany other statuses too (409: "email is already registered"); only
+  // a 400 with field errors is a validation error.
+  const bool validation = !error.fields.empty() && status == bhttp::status::bad_request;
   body["type"] = std::string("urn:lattice:problem:") +
-                 std::string(error.fields.empty() ? Slug(status) : "validation-error");
+                 std::string(validation ? "validation-error" : Slug(status));
   body["title"] = std::string(bhttp::obsolete_reason(status));
   body["status"] = static_cast<int>(status);
   // Internal errors never leak their cause to the client; it is logged instead.

@@ -29,15 +29,28 @@ struct HttpServer::State {
 
 namespace {
 
+// How long a connection closed after an error reply keeps draining what the client still sends.
+constexpr std::chrono::seconds kLingerTime{2};
+
 // Writes an error reply on a connection that is about to be closed.
 asio::awaitable<void> WriteAndClose(beast::tcp_stream& stream, Reply reply,
                                     std::chrono::seconds timeout) {
   reply.res.keep_alive(false);
   reply.res.prepare_payload();
   stream.expires_after(timeout);
-  co_await bhttp::async_write(stream, reply.res, kUseTuple);
+  auto [wec, wn] = co_await bhttp::async_write(stream, reply.res, kUseTuple);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (wec) co_return;
+  // Lingering close: the client may still be sending (say, the body of a 413). Closing with
+  // unread data makes the kernel reset the connection, which can destroy the reply before the
+  // client reads it; so discard input until the client closes too, for a bounded time.
+  stream.expires_after(kLingerTime);
+  char sink[4096];
+  for (;;) {
+    auto [rec, rn] = co_await stream.async_read_some(asio::buffer(sink), kUseTuple);
+    if (rec) break;
+  }
 }
 
 asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::socket socket) {
@@ -57,8 +70,15 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
       parser.body_limit(st->opts.body_limit);
 
       // Between requests the idle timeout applies; once bytes arrive the header deadline does.
-      stream.expires_after(first || buffer.size() > 0 ? st->opts.header_timeout
-                                                      : st->opts.idle_timeout);
+      // The first bytes are read separately so that a keep-alive client cannot trickle a header
+      // under the (longer) idle timeout.
+      if (!first && buffer.size() == 0) {
+        stream.expires_after(st->opts.idle_timeout);
+        auto [iec, in] = co_await stream.async_read_some(buffer.prepare(4096), kUseTuple);
+        if (iec) co_return;
+        buffer.commit(in);
+      }
+      stream.expires_after(st->opts.header_timeout);
       first = false;
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
@@ -73,12 +93,12 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
                                st->opts.write_timeout);
         co_return;
       }
-      if (ec == bhttp::error::body_limit) {
+      if (ec == bhttp::error::body_limit) {  // the Content-Length alone is over the limit
         co_await WriteAndClose(stream,
                                ProblemReply(bhttp::status::payload_too_large,
                                             "The request body is larger than " +
                                                 std::to_string(st->opts.body_limit) + " bytes.",
-                                            "/"),
+                                            parser.get().target()),
                                st->opts.write_timeout);
         co_return;
       }
@@ -129,6 +149,11 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
 
       Request req = parser.release();
       Reply reply = co_await st->dispatcher.Dispatch(req, remote);
+      if (reply.upgrade) {
+        stream.expires_never();
+        co_await reply.upgrade(std::move(stream), std::move(req));
+        co_return;
+      }
       const bool keep_alive = req.keep_alive() && !st->stopping.load() && !reply.stream;
       reply.res.version(req.version());
       reply.res.keep_alive(keep_alive);

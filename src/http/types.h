@@ -57,9 +57,14 @@ struct RequestContext {
 // when the stream is finished or the peer has gone; the session then closes the connection.
 using StreamFn = std::function<asio::awaitable<void>(beast::tcp_stream&)>;
 
+// Takes over the connection after a handler accepted a protocol upgrade (WebSocket): the
+// session hands it the stream and the request and ends when it returns.
+using UpgradeFn = std::function<asio::awaitable<void>(beast::tcp_stream, Request)>;
+
 struct Reply {
   Response res;
-  StreamFn stream;  // optional
+  StreamFn stream;    // optional
+  UpgradeFn upgrade;  // optional; `res` is then ignored
 };
 
 using Handler = std::function<asio::awaitable<Reply>(RequestContext&)>;
