@@ -9,6 +9,9 @@
 #include <optional>
 
 #include "auth/auth_service.h"
+#include "control/agent_hub.h"
+#include "control/control_plane.h"
+#include "control/event_bus.h"
 #include "http/metrics.h"
 #include "store/store.h"
 
@@ -19,6 +22,10 @@ struct ApiContext {
   auth::AuthService& auth;
   http::HttpMetrics& metrics;
   boost::asio::thread_pool& blocking;  // argon2id and other CPU-heavy or blocking calls
+  control::ControlPlane& control;
+  control::EventBus& events;
+  control::AgentHub& hub;
+  int heartbeat_seconds = 5;
 };
 
 // Runs `fn` on the blocking pool and resumes the caller on its own executor with the result.

@@ -7,8 +7,14 @@
 #include <filesystem>
 #include <iostream>
 
+#include <csignal>
+#include <thread>
+
+#include "agent/agent.h"
+#include "cli/cli.h"
 #include "common/logging.h"
 #include "common/random.h"
+#include "runtime/runtime.h"
 #include "server/app.h"
 
 namespace {
@@ -18,8 +24,11 @@ using lattice::server::ServerConfig;
 // Registers every `server` setting on `cmd`, bound to `cfg`. Flags beat environment variables,
 // which beat the config file, which beats the defaults.
 void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
-  cmd.set_config("--config", "", "Read settings from a TOML file (see lattice.example.toml)")
-      ->envname("LATTICE_CONFIG");
+  // Not CLI11's set_config: CLI11 2.1 reads only the top-level app's config file, and before
+  // the environment. ApplyConfigFile reads it after parsing instead.
+  cmd.add_option("--config", "Read settings from a TOML file (see lattice.example.toml)")
+      ->envname("LATTICE_CONFIG")
+      ->check(CLI::ExistingFile);
   cmd.add_option("--listen", cfg.listen, "Address to serve the API and console on, HOST:PORT")
       ->envname("LATTICE_LISTEN")
       ->capture_default_str();
@@ -59,6 +68,129 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
+  cmd.add_option("--image", cfg.images,
+                 "Template image override, TEMPLATE=REF (postgres=…, minio=…; repeatable)")
+      ->envname("LATTICE_IMAGES")
+      ->delimiter(',');
+  cmd.add_option("--advertise-url", cfg.advertise_url,
+                 "URL agents use to reach this server (default: http://<--listen>)")
+      ->envname("LATTICE_ADVERTISE_URL");
+  cmd.add_option("--heartbeat", cfg.heartbeat_seconds, "Seconds between agent heartbeats")
+      ->envname("LATTICE_HEARTBEAT")
+      ->check(CLI::Range(1, 300))
+      ->capture_default_str();
+  cmd.add_option("--lost-grace", cfg.lost_grace_seconds,
+                 "Seconds before a silent node's workloads are marked lost")
+      ->envname("LATTICE_LOST_GRACE")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+}
+
+struct AgentFlags {
+  lattice::agent::AgentOptions opts;
+  std::string docker_host;
+  std::vector<std::string> labels;
+  std::string log_level = "info";
+};
+
+void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
+  if (!embedded) {
+    cmd.add_option("--server", f.opts.server_url, "The server's URL, e.g. http://cloud.example:8080")
+        ->envname("LATTICE_SERVER")
+        ->required();
+    cmd.add_option("--join-token", f.opts.join_token,
+                   "Join token from `POST /api/v1/nodes/join-tokens` (first start only)")
+        ->envname("LATTICE_JOIN_TOKEN");
+    cmd.add_option("--state-dir", f.opts.state_dir, "Where the node keeps its identity")
+        ->envname("LATTICE_STATE_DIR")
+        ->capture_default_str();
+    cmd.add_option("--log-level", f.log_level, "trace, debug, info, warn, error or off")
+        ->envname("LATTICE_LOG_LEVEL")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+        ->capture_default_str();
+  }
+  cmd.add_option(embedded ? "--node-name" : "--name", f.opts.name, "Node name (default: host name)")
+      ->envname("LATTICE_NODE_NAME");
+  cmd.add_option("--docker-host", f.docker_host,
+                 "Docker engine, unix:///path (default: $DOCKER_HOST, else /var/run/docker.sock)");
+  cmd.add_option("--address", f.opts.address,
+                 "Host where this node's published ports are reachable")
+      ->envname("LATTICE_NODE_ADDRESS")
+      ->capture_default_str();
+  cmd.add_option("--label", f.labels, "Node label KEY=VALUE (repeatable)");
+}
+
+// Builds the agent; kInvalidArgument for a bad label.
+lattice::Result<std::unique_ptr<lattice::agent::Agent>> MakeAgent(AgentFlags& f) {
+  for (const auto& l : f.labels) {
+    const auto eq = l.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return lattice::Error::Invalid("--label '" + l + "': expected KEY=VALUE");
+    f.opts.labels[l.substr(0, eq)] = l.substr(eq + 1);
+  }
+  const std::string host = lattice::runtime::ResolveDockerHost(f.docker_host);
+  auto rt = lattice::runtime::NewDockerRuntime(host);
+  if (!rt.ok()) return std::move(rt).error();
+  return std::make_unique<lattice::agent::Agent>(f.opts, std::move(rt).value());
+}
+
+std::atomic<lattice::agent::Agent*> g_agent{nullptr};
+
+int RunAgent(AgentFlags& f) {
+  lattice::InitLogging(f.log_level);
+  auto agent = MakeAgent(f);
+  if (!agent.ok()) {
+    std::fprintf(stderr, "lattice agent: %s\n", agent.error().message.c_str());
+    return 2;
+  }
+  g_agent = agent->get();
+  std::signal(SIGINT, [](int) {
+    if (auto* a = g_agent.load()) a->Stop();
+  });
+  std::signal(SIGTERM, [](int) {
+    if (auto* a = g_agent.load()) a->Stop();
+  });
+  lattice::Status s = (*agent)->Run();
+  g_agent = nullptr;
+  if (!s.ok()) {
+    std::fprintf(stderr, "lattice agent: %s\n", s.error().message.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+// Server and one agent in one process: the embedded default.
+int RunDev(ServerConfig& cfg, AgentFlags& f) {
+  lattice::InitLogging(cfg.log_level);
+  auto app = lattice::server::App::Create(cfg);
+  if (!app.ok()) {
+    std::fprintf(stderr, "lattice: %s\n", app.error().message.c_str());
+    return 1;
+  }
+  f.opts.state_dir = (std::filesystem::path(cfg.data_dir) / "agent").string();
+  std::unique_ptr<lattice::agent::Agent> agent;
+  std::thread agent_thread;
+  const int rc = (*app)->Run([&](const std::string& url) {
+    f.opts.server_url = url;
+    if (!std::filesystem::exists(std::filesystem::path(f.opts.state_dir) / "node.json")) {
+      auto token = (*app)->CreateLocalJoinToken();
+      if (token.ok()) f.opts.join_token = *token;
+    }
+    auto a = MakeAgent(f);
+    if (!a.ok()) {
+      std::fprintf(stderr, "lattice dev: agent: %s\n", a.error().message.c_str());
+      (*app)->Shutdown();
+      return;
+    }
+    agent = std::move(a).value();
+    agent_thread = std::thread([&] {
+      lattice::Status s = agent->Run();
+      if (!s.ok()) std::fprintf(stderr, "lattice dev: agent stopped: %s\n", s.error().message.c_str());
+    });
+  });
+  if (agent) agent->Stop();
+  if (agent_thread.joinable()) agent_thread.join();
+  return rc;
 }
 
 int RunServer(const ServerConfig& cfg) {
@@ -103,6 +235,27 @@ int PrintRoutes() {
 
 }  // namespace
 
+// Gives every option of `cmd` that neither a flag nor an environment variable set the value
+// from the --config file (keys are the long flag names, optionally under [<cmd name>]).
+// Throws CLI::ParseError subclasses for unreadable files, unknown keys and invalid values.
+void ApplyConfigFile(CLI::App& cmd) {
+  CLI::Option* config = cmd.get_option("--config");
+  if (config->count() == 0) return;
+  const std::string path = config->as<std::string>();
+  for (const CLI::ConfigItem& item : CLI::ConfigTOML().from_file(path)) {
+    if (item.name == "++" || item.name == "--") continue;  // section markers
+    if (!item.parents.empty() && item.parents != std::vector<std::string>{cmd.get_name()})
+      throw CLI::ConversionError(path + ": unknown section [" + item.parents.front() + "]");
+    CLI::Option* opt = cmd.get_option_no_throw("--" + item.name);
+    if (opt == nullptr || opt == config)
+      throw CLI::ConversionError(path + ": unknown setting '" + item.name + "'");
+    if (opt->count() > 0) continue;  // a flag or an environment variable wins
+    if (item.inputs.empty()) continue;  // `key = []`: the default
+    opt->add_result(item.inputs);
+    opt->run_callback();
+  }
+}
+
 int main(int argc, char** argv) {
   lattice::InitCrypto();
   CLI::App app{"Lattice: a self-hosted, decentralized cloud.", "lattice"};
@@ -113,16 +266,36 @@ int main(int argc, char** argv) {
   CLI::App* server = app.add_subcommand("server", "Run the control plane (API, console, edge)");
   AddServerOptions(*server, server_cfg);
 
+  CLI::App* dev = app.add_subcommand(
+      "dev", "Run the server and one local agent in one process (SQLite, loopback)");
+  ServerConfig dev_cfg;
+  AddServerOptions(*dev, dev_cfg);
+  AgentFlags dev_agent;
+  AddAgentOptions(*dev, dev_agent, /*embedded=*/true);
+
+  CLI::App* agent = app.add_subcommand("agent", "Run a node agent that dials a server");
+  AgentFlags agent_flags;
+  agent_flags.opts.state_dir = "./agent-state";
+  AddAgentOptions(*agent, agent_flags, /*embedded=*/false);
+
   CLI::App* routes = app.add_subcommand("routes", "Print the API routing table as JSON");
   routes->group("Developer");
 
+  // Client verbs (login, deploy, ps, logs, …): they talk to a server over its API.
+  const auto client = lattice::cli::Register(app);
+
   try {
     app.parse(argc, argv);
+    if (server->parsed()) ApplyConfigFile(*server);
+    if (dev->parsed()) ApplyConfigFile(*dev);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
   if (server->parsed()) return RunServer(server_cfg);
+  if (dev->parsed()) return RunDev(dev_cfg, dev_agent);
+  if (agent->parsed()) return RunAgent(agent_flags);
   if (routes->parsed()) return PrintRoutes();
+  if (auto rc = client->Run()) return *rc;
   return 2;
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -15,12 +16,19 @@
 
 #include "api/api_context.h"
 #include "api/auth_handlers.h"
+#include "api/nodes_handlers.h"
 #include "api/ops_handlers.h"
+#include "api/workloads_handlers.h"
+#include "control/agent_hub.h"
+#include "control/control_plane.h"
+#include "control/event_bus.h"
+#include "server/agent_link.h"
 #include "auth/auth_service.h"
 #include "common/clock.h"
 #include "common/keyring.h"
 #include "http/dispatcher.h"
 #include "http/metrics.h"
+#include "http/problem.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -28,6 +36,19 @@ namespace lattice::server {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+
+Status ApplyImageOverrides(const std::vector<std::string>& overrides,
+                           templates::ImageConfig& images) {
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    const std::string key = o.substr(0, eq == std::string::npos ? 0 : eq);
+    const std::string ref = eq == std::string::npos ? "" : o.substr(eq + 1);
+    if (ref.empty() || (key != "postgres" && key != "minio"))
+      return Error::Invalid("--image '" + o + "': expected postgres=REF or minio=REF");
+    (key == "postgres" ? images.postgres : images.minio) = ref;
+  }
+  return Status::Ok();
+}
 
 bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& port) {
   const auto colon = listen.rfind(':');
@@ -51,6 +72,9 @@ struct App::Impl {
   std::unique_ptr<auth::AuthService> auth;
   http::HttpMetrics metrics;
   asio::thread_pool blocking{2};
+  control::EventBus events;
+  control::AgentHub hub;
+  std::unique_ptr<control::ControlPlane> control;
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
   std::unique_ptr<http::Dispatcher> dispatcher;
@@ -87,11 +111,38 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   auth_opts.session_ttl_seconds = config.session_ttl_seconds;
   impl->auth =
       std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys, auth_opts);
+  control::ControlOptions copts;
+  if (Status s = ApplyImageOverrides(config.images, copts.images); !s.ok()) return std::move(s).error();
+  copts.heartbeat_seconds = config.heartbeat_seconds;
+  copts.lost_grace_seconds = config.lost_grace_seconds;
+  copts.advertise_url = config.advertise_url.empty() ? "http://" + config.listen : config.advertise_url;
+  impl->control = std::make_unique<control::ControlPlane>(*impl->store, impl->clock, impl->keys,
+                                                          impl->events, impl->hub, copts);
   impl->api = std::make_unique<api::ApiContext>(
-      api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking});
+      api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
+                      impl->events, impl->hub, config.heartbeat_seconds});
 
   api::AddAuthRoutes(impl->router, *impl->api);
+  api::AddWorkloadRoutes(impl->router, *impl->api);
+  api::AddNodeRoutes(impl->router, *impl->api);
   api::AddOpsRoutes(impl->router, *impl->api);
+  Impl* m = impl.get();
+  // Agents authenticate inside the link (hello), so the route itself is public.
+  impl->router.Add(http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
+                   [m](http::RequestContext& req) -> asio::awaitable<http::Reply> {
+                     if (!boost::beast::websocket::is_upgrade(req.req)) {
+                       co_return http::ProblemReply(
+                           Error::Invalid("This endpoint speaks WebSocket (the agent link)."),
+                           req.path);
+                     }
+                     http::Reply r;
+                     r.upgrade = [m](boost::beast::tcp_stream s,
+                                     http::Request rq) -> asio::awaitable<void> {
+                       co_await RunAgentLink(std::move(s), std::move(rq), *m->control, m->hub,
+                                             m->config.heartbeat_seconds);
+                     };
+                     co_return r;
+                   });
 
   auto* auth = impl->auth.get();
   impl->dispatcher = std::make_unique<http::Dispatcher>(
@@ -114,9 +165,33 @@ asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock) {
   }
 }
 
+// The control plane's periodic duties (placement retries, lost nodes), every 2 s, off the
+// I/O threads because they touch the store.
+asio::awaitable<void> Duties(control::ControlPlane& cp, asio::thread_pool& pool) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(2));
+    co_await timer.async_wait(asio::use_awaitable);
+    co_await api::RunBlocking(pool, [&cp] {
+      cp.Tick();
+      return 0;
+    });
+  }
+}
+
 }  // namespace
 
-int App::Run() {
+Result<std::string> App::CreateLocalJoinToken() {
+  auto t = impl_->control->CreateJoinToken("");
+  if (!t.ok()) return std::move(t).error();
+  return t->token;
+}
+
+void App::Shutdown() {
+  asio::post(impl_->ioc, [this] { impl_->ioc.stop(); });
+}
+
+int App::Run(const std::function<void(const std::string& url)>& on_listening) {
   Impl& m = *impl_;
   std::string host;
   std::uint16_t port = 0;
@@ -136,6 +211,7 @@ int App::Run() {
   }
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock), asio::detached);
+  asio::co_spawn(m.ioc, Duties(*m.control, m.blocking), asio::detached);
 
   const std::string shown_host =
       ep->address().is_v6() ? "[" + ep->address().to_string() + "]" : ep->address().to_string();
@@ -143,6 +219,7 @@ int App::Run() {
   std::fflush(stdout);
   spdlog::info("msg=\"listening\" address={}:{} data_dir=\"{}\"", shown_host, ep->port(),
                m.config.data_dir);
+  if (on_listening) on_listening("http://" + shown_host + ":" + std::to_string(ep->port()));
 
   asio::signal_set signals(m.ioc, SIGINT, SIGTERM);
   asio::steady_timer drain(m.ioc);

@@ -3,7 +3,9 @@
 // Owns everything it creates; the router's handlers hold references into it.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "common/result.h"
 #include "http/router.h"
@@ -22,7 +24,14 @@ class App {
   App& operator=(const App&) = delete;
 
   // Binds, prints the URL, serves until SIGINT/SIGTERM, then drains and returns an exit code.
-  int Run();
+  // `on_listening` (optional) runs once the server accepts connections, with its base URL
+  // (dev mode starts its agent there).
+  int Run(const std::function<void(const std::string& url)>& on_listening = {});
+  // Stops a running Run() (thread-safe).
+  void Shutdown();
+
+  // A single-use join token for this server's own embedded agent (dev mode).
+  Result<std::string> CreateLocalJoinToken();
 
   const http::Router& router() const;
 

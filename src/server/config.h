@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
+#include "templates/template.h"
+
 namespace lattice::server {
 
 struct ServerConfig {
@@ -19,7 +22,17 @@ struct ServerConfig {
   int io_threads = 0;  // 0: one per core
   bool access_log = true;
   std::string log_level = "info";
+
+  // Nodes and workloads.
+  std::vector<std::string> images;  // "postgres=REF", "minio=REF": template images
+  std::string advertise_url;        // how agents reach this server; default from --listen
+  int heartbeat_seconds = 5;
+  int lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
 };
+
+// Applies "template=REF" overrides to `images`. kInvalidArgument names the bad entry.
+Status ApplyImageOverrides(const std::vector<std::string>& overrides,
+                           templates::ImageConfig& images);
 
 // Splits "HOST:PORT" ("[::1]:80" for IPv6). Returns false if malformed.
 bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& port);

@@ -1,0 +1,336 @@
+#include "agent/agent.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+#include <unistd.h>
+
+#include "agent/backoff.h"
+#include "agent/link_transport.h"
+#include "agent/workload_container.h"
+
+namespace lattice::agent {
+namespace {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using std::chrono::milliseconds;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxQueuedBytes = 8 << 20;  // log data waits beyond this
+// A session that lasted this long counts as healthy: the next drop starts the backoff afresh.
+constexpr auto kHealthySession = std::chrono::seconds(10);
+
+std::string HostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "node";
+  return buf;
+}
+
+// The link's `error` carries only a message (no code yet), so a refused join is told from a
+// transient failure by its wording.
+bool LooksLikeAuthRejection(std::string message) {
+  std::transform(message.begin(), message.end(), message.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* word : {"token", "auth", "credential", "secret", "denied", "forbidden",
+                           "not allowed", "expired", "revoked", "protocol"})
+    if (message.find(word) != std::string::npos) return true;
+  return false;
+}
+
+std::size_t MessageSize(const std::string& s) {
+  return s.size();
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions options, std::unique_ptr<runtime::Runtime> runtime)
+    : options_(std::move(options)),
+      runtime_(std::move(runtime)),
+      write_signal_(ioc_),
+      backoff_timer_(ioc_) {}
+
+Agent::~Agent() {
+  log_pump_.reset();
+  reconciler_.reset();
+}
+
+Status Agent::Run() {
+  auto stored = LoadNodeIdentity(options_.state_dir);
+  if (!stored.ok()) return stored.error();
+  identity_ = *stored;
+  if (!identity_ && options_.join_token.empty())
+    return Error::Invalid("no join token given and no node identity in " + options_.state_dir +
+                          "/node.json: pass the join token from the console");
+  if (auto ep = ParseServerUrl(options_.server_url); !ep.ok()) return ep.error();
+  if (!runtime_) return Error::Invalid("the agent needs a container runtime");
+
+  asio::co_spawn(ioc_, Main(), [this](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {  // a bug: end Run() with it rather than hang
+      spdlog::error("event=agent_crash error=\"{}\"", ex.what());
+      fatal_ = Error::Internal(std::string("the agent's link loop failed: ") + ex.what());
+    }
+  });
+  ioc_.run();
+  // Containers keep running; the next agent adopts them.
+  log_pump_.reset();
+  if (reconciler_) reconciler_->Stop();
+  if (fatal_) return *fatal_;
+  return Status::Ok();
+}
+
+void Agent::Stop() {
+  stopping_ = true;
+  asio::post(ioc_, [this] {
+    backoff_timer_.cancel();
+    write_signal_.cancel();
+    if (transport_) transport_->Cancel();
+  });
+}
+
+asio::awaitable<void> Agent::Main() {
+  Backoff backoff(options_.tuning.backoff_base, options_.tuning.backoff_cap);
+  while (!stopping_) {
+    const auto started = std::chrono::steady_clock::now();
+    bool welcomed = false;
+    Status st = co_await Session(welcomed);
+    if (fatal_ || stopping_) break;
+    if (welcomed && std::chrono::steady_clock::now() - started >= kHealthySession) backoff.Reset();
+    const milliseconds delay = backoff.Next();
+    spdlog::warn("event=link_down server={} error=\"{}\" retry_in_ms={}", options_.server_url,
+                 st.ok() ? "closed" : st.error().message, delay.count());
+    backoff_timer_.expires_after(delay);
+    co_await backoff_timer_.async_wait(kNoThrow);
+  }
+  if (fatal_) spdlog::error("event=agent_exit error=\"{}\"", fatal_->message);
+}
+
+asio::awaitable<Status> Agent::Session(bool& welcomed) {
+  auto ep = ParseServerUrl(options_.server_url);
+  if (!ep.ok()) co_return ep.error();
+  auto made = NewLinkTransport(*ep, ioc_.get_executor());
+  if (!made.ok()) {
+    fatal_ = made.error();
+    co_return made.error();
+  }
+  std::unique_ptr<LinkTransport> t = std::move(*made);
+  transport_ = t.get();
+  struct Clear {
+    Agent* a;
+    ~Clear() { a->transport_ = nullptr; }
+  } clear{this};
+  if (stopping_) co_return Status::Ok();  // Stop() ran before there was a transport to cut
+
+  if (Status st = co_await t->Connect(options_.tuning.connect_timeout); !st.ok()) co_return st;
+  if (stopping_) co_return Status::Ok();
+  if (Status st = co_await t->Write(link::Encode(MakeHello())); !st.ok()) co_return st;
+  t->SetIdleTimeout(std::chrono::seconds(3 * heartbeat_seconds_));
+
+  auto first = co_await t->Read();
+  if (!first.ok()) co_return first.error();
+  auto msg = link::Decode(*first);
+  if (!msg.ok()) co_return Error::Invalid("the server's first message: " + msg.error().message);
+  if (const auto* e = std::get_if<link::LinkError>(&*msg)) {
+    spdlog::error("event=link_refused server={} error=\"{}\"", options_.server_url, e->message);
+    if (!identity_ && LooksLikeAuthRejection(e->message))
+      fatal_ = Error::Unauthenticated("the server refused to join this node: " + e->message);
+    co_return Error::Unavailable("the server refused the link: " + e->message);
+  }
+  const auto* w = std::get_if<link::Welcome>(&*msg);
+  if (!w) co_return Error::Invalid("the server did not answer hello with welcome");
+  if (Status st = OnWelcome(*w); !st.ok()) {
+    fatal_ = st.error();
+    co_return st;
+  }
+  t->SetIdleTimeout(std::chrono::seconds(3 * heartbeat_seconds_));
+  welcomed = true;
+  live_ = true;
+  ++epoch_;
+  spdlog::info("event=link_up server={} node={} heartbeat_s={}", options_.server_url,
+               identity_->node_id, heartbeat_seconds_);
+  for (const auto& s : reconciler_->Statuses()) Enqueue(link::Encode(s));
+
+  co_await (ReadLoop(*t) || WriteLoop(*t) || HeartbeatLoop());
+
+  live_ = false;
+  ++epoch_;
+  log_pump_->CloseAll();
+  for (const auto& m : queue_) queued_bytes_ -= MessageSize(m);
+  queue_.clear();
+  co_return Status::Ok();
+}
+
+Status Agent::OnWelcome(const link::Welcome& w) {
+  if (w.node_id.empty()) return Error::Invalid("the server's welcome has no node id");
+  if (!w.node_secret.empty()) {
+    NodeIdentity id{w.node_id, w.node_secret};
+    if (Status st = SaveNodeIdentity(options_.state_dir, id); !st.ok())
+      return Error::Internal("joined as node " + w.node_id +
+                             " but could not keep its identity: " + st.error().message);
+    spdlog::info("event=node_identity_saved node={} dir={}", w.node_id, options_.state_dir);
+    identity_ = std::move(id);
+  } else if (!identity_) {
+    spdlog::warn("event=welcome_without_secret node={}", w.node_id);
+    identity_ = NodeIdentity{w.node_id, ""};
+  } else if (identity_->node_id != w.node_id) {
+    spdlog::warn("event=node_id_mismatch stored={} welcome={}", identity_->node_id, w.node_id);
+  }
+  heartbeat_seconds_ = std::clamp(w.heartbeat_seconds, 1, 3600);
+  if (!reconciler_) {
+    ReconcilerOptions ro = options_.tuning.reconciler;
+    ro.node_id = identity_->node_id;
+    reconciler_ = std::make_unique<Reconciler>(
+        std::move(ro), *runtime_, [this](const link::StatusReport& s) { PostSend(0, s); });
+    reconciler_->Start();
+    log_pump_ = std::make_unique<LogPump>(*runtime_, options_.tuning.logs);
+  }
+  return Status::Ok();
+}
+
+asio::awaitable<void> Agent::ReadLoop(LinkTransport& t) {
+  for (;;) {
+    auto text = co_await t.Read();
+    if (!text.ok()) {
+      if (!stopping_) spdlog::warn("event=link_read_failed error=\"{}\"", text.error().message);
+      t.Cancel();
+      co_return;
+    }
+    auto msg = link::Decode(*text);
+    if (!msg.ok()) {  // a newer server may send what this agent does not know: skip it
+      spdlog::warn("event=link_message_skipped error=\"{}\"", msg.error().message);
+      continue;
+    }
+    Dispatch(std::move(*msg));
+  }
+}
+
+void Agent::Dispatch(link::Message m) {
+  if (auto* a = std::get_if<link::Assignments>(&m)) {
+    spdlog::info("event=assignments count={}", a->items.size());
+    reconciler_->SetAssignments(std::move(a->items));
+  } else if (auto* u = std::get_if<link::Upsert>(&m)) {
+    reconciler_->Upsert(std::move(u->assignment));
+  } else if (auto* r = std::get_if<link::Remove>(&m)) {
+    reconciler_->Remove(r->workload_id);
+  } else if (auto* o = std::get_if<link::LogsOpen>(&m)) {
+    const std::uint64_t epoch = epoch_;
+    log_pump_->Open(*o, [this, epoch](link::Message out) { SendLog(epoch, std::move(out)); });
+  } else if (auto* c = std::get_if<link::LogsClose>(&m)) {
+    log_pump_->Close(c->stream_id);
+  } else if (auto* e = std::get_if<link::LinkError>(&m)) {
+    spdlog::error("event=server_error error=\"{}\"", e->message);
+  } else {
+    spdlog::warn("event=link_message_unexpected index={}", m.index());
+  }
+}
+
+asio::awaitable<void> Agent::WriteLoop(LinkTransport& t) {
+  for (;;) {
+    while (queue_.empty()) {
+      write_signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await write_signal_.async_wait(kNoThrow);
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (stopping_ || cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+    std::string text = std::move(queue_.front());
+    queue_.pop_front();
+    Status st = co_await t.Write(text);
+    queued_bytes_ -= MessageSize(text);
+    if (!st.ok()) {
+      spdlog::warn("event=link_write_failed error=\"{}\"", st.error().message);
+      t.Cancel();
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> Agent::HeartbeatLoop() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::chrono::seconds(heartbeat_seconds_));
+    auto [ec] = co_await timer.async_wait(kNoThrow);
+    if (ec || stopping_) co_return;
+    Enqueue(link::Encode(link::Heartbeat{reconciler_->RunningCount()}));
+  }
+}
+
+link::Hello Agent::MakeHello() {
+  link::Hello h;
+  if (identity_ && !identity_->node_secret.empty()) {
+    h.node_id = identity_->node_id;
+    h.node_secret = identity_->node_secret;
+  } else {
+    h.join_token = options_.join_token;
+  }
+  h.name = options_.name.empty() ? HostName() : options_.name;
+  if (auto info = runtime_->Info(); info.ok()) {
+    h.cpus = info->cpus;
+    h.memory_mb = info->memory_bytes / (1024 * 1024);
+    h.disk_mb = info->disk_bytes / (1024 * 1024);
+  } else {
+    // The engine may be down only for now: advertise the machine's own capacity so work is
+    // still placed here and fails with the engine's reason, instead of the node looking empty.
+    spdlog::warn("event=engine_info_failed error=\"{}\"", info.error().message);
+    const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page = ::sysconf(_SC_PAGESIZE);
+    h.cpus = cpus > 0 ? static_cast<int>(cpus) : 0;
+    h.memory_mb = pages > 0 && page > 0
+                      ? static_cast<std::int64_t>(pages) * page / (1024 * 1024)
+                      : 0;
+  }
+  h.labels = options_.labels;
+  h.agent_version = LATTICE_VERSION;
+  h.address = options_.address;
+  if (identity_) {
+    if (auto found = runtime_->ListByLabel(kLabelWorkload); found.ok()) {
+      for (const auto& c : *found) {
+        const std::string id = LabelOf(c, kLabelWorkload);
+        if (LabelOf(c, kLabelNode) != identity_->node_id || c.name != ContainerName(id)) continue;
+        h.running.push_back({id, GenerationOf(c), c.running ? "running" : "stopped"});
+      }
+    } else {
+      spdlog::warn("event=engine_list_failed error=\"{}\"", found.error().message);
+    }
+  }
+  return h;
+}
+
+void Agent::Enqueue(std::string text) {
+  queued_bytes_ += MessageSize(text);
+  queue_.push_back(std::move(text));
+  write_signal_.cancel();
+}
+
+void Agent::PostSend(std::uint64_t epoch, link::Message m) {
+  std::string text = link::Encode(m);
+  const std::size_t size = MessageSize(text);
+  queued_bytes_ += size;  // counted from now, so SendLog's back-pressure sees it at once
+  asio::post(ioc_, [this, epoch, size, text = std::move(text)]() mutable {
+    queued_bytes_ -= size;
+    if (live_ && (epoch == 0 || epoch == epoch_)) Enqueue(std::move(text));
+  });
+}
+
+void Agent::SendLog(std::uint64_t epoch, link::Message m) {
+  // Back-pressure: a slow link slows the log readers rather than growing the queue unbounded.
+  if (std::holds_alternative<link::LogsData>(m)) {
+    while (queued_bytes_ > kMaxQueuedBytes && epoch_ == epoch && !stopping_)
+      std::this_thread::sleep_for(milliseconds(5));
+  }
+  if (epoch_ != epoch || stopping_) return;  // the link this stream was for is gone
+  PostSend(epoch, std::move(m));
+}
+
+}  // namespace lattice::agent

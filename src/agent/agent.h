@@ -1,0 +1,112 @@
+// Agent: `lattice agent`'s core. It dials the server's agent link (ws://HOST:PORT/api/v1/agent/
+// link), introduces itself with `hello` (the join token the first time; afterwards the node
+// identity the server issued, kept in <state_dir>/node.json), and then keeps the node's
+// containers in line with what the server assigns: `assignments` / `upsert` / `remove` go to
+// the Reconciler, `logs.open` / `logs.close` to the LogPump; observed `status` and periodic
+// `heartbeat` go back. The link reconnects with exponential backoff (0.5 s → 30 s, full
+// jitter) when it drops; containers keep running meanwhile and statuses are re-sent after each
+// reconnect. src/agent/README.md describes the exchange from the agent's side.
+//
+// Threading: Run() drives all link I/O on the calling thread (one Asio io_context; one
+// outstanding websocket write at a time, through one queue). The Reconciler and the LogPump
+// have threads of their own. Stop() may be called from any thread, and before Run().
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/log_pump.h"
+#include "agent/node_identity.h"
+#include "agent/reconciler.h"
+#include "common/result.h"
+#include "link/protocol.h"
+#include "runtime/runtime.h"
+
+namespace lattice::agent {
+
+class LinkTransport;
+
+// Knobs tests turn; the defaults are the production values.
+struct AgentTuning {
+  std::chrono::milliseconds backoff_base{500};
+  std::chrono::milliseconds backoff_cap{30000};
+  std::chrono::milliseconds connect_timeout{10000};
+  ReconcilerOptions reconciler;  // node_id is filled in by the agent
+  LogPumpOptions logs;
+};
+
+struct AgentOptions {
+  std::string server_url;             // http://host:port
+  std::string join_token;             // needed until the node has an identity in state_dir
+  std::string name;                   // default: the host name
+  std::string state_dir;              // holds node.json
+  std::string address = "127.0.0.1";  // where this node's published ports are reachable
+  std::map<std::string, std::string> labels;
+  AgentTuning tuning;
+};
+
+class Agent {
+ public:
+  Agent(AgentOptions options, std::unique_ptr<runtime::Runtime> runtime);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Runs until Stop(): Ok then. Returns early with an error only when retrying cannot help:
+  // a bad server URL, an unreadable node.json, no join token and no identity, the server
+  // refusing the join token (kUnauthenticated), or node.json that cannot be written. Call once.
+  Status Run();
+  // Ends Run() soon: pending link I/O is cut, then Run() waits for the reconciler's engine call
+  // in flight (bounded by the runtime's timeouts). Thread-safe and idempotent, but not
+  // async-signal-safe: call it from a signal_set handler or a thread, not a raw signal handler.
+  void Stop();
+
+ private:
+  boost::asio::awaitable<void> Main();
+  boost::asio::awaitable<Status> Session(bool& welcomed);
+  boost::asio::awaitable<void> ReadLoop(LinkTransport& t);
+  boost::asio::awaitable<void> WriteLoop(LinkTransport& t);
+  boost::asio::awaitable<void> HeartbeatLoop();
+  Status OnWelcome(const link::Welcome& w);
+  void Dispatch(link::Message m);
+  link::Hello MakeHello();
+  void Enqueue(std::string text);  // I/O thread only
+  // From any thread: send on the current link (epoch 0) or only on link `epoch`.
+  void PostSend(std::uint64_t epoch, link::Message m);
+  void SendLog(std::uint64_t epoch, link::Message m);  // pump threads: waits for queue room
+
+  // Constant after construction.
+  const AgentOptions options_;
+  const std::unique_ptr<runtime::Runtime> runtime_;
+
+  boost::asio::io_context ioc_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> epoch_{0};       // bumped at every welcome
+  std::atomic<std::size_t> queued_bytes_{0};  // waiting to be written, or posted to be
+
+  // I/O thread only.
+  std::optional<NodeIdentity> identity_;
+  std::optional<Error> fatal_;
+  LinkTransport* transport_ = nullptr;  // the current connection, if any
+  bool live_ = false;                   // welcomed and not yet dropped
+  int heartbeat_seconds_ = 5;
+  std::deque<std::string> queue_;
+  boost::asio::steady_timer write_signal_;
+  boost::asio::steady_timer backoff_timer_;
+
+  // Created at the first welcome (the node id goes on container labels); outlive the link.
+  std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<LogPump> log_pump_;
+};
+
+}  // namespace lattice::agent

@@ -1,0 +1,360 @@
+// The Agent end to end over a real WebSocket against a scripted stand-in for the server's link
+// endpoint (the real one lives in src/server; this pins the agent's side of the exchange):
+// join and identity, reconnects, refusal, dead-server detection, and — with Docker — statuses
+// and logs for an assignment.
+#include "common/test_env.h"
+#include "agent/agent.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include <deque>
+#include <filesystem>
+#include <future>
+
+#include "agent/agent_test_util.h"
+
+namespace lattice::agent {
+namespace {
+
+using namespace testing;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// A scripted agent-link server: answers hello with whatever `on_hello` returns, records every
+// message the agent sends, and lets the test send, drop a connection, or go deaf.
+class FakeLinkServer {
+ public:
+  struct Received {
+    int conn;
+    link::Message msg;
+  };
+  using HelloHandler = std::function<std::vector<link::Message>(const link::Hello&)>;
+
+  explicit FakeLinkServer(HelloHandler on_hello)
+      : on_hello_(std::move(on_hello)), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    asio::co_spawn(ioc_, Accept(), asio::detached);
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~FakeLinkServer() {
+    ioc_.stop();
+    thread_.join();
+  }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+  int connections() const { return conns_; }
+
+  // Takes the first recorded message that satisfies `pred` (waiting up to `timeout`).
+  std::optional<Received> Next(const std::function<bool(const Received&)>& pred,
+                               milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    std::optional<Received> found;
+    cv_.wait_for(lock, timeout, [&] {
+      for (auto it = received_.begin(); it != received_.end(); ++it)
+        if (pred(*it)) return found = std::move(*it), received_.erase(it), true;
+      return false;
+    });
+    return found;
+  }
+  template <typename T>
+  std::optional<T> NextOf(milliseconds timeout, int conn = 0,
+                          const std::function<bool(const T&)>& pred = nullptr) {
+    auto r = Next(
+        [&](const Received& r) {
+          const T* m = std::get_if<T>(&r.msg);
+          return m && (conn == 0 || r.conn == conn) && (!pred || pred(*m));
+        },
+        timeout);
+    if (!r) return std::nullopt;
+    return std::get<T>(r->msg);
+  }
+
+  void Send(link::Message m) {
+    asio::post(ioc_, [this, text = link::Encode(m)] {
+      if (current_) current_->Enqueue(text);
+    });
+  }
+  void DropCurrent() {
+    asio::post(ioc_, [this] {
+      if (current_) beast::get_lowest_layer(current_->ws).close();
+    });
+  }
+  // Connection `conn` stops reading (so it answers no pings either).
+  void MakeDeaf(int conn) { deaf_ = conn; }
+
+ private:
+  struct Conn {
+    explicit Conn(asio::ip::tcp::socket s) : ws(std::move(s)), signal(ws.get_executor()) {}
+    void Enqueue(std::string text) {
+      out.push_back(std::move(text));
+      signal.cancel();
+    }
+    websocket::stream<beast::tcp_stream> ws;
+    asio::steady_timer signal;
+    std::deque<std::string> out;
+    bool closed = false;
+    int id = 0;
+  };
+
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor_.async_accept(kNoThrow);
+      if (ec) co_return;
+      auto c = std::make_shared<Conn>(std::move(sock));
+      c->id = ++conns_;
+      current_ = c;
+      asio::co_spawn(ioc_, Serve(c), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Serve(std::shared_ptr<Conn> c) {
+    auto [aec] = co_await c->ws.async_accept(kNoThrow);
+    if (aec) co_return;
+    asio::co_spawn(ioc_, Write(c), asio::detached);
+    asio::steady_timer nap(ioc_);
+    for (;;) {
+      while (deaf_ == c->id) {
+        nap.expires_after(milliseconds(50));
+        co_await nap.async_wait(kNoThrow);
+      }
+      beast::flat_buffer buf;
+      auto [ec, n] = co_await c->ws.async_read(buf, kNoThrow);
+      if (ec) break;
+      auto msg = link::Decode(beast::buffers_to_string(buf.data()));
+      if (!msg.ok()) continue;
+      if (auto* h = std::get_if<link::Hello>(&*msg))
+        for (const auto& reply : on_hello_(*h)) c->Enqueue(link::Encode(reply));
+      {
+        std::lock_guard lock(mu_);
+        received_.push_back({c->id, std::move(*msg)});
+      }
+      cv_.notify_all();
+    }
+    c->closed = true;
+    c->signal.cancel();
+  }
+
+  asio::awaitable<void> Write(std::shared_ptr<Conn> c) {
+    while (!c->closed) {
+      if (c->out.empty()) {
+        c->signal.expires_at(asio::steady_timer::time_point::max());
+        co_await c->signal.async_wait(kNoThrow);
+        continue;
+      }
+      std::string text = std::move(c->out.front());
+      c->out.pop_front();
+      auto [ec, n] = co_await c->ws.async_write(asio::buffer(text), kNoThrow);
+      if (ec) co_return;
+    }
+  }
+
+  HelloHandler on_hello_;
+  asio::io_context ioc_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::shared_ptr<Conn> current_;  // ioc thread only
+  std::atomic<int> conns_{0};
+  std::atomic<int> deaf_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Received> received_;
+  std::thread thread_;
+};
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    rt_ = OpenDocker(why);
+    if (!rt_) LATTICE_SKIP_UNLESS_REQUIRED() << "no Docker engine answers: " << why;
+    prefix_ = RunPrefix();
+    node_id_ = prefix_ + "node";
+    state_dir_ = (std::filesystem::temp_directory_path() / (prefix_ + "state")).string();
+  }
+  void TearDown() override {
+    StopAgent();
+    if (rt_) CleanUp(*rt_, prefix_, {});
+    std::filesystem::remove_all(state_dir_);
+  }
+
+  AgentOptions Options(const std::string& url) const {
+    AgentOptions o;
+    o.server_url = url;
+    o.join_token = "jt-1";
+    o.name = "n1";
+    o.state_dir = state_dir_;
+    o.labels = {{"zone", "a"}};
+    o.tuning.backoff_base = milliseconds(50);
+    o.tuning.backoff_cap = milliseconds(200);
+    o.tuning.reconciler.stop_grace = seconds(1);
+    o.tuning.reconciler.fast_tick = milliseconds(200);
+    return o;
+  }
+  void StartAgent(AgentOptions o) {
+    std::string why;
+    agent_ = std::make_unique<Agent>(std::move(o), OpenDocker(why));
+    result_ = std::async(std::launch::async, [this] { return agent_->Run(); });
+  }
+  std::optional<Status> StopAgent() {
+    if (!agent_) return std::nullopt;
+    agent_->Stop();
+    Status st = result_.get();
+    agent_.reset();
+    return st;
+  }
+
+  // Welcomes the join token (issuing a secret) and the identity it issued.
+  FakeLinkServer::HelloHandler Welcoming(std::vector<link::Assignment> items = {}) {
+    return [this, items](const link::Hello& h) -> std::vector<link::Message> {
+      if (h.join_token == "jt-1")
+        return {link::Welcome{node_id_, "sec-1", 1}, link::Assignments{items}};
+      if (h.node_id == node_id_ && h.node_secret == "sec-1")
+        return {link::Welcome{node_id_, "", 1}, link::Assignments{items}};
+      return {link::LinkError{"Unknown node or wrong node secret."}};
+    };
+  }
+
+  std::unique_ptr<runtime::docker::DockerRuntime> rt_;
+  std::unique_ptr<Agent> agent_;
+  std::future<Status> result_;
+  std::string prefix_, node_id_, state_dir_;
+};
+
+TEST_F(AgentTest, JoinsKeepsItsIdentityAndReconnectsWithIt) {
+  FakeLinkServer server(Welcoming());
+  StartAgent(Options(server.url()));
+  auto hello = server.NextOf<link::Hello>(seconds(5), 1);
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(hello->protocol, link::kProtocolVersion);
+  EXPECT_EQ(hello->join_token, "jt-1");
+  EXPECT_EQ(hello->node_id, "");
+  EXPECT_EQ(hello->name, "n1");
+  EXPECT_EQ(hello->labels, (std::map<std::string, std::string>{{"zone", "a"}}));
+  EXPECT_EQ(hello->agent_version, LATTICE_VERSION);
+  EXPECT_EQ(hello->address, "127.0.0.1");
+  EXPECT_GT(hello->cpus, 0);
+  EXPECT_GT(hello->memory_mb, 0);
+  EXPECT_TRUE(hello->running.empty());
+
+  ASSERT_TRUE(server.NextOf<link::Heartbeat>(seconds(3), 1)) << "heartbeat every second";
+  const std::string file = state_dir_ + "/node.json";
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto stored = LoadNodeIdentity(state_dir_);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->node_id, node_id_);
+  EXPECT_EQ((*stored)->node_secret, "sec-1");
+
+  server.DropCurrent();
+  auto again = server.NextOf<link::Hello>(seconds(5), 2);
+  ASSERT_TRUE(again) << "reconnected";
+  EXPECT_EQ(again->join_token, "");
+  EXPECT_EQ(again->node_id, node_id_);
+  EXPECT_EQ(again->node_secret, "sec-1");
+  ASSERT_TRUE(server.NextOf<link::Heartbeat>(seconds(3), 2));
+
+  const auto stop_at = std::chrono::steady_clock::now();
+  auto result = StopAgent();
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_at, seconds(2));
+}
+
+TEST_F(AgentTest, RefusedJoinEndsRunWithAClearError) {
+  FakeLinkServer server([](const link::Hello&) -> std::vector<link::Message> {
+    return {link::LinkError{"The join token is unknown, expired or already used."}};
+  });
+  StartAgent(Options(server.url()));
+  ASSERT_EQ(result_.wait_for(seconds(5)), std::future_status::ready);
+  Status st = result_.get();
+  agent_.reset();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_NE(st.error().message.find("join token is unknown"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/node.json"));
+}
+
+TEST_F(AgentTest, NoTokenAndNoIdentityIsAnError) {
+  AgentOptions o = Options("http://127.0.0.1:1");
+  o.join_token.clear();
+  Agent agent(std::move(o), nullptr);
+  Status st = agent.Run();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("join token"), std::string::npos);
+}
+
+TEST_F(AgentTest, StoredIdentityKeepsRetryingWhenRefused) {
+  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "stale"}).ok());
+  FakeLinkServer server(Welcoming());
+  StartAgent(Options(server.url()));
+  for (int i = 0; i < 100 && server.connections() < 3; ++i)
+    std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_GE(server.connections(), 3) << "retries with backoff instead of giving up";
+  EXPECT_EQ(result_.wait_for(milliseconds(0)), std::future_status::timeout);
+  auto result = StopAgent();
+  ASSERT_TRUE(result);
+  EXPECT_TRUE(result->ok());
+}
+
+TEST_F(AgentTest, ASilentServerIsNoticedAndRedialled) {
+  FakeLinkServer server(Welcoming());
+  StartAgent(Options(server.url()));
+  ASSERT_TRUE(server.NextOf<link::Heartbeat>(seconds(5), 1));
+  // A quiet server that still answers pings keeps the link past 3 × heartbeat.
+  std::this_thread::sleep_for(milliseconds(3500));
+  EXPECT_EQ(server.connections(), 1);
+  server.MakeDeaf(1);  // no more reads, so no pongs: 3 × 1 s later the agent gives up on it
+  EXPECT_TRUE(server.NextOf<link::Hello>(seconds(8), 2));
+}
+
+TEST_F(AgentTest, AssignmentsBecomeStatusesAndLogsAndSurviveAReconnect) {
+  if (!HasImage(*rt_, kBusybox)) LATTICE_SKIP_UNLESS_REQUIRED() << kBusybox << " is missing";
+  const std::string id = prefix_ + "hi";
+  FakeLinkServer server(Welcoming({ShellWorkload(id, 1, "echo hi; exec sleep 600")}));
+  StartAgent(Options(server.url()));
+  auto running = server.NextOf<link::StatusReport>(
+      seconds(20), 1, [&](const auto& s) { return s.workload_id == id && s.state == "running"; });
+  ASSERT_TRUE(running);
+  EXPECT_EQ(running->generation, 1);
+
+  server.Send(link::LogsOpen{"ls1", id, 10, false});
+  auto data = server.NextOf<link::LogsData>(seconds(5));
+  ASSERT_TRUE(data);
+  EXPECT_EQ(data->stream_id, "ls1");
+  EXPECT_EQ(data->lines, std::vector<std::string>{"hi"});
+  auto end = server.NextOf<link::LogsEnd>(seconds(5));
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->error, "");
+
+  server.DropCurrent();
+  auto hello = server.NextOf<link::Hello>(seconds(5), 2);
+  ASSERT_TRUE(hello);
+  ASSERT_EQ(hello->running.size(), 1u);
+  EXPECT_EQ(hello->running[0].workload_id, id);
+  EXPECT_EQ(hello->running[0].generation, 1);
+  EXPECT_EQ(hello->running[0].state, "running");
+  EXPECT_TRUE(server.NextOf<link::StatusReport>(seconds(5), 2, [&](const auto& s) {
+    return s.workload_id == id && s.state == "running";
+  })) << "statuses are re-sent after a reconnect";
+
+  link::Assignment del = ShellWorkload(id, 2, "echo hi; exec sleep 600");
+  del.desired_state = "deleted";
+  server.Send(link::Upsert{del});
+  EXPECT_TRUE(server.NextOf<link::StatusReport>(
+      seconds(15), 2, [&](const auto& s) { return s.workload_id == id && s.state == "deleted"; }));
+  EXPECT_EQ(CountContainers(*rt_, id), 0);
+}
+
+}  // namespace
+}  // namespace lattice::agent

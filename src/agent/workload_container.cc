@@ -1,0 +1,110 @@
+#include "agent/workload_container.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <map>
+
+namespace lattice::agent {
+
+bool IsValidWorkloadId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(id.front())) return false;
+  return std::all_of(id.begin(), id.end(),
+                     [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+std::string ContainerName(const std::string& workload_id) {
+  return "lattice-" + workload_id;
+}
+
+std::string VolumeName(const std::string& workload_id, const std::string& volume) {
+  return "lattice-" + workload_id + "-" + volume;
+}
+
+std::string SpecHash(const templates::RenderedWorkload& spec) {
+  // FNV-1a over the canonical JSON encoding: change detection, not security. Readiness is
+  // excluded: a changed probe does not need a new container.
+  templates::RenderedWorkload s = spec;
+  s.readiness = {};
+  const std::string text = link::EncodeSpec(s);
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::string& node_id) {
+  const templates::RenderedWorkload& w = a.spec;
+  runtime::ContainerSpec c;
+  c.name = ContainerName(a.workload_id);
+  c.image = w.image;
+  c.env = w.env;
+  c.command = w.command;
+  for (const auto& p : w.ports) {
+    runtime::PortBinding b;
+    b.container_port = p.container_port;
+    b.protocol = p.protocol.empty() ? "tcp" : p.protocol;
+    b.host_ip = "127.0.0.1";
+    b.host_port = 0;
+    c.ports.push_back(std::move(b));
+  }
+  for (const auto& v : w.volumes)
+    c.volumes.push_back({VolumeName(a.workload_id, v.name), v.container_path});
+  c.memory_bytes = w.memory_mb > 0 ? w.memory_mb * 1024 * 1024 : 0;
+  c.cpus = w.cpus > 0 ? w.cpus : 0;
+  c.labels[kLabelWorkload] = a.workload_id;
+  c.labels[kLabelNode] = node_id;
+  c.labels[kLabelGeneration] = std::to_string(a.generation);
+  c.labels[kLabelSpec] = SpecHash(w);
+  return c;
+}
+
+std::vector<link::PortBindingReport> BindingsOf(const runtime::ContainerInfo& c) {
+  std::map<int, int> tcp, udp;
+  for (const auto& p : c.ports) {
+    if (p.host_port <= 0) continue;
+    auto& m = p.protocol == "udp" ? udp : tcp;
+    m.emplace(p.container_port, p.host_port);  // first binding wins (IPv4 before IPv6)
+  }
+  for (const auto& [port, host] : udp) tcp.emplace(port, host);
+  std::vector<link::PortBindingReport> out;
+  for (const auto& [port, host] : tcp) out.push_back({port, host});
+  return out;
+}
+
+int HostPortFor(const runtime::ContainerInfo& c, int container_port) {
+  for (const auto& p : c.ports)
+    if (p.container_port == container_port && p.protocol != "udp" && p.host_port > 0)
+      return p.host_port;
+  return 0;
+}
+
+std::string ExitReason(const runtime::ContainerInfo& c) {
+  std::string r = "exited with code " + std::to_string(c.exit_code);
+  if (c.oom_killed) r += " (out of memory)";
+  if (!c.error.empty()) r += ": " + c.error;
+  return r;
+}
+
+std::int64_t GenerationOf(const runtime::ContainerInfo& c) {
+  const std::string v = LabelOf(c, kLabelGeneration);
+  std::int64_t g = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), g);
+  if (ec != std::errc() || ptr != v.data() + v.size()) return 0;
+  return g;
+}
+
+std::string LabelOf(const runtime::ContainerInfo& c, const std::string& key) {
+  auto it = c.labels.find(key);
+  return it == c.labels.end() ? std::string() : it->second;
+}
+
+}  // namespace lattice::agent

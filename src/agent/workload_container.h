@@ -1,0 +1,56 @@
+// How a link::Assignment maps onto the container engine: deterministic names (so a restarted
+// agent finds, and never duplicates, what it created), the labels every Lattice container
+// carries, the runtime::ContainerSpec to create, and readable reasons for what the engine
+// reports. Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "link/protocol.h"
+#include "runtime/runtime.h"
+
+namespace lattice::agent {
+
+inline constexpr char kLabelWorkload[] = "lattice.workload";      // workload id
+inline constexpr char kLabelNode[] = "lattice.node";              // node id that created it
+inline constexpr char kLabelGeneration[] = "lattice.generation";  // generation it was created for
+inline constexpr char kLabelSpec[] = "lattice.spec";  // hash of the spec: a change means recreate
+
+// A workload id is safe to embed in engine names: 1-128 of [A-Za-z0-9_.-], starting with a
+// letter or digit. Anything else is refused before it reaches the engine.
+bool IsValidWorkloadId(std::string_view id);
+
+// "lattice-<workload id>".
+std::string ContainerName(const std::string& workload_id);
+// "lattice-<workload id>-<volume name>".
+std::string VolumeName(const std::string& workload_id, const std::string& volume);
+
+// A stable fingerprint of everything that needs a new container when it changes (image, env,
+// command, ports, volumes, limits). 16 hex digits.
+std::string SpecHash(const templates::RenderedWorkload& spec);
+
+// The container for `a` on node `node_id`: ports published on 127.0.0.1 with engine-chosen host
+// ports, named volumes, memory/cpu limits and the four labels above.
+runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::string& node_id);
+
+// container_port → host_port of the published ports (tcp first; a udp port only when no tcp
+// binding has the same container port), ordered by container port.
+std::vector<link::PortBindingReport> BindingsOf(const runtime::ContainerInfo& c);
+
+// The tcp host port the engine published `container_port` on, or 0.
+int HostPortFor(const runtime::ContainerInfo& c, int container_port);
+
+// Why a container that should run does not: "exited with code 3", "exited with code 137 (out of
+// memory)", plus the engine's start error when it has one.
+std::string ExitReason(const runtime::ContainerInfo& c);
+
+// The generation label of `c`, or 0 when missing or malformed.
+std::int64_t GenerationOf(const runtime::ContainerInfo& c);
+
+// The label value, or "" when absent.
+std::string LabelOf(const runtime::ContainerInfo& c, const std::string& key);
+
+}  // namespace lattice::agent

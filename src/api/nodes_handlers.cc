@@ -1,0 +1,54 @@
+#include "api/nodes_handlers.h"
+
+#include <boost/json.hpp>
+
+#include "api/sse.h"
+#include "common/clock.h"
+#include "control/workload_json.h"
+#include "http/problem.h"
+
+namespace lattice::api {
+
+using http::Access;
+using http::Reply;
+using http::RequestContext;
+namespace bhttp = http::bhttp;
+namespace json = boost::json;
+namespace asio = boost::asio;
+
+void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
+  router.Add(bhttp::verb::get, "/api/v1/nodes", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto nodes = ctx.control.ListNodes();
+               if (!nodes.ok()) co_return http::ProblemReply(nodes.error(), req.path);
+               json::array items;
+               for (const auto& n : *nodes) items.push_back(control::NodeJson(n));
+               co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
+             });
+  router.Add(bhttp::verb::post, "/api/v1/nodes/join-tokens", Access::kAdmin,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto t = ctx.control.CreateJoinToken(req.principal->user_id);
+               if (!t.ok()) co_return http::ProblemReply(t.error(), req.path);
+               co_return http::JsonReply(bhttp::status::created,
+                                         {{"token", t->token},
+                                          {"command", t->command},
+                                          {"expires_at", FormatTimestamp(t->expires_at)}});
+             });
+  router.Add(bhttp::verb::get, "/api/v1/events", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto queue = std::make_shared<SseQueue>(co_await asio::this_coro::executor);
+               auto sub = std::shared_ptr<control::EventBus::Subscription>(ctx.events.Subscribe(
+                   req.principal->user_id, [queue](const control::Event& e) {
+                     if (queue->Push(e.type, e.data)) return true;
+                     queue->Close();
+                     return false;
+                   }));
+               Reply r = SseReply();
+               r.stream = [queue, sub](http::beast::tcp_stream& s) -> asio::awaitable<void> {
+                 co_await queue->Pump(s);
+               };
+               co_return r;
+             });
+}
+
+}  // namespace lattice::api

@@ -1,0 +1,107 @@
+#include "api/workload_request.h"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+#include <set>
+
+#include "common/json_util.h"
+
+namespace lattice::api {
+namespace json = boost::json;
+
+namespace {
+
+std::optional<std::int64_t> AsInt(const json::value& v) {
+  if (v.is_int64()) return v.as_int64();
+  if (v.is_uint64() && v.as_uint64() <= 1'000'000'000'000ull) return static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::abs(v.as_double()) < 1e12)
+    return static_cast<std::int64_t>(v.as_double());
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body) {
+  static const std::set<std::string_view> kKnown = {"name", "template", "image", "env",
+                                                    "command", "ports", "resources"};
+  FieldReader r(body);
+  templates::WorkloadRequest req;
+  for (const auto& [k, v] : body)
+    if (!kKnown.count(k)) r.AddError(std::string(k), "is not a known field");
+  req.name = r.RequiredString("name");
+  req.template_name = r.RequiredString("template");
+  req.image = r.OptionalString("image");
+
+  if (const json::value* env = body.if_contains("env"); env && !env->is_null()) {
+    if (!env->is_object()) {
+      r.AddError("env", "must be an object of string values");
+    } else {
+      for (const auto& [k, v] : env->as_object()) {
+        if (!v.is_string()) r.AddError("env." + std::string(k).substr(0, 128), "must be a string");
+        else req.env.emplace_back(std::string(k), std::string(v.as_string()));
+      }
+    }
+  }
+  if (const json::value* cmd = body.if_contains("command"); cmd && !cmd->is_null()) {
+    if (!cmd->is_array()) {
+      r.AddError("command", "must be an array of strings");
+    } else {
+      for (std::size_t i = 0; i < cmd->as_array().size(); ++i) {
+        const auto& a = cmd->as_array()[i];
+        if (!a.is_string()) r.AddError("command[" + std::to_string(i) + "]", "must be a string");
+        else req.command.emplace_back(a.as_string());
+      }
+    }
+  }
+  if (const json::value* ports = body.if_contains("ports"); ports && !ports->is_null()) {
+    if (!ports->is_array()) {
+      r.AddError("ports", "must be an array of {port, protocol}");
+    } else {
+      for (std::size_t i = 0; i < ports->as_array().size(); ++i) {
+        const std::string f = "ports[" + std::to_string(i) + "]";
+        const auto& p = ports->as_array()[i];
+        templates::PortRequest pr;
+        if (p.is_int64() || p.is_uint64()) {  // shorthand: a bare port number
+          auto n = AsInt(p);
+          pr.port = n && *n >= INT32_MIN && *n <= INT32_MAX ? static_cast<int>(*n) : 0;
+          req.ports.push_back(pr);
+          continue;
+        }
+        if (!p.is_object()) {
+          r.AddError(f, "must be an object {port, protocol}");
+          continue;
+        }
+        const json::value* port = p.as_object().if_contains("port");
+        auto n = port ? AsInt(*port) : std::nullopt;
+        if (!n) r.AddError(f + ".port", port ? "must be an integer" : "is required");
+        else pr.port = *n >= -1'000'000 && *n <= 1'000'000 ? static_cast<int>(*n) : -1;
+        if (const json::value* proto = p.as_object().if_contains("protocol"); proto && !proto->is_null()) {
+          if (!proto->is_string()) r.AddError(f + ".protocol", "must be a string");
+          else pr.protocol = std::string(proto->as_string());
+        }
+        req.ports.push_back(pr);
+      }
+    }
+  }
+  if (const json::value* res = body.if_contains("resources"); res && !res->is_null()) {
+    if (!res->is_object()) {
+      r.AddError("resources", "must be an object {memory_mb, cpus}");
+    } else {
+      const json::object& ro = res->as_object();
+      if (const json::value* m = ro.if_contains("memory_mb"); m && !m->is_null()) {
+        auto n = AsInt(*m);
+        if (!n) r.AddError("resources.memory_mb", "must be an integer");
+        else req.memory_mb = *n;
+      }
+      if (const json::value* c = ro.if_contains("cpus"); c && !c->is_null()) {
+        if (!c->is_number()) r.AddError("resources.cpus", "must be a number");
+        else req.cpus = c->to_number<double>();
+      }
+    }
+  }
+  if (!r.ok()) return r.ToError();
+  return req;
+}
+
+}  // namespace lattice::api

@@ -1,0 +1,59 @@
+// AgentHub: the live agent links, by node id. Sends messages to a node's agent without
+// blocking (each link has a bounded outgoing queue drained by its own writer), and routes log
+// stream data coming back from agents to whoever opened the stream. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "link/protocol.h"
+
+namespace lattice::control {
+
+// One connected agent's outgoing side. Implemented by the link session.
+class AgentConnection {
+ public:
+  virtual ~AgentConnection() = default;
+  // Queues a message; false if the queue is full or the link is closing.
+  virtual bool Send(const link::Message& m) = 0;
+  // Asks the link to close (e.g. replaced by a newer connection of the same node).
+  virtual void Close() = 0;
+};
+
+class AgentHub {
+ public:
+  // Receives log lines (`lines`), then exactly one final call with `done` = true.
+  using LogSink = std::function<void(std::vector<std::string> lines, bool done, std::string error)>;
+
+  // Registers the node's link, closing any older link of the same node.
+  void Attach(const std::string& node_id, std::shared_ptr<AgentConnection> conn);
+  // Unregisters `conn` if it is still the node's link (a newer one may have replaced it).
+  // Ends the log streams open on it. Returns true if it was the current link.
+  bool Detach(const std::string& node_id, const AgentConnection* conn);
+  bool IsConnected(const std::string& node_id) const;
+  bool Send(const std::string& node_id, const link::Message& m);
+
+  // Opens a log stream on the node; returns its id, or "" if the node is not connected.
+  std::string OpenLogs(const std::string& node_id, const std::string& workload_id, int tail,
+                       bool follow, LogSink sink);
+  // Stops a stream early (the client left); no final sink call is made.
+  void CloseLogs(const std::string& stream_id);
+  // From the link: data and end of a stream.
+  void OnLogsData(const std::string& node_id, link::LogsData data);
+  void OnLogsEnd(const std::string& node_id, const link::LogsEnd& end);
+
+ private:
+  struct Stream {
+    std::string node_id;
+    LogSink sink;
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<AgentConnection>> links_;  // guarded by mu_
+  std::map<std::string, Stream> streams_;                          // guarded by mu_
+};
+
+}  // namespace lattice::control

@@ -1,0 +1,111 @@
+// ControlPlane: the desired-state core of the server. Users change what should run (create,
+// stop, start, delete); the scheduler places pending workloads on ready nodes; agents report
+// what is (status per generation) and the control plane records it, keeps each workload's
+// timeline, and tells browsers (EventBus) and agents (AgentHub) about changes.
+// Everything durable is in the store, so a restarted server loses nothing.
+// Holds references to its collaborators, which must outlive it. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/keyring.h"
+#include "common/principal.h"
+#include "common/result.h"
+#include "link/protocol.h"
+#include "control/agent_hub.h"
+#include "control/event_bus.h"
+#include "store/store.h"
+#include "templates/template.h"
+
+namespace lattice::control {
+
+struct ControlOptions {
+  templates::ImageConfig images;
+  int heartbeat_seconds = 5;
+  std::int64_t lost_grace_seconds = 30;     // a silent node's workloads become `lost` after this
+  std::int64_t join_token_ttl_seconds = 3600;
+  std::string advertise_url = "http://127.0.0.1:8080";  // what agents dial (shown in commands)
+};
+
+// A workload as its owner sees it: the record plus decrypted credentials and the node address.
+struct WorkloadView {
+  store::Workload w;
+  templates::Credentials credentials;
+  std::string node_name;
+  std::string node_address;
+};
+
+struct JoinTokenIssued {
+  std::string token;
+  std::string command;
+  std::int64_t expires_at = 0;
+};
+
+struct NodeView {
+  store::Node node;
+  bool connected = false;
+};
+
+class ControlPlane {
+ public:
+  ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys, EventBus& events,
+               AgentHub& hub, ControlOptions opts);
+  ControlPlane(const ControlPlane&) = delete;
+  ControlPlane& operator=(const ControlPlane&) = delete;
+
+  // --- users (every call is owner-scoped: another user's workload is kNotFound)
+  Result<WorkloadView> CreateWorkload(const Principal& who, const templates::WorkloadRequest& req);
+  Result<WorkloadView> GetWorkload(const Principal& who, const std::string& id);
+  Result<std::vector<WorkloadView>> ListWorkloads(const Principal& who);
+  // desired: "running", "stopped" or "deleted".
+  Result<WorkloadView> SetDesired(const Principal& who, const std::string& id,
+                                  const std::string& desired);
+  Result<std::vector<store::WorkloadEvent>> Timeline(const Principal& who, const std::string& id);
+  // Where the workload runs (for logs): kNotFound / kConflict if it has no node yet.
+  Result<std::string> NodeOf(const Principal& who, const std::string& id);
+
+  // --- nodes
+  Result<JoinTokenIssued> CreateJoinToken(const std::string& created_by);
+  Result<std::vector<NodeView>> ListNodes();
+
+  // --- agent link
+  // Authenticates a hello (join token on first contact, node id + secret afterwards).
+  Result<link::Welcome> AuthenticateAgent(const link::Hello& hello);
+  // After the link is attached: marks the node ready, sends its assignments, schedules.
+  void OnAgentConnected(const std::string& node_id);
+  void OnAgentDisconnected(const std::string& node_id);
+  void OnStatus(const std::string& node_id, const link::StatusReport& report);
+  void OnHeartbeat(const std::string& node_id);
+
+  // Periodic duties: place pending workloads, mark silent nodes' workloads lost.
+  void Tick();
+
+ private:
+  Result<WorkloadView> View(store::Workload w);
+  Result<store::Workload> Owned(const Principal& who, const std::string& id);
+  void SchedulePending();
+  Result<link::Assignment> AssignmentFor(const store::Workload& w);
+  void PushToNode(const store::Workload& w);
+  void Record(const store::Workload& w, const std::string& status, const std::string& message);
+  void PublishWorkload(const std::string& id);
+  void PublishNode(const std::string& node_id);
+
+  store::Store& store_;
+  const Clock& clock_;
+  const Keyring& keys_;
+  EventBus& events_;
+  AgentHub& hub_;
+  const ControlOptions opts_;
+
+  std::mutex schedule_mu_;  // one placement pass at a time
+  std::mutex seen_mu_;
+  std::map<std::string, std::int64_t> last_seen_;     // node id → last message; guarded by seen_mu_
+  std::map<std::string, std::int64_t> down_since_;    // node id → when its link dropped
+};
+
+}  // namespace lattice::control

@@ -1,0 +1,99 @@
+#include "control/workload_json.h"
+
+#include <boost/json.hpp>
+
+#include "common/clock.h"
+
+namespace lattice::control {
+namespace json = boost::json;
+
+json::value WorkloadJson(const WorkloadView& v) {
+  const store::Workload& w = v.w;
+  // Host ports the node reported, by container port.
+  std::map<std::int64_t, std::int64_t> bound;
+  boost::system::error_code ec;
+  json::value b = json::parse(w.bindings_json, ec);
+  if (!ec && b.is_array()) {
+    for (const auto& e : b.as_array()) {
+      if (!e.is_object()) continue;
+      const auto* cp = e.as_object().if_contains("container_port");
+      const auto* hp = e.as_object().if_contains("host_port");
+      if (cp && hp && cp->is_int64() && hp->is_int64()) bound[cp->as_int64()] = hp->as_int64();
+    }
+  }
+  const bool live = w.status == "running" || w.status == "starting";
+  json::array endpoints;
+  json::value ports = json::parse(w.ports_json, ec);
+  if (!ec && ports.is_array()) {
+    for (const auto& p : ports.as_array()) {
+      if (!p.is_object()) continue;
+      const json::object& po = p.as_object();
+      const std::int64_t cport = po.at("container_port").to_number<std::int64_t>();
+      json::object ep{{"name", po.at("name")},
+                      {"container_port", cport},
+                      {"protocol", po.at("protocol")},
+                      {"host", nullptr},
+                      {"port", nullptr},
+                      {"url", nullptr}};
+      auto it = bound.find(cport);
+      if (live && it != bound.end() && !v.node_address.empty()) {
+        const std::string host = v.node_address.find(':') != std::string::npos
+                                     ? "[" + v.node_address + "]"
+                                     : v.node_address;
+        ep["host"] = v.node_address;
+        ep["port"] = it->second;
+        ep["url"] = std::string(po.at("scheme").as_string()) + "://" + host + ":" +
+                    std::to_string(it->second);
+      }
+      endpoints.push_back(std::move(ep));
+    }
+  }
+  json::object creds;
+  for (const auto& [k, val] : v.credentials) creds[k] = val;
+  // What users paste, built on the first endpoint that is reachable.
+  if (!endpoints.empty() && endpoints[0].as_object().at("port").is_int64()) {
+    const json::object& ep = endpoints[0].as_object();
+    for (const auto& [k, val] :
+         templates::ConnectionDetails(w.template_name, v.credentials,
+                                      std::string(ep.at("host").as_string()),
+                                      static_cast<int>(ep.at("port").as_int64())))
+      creds[k] = val;
+  }
+  json::object out{{"id", w.id},
+                   {"name", w.name},
+                   {"template", w.template_name},
+                   {"image", w.image},
+                   {"status", w.status},
+                   {"status_reason", w.status_reason},
+                   {"desired_state", w.desired_state},
+                   {"generation", w.generation},
+                   {"node_id", w.node_id.empty() ? json::value(nullptr) : json::value(w.node_id)},
+                   {"node_name", v.node_name.empty() ? json::value(nullptr) : json::value(v.node_name)},
+                   {"endpoints", std::move(endpoints)},
+                   {"credentials", std::move(creds)},
+                   {"resources", {{"memory_mb", w.memory_mb}, {"cpus", w.cpus}}},
+                   {"created_at", FormatTimestamp(w.created_at)},
+                   {"updated_at", FormatTimestamp(w.updated_at)}};
+  return out;
+}
+
+json::value NodeJson(const NodeView& v) {
+  const store::Node& n = v.node;
+  boost::system::error_code ec;
+  json::value labels = json::parse(n.labels_json, ec);
+  if (ec || !labels.is_object()) labels = json::object{};
+  return {{"id", n.id},
+          {"name", n.name},
+          {"status", n.status},
+          {"cpus", n.cpus},
+          {"memory_mb", n.memory_mb},
+          {"disk_mb", n.disk_mb},
+          {"labels", std::move(labels)},
+          {"agent_version", n.agent_version},
+          {"address", n.address},
+          {"last_heartbeat", n.last_heartbeat ? json::value(FormatTimestamp(n.last_heartbeat))
+                                              : json::value(nullptr)},
+          {"created_at", FormatTimestamp(n.created_at)}};
+}
+
+}  // namespace lattice::control

@@ -1,0 +1,145 @@
+#include "server/agent_link.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+
+namespace lattice::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = boost::beast::websocket;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+using Channel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
+
+namespace {
+
+class LinkConnection final : public control::AgentConnection {
+ public:
+  explicit LinkConnection(asio::any_io_executor ex) : out_(ex, 4096) {}
+  bool Send(const link::Message& m) override {
+    if (closed_) return false;
+    if (!out_.try_send(boost::system::error_code{}, link::Encode(m))) {
+      spdlog::warn("msg=\"agent link queue full; closing\"");
+      Close();
+      return false;
+    }
+    return true;
+  }
+  void Close() override {
+    closed_ = true;
+    out_.close();
+  }
+  Channel& out() { return out_; }
+
+ private:
+  Channel out_;
+  std::atomic<bool> closed_{false};
+};
+
+using Ws = websocket::stream<beast::tcp_stream>;
+
+asio::awaitable<void> Writer(Ws& ws, LinkConnection& conn) {
+  for (;;) {
+    auto [ec, text] = co_await conn.out().async_receive(kUseTuple);
+    if (ec) co_return;
+    auto [wec, n] = co_await ws.async_write(asio::buffer(text), kUseTuple);
+    if (wec) co_return;
+  }
+}
+
+asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::ControlPlane& cp,
+                             control::AgentHub& hub) {
+  beast::flat_buffer buf;
+  for (;;) {
+    auto [ec, n] = co_await ws.async_read(buf, kUseTuple);
+    if (ec) co_return;
+    const std::string text = beast::buffers_to_string(buf.data());
+    buf.consume(buf.size());
+    auto msg = link::Decode(text);
+    if (!msg.ok()) {
+      spdlog::warn("msg=\"bad agent message\" node={} error=\"{}\"", node_id, msg.error().message);
+      co_return;
+    }
+    if (auto* s = std::get_if<link::StatusReport>(&*msg)) cp.OnStatus(node_id, *s);
+    else if (std::holds_alternative<link::Heartbeat>(*msg)) cp.OnHeartbeat(node_id);
+    else if (auto* d = std::get_if<link::LogsData>(&*msg)) hub.OnLogsData(node_id, std::move(*d));
+    else if (auto* e = std::get_if<link::LogsEnd>(&*msg)) hub.OnLogsEnd(node_id, *e);
+    else spdlog::warn("msg=\"unexpected agent message\" node={}", node_id);
+  }
+}
+
+asio::awaitable<void> Refuse(Ws& ws, const std::string& why) {
+  const std::string text = link::Encode(link::LinkError{why});
+  co_await ws.async_write(asio::buffer(text), kUseTuple);
+  co_await ws.async_close(websocket::close_code::policy_error, kUseTuple);
+}
+
+}  // namespace
+
+asio::awaitable<void> RunAgentLink(beast::tcp_stream stream,
+                                   beast::http::request<beast::http::string_body> req,
+                                   control::ControlPlane& cp, control::AgentHub& hub,
+                                   int heartbeat_seconds) {
+  // All of this link's work runs on one strand: one reader and one writer never overlap
+  // unsafely on the WebSocket.
+  auto strand = asio::make_strand(stream.get_executor());
+  co_await asio::co_spawn(
+      strand,
+      [&]() -> asio::awaitable<void> {
+        Ws ws(std::move(stream));
+        ws.read_message_max(link::kMaxMessageBytes);
+        websocket::stream_base::timeout t{};
+        t.handshake_timeout = std::chrono::seconds(10);
+        t.idle_timeout = std::chrono::seconds(10);  // until hello; then 3 × heartbeat
+        t.keep_alive_pings = false;
+        ws.set_option(t);
+        auto [aec] = co_await ws.async_accept(req, kUseTuple);
+        if (aec) co_return;
+
+        beast::flat_buffer buf;
+        auto [rec, n] = co_await ws.async_read(buf, kUseTuple);
+        if (rec) co_return;
+        auto msg = link::Decode(beast::buffers_to_string(buf.data()));
+        if (!msg.ok() || !std::holds_alternative<link::Hello>(*msg)) {
+          co_await Refuse(ws, "The first message must be a valid hello.");
+          co_return;
+        }
+        auto welcome = cp.AuthenticateAgent(std::get<link::Hello>(*msg));
+        if (!welcome.ok()) {
+          spdlog::warn("msg=\"agent refused\" error=\"{}\"", welcome.error().message);
+          co_await Refuse(ws, welcome.error().message);
+          co_return;
+        }
+        const std::string node_id = welcome->node_id;
+        t.idle_timeout = std::chrono::seconds(3 * heartbeat_seconds);
+        ws.set_option(t);
+
+        auto conn = std::make_shared<LinkConnection>(co_await asio::this_coro::executor);
+        conn->Send(*welcome);
+        hub.Attach(node_id, conn);
+        cp.OnAgentConnected(node_id);
+        spdlog::info("msg=\"agent connected\" node={}", node_id);
+
+        co_await (Reader(ws, node_id, cp, hub) || Writer(ws, *conn));
+
+        conn->Close();
+        if (hub.Detach(node_id, conn.get())) cp.OnAgentDisconnected(node_id);
+        beast::error_code ec;
+        beast::get_lowest_layer(ws).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        spdlog::info("msg=\"agent disconnected\" node={}", node_id);
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace lattice::server

@@ -1,0 +1,138 @@
+"""A separate `lattice agent` process joining a `lattice server`: joining with a token, kill -9
+and restart of the agent (containers keep running, adopted, no duplicates), a server restart
+(nothing lost), a silent node (workloads `lost`, then back), and a Docker engine that is down.
+"""
+
+import os
+import time
+import unittest
+
+from harness import (BUSYBOX, IMAGES, Agent, Client, Docker, docker_host, http_get, endpoint,
+                     skip_reason, wait_until)
+from lattice_server import LatticeServer
+
+REASON = skip_reason()
+
+
+def node_items(client):
+    return client.call("GET", "/api/v1/nodes")[2]["items"]
+
+
+@unittest.skipIf(REASON, REASON)
+class AgentFaultsTest(unittest.TestCase):
+    def setUp(self):
+        self.srv = LatticeServer(*IMAGES, "--lost-grace", "3", "--heartbeat", "1").start()
+        self.admin = Client(self.srv, "admin@example.com")
+        self.docker = Docker()
+        self.agents = []
+        self.workloads = []
+
+    def tearDown(self):
+        for a in self.agents:
+            a.stop()
+        for wid in self.workloads:
+            self.docker.remove_labelled(f"lattice.workload={wid}")
+        try:
+            self.srv.stop()
+        finally:
+            self.srv.cleanup()
+
+    def join(self, *args, docker=None, name="node-a"):
+        status, _, tok = self.admin.call("POST", "/api/v1/nodes/join-tokens")
+        self.assertEqual(status, 201, tok)
+        self.assertTrue(tok["command"].startswith("lattice agent --server "))
+        self.assertIn(tok["token"], tok["command"])
+        agent = Agent(self.srv.base_url, tok["token"], os.path.join(self.srv.tmp_dir, name),
+                      "--name", name, *args, docker=docker)
+        self.agents.append(agent)
+        return agent, tok["token"]
+
+    def wait_node(self, status, timeout=20):
+        return wait_until(lambda: [n for n in node_items(self.admin) if n["status"] == status],
+                          timeout, f"a node to be {status}")
+
+    def test_join_token_is_single_use_and_admin_only(self):
+        agent, token = self.join()
+        agent.start()
+        self.wait_node("ready")
+        # A second agent with the same (used) token is refused and exits.
+        again = Agent(self.srv.base_url, token, os.path.join(self.srv.tmp_dir, "copycat"),
+                      "--name", "copycat")
+        self.agents.append(again)
+        again.start()
+        again.proc.wait(timeout=20)
+        self.assertNotEqual(again.proc.returncode, 0)
+        self.assertEqual(len(node_items(self.admin)), 1)
+        user = Client(self.srv, "user@example.com")
+        self.assertEqual(user.call("POST", "/api/v1/nodes/join-tokens")[0], 403)
+
+    def test_agent_kill9_restart_adopts_without_duplicates(self):
+        agent, _ = self.join()
+        agent.start()
+        self.wait_node("ready")
+        w = self.admin.deploy({"name": "web", "template": "custom", "image": BUSYBOX,
+                               "command": ["sh", "-c", "echo up > /tmp/index.html; "
+                                           "exec httpd -f -p 8080 -h /tmp"],
+                               "ports": [{"port": 8080}]})
+        self.workloads.append(w["id"])
+        w = self.admin.wait_status(w["id"], "running", timeout=60)
+        url = endpoint(w)["url"].replace("tcp://", "http://") + "/index.html"
+        self.assertEqual(http_get(url)[0], 200)
+
+        agent.kill9()
+        # The container keeps serving while the agent is dead.
+        self.assertEqual(http_get(url)[0], 200)
+        self.wait_node("down")
+
+        agent.start()  # same state dir: the node's identity, no join token needed any more
+        self.wait_node("ready")
+        w = self.admin.wait_status(w["id"], "running", timeout=30)
+        time.sleep(3)  # a few reconcile passes
+        self.assertEqual(len(self.docker.containers(f"lattice.workload={w['id']}")), 1)
+        self.assertEqual(len(node_items(self.admin)), 1)
+        self.assertEqual(http_get(url)[0], 200)
+
+    def test_server_restart_loses_nothing(self):
+        agent, _ = self.join()
+        agent.start()
+        self.wait_node("ready")
+        w = self.admin.deploy({"name": "keep", "template": "custom", "image": BUSYBOX,
+                               "command": ["sleep", "600"]})
+        self.workloads.append(w["id"])
+        self.admin.wait_status(w["id"], "running", timeout=60)
+        port_before = self.srv.port
+        self.srv.listen = f"127.0.0.1:{port_before}"  # the agent dials the same address
+        self.srv.restart()
+        status, _, body = self.admin.get(w["id"])  # the token survives too
+        self.assertEqual(status, 200, body)
+        self.wait_node("ready", timeout=45)
+        self.admin.wait_status(w["id"], "running", timeout=30)
+        self.assertEqual(len(self.docker.containers(f"lattice.workload={w['id']}")), 1)
+
+    def test_silent_node_marks_workloads_lost_then_recovers(self):
+        agent, _ = self.join()
+        agent.start()
+        self.wait_node("ready")
+        w = self.admin.deploy({"name": "lonely", "template": "custom", "image": BUSYBOX,
+                               "command": ["sleep", "600"]})
+        self.workloads.append(w["id"])
+        self.admin.wait_status(w["id"], "running", timeout=60)
+        agent.kill9()
+        w = self.admin.wait_status(w["id"], "lost", timeout=30)
+        self.assertIn("not been heard from", w["status_reason"])
+        agent.start()
+        self.admin.wait_status(w["id"], "running", timeout=30)
+        self.assertEqual(len(self.docker.containers(f"lattice.workload={w['id']}")), 1)
+
+    def test_docker_down_fails_workloads_readably(self):
+        agent, _ = self.join(docker="unix:///nonexistent/docker.sock", name="no-docker")
+        agent.start()
+        self.wait_node("ready")
+        w = self.admin.deploy({"name": "nowhere", "template": "custom", "image": BUSYBOX})
+        w = self.admin.wait_status(w["id"], "failed", timeout=30)
+        self.assertIn("docker", w["status_reason"].lower())
+        self.assertTrue(agent.proc.poll() is None, "the agent must keep running")
+
+
+if __name__ == "__main__":
+    unittest.main()
