@@ -127,10 +127,14 @@ Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::s
   if (!cur.ok()) return std::move(cur).error();
   if (cur->desired_state == "deleted")
     return Error::Conflict("The workload is being deleted.");
-  if (cur->desired_state == desired) return View(std::move(cur).value());  // idempotent
+  // Idempotent, except that starting a failed or lost workload again is a retry: a new
+  // generation makes the node start over (pull, create, start) instead of waiting.
+  const bool retry = desired == "running" && (cur->status == "failed" || cur->status == "lost");
+  if (cur->desired_state == desired && !retry) return View(std::move(cur).value());
   std::string status = cur->status;
   if (desired == "deleted") status = "deleting";
   else if (desired == "running") status = cur->node_id.empty() ? "pending" : "scheduled";
+  else if (desired == "stopped" && cur->node_id.empty()) status = "stopped";  // nothing runs
   auto w = store_.SetDesiredState(id, desired, status, clock_.NowSeconds());
   if (!w.ok()) return std::move(w).error();
   Record(*w, status, desired == "deleted" ? "delete requested" : desired == "stopped"

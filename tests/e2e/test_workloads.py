@@ -206,6 +206,11 @@ class WorkloadsTest(unittest.TestCase):
                                "image": "lattice/does-not-exist:1"})
         w = self.alice.wait_status(w["id"], "failed", timeout=60)
         self.assertIn("lattice/does-not-exist:1", w["status_reason"])
+        # Starting a failed workload again is a retry: a new generation, and it fails again.
+        status, _, again = self.alice.call("POST", f"/api/v1/workloads/{w['id']}/start")
+        self.assertEqual(status, 202, again)
+        self.assertEqual(again["generation"], w["generation"] + 1)
+        self.alice.wait_status(w["id"], "failed", timeout=60)
         self.alice.call("DELETE", f"/api/v1/workloads/{w['id']}")
         self.alice.wait_gone(w["id"])
 
