@@ -122,13 +122,16 @@ class CliTest(unittest.TestCase):
     def ps(self):
         return {w["name"]: w for w in json.loads(self.ok("ps", "--output", "json").stdout)}
 
-    def on_terminal(self, *args, timeout=120):
-        """Runs the CLI with stdout and stderr on a pseudo-terminal; returns (code, output)."""
+    def on_terminal(self, *args, cfg=None, answers=(), timeout=120):
+        """Runs the CLI on a pseudo-terminal (stdin, stdout and stderr); returns (code, output).
+
+        answers: (prompt, reply) pairs; each reply is typed once its prompt has appeared."""
         leader, follower = pty.openpty()
-        proc = subprocess.Popen([lattice_bin(), *args], stdin=subprocess.DEVNULL,
-                                stdout=follower, stderr=follower, env=self.env(self.cfg))
+        proc = subprocess.Popen([lattice_bin(), *args], stdin=follower, stdout=follower,
+                                stderr=follower, env=self.env(cfg or self.cfg))
         os.close(follower)
         out = b""
+        pending = list(answers)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ready, _, _ = select.select([leader], [], [], 0.5)
@@ -140,6 +143,8 @@ class CliTest(unittest.TestCase):
                 if not chunk:
                     break
                 out += chunk
+                if pending and pending[0][0].encode() in out:
+                    os.write(leader, pending.pop(0)[1].encode())
             elif proc.poll() is not None:
                 break
         os.close(leader)
@@ -186,6 +191,18 @@ class CliTest(unittest.TestCase):
         # The session was ended on the server, not just forgotten here.
         self.assertEqual(self.srv.request("GET", "/api/v1/auth/me", token=token)[0], 401)
         self.assertIn("Not signed in", self.ok("logout", cfg=cfg).stdout)
+
+    def test_login_prompts_for_the_password_without_echo(self):
+        cfg = self.config_dir("prompt")
+        code, out = self.on_terminal(
+            "login", "--server", self.srv.base_url, cfg=cfg,
+            answers=[("Email: ", "user@example.com\n"),
+                     ("Password for user@example.com: ", PASSWORD + "\n")])
+        self.assertEqual(code, 0, out)
+        self.assertIn("Signed in to", out)
+        self.assertIn("user@example.com", out)  # the email is echoed as typed…
+        self.assertNotIn(PASSWORD, out)  # …the password is not
+        self.assertIn("user@example.com (user)", self.ok("whoami", cfg=cfg).stdout)
 
     # -- deploying --------------------------------------------------------------------------------
 

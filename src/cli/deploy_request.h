@@ -1,0 +1,31 @@
+// Turns the arguments of `lattice deploy` into the body of POST /api/v1/workloads. Pure.
+// Only what the command line alone can know is checked here (KEY=VALUE shape, port syntax);
+// the server validates the rest and its field errors are shown as they come.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace lattice::cli {
+
+struct DeployArgs {
+  std::string template_name;  // "postgres", "minio" or "custom"
+  std::string name;
+  std::optional<std::string> image;
+  std::vector<std::string> env;    // "KEY=VALUE"
+  std::vector<std::string> ports;  // "8080", "8080/tcp" or "53/udp"
+  std::optional<std::int64_t> memory_mb;
+  std::optional<double> cpus;
+  std::vector<std::string> command;
+};
+
+// kInvalidArgument (a usage error) naming the flag: "--env 'FOO': expected KEY=VALUE".
+Result<boost::json::object> BuildDeployRequest(const DeployArgs& args);
+
+}  // namespace lattice::cli

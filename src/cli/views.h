@@ -1,0 +1,30 @@
+// How API records read in a terminal: the tables of `ps` and `nodes`, the page of `inspect`,
+// and the connection details printed after a deploy. Pure functions of the API's JSON (see
+// docs/openapi.yaml) and the current time; missing fields render as "-".
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace lattice::cli {
+
+// NAME TEMPLATE STATUS NODE ENDPOINTS AGE
+std::string WorkloadsTable(const boost::json::array& workloads, std::int64_t now);
+
+// NAME STATUS ADDRESS CPUS MEMORY VERSION LAST SEEN
+std::string NodesTable(const boost::json::array& nodes, std::int64_t now);
+
+// Endpoints and credentials, indented under headings; empty sections are left out.
+std::string ConnectionDetails(const boost::json::object& workload);
+
+// Everything about one workload, then its most recent `events` ({at, status, message}).
+std::string WorkloadPage(const boost::json::object& workload, const boost::json::array& events,
+                         std::int64_t now);
+
+// A field as display text: strings as-is, numbers formatted, null/absent as "-".
+std::string Text(const boost::json::object& o, std::string_view key);
+
+}  // namespace lattice::cli
