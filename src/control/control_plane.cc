@@ -42,7 +42,19 @@ std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
 
 ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys,
                            EventBus& events, AgentHub& hub, ControlOptions opts)
-    : store_(store), clock_(clock), keys_(keys), events_(events), hub_(hub), opts_(std::move(opts)) {}
+    : store_(store),
+      clock_(clock),
+      keys_(keys),
+      events_(events),
+      hub_(hub),
+      opts_(std::move(opts)),
+      advertise_url_(opts_.advertise_url) {}
+
+void ControlPlane::SetDefaultAdvertiseUrl(std::string url) {
+  if (opts_.advertise_explicit) return;
+  std::lock_guard lock(url_mu_);
+  advertise_url_ = std::move(url);
+}
 
 // ---------------------------------------------------------------- users
 
@@ -182,8 +194,12 @@ Result<JoinTokenIssued> ControlPlane::CreateJoinToken(const std::string& created
   store::JoinToken t{NewId("jt"), auth::HashSecret(token), created_by, now,
                      now + opts_.join_token_ttl_seconds, std::nullopt, ""};
   if (Status s = store_.CreateJoinToken(t); !s.ok()) return std::move(s).error();
-  return JoinTokenIssued{token,
-                         "lattice agent --server " + opts_.advertise_url + " --join-token " + token,
+  std::string url;
+  {
+    std::lock_guard lock(url_mu_);
+    url = advertise_url_;
+  }
+  return JoinTokenIssued{token, "lattice agent --server " + url + " --join-token " + token,
                          t.expires_at};
 }
 

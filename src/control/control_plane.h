@@ -30,6 +30,7 @@ struct ControlOptions {
   std::int64_t lost_grace_seconds = 30;     // a silent node's workloads become `lost` after this
   std::int64_t join_token_ttl_seconds = 3600;
   std::string advertise_url = "http://127.0.0.1:8080";  // what agents dial (shown in commands)
+  bool advertise_explicit = false;  // set by the operator, never replaced
 };
 
 // A workload as its owner sees it: the record plus decrypted credentials and the node address.
@@ -85,6 +86,10 @@ class ControlPlane {
   // Periodic duties: place pending workloads, mark silent nodes' workloads lost.
   void Tick();
 
+  // The URL shown in join commands, once the real listening address is known (--listen may
+  // name port 0). Ignored if the operator set --advertise-url.
+  void SetDefaultAdvertiseUrl(std::string url);
+
  private:
   Result<WorkloadView> View(store::Workload w);
   Result<store::Workload> Owned(const Principal& who, const std::string& id);
@@ -103,6 +108,8 @@ class ControlPlane {
   const ControlOptions opts_;
 
   std::mutex schedule_mu_;  // one placement pass at a time
+  std::mutex url_mu_;
+  std::string advertise_url_;  // guarded by url_mu_
   std::mutex seen_mu_;
   std::map<std::string, std::int64_t> last_seen_;     // node id → last message; guarded by seen_mu_
   std::map<std::string, std::int64_t> down_since_;    // node id → when its link dropped

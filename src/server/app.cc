@@ -19,6 +19,7 @@
 #include "api/nodes_handlers.h"
 #include "api/ops_handlers.h"
 #include "api/workloads_handlers.h"
+#include "console/console.h"
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
@@ -116,6 +117,7 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   copts.heartbeat_seconds = config.heartbeat_seconds;
   copts.lost_grace_seconds = config.lost_grace_seconds;
   copts.advertise_url = config.advertise_url.empty() ? "http://" + config.listen : config.advertise_url;
+  copts.advertise_explicit = !config.advertise_url.empty();
   impl->control = std::make_unique<control::ControlPlane>(*impl->store, impl->clock, impl->keys,
                                                           impl->events, impl->hub, copts);
   impl->api = std::make_unique<api::ApiContext>(
@@ -126,6 +128,7 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   api::AddWorkloadRoutes(impl->router, *impl->api);
   api::AddNodeRoutes(impl->router, *impl->api);
   api::AddOpsRoutes(impl->router, *impl->api);
+  console::AddConsoleRoutes(impl->router);
   Impl* m = impl.get();
   // Agents authenticate inside the link (hello), so the route itself is public.
   impl->router.Add(http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
@@ -219,7 +222,9 @@ int App::Run(const std::function<void(const std::string& url)>& on_listening) {
   std::fflush(stdout);
   spdlog::info("msg=\"listening\" address={}:{} data_dir=\"{}\"", shown_host, ep->port(),
                m.config.data_dir);
-  if (on_listening) on_listening("http://" + shown_host + ":" + std::to_string(ep->port()));
+  const std::string bound_url = "http://" + shown_host + ":" + std::to_string(ep->port());
+  m.control->SetDefaultAdvertiseUrl(bound_url);
+  if (on_listening) on_listening(bound_url);
 
   asio::signal_set signals(m.ioc, SIGINT, SIGTERM);
   asio::steady_timer drain(m.ioc);

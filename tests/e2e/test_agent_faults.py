@@ -40,7 +40,8 @@ class AgentFaultsTest(unittest.TestCase):
     def join(self, *args, docker=None, name="node-a"):
         status, _, tok = self.admin.call("POST", "/api/v1/nodes/join-tokens")
         self.assertEqual(status, 201, tok)
-        self.assertTrue(tok["command"].startswith("lattice agent --server "))
+        self.assertTrue(tok["command"].startswith(f"lattice agent --server {self.srv.base_url} "),
+                        tok["command"])
         self.assertIn(tok["token"], tok["command"])
         agent = Agent(self.srv.base_url, tok["token"], os.path.join(self.srv.tmp_dir, name),
                       "--name", name, *args, docker=docker)
