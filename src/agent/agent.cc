@@ -286,9 +286,8 @@ link::Hello Agent::MakeHello() {
     const long pages = ::sysconf(_SC_PHYS_PAGES);
     const long page = ::sysconf(_SC_PAGESIZE);
     h.cpus = cpus > 0 ? static_cast<int>(cpus) : 0;
-    h.memory_mb = pages > 0 && page > 0
-                      ? static_cast<std::int64_t>(pages) * page / (1024 * 1024)
-                      : 0;
+    h.memory_mb =
+        pages > 0 && page > 0 ? static_cast<std::int64_t>(pages) * page / (1024 * 1024) : 0;
   }
   h.labels = options_.labels;
   h.agent_version = LATTICE_VERSION;

@@ -2,8 +2,8 @@
 // endpoint (the real one lives in src/server; this pins the agent's side of the exchange):
 // join and identity, reconnects, refusal, dead-server detection, and — with Docker — statuses
 // and logs for an assignment.
-#include "common/test_env.h"
 #include "agent/agent.h"
+#include "common/test_env.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -1,6 +1,6 @@
 // The LogPump against the real Docker engine: tail, chunking, follow, cancellation, limits.
-#include "common/test_env.h"
 #include "agent/log_pump.h"
+#include "common/test_env.h"
 
 #include <gtest/gtest.h>
 

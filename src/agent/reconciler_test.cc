@@ -1,8 +1,8 @@
 // The Reconciler against the real Docker engine (skipped when none answers or the local test
 // images are missing). Every container and volume a test creates carries this run's prefix and
 // is removed at the end.
-#include "common/test_env.h"
 #include "agent/reconciler.h"
+#include "common/test_env.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
@@ -21,7 +21,8 @@ class ReconcilerTest : public ::testing::Test {
     rt_ = OpenDocker(why);
     if (!rt_) LATTICE_SKIP_UNLESS_REQUIRED() << "no Docker engine answers: " << why;
     if (!HasImage(*rt_, kBusybox))
-      LATTICE_SKIP_UNLESS_REQUIRED() << kBusybox << " is missing (scripts/build-images.sh builds it)";
+      LATTICE_SKIP_UNLESS_REQUIRED()
+          << kBusybox << " is missing (scripts/build-images.sh builds it)";
     prefix_ = RunPrefix();
     node_ = prefix_ + "node";
   }

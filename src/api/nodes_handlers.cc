@@ -37,8 +37,8 @@ void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
   router.Add(bhttp::verb::get, "/api/v1/events", Access::kUser,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
                auto queue = std::make_shared<SseQueue>(co_await asio::this_coro::executor);
-               auto sub = std::shared_ptr<control::EventBus::Subscription>(ctx.events.Subscribe(
-                   req.principal->user_id, [queue](const control::Event& e) {
+               auto sub = std::shared_ptr<control::EventBus::Subscription>(
+                   ctx.events.Subscribe(req.principal->user_id, [queue](const control::Event& e) {
                      if (queue->Push(e.type, e.data)) return true;
                      queue->Close();
                      return false;

@@ -19,7 +19,8 @@ bool SseQueue::Push(const std::string& event, const std::string& data) {
   std::size_t start = 0;
   for (;;) {
     const auto nl = data.find('\n', start);
-    std::string_view line(data.data() + start, (nl == std::string::npos ? data.size() : nl) - start);
+    std::string_view line(data.data() + start,
+                          (nl == std::string::npos ? data.size() : nl) - start);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     frame += "data: ";
     frame += line;

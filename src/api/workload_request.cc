@@ -14,7 +14,8 @@ namespace {
 
 std::optional<std::int64_t> AsInt(const json::value& v) {
   if (v.is_int64()) return v.as_int64();
-  if (v.is_uint64() && v.as_uint64() <= 1'000'000'000'000ull) return static_cast<std::int64_t>(v.as_uint64());
+  if (v.is_uint64() && v.as_uint64() <= 1'000'000'000'000ull)
+    return static_cast<std::int64_t>(v.as_uint64());
   if (v.is_double() && std::floor(v.as_double()) == v.as_double() && std::abs(v.as_double()) < 1e12)
     return static_cast<std::int64_t>(v.as_double());
   return std::nullopt;
@@ -23,8 +24,8 @@ std::optional<std::int64_t> AsInt(const json::value& v) {
 }  // namespace
 
 Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body) {
-  static const std::set<std::string_view> kKnown = {"name", "template", "image", "env",
-                                                    "command", "ports", "resources"};
+  static const std::set<std::string_view> kKnown = {"name",    "template", "image",    "env",
+                                                    "command", "ports",    "resources"};
   FieldReader r(body);
   templates::WorkloadRequest req;
   for (const auto& [k, v] : body)
@@ -38,8 +39,10 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
       r.AddError("env", "must be an object of string values");
     } else {
       for (const auto& [k, v] : env->as_object()) {
-        if (!v.is_string()) r.AddError("env." + std::string(k).substr(0, 128), "must be a string");
-        else req.env.emplace_back(std::string(k), std::string(v.as_string()));
+        if (!v.is_string())
+          r.AddError("env." + std::string(k).substr(0, 128), "must be a string");
+        else
+          req.env.emplace_back(std::string(k), std::string(v.as_string()));
       }
     }
   }
@@ -49,8 +52,10 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
     } else {
       for (std::size_t i = 0; i < cmd->as_array().size(); ++i) {
         const auto& a = cmd->as_array()[i];
-        if (!a.is_string()) r.AddError("command[" + std::to_string(i) + "]", "must be a string");
-        else req.command.emplace_back(a.as_string());
+        if (!a.is_string())
+          r.AddError("command[" + std::to_string(i) + "]", "must be a string");
+        else
+          req.command.emplace_back(a.as_string());
       }
     }
   }
@@ -74,11 +79,16 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
         }
         const json::value* port = p.as_object().if_contains("port");
         auto n = port ? AsInt(*port) : std::nullopt;
-        if (!n) r.AddError(f + ".port", port ? "must be an integer" : "is required");
-        else pr.port = *n >= -1'000'000 && *n <= 1'000'000 ? static_cast<int>(*n) : -1;
-        if (const json::value* proto = p.as_object().if_contains("protocol"); proto && !proto->is_null()) {
-          if (!proto->is_string()) r.AddError(f + ".protocol", "must be a string");
-          else pr.protocol = std::string(proto->as_string());
+        if (!n)
+          r.AddError(f + ".port", port ? "must be an integer" : "is required");
+        else
+          pr.port = *n >= -1'000'000 && *n <= 1'000'000 ? static_cast<int>(*n) : -1;
+        if (const json::value* proto = p.as_object().if_contains("protocol");
+            proto && !proto->is_null()) {
+          if (!proto->is_string())
+            r.AddError(f + ".protocol", "must be a string");
+          else
+            pr.protocol = std::string(proto->as_string());
         }
         req.ports.push_back(pr);
       }
@@ -91,12 +101,16 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
       const json::object& ro = res->as_object();
       if (const json::value* m = ro.if_contains("memory_mb"); m && !m->is_null()) {
         auto n = AsInt(*m);
-        if (!n) r.AddError("resources.memory_mb", "must be an integer");
-        else req.memory_mb = *n;
+        if (!n)
+          r.AddError("resources.memory_mb", "must be an integer");
+        else
+          req.memory_mb = *n;
       }
       if (const json::value* c = ro.if_contains("cpus"); c && !c->is_null()) {
-        if (!c->is_number()) r.AddError("resources.cpus", "must be a number");
-        else req.cpus = c->to_number<double>();
+        if (!c->is_number())
+          r.AddError("resources.cpus", "must be a number");
+        else
+          req.cpus = c->to_number<double>();
       }
     }
   }

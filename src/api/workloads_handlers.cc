@@ -40,12 +40,16 @@ Result<std::pair<int, bool>> LogParams(const RequestContext& req) {
   if (auto t = req.QueryParam("tail")) {
     char* end = nullptr;
     const long v = std::strtol(t->c_str(), &end, 10);
-    if (t->empty() || *end != '\0' || v < 0 || v > 10000) errors.push_back({"tail", "must be an integer from 0 to 10000"});
-    else tail = static_cast<int>(v);
+    if (t->empty() || *end != '\0' || v < 0 || v > 10000)
+      errors.push_back({"tail", "must be an integer from 0 to 10000"});
+    else
+      tail = static_cast<int>(v);
   }
   if (auto f = req.QueryParam("follow")) {
-    if (*f == "true" || *f == "1") follow = true;
-    else if (*f != "false" && *f != "0") errors.push_back({"follow", "must be true or false"});
+    if (*f == "true" || *f == "1")
+      follow = true;
+    else if (*f != "false" && *f != "0")
+      errors.push_back({"follow", "must be true or false"});
   }
   if (!errors.empty()) return Error::Invalid("Invalid log query.", errors);
   return std::make_pair(tail, follow);
@@ -73,13 +77,14 @@ asio::awaitable<Reply> Logs(ApiContext& ctx, RequestContext& req) {
 
   if (follow) {
     auto queue = std::make_shared<SseQueue>(ex, 4096);
-    const std::string stream_id = ctx.hub.OpenLogs(
-        *node, id, tail, true, [queue](std::vector<std::string> lines, bool done, std::string error) {
-          bool ok = true;
-          for (const auto& l : lines) ok = ok && queue->Push("", l);
-          if (done && !error.empty()) queue->Push("error", error);
-          if (done || !ok) queue->Close();  // finished, or the client is too slow
-        });
+    const std::string stream_id =
+        ctx.hub.OpenLogs(*node, id, tail, true,
+                         [queue](std::vector<std::string> lines, bool done, std::string error) {
+                           bool ok = true;
+                           for (const auto& l : lines) ok = ok && queue->Push("", l);
+                           if (done && !error.empty()) queue->Push("error", error);
+                           if (done || !ok) queue->Close();  // finished, or the client is too slow
+                         });
     if (stream_id.empty()) co_return http::ProblemReply(offline, req.path);
     Reply r = SseReply();
     auto* hub = &ctx.hub;
@@ -109,7 +114,8 @@ asio::awaitable<Reply> Logs(ApiContext& ctx, RequestContext& req) {
                          deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (which.index() == 1) {
     ctx.hub.CloseLogs(stream_id);
-    co_return http::ProblemReply(Error::Unavailable("The node did not send the logs in time."), req.path);
+    co_return http::ProblemReply(Error::Unavailable("The node did not send the logs in time."),
+                                 req.path);
   }
   std::lock_guard lock(col->mu);
   if (!col->error.empty()) co_return http::ProblemReply(Error::Conflict(col->error), req.path);
@@ -142,10 +148,9 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                    bhttp::status::ok,
                    ctx.control.GetWorkload(*req.principal, std::string(req.Param("id"))), req.path);
              });
-  for (const auto& [verb, suffix, desired] :
-       {std::tuple{bhttp::verb::post, "/stop", "stopped"},
-        std::tuple{bhttp::verb::post, "/start", "running"},
-        std::tuple{bhttp::verb::delete_, "", "deleted"}}) {
+  for (const auto& [verb, suffix, desired] : {std::tuple{bhttp::verb::post, "/stop", "stopped"},
+                                              std::tuple{bhttp::verb::post, "/start", "running"},
+                                              std::tuple{bhttp::verb::delete_, "", "deleted"}}) {
     const std::string want = desired;
     router.Add(verb, std::string("/api/v1/workloads/{id}") + suffix, Access::kUser,
                [&ctx, want](RequestContext& req) -> asio::awaitable<Reply> {
@@ -161,8 +166,8 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                if (!ev.ok()) co_return http::ProblemReply(ev.error(), req.path);
                json::array items;
                for (const auto& e : *ev)
-                 items.push_back({{"at", FormatTimestamp(e.at)}, {"status", e.status},
-                                  {"message", e.message}});
+                 items.push_back(
+                     {{"at", FormatTimestamp(e.at)}, {"status", e.status}, {"message", e.message}});
                co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
              });
   router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/logs", Access::kUser,

@@ -90,8 +90,10 @@ template <typename Pred>
 void AuthService::Forget(Pred pred) {
   std::unique_lock lock(cache_mu_);
   for (auto it = cache_.begin(); it != cache_.end();) {
-    if (pred(it->second.principal)) it = cache_.erase(it);
-    else ++it;
+    if (pred(it->second.principal))
+      it = cache_.erase(it);
+    else
+      ++it;
   }
 }
 

@@ -8,10 +8,9 @@
 
 #include <cstdlib>
 
-#define LATTICE_SKIP_UNLESS_REQUIRED()                                              \
-  return ::testing::internal::AssertHelper(                                         \
-             std::getenv("LATTICE_REQUIRE_DOCKER") != nullptr                       \
-                 ? ::testing::TestPartResult::kFatalFailure                         \
-                 : ::testing::TestPartResult::kSkip,                                \
-             __FILE__, __LINE__, "needs a component that is missing") =             \
-             ::testing::Message()
+#define LATTICE_SKIP_UNLESS_REQUIRED()                        \
+  return ::testing::internal::AssertHelper(                   \
+             std::getenv("LATTICE_REQUIRE_DOCKER") != nullptr \
+                 ? ::testing::TestPartResult::kFatalFailure   \
+                 : ::testing::TestPartResult::kSkip,          \
+             __FILE__, __LINE__, "needs a component that is missing") = ::testing::Message()

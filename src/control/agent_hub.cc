@@ -51,8 +51,8 @@ bool AgentHub::Send(const std::string& node_id, const link::Message& m) {
   return conn->Send(m);
 }
 
-std::string AgentHub::OpenLogs(const std::string& node_id, const std::string& workload_id,
-                               int tail, bool follow, LogSink sink) {
+std::string AgentHub::OpenLogs(const std::string& node_id, const std::string& workload_id, int tail,
+                               bool follow, LogSink sink) {
   const std::string id = NewId("log");
   {
     std::lock_guard lock(mu_);

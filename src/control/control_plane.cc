@@ -1,7 +1,7 @@
 #include "control/control_plane.h"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "auth/token.h"
 #include "common/random.h"
@@ -33,7 +33,9 @@ templates::Credentials CredentialsFromJson(const std::string& text) {
 std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
   json::array a;
   for (const auto& p : ports)
-    a.push_back({{"name", p.name}, {"container_port", p.container_port}, {"protocol", p.protocol},
+    a.push_back({{"name", p.name},
+                 {"container_port", p.container_port},
+                 {"protocol", p.protocol},
                  {"scheme", p.scheme}});
   return json::serialize(a);
 }
@@ -137,21 +139,24 @@ Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::s
                                               const std::string& desired) {
   auto cur = Owned(who, id);
   if (!cur.ok()) return std::move(cur).error();
-  if (cur->desired_state == "deleted")
-    return Error::Conflict("The workload is being deleted.");
+  if (cur->desired_state == "deleted") return Error::Conflict("The workload is being deleted.");
   // Idempotent, except that starting a failed or lost workload again is a retry: a new
   // generation makes the node start over (pull, create, start) instead of waiting.
   const bool retry = desired == "running" && (cur->status == "failed" || cur->status == "lost");
   if (cur->desired_state == desired && !retry) return View(std::move(cur).value());
   std::string status = cur->status;
-  if (desired == "deleted") status = "deleting";
-  else if (desired == "running") status = cur->node_id.empty() ? "pending" : "scheduled";
-  else if (desired == "stopped" && cur->node_id.empty()) status = "stopped";  // nothing runs
+  if (desired == "deleted")
+    status = "deleting";
+  else if (desired == "running")
+    status = cur->node_id.empty() ? "pending" : "scheduled";
+  else if (desired == "stopped" && cur->node_id.empty())
+    status = "stopped";  // nothing runs
   auto w = store_.SetDesiredState(id, desired, status, clock_.NowSeconds());
   if (!w.ok()) return std::move(w).error();
-  Record(*w, status, desired == "deleted" ? "delete requested" : desired == "stopped"
-                                                                   ? "stop requested"
-                                                                   : "start requested");
+  Record(*w, status,
+         desired == "deleted"   ? "delete requested"
+         : desired == "stopped" ? "stop requested"
+                                : "start requested");
   if (w->node_id.empty()) {
     if (desired == "deleted") {
       // Never placed: nothing runs anywhere, so it is gone at once.
@@ -191,8 +196,13 @@ Result<std::string> ControlPlane::NodeOf(const Principal& who, const std::string
 Result<JoinTokenIssued> ControlPlane::CreateJoinToken(const std::string& created_by) {
   const std::int64_t now = clock_.NowSeconds();
   const std::string token = "ljt_" + RandomToken(32);
-  store::JoinToken t{NewId("jt"), auth::HashSecret(token), created_by, now,
-                     now + opts_.join_token_ttl_seconds, std::nullopt, ""};
+  store::JoinToken t{NewId("jt"),
+                     auth::HashSecret(token),
+                     created_by,
+                     now,
+                     now + opts_.join_token_ttl_seconds,
+                     std::nullopt,
+                     ""};
   if (Status s = store_.CreateJoinToken(t); !s.ok()) return std::move(s).error();
   std::string url;
   {
@@ -301,12 +311,13 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   OnHeartbeat(node_id);
   auto w = store_.GetWorkload(r.workload_id);
   if (!w.ok() || w->node_id != node_id) return;  // not (or no longer) this node's
-  if (r.generation != w->generation) return;      // about a superseded intent
+  if (r.generation != w->generation) return;     // about a superseded intent
   if (r.state == "deleted") {
     if (w->desired_state != "deleted") return;
     if (store_.DeleteWorkload(w->id).ok()) {
       hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
-      events_.Publish({w->owner_id, "workload.deleted", json::serialize(json::object{{"id", w->id}})});
+      events_.Publish(
+          {w->owner_id, "workload.deleted", json::serialize(json::object{{"id", w->id}})});
     }
     return;
   }
@@ -317,8 +328,9 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   if (w->status == r.state && w->status_reason == reason &&
       w->bindings_json == json::serialize(bindings))
     return;
-  if (!store_.SetObservedStatus(w->id, r.generation, r.state, reason, json::serialize(bindings),
-                                clock_.NowSeconds())
+  if (!store_
+           .SetObservedStatus(w->id, r.generation, r.state, reason, json::serialize(bindings),
+                              clock_.NowSeconds())
            .ok())
     return;
   if (w->status != r.state || w->status_reason != reason) Record(*w, r.state, reason);
@@ -343,8 +355,8 @@ void ControlPlane::Tick() {
     if (!list.ok()) continue;
     for (const auto& w : *list) {
       if (w.status == "lost" || w.status == "stopped" || w.desired_state == "deleted") continue;
-      const std::string reason = "its node has not been heard from for " +
-                                 std::to_string(opts_.lost_grace_seconds) + " s";
+      const std::string reason =
+          "its node has not been heard from for " + std::to_string(opts_.lost_grace_seconds) + " s";
       if (store_.SetPlacement(w.id, w.node_id, "lost", reason, now).ok()) {
         Record(w, "lost", reason);
         PublishWorkload(w.id);
@@ -364,8 +376,8 @@ void ControlPlane::SchedulePending() {
   if (!nodes.ok() || !all.ok()) return;
   std::vector<scheduler::NodeView> view;
   for (const auto& n : *nodes) {
-    scheduler::NodeView nv{n.id, n.name, n.status == "ready" && hub_.IsConnected(n.id),
-                           n.memory_mb, 0, n.cpus};
+    scheduler::NodeView nv{n.id,        n.name, n.status == "ready" && hub_.IsConnected(n.id),
+                           n.memory_mb, 0,      n.cpus};
     for (const auto& w : *all)
       if (w.node_id == n.id && w.desired_state != "deleted")
         nv.allocated_mb += w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
@@ -385,7 +397,8 @@ void ControlPlane::SchedulePending() {
     }
     if (!store_.SetPlacement(w.id, p.node_id, "scheduled", "", now).ok()) continue;
     for (auto& nv : view)
-      if (nv.id == p.node_id) nv.allocated_mb += w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
+      if (nv.id == p.node_id)
+        nv.allocated_mb += w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
     w.node_id = p.node_id;
     Record(w, "scheduled", "placed on node " + p.node_id);
     PushToNode(w);
@@ -406,7 +419,8 @@ void ControlPlane::PushToNode(const store::Workload& w) {
   if (!fresh.ok() || fresh->node_id.empty()) return;
   auto a = AssignmentFor(*fresh);
   if (!a.ok()) {
-    spdlog::error("msg=\"cannot build assignment\" workload={} error=\"{}\"", w.id, a.error().message);
+    spdlog::error("msg=\"cannot build assignment\" workload={} error=\"{}\"", w.id,
+                  a.error().message);
     return;
   }
   // Not connected: the agent receives the full list when it comes back.

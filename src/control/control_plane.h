@@ -16,9 +16,9 @@
 #include "common/keyring.h"
 #include "common/principal.h"
 #include "common/result.h"
-#include "link/protocol.h"
 #include "control/agent_hub.h"
 #include "control/event_bus.h"
+#include "link/protocol.h"
 #include "store/store.h"
 #include "templates/template.h"
 
@@ -27,10 +27,10 @@ namespace lattice::control {
 struct ControlOptions {
   templates::ImageConfig images;
   int heartbeat_seconds = 5;
-  std::int64_t lost_grace_seconds = 30;     // a silent node's workloads become `lost` after this
+  std::int64_t lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
   std::int64_t join_token_ttl_seconds = 3600;
   std::string advertise_url = "http://127.0.0.1:8080";  // what agents dial (shown in commands)
-  bool advertise_explicit = false;  // set by the operator, never replaced
+  bool advertise_explicit = false;                      // set by the operator, never replaced
 };
 
 // A workload as its owner sees it: the record plus decrypted credentials and the node address.
@@ -111,8 +111,8 @@ class ControlPlane {
   std::mutex url_mu_;
   std::string advertise_url_;  // guarded by url_mu_
   std::mutex seen_mu_;
-  std::map<std::string, std::int64_t> last_seen_;     // node id → last message; guarded by seen_mu_
-  std::map<std::string, std::int64_t> down_since_;    // node id → when its link dropped
+  std::map<std::string, std::int64_t> last_seen_;   // node id → last message; guarded by seen_mu_
+  std::map<std::string, std::int64_t> down_since_;  // node id → when its link dropped
 };
 
 }  // namespace lattice::control

@@ -48,7 +48,7 @@ class EventBus {
     Callback cb;
   };
   std::mutex mu_;
-  std::uint64_t next_id_ = 1;       // guarded by mu_
+  std::uint64_t next_id_ = 1;          // guarded by mu_
   std::map<std::uint64_t, Sub> subs_;  // guarded by mu_
 };
 

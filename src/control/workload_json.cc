@@ -29,12 +29,9 @@ json::value WorkloadJson(const WorkloadView& v) {
       if (!p.is_object()) continue;
       const json::object& po = p.as_object();
       const std::int64_t cport = po.at("container_port").to_number<std::int64_t>();
-      json::object ep{{"name", po.at("name")},
-                      {"container_port", cport},
-                      {"protocol", po.at("protocol")},
-                      {"host", nullptr},
-                      {"port", nullptr},
-                      {"url", nullptr}};
+      json::object ep{
+          {"name", po.at("name")}, {"container_port", cport}, {"protocol", po.at("protocol")},
+          {"host", nullptr},       {"port", nullptr},         {"url", nullptr}};
       auto it = bound.find(cport);
       if (live && it != bound.end() && !v.node_address.empty()) {
         const std::string host = v.node_address.find(':') != std::string::npos
@@ -53,27 +50,27 @@ json::value WorkloadJson(const WorkloadView& v) {
   // What users paste, built on the first endpoint that is reachable.
   if (!endpoints.empty() && endpoints[0].as_object().at("port").is_int64()) {
     const json::object& ep = endpoints[0].as_object();
-    for (const auto& [k, val] :
-         templates::ConnectionDetails(w.template_name, v.credentials,
-                                      std::string(ep.at("host").as_string()),
-                                      static_cast<int>(ep.at("port").as_int64())))
+    for (const auto& [k, val] : templates::ConnectionDetails(
+             w.template_name, v.credentials, std::string(ep.at("host").as_string()),
+             static_cast<int>(ep.at("port").as_int64())))
       creds[k] = val;
   }
-  json::object out{{"id", w.id},
-                   {"name", w.name},
-                   {"template", w.template_name},
-                   {"image", w.image},
-                   {"status", w.status},
-                   {"status_reason", w.status_reason},
-                   {"desired_state", w.desired_state},
-                   {"generation", w.generation},
-                   {"node_id", w.node_id.empty() ? json::value(nullptr) : json::value(w.node_id)},
-                   {"node_name", v.node_name.empty() ? json::value(nullptr) : json::value(v.node_name)},
-                   {"endpoints", std::move(endpoints)},
-                   {"credentials", std::move(creds)},
-                   {"resources", {{"memory_mb", w.memory_mb}, {"cpus", w.cpus}}},
-                   {"created_at", FormatTimestamp(w.created_at)},
-                   {"updated_at", FormatTimestamp(w.updated_at)}};
+  json::object out{
+      {"id", w.id},
+      {"name", w.name},
+      {"template", w.template_name},
+      {"image", w.image},
+      {"status", w.status},
+      {"status_reason", w.status_reason},
+      {"desired_state", w.desired_state},
+      {"generation", w.generation},
+      {"node_id", w.node_id.empty() ? json::value(nullptr) : json::value(w.node_id)},
+      {"node_name", v.node_name.empty() ? json::value(nullptr) : json::value(v.node_name)},
+      {"endpoints", std::move(endpoints)},
+      {"credentials", std::move(creds)},
+      {"resources", {{"memory_mb", w.memory_mb}, {"cpus", w.cpus}}},
+      {"created_at", FormatTimestamp(w.created_at)},
+      {"updated_at", FormatTimestamp(w.updated_at)}};
   return out;
 }
 

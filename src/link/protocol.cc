@@ -25,7 +25,8 @@ class Reader {
     const json::value* v = o_.if_contains(k);
     if (!v || v->is_null()) return Missing(k, required), 0;
     if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64() && v->as_uint64() <= INT64_MAX) return static_cast<std::int64_t>(v->as_uint64());
+    if (v->is_uint64() && v->as_uint64() <= INT64_MAX)
+      return static_cast<std::int64_t>(v->as_uint64());
     return Fail(k, "must be an integer"), 0;
   }
   double Num(std::string_view k) {
@@ -78,10 +79,14 @@ class Reader {
 
 const char* ReadinessName(Readiness::Kind k) {
   switch (k) {
-    case Readiness::Kind::kRunning: return "running";
-    case Readiness::Kind::kPostgres: return "postgres";
-    case Readiness::Kind::kHttp: return "http";
-    case Readiness::Kind::kTcp: return "tcp";
+    case Readiness::Kind::kRunning:
+      return "running";
+    case Readiness::Kind::kPostgres:
+      return "postgres";
+    case Readiness::Kind::kHttp:
+      return "http";
+    case Readiness::Kind::kTcp:
+      return "tcp";
   }
   return "running";
 }
@@ -89,8 +94,10 @@ const char* ReadinessName(Readiness::Kind k) {
 json::object SpecToJson(const RenderedWorkload& s) {
   json::array ports, volumes;
   for (const auto& p : s.ports)
-    ports.push_back({{"name", p.name}, {"container_port", p.container_port},
-                     {"protocol", p.protocol}, {"scheme", p.scheme}});
+    ports.push_back({{"name", p.name},
+                     {"container_port", p.container_port},
+                     {"protocol", p.protocol},
+                     {"scheme", p.scheme}});
   for (const auto& v : s.volumes) volumes.push_back({{"name", v.name}, {"path", v.container_path}});
   json::array env(s.env.begin(), s.env.end()), command(s.command.begin(), s.command.end());
   const Readiness& r = s.readiness;
@@ -102,8 +109,12 @@ json::object SpecToJson(const RenderedWorkload& s) {
           {"memory_mb", s.memory_mb},
           {"cpus", s.cpus},
           {"readiness",
-           {{"kind", ReadinessName(r.kind)}, {"port", r.container_port}, {"path", r.http_path},
-            {"username", r.username}, {"password", r.password}, {"database", r.database}}}};
+           {{"kind", ReadinessName(r.kind)},
+            {"port", r.container_port},
+            {"path", r.http_path},
+            {"username", r.username},
+            {"password", r.password},
+            {"database", r.database}}}};
 }
 
 bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) {
@@ -131,11 +142,16 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
   if (const json::object* ro = r.Obj("readiness", false)) {
     Reader rr(*ro);
     const std::string kind = rr.Str("kind");
-    if (kind == "running") s.readiness.kind = Readiness::Kind::kRunning;
-    else if (kind == "postgres") s.readiness.kind = Readiness::Kind::kPostgres;
-    else if (kind == "http") s.readiness.kind = Readiness::Kind::kHttp;
-    else if (kind == "tcp") s.readiness.kind = Readiness::Kind::kTcp;
-    else rr.Fail("kind", "is unknown");
+    if (kind == "running")
+      s.readiness.kind = Readiness::Kind::kRunning;
+    else if (kind == "postgres")
+      s.readiness.kind = Readiness::Kind::kPostgres;
+    else if (kind == "http")
+      s.readiness.kind = Readiness::Kind::kHttp;
+    else if (kind == "tcp")
+      s.readiness.kind = Readiness::Kind::kTcp;
+    else
+      rr.Fail("kind", "is unknown");
     s.readiness.container_port = static_cast<int>(rr.Int("port", false));
     s.readiness.http_path = rr.Str("path", false);
     s.readiness.username = rr.Str("username", false);
@@ -148,8 +164,10 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
 }
 
 json::object AssignmentToJson(const Assignment& a) {
-  return {{"workload_id", a.workload_id}, {"generation", a.generation},
-          {"desired_state", a.desired_state}, {"spec", SpecToJson(a.spec)}};
+  return {{"workload_id", a.workload_id},
+          {"generation", a.generation},
+          {"desired_state", a.desired_state},
+          {"spec", SpecToJson(a.spec)}};
 }
 
 bool AssignmentFromJson(const json::object& o, Assignment& a, std::string& err) {
@@ -168,17 +186,28 @@ struct EncodeVisitor {
   json::object operator()(const Hello& m) const {
     json::array running;
     for (const auto& w : m.running)
-      running.push_back({{"workload_id", w.workload_id}, {"generation", w.generation}, {"state", w.state}});
+      running.push_back(
+          {{"workload_id", w.workload_id}, {"generation", w.generation}, {"state", w.state}});
     json::object labels;
     for (const auto& [k, v] : m.labels) labels[k] = v;
-    return {{"type", "hello"}, {"protocol", m.protocol}, {"join_token", m.join_token},
-            {"node_id", m.node_id}, {"node_secret", m.node_secret}, {"name", m.name},
-            {"cpus", m.cpus}, {"memory_mb", m.memory_mb}, {"disk_mb", m.disk_mb},
-            {"labels", std::move(labels)}, {"agent_version", m.agent_version},
-            {"address", m.address}, {"running", std::move(running)}};
+    return {{"type", "hello"},
+            {"protocol", m.protocol},
+            {"join_token", m.join_token},
+            {"node_id", m.node_id},
+            {"node_secret", m.node_secret},
+            {"name", m.name},
+            {"cpus", m.cpus},
+            {"memory_mb", m.memory_mb},
+            {"disk_mb", m.disk_mb},
+            {"labels", std::move(labels)},
+            {"agent_version", m.agent_version},
+            {"address", m.address},
+            {"running", std::move(running)}};
   }
   json::object operator()(const Welcome& m) const {
-    return {{"type", "welcome"}, {"node_id", m.node_id}, {"node_secret", m.node_secret},
+    return {{"type", "welcome"},
+            {"node_id", m.node_id},
+            {"node_secret", m.node_secret},
             {"heartbeat_seconds", m.heartbeat_seconds}};
   }
   json::object operator()(const LinkError& m) const {
@@ -197,19 +226,24 @@ struct EncodeVisitor {
   }
   json::object operator()(const StatusReport& m) const {
     json::array b;
-    for (const auto& p : m.bindings) b.push_back({{"container_port", p.container_port}, {"host_port", p.host_port}});
+    for (const auto& p : m.bindings)
+      b.push_back({{"container_port", p.container_port}, {"host_port", p.host_port}});
     return {{"type", "status"}, {"workload_id", m.workload_id}, {"generation", m.generation},
-            {"state", m.state}, {"reason", m.reason}, {"bindings", std::move(b)}};
+            {"state", m.state}, {"reason", m.reason},           {"bindings", std::move(b)}};
   }
   json::object operator()(const Heartbeat& m) const {
     return {{"type", "heartbeat"}, {"running", m.running}};
   }
   json::object operator()(const LogsOpen& m) const {
-    return {{"type", "logs.open"}, {"stream_id", m.stream_id}, {"workload_id", m.workload_id},
-            {"tail", m.tail}, {"follow", m.follow}};
+    return {{"type", "logs.open"},
+            {"stream_id", m.stream_id},
+            {"workload_id", m.workload_id},
+            {"tail", m.tail},
+            {"follow", m.follow}};
   }
   json::object operator()(const LogsData& m) const {
-    return {{"type", "logs.data"}, {"stream_id", m.stream_id},
+    return {{"type", "logs.data"},
+            {"stream_id", m.stream_id},
             {"lines", json::array(m.lines.begin(), m.lines.end())}};
   }
   json::object operator()(const LogsEnd& m) const {
@@ -242,31 +276,45 @@ Result<Message> DecodeObject(const json::object& o) {
     m.disk_mb = r.Int("disk_mb", false);
     if (const json::object* labels = r.Obj("labels", false)) {
       for (const auto& [k, v] : *labels) {
-        if (!v.is_string()) { err = "labels must map to strings"; break; }
+        if (!v.is_string()) {
+          err = "labels must map to strings";
+          break;
+        }
         m.labels[std::string(k)] = std::string(v.as_string());
       }
     }
     m.agent_version = r.Str("agent_version", false);
     m.address = r.Str("address", false);
     for (const auto& w : *r.Arr("running")) {
-      if (!w.is_object()) { err = "running must hold objects"; break; }
+      if (!w.is_object()) {
+        err = "running must hold objects";
+        break;
+      }
       Reader wr(w.as_object());
       RunningWorkload rw{wr.Str("workload_id"), wr.Int("generation"), wr.Str("state")};
-      if (!wr.error().empty()) { err = "running: " + wr.error(); break; }
+      if (!wr.error().empty()) {
+        err = "running: " + wr.error();
+        break;
+      }
       m.running.push_back(std::move(rw));
     }
     return done(std::move(m));
   }
   if (type == "welcome") {
-    Welcome m{r.Str("node_id"), r.Str("node_secret", false), static_cast<int>(r.Int("heartbeat_seconds"))};
-    if (m.heartbeat_seconds < 1 || m.heartbeat_seconds > 3600) err = "heartbeat_seconds out of range";
+    Welcome m{r.Str("node_id"), r.Str("node_secret", false),
+              static_cast<int>(r.Int("heartbeat_seconds"))};
+    if (m.heartbeat_seconds < 1 || m.heartbeat_seconds > 3600)
+      err = "heartbeat_seconds out of range";
     return done(std::move(m));
   }
   if (type == "error") return done(LinkError{r.Str("message")});
   if (type == "assignments") {
     Assignments m;
     for (const auto& a : *r.Arr("items")) {
-      if (!a.is_object()) { err = "items must hold objects"; break; }
+      if (!a.is_object()) {
+        err = "items must hold objects";
+        break;
+      }
       Assignment as;
       if (!AssignmentFromJson(a.as_object(), as, err)) break;
       m.items.push_back(std::move(as));
@@ -280,19 +328,28 @@ Result<Message> DecodeObject(const json::object& o) {
   }
   if (type == "remove") return done(Remove{r.Str("workload_id")});
   if (type == "status") {
-    StatusReport m{r.Str("workload_id"), r.Int("generation"), r.Str("state"), r.Str("reason", false), {}};
+    StatusReport m{
+        r.Str("workload_id"), r.Int("generation"), r.Str("state"), r.Str("reason", false), {}};
     for (const auto& b : *r.Arr("bindings")) {
-      if (!b.is_object()) { err = "bindings must hold objects"; break; }
+      if (!b.is_object()) {
+        err = "bindings must hold objects";
+        break;
+      }
       Reader br(b.as_object());
-      PortBindingReport p{static_cast<int>(br.Int("container_port")), static_cast<int>(br.Int("host_port"))};
-      if (!br.error().empty()) { err = "bindings: " + br.error(); break; }
+      PortBindingReport p{static_cast<int>(br.Int("container_port")),
+                          static_cast<int>(br.Int("host_port"))};
+      if (!br.error().empty()) {
+        err = "bindings: " + br.error();
+        break;
+      }
       m.bindings.push_back(p);
     }
     return done(std::move(m));
   }
   if (type == "heartbeat") return done(Heartbeat{static_cast<int>(r.Int("running", false))});
   if (type == "logs.open") {
-    LogsOpen m{r.Str("stream_id"), r.Str("workload_id"), static_cast<int>(r.Int("tail", false)), r.Bool("follow")};
+    LogsOpen m{r.Str("stream_id"), r.Str("workload_id"), static_cast<int>(r.Int("tail", false)),
+               r.Bool("follow")};
     return done(std::move(m));
   }
   if (type == "logs.data") return done(LogsData{r.Str("stream_id"), r.Strings("lines")});
@@ -303,7 +360,9 @@ Result<Message> DecodeObject(const json::object& o) {
 
 }  // namespace
 
-std::string Encode(const Message& m) { return json::serialize(std::visit(EncodeVisitor{}, m)); }
+std::string Encode(const Message& m) {
+  return json::serialize(std::visit(EncodeVisitor{}, m));
+}
 
 Result<Message> Decode(std::string_view text) {
   if (text.size() > kMaxMessageBytes) return Error::Invalid("link message too large");
@@ -316,7 +375,9 @@ Result<Message> Decode(std::string_view text) {
   return DecodeObject(v.as_object());
 }
 
-std::string EncodeSpec(const RenderedWorkload& spec) { return json::serialize(SpecToJson(spec)); }
+std::string EncodeSpec(const RenderedWorkload& spec) {
+  return json::serialize(SpecToJson(spec));
+}
 
 Result<RenderedWorkload> DecodeSpec(std::string_view text) {
   boost::system::error_code ec;

@@ -31,11 +31,18 @@ TEST(Protocol, RoundTripsEveryMessage) {
   h.labels = {{"zone", "home"}};
   h.running = {{"wl_1", 3, "running"}};
   Assignment a{"wl_1", 3, "running", SampleSpec()};
-  const std::vector<Message> all = {
-      h, Welcome{"node_1", "secret", 5}, LinkError{"nope"}, Assignments{{a}}, Upsert{a},
-      Remove{"wl_1"}, StatusReport{"wl_1", 3, "running", "", {{5432, 40000}}}, Heartbeat{2},
-      LogsOpen{"s1", "wl_1", 50, true}, LogsData{"s1", {"a", "b"}}, LogsEnd{"s1", ""},
-      LogsClose{"s1"}};
+  const std::vector<Message> all = {h,
+                                    Welcome{"node_1", "secret", 5},
+                                    LinkError{"nope"},
+                                    Assignments{{a}},
+                                    Upsert{a},
+                                    Remove{"wl_1"},
+                                    StatusReport{"wl_1", 3, "running", "", {{5432, 40000}}},
+                                    Heartbeat{2},
+                                    LogsOpen{"s1", "wl_1", 50, true},
+                                    LogsData{"s1", {"a", "b"}},
+                                    LogsEnd{"s1", ""},
+                                    LogsClose{"s1"}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
     auto back = Decode(text);
@@ -57,12 +64,14 @@ TEST(Protocol, SpecSurvivesEncoding) {
 }
 
 TEST(Protocol, RejectsMalformedInput) {
-  for (const char* bad : {"", "{", "[]", "3", R"({"type":"nope"})", R"({"type":5})",
-                          R"({"type":"status","workload_id":"w","generation":"x","state":"s"})",
-                          R"({"type":"status","workload_id":"w","state":"s"})",
-                          R"({"type":"upsert","assignment":{"workload_id":"w","generation":1,"desired_state":"exploded","spec":{"image":"x"}}})",
-                          R"({"type":"welcome","node_id":"n","heartbeat_seconds":0})",
-                          R"({"type":"logs.data","stream_id":"s","lines":[1]})"}) {
+  for (
+      const char* bad :
+      {"", "{", "[]", "3", R"({"type":"nope"})", R"({"type":5})",
+       R"({"type":"status","workload_id":"w","generation":"x","state":"s"})",
+       R"({"type":"status","workload_id":"w","state":"s"})",
+       R"({"type":"upsert","assignment":{"workload_id":"w","generation":1,"desired_state":"exploded","spec":{"image":"x"}}})",
+       R"({"type":"welcome","node_id":"n","heartbeat_seconds":0})",
+       R"({"type":"logs.data","stream_id":"s","lines":[1]})"}) {
     EXPECT_FALSE(Decode(bad).ok()) << bad;
   }
 }

@@ -95,7 +95,8 @@ struct AgentFlags {
 
 void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
   if (!embedded) {
-    cmd.add_option("--server", f.opts.server_url, "The server's URL, e.g. http://cloud.example:8080")
+    cmd.add_option("--server", f.opts.server_url,
+                   "The server's URL, e.g. http://cloud.example:8080")
         ->envname("LATTICE_SERVER")
         ->required();
     cmd.add_option("--join-token", f.opts.join_token,
@@ -185,7 +186,8 @@ int RunDev(ServerConfig& cfg, AgentFlags& f) {
     agent = std::move(a).value();
     agent_thread = std::thread([&] {
       lattice::Status s = agent->Run();
-      if (!s.ok()) std::fprintf(stderr, "lattice dev: agent stopped: %s\n", s.error().message.c_str());
+      if (!s.ok())
+        std::fprintf(stderr, "lattice dev: agent stopped: %s\n", s.error().message.c_str());
     });
   });
   if (agent) agent->Stop();
@@ -249,7 +251,7 @@ void ApplyConfigFile(CLI::App& cmd) {
     CLI::Option* opt = cmd.get_option_no_throw("--" + item.name);
     if (opt == nullptr || opt == config)
       throw CLI::ConversionError(path + ": unknown setting '" + item.name + "'");
-    if (opt->count() > 0) continue;  // a flag or an environment variable wins
+    if (opt->count() > 0) continue;     // a flag or an environment variable wins
     if (item.inputs.empty()) continue;  // `key = []`: the default
     opt->add_result(item.inputs);
     opt->run_callback();

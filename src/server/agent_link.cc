@@ -1,15 +1,15 @@
 #include "server/agent_link.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
 
 #include <atomic>
 
@@ -20,7 +20,8 @@ namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 using namespace asio::experimental::awaitable_operators;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-using Channel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
+using Channel =
+    asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
 
 namespace {
 
@@ -71,11 +72,16 @@ asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::Contro
       spdlog::warn("msg=\"bad agent message\" node={} error=\"{}\"", node_id, msg.error().message);
       co_return;
     }
-    if (auto* s = std::get_if<link::StatusReport>(&*msg)) cp.OnStatus(node_id, *s);
-    else if (std::holds_alternative<link::Heartbeat>(*msg)) cp.OnHeartbeat(node_id);
-    else if (auto* d = std::get_if<link::LogsData>(&*msg)) hub.OnLogsData(node_id, std::move(*d));
-    else if (auto* e = std::get_if<link::LogsEnd>(&*msg)) hub.OnLogsEnd(node_id, *e);
-    else spdlog::warn("msg=\"unexpected agent message\" node={}", node_id);
+    if (auto* s = std::get_if<link::StatusReport>(&*msg))
+      cp.OnStatus(node_id, *s);
+    else if (std::holds_alternative<link::Heartbeat>(*msg))
+      cp.OnHeartbeat(node_id);
+    else if (auto* d = std::get_if<link::LogsData>(&*msg))
+      hub.OnLogsData(node_id, std::move(*d));
+    else if (auto* e = std::get_if<link::LogsEnd>(&*msg))
+      hub.OnLogsEnd(node_id, *e);
+    else
+      spdlog::warn("msg=\"unexpected agent message\" node={}", node_id);
   }
 }
 

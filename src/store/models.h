@@ -49,8 +49,8 @@ struct Node {
   std::string status = "down";     // "ready", "down", "draining"
   std::int64_t last_heartbeat = 0;
   std::string agent_version;
-  std::string address;       // host users reach the node's published ports at (pre-tunnels)
-  std::string secret_hash;   // hex SHA-256 of the node's credential (issued at join)
+  std::string address;      // host users reach the node's published ports at (pre-tunnels)
+  std::string secret_hash;  // hex SHA-256 of the node's credential (issued at join)
   std::int64_t created_at = 0;
 };
 
@@ -73,8 +73,8 @@ struct Workload {
   std::string name;
   std::string template_name;
   std::string image;
-  std::string spec_enc;         // sealed JSON of the rendered container spec (holds secrets)
-  std::string credentials_enc;  // sealed JSON of the generated credentials
+  std::string spec_enc;           // sealed JSON of the rendered container spec (holds secrets)
+  std::string credentials_enc;    // sealed JSON of the generated credentials
   std::string ports_json = "[]";  // [{name, container_port, protocol, scheme}] (no secrets)
   std::int64_t memory_mb = 0;
   double cpus = 0;
@@ -83,8 +83,8 @@ struct Workload {
   std::string status = "pending";
   std::string status_reason;
   std::int64_t observed_generation = 0;
-  std::string node_id;                  // empty until scheduled
-  std::string bindings_json = "[]";     // observed [{container_port, host_port}]
+  std::string node_id;               // empty until scheduled
+  std::string bindings_json = "[]";  // observed [{container_port, host_port}]
   std::int64_t created_at = 0;
   std::int64_t updated_at = 0;
 };

@@ -150,13 +150,15 @@ TEST_P(StoreTest, DataSurvivesReopen) {
 TEST_P(StoreTest, JoinTokensAreSingleUseAndExpire) {
   auto admin = store_->CreateUser(NewUser("a@x.io"));
   ASSERT_TRUE(admin.ok());
-  ASSERT_TRUE(store_->CreateJoinToken({"jt_1", "hash1", admin->id, 100, 200, std::nullopt, ""}).ok());
+  ASSERT_TRUE(
+      store_->CreateJoinToken({"jt_1", "hash1", admin->id, 100, 200, std::nullopt, ""}).ok());
   Node n;
   n.id = "node_1";
   n.name = "n1";
   n.status = "ready";
   n.secret_hash = "s";
-  EXPECT_EQ(store_->JoinNode("hash1", n, 300).error().code, ErrorCode::kUnauthenticated);  // expired
+  EXPECT_EQ(store_->JoinNode("hash1", n, 300).error().code,
+            ErrorCode::kUnauthenticated);        // expired
   EXPECT_FALSE(store_->GetNode("node_1").ok());  // nothing half-written
   ASSERT_TRUE(store_->JoinNode("hash1", n, 150).ok());
   n.id = "node_2";
@@ -197,7 +199,8 @@ TEST_P(StoreTest, WorkloadLifecycle) {
   EXPECT_EQ(got->generation, 1);
 
   ASSERT_TRUE(store_->SetPlacement("wl_1", "node_1", "scheduled", "", 11).ok());
-  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 1, "running", "", "[{\"container_port\":5432}]", 12).ok());
+  ASSERT_TRUE(
+      store_->SetObservedStatus("wl_1", 1, "running", "", "[{\"container_port\":5432}]", 12).ok());
   EXPECT_EQ(store_->GetWorkload("wl_1")->status, "running");
 
   auto stopped = store_->SetDesiredState("wl_1", "stopped", "stopping", 13);

@@ -4,8 +4,8 @@
 // ($LATTICE_TEST_BUSYBOX, or /bin/busybox from Debian's busybox-static) through the Engine API.
 // Everything a test creates carries the label lattice-test.run=<this process's run id> and is
 // removed in TearDown.
-#include "common/test_env.h"
 #include "runtime/docker/docker_runtime.h"
+#include "common/test_env.h"
 
 #include <arpa/inet.h>
 #include <elf.h>

@@ -33,7 +33,11 @@ Status SqliteStore::CreateJoinToken(const JoinToken& t) {
       "INSERT INTO join_tokens(id, token_hash, created_by, created_at, expires_at) "
       "VALUES (?, ?, ?, ?, ?)");
   if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, t.id).Bind(2, t.token_hash).Bind(3, t.created_by).Bind(4, t.created_at).Bind(5, t.expires_at);
+  (*q)->Bind(1, t.id)
+      .Bind(2, t.token_hash)
+      .Bind(3, t.created_by)
+      .Bind(4, t.created_at)
+      .Bind(5, t.expires_at);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "create join token");
   return Status::Ok();
 }
@@ -54,10 +58,19 @@ Status SqliteStore::JoinNode(const std::string& token_hash, const Node& n, std::
         "last_heartbeat, agent_version, address, secret_hash, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!ins.ok()) return std::move(ins).error();
-    (*ins)->Bind(1, n.id).Bind(2, n.name).Bind(3, static_cast<std::int64_t>(n.cpus))
-        .Bind(4, n.memory_mb).Bind(5, n.disk_mb).Bind(6, n.labels_json).Bind(7, n.status)
-        .Bind(8, n.last_heartbeat).Bind(9, n.agent_version).Bind(10, n.address)
-        .Bind(11, n.secret_hash).Bind(12, n.created_at);
+    (*ins)
+        ->Bind(1, n.id)
+        .Bind(2, n.name)
+        .Bind(3, static_cast<std::int64_t>(n.cpus))
+        .Bind(4, n.memory_mb)
+        .Bind(5, n.disk_mb)
+        .Bind(6, n.labels_json)
+        .Bind(7, n.status)
+        .Bind(8, n.last_heartbeat)
+        .Bind(9, n.agent_version)
+        .Bind(10, n.address)
+        .Bind(11, n.secret_hash)
+        .Bind(12, n.created_at);
     if (int rc = (*ins)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "create node");
     return Status::Ok();
   });
@@ -93,8 +106,13 @@ Status SqliteStore::UpdateNodeInfo(const Node& n) {
       "UPDATE nodes SET name = ?, cpus = ?, memory_mb = ?, disk_mb = ?, labels_json = ?, "
       "agent_version = ?, address = ? WHERE id = ?");
   if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, n.name).Bind(2, static_cast<std::int64_t>(n.cpus)).Bind(3, n.memory_mb)
-      .Bind(4, n.disk_mb).Bind(5, n.labels_json).Bind(6, n.agent_version).Bind(7, n.address)
+  (*q)->Bind(1, n.name)
+      .Bind(2, static_cast<std::int64_t>(n.cpus))
+      .Bind(3, n.memory_mb)
+      .Bind(4, n.disk_mb)
+      .Bind(5, n.labels_json)
+      .Bind(6, n.agent_version)
+      .Bind(7, n.address)
       .Bind(8, n.id);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "update node");
   if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("node not found");
@@ -104,7 +122,8 @@ Status SqliteStore::UpdateNodeInfo(const Node& n) {
 Status SqliteStore::SetNodeStatus(const std::string& id, const std::string& status,
                                   std::int64_t last_heartbeat) {
   auto c = Acquire();
-  auto q = c->Prepare("UPDATE nodes SET status = ?, last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ?");
+  auto q = c->Prepare(
+      "UPDATE nodes SET status = ?, last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ?");
   if (!q.ok()) return std::move(q).error();
   (*q)->Bind(1, status).Bind(2, last_heartbeat).Bind(3, id);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set node status");

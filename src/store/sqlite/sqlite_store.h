@@ -52,8 +52,7 @@ class SqliteStore final : public Store {
                            const std::string& bindings_json, std::int64_t now) override;
   Status DeleteWorkload(const std::string& id) override;
   Status AppendEvent(const WorkloadEvent& e) override;
-  Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id,
-                                                int limit) override;
+  Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id, int limit) override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.

@@ -43,12 +43,25 @@ Status SqliteStore::CreateWorkload(const Workload& w) {
       "observed_generation, node_id, bindings_json, created_at, updated_at) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, w.id).Bind(2, w.owner_id).Bind(3, w.name).Bind(4, w.template_name)
-      .Bind(5, w.image).BindBlob(6, w.spec_enc).BindBlob(7, w.credentials_enc)
-      .Bind(8, w.ports_json).Bind(9, w.memory_mb).Bind(10, w.cpus).Bind(11, w.desired_state)
-      .Bind(12, w.generation).Bind(13, w.status).Bind(14, w.status_reason)
-      .Bind(15, w.observed_generation).Bind(16, w.node_id).Bind(17, w.bindings_json)
-      .Bind(18, w.created_at).Bind(19, w.updated_at);
+  (*q)->Bind(1, w.id)
+      .Bind(2, w.owner_id)
+      .Bind(3, w.name)
+      .Bind(4, w.template_name)
+      .Bind(5, w.image)
+      .BindBlob(6, w.spec_enc)
+      .BindBlob(7, w.credentials_enc)
+      .Bind(8, w.ports_json)
+      .Bind(9, w.memory_mb)
+      .Bind(10, w.cpus)
+      .Bind(11, w.desired_state)
+      .Bind(12, w.generation)
+      .Bind(13, w.status)
+      .Bind(14, w.status_reason)
+      .Bind(15, w.observed_generation)
+      .Bind(16, w.node_id)
+      .Bind(17, w.bindings_json)
+      .Bind(18, w.created_at)
+      .Bind(19, w.updated_at);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) {
     Error e = c->ToError(rc, "create workload");
     if (e.code == ErrorCode::kConflict) {
@@ -130,8 +143,12 @@ Status SqliteStore::SetObservedStatus(const std::string& id, std::int64_t observ
       "UPDATE workloads SET observed_generation = ?1, status = ?2, status_reason = ?3, "
       "bindings_json = ?4, updated_at = ?5 WHERE id = ?6 AND generation = ?1");
   if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, observed_generation).Bind(2, status).Bind(3, reason).Bind(4, bindings_json)
-      .Bind(5, now).Bind(6, id);
+  (*q)->Bind(1, observed_generation)
+      .Bind(2, status)
+      .Bind(3, reason)
+      .Bind(4, bindings_json)
+      .Bind(5, now)
+      .Bind(6, id);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set observed status");
   return Status::Ok();
 }
