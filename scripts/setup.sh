@@ -16,9 +16,11 @@ packages=(
   # system tests: real clients for what Lattice deploys
   python3 python3-yaml python3-jsonschema curl ca-certificates iproute2 procps jq
   postgresql-client
+  # web console: its build (Node.js 20+, npm) and its end-to-end test browser
+  nodejs npm chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light nodejs npm)
+  packages+=(wrk nginx-light)
 fi
 
 missing=()

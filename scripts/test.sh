@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
+# The web console first: the server embeds web/dist at build time.
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent >/dev/null)
+
 werror=OFF
 [[ "${CI:-}" == "true" ]] && werror=ON
 jobs=$(nproc)

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent >/dev/null)
 cmake --preset release >/dev/null
 cmake --build build -j "$(nproc)"
 eval "export $(scripts/ensure-docker.sh | tail -1)"

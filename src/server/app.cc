@@ -19,18 +19,18 @@
 #include "api/nodes_handlers.h"
 #include "api/ops_handlers.h"
 #include "api/workloads_handlers.h"
+#include "auth/auth_service.h"
+#include "common/clock.h"
+#include "common/keyring.h"
 #include "console/console.h"
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
-#include "server/agent_link.h"
-#include "auth/auth_service.h"
-#include "common/clock.h"
-#include "common/keyring.h"
 #include "http/dispatcher.h"
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/server.h"
+#include "server/agent_link.h"
 #include "store/store.h"
 
 namespace lattice::server {
@@ -113,10 +113,12 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   impl->auth =
       std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys, auth_opts);
   control::ControlOptions copts;
-  if (Status s = ApplyImageOverrides(config.images, copts.images); !s.ok()) return std::move(s).error();
+  if (Status s = ApplyImageOverrides(config.images, copts.images); !s.ok())
+    return std::move(s).error();
   copts.heartbeat_seconds = config.heartbeat_seconds;
   copts.lost_grace_seconds = config.lost_grace_seconds;
-  copts.advertise_url = config.advertise_url.empty() ? "http://" + config.listen : config.advertise_url;
+  copts.advertise_url =
+      config.advertise_url.empty() ? "http://" + config.listen : config.advertise_url;
   copts.advertise_explicit = !config.advertise_url.empty();
   impl->control = std::make_unique<control::ControlPlane>(*impl->store, impl->clock, impl->keys,
                                                           impl->events, impl->hub, copts);
@@ -131,21 +133,20 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   console::AddConsoleRoutes(impl->router);
   Impl* m = impl.get();
   // Agents authenticate inside the link (hello), so the route itself is public.
-  impl->router.Add(http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
-                   [m](http::RequestContext& req) -> asio::awaitable<http::Reply> {
-                     if (!boost::beast::websocket::is_upgrade(req.req)) {
-                       co_return http::ProblemReply(
-                           Error::Invalid("This endpoint speaks WebSocket (the agent link)."),
-                           req.path);
-                     }
-                     http::Reply r;
-                     r.upgrade = [m](boost::beast::tcp_stream s,
-                                     http::Request rq) -> asio::awaitable<void> {
-                       co_await RunAgentLink(std::move(s), std::move(rq), *m->control, m->hub,
-                                             m->config.heartbeat_seconds);
-                     };
-                     co_return r;
-                   });
+  impl->router.Add(
+      http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
+      [m](http::RequestContext& req) -> asio::awaitable<http::Reply> {
+        if (!boost::beast::websocket::is_upgrade(req.req)) {
+          co_return http::ProblemReply(
+              Error::Invalid("This endpoint speaks WebSocket (the agent link)."), req.path);
+        }
+        http::Reply r;
+        r.upgrade = [m](boost::beast::tcp_stream s, http::Request rq) -> asio::awaitable<void> {
+          co_await RunAgentLink(std::move(s), std::move(rq), *m->control, m->hub,
+                                m->config.heartbeat_seconds);
+        };
+        co_return r;
+      });
 
   auto* auth = impl->auth.get();
   impl->dispatcher = std::make_unique<http::Dispatcher>(

@@ -1,0 +1,221 @@
+// The console end to end, in real Chromium against `lattice dev` on the real Docker engine:
+// sign up → deploy PostgreSQL → running → reveal + copy credentials → psql with the shown
+// connection string → live logs → stop → start → delete; S3 storage with the shown endpoint
+// and keys; a custom image; a second user sees none of the first user's workloads.
+// Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
+// Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHROMIUM, apiCall, launchChromium, startLattice } from './lattice.mjs';
+
+const SRC = process.env.LATTICE_SOURCE_DIR ?? new URL('../..', import.meta.url).pathname;
+const SHOTS = process.env.LATTICE_SCREENSHOT_DIR;
+const S3CHECK = join(SRC, 'tests/images/s3check.py');
+const T = 180_000;
+
+function skip(why) {
+  if (process.env.LATTICE_REQUIRE_DOCKER) { console.error(`FAIL: ${why}`); process.exit(1); }
+  console.log(`SKIP: ${why}`); process.exit(77);
+}
+if (!existsSync(CHROMIUM)) skip(`${CHROMIUM} is missing`);
+if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) skip('no Docker engine');
+
+const step = (s) => console.log(`--- ${s}`);
+async function shot(page, name) {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
+
+const srv = await startLattice('dev', ['--image', 'postgres=lattice/postgres:15', '--image', 'minio=lattice/s3:dev']);
+const ctx = await launchChromium();
+await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+const page = ctx.pages()[0] ?? (await ctx.newPage());
+page.setDefaultTimeout(30_000);
+const consoleErrors = [];
+page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+let failed = false;
+
+const status = () => page.getByLabel('Status').locator('[data-status]');
+async function waitStatus(want) {
+  await page.waitForSelector(`[aria-label="Status"] [data-status="${want}"]`, { timeout: T });
+}
+async function signUp(email, password = 'correct horse battery') {
+  await page.goto(`${srv.url}/signup`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign up' }).click();
+}
+async function deploy({ name, template, image, command, env }) {
+  await page.getByRole('button', { name: /^Deploy/ }).first().click();
+  const dlg = page.getByRole('dialog', { name: 'Deploy a workload' });
+  await dlg.getByLabel('Name', { exact: true }).fill(name);
+  await dlg.getByRole('radio', { name: new RegExp(template) }).check();
+  if (image) await dlg.getByLabel('Image', { exact: true }).fill(image);
+  if (command) await dlg.getByLabel('Command', { exact: true }).fill(command);
+  for (const [k, v] of Object.entries(env ?? {})) {
+    await dlg.getByRole('button', { name: 'Add variable' }).click();
+    await dlg.getByLabel('Variable 1 name').fill(k);
+    await dlg.getByLabel('Variable 1 value').fill(v);
+  }
+  await dlg.getByRole('button', { name: 'Deploy', exact: true }).click();
+  return dlg;
+}
+async function credential(key) {
+  return (await page.locator(`[data-credential="${key}"]`).textContent()).trim();
+}
+async function confirmAction(label) {
+  await page.getByRole('button', { name: label, exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: label, exact: true }).click();
+}
+
+try {
+  step('sign-in page, client and server field errors');
+  await page.goto(srv.url);
+  await page.waitForURL('**/login');
+  await shot(page, 'sign-in');
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.getByLabel('Email').fill('alice@example.com');
+  await page.getByLabel('Password').fill('short');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.getByText('Use at least 10 characters.').waitFor();
+  await shot(page, 'sign-up-errors');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+
+  step('dashboard: empty state, nodes, session survives reload');
+  await page.getByText('You have no workloads yet').waitFor();
+  await page.reload();
+  await page.getByText('You have no workloads yet').waitFor();
+  await page.getByRole('link', { name: /Nodes: 1 total, 1 ready/ }).waitFor({ timeout: 30_000 });
+  await shot(page, 'dashboard-empty');
+
+  step('deploy dialog validation');
+  await page.getByRole('button', { name: 'Deploy your first workload' }).click();
+  const dlg0 = page.getByRole('dialog', { name: 'Deploy a workload' });
+  assert(await dlg0.getByLabel('Name').evaluate((e) => e === document.activeElement), 'focus moves into the dialog');
+  await dlg0.getByLabel('Name').fill('Bad_Name');
+  await dlg0.getByRole('button', { name: 'Deploy', exact: true }).click();
+  await dlg0.getByText(/Lower-case letters, digits and hyphens; start/).waitFor();
+  await shot(page, 'deploy-dialog');
+  await page.keyboard.press('Escape');
+  await dlg0.waitFor({ state: 'detached' });
+
+  step('PostgreSQL: deploy → running');
+  const dlg = await deploy({ name: 'pg', template: 'PostgreSQL' });
+  await dlg.locator('[data-status="running"]').waitFor({ timeout: T });
+  await shot(page, 'deploy-progress');
+  await dlg.getByRole('link', { name: 'Open pg' }).click();
+  await waitStatus('running');
+
+  step('reveal + copy credentials, psql with the shown connection string');
+  assert((await credential('password')).startsWith('•'), 'password hidden until revealed');
+  await page.getByRole('button', { name: 'Reveal credentials' }).click();
+  const cs = await credential('connection_string');
+  assert(cs.startsWith('postgres://'), `connection string shown: ${cs}`);
+  await page.getByRole('button', { name: 'Copy Connection string' }).click();
+  const clip = await page.evaluate(() => navigator.clipboard.readText());
+  assert(clip === cs, 'copied value equals the shown connection string');
+  const out = execFileSync('psql', [cs, '-X', '-A', '-t', '-c', 'select 40 + 2'], { encoding: 'utf8', timeout: 30_000 }).trim();
+  assert(out === '42', `psql answered ${out}`);
+
+  step('logs follow live');
+  await page.locator('pre[aria-label="Log output"]').filter({ hasText: /ready to accept connections/ }).waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await page.getByRole('searchbox', { name: 'Search logs' }).fill('ready to accept');
+  await shot(page, 'workload-postgres');
+  await page.getByRole('searchbox', { name: 'Search logs' }).fill('');
+
+  step('stop → start → delete');
+  await confirmAction('Stop');
+  await waitStatus('stopped');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await waitStatus('running');
+  await confirmAction('Delete');
+  await page.waitForURL(`${srv.url}/`);
+  await page.locator('tr[data-workload="pg"]').waitFor({ state: 'detached', timeout: 60_000 });
+
+  step('S3 storage with the shown endpoint and keys');
+  const dlg2 = await deploy({ name: 'files', template: 'S3 storage' });
+  await dlg2.locator('[data-status="running"]').waitFor({ timeout: T });
+  await dlg2.getByRole('link', { name: 'Open files' }).click();
+  await waitStatus('running');
+  await page.getByRole('button', { name: 'Reveal credentials' }).click();
+  const ep = (await credential('endpoint')).replace(/^https?:\/\//, '');
+  const ak = await credential('access_key');
+  const sk = await credential('secret_key');
+  const s3 = (...a) => execFileSync('python3', [S3CHECK, ep, ak, sk, ...a], { encoding: 'utf8', timeout: 60_000 });
+  assert(s3('mkbucket', 'photos').startsWith('200'), 'mkbucket');
+  assert(s3('put', 'photos', 'cat.txt', 'meow').startsWith('200'), 'put');
+  assert(s3('get', 'photos', 'cat.txt').includes('meow'), 'get');
+  await shot(page, 'workload-s3');
+  await confirmAction('Delete');
+  await page.waitForURL(`${srv.url}/`);
+
+  step('custom image with env and command; live logs');
+  const dlg3 = await deploy({
+    name: 'web', template: 'Custom image', image: 'lattice/busybox:dev', env: { GREETING: 'hello-console' },
+    command: 'sh -c "i=0; while true; do i=$((i+1)); echo $GREETING tick $i; sleep 0.3; done"',
+  });
+  await dlg3.locator('[data-status="running"]').waitFor({ timeout: T });
+  await dlg3.getByRole('link', { name: 'Open web' }).click();
+  await waitStatus('running');
+  await page.locator('pre[aria-label="Log output"]').filter({ hasText: /hello-console tick 5/ }).waitFor({ timeout: 60_000 });
+  await shot(page, 'workload-custom');
+  await page.getByRole('link', { name: 'Workloads' }).click();
+  await page.locator('tr[data-workload="web"] [data-status="running"]').waitFor();
+  await shot(page, 'dashboard');
+
+  step('nodes page; admin adds a node');
+  await page.getByRole('link', { name: 'Nodes', exact: true }).click();
+  await page.getByRole('table', { name: 'Nodes' }).waitFor();
+  await page.getByRole('button', { name: 'Add a node' }).click();
+  await page.getByLabel('Join command').filter({ hasText: 'lattice agent' }).waitFor();
+  await shot(page, 'nodes-add');
+  await page.keyboard.press('Escape');
+
+  step('a second user sees none of alice\'s workloads');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/login');
+  await signUp('alice@example.com');
+  await page.getByText(/already|taken|in use|exists/i).waitFor();
+  await shot(page, 'sign-up-taken');
+  await signUp('bob@example.com');
+  await page.getByText('You have no workloads yet').waitFor();
+  assert(await page.locator('tr[data-workload]').count() === 0, 'bob sees no workloads');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
+  step('alice signs in again and deletes the custom workload');
+  await page.getByLabel('Email').fill('alice@example.com');
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'web' }).click();
+  await confirmAction('Delete');
+  await page.locator('tr[data-workload="web"]').waitFor({ state: 'detached', timeout: 60_000 });
+  assert(consoleErrors.filter((e) => !/status of (401|404|409|400)/.test(e)).length === 0, `browser console errors: ${consoleErrors.join('\n')}`);
+  console.log('PASS: console end to end');
+} catch (e) {
+  failed = true;
+  console.error(e);
+  if (SHOTS) await shot(page, 'failure').catch(() => {});
+  console.error(srv.output());
+} finally {
+  // Whatever a failed run left behind.
+  for (const email of ['alice@example.com', 'bob@example.com']) {
+    const l = await apiCall(srv.url, 'POST', '/api/v1/auth/login', { email, password: 'correct horse battery' }).catch(() => null);
+    if (l?.status !== 200) continue;
+    const ws = await apiCall(srv.url, 'GET', '/api/v1/workloads', null, l.body.token);
+    for (const w of ws.body.items ?? []) await apiCall(srv.url, 'DELETE', `/api/v1/workloads/${w.id}`, null, l.body.token);
+    for (let i = 0; i < 120 && (ws.body.items ?? []).length; i++) {
+      const now = await apiCall(srv.url, 'GET', '/api/v1/workloads', null, l.body.token);
+      if (!now.body.items?.length) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  await ctx.close();
+  srv.stop();
+}
+process.exit(failed ? 1 : 0);

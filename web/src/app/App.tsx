@@ -1,0 +1,46 @@
+import { useEffect } from 'react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { logout } from '../features/auth/api/authApi';
+import { useSession } from '../features/auth/hooks/useSession';
+import { LoginPage } from '../features/auth/LoginPage';
+import { SignupPage } from '../features/auth/SignupPage';
+import { NodeSummary } from '../features/nodes/components/NodeSummary';
+import { NodesPage } from '../features/nodes/NodesPage';
+import { WorkloadPage } from '../features/workloads/WorkloadPage';
+import { WorkloadsSection } from '../features/workloads/WorkloadsSection';
+import { matchPath, navigate, usePath } from '../shared/lib/router';
+import { Shell } from './Shell';
+import { useLiveUpdates } from './useLiveUpdates';
+
+export const queryClient = new QueryClient({
+  defaultOptions: { queries: { staleTime: 30_000, refetchOnWindowFocus: false } },
+});
+
+function Routes() {
+  const path = usePath();
+  const session = useSession();
+  const publicPage = path === '/login' || path === '/signup';
+  useLiveUpdates(!!session);
+  useEffect(() => {
+    if (!session && !publicPage) navigate('/login', { replace: true });
+    if (session && publicPage) navigate('/', { replace: true });
+    if (!session) queryClient.clear();
+  }, [session, publicPage]);
+
+  if (!session) return path === '/signup' ? <SignupPage /> : <LoginPage />;
+  const wl = matchPath('/workloads/:id', path);
+  let page;
+  if (path === '/') page = (<div className="flex flex-col gap-4"><div className="flex justify-end"><NodeSummary /></div><WorkloadsSection /></div>);
+  else if (path === '/nodes') page = <NodesPage isAdmin={session.user.role === 'admin'} />;
+  else if (wl) page = <WorkloadPage key={wl.id} id={wl.id!} />;
+  else page = <p>Page not found.</p>;
+  return <Shell session={session} path={path} onSignOut={logout}>{page}</Shell>;
+}
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <Routes />
+    </QueryClientProvider>
+  );
+}

@@ -1,0 +1,28 @@
+import { api, unwrap } from '../../../shared/api/client';
+import { saveSession, type Session } from '../../../shared/api/session';
+
+type Credentials = { email: string; password: string };
+
+function toSession(r: { token: string; user: Session['user']; expires_at: string }): Session {
+  return { token: r.token, user: r.user, expiresAt: r.expires_at };
+}
+
+export async function register(body: Credentials): Promise<Session> {
+  const s = toSession(await unwrap(api.POST('/api/v1/auth/register', { body })));
+  saveSession(s);
+  return s;
+}
+
+export async function login(body: Credentials): Promise<Session> {
+  const s = toSession(await unwrap(api.POST('/api/v1/auth/login', { body })));
+  saveSession(s);
+  return s;
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await api.POST('/api/v1/auth/logout');
+  } finally {
+    saveSession(null);
+  }
+}

@@ -1,0 +1,20 @@
+import { api, unwrap } from '../../../shared/api/client';
+import type { components } from '../../../shared/api/schema';
+
+export type Workload = components['schemas']['Workload'];
+export type WorkloadStreamed = components['schemas']['WorkloadStreamed'];
+export type WorkloadRequest = components['schemas']['WorkloadRequest'];
+export type WorkloadEvent = components['schemas']['WorkloadEvent'];
+
+const byId = (id: string) => ({ params: { path: { id } } });
+
+export const fetchWorkloads = async () => (await unwrap(api.GET('/api/v1/workloads'))).items;
+export const fetchWorkload = (id: string) => unwrap(api.GET('/api/v1/workloads/{id}', byId(id)));
+export const fetchWorkloadEvents = async (id: string) =>
+  (await unwrap(api.GET('/api/v1/workloads/{id}/events', byId(id)))).items;
+export const createWorkload = (body: WorkloadRequest) => unwrap(api.POST('/api/v1/workloads', { body }));
+export const startWorkload = (id: string) => unwrap(api.POST('/api/v1/workloads/{id}/start', byId(id)));
+export const stopWorkload = (id: string) => unwrap(api.POST('/api/v1/workloads/{id}/stop', byId(id)));
+export const deleteWorkload = (id: string) => unwrap(api.DELETE('/api/v1/workloads/{id}', byId(id)));
+export const logsUrl = (id: string, tail = 500) =>
+  `/api/v1/workloads/${encodeURIComponent(id)}/logs?follow=true&tail=${tail}`;

@@ -1,0 +1,8 @@
+// Every TanStack Query key the console uses, in one place.
+export const queryKeys = {
+  me: ['auth', 'me'] as const,
+  workloads: ['workloads'] as const,
+  workload: (id: string) => ['workloads', id] as const,
+  workloadEvents: (id: string) => ['workloads', id, 'events'] as const,
+  nodes: ['nodes'] as const,
+};
