@@ -23,17 +23,17 @@ if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light)
 fi
 
+# A package whose program is already on the PATH from elsewhere (a newer Node.js, a psql or
+# dockerd installed another way) counts as present: installing Debian's over it can conflict.
+declare -A provides=([nodejs]=node [npm]=npm [chromium]=chromium [postgresql-client]=psql
+                     [docker.io]=dockerd [jq]=jq [curl]=curl [git]=git)
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+  if [[ -n ${provides[$p]:-} ]] && command -v "${provides[$p]}" >/dev/null; then continue; fi
+  if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) != "install ok installed" ]]; then
     missing+=("$p")
   fi
 done
-# node/npm may come from outside Debian (e.g. a newer Node.js already on the machine).
-if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null; then
-  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
-fi
-missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
