@@ -60,6 +60,17 @@ class WorkloadsTest(unittest.TestCase):
                          f"{creds['database']}")
         cs = creds["connection_string"]
         self.assertEqual(psql(cs, "select 40 + 2"), "42")
+
+        # Secrets at rest: no file of the data dir holds the generated password in clear.
+        for root, _, files in os.walk(self.srv.data_dir):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    self.assertNotIn(creds["password"].encode(), f.read(), name)
+
+        # The logs hold the database server's own start-up lines.
+        status, _, text = self.alice.call("GET", f"/api/v1/workloads/{w['id']}/logs?tail=500")
+        self.assertEqual(status, 200, text)
+        self.assertIn("database system is ready to accept connections", text)
         psql(cs, "create table notes(t text); insert into notes values ('kept')")
 
         self.assertEqual(self.alice.call("POST", f"/api/v1/workloads/{w['id']}/stop")[0], 202)
