@@ -272,6 +272,19 @@ Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
   return welcome;
 }
 
+void ControlPlane::RecoverAfterRestart() {
+  auto nodes = store_.ListNodes();
+  if (!nodes.ok()) return;
+  const std::int64_t now = clock_.NowSeconds();
+  for (const auto& n : *nodes) {
+    {
+      std::lock_guard lock(seen_mu_);
+      down_since_[n.id] = now;
+    }
+    if (n.status != "down") (void)store_.SetNodeStatus(n.id, "down", 0);
+  }
+}
+
 void ControlPlane::OnAgentConnected(const std::string& node_id) {
   const std::int64_t now = clock_.NowSeconds();
   {

@@ -86,6 +86,10 @@ class ControlPlane {
   // Periodic duties: place pending workloads, mark silent nodes' workloads lost.
   void Tick();
 
+  // At start-up no agent is connected yet: every node is down until its agent dials in, and
+  // the lost-grace clock starts now for all of them.
+  void RecoverAfterRestart();
+
   // The URL shown in join commands, once the real listening address is known (--listen may
   // name port 0). Ignored if the operator set --advertise-url.
   void SetDefaultAdvertiseUrl(std::string url);

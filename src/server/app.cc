@@ -122,6 +122,7 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   copts.advertise_explicit = !config.advertise_url.empty();
   impl->control = std::make_unique<control::ControlPlane>(*impl->store, impl->clock, impl->keys,
                                                           impl->events, impl->hub, copts);
+  impl->control->RecoverAfterRestart();
   impl->api = std::make_unique<api::ApiContext>(
       api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
                       impl->events, impl->hub, config.heartbeat_seconds});

@@ -125,6 +125,20 @@ class AgentFaultsTest(unittest.TestCase):
         self.admin.wait_status(w["id"], "running", timeout=30)
         self.assertEqual(len(self.docker.containers(f"lattice.workload={w['id']}")), 1)
 
+    def test_node_silent_across_a_server_restart_is_down_then_lost(self):
+        agent, _ = self.join()
+        agent.start()
+        self.wait_node("ready")
+        w = self.admin.deploy({"name": "orphan", "template": "custom", "image": BUSYBOX,
+                               "command": ["sleep", "600"]})
+        self.workloads.append(w["id"])
+        self.admin.wait_status(w["id"], "running", timeout=60)
+        agent.kill9()
+        self.srv.listen = f"127.0.0.1:{self.srv.port}"
+        self.srv.restart()  # the server never sees this agent again
+        self.assertEqual(node_items(self.admin)[0]["status"], "down")
+        self.admin.wait_status(w["id"], "lost", timeout=30)
+
     def test_docker_down_fails_workloads_readably(self):
         agent, _ = self.join(docker="unix:///nonexistent/docker.sock", name="no-docker")
         agent.start()
