@@ -130,17 +130,17 @@ Result<Principal> AuthService::Authenticate(std::string_view token) const {
         now - it->second.checked_at < opts_.verified_cache_seconds)
       return it->second.principal;
   }
-  auto p = AuthenticateUncached(token);
-  if (p.ok() && opts_.verified_cache_seconds > 0) {
-    auto claims = VerifyTokenSignature(token, keys_.token_key());
+  auto v = AuthenticateUncached(token);
+  if (!v.ok()) return std::move(v).error();
+  if (opts_.verified_cache_seconds > 0) {
     std::unique_lock lock(cache_mu_);
     if (cache_.size() >= 100000) cache_.clear();  // bounded; refills from the store
-    cache_[std::string(token)] = Verified{*p, claims ? claims->expires_at : now, now};
+    cache_[std::string(token)] = *v;
   }
-  return p;
+  return std::move(v->principal);
 }
 
-Result<Principal> AuthService::AuthenticateUncached(std::string_view token) const {
+Result<AuthService::Verified> AuthService::AuthenticateUncached(std::string_view token) const {
   auto claims = VerifyTokenSignature(token, keys_.token_key());
   if (!claims) return Error::Unauthenticated("The token is invalid.");
   const std::int64_t now = clock_.NowSeconds();
@@ -158,7 +158,8 @@ Result<Principal> AuthService::AuthenticateUncached(std::string_view token) cons
   if (rec->session.revoked_at) return Error::Unauthenticated("The token has been revoked.");
   if (rec->session.expires_at <= now) return Error::Unauthenticated("The token has expired.");
   const store::User& u = rec->user;
-  return Principal{u.id, u.email, u.role, rec->session.id, u.created_at};
+  return Verified{Principal{u.id, u.email, u.role, rec->session.id, u.created_at},
+                  rec->session.expires_at, now};
 }
 
 }  // namespace lattice::auth

@@ -58,16 +58,16 @@ class AuthService {
 
  private:
   Result<SignedIn> StartSession(const store::User& user, const std::string& remote);
-  Result<Principal> AuthenticateUncached(std::string_view token) const;
-  // Drops cached verifications matching `pred(principal)`.
-  template <typename Pred>
-  void Forget(Pred pred);
-
   struct Verified {
     Principal principal;
     std::int64_t expires_at = 0;  // the session's own expiry
     std::int64_t checked_at = 0;
   };
+  // The full check (signature, expiry, session row, secret, revocation), without the cache.
+  Result<Verified> AuthenticateUncached(std::string_view token) const;
+  // Drops cached verifications matching `pred(principal)`.
+  template <typename Pred>
+  void Forget(Pred pred);
 
   store::Store& store_;
   const Clock& clock_;

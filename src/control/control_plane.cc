@@ -53,7 +53,7 @@ ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyrin
       advertise_url_(opts_.advertise_url) {}
 
 void ControlPlane::SetDefaultAdvertiseUrl(std::string url) {
-  if (opts_.advertise_explicit) return;
+  if (!opts_.advertise_url.empty()) return;  // the operator's --advertise-url wins
   std::lock_guard lock(url_mu_);
   advertise_url_ = std::move(url);
 }

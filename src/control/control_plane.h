@@ -29,8 +29,9 @@ struct ControlOptions {
   int heartbeat_seconds = 5;
   std::int64_t lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
   std::int64_t join_token_ttl_seconds = 3600;
-  std::string advertise_url = "http://127.0.0.1:8080";  // what agents dial (shown in commands)
-  bool advertise_explicit = false;                      // set by the operator, never replaced
+  // What agents dial, shown in join commands. Empty: the server's own listening URL, learned
+  // through SetDefaultAdvertiseUrl once it is bound.
+  std::string advertise_url;
 };
 
 // A workload as its owner sees it: the record plus decrypted credentials and the node address.

@@ -117,9 +117,7 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
     return std::move(s).error();
   copts.heartbeat_seconds = config.heartbeat_seconds;
   copts.lost_grace_seconds = config.lost_grace_seconds;
-  copts.advertise_url =
-      config.advertise_url.empty() ? "http://" + config.listen : config.advertise_url;
-  copts.advertise_explicit = !config.advertise_url.empty();
+  copts.advertise_url = config.advertise_url;
   impl->control = std::make_unique<control::ControlPlane>(*impl->store, impl->clock, impl->keys,
                                                           impl->events, impl->hub, copts);
   impl->control->RecoverAfterRestart();
