@@ -21,7 +21,8 @@ cat <<MSG
 
   Lattice is starting at ${url}   (data: ${data_dir}, Docker: ${DOCKER_HOST})
 
-  Sign in: the first account registered becomes the administrator.
+  Open ${url} in a browser and sign up: the first account becomes the administrator.
+  Or from a terminal:
     curl -s ${url}/api/v1/auth/register -H 'Content-Type: application/json' \\
          -d '{"email":"you@example.com","password":"choose-a-long-password"}'
   The answer holds a token; send it as 'Authorization: Bearer <token>', e.g. deploy PostgreSQL:
