@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12 packages only, everything Lattice needs to build and test.
 # Idempotent: installs only what is missing and runs `apt-get update` only when it must.
-# Usage: scripts/setup.sh [--bench]   (--bench adds the benchmark tools: wrk, nginx)
+# Usage: scripts/setup.sh [--bench]   (--bench adds the benchmark tools: wrk, nginx, iperf3)
 set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev clang-format git
+  build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev clang-format git
   # libraries (DESIGN.md's dependency table)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsodium-dev
   libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
@@ -20,7 +20,7 @@ packages=(
   nodejs npm chromium
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light)
+  packages+=(wrk nginx-light iperf3)
 fi
 
 # A package whose program is already on the PATH from elsewhere (a newer Node.js, a psql or
