@@ -30,6 +30,20 @@ templates::Credentials CredentialsFromJson(const std::string& text) {
   return c;
 }
 
+// The container ports a workload exposes, from its stored ports_json.
+std::vector<int> ExposedPorts(const store::Workload& w) {
+  std::vector<int> out;
+  boost::system::error_code ec;
+  json::value v = json::parse(w.ports_json, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& p : v.as_array()) {
+    if (!p.is_object()) continue;
+    const auto* cp = p.as_object().if_contains("container_port");
+    if (cp && cp->is_int64()) out.push_back(static_cast<int>(cp->as_int64()));
+  }
+  return out;
+}
+
 std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
   json::array a;
   for (const auto& p : ports)
@@ -71,6 +85,8 @@ Result<WorkloadView> ControlPlane::View(store::Workload w) {
       v.node_address = n->address;
     }
   }
+  v.public_ports = PublicPortsOf(w.id);
+  v.public_host = opts_.public_host;
   v.w = std::move(w);
   return v;
 }
@@ -106,6 +122,10 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.status = "pending";
   w.created_at = w.updated_at = now;
   if (Status s = store_.CreateWorkload(w); !s.ok()) return std::move(s).error();
+  if (Status s = EnsurePublicPorts(w); !s.ok()) {
+    (void)store_.DeleteWorkload(w.id);  // never shown to anyone: undo it whole
+    return std::move(s).error();
+  }
   Record(w, "pending", "created by " + who.email);
   SchedulePending();
   PublishWorkload(w.id);
@@ -161,6 +181,7 @@ Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::s
     if (desired == "deleted") {
       // Never placed: nothing runs anywhere, so it is gone at once.
       if (Status s = store_.DeleteWorkload(id); !s.ok()) return std::move(s).error();
+      Forget(id);
       events_.Publish({w->owner_id, "workload.deleted", json::serialize(json::object{{"id", id}})});
       return View(std::move(w).value());
     }
@@ -273,6 +294,22 @@ Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
 }
 
 void ControlPlane::RecoverAfterRestart() {
+  if (opts_.public_port_high > 0) {
+    if (auto ports = store_.ListPublicPorts(); ports.ok()) {
+      std::lock_guard lock(ports_mu_);
+      for (auto& p : *ports) public_ports_[p.workload_id].push_back(std::move(p));
+    }
+    // A crash between creating a workload and allocating its ports leaves it without them.
+    if (auto all = store_.ListWorkloads({}); all.ok()) {
+      for (const auto& w : *all) {
+        if (PublicPortsOf(w.id).size() < ExposedPorts(w).size()) {
+          if (Status s = EnsurePublicPorts(w); !s.ok())
+            spdlog::warn("msg=\"no public port\" workload={} error=\"{}\"", w.id,
+                         s.error().message);
+        }
+      }
+    }
+  }
   auto nodes = store_.ListNodes();
   if (!nodes.ok()) return;
   const std::int64_t now = clock_.NowSeconds();
@@ -328,6 +365,7 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   if (r.state == "deleted") {
     if (w->desired_state != "deleted") return;
     if (store_.DeleteWorkload(w->id).ok()) {
+      Forget(w->id);
       hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
       events_.Publish(
           {w->owner_id, "workload.deleted", json::serialize(json::object{{"id", w->id}})});
@@ -448,6 +486,7 @@ void ControlPlane::Record(const store::Workload& w, const std::string& status,
 void ControlPlane::PublishWorkload(const std::string& id) {
   auto w = store_.GetWorkload(id);
   if (!w.ok()) return;
+  if (route_observer_) route_observer_(id, RoutesOf(*w));
   const std::string owner = w->owner_id;
   auto v = View(std::move(w).value());
   if (!v.ok()) return;
@@ -461,6 +500,62 @@ void ControlPlane::PublishNode(const std::string& node_id) {
   if (!n.ok()) return;
   const bool connected = hub_.IsConnected(node_id);
   events_.Publish({"", "node", json::serialize(NodeJson({std::move(n).value(), connected}))});
+}
+
+// ---------------------------------------------------------------- the edge
+
+Status ControlPlane::EnsurePublicPorts(const store::Workload& w) {
+  if (opts_.public_port_high <= 0) return Status::Ok();
+  const std::vector<int> exposed = ExposedPorts(w);
+  if (exposed.empty()) return Status::Ok();
+  const auto usable = opts_.public_port_usable ? opts_.public_port_usable
+                                               : std::function<bool(int)>([](int) { return true; });
+  auto ports = store_.AllocatePublicPorts(w.id, exposed, opts_.public_port_low,
+                                          opts_.public_port_high, usable);
+  if (!ports.ok()) return std::move(ports).error();
+  std::lock_guard lock(ports_mu_);
+  public_ports_[w.id] = std::move(ports).value();
+  return Status::Ok();
+}
+
+std::vector<store::PublicPort> ControlPlane::PublicPortsOf(const std::string& workload_id) {
+  std::lock_guard lock(ports_mu_);
+  auto it = public_ports_.find(workload_id);
+  return it == public_ports_.end() ? std::vector<store::PublicPort>{} : it->second;
+}
+
+std::vector<PublicRoute> ControlPlane::RoutesOf(const store::Workload& w) {
+  std::vector<PublicRoute> out;
+  for (const auto& p : PublicPortsOf(w.id))
+    out.push_back({p.port, w.id, p.container_port, w.node_id, w.desired_state == "running"});
+  return out;
+}
+
+void ControlPlane::Forget(const std::string& workload_id) {
+  {
+    std::lock_guard lock(ports_mu_);
+    public_ports_.erase(workload_id);
+  }
+  if (route_observer_) route_observer_(workload_id, {});
+}
+
+void ControlPlane::SetRouteObserver(RouteObserver observer) {
+  route_observer_ = std::move(observer);
+}
+
+std::vector<PublicRoute> ControlPlane::Routes() {
+  std::vector<PublicRoute> out;
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(ports_mu_);
+    for (const auto& [id, ports] : public_ports_) ids.push_back(id);
+  }
+  for (const auto& id : ids) {
+    auto w = store_.GetWorkload(id);
+    if (!w.ok()) continue;
+    for (auto& r : RoutesOf(*w)) out.push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace lattice::control

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -32,6 +33,22 @@ struct ControlOptions {
   // What agents dial, shown in join commands. Empty: the server's own listening URL, learned
   // through SetDefaultAdvertiseUrl once it is bound.
   std::string advertise_url;
+  // The edge (tunnels): each exposed port of a workload holds a public port in
+  // [public_port_low, public_port_high] for the workload's life, shown to users at public_host.
+  // public_port_high == 0: no edge; endpoints then name the node's own address.
+  std::string public_host;
+  int public_port_low = 0;
+  int public_port_high = 0;
+  std::function<bool(int)> public_port_usable;  // e.g. "can be bound now"; unset: any
+};
+
+// One public port of the edge and where its connections go.
+struct PublicRoute {
+  int public_port = 0;
+  std::string workload_id;
+  int container_port = 0;
+  std::string node_id;  // empty until placed
+  bool open = false;    // the workload is meant to run: accept connections
 };
 
 // A workload as its owner sees it: the record plus decrypted credentials and the node address.
@@ -40,6 +57,8 @@ struct WorkloadView {
   templates::Credentials credentials;
   std::string node_name;
   std::string node_address;
+  std::vector<store::PublicPort> public_ports;  // empty without an edge
+  std::string public_host;
 };
 
 struct JoinTokenIssued {
@@ -95,6 +114,15 @@ class ControlPlane {
   // name port 0). Ignored if the operator set --advertise-url.
   void SetDefaultAdvertiseUrl(std::string url);
 
+  // --- the edge
+  // Told a workload's routes whenever they may have changed (an empty list: none any more).
+  // Called on the thread making the change; set once, before serving.
+  using RouteObserver =
+      std::function<void(const std::string& workload_id, std::vector<PublicRoute> routes)>;
+  void SetRouteObserver(RouteObserver observer);
+  // Every route, from the store (the edge's starting point).
+  std::vector<PublicRoute> Routes();
+
  private:
   Result<WorkloadView> View(store::Workload w);
   Result<store::Workload> Owned(const Principal& who, const std::string& id);
@@ -104,6 +132,10 @@ class ControlPlane {
   void Record(const store::Workload& w, const std::string& status, const std::string& message);
   void PublishWorkload(const std::string& id);
   void PublishNode(const std::string& node_id);
+  Status EnsurePublicPorts(const store::Workload& w);
+  std::vector<store::PublicPort> PublicPortsOf(const std::string& workload_id);
+  std::vector<PublicRoute> RoutesOf(const store::Workload& w);
+  void Forget(const std::string& workload_id);  // purged: drop its ports and routes
 
   store::Store& store_;
   const Clock& clock_;
@@ -118,6 +150,9 @@ class ControlPlane {
   std::mutex seen_mu_;
   std::map<std::string, std::int64_t> last_seen_;   // node id → last message; guarded by seen_mu_
   std::map<std::string, std::int64_t> down_since_;  // node id → when its link dropped
+  std::mutex ports_mu_;
+  std::map<std::string, std::vector<store::PublicPort>> public_ports_;  // guarded by ports_mu_
+  RouteObserver route_observer_;
 };
 
 }  // namespace lattice::control

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "common/clock.h"
 
 namespace lattice::control {
@@ -33,7 +35,22 @@ json::value WorkloadJson(const WorkloadView& v) {
           {"name", po.at("name")}, {"container_port", cport}, {"protocol", po.at("protocol")},
           {"host", nullptr},       {"port", nullptr},         {"url", nullptr}};
       auto it = bound.find(cport);
-      if (live && it != bound.end() && !v.node_address.empty()) {
+      const auto pub =
+          std::find_if(v.public_ports.begin(), v.public_ports.end(),
+                       [&](const store::PublicPort& pp) { return pp.container_port == cport; });
+      if (pub != v.public_ports.end()) {
+        // Through the edge: the public port is the workload's for good; it answers while the
+        // workload is meant to run.
+        if (w.desired_state == "running" && live) {
+          const std::string host = v.public_host.find(':') != std::string::npos
+                                       ? "[" + v.public_host + "]"
+                                       : v.public_host;
+          ep["host"] = v.public_host;
+          ep["port"] = pub->port;
+          ep["url"] = std::string(po.at("scheme").as_string()) + "://" + host + ":" +
+                      std::to_string(pub->port);
+        }
+      } else if (live && it != bound.end() && !v.node_address.empty()) {
         const std::string host = v.node_address.find(':') != std::string::npos
                                      ? "[" + v.node_address + "]"
                                      : v.node_address;

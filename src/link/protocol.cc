@@ -252,6 +252,17 @@ struct EncodeVisitor {
   json::object operator()(const LogsClose& m) const {
     return {{"type", "logs.close"}, {"stream_id", m.stream_id}};
   }
+  json::object operator()(const StreamOpen& m) const {
+    return {{"type", "stream.open"},
+            {"stream_id", m.stream_id},
+            {"secret", m.secret},
+            {"workload_id", m.workload_id},
+            {"container_port", m.container_port},
+            {"edge_url", m.edge_url}};
+  }
+  json::object operator()(const StreamFail& m) const {
+    return {{"type", "stream.fail"}, {"stream_id", m.stream_id}, {"reason", m.reason}};
+  }
 };
 
 Result<Message> DecodeObject(const json::object& o) {
@@ -355,6 +366,13 @@ Result<Message> DecodeObject(const json::object& o) {
   if (type == "logs.data") return done(LogsData{r.Str("stream_id"), r.Strings("lines")});
   if (type == "logs.end") return done(LogsEnd{r.Str("stream_id"), r.Str("error", false)});
   if (type == "logs.close") return done(LogsClose{r.Str("stream_id")});
+  if (type == "stream.open") {
+    StreamOpen m{r.Str("stream_id"), r.Str("secret"), r.Str("workload_id"),
+                 static_cast<int>(r.Int("container_port")), r.Str("edge_url", false)};
+    if (m.container_port < 1 || m.container_port > 65535) err = "container_port out of range";
+    return done(std::move(m));
+  }
+  if (type == "stream.fail") return done(StreamFail{r.Str("stream_id"), r.Str("reason", false)});
   return Error::Invalid("link message type '" + type.substr(0, 64) + "' is unknown");
 }
 

@@ -9,6 +9,9 @@
 //   agent → server  status     observed state of one workload for one generation (idempotent)
 //   agent → server  heartbeat  liveness
 //   server → agent  logs.open / logs.close;  agent → server  logs.data / logs.end
+//   server → agent  stream.open  carry one outside connection of a public port: dial the edge
+//                                with the one-time secret (tunnel/handshake.h) and relay
+//   agent → server  stream.fail  the stream could not be opened (the edge closes the client)
 //
 // Decode never throws: any malformed input is a kInvalidArgument. Pure; thread-safe.
 #pragma once
@@ -25,7 +28,7 @@
 
 namespace lattice::link {
 
-inline constexpr int kProtocolVersion = 1;
+inline constexpr int kProtocolVersion = 2;  // 2: tunnels (stream.*)
 inline constexpr std::size_t kMaxMessageBytes = 4 << 20;
 
 struct RunningWorkload {
@@ -112,8 +115,21 @@ struct LogsClose {
   std::string stream_id;
 };
 
-using Message = std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport,
-                             Heartbeat, LogsOpen, LogsData, LogsEnd, LogsClose>;
+struct StreamOpen {
+  std::string stream_id;  // "st_…"
+  std::string secret;     // one-time; presented on the data connection
+  std::string workload_id;
+  int container_port = 0;  // which exposed port of the workload
+  std::string edge_url;    // where to dial; empty: the server the link goes to
+};
+struct StreamFail {
+  std::string stream_id;
+  std::string reason;
+};
+
+using Message =
+    std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport, Heartbeat,
+                 LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen, StreamFail>;
 
 std::string Encode(const Message& m);
 Result<Message> Decode(std::string_view text);

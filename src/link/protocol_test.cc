@@ -42,7 +42,9 @@ TEST(Protocol, RoundTripsEveryMessage) {
                                     LogsOpen{"s1", "wl_1", 50, true},
                                     LogsData{"s1", {"a", "b"}},
                                     LogsEnd{"s1", ""},
-                                    LogsClose{"s1"}};
+                                    LogsClose{"s1"},
+                                    StreamOpen{"st_1", "sec", "wl_1", 5432, ""},
+                                    StreamFail{"st_1", "no such port"}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
     auto back = Decode(text);
@@ -71,7 +73,9 @@ TEST(Protocol, RejectsMalformedInput) {
        R"({"type":"status","workload_id":"w","state":"s"})",
        R"({"type":"upsert","assignment":{"workload_id":"w","generation":1,"desired_state":"exploded","spec":{"image":"x"}}})",
        R"({"type":"welcome","node_id":"n","heartbeat_seconds":0})",
-       R"({"type":"logs.data","stream_id":"s","lines":[1]})"}) {
+       R"({"type":"logs.data","stream_id":"s","lines":[1]})",
+       R"({"type":"stream.open","stream_id":"s","secret":"x","workload_id":"w","container_port":0})",
+       R"({"type":"stream.open","stream_id":"s","workload_id":"w","container_port":80})"}) {
     EXPECT_FALSE(Decode(bad).ok()) << bad;
   }
 }

@@ -89,6 +89,14 @@ struct Workload {
   std::int64_t updated_at = 0;
 };
 
+// A port of the edge's public range, held by one exposed port of one workload for as long as
+// the workload exists (stop/start, restarts and reconnects keep it).
+struct PublicPort {
+  int port = 0;
+  std::string workload_id;
+  int container_port = 0;
+};
+
 struct WorkloadEvent {
   std::int64_t id = 0;
   std::string workload_id;

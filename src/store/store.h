@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,8 +70,20 @@ class Store {
   virtual Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
                                    const std::string& status, const std::string& reason,
                                    const std::string& bindings_json, std::int64_t now) = 0;
+  // Deletes the workload, its events and its public ports.
   virtual Status DeleteWorkload(const std::string& id) = 0;
   virtual Status AppendEvent(const WorkloadEvent& e) = 0;
+
+  // --- the edge's public ports
+  // Gives each of `container_ports` of the workload a public port in [low, high], atomically:
+  // ports it already holds are kept (idempotent), missing ones get the lowest port that no
+  // workload holds and for which `usable(port)` is true. Returns all of the workload's ports.
+  // kUnavailable if the range has no port left (nothing is allocated then).
+  virtual Result<std::vector<PublicPort>> AllocatePublicPorts(
+      const std::string& workload_id, const std::vector<int>& container_ports, int low, int high,
+      const std::function<bool(int)>& usable) = 0;
+  // Every allocated public port, ordered by port.
+  virtual Result<std::vector<PublicPort>> ListPublicPorts() = 0;
   // The most recent `limit` events, oldest first.
   virtual Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id,
                                                         int limit) = 0;

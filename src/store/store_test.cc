@@ -234,6 +234,50 @@ TEST_P(StoreTest, WorkloadLifecycle) {
   EXPECT_TRUE(store_->CreateWorkload(dup).ok());  // the name is free again
 }
 
+TEST_P(StoreTest, PublicPortsAreStableUniqueAndReleasedOnDelete) {
+  auto u = store_->CreateUser(NewUser("p@x.io"));
+  ASSERT_TRUE(u.ok());
+  for (const char* id : {"wl_a", "wl_b", "wl_c"}) {
+    Workload w;
+    w.id = id;
+    w.owner_id = u->id;
+    w.name = id;
+    w.template_name = "custom";
+    w.image = "img";
+    w.spec_enc = "s";
+    w.credentials_enc = "c";
+    ASSERT_TRUE(store_->CreateWorkload(w).ok());
+  }
+  const auto any = [](int) { return true; };
+  auto a = store_->AllocatePublicPorts("wl_a", {5432, 8080}, 100, 103, any);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].port, 100);
+  EXPECT_EQ((*a)[1].port, 101);
+  // Idempotent: asking again keeps the same ports.
+  auto again = store_->AllocatePublicPorts("wl_a", {5432, 8080}, 100, 103, any);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0].port, 100);
+  EXPECT_EQ((*again)[1].port, 101);
+  // Ports the caller cannot use (already bound by someone else) are skipped.
+  auto b = store_->AllocatePublicPorts("wl_b", {80}, 100, 103, [](int p) { return p != 102; });
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ((*b)[0].port, 103);
+  // The range is exhausted: an error, and nothing half-allocated.
+  auto c = store_->AllocatePublicPorts("wl_c", {1, 2}, 100, 103, any);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kUnavailable);
+  auto all = store_->ListPublicPorts();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 3u);
+  // Deleting a workload releases its ports.
+  ASSERT_TRUE(store_->DeleteWorkload("wl_a").ok());
+  EXPECT_EQ(store_->ListPublicPorts()->size(), 1u);
+  auto c2 = store_->AllocatePublicPorts("wl_c", {1, 2}, 100, 103, any);
+  ASSERT_TRUE(c2.ok());
+  EXPECT_EQ((*c2)[0].port, 100);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, StoreTest,
                          ::testing::Values(Impl{"sqlite",
                                                 [](const fs::path& dir) -> std::unique_ptr<Store> {

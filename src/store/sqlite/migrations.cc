@@ -82,6 +82,14 @@ CREATE TABLE workload_events (
 );
 CREATE INDEX workload_events_workload ON workload_events(workload_id, id);
 )sql"},
+      {3, "the edge's public ports", R"sql(
+CREATE TABLE public_ports (
+  port           INTEGER PRIMARY KEY,
+  workload_id    TEXT NOT NULL,
+  container_port INTEGER NOT NULL,
+  UNIQUE (workload_id, container_port)
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -53,6 +53,10 @@ class SqliteStore final : public Store {
   Status DeleteWorkload(const std::string& id) override;
   Status AppendEvent(const WorkloadEvent& e) override;
   Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id, int limit) override;
+  Result<std::vector<PublicPort>> AllocatePublicPorts(
+      const std::string& workload_id, const std::vector<int>& container_ports, int low, int high,
+      const std::function<bool(int)>& usable) override;
+  Result<std::vector<PublicPort>> ListPublicPorts() override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.

@@ -1,6 +1,10 @@
 // SqliteStore: workloads and their event timeline.
 #include "store/sqlite/sqlite_store.h"
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 namespace lattice::store::sqlite {
 namespace {
 
@@ -160,6 +164,10 @@ Status SqliteStore::DeleteWorkload(const std::string& id) {
     if (!ev.ok()) return std::move(ev).error();
     (*ev)->Bind(1, id);
     if (int rc = (*ev)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "delete events");
+    auto pp = c->Prepare("DELETE FROM public_ports WHERE workload_id = ?");
+    if (!pp.ok()) return std::move(pp).error();
+    (*pp)->Bind(1, id);
+    if (int rc = (*pp)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "release public ports");
     auto q = c->Prepare("DELETE FROM workloads WHERE id = ?");
     if (!q.ok()) return std::move(q).error();
     (*q)->Bind(1, id);
@@ -194,6 +202,64 @@ Result<std::vector<WorkloadEvent>> SqliteStore::ListEvents(const std::string& wo
     out.push_back({s.Int(0), s.Text(1), s.Int(2), s.Text(3), s.Text(4)});
   }
   if (rc != SQLITE_DONE) return c->ToError(rc, "list events");
+  return out;
+}
+
+Result<std::vector<PublicPort>> SqliteStore::AllocatePublicPorts(
+    const std::string& workload_id, const std::vector<int>& container_ports, int low, int high,
+    const std::function<bool(int)>& usable) {
+  auto c = Acquire();
+  std::vector<PublicPort> out;
+  Status s = InTransaction(*c, [&]() -> Status {
+    auto all = c->Prepare("SELECT port, workload_id, container_port FROM public_ports");
+    if (!all.ok()) return std::move(all).error();
+    std::set<int> taken;
+    std::map<int, int> mine;  // container port → public port
+    int rc;
+    while ((rc = (*all)->Step()) == SQLITE_ROW) {
+      const int port = static_cast<int>((*all)->Int(0));
+      taken.insert(port);
+      if ((*all)->Text(1) == workload_id) mine[static_cast<int>((*all)->Int(2))] = port;
+    }
+    if (rc != SQLITE_DONE) return c->ToError(rc, "list public ports");
+    int next = low;
+    for (int cport : container_ports) {
+      if (mine.count(cport)) continue;
+      while (next <= high && (taken.count(next) || !usable(next))) ++next;
+      if (next > high)
+        return Error::Unavailable("The server has no free public port left in " +
+                                  std::to_string(low) + "-" + std::to_string(high) +
+                                  "; its operator can widen --public-ports.");
+      auto ins = c->Prepare(
+          "INSERT INTO public_ports(port, workload_id, container_port) VALUES (?, ?, ?)");
+      if (!ins.ok()) return std::move(ins).error();
+      (*ins)
+          ->Bind(1, static_cast<std::int64_t>(next))
+          .Bind(2, workload_id)
+          .Bind(3, static_cast<std::int64_t>(cport));
+      if (int irc = (*ins)->Step(); irc != SQLITE_DONE)
+        return c->ToError(irc, "allocate public port");
+      mine[cport] = next;
+      taken.insert(next);
+    }
+    for (const auto& [cport, port] : mine) out.push_back({port, workload_id, cport});
+    std::sort(out.begin(), out.end(),
+              [](const PublicPort& a, const PublicPort& b) { return a.port < b.port; });
+    return Status::Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return out;
+}
+
+Result<std::vector<PublicPort>> SqliteStore::ListPublicPorts() {
+  auto c = Acquire();
+  auto q = c->Prepare("SELECT port, workload_id, container_port FROM public_ports ORDER BY port");
+  if (!q.ok()) return std::move(q).error();
+  std::vector<PublicPort> out;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW)
+    out.push_back({static_cast<int>((*q)->Int(0)), (*q)->Text(1), static_cast<int>((*q)->Int(2))});
+  if (rc != SQLITE_DONE) return c->ToError(rc, "list public ports");
   return out;
 }
 

@@ -1,0 +1,181 @@
+#include "tunnel/tls_socket.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <csignal>
+
+#include <mutex>
+
+namespace lattice::tunnel {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// The error OpenSSL's queue holds (or a generic one), as an error_code.
+error_code SslError(int ssl_error) {
+  if (ssl_error == SSL_ERROR_ZERO_RETURN) return asio::error::eof;
+  const unsigned long e = ERR_peek_last_error();
+  if (ssl_error == SSL_ERROR_SYSCALL && e == 0) {
+    if (errno != 0) return {errno, boost::system::system_category()};
+    return asio::ssl::error::stream_truncated;
+  }
+  if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+    return asio::ssl::error::stream_truncated;
+  if (e != 0) return {static_cast<int>(e), asio::error::get_ssl_category()};
+  return asio::error::connection_aborted;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TlsSocket>> TlsSocket::Create(tcp::socket socket, SSL_CTX* ctx, Role role,
+                                                     const std::string& server_name) {
+  static std::once_flag sigpipe;
+  std::call_once(sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+  SSL* ssl = SSL_new(ctx);
+  if (ssl == nullptr) return Error::Internal("TLS: cannot allocate a connection");
+  auto s = std::make_unique<TlsSocket>(Key{}, std::move(socket), ssl);
+  error_code ec;
+  s->socket_.non_blocking(true, ec);
+  if (ec) return Error::Unavailable("TLS: " + ec.message());
+  if (SSL_set_fd(ssl, static_cast<int>(s->socket_.native_handle())) != 1)
+    return Error::Internal("TLS: cannot attach the socket");
+  if (role == Role::kClient) {
+    SSL_set_connect_state(ssl);
+    if (!server_name.empty()) {
+      // SNI only for names (RFC 6066 forbids literal addresses); the check covers both.
+      error_code aec;
+      asio::ip::make_address(server_name, aec);
+      if (aec) SSL_set_tlsext_host_name(ssl, server_name.c_str());
+      X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      const int ok = aec ? X509_VERIFY_PARAM_set1_host(param, server_name.c_str(), 0)
+                         : X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str());
+      if (ok != 1) return Error::Invalid("TLS: bad server name '" + server_name + "'");
+    }
+  } else {
+    SSL_set_accept_state(ssl);
+  }
+  return s;
+}
+
+TlsSocket::TlsSocket(Key, tcp::socket socket, SSL* ssl) : socket_(std::move(socket)), ssl_(ssl) {}
+
+TlsSocket::~TlsSocket() {
+  SSL_free(ssl_);
+}
+
+asio::awaitable<error_code> TlsSocket::WaitFor(int ssl_error) {
+  const auto what =
+      ssl_error == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write : tcp::socket::wait_read;
+  auto [ec] = co_await socket_.async_wait(what, kNoThrow);
+  co_return ec;
+}
+
+asio::awaitable<Status> TlsSocket::Handshake() {
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_do_handshake(ssl_);
+    if (r == 1) co_return Status::Ok();
+    const int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (error_code ec = co_await WaitFor(err))
+        co_return Error::Unavailable("TLS handshake: " + ec.message());
+      continue;
+    }
+    const long verify = SSL_get_verify_result(ssl_);
+    if (verify != X509_V_OK)
+      co_return Error::Unauthenticated(std::string("TLS: the peer's certificate is refused: ") +
+                                       X509_verify_cert_error_string(verify));
+    char buf[256] = {0};
+    const unsigned long e = ERR_peek_last_error();
+    if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+    co_return Error::Unavailable(std::string("TLS handshake failed: ") +
+                                 (e != 0 ? buf : SslError(err).message().c_str()));
+  }
+}
+
+bool TlsSocket::HasPending() const {
+  return SSL_has_pending(ssl_) == 1;
+}
+
+asio::awaitable<error_code> TlsSocket::WaitReadable() {
+  if (HasPending()) co_return error_code{};
+  co_return co_await WaitFor(read_wants_write_ ? SSL_ERROR_WANT_WRITE : SSL_ERROR_WANT_READ);
+}
+
+std::size_t TlsSocket::TryRead(void* data, std::size_t size, error_code& ec) {
+  ERR_clear_error();
+  errno = 0;
+  std::size_t n = 0;
+  const int r = SSL_read_ex(ssl_, data, size, &n);
+  read_wants_write_ = false;
+  if (r == 1) {
+    ec = {};
+    return n;
+  }
+  const int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    read_wants_write_ = err == SSL_ERROR_WANT_WRITE;
+    ec = asio::error::would_block;
+    return 0;
+  }
+  ec = SslError(err);
+  return 0;
+}
+
+asio::awaitable<error_code> TlsSocket::WriteAll(const void* data, std::size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ERR_clear_error();
+    errno = 0;
+    std::size_t n = 0;
+    const int r = SSL_write_ex(ssl_, p, size, &n);
+    if (r == 1) {
+      p += n;
+      size -= n;
+      continue;
+    }
+    const int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      if (error_code ec = co_await WaitFor(err)) co_return ec;
+      continue;
+    }
+    co_return SslError(err);
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> TlsSocket::ShutdownSend() {
+  if (sent_shutdown_) co_return error_code{};
+  for (;;) {
+    ERR_clear_error();
+    errno = 0;
+    const int r = SSL_shutdown(ssl_);
+    if (r >= 0) {  // 0: close_notify sent, the peer's not yet received; that is all we want
+      sent_shutdown_ = true;
+      co_return error_code{};
+    }
+    const int err = SSL_get_error(ssl_, r);
+    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+      if (error_code ec = co_await WaitFor(err)) co_return ec;
+      continue;
+    }
+    co_return SslError(err);
+  }
+}
+
+void TlsSocket::Close() {
+  error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+}  // namespace lattice::tunnel

@@ -1,0 +1,353 @@
+// The tunnel's building blocks against real sockets on loopback: the handshake codec, the lean
+// TLS socket (verification, half-close), and the relay through a full chain
+//   client ─tcp─▶ relay A ─TLS─▶ relay B ─tcp─▶ target
+// which is what edge + agent do: integrity of large transfers both ways, half-close, abort,
+// idle timeout and back-pressure.
+#include <gtest/gtest.h>
+#include <openssl/sha.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+
+#include <future>
+#include <random>
+#include <thread>
+
+#include "tunnel/handshake.h"
+#include "tunnel/relay.h"
+#include "tunnel/test_certs.h"
+#include "tunnel/tls_socket.h"
+
+namespace lattice::tunnel {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+TEST(Handshake, RoundTrips) {
+  const StreamCredential c{"st_abc123", "AbCdEfGhIjKlMnOpQrSt-_0123"};
+  const std::string line = EncodeHandshake(c);
+  auto back = ParseHandshake(line);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->stream_id, c.stream_id);
+  EXPECT_EQ(back->secret, c.secret);
+  EXPECT_EQ(*HandshakeLength(line + "payload"), line.size());
+}
+
+TEST(Handshake, NeedsMoreUntilTheNewline) {
+  EXPECT_EQ(*HandshakeLength(""), 0u);
+  EXPECT_EQ(*HandshakeLength("LTU"), 0u);
+  EXPECT_EQ(*HandshakeLength("LTUN1 st_x abc"), 0u);
+  EXPECT_FALSE(HandshakeLength("GET / HTTP/1.1\r\n").ok());
+  EXPECT_FALSE(HandshakeLength("LTUN1 " + std::string(200, 'a')).ok());
+}
+
+TEST(Handshake, RejectsMalformedLines) {
+  for (const char* bad :
+       {"", "LTUN1 \n", "LTUN1 st_abc\n", "LTUN1 st_abc short\n",
+        "LTUN2 st_abc AbCdEfGhIjKlMnOpQrSt\n", "LTUN1 xx_abc AbCdEfGhIjKlMnOpQrSt\n",
+        "LTUN1 st_ABC AbCdEfGhIjKlMnOpQrSt\n", "LTUN1 st_abc AbCdEfGhIjKlMnOpQ St\n",
+        "LTUN1 st_abc AbCdEfGhIjKlMnOpQrSt\x01\n"})
+    EXPECT_FALSE(ParseHandshake(bad).ok()) << bad;
+}
+
+// An io_context on its own thread for the relays; tests talk to the ends synchronously.
+class TunnelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = testing::MakeTestPki();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void TearDown() override {
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+
+  static tcp::acceptor Listen(asio::io_context& ioc) {
+    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    return a;
+  }
+
+  // Builds the chain; returns the client socket (blocking, on `sync_`) and the target's.
+  void BuildChain(RelayOptions opts = {}) {
+    tcp::acceptor entry = Listen(ioc_), tls_in = Listen(ioc_), target_l = Listen(sync_);
+    const auto entry_port = entry.local_endpoint().port();
+    const auto tls_port = tls_in.local_endpoint().port();
+    const auto target_port = target_l.local_endpoint().port();
+    std::promise<void> ready;
+    auto done = std::make_shared<std::promise<void>>();
+    relays_done_ = done->get_future();
+    asio::co_spawn(
+        ioc_,
+        [&, opts, done, entry = std::move(entry),
+         tls_in = std::move(tls_in)]() mutable -> asio::awaitable<void> {
+          tcp::socket a1 = co_await entry.async_accept(asio::use_awaitable);
+          // Side A dials side B over TLS; B accepts it.
+          tcp::socket raw(ioc_);
+          co_await raw.async_connect({asio::ip::make_address("127.0.0.1"), tls_port},
+                                     asio::use_awaitable);
+          tcp::socket raw_b = co_await tls_in.async_accept(asio::use_awaitable);
+          auto t1 = TlsSocket::Create(std::move(raw), pki_.client.get(), TlsSocket::Role::kClient,
+                                      "127.0.0.1");
+          auto t2 =
+              TlsSocket::Create(std::move(raw_b), pki_.server.get(), TlsSocket::Role::kServer);
+          using namespace asio::experimental::awaitable_operators;
+          auto [s1, s2] = co_await ((*t1)->Handshake() && (*t2)->Handshake());
+          EXPECT_TRUE(s1.ok() && s2.ok());
+          tcp::socket b2(ioc_);
+          co_await b2.async_connect({asio::ip::make_address("127.0.0.1"), target_port},
+                                    asio::use_awaitable);
+          auto a = std::make_shared<tcp::socket>(std::move(a1));
+          auto ta = std::shared_ptr<TlsSocket>(std::move(*t1));
+          auto tb = std::shared_ptr<TlsSocket>(std::move(*t2));
+          auto b = std::make_shared<tcp::socket>(std::move(b2));
+          auto count = std::make_shared<int>(2);
+          auto finish = [done, count] {
+            if (--*count == 0) done->set_value();
+          };
+          asio::co_spawn(
+              ioc_,
+              [a, ta, opts, finish, this]() -> asio::awaitable<void> {
+                stats_a_ = co_await Relay(*a, *ta, opts);
+                finish();
+              },
+              asio::detached);
+          asio::co_spawn(
+              ioc_,
+              [tb, b, opts, finish, this]() -> asio::awaitable<void> {
+                stats_b_ = co_await Relay(*tb, *b, opts);
+                finish();
+              },
+              asio::detached);
+        },
+        asio::detached);
+    client_ = std::make_unique<tcp::socket>(sync_);
+    client_->connect({asio::ip::make_address("127.0.0.1"), entry_port});
+    target_ = std::make_unique<tcp::socket>(target_l.accept());
+  }
+
+  bool RelaysDone(std::chrono::milliseconds within) {
+    return relays_done_.wait_for(within) == std::future_status::ready;
+  }
+
+  asio::io_context ioc_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
+      ioc_.get_executor()};
+  asio::io_context sync_;
+  std::thread thread_;
+  testing::TestPki pki_;
+  std::unique_ptr<tcp::socket> client_, target_;
+  std::future<void> relays_done_;
+  RelayStats stats_a_, stats_b_;
+};
+
+std::string RandomBytes(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::string Digest(const std::string& s) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+  return std::string(reinterpret_cast<char*>(d), sizeof d);
+}
+
+// Reads until EOF.
+std::string ReadAll(tcp::socket& s) {
+  std::string out;
+  error_code ec;
+  char buf[65536];
+  for (;;) {
+    const std::size_t n = s.read_some(asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) break;
+  }
+  return out;
+}
+
+TEST_F(TunnelTest, LargeTransfersBothWaysArriveIntact) {
+  BuildChain();
+  const std::string up = RandomBytes(24 << 20, 1), down = RandomBytes(16 << 20, 2);
+  std::string got_up, got_down;
+  // Both directions at once: the target echoes nothing, it sends its own stream.
+  std::thread target_side([&] {
+    std::thread w([&] {
+      asio::write(*target_, asio::buffer(down));
+      target_->shutdown(tcp::socket::shutdown_send);
+    });
+    got_up = ReadAll(*target_);
+    w.join();
+  });
+  std::thread w([&] {
+    asio::write(*client_, asio::buffer(up));
+    client_->shutdown(tcp::socket::shutdown_send);
+  });
+  got_down = ReadAll(*client_);
+  w.join();
+  target_side.join();
+  EXPECT_EQ(Digest(got_up), Digest(up));
+  EXPECT_EQ(Digest(got_down), Digest(down));
+  ASSERT_TRUE(RelaysDone(std::chrono::seconds(10)));
+  EXPECT_FALSE(stats_a_.aborted);
+  EXPECT_FALSE(stats_b_.aborted);
+  EXPECT_EQ(stats_a_.a_to_b, up.size());
+  EXPECT_EQ(stats_b_.b_to_a, down.size());
+}
+
+TEST_F(TunnelTest, HalfCloseIsPassedOnAndTheOtherWayGoesOn) {
+  BuildChain();
+  asio::write(*client_, asio::buffer(std::string("request")));
+  client_->shutdown(tcp::socket::shutdown_send);
+  // The target sees the request and then end of stream...
+  EXPECT_EQ(ReadAll(*target_), "request");
+  // ...and can still answer afterwards: the client reads the answer, then end of stream.
+  asio::write(*target_, asio::buffer(std::string("answer after EOF")));
+  target_->shutdown(tcp::socket::shutdown_send);
+  EXPECT_EQ(ReadAll(*client_), "answer after EOF");
+  ASSERT_TRUE(RelaysDone(std::chrono::seconds(5)));
+  EXPECT_FALSE(stats_a_.aborted);
+}
+
+TEST_F(TunnelTest, AResetOnOneEndClosesTheOther) {
+  BuildChain();
+  asio::write(*client_, asio::buffer(std::string("x")));
+  char c;
+  asio::read(*target_, asio::buffer(&c, 1));
+  target_->set_option(asio::socket_base::linger(true, 0));  // RST on close
+  target_->close();
+  error_code ec;
+  client_->read_some(asio::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec) << "the client must see the failure";
+  ASSERT_TRUE(RelaysDone(std::chrono::seconds(5)));
+  EXPECT_TRUE(stats_b_.aborted);
+}
+
+TEST_F(TunnelTest, IdleStreamsAreClosed) {
+  BuildChain({std::chrono::milliseconds(300)});
+  asio::write(*client_, asio::buffer(std::string("hi")));
+  char buf[2];
+  asio::read(*target_, asio::buffer(buf));
+  const auto t0 = std::chrono::steady_clock::now();
+  error_code ec;
+  client_->read_some(asio::buffer(buf, 1), ec);  // blocks until the relay gives up
+  EXPECT_TRUE(ec);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(250));
+  ASSERT_TRUE(RelaysDone(std::chrono::seconds(5)));
+  EXPECT_TRUE(stats_a_.idle_timed_out || stats_b_.idle_timed_out);
+}
+
+TEST_F(TunnelTest, ASlowReaderHoldsTheWriterBack) {
+  BuildChain();
+  // The target reads nothing. The client writes until the chain is full: what it got rid of
+  // must stay bounded by socket buffers and one relay buffer per hop, not grow without end.
+  client_->non_blocking(true);
+  const std::string chunk(1 << 16, 'x');
+  std::size_t sent = 0;
+  auto last_progress = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - last_progress < std::chrono::milliseconds(500)) {
+    error_code ec;
+    const std::size_t n = client_->write_some(asio::buffer(chunk), ec);
+    if (n > 0) {
+      sent += n;
+      last_progress = std::chrono::steady_clock::now();
+    }
+    if (ec == asio::error::would_block) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_LT(sent, std::size_t{256} << 20) << "no back-pressure";
+  }
+  EXPECT_GT(sent, 0u);
+  EXPECT_LT(sent, std::size_t{64} << 20);
+  // Now the target drains it all and everything arrives.
+  client_->non_blocking(false);
+  client_->shutdown(tcp::socket::shutdown_send);
+  EXPECT_EQ(ReadAll(*target_).size(), sent);
+}
+
+// A bare TLS pair (no relay) to check verification and half-close.
+class TlsPair : public TunnelTest {
+ protected:
+  // Handshakes client and server; returns both statuses.
+  std::pair<Status, Status> Handshake(SSL_CTX* client_ctx, const std::string& name) {
+    tcp::acceptor l = Listen(ioc_);
+    tcp::socket c(ioc_);
+    c.connect(l.local_endpoint());
+    tcp::socket s = l.accept();
+    auto cs = TlsSocket::Create(std::move(c), client_ctx, TlsSocket::Role::kClient, name);
+    auto ss = TlsSocket::Create(std::move(s), pki_.server.get(), TlsSocket::Role::kServer);
+    client_tls_ = std::move(*cs);
+    server_tls_ = std::move(*ss);
+    auto f = asio::co_spawn(
+        ioc_,
+        [this]() -> asio::awaitable<std::pair<Status, Status>> {
+          using namespace asio::experimental::awaitable_operators;
+          auto [a, b] = co_await (client_tls_->Handshake() && server_tls_->Handshake());
+          co_return std::pair<Status, Status>{a, b};
+        },
+        asio::use_future);
+    return f.get();
+  }
+  std::unique_ptr<TlsSocket> client_tls_, server_tls_;
+};
+
+TEST_F(TlsPair, HandshakeSucceedsWithTheRightCa) {
+  auto [c, s] = Handshake(pki_.client.get(), "127.0.0.1");
+  EXPECT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(s.ok());
+}
+
+TEST_F(TlsPair, AnotherCaIsRefused) {
+  testing::TestPki other = testing::MakeTestPki();
+  auto [c, s] = Handshake(other.client.get(), "127.0.0.1");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kUnauthenticated) << c.error().message;
+}
+
+TEST_F(TlsPair, AWrongNameIsRefused) {
+  auto [c, s] = Handshake(pki_.client.get(), "lattice.example");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, ErrorCode::kUnauthenticated) << c.error().message;
+}
+
+TEST_F(TlsPair, CloseNotifyEndsOneDirectionOnly) {
+  auto [c, s] = Handshake(pki_.client.get(), "127.0.0.1");
+  ASSERT_TRUE(c.ok() && s.ok());
+  auto f = asio::co_spawn(
+      ioc_,
+      [this]() -> asio::awaitable<std::string> {
+        co_await client_tls_->WriteAll("ping", 4);
+        co_await client_tls_->ShutdownSend();
+        std::string got;
+        char buf[64];
+        for (;;) {  // the server reads ping, then EOF
+          co_await server_tls_->WaitReadable();
+          error_code ec;
+          const std::size_t n = server_tls_->TryRead(buf, sizeof buf, ec);
+          got.append(buf, n);
+          if (ec == asio::error::eof) break;
+          if (ec && ec != asio::error::would_block) co_return "server read failed: " + ec.message();
+        }
+        // The server still writes after the client's close_notify; the client still reads.
+        if (auto ec = co_await server_tls_->WriteAll("pong", 4)) co_return "write: " + ec.message();
+        co_await server_tls_->ShutdownSend();
+        for (;;) {
+          co_await client_tls_->WaitReadable();
+          error_code ec;
+          const std::size_t n = client_tls_->TryRead(buf, sizeof buf, ec);
+          got.append(buf, n);
+          if (ec == asio::error::eof) break;
+          if (ec && ec != asio::error::would_block) co_return "client read failed: " + ec.message();
+        }
+        co_return got;
+      },
+      asio::use_future);
+  EXPECT_EQ(f.get(), "pingpong");
+}
+
+}  // namespace
+}  // namespace lattice::tunnel
