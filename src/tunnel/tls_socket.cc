@@ -1,5 +1,7 @@
 #include "tunnel/tls_socket.h"
 
+#include "tunnel/tls_stream_ref.h"
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <boost/asio/as_tuple.hpp>
@@ -44,6 +46,9 @@ Result<std::unique_ptr<TlsSocket>> TlsSocket::Create(tcp::socket socket, SSL_CTX
   error_code ec;
   s->socket_.non_blocking(true, ec);
   if (ec) return Error::Unavailable("TLS: " + ec.message());
+  // Partial writes let WriteAll stream large buffers; released buffers keep idle ones small.
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                        SSL_MODE_RELEASE_BUFFERS);
   if (SSL_set_fd(ssl, static_cast<int>(s->socket_.native_handle())) != 1)
     return Error::Internal("TLS: cannot attach the socket");
   if (role == Role::kClient) {
@@ -129,6 +134,30 @@ std::size_t TlsSocket::TryRead(void* data, std::size_t size, error_code& ec) {
   }
   ec = SslError(err);
   return 0;
+}
+
+std::size_t TlsSocket::TryWrite(const void* data, std::size_t size, error_code& ec, int& wait) {
+  ERR_clear_error();
+  errno = 0;
+  std::size_t n = 0;
+  const int r = SSL_write_ex(ssl_, data, size, &n);
+  if (r == 1) {
+    ec = {};
+    return n;
+  }
+  const int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    wait = err;
+    ec = asio::error::would_block;
+    return 0;
+  }
+  ec = SslError(err);
+  return 0;
+}
+
+void teardown(boost::beast::role_type, TlsStreamRef& s, error_code& ec) {
+  s.socket().Close();
+  ec = {};
 }
 
 asio::awaitable<error_code> TlsSocket::WriteAll(const void* data, std::size_t size) {

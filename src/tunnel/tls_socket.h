@@ -57,6 +57,16 @@ class TlsSocket {
   // True if OpenSSL holds decrypted or undecrypted bytes a TryRead would return without I/O.
   bool HasPending() const;
 
+  // Writes what it can of [data, data+size) now: the count, or 0 with `ec` = would_block and
+  // `wait` = the SSL_ERROR_WANT_* to wait for, or another error.
+  std::size_t TryWrite(const void* data, std::size_t size, boost::system::error_code& ec,
+                       int& wait);
+  // What a reader that got would_block waits for on the socket.
+  boost::asio::socket_base::wait_type read_wait_type() const {
+    return read_wants_write_ ? boost::asio::socket_base::wait_write
+                             : boost::asio::socket_base::wait_read;
+  }
+
   // Writes all of [data, data+size).
   boost::asio::awaitable<boost::system::error_code> WriteAll(const void* data, std::size_t size);
   // Sends close_notify once; later writes fail, reads go on.

@@ -20,6 +20,11 @@
 #include "tunnel/relay.h"
 #include "tunnel/test_certs.h"
 #include "tunnel/tls_socket.h"
+#include "tunnel/tls_stream_ref.h"
+
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
 
 namespace lattice::tunnel {
 namespace {
@@ -347,6 +352,32 @@ TEST_F(TlsPair, CloseNotifyEndsOneDirectionOnly) {
       },
       asio::use_future);
   EXPECT_EQ(f.get(), "pingpong");
+}
+
+TEST_F(TlsPair, AWebSocketRunsOverIt) {
+  auto [c, s] = Handshake(pki_.client.get(), "127.0.0.1");
+  ASSERT_TRUE(c.ok() && s.ok());
+  namespace websocket = boost::beast::websocket;
+  auto f = asio::co_spawn(
+      ioc_,
+      [this]() -> asio::awaitable<std::string> {
+        websocket::stream<TlsStreamRef> server{TlsStreamRef(*server_tls_)};
+        websocket::stream<TlsStreamRef> client{TlsStreamRef(*client_tls_)};
+        using namespace asio::experimental::awaitable_operators;
+        co_await (server.async_accept(asio::use_awaitable) &&
+                  client.async_handshake("127.0.0.1", "/link", asio::use_awaitable));
+        const std::string big(300000, 'z');  // several TLS records and partial writes
+        boost::beast::flat_buffer sb, cb;
+        co_await (client.async_write(asio::buffer(big), asio::use_awaitable) &&
+                  server.async_read(sb, asio::use_awaitable));
+        co_await server.async_write(asio::buffer(std::string("ok")), asio::use_awaitable);
+        co_await client.async_read(cb, asio::use_awaitable);
+        co_await (client.async_close(websocket::close_code::normal, asio::use_awaitable) &&
+                  server.async_read(sb, asio::as_tuple(asio::use_awaitable)));
+        co_return std::to_string(sb.size()) + ":" + boost::beast::buffers_to_string(cb.data());
+      },
+      asio::use_future);
+  EXPECT_EQ(f.get(), "300000:ok");
 }
 
 }  // namespace
