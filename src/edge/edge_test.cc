@@ -1,0 +1,297 @@
+// The edge with a real agent-side TunnelClient on loopback: a client of a public port reaches
+// the target through the TLS data connection; stopped routes refuse; a silent or failing agent
+// closes the client; and bad data-connection handshakes (garbage, wrong secret, replayed
+// secret, too slow) are turned away without disturbing a stream that is relaying.
+#include "edge/edge.h"
+
+#include <gtest/gtest.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+
+#include <future>
+#include <thread>
+
+#include "agent/tunnel_client.h"
+#include "common/random.h"
+#include "tunnel/handshake.h"
+#include "tunnel/test_certs.h"
+
+namespace lattice::edge {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using boost::system::error_code;
+
+int FreePort() {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+class EdgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    InitCrypto();
+    pki_ = tunnel::testing::MakeTestPki();
+    // The target: an echo server standing in for the container's published port.
+    target_ = std::make_unique<tcp::acceptor>(
+        ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::co_spawn(ioc_, Echo(), asio::detached);
+    // The server's TLS front, reduced to what the edge needs: handshake, then hand over.
+    front_ = std::make_unique<tcp::acceptor>(ioc_,
+                                             tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::co_spawn(ioc_, Front(), asio::detached);
+
+    EdgeOptions o;
+    o.open_timeout = std::chrono::milliseconds(800);
+    o.handshake_timeout = std::chrono::milliseconds(500);
+    o.max_streams_per_workload = 3;
+    edge_ =
+        std::make_unique<Edge>(ioc_, o, [this](const std::string& node, const link::StreamOpen& m) {
+          if (node != "node_1" || !agent_connected_) return false;
+          last_open_ = m;
+          if (agent_answers_) agent_->Open(m);
+          return true;
+        });
+    agent::TunnelClientOptions ao;
+    ao.edge_host = "127.0.0.1";
+    ao.edge_port = std::to_string(front_->local_endpoint().port());
+    const int target_port = target_->local_endpoint().port();
+    agent_ = std::make_unique<agent::TunnelClient>(
+        ao, pki_.client.get(),
+        [target_port](const std::string& wl, int cport) -> std::optional<int> {
+          if (wl == "wl_1" && cport == 5432) return target_port;
+          return std::nullopt;
+        },
+        [this](link::StreamFail f) { edge_->OnStreamFail("node_1", f); });
+    agent_->Start();
+    public_port_ = FreePort();
+    edge_->SetRoutes({{public_port_, "wl_1", 5432, "node_1", true},
+                      {public_port_ + 1000 > 65000 ? public_port_ - 1000 : public_port_ + 1000,
+                       "wl_2", 80, "node_1", true}});
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  void TearDown() override {
+    agent_->Stop();
+    edge_->Stop();
+    work_.reset();
+    ioc_.stop();
+    thread_.join();
+    target_.reset();
+    front_.reset();
+    ioc_owner_.reset();  // ends the coroutines still parked in it while the edge is alive
+  }
+
+  asio::awaitable<void> Echo() {
+    for (;;) {
+      auto [ec, s] = co_await target_->async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      asio::co_spawn(
+          ioc_,
+          [s = std::move(s)]() mutable -> asio::awaitable<void> {
+            char buf[4096];
+            for (;;) {
+              auto [rec, n] = co_await s.async_read_some(asio::buffer(buf),
+                                                         asio::as_tuple(asio::use_awaitable));
+              if (rec) co_return;
+              co_await asio::async_write(s, asio::buffer(buf, n),
+                                         asio::as_tuple(asio::use_awaitable));
+            }
+          },
+          asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Front() {
+    for (;;) {
+      auto [ec, s] = co_await front_->async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      asio::co_spawn(
+          asio::make_strand(ioc_),
+          [this, s = std::move(s)]() mutable -> asio::awaitable<void> {
+            auto tls = tunnel::TlsSocket::Create(std::move(s), pki_.server.get(),
+                                                 tunnel::TlsSocket::Role::kServer);
+            if (!(co_await (*tls)->Handshake()).ok()) co_return;
+            co_await edge_->AcceptDataConnection(std::move(*tls), "");
+          },
+          asio::detached);
+    }
+  }
+
+  // A raw data connection as an attacker would make one: TLS to the front, then `line`.
+  std::unique_ptr<tunnel::TlsSocket> RawDataConnection(const std::string& line) {
+    auto f = asio::co_spawn(
+        ioc_,
+        [this, line]() -> asio::awaitable<std::unique_ptr<tunnel::TlsSocket>> {
+          tcp::socket s(ioc_);
+          co_await s.async_connect(front_->local_endpoint(), asio::use_awaitable);
+          auto tls = tunnel::TlsSocket::Create(std::move(s), pki_.client.get(),
+                                               tunnel::TlsSocket::Role::kClient, "127.0.0.1");
+          co_await (*tls)->Handshake();
+          if (!line.empty()) co_await (*tls)->WriteAll(line.data(), line.size());
+          co_return std::move(*tls);
+        },
+        asio::use_future);
+    return f.get();
+  }
+
+  // True if the edge closed the raw data connection within `within`.
+  bool ClosedByEdge(tunnel::TlsSocket& t, std::chrono::milliseconds within) {
+    auto f = asio::co_spawn(
+        ioc_,
+        [&t]() -> asio::awaitable<bool> {
+          for (;;) {
+            co_await t.WaitReadable();
+            char c;
+            error_code ec;
+            t.TryRead(&c, 1, ec);
+            if (ec && ec != asio::error::would_block) co_return true;
+            if (!ec) co_return false;  // the edge relayed something: not closed
+          }
+        },
+        asio::use_future);
+    return f.wait_for(within) == std::future_status::ready && f.get();
+  }
+
+  std::unique_ptr<tcp::socket> Client() {
+    auto s = std::make_unique<tcp::socket>(sync_);
+    s->connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(public_port_)});
+    return s;
+  }
+  static std::string RoundTrip(tcp::socket& s, const std::string& msg) {
+    asio::write(s, asio::buffer(msg));
+    std::string back(msg.size(), '\0');
+    error_code ec;
+    asio::read(s, asio::buffer(back), ec);
+    return ec ? "error: " + ec.message() : back;
+  }
+  static bool ClosedWithin(tcp::socket& s, std::chrono::milliseconds within) {
+    s.non_blocking(false);
+    timeval tv{0, static_cast<suseconds_t>(within.count() * 1000)};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    error_code ec;
+    s.read_some(asio::buffer(&c, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  std::unique_ptr<Edge> edge_;  // outlives the io_context's coroutines (declared first)
+  std::unique_ptr<asio::io_context> ioc_owner_ = std::make_unique<asio::io_context>();
+  asio::io_context& ioc_ = *ioc_owner_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{
+      ioc_.get_executor()};
+  asio::io_context sync_;
+  std::thread thread_;
+  tunnel::testing::TestPki pki_;
+  std::unique_ptr<tcp::acceptor> target_, front_;
+  std::unique_ptr<agent::TunnelClient> agent_;
+  std::atomic<bool> agent_connected_{true};
+  std::atomic<bool> agent_answers_{true};
+  link::StreamOpen last_open_;
+  int public_port_ = 0;
+};
+
+TEST_F(EdgeTest, AClientReachesTheTargetThroughTheTunnel) {
+  ASSERT_TRUE(edge_->Listening(public_port_));
+  auto c = Client();
+  EXPECT_EQ(RoundTrip(*c, "hello through the edge"), "hello through the edge");
+  const std::string big(1 << 20, 'q');
+  EXPECT_EQ(RoundTrip(*c, big), big);
+  EXPECT_EQ(edge_->Stats().streams_opened, 1);
+}
+
+TEST_F(EdgeTest, AStoppedWorkloadRefusesAndAStartedOneAcceptsAgain) {
+  edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 5432, "node_1", false}});
+  tcp::socket s(sync_);
+  error_code ec;
+  for (int i = 0; i < 50 && ec != asio::error::connection_refused; ++i) {
+    // The listener closes on the edge's strand, very soon.
+    s.close();
+    s.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(public_port_)}, ec);
+    if (ec != asio::error::connection_refused)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(ec, asio::error::connection_refused);
+  edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 5432, "node_1", true}});
+  auto c = Client();
+  EXPECT_EQ(RoundTrip(*c, "back"), "back");
+}
+
+TEST_F(EdgeTest, ASilentAgentClosesTheClientAfterTheOpenTimeout) {
+  agent_answers_ = false;
+  auto c = Client();
+  EXPECT_TRUE(ClosedWithin(*c, std::chrono::seconds(3)));
+  EXPECT_GE(edge_->Stats().streams_refused, 1);
+}
+
+TEST_F(EdgeTest, ADisconnectedNodeClosesTheClientAtOnce) {
+  agent_connected_ = false;
+  auto c = Client();
+  EXPECT_TRUE(ClosedWithin(*c, std::chrono::milliseconds(500)));
+}
+
+TEST_F(EdgeTest, StreamFailClosesTheClientBeforeTheTimeout) {
+  // wl_2's container port is not published on the node: the agent reports stream.fail.
+  edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 9999, "node_1", true}});
+  auto c = Client();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(ClosedWithin(*c, std::chrono::seconds(3)));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(700));
+}
+
+TEST_F(EdgeTest, TheStreamCapRefusesTheExtraClient) {
+  std::vector<std::unique_ptr<tcp::socket>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(Client());
+    ASSERT_EQ(RoundTrip(*held.back(), "x"), "x");
+  }
+  auto extra = Client();
+  EXPECT_TRUE(ClosedWithin(*extra, std::chrono::seconds(2)));
+  held.pop_back();  // a slot frees up
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto again = Client();
+  EXPECT_EQ(RoundTrip(*again, "y"), "y");
+}
+
+TEST_F(EdgeTest, BadHandshakesAreRejectedWithoutTouchingLiveStreams) {
+  auto live = Client();
+  ASSERT_EQ(RoundTrip(*live, "before"), "before");
+  const link::StreamOpen used = last_open_;  // its secret was consumed by the live stream
+
+  auto garbage = RawDataConnection("GARBAGE GARBAGE GARBAGE\n");
+  EXPECT_TRUE(ClosedByEdge(*garbage, std::chrono::seconds(2)));
+  auto replay = RawDataConnection(tunnel::EncodeHandshake({used.stream_id, used.secret}));
+  EXPECT_TRUE(ClosedByEdge(*replay, std::chrono::seconds(2)));
+  auto unknown =
+      RawDataConnection(tunnel::EncodeHandshake({"st_nosuchstream", "AAAAAAAAAAAAAAAAAAAAAAAA"}));
+  EXPECT_TRUE(ClosedByEdge(*unknown, std::chrono::seconds(2)));
+  // A wrong secret for a stream that is really waiting: refused, and the waiting stream is
+  // still served by the right one.
+  agent_answers_ = false;
+  auto waiting = Client();
+  for (int i = 0; i < 100 && last_open_.stream_id == used.stream_id; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const link::StreamOpen pending = last_open_;
+  ASSERT_NE(pending.stream_id, used.stream_id);
+  auto wrong =
+      RawDataConnection(tunnel::EncodeHandshake({pending.stream_id, "WRONGWRONGWRONGWRONGWRONG"}));
+  EXPECT_TRUE(ClosedByEdge(*wrong, std::chrono::seconds(2)));
+  agent_->Open(pending);
+  EXPECT_EQ(RoundTrip(*waiting, "late but right"), "late but right");
+  // Slow: TLS done, then nothing — cut off at the handshake timeout.
+  auto slow = RawDataConnection("");
+  EXPECT_TRUE(ClosedByEdge(*slow, std::chrono::seconds(2)));
+
+  EXPECT_GE(edge_->Stats().handshakes_rejected, 5);
+  EXPECT_EQ(RoundTrip(*live, "after"), "after");
+}
+
+}  // namespace
+}  // namespace lattice::edge
