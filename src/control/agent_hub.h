@@ -46,6 +46,14 @@ class AgentHub {
   void OnLogsData(const std::string& node_id, link::LogsData data);
   void OnLogsEnd(const std::string& node_id, const link::LogsEnd& end);
 
+  // Tunnel streams the agent could not open go to this handler (the edge); set before serving.
+  using StreamFailHandler =
+      std::function<void(const std::string& node_id, const link::StreamFail& fail)>;
+  void SetStreamFailHandler(StreamFailHandler h) { stream_fail_ = std::move(h); }
+  void OnStreamFail(const std::string& node_id, const link::StreamFail& fail) {
+    if (stream_fail_) stream_fail_(node_id, fail);
+  }
+
  private:
   struct Stream {
     std::string node_id;
@@ -54,6 +62,7 @@ class AgentHub {
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<AgentConnection>> links_;  // guarded by mu_
   std::map<std::string, Stream> streams_;                          // guarded by mu_
+  StreamFailHandler stream_fail_;                                  // set once, before use
 };
 
 }  // namespace lattice::control

@@ -84,6 +84,27 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_LOST_GRACE")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  cmd.add_option("--public-host", cfg.public_host,
+                 "Host users connect to for workload endpoints (default: the advertise-URL "
+                 "host, else the --listen host)")
+      ->envname("LATTICE_PUBLIC_HOST");
+  cmd.add_option("--public-bind", cfg.public_bind,
+                 "Address the public ports listen on (default: the --listen host)")
+      ->envname("LATTICE_PUBLIC_BIND");
+  cmd.add_option("--public-ports", cfg.public_ports,
+                 "Range of public ports handed out to workloads, LOW-HIGH")
+      ->envname("LATTICE_PUBLIC_PORTS")
+      ->capture_default_str();
+  cmd.add_option("--tunnel-idle-timeout", cfg.tunnel_idle_timeout_seconds,
+                 "Seconds a tunneled connection may carry nothing before it is closed")
+      ->envname("LATTICE_TUNNEL_IDLE_TIMEOUT")
+      ->check(CLI::Range(1, 7 * 86400))
+      ->capture_default_str();
+  cmd.add_option("--tunnel-max-streams", cfg.tunnel_max_streams,
+                 "Concurrent tunneled connections per workload")
+      ->envname("LATTICE_TUNNEL_MAX_STREAMS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
 }
 
 struct AgentFlags {

@@ -80,6 +80,8 @@ asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::Contro
       hub.OnLogsData(node_id, std::move(*d));
     else if (auto* e = std::get_if<link::LogsEnd>(&*msg))
       hub.OnLogsEnd(node_id, *e);
+    else if (auto* f = std::get_if<link::StreamFail>(&*msg))
+      hub.OnStreamFail(node_id, *f);
     else
       spdlog::warn("msg=\"unexpected agent message\" node={}", node_id);
   }

@@ -10,6 +10,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <boost/asio/ip/host_name.hpp>
+#include <boost/url/parse.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -26,6 +29,7 @@
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
+#include "edge/edge.h"
 #include "http/dispatcher.h"
 #include "http/metrics.h"
 #include "http/problem.h"
@@ -65,6 +69,39 @@ bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& po
   return true;
 }
 
+Status ParsePortRange(const std::string& text, int& low, int& high) {
+  const auto dash = text.find('-');
+  const auto number = [](const std::string& t, int& out) {
+    if (t.empty() || t.size() > 5 || t.find_first_not_of("0123456789") != std::string::npos)
+      return false;
+    out = std::stoi(t);
+    return out >= 1024 && out <= 65535;
+  };
+  if (dash == std::string::npos || !number(text.substr(0, dash), low) ||
+      !number(text.substr(dash + 1), high) || low > high)
+    return Error::Invalid("--public-ports '" + text +
+                          "': expected LOW-HIGH with 1024 <= LOW <= HIGH <= 65535");
+  return Status::Ok();
+}
+
+namespace {
+
+// The host users are told to connect to when --public-host is not given.
+std::string DefaultPublicHost(const ServerConfig& c, const std::string& listen_host) {
+  if (!c.advertise_url.empty()) {
+    if (auto u = boost::urls::parse_uri(c.advertise_url); u && !u->host_address().empty())
+      return std::string(u->host_address());
+  }
+  if (listen_host == "0.0.0.0" || listen_host == "::" || listen_host.empty()) {
+    boost::system::error_code ec;
+    std::string name = asio::ip::host_name(ec);
+    return ec || name.empty() ? "127.0.0.1" : name;
+  }
+  return listen_host;
+}
+
+}  // namespace
+
 struct App::Impl {
   ServerConfig config;
   SystemClock clock;
@@ -79,6 +116,8 @@ struct App::Impl {
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
   std::unique_ptr<http::Dispatcher> dispatcher;
+  // Declared before the io_context so it outlives the coroutines still parked in it.
+  std::unique_ptr<edge::Edge> edge;
   asio::io_context ioc;
 };
 
@@ -118,9 +157,41 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   copts.heartbeat_seconds = config.heartbeat_seconds;
   copts.lost_grace_seconds = config.lost_grace_seconds;
   copts.advertise_url = config.advertise_url;
+
+  // The edge: public ports for workloads, tunneled to their nodes.
+  std::string listen_host;
+  std::uint16_t listen_port = 0;
+  if (!ParseListen(config.listen, listen_host, listen_port))
+    return Error::Invalid("--listen '" + config.listen + "': expected HOST:PORT");
+  if (Status s = ParsePortRange(config.public_ports, copts.public_port_low, copts.public_port_high);
+      !s.ok())
+    return std::move(s).error();
+  copts.public_host =
+      config.public_host.empty() ? DefaultPublicHost(config, listen_host) : config.public_host;
+  edge::EdgeOptions eopts;
+  eopts.bind_address = config.public_bind.empty() ? listen_host : config.public_bind;
+  if (boost::system::error_code aec; asio::ip::make_address(eopts.bind_address, aec), aec)
+    return Error::Invalid("--public-bind '" + eopts.bind_address + "' is not an IP address");
+  eopts.idle_timeout = std::chrono::seconds(config.tunnel_idle_timeout_seconds);
+  eopts.max_streams_per_workload = config.tunnel_max_streams;
+  Impl* mp = impl.get();
+  impl->edge = std::make_unique<edge::Edge>(
+      impl->ioc, eopts, [mp](const std::string& node_id, const link::StreamOpen& m) {
+        return mp->hub.Send(node_id, m);
+      });
+  copts.public_port_usable = [mp](int port) { return mp->edge->PortBindable(port); };
+  impl->hub.SetStreamFailHandler([mp](const std::string& node_id, const link::StreamFail& f) {
+    mp->edge->OnStreamFail(node_id, f);
+  });
+
   impl->control = std::make_unique<control::ControlPlane>(*impl->store, impl->clock, impl->keys,
                                                           impl->events, impl->hub, copts);
   impl->control->RecoverAfterRestart();
+  impl->control->SetRouteObserver(
+      [mp](const std::string& workload_id, std::vector<control::PublicRoute> routes) {
+        mp->edge->UpdateWorkload(workload_id, std::move(routes));
+      });
+  impl->edge->SetRoutes(impl->control->Routes());
   impl->api = std::make_unique<api::ApiContext>(
       api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
                       impl->events, impl->hub, config.heartbeat_seconds});
@@ -232,6 +303,7 @@ int App::Run(const std::function<void(const std::string& url)>& on_listening) {
     if (ec) return;
     spdlog::info("msg=\"shutting down\" signal={}", sig);
     server.Stop();
+    m.edge->Stop();
     // In-flight requests get a moment to finish; idle keep-alive connections are dropped.
     drain.expires_after(std::chrono::seconds(2));
     drain.async_wait([&](const boost::system::error_code&) { m.ioc.stop(); });

@@ -28,7 +28,17 @@ struct ServerConfig {
   std::string advertise_url;        // how agents reach this server; default from --listen
   int heartbeat_seconds = 5;
   int lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
+
+  // The edge (tunnels to workloads).
+  std::string public_host;  // what users connect to; default: advertise-URL or listen host
+  std::string public_bind;  // where public listeners bind; default: the listen host
+  std::string public_ports = "20000-20999";  // LOW-HIGH handed out to exposed ports
+  int tunnel_idle_timeout_seconds = 3600;    // a stream with no traffic either way is closed
+  int tunnel_max_streams = 512;              // concurrent streams per workload
 };
+
+// Parses "LOW-HIGH" (1024 <= LOW <= HIGH <= 65535). kInvalidArgument names the problem.
+Status ParsePortRange(const std::string& text, int& low, int& high);
 
 // Applies "template=REF" overrides to `images`. kInvalidArgument names the bad entry.
 Status ApplyImageOverrides(const std::vector<std::string>& overrides,
