@@ -49,6 +49,9 @@ Result<std::unique_ptr<TlsSocket>> TlsSocket::Create(tcp::socket socket, SSL_CTX
   // Partial writes let WriteAll stream large buffers; released buffers keep idle ones small.
   SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                         SSL_MODE_RELEASE_BUFFERS);
+  // Read whatever the socket has, not a record header and then its body: half the syscalls.
+  SSL_set_read_ahead(ssl, 1);
+  SSL_set_default_read_buffer_len(ssl, 64 * 1024);  // allocated only while data flows
   if (SSL_set_fd(ssl, static_cast<int>(s->socket_.native_handle())) != 1)
     return Error::Internal("TLS: cannot attach the socket");
   if (role == Role::kClient) {

@@ -1,0 +1,201 @@
+// tunnel_bench: the tunnel's data path (edge + agent-side client, the real classes) in one
+// process, plus the small clients and servers bench/tunnel/run.sh measures it with.
+//
+//   tunnel_bench serve PUBLIC_PORT TARGET_PORT   edge on PUBLIC_PORT → TLS → agent → TARGET_PORT;
+//                                                prints "ready" once listening
+//   tunnel_bench echo PORT                       an echo server (holds idle connections cheaply)
+//   tunnel_bench rtt PORT COUNT SIZE             COUNT ping-pongs of SIZE bytes; prints
+//                                                "p50_us p99_us"
+//   tunnel_bench hold PORT N                     opens N connections, checks each echoes a byte,
+//                                                prints "held N", holds them until stdin closes
+//
+// The TLS between edge and agent is real (TLS 1.3, a throw-away CA); the agent link is the
+// only thing short-circuited (stream.open is a function call instead of a WebSocket message).
+#include <sys/resource.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/tunnel_client.h"
+#include "common/logging.h"
+#include "common/random.h"
+#include "edge/edge.h"
+#include "tunnel/test_certs.h"
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace lattice;
+
+namespace {
+
+void RaiseFdLimit() {
+  rlimit r{200000, 200000};
+  if (setrlimit(RLIMIT_NOFILE, &r) != 0) {
+    getrlimit(RLIMIT_NOFILE, &r);
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+const auto kLoopback = asio::ip::make_address("127.0.0.1");
+
+int Serve(int public_port, int target_port) {
+  InitCrypto();
+  InitLogging("warn");
+  auto pki = tunnel::testing::MakeTestPki();
+  asio::io_context ioc;
+  std::unique_ptr<edge::Edge> edge;
+  // The TLS front: what the server does for a connection starting with a TLS ClientHello.
+  tcp::acceptor front(ioc, {kLoopback, 0});
+  agent::TunnelClientOptions ao;
+  ao.edge_host = "127.0.0.1";
+  ao.edge_port = std::to_string(front.local_endpoint().port());
+  agent::TunnelClient client(
+      ao, pki.client.get(),
+      [target_port](const std::string&, int) -> std::optional<int> { return target_port; },
+      [&](link::StreamFail f) { edge->OnStreamFail("node", f); });
+  edge::EdgeOptions eo;
+  eo.max_streams_per_workload = 1000000;
+  edge = std::make_unique<edge::Edge>(ioc, eo, [&](const std::string&, const link::StreamOpen& m) {
+    client.Open(m);
+    return true;
+  });
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (;;) {
+          auto [ec, s] = co_await front.async_accept(asio::as_tuple(asio::use_awaitable));
+          if (ec) co_return;
+          asio::co_spawn(
+              asio::make_strand(ioc),
+              [&, s = std::move(s)]() mutable -> asio::awaitable<void> {
+                auto tls = tunnel::TlsSocket::Create(std::move(s), pki.server.get(),
+                                                     tunnel::TlsSocket::Role::kServer);
+                if (!tls.ok() || !(co_await (*tls)->Handshake()).ok()) co_return;
+                co_await edge->AcceptDataConnection(std::move(*tls), "");
+              },
+              asio::detached);
+        }
+      },
+      asio::detached);
+  client.Start();
+  edge->SetRoutes({{public_port, "wl", 1, "node", true}});
+  std::printf("ready\n");
+  std::fflush(stdout);
+  asio::signal_set stop(ioc, SIGINT, SIGTERM);
+  stop.async_wait([&](auto, int) { ioc.stop(); });
+  std::thread second([&] { ioc.run(); });  // the server runs one I/O thread per core too
+  ioc.run();
+  second.join();
+  client.Stop();
+  edge->Stop();
+  return 0;
+}
+
+int Echo(int port) {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, {kLoopback, static_cast<unsigned short>(port)});
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (;;) {
+          auto s = co_await a.async_accept(asio::use_awaitable);
+          asio::co_spawn(
+              ioc,
+              [s = std::move(s)]() mutable -> asio::awaitable<void> {
+                s.set_option(tcp::no_delay(true));
+                std::vector<char> buf;
+                for (;;) {
+                  co_await s.async_wait(tcp::socket::wait_read,
+                                        asio::as_tuple(asio::use_awaitable));
+                  buf.resize(65536);
+                  auto [ec, n] =
+                      co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+                  if (ec) co_return;
+                  co_await asio::async_write(s, asio::buffer(buf.data(), n),
+                                             asio::as_tuple(asio::use_awaitable));
+                  buf.clear();
+                  buf.shrink_to_fit();
+                }
+              },
+              asio::detached);
+        }
+      },
+      asio::detached);
+  std::printf("ready\n");
+  std::fflush(stdout);
+  ioc.run();
+  return 0;
+}
+
+int Rtt(int port, int count, int size) {
+  asio::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect({kLoopback, static_cast<unsigned short>(port)});
+  s.set_option(tcp::no_delay(true));
+  std::string msg(size, 'p'), back(size, '\0');
+  std::vector<double> us;
+  for (int i = 0; i < count + 100; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    asio::write(s, asio::buffer(msg));
+    asio::read(s, asio::buffer(back));
+    const double d =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= 100) us.push_back(d);  // the first ones warm up
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("%.1f %.1f\n", us[us.size() / 2], us[us.size() * 99 / 100]);
+  return 0;
+}
+
+int Hold(int port, int n) {
+  asio::io_context ioc;
+  std::vector<tcp::socket> held;
+  held.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    tcp::socket s(ioc);
+    s.connect({kLoopback, static_cast<unsigned short>(port)});
+    char c = 'x';
+    asio::write(s, asio::buffer(&c, 1));
+    asio::read(s, asio::buffer(&c, 1));  // the stream is relaying end to end
+    held.push_back(std::move(s));
+  }
+  std::printf("held %d\n", n);
+  std::fflush(stdout);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  RaiseFdLimit();
+  const std::vector<std::string> a(argv + 1, argv + argc);
+  try {
+    if (a.size() == 3 && a[0] == "serve") return Serve(std::stoi(a[1]), std::stoi(a[2]));
+    if (a.size() == 2 && a[0] == "echo") return Echo(std::stoi(a[1]));
+    if (a.size() == 4 && a[0] == "rtt") return Rtt(std::stoi(a[1]), std::stoi(a[2]), std::stoi(a[3]));
+    if (a.size() == 3 && a[0] == "hold") return Hold(std::stoi(a[1]), std::stoi(a[2]));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tunnel_bench: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "usage: see the header of bench/tunnel/tunnel_bench.cc\n");
+  return 2;
+}
