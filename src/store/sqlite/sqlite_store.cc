@@ -1,6 +1,6 @@
 #include "store/sqlite/sqlite_store.h"
 
-#include "store/sqlite/migrations.h"
+#include "store/migrations.h"
 
 namespace lattice::store::sqlite {
 namespace {
@@ -21,13 +21,21 @@ Status Migrate(Connection& c) {
                  " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
       !s.ok())
     return s;
+  {
+    auto q = c.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!q.ok()) return std::move(q).error();
+    if (int rc = (*q)->Step(); rc != SQLITE_ROW) return c.ToError(rc, "read schema version");
+    if (const std::int64_t have = (*q)->Int(0); have > LatestSchemaVersion()) {
+      return Error::Conflict(SchemaTooNewMessage(have));
+    }
+  }
   for (const Migration& m : Migrations()) {
     Status s = InTransaction(c, [&]() -> Status {
       auto q = c.Prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
       if (!q.ok()) return std::move(q).error();
       (*q)->Bind(1, static_cast<std::int64_t>(m.version));
       if ((*q)->Step() == SQLITE_ROW) return Status::Ok();  // already applied
-      if (Status e = c.Exec(m.sql); !e.ok()) return e;
+      if (Status e = c.Exec(m.sqlite); !e.ok()) return e;
       auto ins = c.Prepare(
           "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, "
           "strftime('%s','now'))");

@@ -1,0 +1,196 @@
+#include "store/migrations.h"
+
+namespace lattice::store {
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "users and sessions",
+       R"sql(
+CREATE TABLE users (
+  id                  TEXT PRIMARY KEY,
+  email               TEXT NOT NULL UNIQUE,
+  password_hash       TEXT NOT NULL,
+  role                TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+  created_at          INTEGER NOT NULL,
+  password_changed_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  id           TEXT PRIMARY KEY,
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  secret_hash  TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  revoked_at   INTEGER,
+  created_from TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+)sql",
+       R"sql(
+CREATE TABLE users (
+  id                  TEXT PRIMARY KEY,
+  email               TEXT NOT NULL UNIQUE,
+  password_hash       TEXT NOT NULL,
+  role                TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+  created_at          BIGINT NOT NULL,
+  password_changed_at BIGINT NOT NULL
+);
+CREATE TABLE sessions (
+  id           TEXT PRIMARY KEY,
+  user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  secret_hash  TEXT NOT NULL,
+  created_at   BIGINT NOT NULL,
+  expires_at   BIGINT NOT NULL,
+  revoked_at   BIGINT,
+  created_from TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+)sql"},
+      {2, "nodes, join tokens, workloads and their events",
+       R"sql(
+CREATE TABLE nodes (
+  id             TEXT PRIMARY KEY,
+  name           TEXT NOT NULL,
+  cpus           INTEGER NOT NULL DEFAULT 0,
+  memory_mb      INTEGER NOT NULL DEFAULT 0,
+  disk_mb        INTEGER NOT NULL DEFAULT 0,
+  labels_json    TEXT NOT NULL DEFAULT '{}',
+  status         TEXT NOT NULL CHECK (status IN ('ready', 'down', 'draining')),
+  last_heartbeat INTEGER NOT NULL DEFAULT 0,
+  agent_version  TEXT NOT NULL DEFAULT '',
+  address        TEXT NOT NULL DEFAULT '',
+  secret_hash    TEXT NOT NULL,
+  created_at     INTEGER NOT NULL
+);
+CREATE TABLE join_tokens (
+  id         TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_by TEXT NOT NULL DEFAULT '',  -- user id; '' for the dev mode's own agent
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  node_id    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE workloads (
+  id                  TEXT PRIMARY KEY,
+  owner_id            TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name                TEXT NOT NULL,
+  template            TEXT NOT NULL,
+  image               TEXT NOT NULL,
+  spec_enc            BLOB NOT NULL,
+  credentials_enc     BLOB NOT NULL,
+  ports_json          TEXT NOT NULL DEFAULT '[]',
+  memory_mb           INTEGER NOT NULL DEFAULT 0,
+  cpus                REAL NOT NULL DEFAULT 0,
+  desired_state       TEXT NOT NULL CHECK (desired_state IN ('running', 'stopped', 'deleted')),
+  generation          INTEGER NOT NULL,
+  status              TEXT NOT NULL,
+  status_reason       TEXT NOT NULL DEFAULT '',
+  observed_generation INTEGER NOT NULL DEFAULT 0,
+  node_id             TEXT NOT NULL DEFAULT '',
+  bindings_json       TEXT NOT NULL DEFAULT '[]',
+  created_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL,
+  UNIQUE (owner_id, name)
+);
+CREATE INDEX workloads_node ON workloads(node_id);
+CREATE INDEX workloads_status ON workloads(status);
+CREATE TABLE workload_events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  workload_id TEXT NOT NULL,
+  at          INTEGER NOT NULL,
+  status      TEXT NOT NULL,
+  message     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX workload_events_workload ON workload_events(workload_id, id);
+)sql",
+       R"sql(
+CREATE TABLE nodes (
+  id             TEXT PRIMARY KEY,
+  name           TEXT NOT NULL,
+  cpus           INTEGER NOT NULL DEFAULT 0,
+  memory_mb      BIGINT NOT NULL DEFAULT 0,
+  disk_mb        BIGINT NOT NULL DEFAULT 0,
+  labels_json    TEXT NOT NULL DEFAULT '{}',
+  status         TEXT NOT NULL CHECK (status IN ('ready', 'down', 'draining')),
+  last_heartbeat BIGINT NOT NULL DEFAULT 0,
+  agent_version  TEXT NOT NULL DEFAULT '',
+  address        TEXT NOT NULL DEFAULT '',
+  secret_hash    TEXT NOT NULL,
+  created_at     BIGINT NOT NULL
+);
+CREATE TABLE join_tokens (
+  id         TEXT PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_by TEXT NOT NULL DEFAULT '',  -- user id; '' for the dev mode's own agent
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at    BIGINT,
+  node_id    TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE workloads (
+  id                  TEXT PRIMARY KEY,
+  owner_id            TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name                TEXT NOT NULL,
+  template            TEXT NOT NULL,
+  image               TEXT NOT NULL,
+  spec_enc            BYTEA NOT NULL,
+  credentials_enc     BYTEA NOT NULL,
+  ports_json          TEXT NOT NULL DEFAULT '[]',
+  memory_mb           BIGINT NOT NULL DEFAULT 0,
+  cpus                DOUBLE PRECISION NOT NULL DEFAULT 0,
+  desired_state       TEXT NOT NULL CHECK (desired_state IN ('running', 'stopped', 'deleted')),
+  generation          BIGINT NOT NULL,
+  status              TEXT NOT NULL,
+  status_reason       TEXT NOT NULL DEFAULT '',
+  observed_generation BIGINT NOT NULL DEFAULT 0,
+  node_id             TEXT NOT NULL DEFAULT '',
+  bindings_json       TEXT NOT NULL DEFAULT '[]',
+  created_at          BIGINT NOT NULL,
+  updated_at          BIGINT NOT NULL,
+  UNIQUE (owner_id, name)
+);
+CREATE INDEX workloads_node ON workloads(node_id);
+CREATE INDEX workloads_status ON workloads(status);
+CREATE TABLE workload_events (
+  id          BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  workload_id TEXT NOT NULL,
+  at          BIGINT NOT NULL,
+  status      TEXT NOT NULL,
+  message     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX workload_events_workload ON workload_events(workload_id, id);
+)sql"},
+      {3, "the edge's public ports",
+       R"sql(
+CREATE TABLE public_ports (
+  port           INTEGER PRIMARY KEY,
+  workload_id    TEXT NOT NULL,
+  container_port INTEGER NOT NULL,
+  UNIQUE (workload_id, container_port)
+);
+)sql",
+       R"sql(
+CREATE TABLE public_ports (
+  port           INTEGER PRIMARY KEY,
+  workload_id    TEXT NOT NULL,
+  container_port INTEGER NOT NULL,
+  UNIQUE (workload_id, container_port)
+);
+)sql"},
+  };
+  return kMigrations;
+}
+
+int LatestSchemaVersion() {
+  return Migrations().empty() ? 0 : Migrations().back().version;
+}
+
+std::string SchemaTooNewMessage(std::int64_t found) {
+  return "the database schema is at version " + std::to_string(found) +
+         ", newer than this lattice binary knows (" + std::to_string(LatestSchemaVersion()) +
+         "): run the newer lattice release that migrated it, or point --database elsewhere";
+}
+
+}  // namespace lattice::store

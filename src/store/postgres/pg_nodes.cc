@@ -1,0 +1,131 @@
+// PostgresStore: nodes and join tokens.
+#include "store/postgres/pg_store.h"
+
+namespace lattice::store::postgres {
+namespace {
+
+constexpr const char* kNodeSelect =
+    "SELECT id, name, cpus, memory_mb, disk_mb, labels_json, status, last_heartbeat, "
+    "agent_version, address, secret_hash, created_at FROM nodes";
+
+Node ReadNode(const PgResult& r, int row) {
+  Node n;
+  n.id = r.Text(row, 0);
+  n.name = r.Text(row, 1);
+  n.cpus = static_cast<int>(r.Int(row, 2));
+  n.memory_mb = r.Int(row, 3);
+  n.disk_mb = r.Int(row, 4);
+  n.labels_json = r.Text(row, 5);
+  n.status = r.Text(row, 6);
+  n.last_heartbeat = r.Int(row, 7);
+  n.agent_version = r.Text(row, 8);
+  n.address = r.Text(row, 9);
+  n.secret_hash = r.Text(row, 10);
+  n.created_at = r.Int(row, 11);
+  return n;
+}
+
+}  // namespace
+
+Status PostgresStore::CreateJoinToken(const JoinToken& t) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "INSERT INTO join_tokens(id, token_hash, created_by, created_at, expires_at) "
+      "VALUES ($1, $2, $3, $4, $5)",
+      Params().Add(t.id).Add(t.token_hash).Add(t.created_by).Add(t.created_at).Add(t.expires_at));
+  if (!r.ok()) return std::move(r).error();
+  return Status::Ok();
+}
+
+Status PostgresStore::JoinNode(const std::string& token_hash, const Node& n, std::int64_t now) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  Connection& conn = **c;
+  return InTransaction(conn, [&]() -> Status {
+    // The row lock taken by UPDATE makes a concurrent use of the same token wait, then find
+    // it used (READ COMMITTED re-checks the WHERE clause): a token admits one node only.
+    auto use = conn.Exec(
+        "UPDATE join_tokens SET used_at = $1, node_id = $2 "
+        "WHERE token_hash = $3 AND used_at IS NULL AND expires_at > $1",
+        Params().Add(now).Add(n.id).Add(token_hash));
+    if (!use.ok()) return std::move(use).error();
+    if (use->affected() != 1)
+      return Error::Unauthenticated("The join token is unknown, expired or already used.");
+    auto ins = conn.Exec(
+        "INSERT INTO nodes(id, name, cpus, memory_mb, disk_mb, labels_json, status, "
+        "last_heartbeat, agent_version, address, secret_hash, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        Params()
+            .Add(n.id)
+            .Add(n.name)
+            .Add(n.cpus)
+            .Add(n.memory_mb)
+            .Add(n.disk_mb)
+            .Add(n.labels_json)
+            .Add(n.status)
+            .Add(n.last_heartbeat)
+            .Add(n.agent_version)
+            .Add(n.address)
+            .Add(n.secret_hash)
+            .Add(n.created_at));
+    if (!ins.ok()) return std::move(ins).error();
+    return Status::Ok();
+  });
+}
+
+Result<Node> PostgresStore::GetNode(const std::string& id) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql = std::string(kNodeSelect) + " WHERE id = $1";
+  auto r = (*c)->Exec(sql, Params().Add(id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->rows() == 0) return Error::NotFound("node not found");
+  return ReadNode(*r, 0);
+}
+
+Result<std::vector<Node>> PostgresStore::ListNodes() {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql = std::string(kNodeSelect) + " ORDER BY name, id";
+  auto r = (*c)->Exec(sql);
+  if (!r.ok()) return std::move(r).error();
+  std::vector<Node> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) out.push_back(ReadNode(*r, i));
+  return out;
+}
+
+Status PostgresStore::UpdateNodeInfo(const Node& n) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE nodes SET name = $1, cpus = $2, memory_mb = $3, disk_mb = $4, labels_json = $5, "
+      "agent_version = $6, address = $7 WHERE id = $8",
+      Params()
+          .Add(n.name)
+          .Add(n.cpus)
+          .Add(n.memory_mb)
+          .Add(n.disk_mb)
+          .Add(n.labels_json)
+          .Add(n.agent_version)
+          .Add(n.address)
+          .Add(n.id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->affected() == 0) return Error::NotFound("node not found");
+  return Status::Ok();
+}
+
+Status PostgresStore::SetNodeStatus(const std::string& id, const std::string& status,
+                                    std::int64_t last_heartbeat) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE nodes SET status = $1, last_heartbeat = GREATEST(last_heartbeat, $2) WHERE id = $3",
+      Params().Add(status).Add(last_heartbeat).Add(id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->affected() == 0) return Error::NotFound("node not found");
+  return Status::Ok();
+}
+
+}  // namespace lattice::store::postgres

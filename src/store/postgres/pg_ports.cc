@@ -1,0 +1,68 @@
+// PostgresStore: the edge's public ports.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "store/postgres/pg_store.h"
+
+namespace lattice::store::postgres {
+
+Result<std::vector<PublicPort>> PostgresStore::AllocatePublicPorts(
+    const std::string& workload_id, const std::vector<int>& container_ports, int low, int high,
+    const std::function<bool(int)>& usable) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  Connection& conn = **c;
+  std::vector<PublicPort> out;
+  Status s = InTransaction(conn, [&]() -> Status {
+    out.clear();  // a rerun (deadlock) starts over
+    // Reads every held port, then picks free ones: the lock (which conflicts with itself, not
+    // with readers) keeps two servers from picking the same port at once.
+    if (Status l = conn.ExecScript("LOCK TABLE public_ports IN SHARE ROW EXCLUSIVE MODE"); !l.ok())
+      return l;
+    auto all = conn.Exec("SELECT port, workload_id, container_port FROM public_ports");
+    if (!all.ok()) return std::move(all).error();
+    std::set<int> taken;
+    std::map<int, int> mine;  // container port → public port
+    for (int i = 0; i < all->rows(); ++i) {
+      const int port = static_cast<int>(all->Int(i, 0));
+      taken.insert(port);
+      if (all->Text(i, 1) == workload_id) mine[static_cast<int>(all->Int(i, 2))] = port;
+    }
+    int next = low;
+    for (int cport : container_ports) {
+      if (mine.count(cport)) continue;
+      while (next <= high && (taken.count(next) || !usable(next))) ++next;
+      if (next > high)
+        return Error::Unavailable("The server has no free public port left in " +
+                                  std::to_string(low) + "-" + std::to_string(high) +
+                                  "; its operator can widen --public-ports.");
+      auto ins = conn.Exec(
+          "INSERT INTO public_ports(port, workload_id, container_port) VALUES ($1, $2, $3)",
+          Params().Add(next).Add(workload_id).Add(cport));
+      if (!ins.ok()) return std::move(ins).error();
+      mine[cport] = next;
+      taken.insert(next);
+    }
+    for (const auto& [cport, port] : mine) out.push_back({port, workload_id, cport});
+    std::sort(out.begin(), out.end(),
+              [](const PublicPort& a, const PublicPort& b) { return a.port < b.port; });
+    return Status::Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return out;
+}
+
+Result<std::vector<PublicPort>> PostgresStore::ListPublicPorts() {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec("SELECT port, workload_id, container_port FROM public_ports ORDER BY port");
+  if (!r.ok()) return std::move(r).error();
+  std::vector<PublicPort> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i)
+    out.push_back({static_cast<int>(r->Int(i, 0)), r->Text(i, 1), static_cast<int>(r->Int(i, 2))});
+  return out;
+}
+
+}  // namespace lattice::store::postgres

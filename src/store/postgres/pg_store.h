@@ -1,0 +1,130 @@
+// PostgresStore: the scale-out Store over libpq, with the same semantics as SqliteStore.
+// A bounded pool of connections opened on demand; each call borrows one exclusively. A
+// connection that broke (server restart, terminated backend, network) is dropped and
+// replaced on a later call; when the server cannot be reached every call returns
+// kUnavailable within the connect timeout instead of hanging. Several processes may share
+// one database: migrations run under a transaction-scoped advisory lock, and operations whose
+// atomicity spans rows (first user is admin, join tokens) lock what they read. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/postgres/pg_connection.h"
+#include "store/store.h"
+
+namespace lattice::store::postgres {
+
+// The advisory-lock key under which migrations run ("lattice" + 1); other cluster-wide locks
+// (e.g. leadership) must use other keys.
+inline constexpr std::int64_t kMigrationLockKey = 0x6c61747469636501;
+
+struct PoolOptions {
+  int max_connections = 8;
+  // How long a call waits for a connection when all are busy before kUnavailable.
+  std::chrono::milliseconds acquire_timeout{10000};
+};
+
+class PostgresStore final : public Store {
+ public:
+  // Connects, applies pending migrations, and keeps that connection in the pool.
+  // kUnavailable if the server cannot be reached; kConflict if its schema is newer than
+  // this binary's.
+  static Result<std::unique_ptr<PostgresStore>> Open(const ConnectOptions& conn,
+                                                     const PoolOptions& pool = {});
+  PostgresStore(ConnectOptions conn, PoolOptions pool);  // use Open()
+  ~PostgresStore() override;
+
+  Status Ping() override;
+  Result<User> CreateUser(const User& user) override;
+  Result<User> GetUserById(const std::string& id) override;
+  Result<User> GetUserByEmail(const std::string& email) override;
+  Status UpdatePassword(const std::string& user_id, const std::string& hash,
+                        std::int64_t now) override;
+  Status CreateSession(const Session& session) override;
+  Result<SessionWithUser> GetSession(const std::string& id) override;
+  Status RevokeSession(const std::string& id, std::int64_t now) override;
+  Result<std::int64_t> DeleteExpiredSessions(std::int64_t now) override;
+
+  // pg_nodes.cc
+  Status CreateJoinToken(const JoinToken& token) override;
+  Status JoinNode(const std::string& token_hash, const Node& node, std::int64_t now) override;
+  Result<Node> GetNode(const std::string& id) override;
+  Result<std::vector<Node>> ListNodes() override;
+  Status UpdateNodeInfo(const Node& node) override;
+  Status SetNodeStatus(const std::string& id, const std::string& status,
+                       std::int64_t last_heartbeat) override;
+
+  // pg_workloads.cc
+  Status CreateWorkload(const Workload& w) override;
+  Result<Workload> GetWorkload(const std::string& id) override;
+  Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
+  Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
+                                   const std::string& status, std::int64_t now) override;
+  Status SetPlacement(const std::string& id, const std::string& node_id, const std::string& status,
+                      const std::string& reason, std::int64_t now) override;
+  Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
+                           const std::string& status, const std::string& reason,
+                           const std::string& bindings_json, std::int64_t now) override;
+  Status DeleteWorkload(const std::string& id) override;
+  Status AppendEvent(const WorkloadEvent& e) override;
+  Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id, int limit) override;
+
+  // pg_ports.cc
+  Result<std::vector<PublicPort>> AllocatePublicPorts(
+      const std::string& workload_id, const std::vector<int>& container_ports, int low, int high,
+      const std::function<bool(int)>& usable) override;
+  Result<std::vector<PublicPort>> ListPublicPorts() override;
+
+ private:
+  // Exclusive use of one pooled connection; returns it (or, if broken, drops it) on exit.
+  class Lease {
+   public:
+    Lease(PostgresStore& s, std::unique_ptr<Connection> c) : store_(&s), conn_(std::move(c)) {}
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    Connection* operator->() { return conn_.get(); }
+    Connection& operator*() { return *conn_; }
+
+   private:
+    PostgresStore* store_;
+    std::unique_ptr<Connection> conn_;
+  };
+  Result<Lease> Acquire();
+  void Release(std::unique_ptr<Connection> c);
+
+  const ConnectOptions conn_options_;  // constant after construction
+  const PoolOptions pool_options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  int open_ = 0;                                   // guarded by mu_: idle + leased + opening
+};
+
+// Applies pending migrations on `c` in one transaction under pg_advisory_xact_lock, so
+// replicas starting together migrate exactly once. Exposed for tests.
+Status Migrate(Connection& c);
+
+// Runs `body` (returning Status) inside BEGIN … COMMIT, rolling back on error. A deadlock or
+// serialization failure (SQLSTATE 40…) reruns the whole transaction, a few times at most.
+template <typename F>
+Status InTransaction(Connection& c, F&& body) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    Status s = c.ExecScript("BEGIN");
+    if (s.ok()) s = body();
+    if (s.ok()) s = c.ExecScript("COMMIT");
+    if (s.ok()) return s;
+    const bool retry = c.last_sqlstate().rfind("40", 0) == 0 && attempt < kAttempts;
+    if (!c.broken()) (void)c.ExecScript("ROLLBACK");
+    if (!retry) return s;
+  }
+}
+
+}  // namespace lattice::store::postgres

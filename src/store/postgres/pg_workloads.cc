@@ -1,0 +1,196 @@
+// PostgresStore: workloads and their event timeline.
+#include "store/postgres/pg_store.h"
+
+namespace lattice::store::postgres {
+namespace {
+
+constexpr const char* kWorkloadColumns =
+    "id, owner_id, name, template, image, spec_enc, credentials_enc, ports_json, "
+    "memory_mb, cpus, desired_state, generation, status, status_reason, observed_generation, "
+    "node_id, bindings_json, created_at, updated_at";
+
+Workload ReadWorkload(const PgResult& r, int row) {
+  Workload w;
+  w.id = r.Text(row, 0);
+  w.owner_id = r.Text(row, 1);
+  w.name = r.Text(row, 2);
+  w.template_name = r.Text(row, 3);
+  w.image = r.Text(row, 4);
+  w.spec_enc = r.Bytes(row, 5);
+  w.credentials_enc = r.Bytes(row, 6);
+  w.ports_json = r.Text(row, 7);
+  w.memory_mb = r.Int(row, 8);
+  w.cpus = r.Double(row, 9);
+  w.desired_state = r.Text(row, 10);
+  w.generation = r.Int(row, 11);
+  w.status = r.Text(row, 12);
+  w.status_reason = r.Text(row, 13);
+  w.observed_generation = r.Int(row, 14);
+  w.node_id = r.Text(row, 15);
+  w.bindings_json = r.Text(row, 16);
+  w.created_at = r.Int(row, 17);
+  w.updated_at = r.Int(row, 18);
+  return w;
+}
+
+}  // namespace
+
+Status PostgresStore::CreateWorkload(const Workload& w) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "INSERT INTO workloads(id, owner_id, name, template, image, spec_enc, credentials_enc, "
+      "ports_json, memory_mb, cpus, desired_state, generation, status, status_reason, "
+      "observed_generation, node_id, bindings_json, created_at, updated_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+      "$19)",
+      Params()
+          .Add(w.id)
+          .Add(w.owner_id)
+          .Add(w.name)
+          .Add(w.template_name)
+          .Add(w.image)
+          .AddBytes(w.spec_enc)
+          .AddBytes(w.credentials_enc)
+          .Add(w.ports_json)
+          .Add(w.memory_mb)
+          .Add(w.cpus)
+          .Add(w.desired_state)
+          .Add(w.generation)
+          .Add(w.status)
+          .Add(w.status_reason)
+          .Add(w.observed_generation)
+          .Add(w.node_id)
+          .Add(w.bindings_json)
+          .Add(w.created_at)
+          .Add(w.updated_at));
+  if (!r.ok()) {
+    Error e = std::move(r).error();
+    if (e.code == ErrorCode::kConflict) {
+      e.message = "You already have a workload named '" + w.name + "'.";
+      e.fields = {{"name", "is already in use"}};
+    }
+    return e;
+  }
+  return Status::Ok();
+}
+
+Result<Workload> PostgresStore::GetWorkload(const std::string& id) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql =
+      std::string("SELECT ") + kWorkloadColumns + " FROM workloads WHERE id = $1";
+  auto r = (*c)->Exec(sql, Params().Add(id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->rows() == 0) return Error::NotFound("workload not found");
+  return ReadWorkload(*r, 0);
+}
+
+Result<std::vector<Workload>> PostgresStore::ListWorkloads(const WorkloadFilter& f) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql =
+      std::string("SELECT ") + kWorkloadColumns +
+      " FROM workloads WHERE ($1::text IS NULL OR owner_id = $1) AND "
+      "($2::text IS NULL OR node_id = $2) AND ($3::text IS NULL OR status = $3) "
+      "ORDER BY created_at, id";
+  auto r = (*c)->Exec(sql, Params().Add(f.owner_id).Add(f.node_id).Add(f.status));
+  if (!r.ok()) return std::move(r).error();
+  std::vector<Workload> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) out.push_back(ReadWorkload(*r, i));
+  return out;
+}
+
+Result<Workload> PostgresStore::SetDesiredState(const std::string& id, const std::string& desired,
+                                                const std::string& status, std::int64_t now) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql =
+      std::string(
+          "UPDATE workloads SET desired_state = $1, status = $2, status_reason = '', "
+          "generation = generation + 1, updated_at = $3 WHERE id = $4 RETURNING ") +
+      kWorkloadColumns;
+  auto r = (*c)->Exec(sql, Params().Add(desired).Add(status).Add(now).Add(id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->rows() == 0) return Error::NotFound("workload not found");
+  return ReadWorkload(*r, 0);
+}
+
+Status PostgresStore::SetPlacement(const std::string& id, const std::string& node_id,
+                                   const std::string& status, const std::string& reason,
+                                   std::int64_t now) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE workloads SET node_id = $1, status = $2, status_reason = $3, updated_at = $4 "
+      "WHERE id = $5",
+      Params().Add(node_id).Add(status).Add(reason).Add(now).Add(id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->affected() == 0) return Error::NotFound("workload not found");
+  return Status::Ok();
+}
+
+Status PostgresStore::SetObservedStatus(const std::string& id, std::int64_t observed_generation,
+                                        const std::string& status, const std::string& reason,
+                                        const std::string& bindings_json, std::int64_t now) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  // Only the report for the current generation may change the status (see SqliteStore).
+  auto r = (*c)->Exec(
+      "UPDATE workloads SET observed_generation = $1, status = $2, status_reason = $3, "
+      "bindings_json = $4, updated_at = $5 WHERE id = $6 AND generation = $1",
+      Params()
+          .Add(observed_generation)
+          .Add(status)
+          .Add(reason)
+          .Add(bindings_json)
+          .Add(now)
+          .Add(id));
+  if (!r.ok()) return std::move(r).error();
+  return Status::Ok();
+}
+
+Status PostgresStore::DeleteWorkload(const std::string& id) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  Connection& conn = **c;
+  return InTransaction(conn, [&]() -> Status {
+    auto ev = conn.Exec("DELETE FROM workload_events WHERE workload_id = $1", Params().Add(id));
+    if (!ev.ok()) return std::move(ev).error();
+    auto pp = conn.Exec("DELETE FROM public_ports WHERE workload_id = $1", Params().Add(id));
+    if (!pp.ok()) return std::move(pp).error();
+    auto r = conn.Exec("DELETE FROM workloads WHERE id = $1", Params().Add(id));
+    if (!r.ok()) return std::move(r).error();
+    if (r->affected() == 0) return Error::NotFound("workload not found");
+    return Status::Ok();
+  });
+}
+
+Status PostgresStore::AppendEvent(const WorkloadEvent& e) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "INSERT INTO workload_events(workload_id, at, status, message) VALUES ($1, $2, $3, $4)",
+      Params().Add(e.workload_id).Add(e.at).Add(e.status).Add(e.message));
+  if (!r.ok()) return std::move(r).error();
+  return Status::Ok();
+}
+
+Result<std::vector<WorkloadEvent>> PostgresStore::ListEvents(const std::string& workload_id,
+                                                             int limit) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "SELECT id, workload_id, at, status, message FROM (SELECT * FROM workload_events "
+      "WHERE workload_id = $1 ORDER BY id DESC LIMIT $2) AS recent ORDER BY id",
+      Params().Add(workload_id).Add(limit));
+  if (!r.ok()) return std::move(r).error();
+  std::vector<WorkloadEvent> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i)
+    out.push_back({r->Int(i, 0), r->Text(i, 1), r->Int(i, 2), r->Text(i, 3), r->Text(i, 4)});
+  return out;
+}
+
+}  // namespace lattice::store::postgres
