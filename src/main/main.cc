@@ -16,6 +16,7 @@
 #include "common/random.h"
 #include "runtime/runtime.h"
 #include "server/app.h"
+#include "store/database_url.h"
 
 namespace {
 
@@ -32,9 +33,20 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
   cmd.add_option("--listen", cfg.listen, "Address to serve the API and console on, HOST:PORT")
       ->envname("LATTICE_LISTEN")
       ->capture_default_str();
-  cmd.add_option("--data-dir", cfg.data_dir, "Directory for the database and keys")
+  cmd.add_option("--data-dir", cfg.data_dir, "Directory for the keys (and the SQLite database)")
       ->envname("LATTICE_DATA_DIR")
       ->capture_default_str();
+  // No capture_default_str: the URL may hold a password, and --help must not print it.
+  cmd.add_option("--database", cfg.database,
+                 "Where state is kept: 'sqlite' (default; <data-dir>/lattice.db) or "
+                 "postgres://user:password@host:port/dbname")
+      ->envname("LATTICE_DATABASE")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            auto choice = lattice::store::ParseDatabaseUrl(value);
+            return choice.ok() ? "" : choice.error().message;
+          },
+          "URL"));
   cmd.add_option("--cors-origin", cfg.cors_origins,
                  "Browser origin allowed to call the API (repeatable; '*' for any)")
       ->envname("LATTICE_CORS_ORIGINS")
@@ -290,7 +302,7 @@ int main(int argc, char** argv) {
   AddServerOptions(*server, server_cfg);
 
   CLI::App* dev = app.add_subcommand(
-      "dev", "Run the server and one local agent in one process (SQLite, loopback)");
+      "dev", "Run the server and one local agent in one process (SQLite by default, loopback)");
   ServerConfig dev_cfg;
   AddServerOptions(*dev, dev_cfg);
   AgentFlags dev_agent;

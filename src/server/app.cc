@@ -35,6 +35,7 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "server/agent_link.h"
+#include "store/database_url.h"
 #include "store/store.h"
 
 namespace lattice::server {
@@ -102,6 +103,14 @@ std::string DefaultPublicHost(const ServerConfig& c, const std::string& listen_h
 
 }  // namespace
 
+// The database as logs may show it: the engine, and a PostgreSQL URL without its password.
+std::string DatabaseForLogs(const ServerConfig& config) {
+  auto choice = store::ParseDatabaseUrl(config.database);
+  if (choice.ok() && choice->engine == store::Engine::kPostgres)
+    return store::RedactDatabaseUrl(choice->url);
+  return "sqlite:" + (fs::path(config.data_dir) / "lattice.db").string();
+}
+
 struct App::Impl {
   ServerConfig config;
   SystemClock clock;
@@ -143,9 +152,10 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   if (!keys.ok()) return std::move(keys).error();
   impl->keys = std::move(keys).value();
 
-  auto st = store::OpenSqliteStore((fs::path(config.data_dir) / "lattice.db").string());
+  auto st = store::OpenStore(config.database, (fs::path(config.data_dir) / "lattice.db").string());
   if (!st.ok()) return std::move(st).error();
   impl->store = std::move(st).value();
+  spdlog::info("msg=\"store open\" database=\"{}\"", DatabaseForLogs(config));
 
   auth::AuthOptions auth_opts;
   auth_opts.session_ttl_seconds = config.session_ttl_seconds;

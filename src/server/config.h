@@ -14,6 +14,8 @@ namespace lattice::server {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
   std::string data_dir = "./data";
+  // "" or "sqlite": data_dir/lattice.db; or postgres://… (may hold a password: never log it).
+  std::string database;
   std::vector<std::string> cors_origins;  // browser origins allowed to call the API
   std::size_t body_limit = 1 << 20;       // bytes
   int header_timeout_seconds = 10;
