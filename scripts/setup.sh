@@ -16,6 +16,8 @@ packages=(
   # system tests: real clients for what Lattice deploys
   python3 python3-yaml python3-jsonschema curl ca-certificates iproute2 procps jq
   postgresql-client
+  # the PostgreSQL store's tests start their own throwaway server from its binaries
+  postgresql
   # web console: its build (Node.js 20+, npm) and its end-to-end test browser
   nodejs npm chromium
 )

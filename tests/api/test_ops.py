@@ -56,7 +56,7 @@ class EndpointsTest(unittest.TestCase):
         self.skipTest("no reliable way to make the store unreachable from outside: Ping runs "
                       "`SELECT 1` on an already-open SQLite connection, which succeeds even if "
                       "the database file is removed or made unreadable (and the tests may run "
-                      "as root). The 503 shape is covered by the spec (Unavailable).")
+                      "as root). test_postgres.py stops a PostgreSQL store's server and sees the 503.")
 
     def test_metrics(self):
         token = register(self.srv, "metrics@example.com")["token"]
