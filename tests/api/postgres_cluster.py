@@ -52,7 +52,7 @@ class PostgresCluster:
         self._user = {}
 
     def start(self):
-        if not self.bindir:
+        if not self.bindir or not os.access(os.path.join(self.bindir, "initdb"), os.X_OK):
             raise PostgresUnavailable("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/"
                                       "initdb; scripts/setup.sh installs `postgresql`)")
         self.tmp = tempfile.mkdtemp(prefix="lattice-pg-")

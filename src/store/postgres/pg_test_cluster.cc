@@ -125,7 +125,7 @@ std::optional<int> WaitFor(pid_t pid, std::chrono::milliseconds timeout) {
 Result<std::unique_ptr<TestCluster>> TestCluster::Start() {
   auto c = std::make_unique<TestCluster>();
   c->bindir_ = FindBinDir();
-  if (c->bindir_.empty())
+  if (c->bindir_.empty() || !fs::exists(fs::path(c->bindir_) / "initdb"))
     return Error::Unavailable(
         "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; install the "
         "`postgresql` package, which scripts/setup.sh does, or set LATTICE_PG_BINDIR)");
