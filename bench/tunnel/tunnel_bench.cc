@@ -123,8 +123,8 @@ int Echo(int port) {
                   co_await s.async_wait(tcp::socket::wait_read,
                                         asio::as_tuple(asio::use_awaitable));
                   buf.resize(65536);
-                  auto [ec, n] =
-                      co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+                  auto [ec, n] = co_await s.async_read_some(asio::buffer(buf),
+                                                            asio::as_tuple(asio::use_awaitable));
                   if (ec) co_return;
                   co_await asio::async_write(s, asio::buffer(buf.data(), n),
                                              asio::as_tuple(asio::use_awaitable));
@@ -190,7 +190,8 @@ int main(int argc, char** argv) {
   try {
     if (a.size() == 3 && a[0] == "serve") return Serve(std::stoi(a[1]), std::stoi(a[2]));
     if (a.size() == 2 && a[0] == "echo") return Echo(std::stoi(a[1]));
-    if (a.size() == 4 && a[0] == "rtt") return Rtt(std::stoi(a[1]), std::stoi(a[2]), std::stoi(a[3]));
+    if (a.size() == 4 && a[0] == "rtt")
+      return Rtt(std::stoi(a[1]), std::stoi(a[2]), std::stoi(a[3]));
     if (a.size() == 3 && a[0] == "hold") return Hold(std::stoi(a[1]), std::stoi(a[2]));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tunnel_bench: %s\n", e.what());

@@ -119,6 +119,11 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->capture_default_str();
 }
 
+// A setting the operator got wrong is a usage error (2); anything else failing at start-up is 1.
+int ExitCodeFor(const lattice::Error& e) {
+  return e.code == lattice::ErrorCode::kInvalidArgument ? 2 : 1;
+}
+
 struct AgentFlags {
   lattice::agent::AgentOptions opts;
   std::string docker_host;
@@ -199,7 +204,7 @@ int RunDev(ServerConfig& cfg, AgentFlags& f) {
   auto app = lattice::server::App::Create(cfg);
   if (!app.ok()) {
     std::fprintf(stderr, "lattice: %s\n", app.error().message.c_str());
-    return 1;
+    return ExitCodeFor(app.error());
   }
   f.opts.state_dir = (std::filesystem::path(cfg.data_dir) / "agent").string();
   std::unique_ptr<lattice::agent::Agent> agent;
@@ -233,7 +238,7 @@ int RunServer(const ServerConfig& cfg) {
   auto app = lattice::server::App::Create(cfg);
   if (!app.ok()) {
     std::fprintf(stderr, "lattice: %s\n", app.error().message.c_str());
-    return 1;
+    return ExitCodeFor(app.error());
   }
   return (*app)->Run();
 }
@@ -250,7 +255,7 @@ int PrintRoutes() {
     auto app = lattice::server::App::Create(cfg);
     if (!app.ok()) {
       std::fprintf(stderr, "lattice: %s\n", app.error().message.c_str());
-      rc = 1;
+      rc = ExitCodeFor(app.error());
     } else {
       boost::json::array routes;
       for (const auto& r : (*app)->router().routes()) {

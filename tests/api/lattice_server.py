@@ -12,6 +12,7 @@ import http.client
 import io
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -99,6 +100,8 @@ class LatticeServer:
         self._generation = 0
         self._stdout_path = None
         self._stderr_path = None
+        low = random.randrange(21000, 60000, 100)
+        self._public_ports = f"{low}-{low + 99}"
         _live.add(self)
 
     @property
@@ -114,6 +117,9 @@ class LatticeServer:
             cmd += ["--listen", self.listen]
         if self.data_dir is not None:
             cmd += ["--data-dir", self.data_dir]
+        if "--public-ports" not in self.args and "LATTICE_PUBLIC_PORTS" not in self.env:
+            # Servers of parallel tests must not hand out the same public ports.
+            cmd += ["--public-ports", self._public_ports]
         return cmd + self.args
 
     def start(self):
