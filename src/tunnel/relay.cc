@@ -11,9 +11,8 @@ namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 }
 
-asio::awaitable<error_code> RelayWait(tcp::socket& s) {
-  auto [ec] = co_await s.async_wait(tcp::socket::wait_read, kNoThrow);
-  co_return ec;
+ReadWait RelayReadWait(tcp::socket& s) {
+  return {&s, tcp::socket::wait_read};
 }
 
 std::size_t RelayRead(tcp::socket& s, char* p, std::size_t n, error_code& ec) {
@@ -40,8 +39,9 @@ void RelayClose(tcp::socket& s) {
   s.close(ec);
 }
 
-asio::awaitable<error_code> RelayWait(TlsSocket& s) {
-  co_return co_await s.WaitReadable();
+ReadWait RelayReadWait(TlsSocket& s) {
+  if (s.HasPending()) return {};
+  return {&s.socket(), s.read_wait_type()};
 }
 
 std::size_t RelayRead(TlsSocket& s, char* p, std::size_t n, error_code& ec) {

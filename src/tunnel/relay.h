@@ -44,7 +44,15 @@ struct RelayStats {
 };
 
 // --- the operations Relay needs from a stream, for plain TCP and for TLS
-boost::asio::awaitable<boost::system::error_code> RelayWait(boost::asio::ip::tcp::socket& s);
+// What to wait for before a read can make progress: the socket and the readiness, or nullptr
+// when bytes are already buffered. (Waiting directly on the socket keeps an idle direction down
+// to one small pending operation, with no coroutine frames nested under it.)
+struct ReadWait {
+  boost::asio::ip::tcp::socket* socket = nullptr;
+  boost::asio::socket_base::wait_type type = boost::asio::socket_base::wait_read;
+};
+ReadWait RelayReadWait(boost::asio::ip::tcp::socket& s);
+ReadWait RelayReadWait(TlsSocket& s);
 std::size_t RelayRead(boost::asio::ip::tcp::socket& s, char* p, std::size_t n,
                       boost::system::error_code& ec);
 boost::asio::awaitable<boost::system::error_code> RelayWrite(boost::asio::ip::tcp::socket& s,
@@ -53,7 +61,6 @@ boost::asio::awaitable<boost::system::error_code> RelayShutdownSend(
     boost::asio::ip::tcp::socket& s);
 void RelayClose(boost::asio::ip::tcp::socket& s);
 
-boost::asio::awaitable<boost::system::error_code> RelayWait(TlsSocket& s);
 std::size_t RelayRead(TlsSocket& s, char* p, std::size_t n, boost::system::error_code& ec);
 boost::asio::awaitable<boost::system::error_code> RelayWrite(TlsSocket& s, const char* p,
                                                              std::size_t n);
@@ -73,7 +80,11 @@ template <class Src, class Dst, class Abort>
 boost::asio::awaitable<void> Pump(Src& src, Dst& dst, std::uint64_t& count, RelayState& st,
                                   Abort abort) {
   for (;;) {
-    if (co_await RelayWait(src)) co_return abort();
+    if (const ReadWait w = RelayReadWait(src); w.socket != nullptr) {
+      auto [ec] =
+          co_await w.socket->async_wait(w.type, boost::asio::as_tuple(boost::asio::use_awaitable));
+      if (ec) co_return abort();
+    }
     boost::system::error_code rec;
     {
       RelayBuffer buf;
