@@ -4,11 +4,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <atomic>
+#include <optional>
 
 #include "http/problem.h"
 
@@ -24,6 +26,7 @@ struct HttpServer::State {
   Dispatcher& dispatcher;
   const ServerOptions opts;
   tcp::acceptor acceptor;
+  TlsHandler tls_handler;  // set before Start, then constant
   std::atomic<bool> stopping{false};
 };
 
@@ -31,6 +34,27 @@ namespace {
 
 // How long a connection closed after an error reply keeps draining what the client still sends.
 constexpr std::chrono::seconds kLingerTime{2};
+// The first byte of a TLS connection: the record type of its ClientHello.
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+
+// The connection's first byte, left unread (MSG_PEEK); nullopt if the peer closes, fails or
+// sends nothing before `deadline`.
+asio::awaitable<std::optional<unsigned char>> PeekFirstByte(
+    tcp::socket& socket, std::chrono::steady_clock::time_point deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(socket.get_executor(), deadline);
+  for (;;) {
+    auto ready = co_await (socket.async_wait(tcp::socket::wait_read, kUseTuple) ||
+                           timer.async_wait(kUseTuple));
+    if (ready.index() != 0 || std::get<0>(std::get<0>(ready))) co_return std::nullopt;
+    unsigned char first = 0;
+    beast::error_code ec;
+    const std::size_t n = socket.receive(asio::buffer(&first, 1), tcp::socket::message_peek, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+    if (ec || n == 0) co_return std::nullopt;
+    co_return first;
+  }
+}
 
 // Writes an error reply on a connection that is about to be closed.
 asio::awaitable<void> WriteAndClose(beast::tcp_stream& stream, Reply reply,
@@ -63,7 +87,17 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
     remote = ec ? "unknown" : ep.address().to_string();
   }
   bool first = true;
+  // The first request's header must be complete within the header timeout of the accept.
+  const auto first_deadline = std::chrono::steady_clock::now() + st->opts.header_timeout;
   try {
+    if (st->tls_handler) {
+      auto byte = co_await PeekFirstByte(stream.socket(), first_deadline);
+      if (!byte) co_return;
+      if (*byte == kTlsHandshakeRecord) {
+        co_await st->tls_handler(std::move(stream));
+        co_return;
+      }
+    }
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(st->opts.header_limit));
@@ -78,7 +112,10 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
         if (iec) co_return;
         buffer.commit(in);
       }
-      stream.expires_after(st->opts.header_timeout);
+      if (first)
+        stream.expires_at(first_deadline);
+      else
+        stream.expires_after(st->opts.header_timeout);
       first = false;
       auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
@@ -225,6 +262,10 @@ Result<tcp::endpoint> HttpServer::Listen(const std::string& host, std::uint16_t 
     return Error::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " +
                               ec.message());
   return a.local_endpoint();
+}
+
+void HttpServer::SetTlsHandler(TlsHandler handler) {
+  state_->tls_handler = std::move(handler);
 }
 
 void HttpServer::Start() {

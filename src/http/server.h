@@ -1,7 +1,11 @@
 // HttpServer: accepts TCP connections and runs one coroutine per connection
 // (read → dispatch → write, with keep-alive). Every read has a deadline so a slow or idle
 // client cannot pin a connection; header and body sizes are bounded (431/413).
-// The io_context and dispatcher must outlive the server. Start/Stop from any thread.
+// With a TLS handler set, the server first peeks at each new connection's first byte (within
+// the header timeout): a TLS handshake record (0x16) hands the connection to the handler, so
+// one port carries both plain HTTP and a TLS service; anything else is HTTP as usual.
+// The io_context and dispatcher must outlive the server. Start/Stop from any thread;
+// SetTlsHandler before Start.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -9,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,6 +31,9 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{30};
 };
 
+// Takes over a connection whose first byte opens a TLS handshake; nothing has been read.
+using TlsHandler = std::function<asio::awaitable<void>(beast::tcp_stream stream)>;
+
 class HttpServer {
  public:
   HttpServer(asio::io_context& ioc, Dispatcher& dispatcher, ServerOptions opts);
@@ -35,6 +43,8 @@ class HttpServer {
 
   // Binds and listens on host:port (port 0 picks a free one). Returns the bound endpoint.
   Result<asio::ip::tcp::endpoint> Listen(const std::string& host, std::uint16_t port);
+  // Sends connections that start with a TLS handshake to `handler` (before Start).
+  void SetTlsHandler(TlsHandler handler);
   // Starts accepting (after Listen).
   void Start();
   // Stops accepting new connections; open connections end after their current request.
