@@ -66,7 +66,8 @@ bool IsDnsName(std::string_view s) {
   });
 }
 
-// The SAN list: `names` then the loopback names, without duplicates or unspecified addresses.
+// The SAN list: `names` then the loopback names, without duplicates. An unspecified listen
+// address (0.0.0.0, ::) stays: on this machine it is dialled like loopback.
 Result<std::vector<std::string>> SanNames(const std::vector<std::string>& names) {
   std::vector<std::string> out;
   std::vector<std::string> seen_ips;
@@ -75,7 +76,6 @@ Result<std::vector<std::string>> SanNames(const std::vector<std::string>& names)
       name = name.substr(1, name.size() - 2);
     if (name.empty()) return Status::Ok();
     if (auto ip = IpBytes(name)) {
-      if (std::all_of(ip->begin(), ip->end(), [](char c) { return c == 0; })) return Status::Ok();
       if (std::find(seen_ips.begin(), seen_ips.end(), *ip) != seen_ips.end()) return Status::Ok();
       seen_ips.push_back(*ip);
       out.push_back(std::move(name));

@@ -25,8 +25,8 @@ namespace lattice::tls {
 
 struct PkiOptions {
   // Host names and IP addresses the server is reached by (listen host, advertise-URL host,
-  // public host, ...). Empty entries, duplicates and unspecified addresses (0.0.0.0, ::) are
-  // skipped; anything that is neither an IP address nor a DNS name is kInvalidArgument.
+  // public host, ...). Empty entries and duplicates are skipped; anything that is neither an
+  // IP address nor a DNS name is kInvalidArgument.
   std::vector<std::string> names;
   int leaf_days = 365;
 };

@@ -134,8 +134,8 @@ TEST_F(TlsTest, KeyFileIsPrivate) {
 TEST_F(TlsTest, LeafNamesEveryNameOnce) {
   auto pki = Pki("a", {"Cloud.Example", "[2001:db8::1]", "0.0.0.0", "", "127.0.0.1"});
   ASSERT_TRUE(pki);
-  EXPECT_EQ(pki->Names(), (std::vector<std::string>{"cloud.example", "2001:db8::1", "127.0.0.1",
-                                                    "localhost", "::1"}));
+  EXPECT_EQ(pki->Names(), (std::vector<std::string>{"cloud.example", "2001:db8::1", "0.0.0.0",
+                                                    "127.0.0.1", "localhost", "::1"}));
   auto bad = ServerPki::LoadOrCreate((dir_ / "c").string(), PkiOptions{{"a,DNS:evil"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
