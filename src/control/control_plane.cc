@@ -7,6 +7,7 @@
 #include "common/random.h"
 #include "common/secretbox.h"
 #include "control/workload_json.h"
+#include "link/join_token.h"
 #include "scheduler/placement.h"
 
 namespace lattice::control {
@@ -216,7 +217,7 @@ Result<std::string> ControlPlane::NodeOf(const Principal& who, const std::string
 
 Result<JoinTokenIssued> ControlPlane::CreateJoinToken(const std::string& created_by) {
   const std::int64_t now = clock_.NowSeconds();
-  const std::string token = "ljt_" + RandomToken(32);
+  const std::string token = link::FormatJoinToken(RandomToken(32), opts_.ca_fingerprint);
   store::JoinToken t{NewId("jt"),
                      auth::HashSecret(token),
                      created_by,

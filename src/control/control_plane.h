@@ -30,8 +30,8 @@ struct ControlOptions {
   int heartbeat_seconds = 5;
   std::int64_t lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
   std::int64_t join_token_ttl_seconds = 3600;
-  // What agents dial, shown in join commands. Empty: the server's own listening URL, learned
-  // through SetDefaultAdvertiseUrl once it is bound.
+  // What agents dial (https://HOST:PORT), shown in join commands. Empty: the server's own
+  // listening address, learned through SetDefaultAdvertiseUrl once it is bound.
   std::string advertise_url;
   // The edge (tunnels): each exposed port of a workload holds a public port in
   // [public_port_low, public_port_high] for the workload's life, shown to users at public_host.
@@ -40,6 +40,9 @@ struct ControlOptions {
   int public_port_low = 0;
   int public_port_high = 0;
   std::function<bool(int)> public_port_usable;  // e.g. "can be bound now"; unset: any
+  // The server CA's fingerprint (tls::ServerPki::Fingerprint), carried by every join token so
+  // the agent can pin it.
+  std::string ca_fingerprint;
 };
 
 // One public port of the edge and where its connections go.
@@ -91,6 +94,8 @@ class ControlPlane {
   Result<std::string> NodeOf(const Principal& who, const std::string& id);
 
   // --- nodes
+  // A single-use token (link/join_token.h: it carries the CA fingerprint) and the exact
+  // command that joins a node with it.
   Result<JoinTokenIssued> CreateJoinToken(const std::string& created_by);
   Result<std::vector<NodeView>> ListNodes();
 
