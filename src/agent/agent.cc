@@ -16,7 +16,9 @@
 
 #include "agent/backoff.h"
 #include "agent/link_transport.h"
+#include "agent/tls_dial.h"
 #include "agent/workload_container.h"
+#include "link/join_token.h"
 
 namespace lattice::agent {
 namespace {
@@ -71,6 +73,20 @@ Status Agent::Run() {
     return Error::Invalid("no join token given and no node identity in " + options_.state_dir +
                           "/node.json: pass the join token from the console");
   if (auto ep = ParseServerUrl(options_.server_url); !ep.ok()) return ep.error();
+  // The server CA to pin: the one this node joined (node.json), else the join token's.
+  std::string pin = identity_ ? identity_->ca_fingerprint : "";
+  if (pin.empty() && !options_.join_token.empty()) {
+    auto token = link::ParseJoinToken(options_.join_token);
+    if (!token.ok()) return Error::Invalid("--join-token: " + token.error().message);
+    pin = token->ca_fingerprint;
+  }
+  if (pin.empty())
+    return Error::Invalid(options_.state_dir +
+                          "/node.json names no server CA fingerprint (it was written before "
+                          "agents used TLS): pass a new join token, or remove it and join again");
+  auto dialer = TlsDialer::Create(pin);
+  if (!dialer.ok()) return dialer.error();
+  dialer_ = std::move(dialer).value();
   if (!runtime_) return Error::Invalid("the agent needs a container runtime");
 
   asio::co_spawn(ioc_, Main(), [this](std::exception_ptr e) {
@@ -119,12 +135,7 @@ asio::awaitable<void> Agent::Main() {
 asio::awaitable<Status> Agent::Session(bool& welcomed) {
   auto ep = ParseServerUrl(options_.server_url);
   if (!ep.ok()) co_return ep.error();
-  auto made = NewLinkTransport(*ep, ioc_.get_executor());
-  if (!made.ok()) {
-    fatal_ = made.error();
-    co_return made.error();
-  }
-  std::unique_ptr<LinkTransport> t = std::move(*made);
+  std::unique_ptr<LinkTransport> t = NewLinkTransport(*ep, ioc_.get_executor(), *dialer_);
   transport_ = t.get();
   struct Clear {
     Agent* a;
@@ -132,7 +143,11 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   } clear{this};
   if (stopping_) co_return Status::Ok();  // Stop() ran before there was a transport to cut
 
-  if (Status st = co_await t->Connect(options_.tuning.connect_timeout); !st.ok()) co_return st;
+  if (Status st = co_await t->Connect(options_.tuning.connect_timeout); !st.ok()) {
+    // Not the pinned server: never re-trust silently, and retrying cannot make it so.
+    if (st.error().code == ErrorCode::kUnauthenticated) fatal_ = st.error();
+    co_return st;
+  }
   if (stopping_) co_return Status::Ok();
   if (Status st = co_await t->Write(link::Encode(MakeHello())); !st.ok()) co_return st;
   t->SetIdleTimeout(std::chrono::seconds(3 * heartbeat_seconds_));
@@ -174,7 +189,7 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
 Status Agent::OnWelcome(const link::Welcome& w) {
   if (w.node_id.empty()) return Error::Invalid("the server's welcome has no node id");
   if (!w.node_secret.empty()) {
-    NodeIdentity id{w.node_id, w.node_secret};
+    NodeIdentity id{w.node_id, w.node_secret, dialer_->ca_fingerprint()};
     if (Status st = SaveNodeIdentity(options_.state_dir, id); !st.ok())
       return Error::Internal("joined as node " + w.node_id +
                              " but could not keep its identity: " + st.error().message);
@@ -182,9 +197,14 @@ Status Agent::OnWelcome(const link::Welcome& w) {
     identity_ = std::move(id);
   } else if (!identity_) {
     spdlog::warn("event=welcome_without_secret node={}", w.node_id);
-    identity_ = NodeIdentity{w.node_id, ""};
+    identity_ = NodeIdentity{w.node_id, "", dialer_->ca_fingerprint()};
   } else if (identity_->node_id != w.node_id) {
     spdlog::warn("event=node_id_mismatch stored={} welcome={}", identity_->node_id, w.node_id);
+  } else if (identity_->ca_fingerprint.empty()) {
+    // node.json from before TLS links: keep pinning the CA this connection was verified with.
+    identity_->ca_fingerprint = dialer_->ca_fingerprint();
+    if (Status st = SaveNodeIdentity(options_.state_dir, *identity_); !st.ok())
+      return Error::Internal("could not record the server CA in node.json: " + st.error().message);
   }
   heartbeat_seconds_ = std::clamp(w.heartbeat_seconds, 1, 3600);
   if (!reconciler_) {

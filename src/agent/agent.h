@@ -1,6 +1,7 @@
-// Agent: `lattice agent`'s core. It dials the server's agent link (ws://HOST:PORT/api/v1/agent/
-// link), introduces itself with `hello` (the join token the first time; afterwards the node
-// identity the server issued, kept in <state_dir>/node.json), and then keeps the node's
+// Agent: `lattice agent`'s core. It dials the server's agent link (wss://HOST:PORT/api/v1/
+// agent/link, TLS pinned to the server CA whose fingerprint the join token carries and
+// node.json keeps), introduces itself with `hello` (the join token the first time; afterwards
+// the node identity the server issued, kept in <state_dir>/node.json), and then keeps the node's
 // containers in line with what the server assigns: `assignments` / `upsert` / `remove` go to
 // the Reconciler, `logs.open` / `logs.close` to the LogPump; observed `status` and periodic
 // `heartbeat` go back. The link reconnects with exponential backoff (0.5 s → 30 s, full
@@ -35,6 +36,7 @@
 namespace lattice::agent {
 
 class LinkTransport;
+class TlsDialer;
 
 // Knobs tests turn; the defaults are the production values.
 struct AgentTuning {
@@ -46,7 +48,7 @@ struct AgentTuning {
 };
 
 struct AgentOptions {
-  std::string server_url;             // http://host:port
+  std::string server_url;             // https://host:port
   std::string join_token;             // needed until the node has an identity in state_dir
   std::string name;                   // default: the host name
   std::string state_dir;              // holds node.json
@@ -63,8 +65,10 @@ class Agent {
   Agent& operator=(const Agent&) = delete;
 
   // Runs until Stop(): Ok then. Returns early with an error only when retrying cannot help:
-  // a bad server URL, an unreadable node.json, no join token and no identity, the server
-  // refusing the join token (kUnauthenticated), or node.json that cannot be written. Call once.
+  // a bad server URL (http:// included), an unreadable node.json, no join token and no
+  // identity, a malformed join token, the server refusing the join token (kUnauthenticated),
+  // a server that does not present the pinned CA (kUnauthenticated: no silent re-trust), or
+  // node.json that cannot be written. Call once.
   Status Run();
   // Ends Run() soon: pending link I/O is cut, then Run() waits for the reconciler's engine call
   // in flight (bounded by the runtime's timeouts). Thread-safe and idempotent, but not
@@ -93,6 +97,9 @@ class Agent {
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> epoch_{0};       // bumped at every welcome
   std::atomic<std::size_t> queued_bytes_{0};  // waiting to be written, or posted to be
+
+  // Set by Run() before the loop starts: the TLS dialer pinned to the server's CA.
+  std::unique_ptr<TlsDialer> dialer_;
 
   // I/O thread only.
   std::optional<NodeIdentity> identity_;

@@ -1,7 +1,7 @@
-// The Agent end to end over a real WebSocket against a scripted stand-in for the server's link
-// endpoint (the real one lives in src/server; this pins the agent's side of the exchange):
-// join and identity, reconnects, refusal, dead-server detection, and — with Docker — statuses
-// and logs for an assignment.
+// The Agent end to end over a real WebSocket over TLS against a scripted stand-in for the
+// server's link endpoint (the real one lives in src/server; this pins the agent's side of the
+// exchange): join and identity, the CA pin, reconnects, refusal, dead-server detection, and —
+// with Docker — statuses and logs for an assignment.
 #include "agent/agent.h"
 #include "common/test_env.h"
 
@@ -20,6 +20,10 @@
 #include <future>
 
 #include "agent/agent_test_util.h"
+#include "common/random.h"
+#include "link/join_token.h"
+#include "tls/server_pki.h"
+#include "tls/tls_stream.h"
 
 namespace lattice::agent {
 namespace {
@@ -29,9 +33,30 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// The secret half of the join token the fake server accepts.
+const std::string kJoinSecret = std::string(42, 'j') + "A";
 
-// A scripted agent-link server: answers hello with whatever `on_hello` returns, records every
-// message the agent sends, and lets the test send, drop a connection, or go deaf.
+// A CA of its own in a temporary directory (removed on destruction).
+class TempPki {
+ public:
+  TempPki() : dir_(std::filesystem::temp_directory_path() / ("agent-pki-" + RandomToken(6))) {
+    InitCrypto();
+    auto pki = tls::ServerPki::LoadOrCreate(dir_.string(), {});
+    if (!pki.ok()) throw std::runtime_error(pki.error().message);
+    pki_ = std::move(pki).value();
+  }
+  ~TempPki() { std::filesystem::remove_all(dir_); }
+  tls::ServerPki& operator*() { return *pki_; }
+  tls::ServerPki* operator->() { return pki_.get(); }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<tls::ServerPki> pki_;
+};
+
+// A scripted agent-link server over TLS (its own CA): answers hello with whatever `on_hello`
+// returns, records every message the agent sends, and lets the test send, drop a connection, or go
+// deaf.
 class FakeLinkServer {
  public:
   struct Received {
@@ -51,8 +76,11 @@ class FakeLinkServer {
   }
 
   std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+    return "https://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
   }
+  const std::string& fingerprint() { return pki_->Fingerprint(); }
+  // The join token this server's CA and kJoinSecret make.
+  std::string join_token() { return link::FormatJoinToken(kJoinSecret, fingerprint()); }
   int connections() const { return conns_; }
 
   // Takes the first recorded message that satisfies `pred` (waiting up to `timeout`).
@@ -95,12 +123,13 @@ class FakeLinkServer {
 
  private:
   struct Conn {
-    explicit Conn(asio::ip::tcp::socket s) : ws(std::move(s)), signal(ws.get_executor()) {}
+    Conn(asio::ip::tcp::socket s, asio::ssl::context& ctx)
+        : ws(std::move(s), ctx), signal(ws.get_executor()) {}
     void Enqueue(std::string text) {
       out.push_back(std::move(text));
       signal.cancel();
     }
-    websocket::stream<beast::tcp_stream> ws;
+    websocket::stream<tls::TlsStream> ws;
     asio::steady_timer signal;
     std::deque<std::string> out;
     bool closed = false;
@@ -111,7 +140,7 @@ class FakeLinkServer {
     for (;;) {
       auto [ec, sock] = co_await acceptor_.async_accept(kNoThrow);
       if (ec) co_return;
-      auto c = std::make_shared<Conn>(std::move(sock));
+      auto c = std::make_shared<Conn>(std::move(sock), pki_->server_context());
       c->id = ++conns_;
       current_ = c;
       asio::co_spawn(ioc_, Serve(c), asio::detached);
@@ -119,6 +148,9 @@ class FakeLinkServer {
   }
 
   asio::awaitable<void> Serve(std::shared_ptr<Conn> c) {
+    auto [hec] =
+        co_await c->ws.next_layer().async_handshake(asio::ssl::stream_base::server, kNoThrow);
+    if (hec) co_return;
     auto [aec] = co_await c->ws.async_accept(kNoThrow);
     if (aec) co_return;
     asio::co_spawn(ioc_, Write(c), asio::detached);
@@ -160,6 +192,7 @@ class FakeLinkServer {
   }
 
   HelloHandler on_hello_;
+  TempPki pki_;
   asio::io_context ioc_;
   asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<Conn> current_;  // ioc thread only
@@ -187,10 +220,15 @@ class AgentTest : public ::testing::Test {
     std::filesystem::remove_all(state_dir_);
   }
 
+  // Options for joining `server` with its join token.
+  AgentOptions Options(FakeLinkServer& server) const {
+    AgentOptions o = Options(server.url());
+    o.join_token = server.join_token();
+    return o;
+  }
   AgentOptions Options(const std::string& url) const {
     AgentOptions o;
     o.server_url = url;
-    o.join_token = "jt-1";
     o.name = "n1";
     o.state_dir = state_dir_;
     o.labels = {{"zone", "a"}};
@@ -216,7 +254,7 @@ class AgentTest : public ::testing::Test {
   // Welcomes the join token (issuing a secret) and the identity it issued.
   FakeLinkServer::HelloHandler Welcoming(std::vector<link::Assignment> items = {}) {
     return [this, items](const link::Hello& h) -> std::vector<link::Message> {
-      if (h.join_token == "jt-1")
+      if (auto t = link::ParseJoinToken(h.join_token); t.ok() && t->secret == kJoinSecret)
         return {link::Welcome{node_id_, "sec-1", 1}, link::Assignments{items}};
       if (h.node_id == node_id_ && h.node_secret == "sec-1")
         return {link::Welcome{node_id_, "", 1}, link::Assignments{items}};
@@ -232,11 +270,11 @@ class AgentTest : public ::testing::Test {
 
 TEST_F(AgentTest, JoinsKeepsItsIdentityAndReconnectsWithIt) {
   FakeLinkServer server(Welcoming());
-  StartAgent(Options(server.url()));
+  StartAgent(Options(server));
   auto hello = server.NextOf<link::Hello>(seconds(5), 1);
   ASSERT_TRUE(hello);
   EXPECT_EQ(hello->protocol, link::kProtocolVersion);
-  EXPECT_EQ(hello->join_token, "jt-1");
+  EXPECT_EQ(hello->join_token, server.join_token());
   EXPECT_EQ(hello->node_id, "");
   EXPECT_EQ(hello->name, "n1");
   EXPECT_EQ(hello->labels, (std::map<std::string, std::string>{{"zone", "a"}}));
@@ -255,6 +293,7 @@ TEST_F(AgentTest, JoinsKeepsItsIdentityAndReconnectsWithIt) {
   ASSERT_TRUE(stored.ok() && stored->has_value());
   EXPECT_EQ((*stored)->node_id, node_id_);
   EXPECT_EQ((*stored)->node_secret, "sec-1");
+  EXPECT_EQ((*stored)->ca_fingerprint, server.fingerprint()) << "the pin outlives the token";
 
   server.DropCurrent();
   auto again = server.NextOf<link::Hello>(seconds(5), 2);
@@ -269,13 +308,75 @@ TEST_F(AgentTest, JoinsKeepsItsIdentityAndReconnectsWithIt) {
   ASSERT_TRUE(result);
   EXPECT_TRUE(result->ok());
   EXPECT_LT(std::chrono::steady_clock::now() - stop_at, seconds(2));
+
+  // A restart without the join token still pins the server's CA (from node.json).
+  AgentOptions o = Options(server.url());
+  o.join_token.clear();
+  StartAgent(std::move(o));
+  auto restarted = server.NextOf<link::Hello>(seconds(5), 3);
+  ASSERT_TRUE(restarted);
+  EXPECT_EQ(restarted->node_id, node_id_);
+}
+
+TEST_F(AgentTest, WrongPinEndsRunWithAClearError) {
+  FakeLinkServer server(Welcoming());
+  AgentOptions o = Options(server.url());
+  o.join_token = link::FormatJoinToken(kJoinSecret, Base64UrlEncode(RandomBytes(32)));
+  StartAgent(std::move(o));
+  ASSERT_EQ(result_.wait_for(seconds(5)), std::future_status::ready);
+  Status st = result_.get();
+  agent_.reset();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_NE(st.error().message.find("is not the server this node trusts"), std::string::npos)
+      << st.error().message;
+  EXPECT_FALSE(server.NextOf<link::Hello>(milliseconds(100))) << "nothing sent to it";
+  EXPECT_FALSE(std::filesystem::exists(state_dir_ + "/node.json"));
+}
+
+TEST_F(AgentTest, AServerWithAnotherCaIsRefusedAfterJoining) {
+  TempPki joined;  // the CA this node joined; the server below has another one
+  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "sec-1", joined->Fingerprint()}).ok());
+  FakeLinkServer server(Welcoming());
+  AgentOptions o = Options(server.url());
+  o.join_token = server.join_token();  // a token for the new CA does not override node.json
+  StartAgent(std::move(o));
+  ASSERT_EQ(result_.wait_for(seconds(5)), std::future_status::ready);
+  Status st = result_.get();
+  agent_.reset();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_NE(st.error().message.find(joined->Fingerprint()), std::string::npos)
+      << st.error().message;
+  EXPECT_EQ((*LoadNodeIdentity(state_dir_))->ca_fingerprint, joined->Fingerprint());
+}
+
+TEST_F(AgentTest, PlainUrlsAndPinlessTokensAreErrors) {
+  AgentOptions plain = Options("http://127.0.0.1:1");
+  plain.join_token = link::FormatJoinToken(kJoinSecret, Base64UrlEncode(RandomBytes(32)));
+  Status st = Agent(std::move(plain), nullptr).Run();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("TLS only"), std::string::npos) << st.error().message;
+
+  AgentOptions old = Options("https://127.0.0.1:1");
+  old.join_token = "ljt_" + kJoinSecret;
+  st = Agent(std::move(old), nullptr).Run();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("carries no CA fingerprint"), std::string::npos)
+      << st.error().message;
+
+  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "sec-1", ""}).ok());
+  st = Agent(Options("https://127.0.0.1:1"), nullptr).Run();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("names no server CA fingerprint"), std::string::npos)
+      << st.error().message;
 }
 
 TEST_F(AgentTest, RefusedJoinEndsRunWithAClearError) {
   FakeLinkServer server([](const link::Hello&) -> std::vector<link::Message> {
     return {link::LinkError{"The join token is unknown, expired or already used."}};
   });
-  StartAgent(Options(server.url()));
+  StartAgent(Options(server));
   ASSERT_EQ(result_.wait_for(seconds(5)), std::future_status::ready);
   Status st = result_.get();
   agent_.reset();
@@ -286,7 +387,7 @@ TEST_F(AgentTest, RefusedJoinEndsRunWithAClearError) {
 }
 
 TEST_F(AgentTest, NoTokenAndNoIdentityIsAnError) {
-  AgentOptions o = Options("http://127.0.0.1:1");
+  AgentOptions o = Options("https://127.0.0.1:1");
   o.join_token.clear();
   Agent agent(std::move(o), nullptr);
   Status st = agent.Run();
@@ -295,9 +396,9 @@ TEST_F(AgentTest, NoTokenAndNoIdentityIsAnError) {
 }
 
 TEST_F(AgentTest, StoredIdentityKeepsRetryingWhenRefused) {
-  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "stale"}).ok());
   FakeLinkServer server(Welcoming());
-  StartAgent(Options(server.url()));
+  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "stale", server.fingerprint()}).ok());
+  StartAgent(Options(server));
   for (int i = 0; i < 100 && server.connections() < 3; ++i)
     std::this_thread::sleep_for(milliseconds(50));
   EXPECT_GE(server.connections(), 3) << "retries with backoff instead of giving up";
@@ -309,7 +410,7 @@ TEST_F(AgentTest, StoredIdentityKeepsRetryingWhenRefused) {
 
 TEST_F(AgentTest, ASilentServerIsNoticedAndRedialled) {
   FakeLinkServer server(Welcoming());
-  StartAgent(Options(server.url()));
+  StartAgent(Options(server));
   ASSERT_TRUE(server.NextOf<link::Heartbeat>(seconds(5), 1));
   // A quiet server that still answers pings keeps the link past 3 × heartbeat.
   std::this_thread::sleep_for(milliseconds(3500));
@@ -322,7 +423,7 @@ TEST_F(AgentTest, AssignmentsBecomeStatusesAndLogsAndSurviveAReconnect) {
   if (!HasImage(*rt_, kBusybox)) LATTICE_SKIP_UNLESS_REQUIRED() << kBusybox << " is missing";
   const std::string id = prefix_ + "hi";
   FakeLinkServer server(Welcoming({ShellWorkload(id, 1, "echo hi; exec sleep 600")}));
-  StartAgent(Options(server.url()));
+  StartAgent(Options(server));
   auto running = server.NextOf<link::StatusReport>(
       seconds(20), 1, [&](const auto& s) { return s.workload_id == id && s.state == "running"; });
   ASSERT_TRUE(running);

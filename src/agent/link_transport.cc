@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/url/parse.hpp>
 
+#include "agent/tls_dial.h"
 #include "link/protocol.h"
 
 namespace lattice::agent {
@@ -19,22 +20,17 @@ using asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr char kLinkPath[] = "/api/v1/agent/link";
 
-// WebSocket over plain TCP.
-class WsTransport final : public LinkTransport {
+// WebSocket over TLS, pinned to the server's CA by the dialer.
+class WssTransport final : public LinkTransport {
  public:
-  WsTransport(LinkEndpoint ep, asio::any_io_executor ex) : ep_(std::move(ep)), ws_(ex) {}
+  WssTransport(LinkEndpoint ep, asio::any_io_executor ex, TlsDialer& dialer)
+      : ep_(std::move(ep)), dialer_(dialer), ws_(ex, dialer.context()) {}
 
   asio::awaitable<Status> Connect(std::chrono::milliseconds timeout) override {
-    tcp::resolver resolver(ws_.get_executor());
     const std::string where = ep_.host + ":" + ep_.port;
-    auto [rec, results] = co_await resolver.async_resolve(ep_.host, ep_.port, kNoThrow);
-    if (rec) co_return Error::Unavailable("resolve " + where + ": " + rec.message());
-    auto& tcp_layer = beast::get_lowest_layer(ws_);
-    tcp_layer.expires_after(timeout);
-    auto [cec, endpoint] = co_await tcp_layer.async_connect(results, kNoThrow);
-    if (cec) co_return Error::Unavailable("connect " + where + ": " + cec.message());
-    tcp_layer.socket().set_option(tcp::no_delay(true));
-    tcp_layer.expires_never();  // websocket's own timeouts take over
+    // The dialer leaves the TCP layer without a deadline: websocket's own timeouts take over.
+    if (Status st = co_await dialer_.Connect(ws_.next_layer(), ep_, timeout); !st.ok())
+      co_return st;
 
     websocket::stream_base::timeout t{};
     t.handshake_timeout = timeout;
@@ -88,7 +84,8 @@ class WsTransport final : public LinkTransport {
 
  private:
   const LinkEndpoint ep_;
-  websocket::stream<beast::tcp_stream> ws_;
+  TlsDialer& dialer_;
+  websocket::stream<tls::TlsStream> ws_;
 };
 
 }  // namespace
@@ -98,21 +95,20 @@ Result<LinkEndpoint> ParseServerUrl(std::string_view server_url) {
   const auto bad = [&](const std::string& why) {
     return Error::Invalid("server URL '" + std::string(server_url.substr(0, 200)) + "' " + why);
   };
-  if (!u) return bad("is not a URL (want http://HOST:PORT)");
+  if (!u) return bad("is not a URL (want https://HOST:PORT)");
   LinkEndpoint ep;
   const std::string scheme(u->scheme());
-  if (scheme == "http" || scheme == "ws") {
-    ep.tls = false;
-  } else if (scheme == "https" || scheme == "wss") {
-    ep.tls = true;
-  } else {
-    return bad("has an unsupported scheme (want http:// or https://)");
-  }
+  if (scheme == "http" || scheme == "ws")
+    return bad(
+        "is not a TLS URL: agents connect over TLS only, so use https://HOST:PORT (the URL in "
+        "the join command)");
+  if (scheme != "https" && scheme != "wss")
+    return bad("has an unsupported scheme (want https://HOST:PORT)");
   if (u->has_userinfo() || u->has_query() || u->has_fragment())
     return bad("must not carry credentials, a query or a fragment");
   ep.host = std::string(u->host_address());
   if (ep.host.empty()) return bad("has no host");
-  ep.port = u->has_port() ? std::string(u->port()) : (ep.tls ? "443" : "80");
+  ep.port = u->has_port() ? std::string(u->port()) : "443";
   std::string path(u->encoded_path());
   while (!path.empty() && path.back() == '/') path.pop_back();
   ep.target = path + kLinkPath;
@@ -120,11 +116,9 @@ Result<LinkEndpoint> ParseServerUrl(std::string_view server_url) {
   return ep;
 }
 
-Result<std::unique_ptr<LinkTransport>> NewLinkTransport(const LinkEndpoint& endpoint,
-                                                        asio::any_io_executor executor) {
-  if (endpoint.tls)
-    return Error::Invalid("TLS links (https:// or wss://) are not supported by this agent yet");
-  return std::unique_ptr<LinkTransport>(std::make_unique<WsTransport>(endpoint, executor));
+std::unique_ptr<LinkTransport> NewLinkTransport(const LinkEndpoint& endpoint,
+                                                asio::any_io_executor executor, TlsDialer& dialer) {
+  return std::make_unique<WssTransport>(endpoint, executor, dialer);
 }
 
 }  // namespace lattice::agent

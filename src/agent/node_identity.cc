@@ -60,8 +60,12 @@ Result<std::optional<NodeIdentity>> LoadNodeIdentity(const std::string& state_di
     return Error::Internal(path +
                            " is not a node identity (want {\"node_id\", \"node_secret\"}); "
                            "remove it to join again with a join token");
+  const json::value* pin = o->if_contains("ca_fingerprint");
+  if (pin && !pin->is_string())
+    return Error::Internal(path + " has a ca_fingerprint that is not a string");
   return std::optional<NodeIdentity>(
-      NodeIdentity{std::string(id->as_string()), std::string(secret->as_string())});
+      NodeIdentity{std::string(id->as_string()), std::string(secret->as_string()),
+                   pin ? std::string(pin->as_string()) : std::string()});
 }
 
 Status SaveNodeIdentity(const std::string& state_dir, const NodeIdentity& id) {
@@ -72,9 +76,9 @@ Status SaveNodeIdentity(const std::string& state_dir, const NodeIdentity& id) {
 
   const std::string path = FilePath(state_dir);
   const std::string tmp = path + ".tmp";
-  const std::string body =
-      json::serialize(json::object{{"node_id", id.node_id}, {"node_secret", id.node_secret}}) +
-      "\n";
+  json::object o{{"node_id", id.node_id}, {"node_secret", id.node_secret}};
+  if (!id.ca_fingerprint.empty()) o["ca_fingerprint"] = id.ca_fingerprint;
+  const std::string body = json::serialize(o) + "\n";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return OsError("cannot write " + tmp);
   // O_CREAT's mode does not apply to an existing file: make sure.

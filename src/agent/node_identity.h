@@ -1,8 +1,9 @@
 // The node's identity, issued by the server when the node joins (`welcome` with a node secret)
 // and kept in <state_dir>/node.json so a restarted agent reconnects as the same node instead
-// of joining again. The file holds a secret: it is written with mode 0600, atomically (temp
-// file, fsync, rename, fsync of the directory), so a crash never leaves half a file.
-// Stateless functions; callers serialise writes to one state_dir.
+// of joining again — together with the server CA's fingerprint from the join token, so the
+// restarted agent keeps pinning the same server. The file holds a secret: it is written with mode
+// 0600, atomically (temp file, fsync, rename, fsync of the directory), so a crash never leaves half
+// a file. Stateless functions; callers serialise writes to one state_dir.
 #pragma once
 
 #include <optional>
@@ -15,6 +16,7 @@ namespace lattice::agent {
 struct NodeIdentity {
   std::string node_id;
   std::string node_secret;
+  std::string ca_fingerprint;  // empty in files written before TLS links
 };
 
 // The stored identity; std::nullopt when there is none yet. kInternal when the file exists but

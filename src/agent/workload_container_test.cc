@@ -98,10 +98,9 @@ TEST(WorkloadContainer, ExitReasonAndLabels) {
   EXPECT_EQ(LabelOf(c, "missing"), "");
 }
 
-TEST(ServerUrl, HttpBecomesTheLinkPath) {
-  auto ep = ParseServerUrl("http://127.0.0.1:8080");
+TEST(ServerUrl, HttpsBecomesTheLinkPath) {
+  auto ep = ParseServerUrl("https://127.0.0.1:8080");
   ASSERT_TRUE(ep.ok());
-  EXPECT_FALSE(ep->tls);
   EXPECT_EQ(ep->host, "127.0.0.1");
   EXPECT_EQ(ep->port, "8080");
   EXPECT_EQ(ep->target, "/api/v1/agent/link");
@@ -109,17 +108,27 @@ TEST(ServerUrl, HttpBecomesTheLinkPath) {
 
   auto prefixed = ParseServerUrl("https://cloud.example/lattice/");
   ASSERT_TRUE(prefixed.ok());
-  EXPECT_TRUE(prefixed->tls);
   EXPECT_EQ(prefixed->port, "443");
   EXPECT_EQ(prefixed->target, "/lattice/api/v1/agent/link");
 
-  auto v6 = ParseServerUrl("ws://[::1]:9");
+  auto v6 = ParseServerUrl("wss://[::1]:9");
   ASSERT_TRUE(v6.ok());
   EXPECT_EQ(v6->host, "::1");
 
   EXPECT_FALSE(ParseServerUrl("ftp://x").ok());
   EXPECT_FALSE(ParseServerUrl("not a url").ok());
-  EXPECT_FALSE(ParseServerUrl("http://user:pw@host").ok());
+  EXPECT_FALSE(ParseServerUrl("https://user:pw@host").ok());
+}
+
+TEST(ServerUrl, PlainUrlsAreRefusedBecauseAgentsSpeakTlsOnly) {
+  for (const char* plain : {"http://127.0.0.1:8080", "ws://[::1]:9"}) {
+    auto ep = ParseServerUrl(plain);
+    ASSERT_FALSE(ep.ok()) << plain;
+    EXPECT_EQ(ep.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(ep.error().message.find("agents connect over TLS only"), std::string::npos)
+        << ep.error().message;
+    EXPECT_NE(ep.error().message.find("https://"), std::string::npos);
+  }
 }
 
 TEST(Backoff, FullJitterUnderAGrowingCappedCeiling) {
@@ -148,7 +157,7 @@ TEST(NodeIdentity, MissingThenSavedWithMode0600ThenCorrupt) {
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 
-  ASSERT_TRUE(SaveNodeIdentity((dir / "state").string(), {"node_1", "s3cret"}).ok());
+  ASSERT_TRUE(SaveNodeIdentity((dir / "state").string(), {"node_1", "s3cret", "pin"}).ok());
   struct stat st {};
   ASSERT_EQ(::stat((dir / "state" / "node.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -158,9 +167,12 @@ TEST(NodeIdentity, MissingThenSavedWithMode0600ThenCorrupt) {
   ASSERT_TRUE(loaded->has_value());
   EXPECT_EQ((*loaded)->node_id, "node_1");
   EXPECT_EQ((*loaded)->node_secret, "s3cret");
+  EXPECT_EQ((*loaded)->ca_fingerprint, "pin");
 
-  ASSERT_TRUE(SaveNodeIdentity((dir / "state").string(), {"node_1", "rotated"}).ok());
+  ASSERT_TRUE(SaveNodeIdentity((dir / "state").string(), {"node_1", "rotated", ""}).ok());
   EXPECT_EQ((*LoadNodeIdentity((dir / "state").string()))->node_secret, "rotated");
+  EXPECT_EQ((*LoadNodeIdentity((dir / "state").string()))->ca_fingerprint, "")
+      << "files from before TLS links have no fingerprint";
 
   std::ofstream((dir / "state" / "node.json").string()) << "{\"node_id\": 3}";
   auto bad = LoadNodeIdentity((dir / "state").string());

@@ -85,7 +85,7 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_IMAGES")
       ->delimiter(',');
   cmd.add_option("--advertise-url", cfg.advertise_url,
-                 "URL agents use to reach this server (default: http://<--listen>)")
+                 "https:// URL agents use to reach this server (default: https://<--listen>)")
       ->envname("LATTICE_ADVERTISE_URL");
   cmd.add_option("--heartbeat", cfg.heartbeat_seconds, "Seconds between agent heartbeats")
       ->envname("LATTICE_HEARTBEAT")

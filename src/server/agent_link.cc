@@ -48,7 +48,7 @@ class LinkConnection final : public control::AgentConnection {
   std::atomic<bool> closed_{false};
 };
 
-using Ws = websocket::stream<beast::tcp_stream>;
+using Ws = websocket::stream<tls::TlsStream>;
 
 asio::awaitable<void> Writer(Ws& ws, LinkConnection& conn) {
   for (;;) {
@@ -95,7 +95,7 @@ asio::awaitable<void> Refuse(Ws& ws, const std::string& why) {
 
 }  // namespace
 
-asio::awaitable<void> RunAgentLink(beast::tcp_stream stream,
+asio::awaitable<void> RunAgentLink(tls::TlsStream stream,
                                    beast::http::request<beast::http::string_body> req,
                                    control::ControlPlane& cp, control::AgentHub& hub,
                                    int heartbeat_seconds) {

@@ -1,21 +1,21 @@
-// The server end of an agent link: a WebSocket accepted on GET /api/v1/agent/link. The first
+// The server end of an agent link: a WebSocket over TLS accepted on GET /api/v1/agent/link
+// (server/tls_front.h routes the upgrade request here). The first
 // message must be `hello` (within 10 s); the control plane authenticates it; then the session
 // relays control-plane messages to the agent (bounded queue, one writer) and agent reports to
 // the control plane until either side closes or the agent falls silent (3 × heartbeat).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
+#include "tls/tls_stream.h"
 
 namespace lattice::server {
 
 boost::asio::awaitable<void> RunAgentLink(
-    boost::beast::tcp_stream stream,
-    boost::beast::http::request<boost::beast::http::string_body> req, control::ControlPlane& cp,
-    control::AgentHub& hub, int heartbeat_seconds);
+    tls::TlsStream stream, boost::beast::http::request<boost::beast::http::string_body> req,
+    control::ControlPlane& cp, control::AgentHub& hub, int heartbeat_seconds);
 
 }  // namespace lattice::server

@@ -8,8 +8,6 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
-
 #include <boost/asio/ip/host_name.hpp>
 #include <boost/url/parse.hpp>
 
@@ -35,8 +33,10 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "server/agent_link.h"
+#include "server/tls_front.h"
 #include "store/database_url.h"
 #include "store/store.h"
+#include "tls/server_pki.h"
 
 namespace lattice::server {
 
@@ -101,6 +101,17 @@ std::string DefaultPublicHost(const ServerConfig& c, const std::string& listen_h
   return listen_host;
 }
 
+// The host of an --advertise-url, which must be https:// (agents speak TLS only).
+Result<std::string> AdvertisedHost(const std::string& url) {
+  auto u = boost::urls::parse_uri(url);
+  const std::string scheme = u ? std::string(u->scheme()) : "";
+  if (!u || (scheme != "https" && scheme != "wss") || u->host_address().empty())
+    return Error::Invalid("--advertise-url '" + url.substr(0, 200) +
+                          "' must be an https:// URL (agents connect over TLS only), e.g. "
+                          "https://cloud.example:8080");
+  return std::string(u->host_address());
+}
+
 }  // namespace
 
 // The database as logs may show it: the engine, and a PostgreSQL URL without its password.
@@ -115,6 +126,8 @@ struct App::Impl {
   ServerConfig config;
   SystemClock clock;
   Keyring keys;
+  std::unique_ptr<tls::ServerPki> pki;
+  std::unique_ptr<TlsFront> tls_front;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<auth::AuthService> auth;
   http::HttpMetrics metrics;
@@ -152,6 +165,25 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   if (!keys.ok()) return std::move(keys).error();
   impl->keys = std::move(keys).value();
 
+  std::string listen_host;
+  std::uint16_t listen_port = 0;
+  if (!ParseListen(config.listen, listen_host, listen_port))
+    return Error::Invalid("--listen '" + config.listen + "': expected HOST:PORT");
+  const std::string public_host =
+      config.public_host.empty() ? DefaultPublicHost(config, listen_host) : config.public_host;
+
+  // Every name the server is known by goes into this run's certificate.
+  tls::PkiOptions pki_opts;
+  pki_opts.names = {listen_host, public_host};
+  if (!config.advertise_url.empty()) {
+    auto host = AdvertisedHost(config.advertise_url);
+    if (!host.ok()) return std::move(host).error();
+    pki_opts.names.push_back(*host);
+  }
+  auto pki = tls::ServerPki::LoadOrCreate((fs::path(config.data_dir) / "tls").string(), pki_opts);
+  if (!pki.ok()) return std::move(pki).error();
+  impl->pki = std::move(pki).value();
+
   auto st = store::OpenStore(config.database, (fs::path(config.data_dir) / "lattice.db").string());
   if (!st.ok()) return std::move(st).error();
   impl->store = std::move(st).value();
@@ -167,17 +199,13 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   copts.heartbeat_seconds = config.heartbeat_seconds;
   copts.lost_grace_seconds = config.lost_grace_seconds;
   copts.advertise_url = config.advertise_url;
+  copts.ca_fingerprint = impl->pki->Fingerprint();
 
   // The edge: public ports for workloads, tunneled to their nodes.
-  std::string listen_host;
-  std::uint16_t listen_port = 0;
-  if (!ParseListen(config.listen, listen_host, listen_port))
-    return Error::Invalid("--listen '" + config.listen + "': expected HOST:PORT");
   if (Status s = ParsePortRange(config.public_ports, copts.public_port_low, copts.public_port_high);
       !s.ok())
     return std::move(s).error();
-  copts.public_host =
-      config.public_host.empty() ? DefaultPublicHost(config, listen_host) : config.public_host;
+  copts.public_host = public_host;
   edge::EdgeOptions eopts;
   eopts.bind_address = config.public_bind.empty() ? listen_host : config.public_bind;
   if (boost::system::error_code aec; asio::ip::make_address(eopts.bind_address, aec), aec)
@@ -212,21 +240,22 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   api::AddOpsRoutes(impl->router, *impl->api);
   console::AddConsoleRoutes(impl->router);
   Impl* m = impl.get();
-  // Agents authenticate inside the link (hello), so the route itself is public.
-  impl->router.Add(
-      http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
-      [m](http::RequestContext& req) -> asio::awaitable<http::Reply> {
-        if (!boost::beast::websocket::is_upgrade(req.req)) {
-          co_return http::ProblemReply(
-              Error::Invalid("This endpoint speaks WebSocket (the agent link)."), req.path);
-        }
-        http::Reply r;
-        r.upgrade = [m](boost::beast::tcp_stream s, http::Request rq) -> asio::awaitable<void> {
-          co_await RunAgentLink(std::move(s), std::move(rq), *m->control, m->hub,
-                                m->config.heartbeat_seconds);
-        };
-        co_return r;
-      });
+  // The agent link is served only over TLS (TlsFront, same port). Over plain HTTP the route
+  // exists to tell a misconfigured agent what to do.
+  impl->router.Add(http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
+                   [](http::RequestContext& req) -> asio::awaitable<http::Reply> {
+                     co_return http::ProblemReply(
+                         Error::Invalid("Agents connect over TLS only: use the https:// URL of "
+                                        "this server (as in the join command), not http:// or "
+                                        "ws://."),
+                         req.path);
+                   });
+  impl->tls_front =
+      std::make_unique<TlsFront>(impl->pki->server_context(),
+                                 [m](tls::TlsStream s, http::Request rq) -> asio::awaitable<void> {
+                                   co_await RunAgentLink(std::move(s), std::move(rq), *m->control,
+                                                         m->hub, m->config.heartbeat_seconds);
+                                 });
 
   auto* auth = impl->auth.get();
   impl->dispatcher = std::make_unique<http::Dispatcher>(
@@ -271,11 +300,19 @@ Result<std::string> App::CreateLocalJoinToken() {
   return t->token;
 }
 
+void App::SetDataConnectionHandler(tls::DataConnectionHandler handler) {
+  impl_->tls_front->SetDataConnectionHandler(std::move(handler));
+}
+
+const std::string& App::CaFingerprint() const {
+  return impl_->pki->Fingerprint();
+}
+
 void App::Shutdown() {
   asio::post(impl_->ioc, [this] { impl_->ioc.stop(); });
 }
 
-int App::Run(const std::function<void(const std::string& url)>& on_listening) {
+int App::Run(const std::function<void(const std::string& agent_url)>& on_listening) {
   Impl& m = *impl_;
   std::string host;
   std::uint16_t port = 0;
@@ -293,6 +330,9 @@ int App::Run(const std::function<void(const std::string& url)>& on_listening) {
     spdlog::error("msg=\"cannot listen\" error=\"{}\"", ep.error().message);
     return 1;
   }
+  server.SetTlsHandler([front = m.tls_front.get()](boost::beast::tcp_stream s) {
+    return front->Serve(std::move(s));
+  });
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock), asio::detached);
   asio::co_spawn(m.ioc, Duties(*m.control, m.blocking), asio::detached);
@@ -303,9 +343,12 @@ int App::Run(const std::function<void(const std::string& url)>& on_listening) {
   std::fflush(stdout);
   spdlog::info("msg=\"listening\" address={}:{} data_dir=\"{}\"", shown_host, ep->port(),
                m.config.data_dir);
-  const std::string bound_url = "http://" + shown_host + ":" + std::to_string(ep->port());
-  m.control->SetDefaultAdvertiseUrl(bound_url);
-  if (on_listening) on_listening(bound_url);
+  const std::string agent_url = "https://" + shown_host + ":" + std::to_string(ep->port());
+  std::printf("Agents connect to %s (TLS; CA fingerprint %s)\n", agent_url.c_str(),
+              m.pki->Fingerprint().c_str());
+  std::fflush(stdout);
+  m.control->SetDefaultAdvertiseUrl(agent_url);
+  if (on_listening) on_listening(agent_url);
 
   asio::signal_set signals(m.ioc, SIGINT, SIGTERM);
   asio::steady_timer drain(m.ioc);

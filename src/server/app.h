@@ -1,5 +1,6 @@
-// App: the control plane wired together — store, keyring, auth, router, HTTP server — and
-// the process lifecycle (I/O threads, housekeeping, graceful shutdown on SIGINT/SIGTERM).
+// App: the control plane wired together — store, keyring, the server's CA (tls/), auth,
+// router, HTTP server with its TLS front for agents — and the process lifecycle (I/O threads,
+// housekeeping, graceful shutdown on SIGINT/SIGTERM).
 // Owns everything it creates; the router's handlers hold references into it.
 #pragma once
 
@@ -10,12 +11,14 @@
 #include "common/result.h"
 #include "http/router.h"
 #include "server/config.h"
+#include "tls/tls_stream.h"
 
 namespace lattice::server {
 
 class App {
  public:
-  // Opens the data dir (creating it, mode 0700), the store and the keyring; builds the router.
+  // Opens the data dir (creating it, mode 0700), the store, the keyring and the CA (issuing
+  // this run's certificate); builds the router. kInvalidArgument for a bad --advertise-url.
   static Result<std::unique_ptr<App>> Create(const ServerConfig& config);
   struct Impl;
   explicit App(std::unique_ptr<Impl> impl);  // use Create()
@@ -24,14 +27,21 @@ class App {
   App& operator=(const App&) = delete;
 
   // Binds, prints the URL, serves until SIGINT/SIGTERM, then drains and returns an exit code.
-  // `on_listening` (optional) runs once the server accepts connections, with its base URL
-  // (dev mode starts its agent there).
-  int Run(const std::function<void(const std::string& url)>& on_listening = {});
+  // `on_listening` (optional) runs once the server accepts connections, with the https:// URL
+  // agents dial on this machine (dev mode starts its agent there).
+  int Run(const std::function<void(const std::string& agent_url)>& on_listening = {});
   // Stops a running Run() (thread-safe).
   void Shutdown();
 
   // A single-use join token for this server's own embedded agent (dev mode).
   Result<std::string> CreateLocalJoinToken();
+
+  // Installs the tunnel edge's hook for TLS data connections (those that start with "LTUN";
+  // see server/tls_front.h). Call before Run(); without one such connections are closed.
+  void SetDataConnectionHandler(tls::DataConnectionHandler handler);
+
+  // The server CA's fingerprint, as pinned by agents (join tokens carry it).
+  const std::string& CaFingerprint() const;
 
   const http::Router& router() const;
 

@@ -225,6 +225,17 @@ class LatticeServer:
     def base_url(self):
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def agent_url(self):
+        """What agents dial: the same port, over TLS (the default --advertise-url)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    @property
+    def ca_cert_path(self):
+        """The server's CA certificate (created at first start in <data-dir>/tls)."""
+        return os.path.join(self.data_dir, "tls", "ca.crt")
+
     def connection(self, timeout=10, source_address=None):
         """A new http.client connection (for keep-alive tests); the caller closes it."""
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout,

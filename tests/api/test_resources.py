@@ -115,9 +115,10 @@ class ResourcesTest(unittest.TestCase):
         status, body = self.call("POST", "/api/v1/nodes/join-tokens", self.user)
         self.assertEqual(status, 403, body)
 
-    def test_agent_link_needs_a_websocket(self):
+    def test_agent_link_needs_tls(self):
         status, body = self.call("GET", "/api/v1/agent/link", None)
         self.assertEqual(status, 400, body)
+        self.assertIn("https://", body["detail"])
 
     def test_event_stream(self):
         with self.srv.raw_socket() as s:

@@ -40,10 +40,9 @@ class AgentFaultsTest(unittest.TestCase):
     def join(self, *args, docker=None, name="node-a"):
         status, _, tok = self.admin.call("POST", "/api/v1/nodes/join-tokens")
         self.assertEqual(status, 201, tok)
-        self.assertTrue(tok["command"].startswith(f"lattice agent --server {self.srv.base_url} "),
-                        tok["command"])
-        self.assertIn(tok["token"], tok["command"])
-        agent = Agent(self.srv.base_url, tok["token"], os.path.join(self.srv.tmp_dir, name),
+        self.assertEqual(tok["command"],
+                         f"lattice agent --server {self.srv.agent_url} --join-token {tok['token']}")
+        agent = Agent(self.srv.agent_url, tok["token"], os.path.join(self.srv.tmp_dir, name),
                       "--name", name, *args, docker=docker)
         self.agents.append(agent)
         return agent, tok["token"]
@@ -57,7 +56,7 @@ class AgentFaultsTest(unittest.TestCase):
         agent.start()
         self.wait_node("ready")
         # A second agent with the same (used) token is refused and exits.
-        again = Agent(self.srv.base_url, token, os.path.join(self.srv.tmp_dir, "copycat"),
+        again = Agent(self.srv.agent_url, token, os.path.join(self.srv.tmp_dir, "copycat"),
                       "--name", "copycat")
         self.agents.append(again)
         again.start()

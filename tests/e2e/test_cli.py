@@ -371,7 +371,7 @@ class CliTest(unittest.TestCase):
         r = self.ok("join-token", "create", env=admin)
         self.assertIn("lattice agent --server", r.stdout)
         token = json.loads(self.ok("join-token", "create", "-o", "json", env=admin).stdout)
-        self.assertTrue(token["token"].startswith("ljt_"))
+        self.assertTrue(token["token"].startswith("ljt1."))
         self.assertIn(token["token"], token["command"])
 
     # -- help and completion ----------------------------------------------------------------------
