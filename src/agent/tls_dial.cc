@@ -34,19 +34,11 @@ asio::awaitable<Status> TlsDialer::Connect(tls::TlsStream& stream, const LinkEnd
   if (cec) co_return Error::Unavailable("connect " + where + ": " + cec.message());
   beast::error_code nec;
   tcp_layer.socket().set_option(tcp::no_delay(true), nec);
-  if (Status st = client_->Prepare(stream, endpoint.host); !st.ok()) co_return st;
+  if (Status st = client_->Prepare(stream.native_handle(), endpoint.host); !st.ok()) co_return st;
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client, kNoThrow);
-  if (hec) co_return client_->HandshakeError(stream, hec, where);
+  if (hec) co_return client_->HandshakeError(stream.native_handle(), hec.message(), where);
   tcp_layer.expires_never();
   co_return Status::Ok();
-}
-
-asio::awaitable<Result<std::unique_ptr<tls::TlsStream>>> TlsDialer::Dial(
-    asio::any_io_executor executor, const LinkEndpoint& endpoint,
-    std::chrono::milliseconds timeout) {
-  auto stream = std::make_unique<tls::TlsStream>(executor, context());
-  if (Status st = co_await Connect(*stream, endpoint, timeout); !st.ok()) co_return st.error();
-  co_return stream;
 }
 
 }  // namespace lattice::agent

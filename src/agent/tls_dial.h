@@ -1,8 +1,9 @@
-// TlsDialer: the agent's TLS connections to the server — the agent link and the tunnel data
-// connections — pinned to the server's CA (the fingerprint from the join token, kept in
-// node.json). It holds ONE ssl::context for all of them: never one per connection.
+// TlsDialer: the agent's TLS connections to the server, pinned to the server's CA (the
+// fingerprint from the join token, kept in node.json). It holds ONE ssl::context for all of
+// them, never one per connection: the link dials through Connect, and the tunnels' data
+// connections (TunnelClient, lean tunnel::TlsSockets) take context().native_handle().
 //
-// Thread-safe: Connect/Dial may run concurrently on any executors. The dialer must outlive the
+// Thread-safe: Connect may run concurrently on any executors. The dialer must outlive the
 // streams it made.
 #pragma once
 
@@ -31,7 +32,8 @@ class TlsDialer {
   TlsDialer& operator=(const TlsDialer&) = delete;
 
   const std::string& ca_fingerprint() const { return client_->fingerprint(); }
-  // The shared context, for streams made elsewhere (then pass them to Connect).
+  // The shared context: for streams passed to Connect, and for tunnel::TlsSocket::Create
+  // (context().native_handle(); give it the host as server_name so the name is checked too).
   boost::asio::ssl::context& context() { return client_->context(); }
 
   // Resolves endpoint.host, connects and completes the TLS handshake on `stream` (made from
@@ -41,11 +43,6 @@ class TlsDialer {
   // kUnavailable otherwise (resolve, connect, timeout, an invalid certificate).
   boost::asio::awaitable<Status> Connect(tls::TlsStream& stream, const LinkEndpoint& endpoint,
                                          std::chrono::milliseconds timeout);
-
-  // A new stream connected as by Connect.
-  boost::asio::awaitable<Result<std::unique_ptr<tls::TlsStream>>> Dial(
-      boost::asio::any_io_executor executor, const LinkEndpoint& endpoint,
-      std::chrono::milliseconds timeout);
 
  private:
   const std::unique_ptr<tls::PinnedClient> client_;

@@ -5,13 +5,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <atomic>
+
+#include "tunnel/tls_stream_ref.h"
 
 namespace lattice::server {
 
@@ -48,7 +49,7 @@ class LinkConnection final : public control::AgentConnection {
   std::atomic<bool> closed_{false};
 };
 
-using Ws = websocket::stream<tls::TlsStream>;
+using Ws = websocket::stream<tunnel::TlsStreamRef>;
 
 asio::awaitable<void> Writer(Ws& ws, LinkConnection& conn) {
   for (;;) {
@@ -95,17 +96,16 @@ asio::awaitable<void> Refuse(Ws& ws, const std::string& why) {
 
 }  // namespace
 
-asio::awaitable<void> RunAgentLink(tls::TlsStream stream,
+asio::awaitable<void> RunAgentLink(std::unique_ptr<tunnel::TlsSocket> socket,
                                    beast::http::request<beast::http::string_body> req,
                                    control::ControlPlane& cp, control::AgentHub& hub,
                                    int heartbeat_seconds) {
-  // All of this link's work runs on one strand: one reader and one writer never overlap
-  // unsafely on the WebSocket.
-  auto strand = asio::make_strand(stream.get_executor());
+  // All of this link's work runs on the socket's strand: one reader and one writer never
+  // overlap unsafely on the WebSocket, nor with its timers.
   co_await asio::co_spawn(
-      strand,
+      socket->socket().get_executor(),
       [&]() -> asio::awaitable<void> {
-        Ws ws(std::move(stream));
+        Ws ws{tunnel::TlsStreamRef(*socket)};
         ws.read_message_max(link::kMaxMessageBytes);
         websocket::stream_base::timeout t{};
         t.handshake_timeout = std::chrono::seconds(10);
@@ -143,8 +143,7 @@ asio::awaitable<void> RunAgentLink(tls::TlsStream stream,
 
         conn->Close();
         if (hub.Detach(node_id, conn.get())) cp.OnAgentDisconnected(node_id);
-        beast::error_code ec;
-        beast::get_lowest_layer(ws).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        socket->Close();
         spdlog::info("msg=\"agent disconnected\" node={}", node_id);
       },
       asio::use_awaitable);

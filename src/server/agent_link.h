@@ -1,5 +1,6 @@
 // The server end of an agent link: a WebSocket over TLS accepted on GET /api/v1/agent/link
-// (server/tls_front.h routes the upgrade request here). The first
+// (server/tls_front.h routes the upgrade request here; the TLS is a lean tunnel::TlsSocket whose
+// executor is a strand of its own, and the whole link runs on it). The first
 // message must be `hello` (within 10 s); the control plane authenticates it; then the session
 // relays control-plane messages to the agent (bounded queue, one writer) and agent reports to
 // the control plane until either side closes or the agent falls silent (3 × heartbeat).
@@ -10,12 +11,13 @@
 
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
-#include "tls/tls_stream.h"
+#include "tunnel/tls_socket.h"
 
 namespace lattice::server {
 
 boost::asio::awaitable<void> RunAgentLink(
-    tls::TlsStream stream, boost::beast::http::request<boost::beast::http::string_body> req,
-    control::ControlPlane& cp, control::AgentHub& hub, int heartbeat_seconds);
+    std::unique_ptr<tunnel::TlsSocket> socket,
+    boost::beast::http::request<boost::beast::http::string_body> req, control::ControlPlane& cp,
+    control::AgentHub& hub, int heartbeat_seconds);
 
 }  // namespace lattice::server

@@ -5,10 +5,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/ip/host_name.hpp>
 #include <boost/url/parse.hpp>
 
 #include <cstdio>
@@ -250,12 +250,17 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
                                         "ws://."),
                          req.path);
                    });
-  impl->tls_front =
-      std::make_unique<TlsFront>(impl->pki->server_context(),
-                                 [m](tls::TlsStream s, http::Request rq) -> asio::awaitable<void> {
-                                   co_await RunAgentLink(std::move(s), std::move(rq), *m->control,
-                                                         m->hub, m->config.heartbeat_seconds);
-                                 });
+  impl->tls_front = std::make_unique<TlsFront>(
+      impl->pki->server_context(),
+      [m](std::unique_ptr<tunnel::TlsSocket> s, http::Request rq) -> asio::awaitable<void> {
+        co_await RunAgentLink(std::move(s), std::move(rq), *m->control, m->hub,
+                              m->config.heartbeat_seconds);
+      });
+  // Tunnel data connections arrive on the same port and go to the edge.
+  impl->tls_front->SetDataConnectionHandler(
+      [m](std::unique_ptr<tunnel::TlsSocket> s, std::string prefix) {
+        return m->edge->AcceptDataConnection(std::move(s), std::move(prefix));
+      });
 
   auto* auth = impl->auth.get();
   impl->dispatcher = std::make_unique<http::Dispatcher>(
@@ -298,10 +303,6 @@ Result<std::string> App::CreateLocalJoinToken() {
   auto t = impl_->control->CreateJoinToken("");
   if (!t.ok()) return std::move(t).error();
   return t->token;
-}
-
-void App::SetDataConnectionHandler(tls::DataConnectionHandler handler) {
-  impl_->tls_front->SetDataConnectionHandler(std::move(handler));
 }
 
 const std::string& App::CaFingerprint() const {

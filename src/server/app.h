@@ -1,6 +1,7 @@
 // App: the control plane wired together — store, keyring, the server's CA (tls/), auth,
-// router, HTTP server with its TLS front for agents — and the process lifecycle (I/O threads,
-// housekeeping, graceful shutdown on SIGINT/SIGTERM).
+// router, the edge, HTTP server with its TLS front for agents (the link and the tunnels' data
+// connections) — and the process lifecycle (I/O threads, housekeeping, graceful shutdown on
+// SIGINT/SIGTERM).
 // Owns everything it creates; the router's handlers hold references into it.
 #pragma once
 
@@ -11,7 +12,6 @@
 #include "common/result.h"
 #include "http/router.h"
 #include "server/config.h"
-#include "tls/tls_stream.h"
 
 namespace lattice::server {
 
@@ -35,10 +35,6 @@ class App {
 
   // A single-use join token for this server's own embedded agent (dev mode).
   Result<std::string> CreateLocalJoinToken();
-
-  // Installs the tunnel edge's hook for TLS data connections (those that start with "LTUN";
-  // see server/tls_front.h). Call before Run(); without one such connections are closed.
-  void SetDataConnectionHandler(tls::DataConnectionHandler handler);
 
   // The server CA's fingerprint, as pinned by agents (join tokens carry it).
   const std::string& CaFingerprint() const;

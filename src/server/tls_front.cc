@@ -2,11 +2,16 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+
+#include <algorithm>
+#include <sstream>
 
 #include "http/problem.h"
 
@@ -15,70 +20,123 @@ namespace lattice::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+using boost::system::error_code;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kLinkPath = "/api/v1/agent/link";
 constexpr std::string_view kDataMagic = "LTUN";
 constexpr std::string_view kHttpGet = "GET ";
 
+namespace {
+
+// Completes when `deadline` passes. Raced against an operation with ||, it bounds it: the
+// socket operations below wait with async_wait, which the race cancels.
+asio::awaitable<void> Until(std::chrono::steady_clock::time_point deadline) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  co_await timer.async_wait(kUseTuple);
+}
+
+// Appends what the socket has (at most `room` bytes, blocking until something arrives); false
+// at the end of the stream or on an error.
+asio::awaitable<bool> ReadMore(tunnel::TlsSocket& s, std::string& buf, std::size_t room) {
+  char chunk[4096];
+  for (;;) {
+    if (error_code ec = co_await s.WaitReadable()) co_return false;
+    error_code ec;
+    const std::size_t n = s.TryRead(chunk, std::min(sizeof chunk, room), ec);
+    if (ec == asio::error::would_block) continue;
+    if (ec || n == 0) co_return false;
+    buf.append(chunk, n);
+    co_return true;
+  }
+}
+
+bool MayStartWith(const std::string& have, std::string_view magic) {
+  return std::string_view(have).substr(0, magic.size()) == magic.substr(0, have.size());
+}
+
+}  // namespace
+
 TlsFront::TlsFront(asio::ssl::context& context, LinkHandler on_link, TlsFrontOptions opts)
     : context_(context), on_link_(std::move(on_link)), opts_(opts) {}
 
-void TlsFront::SetDataConnectionHandler(tls::DataConnectionHandler handler) {
+void TlsFront::SetDataConnectionHandler(DataConnectionHandler handler) {
   on_data_ = std::move(handler);
 }
 
-asio::awaitable<void> TlsFront::Serve(beast::tcp_stream tcp) {
-  beast::error_code rec;
-  const auto peer = tcp.socket().remote_endpoint(rec);
+asio::awaitable<void> TlsFront::Serve(beast::tcp_stream stream) {
+  // The connection gets a strand of its own: its TLS reads and writes, its timers and (for a
+  // link) the WebSocket's never run concurrently, even on a multi-threaded io_context.
+  auto strand = asio::make_strand(stream.get_executor());
+  tcp::socket accepted = stream.release_socket();
+  error_code ec;
+  const auto protocol = accepted.local_endpoint(ec).protocol();
+  if (ec) co_return;
+  const auto fd = accepted.release(ec);
+  if (ec) co_return;
+  tcp::socket socket(strand);
+  socket.assign(protocol, fd, ec);
+  if (ec) co_return;
+  co_await asio::co_spawn(strand, ServeOnStrand(std::move(socket)), asio::use_awaitable);
+}
+
+asio::awaitable<void> TlsFront::ServeOnStrand(tcp::socket socket) {
+  error_code rec;
+  const auto peer = socket.remote_endpoint(rec);
   const std::string remote = rec ? "unknown" : peer.address().to_string();
-  tls::TlsStream stream(std::move(tcp), context_);
-  auto& lowest = beast::get_lowest_layer(stream);
-  lowest.expires_after(opts_.handshake_timeout);
-  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTuple);
-  if (hec) {
-    spdlog::debug("msg=\"TLS handshake failed\" remote={} error=\"{}\"", remote, hec.message());
+  auto made = tunnel::TlsSocket::Create(std::move(socket), context_.native_handle(),
+                                        tunnel::TlsSocket::Role::kServer);
+  if (!made.ok()) co_return;
+  std::unique_ptr<tunnel::TlsSocket> s = std::move(made).value();
+
+  auto deadline = std::chrono::steady_clock::now() + opts_.handshake_timeout;
+  auto shook = co_await (s->Handshake() || Until(deadline));
+  if (shook.index() != 0 || !std::get<0>(shook).ok()) {
+    spdlog::debug("msg=\"TLS handshake failed\" remote={} error=\"{}\"", remote,
+                  shook.index() != 0 ? "timed out" : std::get<0>(shook).error().message);
     co_return;
   }
 
   // Enough of the decrypted stream to tell a link from a data connection.
-  beast::flat_buffer buf;
-  auto starts_with = [&buf](std::string_view magic) {
-    const std::string_view have(static_cast<const char*>(buf.data().data()), buf.size());
-    return have.substr(0, magic.size()) == magic.substr(0, have.size());
-  };
-  while (buf.size() < kDataMagic.size() && (starts_with(kDataMagic) || starts_with(kHttpGet))) {
-    auto [rec, n] = co_await stream.async_read_some(buf.prepare(4096), kUseTuple);
-    if (rec) co_return;
-    buf.commit(n);
+  deadline = std::chrono::steady_clock::now() + opts_.handshake_timeout;
+  std::string bytes;
+  while (bytes.size() < kDataMagic.size() &&
+         (MayStartWith(bytes, kDataMagic) || MayStartWith(bytes, kHttpGet))) {
+    auto got = co_await (ReadMore(*s, bytes, 4096) || Until(deadline));
+    if (got.index() != 0 || !std::get<0>(got)) co_return;
   }
-  if (starts_with(kDataMagic)) {
-    if (!on_data_) co_return;
-    lowest.expires_never();
-    std::string prefix = beast::buffers_to_string(buf.data());
-    co_await on_data_(std::move(stream), std::move(prefix));
+  if (MayStartWith(bytes, kDataMagic)) {
+    if (on_data_) co_await on_data_(std::move(s), std::move(bytes));
     co_return;
   }
-  if (starts_with(kHttpGet)) {
-    co_await ServeHttp(std::move(stream), std::move(buf));
+  if (MayStartWith(bytes, kHttpGet)) {
+    co_await ServeHttp(std::move(s), std::move(bytes));
     co_return;
   }
   spdlog::debug("msg=\"unknown protocol over TLS\" remote={}", remote);
 }
 
-asio::awaitable<void> TlsFront::ServeHttp(tls::TlsStream stream, beast::flat_buffer buf) {
-  auto& lowest = beast::get_lowest_layer(stream);
-  lowest.expires_after(opts_.handshake_timeout);
+asio::awaitable<void> TlsFront::ServeHttp(std::unique_ptr<tunnel::TlsSocket> s, std::string bytes) {
+  const auto deadline = std::chrono::steady_clock::now() + opts_.handshake_timeout;
+  // The request header, read raw and parsed in place (no body: it is a GET).
+  while (bytes.find("\r\n\r\n") == std::string::npos) {
+    if (bytes.size() >= opts_.header_limit) co_return;
+    auto got = co_await (ReadMore(*s, bytes, opts_.header_limit - bytes.size()) || Until(deadline));
+    if (got.index() != 0 || !std::get<0>(got)) co_return;
+  }
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(opts_.header_limit));
   parser.body_limit(0);
-  auto [ec, n] = co_await bhttp::async_read(stream, buf, parser, kUseTuple);
-  if (ec) co_return;
+  error_code ec;
+  parser.put(asio::buffer(bytes), ec);
+  if (ec || !parser.is_done()) co_return;
   http::Request req = parser.release();
+
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == kLinkPath && beast::websocket::is_upgrade(req)) {
-    lowest.expires_never();
-    co_await on_link_(std::move(stream), std::move(req));
+    co_await on_link_(std::move(s), std::move(req));
     co_return;
   }
   http::Reply reply =
@@ -94,9 +152,12 @@ asio::awaitable<void> TlsFront::ServeHttp(tls::TlsStream stream, beast::flat_buf
   reply.res.keep_alive(false);
   reply.res.set(bhttp::field::server, "lattice");
   reply.res.prepare_payload();
-  auto [wec, wn] = co_await bhttp::async_write(stream, reply.res, kUseTuple);
-  if (wec) co_return;
-  co_await stream.async_shutdown(kUseTuple);
+  std::ostringstream out;
+  out << reply.res;
+  const std::string wire = out.str();
+  auto wrote = co_await (s->WriteAll(wire.data(), wire.size()) || Until(deadline));
+  if (wrote.index() != 0 || std::get<0>(wrote)) co_return;
+  co_await (s->ShutdownSend() || Until(deadline));
 }
 
 }  // namespace lattice::server

@@ -1,12 +1,13 @@
 // TlsFront: the TLS side of the server's one port. The HTTP server hands it every connection
-// whose first byte opens a TLS handshake (http::HttpServer::SetTlsHandler). It completes the
-// handshake (10 s), reads the first bytes of the decrypted stream (same deadline) and routes:
+// whose first byte opens a TLS handshake (http::HttpServer::SetTlsHandler). It moves the socket
+// onto a strand of its own, completes the handshake (10 s) on a lean tunnel::TlsSocket, reads
+// the first bytes of the decrypted stream (same limit) and routes:
 //
-//   "GET "  an HTTP request: the WebSocket upgrade to /api/v1/agent/link goes to the link
-//           handler; any other request gets a problem+json answer (404, or 400 for a link
-//           request that is not an upgrade) and the connection closes.
+//   "GET "  an HTTP request (header within the limit): the WebSocket upgrade to
+//           /api/v1/agent/link goes to the link handler; any other request gets a problem+json
+//           answer (404, or 400 for a link request that is not an upgrade) and is closed.
 //   "LTUN"  a tunnel data connection: handed with every byte read so far to the
-//           DataConnectionHandler; closed if none is installed.
+//           DataConnectionHandler (the edge); closed if none is installed.
 //   else    closed.
 //
 // Agents speak only TLS; browsers and the CLI speak plain HTTP on the same port.
@@ -20,40 +21,51 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <string>
 
 #include "http/types.h"
-#include "tls/tls_stream.h"
+#include "tunnel/tls_socket.h"
 
 namespace lattice::server {
 
+// Takes over an agent link: a checked WebSocket upgrade request (not yet answered). The
+// socket's executor is a strand of its own; nothing bounds the connection's lifetime any more.
+using LinkHandler = std::function<boost::asio::awaitable<void>(
+    std::unique_ptr<tunnel::TlsSocket> socket, http::Request request)>;
+
+// Takes over a tunnel data connection after the TLS handshake. `prefix` holds every byte
+// already read from the decrypted stream (it starts with "LTUN"; the rest of the stream's
+// handshake line may or may not be in it). Same socket guarantees as LinkHandler.
+using DataConnectionHandler = std::function<boost::asio::awaitable<void>(
+    std::unique_ptr<tunnel::TlsSocket> socket, std::string prefix)>;
+
 struct TlsFrontOptions {
-  std::chrono::seconds handshake_timeout{10};  // handshake, then again for the first request
-  std::size_t header_limit = 16 << 10;         // bytes of the link's upgrade request
+  std::chrono::milliseconds handshake_timeout{10000};  // handshake; then again to route
+  std::size_t header_limit = 16 << 10;                 // bytes of a request header over TLS
 };
 
 class TlsFront {
  public:
-  // Takes over a checked WebSocket upgrade request for the agent link (not yet accepted). The
-  // stream has no deadline set.
-  using LinkHandler = std::function<boost::asio::awaitable<void>(tls::TlsStream, http::Request)>;
-
   TlsFront(boost::asio::ssl::context& context, LinkHandler on_link, TlsFrontOptions opts = {});
   TlsFront(const TlsFront&) = delete;
   TlsFront& operator=(const TlsFront&) = delete;
 
   // Installs the tunnel edge's hook for "LTUN" connections (before the server starts).
-  void SetDataConnectionHandler(tls::DataConnectionHandler handler);
+  void SetDataConnectionHandler(DataConnectionHandler handler);
 
   // Serves one connection (nothing read from it yet) until the handler it reaches returns.
   boost::asio::awaitable<void> Serve(boost::beast::tcp_stream stream);
 
  private:
-  boost::asio::awaitable<void> ServeHttp(tls::TlsStream stream, boost::beast::flat_buffer buf);
+  boost::asio::awaitable<void> ServeOnStrand(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> ServeHttp(std::unique_ptr<tunnel::TlsSocket> socket,
+                                         std::string bytes);
 
   boost::asio::ssl::context& context_;
   const LinkHandler on_link_;
   const TlsFrontOptions opts_;
-  tls::DataConnectionHandler on_data_;  // set before serving, then constant
+  DataConnectionHandler on_data_;  // set before serving, then constant
 };
 
 }  // namespace lattice::server

@@ -26,6 +26,8 @@
 #include "http/dispatcher.h"
 #include "http/server.h"
 #include "tls/server_pki.h"
+#include "tls/tls_stream.h"
+#include "tunnel/tls_stream_ref.h"
 
 namespace lattice::server {
 namespace {
@@ -59,13 +61,13 @@ class TlsFrontTest : public ::testing::Test {
     opts.header_timeout = seconds(1);
     server_ = std::make_unique<http::HttpServer>(ioc_, *dispatcher_, opts);
     TlsFrontOptions fopts;
-    fopts.handshake_timeout = seconds(1);
+    fopts.handshake_timeout = milliseconds(1000);
     // The link handler: accept the WebSocket and echo one message.
     front_ = std::make_unique<TlsFront>(
         pki_->server_context(),
-        [this](tls::TlsStream s, http::Request req) -> asio::awaitable<void> {
+        [this](std::unique_ptr<tunnel::TlsSocket> s, http::Request req) -> asio::awaitable<void> {
           link_target_ = std::string(req.target());
-          websocket::stream<tls::TlsStream> ws(std::move(s));
+          websocket::stream<tunnel::TlsStreamRef> ws{tunnel::TlsStreamRef(*s)};
           auto [aec] = co_await ws.async_accept(req, kNoThrow);
           if (aec) co_return;
           beast::flat_buffer buf;
@@ -102,21 +104,31 @@ class TlsFrontTest : public ::testing::Test {
     return {"127.0.0.1", port_, "/api/v1/agent/link", "127.0.0.1:" + port_};
   }
 
-  // Dials TLS, sends `hello` and returns what comes back until the server closes.
+  // Dials TLS as the agent's tunnel client does (a lean TlsSocket on the pinned context), sends
+  // `hello` and returns what comes back until the server closes.
   std::string TlsExchange(const std::string& hello) {
-    auto dialer = agent::TlsDialer::Create(pki_->Fingerprint());
+    auto pinned = tls::PinnedClient::Create(pki_->Fingerprint());
     return Client<std::string>([&](asio::io_context& ioc) -> asio::awaitable<std::string> {
-      auto s = co_await (*dialer)->Dial(ioc.get_executor(), Endpoint(), seconds(5));
-      if (!s.ok()) co_return "dial failed: " + s.error().message;
-      auto [wec, wn] = co_await asio::async_write(**s, asio::buffer(hello), kNoThrow);
-      if (wec) co_return "write failed";
-      beast::get_lowest_layer(**s).expires_after(seconds(5));
+      asio::ip::tcp::socket raw(ioc);
+      auto [cec] = co_await raw.async_connect(
+          asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"),
+                                  static_cast<unsigned short>(std::stoi(port_))),
+          kNoThrow);
+      if (cec) co_return "connect failed";
+      auto s = tunnel::TlsSocket::Create(std::move(raw), (*pinned)->context().native_handle(),
+                                         tunnel::TlsSocket::Role::kClient, "127.0.0.1");
+      if (!s.ok()) co_return s.error().message;
+      if (Status st = co_await (*s)->Handshake(); !st.ok()) co_return st.error().message;
+      if (auto ec = co_await (*s)->WriteAll(hello.data(), hello.size())) co_return ec.message();
       std::string got;
       char buf[4096];
       for (;;) {
-        auto [rec, rn] = co_await (*s)->async_read_some(asio::buffer(buf), kNoThrow);
-        got.append(buf, rn);
+        if (auto ec = co_await (*s)->WaitReadable()) break;
+        boost::system::error_code rec;
+        const std::size_t n = (*s)->TryRead(buf, sizeof buf, rec);
+        if (rec == asio::error::would_block) continue;
         if (rec) break;
+        got.append(buf, n);
       }
       co_return got;
     });
@@ -158,10 +170,11 @@ TEST_F(TlsFrontTest, PlainHttpStillWorksOnTheSamePort) {
 TEST_F(TlsFrontTest, DataConnectionsReachTheHandlerWithTheirPrefix) {
   std::promise<std::string> seen;
   front_->SetDataConnectionHandler(
-      [&seen](tls::TlsStream s, std::string prefix) -> asio::awaitable<void> {
+      [&seen](std::unique_ptr<tunnel::TlsSocket> s, std::string prefix) -> asio::awaitable<void> {
         seen.set_value(prefix);
-        co_await asio::async_write(s, asio::buffer("ok:" + prefix), kNoThrow);
-        co_await s.async_shutdown(kNoThrow);
+        const std::string reply = "ok:" + prefix;
+        co_await s->WriteAll(reply.data(), reply.size());
+        co_await s->ShutdownSend();
       });
   Start();
   EXPECT_EQ(TlsExchange("LTUN token-1"), "ok:LTUN token-1");
@@ -174,10 +187,11 @@ TEST_F(TlsFrontTest, DataConnectionsWithoutAHandlerAreClosed) {
 }
 
 TEST_F(TlsFrontTest, AnUnknownProtocolIsClosed) {
-  front_->SetDataConnectionHandler([](tls::TlsStream, std::string) -> asio::awaitable<void> {
-    ADD_FAILURE() << "not a data connection";
-    co_return;
-  });
+  front_->SetDataConnectionHandler(
+      [](std::unique_ptr<tunnel::TlsSocket>, std::string) -> asio::awaitable<void> {
+        ADD_FAILURE() << "not a data connection";
+        co_return;
+      });
   Start();
   EXPECT_EQ(TlsExchange("LTUX whatever"), "");
   EXPECT_EQ(TlsExchange("\x16\x03\x01garbage"), "");

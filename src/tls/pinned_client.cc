@@ -108,9 +108,8 @@ PinnedClient::PinnedClient(const Private&, std::string fingerprint, std::string 
 
 PinnedClient::~PinnedClient() = default;
 
-Status PinnedClient::Prepare(TlsStream& stream, std::string_view host) const {
+Status PinnedClient::Prepare(SSL* ssl, std::string_view host) const {
   const std::string h(host);
-  SSL* ssl = stream.native_handle();
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   if (IsIpAddress(h)) {
     if (X509_VERIFY_PARAM_set1_ip_asc(param, h.c_str()) != 1)
@@ -123,9 +122,9 @@ Status PinnedClient::Prepare(TlsStream& stream, std::string_view host) const {
   return Status::Ok();
 }
 
-Error PinnedClient::HandshakeError(TlsStream& stream, const boost::system::error_code& ec,
+Error PinnedClient::HandshakeError(SSL* ssl, std::string_view detail,
                                    std::string_view where) const {
-  const long verify = SSL_get_verify_result(stream.native_handle());
+  const long verify = SSL_get_verify_result(ssl);
   const std::string at(where);
   if (verify == X509_V_ERR_APPLICATION_VERIFICATION)
     return Error::Unauthenticated(
@@ -144,7 +143,7 @@ Error PinnedClient::HandshakeError(TlsStream& stream, const boost::system::error
                "host of its --advertise-url, its --listen host or "
                "localhost)"
              : ""));
-  return Error::Unavailable("TLS handshake with " + at + ": " + ec.message());
+  return Error::Unavailable("TLS handshake with " + at + ": " + std::string(detail));
 }
 
 }  // namespace lattice::tls

@@ -8,19 +8,19 @@
 // the host that was dialled (DNS or IP subjectAltName). A wrong pin, another CA, or an
 // unrelated self-signed certificate fails the handshake.
 //
-// One PinnedClient (one ssl::context) serves every connection of a process: streams are made
-// from context(). Immutable after Create(); thread-safe for concurrent handshakes.
+// One PinnedClient (one ssl::context) serves every connection of a process: connections (Asio
+// SSL streams or tunnel::TlsSockets) are made from context(). Immutable after Create();
+// thread-safe for concurrent handshakes.
 #pragma once
 
+#include <openssl/ssl.h>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/system/error_code.hpp>
 
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
-#include "tls/tls_stream.h"
 
 namespace lattice::tls {
 
@@ -42,17 +42,16 @@ class PinnedClient {
   // TLS 1.3 only, peer verification as above, SSL_MODE_RELEASE_BUFFERS.
   boost::asio::ssl::context& context() { return *context_; }
 
-  // Prepares a new stream made from context() for dialling `host` (a name or an IP address,
-  // without brackets): SNI for names, and the name or address the leaf must carry.
-  Status Prepare(TlsStream& stream, std::string_view host) const;
+  // Prepares a new connection made from context() for dialling `host` (a name or an IP
+  // address, without brackets): SNI for names, and the name or address the leaf must carry.
+  Status Prepare(SSL* ssl, std::string_view host) const;
 
-  // The error for a failed handshake of a prepared stream, with a message that says what went
-  // wrong and what to do: kUnauthenticated when the server's chain does not contain the pinned
-  // CA (another server, or its CA was replaced); kUnavailable for everything else (the network,
-  // a timeout, an expired certificate or one that does not name `host`). `where` is
-  // "host:port".
-  Error HandshakeError(TlsStream& stream, const boost::system::error_code& ec,
-                       std::string_view where) const;
+  // The error for a failed handshake of a prepared connection, with a message that says what
+  // went wrong and what to do: kUnauthenticated when the server's chain does not contain the
+  // pinned CA (another server, or its CA was replaced); kUnavailable for everything else (the
+  // network, a timeout, an expired certificate or one that does not name the host). `detail`
+  // is the I/O error's text; `where` is "host:port".
+  Error HandshakeError(SSL* ssl, std::string_view detail, std::string_view where) const;
 
  private:
   const std::string fingerprint_;

@@ -21,6 +21,7 @@
 #include "tls/openssl_util.h"
 #include "tls/pinned_client.h"
 #include "tls/server_pki.h"
+#include "tls/tls_stream.h"
 
 namespace lattice::tls {
 namespace {
@@ -80,10 +81,12 @@ class TlsTest : public ::testing::Test {
           auto [cec] = co_await boost::beast::get_lowest_layer(s).async_connect(
               tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), kNoThrow);
           if (cec) co_return void(result = Error::Unavailable(cec.message()));
-          if (Status st = client.Prepare(s, host); !st.ok()) co_return void(result = st);
+          if (Status st = client.Prepare(s.native_handle(), host); !st.ok())
+            co_return void(result = st);
           boost::beast::get_lowest_layer(s).expires_after(std::chrono::seconds(5));
           auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, kNoThrow);
-          if (hec) co_return void(result = client.HandshakeError(s, hec, host));
+          if (hec)
+            co_return void(result = client.HandshakeError(s.native_handle(), hec.message(), host));
           auto [wec, wn] = co_await asio::async_write(s, asio::buffer("ping", 4), kNoThrow);
           char buf[4];
           auto [rec, rn] = co_await asio::async_read(s, asio::buffer(buf), kNoThrow);
