@@ -17,6 +17,7 @@
 #include "agent/backoff.h"
 #include "agent/link_transport.h"
 #include "agent/tls_dial.h"
+#include "agent/tunnel_client.h"
 #include "agent/workload_container.h"
 #include "link/join_token.h"
 
@@ -61,6 +62,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<runtime::Runtime> runtime)
       backoff_timer_(ioc_) {}
 
 Agent::~Agent() {
+  tunnel_.reset();
   log_pump_.reset();
   reconciler_.reset();
 }
@@ -100,6 +102,7 @@ Status Agent::Run() {
   });
   ioc_.run();
   // Containers keep running; the next agent adopts them.
+  tunnel_.reset();
   log_pump_.reset();
   if (reconciler_) reconciler_->Stop();
   if (fatal_) return *fatal_;
@@ -214,6 +217,19 @@ Status Agent::OnWelcome(const link::Welcome& w) {
         std::move(ro), *runtime_, [this](const link::StatusReport& s) { PostSend(0, s); });
     reconciler_->Start();
     log_pump_ = std::make_unique<LogPump>(*runtime_, options_.tuning.logs);
+    // Tunnel streams dial the edge on the server's own port unless stream.open names another.
+    auto ep = ParseServerUrl(options_.server_url);
+    if (!ep.ok()) return ep.error();
+    TunnelClientOptions to;
+    to.edge_host = ep->host;
+    to.edge_port = ep->port;
+    tunnel_ = std::make_unique<TunnelClient>(
+        to, dialer_->context().native_handle(),
+        [this](const std::string& workload_id, int container_port) {
+          return reconciler_->PublishedPort(workload_id, container_port);
+        },
+        [this](link::StreamFail f) { PostSend(0, std::move(f)); });
+    tunnel_->Start();
   }
   return Status::Ok();
 }
@@ -248,6 +264,8 @@ void Agent::Dispatch(link::Message m) {
     log_pump_->Open(*o, [this, epoch](link::Message out) { SendLog(epoch, std::move(out)); });
   } else if (auto* c = std::get_if<link::LogsClose>(&m)) {
     log_pump_->Close(c->stream_id);
+  } else if (auto* so = std::get_if<link::StreamOpen>(&m)) {
+    tunnel_->Open(std::move(*so));
   } else if (auto* e = std::get_if<link::LinkError>(&m)) {
     spdlog::error("event=server_error error=\"{}\"", e->message);
   } else {

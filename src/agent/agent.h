@@ -3,7 +3,8 @@
 // node.json keeps), introduces itself with `hello` (the join token the first time; afterwards
 // the node identity the server issued, kept in <state_dir>/node.json), and then keeps the node's
 // containers in line with what the server assigns: `assignments` / `upsert` / `remove` go to
-// the Reconciler, `logs.open` / `logs.close` to the LogPump; observed `status` and periodic
+// the Reconciler, `logs.open` / `logs.close` to the LogPump, `stream.open` to the TunnelClient
+// (which dials the edge over the same pinned TLS context); observed `status` and periodic
 // `heartbeat` go back. The link reconnects with exponential backoff (0.5 s → 30 s, full
 // jitter) when it drops; containers keep running meanwhile and statuses are re-sent after each
 // reconnect. src/agent/README.md describes the exchange from the agent's side.
@@ -37,6 +38,7 @@ namespace lattice::agent {
 
 class LinkTransport;
 class TlsDialer;
+class TunnelClient;
 
 // Knobs tests turn; the defaults are the production values.
 struct AgentTuning {
@@ -114,6 +116,7 @@ class Agent {
   // Created at the first welcome (the node id goes on container labels); outlive the link.
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<LogPump> log_pump_;
+  std::unique_ptr<TunnelClient> tunnel_;  // carries stream.open; uses reconciler_'s ports
 };
 
 }  // namespace lattice::agent

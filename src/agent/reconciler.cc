@@ -91,6 +91,16 @@ int Reconciler::RunningCount() const {
   }));
 }
 
+std::optional<int> Reconciler::PublishedPort(const std::string& workload_id,
+                                             int container_port) const {
+  std::lock_guard lock(mu_);
+  auto it = reported_.find(workload_id);
+  if (it == reported_.end()) return std::nullopt;
+  for (const auto& b : it->second.bindings)
+    if (b.container_port == container_port && b.host_port > 0) return b.host_port;
+  return std::nullopt;
+}
+
 bool Reconciler::Stopping() const {
   std::lock_guard lock(mu_);
   return stopping_;

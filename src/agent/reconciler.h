@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,6 +70,9 @@ class Reconciler {
   std::vector<link::StatusReport> Statuses() const;
   // How many assigned workloads are reported running.
   int RunningCount() const;
+  // The host port (on the node's loopback) this reconciler published for the workload's
+  // container port, per its latest report; nullopt if it published none. Thread-safe.
+  std::optional<int> PublishedPort(const std::string& workload_id, int container_port) const;
 
  private:
   using Clock = std::chrono::steady_clock;
