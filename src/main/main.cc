@@ -134,7 +134,7 @@ struct AgentFlags {
 void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
   if (!embedded) {
     cmd.add_option("--server", f.opts.server_url,
-                   "The server's URL, e.g. http://cloud.example:8080")
+                   "The server's URL, https://HOST:PORT (from the join command)")
         ->envname("LATTICE_SERVER")
         ->required();
     cmd.add_option("--join-token", f.opts.join_token,
