@@ -38,8 +38,9 @@ Result<std::size_t> HandshakeLength(std::string_view bytes) {
 }
 
 Result<StreamCredential> ParseHandshake(std::string_view line) {
-  if (line.size() > kMaxHandshakeBytes) return Error::Invalid("tunnel handshake too long");
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  // The limit counts the newline, whether or not the caller passed it.
+  if (line.size() + 1 > kMaxHandshakeBytes) return Error::Invalid("tunnel handshake too long");
   if (line.substr(0, kHandshakeMagic.size()) != kHandshakeMagic)
     return Error::Invalid("not a tunnel handshake");
   line.remove_prefix(kHandshakeMagic.size());

@@ -51,6 +51,20 @@ TEST(Handshake, NeedsMoreUntilTheNewline) {
   EXPECT_FALSE(HandshakeLength("LTUN1 " + std::string(200, 'a')).ok());
 }
 
+// Found by fuzz_tunnel_handshake: a line of exactly the limit without its newline parsed, but
+// its encoding (one byte longer) did not.
+TEST(Handshake, TheLimitCountsTheNewline) {
+  const std::string id = "st_ab1_",
+                    secret(kMaxHandshakeBytes - kHandshakeMagic.size() - id.size() - 1, 'U');
+  const std::string line = std::string(kHandshakeMagic) + id + " " + secret;  // no newline
+  ASSERT_EQ(line.size(), kMaxHandshakeBytes);
+  EXPECT_FALSE(ParseHandshake(line).ok());
+  const std::string shorter = line.substr(0, line.size() - 1);
+  auto c = ParseHandshake(shorter);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(ParseHandshake(EncodeHandshake(*c)).ok());
+}
+
 TEST(Handshake, RejectsMalformedLines) {
   for (const char* bad :
        {"", "LTUN1 \n", "LTUN1 st_abc\n", "LTUN1 st_abc short\n",
