@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -30,29 +31,51 @@ struct FieldError {
   std::string message;
 };
 
+// An extension member of the problem response (RFC 9457 section 3.2), e.g. a quota's limit.
+struct ProblemMember {
+  std::string name;
+  std::variant<std::int64_t, double, std::string> value;
+};
+
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   std::vector<FieldError> fields;  // set for kInvalidArgument validation failures
   int retry_after_seconds = 0;     // set for kRateLimited
+  // A more specific problem type than the status gives ("quota-exceeded" becomes
+  // `urn:lattice:problem:quota-exceeded`); lower-case letters and '-'. Empty: from the status.
+  std::string type;
+  std::vector<ProblemMember> members;  // extension members of the problem response
 
   static Error Invalid(std::string msg, std::vector<FieldError> fields = {}) {
-    return {ErrorCode::kInvalidArgument, std::move(msg), std::move(fields), 0};
+    Error e = Make(ErrorCode::kInvalidArgument, std::move(msg));
+    e.fields = std::move(fields);
+    return e;
   }
   static Error Unauthenticated(std::string msg) {
-    return {ErrorCode::kUnauthenticated, std::move(msg), {}, 0};
+    return Make(ErrorCode::kUnauthenticated, std::move(msg));
   }
   static Error Forbidden(std::string msg) {
-    return {ErrorCode::kPermissionDenied, std::move(msg), {}, 0};
+    return Make(ErrorCode::kPermissionDenied, std::move(msg));
   }
-  static Error NotFound(std::string msg) { return {ErrorCode::kNotFound, std::move(msg), {}, 0}; }
-  static Error Conflict(std::string msg) { return {ErrorCode::kConflict, std::move(msg), {}, 0}; }
+  static Error NotFound(std::string msg) { return Make(ErrorCode::kNotFound, std::move(msg)); }
+  static Error Conflict(std::string msg) { return Make(ErrorCode::kConflict, std::move(msg)); }
   static Error Unavailable(std::string msg) {
-    return {ErrorCode::kUnavailable, std::move(msg), {}, 0};
+    return Make(ErrorCode::kUnavailable, std::move(msg));
   }
-  static Error Internal(std::string msg) { return {ErrorCode::kInternal, std::move(msg), {}, 0}; }
+  static Error Internal(std::string msg) { return Make(ErrorCode::kInternal, std::move(msg)); }
   static Error RateLimited(std::string msg, int retry_after) {
-    return {ErrorCode::kRateLimited, std::move(msg), {}, retry_after};
+    Error e = Make(ErrorCode::kRateLimited, std::move(msg));
+    e.retry_after_seconds = retry_after;
+    return e;
+  }
+
+ private:
+  static Error Make(ErrorCode code, std::string msg) {
+    Error e;
+    e.code = code;
+    e.message = std::move(msg);
+    return e;
   }
 };
 

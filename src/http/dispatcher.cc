@@ -61,8 +61,15 @@ bool Dispatcher::OriginAllowed(std::string_view origin) const {
   return false;
 }
 
-asio::awaitable<Reply> Dispatcher::Dispatch(const Request& req, std::string remote_addr) {
+asio::awaitable<Reply> Dispatcher::Dispatch(const Request& req, std::string peer) {
   const auto start = std::chrono::steady_clock::now();
+  std::string remote_addr = std::move(peer);
+  if (!opts_.trusted_proxies.empty()) {
+    std::vector<std::string_view> forwarded;
+    for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
+      forwarded.push_back(it->value());
+    remote_addr = ClientAddress(remote_addr, forwarded, opts_.trusted_proxies);
+  }
   std::string_view target = req.target();
   const auto qpos = target.find('?');
   RequestContext ctx{req,

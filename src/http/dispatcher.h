@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "http/client_address.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/types.h"
@@ -23,6 +24,8 @@ using Authenticator = std::function<Result<Principal>(std::string_view token)>;
 struct DispatchOptions {
   std::vector<std::string> cors_origins;  // exact origins allowed; "*" allows any
   bool access_log = true;
+  // Peers whose X-Forwarded-For is believed (see client_address.h); empty: none.
+  TrustedProxies trusted_proxies;
 };
 
 class Dispatcher {
@@ -31,7 +34,9 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  asio::awaitable<Reply> Dispatch(const Request& req, std::string remote_addr);
+  // `peer` is the socket's remote address; handlers see the client's (RequestContext::
+  // remote_addr), which differs only behind a trusted proxy.
+  asio::awaitable<Reply> Dispatch(const Request& req, std::string peer);
 
  private:
   std::string NextRequestId(const Request& req);

@@ -7,6 +7,7 @@
 #include "common/random.h"
 #include "http/dispatcher.h"
 #include "http/metrics.h"
+#include "http/problem.h"
 #include "http/router.h"
 
 namespace lattice::http {
@@ -59,7 +60,7 @@ class DispatcherTest : public ::testing::Test {
       return Error::Unauthenticated("bad token");
     };
     d_ = std::make_unique<Dispatcher>(router_, metrics_, auth_,
-                                      DispatchOptions{{"http://console.test"}, false});
+                                      DispatchOptions{{"http://console.test"}, false, {}});
   }
 
   Reply Run(Request req) {
@@ -156,6 +157,53 @@ TEST_F(DispatcherTest, MetricsCountByRouteAndStatus) {
             std::string::npos);
   EXPECT_NE(text.find(R"(route="unmatched",method="GET",status="404")"), std::string::npos);
   EXPECT_NE(text.find("lattice_http_request_duration_seconds_bucket"), std::string::npos);
+}
+
+TEST(Problem, CarriesASpecificTypeAndExtensionMembers) {
+  Error e = Error::Forbidden("Quota exceeded.");
+  e.type = "quota-exceeded";
+  e.members = {{"quota", std::string("memory_mb")},
+               {"limit", std::int64_t{1024}},
+               {"used", 0.5},
+               {"status", std::int64_t{999}}};  // never overrides a standard member
+  Reply r = ProblemReply(e, "/x");
+  EXPECT_EQ(r.res.result(), bhttp::status::forbidden);
+  auto body = boost::json::parse(r.res.body()).as_object();
+  EXPECT_EQ(body["type"].as_string(), "urn:lattice:problem:quota-exceeded");
+  EXPECT_EQ(body["quota"].as_string(), "memory_mb");
+  EXPECT_EQ(body["limit"].as_int64(), 1024);
+  EXPECT_EQ(body["used"].as_double(), 0.5);
+  EXPECT_EQ(body["status"].as_int64(), 403);
+  // A 400 with field errors stays a validation error whatever the type says.
+  Error v = Error::Invalid("bad", {{"f", "m"}});
+  v.type = "other";
+  EXPECT_EQ(boost::json::parse(ProblemReply(v, "/x").res.body()).at("type").as_string(),
+            "urn:lattice:problem:validation-error");
+}
+
+TEST(DispatcherClientAddress, ForwardedForOnlyFromTrustedProxies) {
+  InitCrypto();
+  Router router;
+  router.Add(bhttp::verb::get, "/who", Access::kPublic,
+             [](RequestContext& ctx) -> asio::awaitable<Reply> {
+               co_return TextReply(bhttp::status::ok, ctx.remote_addr, "text/plain");
+             });
+  HttpMetrics metrics;
+  auto run = [&](Dispatcher& d, std::string peer, std::string xff) {
+    Request req{bhttp::verb::get, "/who", 11};
+    if (!xff.empty()) req.set("X-Forwarded-For", xff);
+    asio::io_context ioc;
+    auto f = asio::co_spawn(ioc, d.Dispatch(req, peer), asio::use_future);
+    ioc.run();
+    return f.get().res.body();
+  };
+  auto none = [](std::string_view) -> Result<Principal> { return Error::Unauthenticated("x"); };
+  Dispatcher plain(router, metrics, none, DispatchOptions{{}, false, {}});
+  EXPECT_EQ(run(plain, "127.0.0.1", "203.0.113.9"), "127.0.0.1");
+  Dispatcher proxied(router, metrics, none,
+                     DispatchOptions{{}, false, *TrustedProxies::Parse({"127.0.0.0/8"})});
+  EXPECT_EQ(run(proxied, "127.0.0.1", "203.0.113.9"), "203.0.113.9");
+  EXPECT_EQ(run(proxied, "192.0.2.1", "203.0.113.9"), "192.0.2.1");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <cmath>
+
 namespace lattice::http {
 namespace {
 
@@ -70,8 +72,10 @@ Reply ProblemReply(const Error& error, std::string_view instance) {
   // Field details can accompany other statuses too (409: "email is already registered"); only
   // a 400 with field errors is a validation error.
   const bool validation = !error.fields.empty() && status == bhttp::status::bad_request;
-  body["type"] = std::string("urn:lattice:problem:") +
-                 std::string(validation ? "validation-error" : Slug(status));
+  const std::string_view slug = validation            ? std::string_view("validation-error")
+                                : !error.type.empty() ? std::string_view(error.type)
+                                                      : Slug(status);
+  body["type"] = std::string("urn:lattice:problem:") + std::string(slug);
   body["title"] = std::string(bhttp::obsolete_reason(status));
   body["status"] = static_cast<int>(status);
   // Internal errors never leak their cause to the client; it is logged instead.
@@ -84,6 +88,14 @@ Reply ProblemReply(const Error& error, std::string_view instance) {
     for (const auto& f : error.fields)
       errors.push_back({{"field", f.field}, {"message", f.message}});
     body["errors"] = std::move(errors);
+  }
+  for (const auto& m : error.members) {
+    if (body.contains(m.name)) continue;  // the standard members are not overridden
+    if (const double* d = std::get_if<double>(&m.value);
+        d && std::floor(*d) == *d && std::fabs(*d) < 1e15)
+      body[m.name] = static_cast<std::int64_t>(*d);  // 16, not 1.6E1
+    else
+      std::visit([&](const auto& v) { body[m.name] = v; }, m.value);
   }
   Reply r = JsonReply(status, body);
   r.res.set(bhttp::field::content_type, "application/problem+json");

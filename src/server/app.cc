@@ -266,7 +266,7 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   impl->dispatcher = std::make_unique<http::Dispatcher>(
       impl->router, impl->metrics,
       [auth](std::string_view token) { return auth->Authenticate(token); },
-      http::DispatchOptions{config.cors_origins, config.access_log});
+      http::DispatchOptions{config.cors_origins, config.access_log, {}});
   return std::make_unique<App>(std::move(impl));
 }
 
