@@ -39,7 +39,7 @@ Result<SignedIn> AuthService::Register(std::string_view email, std::string_view 
   auto hash = HashPassword(password);
   if (!hash.ok()) return std::move(hash).error();
   const std::int64_t now = clock_.NowSeconds();
-  auto user = store_.CreateUser(store::User{NewId("usr"), normalized, *hash, "", now, now});
+  auto user = store_.CreateUser(store::User{NewId("usr"), normalized, *hash, "", now, now}, {});
   if (!user.ok()) {
     Error e = std::move(user).error();
     if (e.code == ErrorCode::kConflict) {

@@ -122,7 +122,7 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.generation = 1;
   w.status = "pending";
   w.created_at = w.updated_at = now;
-  if (Status s = store_.CreateWorkload(w); !s.ok()) return std::move(s).error();
+  if (Status s = store_.CreateWorkload(w, {}); !s.ok()) return std::move(s).error();
   if (Status s = EnsurePublicPorts(w); !s.ok()) {
     (void)store_.DeleteWorkload(w.id);  // never shown to anyone: undo it whole
     return std::move(s).error();

@@ -179,6 +179,68 @@ CREATE TABLE public_ports (
   UNIQUE (workload_id, container_port)
 );
 )sql"},
+      // The audit trail is append-only: the engine itself refuses to change or remove a row.
+      {4, "sign-up invites and the audit trail",
+       R"sql(
+CREATE TABLE invites (
+  id         TEXT PRIMARY KEY,
+  code_hash  TEXT NOT NULL UNIQUE,
+  note       TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  used_by    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX invites_created ON invites(created_at);
+CREATE TABLE audit_events (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  at             INTEGER NOT NULL,
+  actor_id       TEXT NOT NULL DEFAULT '',
+  actor_email    TEXT NOT NULL DEFAULT '',
+  action         TEXT NOT NULL,
+  target         TEXT NOT NULL DEFAULT '',
+  client_address TEXT NOT NULL DEFAULT '',
+  outcome        TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+  detail         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+CREATE TRIGGER audit_events_append_only_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER audit_events_append_only_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+)sql",
+       R"sql(
+CREATE TABLE invites (
+  id         TEXT PRIMARY KEY,
+  code_hash  TEXT NOT NULL UNIQUE,
+  note       TEXT NOT NULL DEFAULT '',
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at    BIGINT,
+  used_by    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX invites_created ON invites(created_at);
+CREATE TABLE audit_events (
+  id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at             BIGINT NOT NULL,
+  actor_id       TEXT NOT NULL DEFAULT '',
+  actor_email    TEXT NOT NULL DEFAULT '',
+  action         TEXT NOT NULL,
+  target         TEXT NOT NULL DEFAULT '',
+  client_address TEXT NOT NULL DEFAULT '',
+  outcome        TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+  detail         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+CREATE TRIGGER audit_events_append_only_truncate BEFORE TRUNCATE ON audit_events
+FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
+)sql"},
   };
   return kMigrations;
 }

@@ -112,3 +112,64 @@ struct WorkloadFilter {
 };
 
 }  // namespace lattice::store
+
+namespace lattice::store {
+
+// Who may create an account (--registration). Whatever the policy, the first account of a
+// server (its admin) may always be created while no user exists.
+enum class Registration { kOpen, kInvite, kClosed };
+
+// How a sign-up is admitted, checked by the store atomically with creating the user.
+struct Admission {
+  Registration policy = Registration::kOpen;
+  std::string invite_hash;  // kInvite: hex SHA-256 of the code the user gave ("" if none)
+  std::int64_t now = 0;     // invites that expired before this are refused
+};
+
+// A single-use, expiring invitation for a person to sign up. Only the code's hash is stored.
+struct Invite {
+  std::string id;
+  std::string code_hash;
+  std::string note;        // what the admin wrote down (who it is for)
+  std::string created_by;  // user id
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::optional<std::int64_t> used_at;
+  std::string used_by;  // user id, once used
+  // Filled in by ListInvites (the accounts' current emails; "" if unknown).
+  std::string created_by_email;
+  std::string used_by_email;
+};
+
+// One entry of the audit trail: who did what, to what, when, from where, and how it ended.
+// Never holds a secret (no password, token or invite code).
+struct AuditEvent {
+  std::int64_t id = 0;  // assigned by the store; grows with every event
+  std::int64_t at = 0;
+  std::string actor_id;     // user id; "" for an anonymous caller
+  std::string actor_email;  // "" for an anonymous caller
+  std::string action;       // e.g. "auth.login", "workload.create"
+  std::string target;       // id of what was acted on ("" if nothing)
+  std::string client_address;
+  std::string outcome;  // "success" or "failure"
+  std::string detail;   // why it failed, or other context
+};
+
+// Per-user limits on workloads that are not deleted (running or stopped). 0 means no limit.
+// Workloads without a memory or CPU limit count as `unset_memory_mb` / `unset_cpus`.
+struct Quota {
+  std::int64_t max_workloads = 0;
+  std::int64_t max_memory_mb = 0;
+  double max_cpus = 0;
+  std::int64_t unset_memory_mb = 256;  // the scheduler's default request
+  double unset_cpus = 1;
+};
+
+// What a user's workloads (or one workload) count against a Quota.
+struct QuotaUse {
+  std::int64_t workloads = 0;
+  std::int64_t memory_mb = 0;
+  double cpus = 0;
+};
+
+}  // namespace lattice::store

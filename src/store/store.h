@@ -23,11 +23,21 @@ class Store {
   // Cheap round trip to the database (readiness).
   virtual Status Ping() = 0;
 
-  // Inserts `user`; its role is decided atomically: "admin" if no user exists yet, else "user".
+  // Inserts `user` if `admission` lets it in, deciding atomically (in one transaction):
+  //  - no user exists yet: it becomes the "admin", whatever the policy (an invite is not used);
+  //  - otherwise it is a "user", admitted by the policy: kOpen admits anyone; kClosed nobody;
+  //    kInvite only with the hash of an invite that is unused and not expired at
+  //    `admission.now`, which is marked used by the new user in the same transaction (so an
+  //    invite admits exactly one account even under concurrent sign-ups, and a sign-up that
+  //    fails for another reason leaves it unused).
   // The stored role is returned in the result. kConflict if the email is taken.
-  virtual Result<User> CreateUser(const User& user) = 0;
+  // kPermissionDenied when not admitted, with `type` "registration-closed" (kClosed),
+  // "invite-required" (kInvite without a hash) or "invite-invalid" (unknown, used or expired).
+  virtual Result<User> CreateUser(const User& user, const Admission& admission) = 0;
   virtual Result<User> GetUserById(const std::string& id) = 0;
   virtual Result<User> GetUserByEmail(const std::string& email) = 0;
+  // Whether any account exists (if not, the next sign-up creates the admin).
+  virtual Result<bool> HasUsers() = 0;
   // Replaces the password hash and revokes every session of the user, in one transaction.
   virtual Status UpdatePassword(const std::string& user_id, const std::string& hash,
                                 std::int64_t now) = 0;
@@ -52,9 +62,26 @@ class Store {
   virtual Status SetNodeStatus(const std::string& id, const std::string& status,
                                std::int64_t last_heartbeat) = 0;
 
+  // --- invites (sign-up invitations)
+  virtual Status CreateInvite(const Invite& invite) = 0;
+  // Every invite, newest first, with the creator's and user's emails filled in.
+  virtual Result<std::vector<Invite>> ListInvites() = 0;
+  // Removes an invite (used or not); kNotFound if there is none with this id.
+  virtual Status DeleteInvite(const std::string& id) = 0;
+
+  // --- audit trail (append-only: there is no way to change or remove an event)
+  // Stores `e` (its `id` is ignored; the store assigns the next one).
+  virtual Status AppendAudit(const AuditEvent& e) = 0;
+  // The newest `limit` events whose id is below `before` (every event if `before` <= 0),
+  // newest first; page on with `before` = the last id returned.
+  virtual Result<std::vector<AuditEvent>> ListAudit(std::int64_t before, int limit) = 0;
+
   // --- workloads
-  // kConflict if the owner already has a workload with this name.
-  virtual Status CreateWorkload(const Workload& w) = 0;
+  // Inserts `w` if its owner's workloads that are not deleted, plus `w` itself (store::Charge),
+  // stay within `quota` (store::CheckQuota's kPermissionDenied otherwise). The check and the
+  // insert are one serialised transaction: two concurrent creates cannot both take the last
+  // slot. kConflict if the owner already has a workload with this name.
+  virtual Status CreateWorkload(const Workload& w, const Quota& quota) = 0;
   virtual Result<Workload> GetWorkload(const std::string& id) = 0;
   // Ordered by creation time, then id.
   virtual Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) = 0;

@@ -123,7 +123,7 @@ Status PostgresStore::Ping() {
   return Status::Ok();
 }
 
-Result<User> PostgresStore::CreateUser(const User& u) {
+Result<User> PostgresStore::CreateUser(const User& u, const Admission& admission) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
   Connection& conn = **c;
@@ -133,18 +133,24 @@ Result<User> PostgresStore::CreateUser(const User& u) {
     // with itself, not with readers) serialises sign-ups across threads and processes.
     if (Status l = conn.ExecScript("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"); !l.ok())
       return l;
+    auto any = conn.Exec("SELECT EXISTS (SELECT 1 FROM users)");
+    if (!any.ok()) return std::move(any).error();
+    const bool first = any->Text(0, 0) != "t";
+    role = first ? "admin" : "user";
+    if (!first) {
+      if (Status a = Admit(conn, admission, u.id); !a.ok()) return a;
+    }
     auto r = conn.Exec(
         "INSERT INTO users(id, email, password_hash, role, created_at, password_changed_at) "
-        "SELECT $1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END, "
-        "$4, $5 RETURNING role",
+        "VALUES ($1, $2, $3, $4, $5, $6)",
         Params()
             .Add(u.id)
             .Add(u.email)
             .Add(u.password_hash)
+            .Add(role)
             .Add(u.created_at)
             .Add(u.password_changed_at));
     if (!r.ok()) return std::move(r).error();
-    role = r->Text(0, 0);
     return Status::Ok();
   });
   if (!s.ok()) {
@@ -155,6 +161,14 @@ Result<User> PostgresStore::CreateUser(const User& u) {
   User out = u;
   out.role = role;
   return out;
+}
+
+Result<bool> PostgresStore::HasUsers() {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec("SELECT EXISTS (SELECT 1 FROM users)");
+  if (!r.ok()) return std::move(r).error();
+  return r->Text(0, 0) == "t";
 }
 
 Result<User> PostgresStore::GetUserById(const std::string& id) {

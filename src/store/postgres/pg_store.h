@@ -4,7 +4,8 @@
 // replaced on a later call; when the server cannot be reached every call returns
 // kUnavailable within the connect timeout instead of hanging. Several processes may share
 // one database: migrations run under a transaction-scoped advisory lock, and operations whose
-// atomicity spans rows (first user is admin, join tokens) lock what they read. Thread-safe.
+// atomicity spans rows (first user is admin, invites, join tokens, quotas) lock what they
+// read. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -40,9 +41,10 @@ class PostgresStore final : public Store {
   ~PostgresStore() override;
 
   Status Ping() override;
-  Result<User> CreateUser(const User& user) override;
+  Result<User> CreateUser(const User& user, const Admission& admission) override;
   Result<User> GetUserById(const std::string& id) override;
   Result<User> GetUserByEmail(const std::string& email) override;
+  Result<bool> HasUsers() override;
   Status UpdatePassword(const std::string& user_id, const std::string& hash,
                         std::int64_t now) override;
   Status CreateSession(const Session& session) override;
@@ -59,8 +61,17 @@ class PostgresStore final : public Store {
   Status SetNodeStatus(const std::string& id, const std::string& status,
                        std::int64_t last_heartbeat) override;
 
+  // pg_invites.cc
+  Status CreateInvite(const Invite& invite) override;
+  Result<std::vector<Invite>> ListInvites() override;
+  Status DeleteInvite(const std::string& id) override;
+
+  // pg_audit.cc
+  Status AppendAudit(const AuditEvent& e) override;
+  Result<std::vector<AuditEvent>> ListAudit(std::int64_t before, int limit) override;
+
   // pg_workloads.cc
-  Status CreateWorkload(const Workload& w) override;
+  Status CreateWorkload(const Workload& w, const Quota& quota) override;
   Result<Workload> GetWorkload(const std::string& id) override;
   Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
   Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
@@ -110,6 +121,10 @@ class PostgresStore final : public Store {
 // Applies pending migrations on `c` in one transaction under pg_advisory_xact_lock, so
 // replicas starting together migrate exactly once. Exposed for tests.
 Status Migrate(Connection& c);
+
+// Lets a sign-up by `user_id` in under `admission` (Store::CreateUser's rules for a server that
+// has users), consuming the invite; call inside the sign-up's transaction. pg_invites.cc.
+Status Admit(Connection& c, const Admission& admission, const std::string& user_id);
 
 // Runs `body` (returning Status) inside BEGIN … COMMIT, rolling back on error. A deadlock or
 // serialization failure (SQLSTATE 40…) reruns the whole transaction, a few times at most.

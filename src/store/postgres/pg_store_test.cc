@@ -106,7 +106,7 @@ TEST_F(PostgresStoreTest, FirstUserIsTheOnlyAdminAcrossSeveralProcesses) {
     for (int i = 0; i < 16; ++i) {
       threads.emplace_back([&, i] {
         go.arrive_and_wait();
-        auto u = replicas[i % 4]->CreateUser(NewUser("u" + std::to_string(i) + "@x.io"));
+        auto u = replicas[i % 4]->CreateUser(NewUser("u" + std::to_string(i) + "@x.io"), {});
         if (u.ok()) {
           ++created;
           if (u->role == "admin") ++admins;
@@ -127,7 +127,7 @@ TEST_F(PostgresStoreTest, ReplicasAllocatingPublicPortsNeverCollide) {
     ASSERT_TRUE(s.ok()) << s.error().message;
     replicas.push_back(std::move(s).value());
   }
-  auto owner = replicas[0]->CreateUser(NewUser("p@x.io"));
+  auto owner = replicas[0]->CreateUser(NewUser("p@x.io"), {});
   ASSERT_TRUE(owner.ok());
   for (int i = 0; i < 12; ++i) {
     Workload w;
@@ -138,7 +138,7 @@ TEST_F(PostgresStoreTest, ReplicasAllocatingPublicPortsNeverCollide) {
     w.image = "img";
     w.spec_enc = "s";
     w.credentials_enc = "c";
-    ASSERT_TRUE(replicas[0]->CreateWorkload(w).ok());
+    ASSERT_TRUE(replicas[0]->CreateWorkload(w, {}).ok());
   }
   std::atomic<int> failures{0};
   std::latch go(12);
@@ -185,7 +185,7 @@ TEST_F(PostgresStoreTest, ReplicasStartingTogetherMigrateExactlyOnce) {
 TEST_F(PostgresStoreTest, TerminatedConnectionsAreReplacedOnTheNextCall) {
   auto store = Open();
   ASSERT_TRUE(store.ok()) << store.error().message;
-  auto u = (*store)->CreateUser(NewUser("a@x.io"));
+  auto u = (*store)->CreateUser(NewUser("a@x.io"), {});
   ASSERT_TRUE(u.ok());
   // Put several connections into the pool, then kill every one of them server-side.
   std::vector<std::thread> threads;
@@ -205,13 +205,13 @@ TEST_F(PostgresStoreTest, TerminatedConnectionsAreReplacedOnTheNextCall) {
   auto got = (*store)->GetUserByEmail("a@x.io");
   ASSERT_TRUE(got.ok()) << got.error().message;
   EXPECT_EQ(got->id, u->id);
-  EXPECT_TRUE((*store)->CreateUser(NewUser("b@x.io")).ok());
+  EXPECT_TRUE((*store)->CreateUser(NewUser("b@x.io"), {}).ok());
 }
 
 TEST_F(PostgresStoreTest, ServerOutageIsUnavailableThenRecovers) {
   auto store = Open();
   ASSERT_TRUE(store.ok()) << store.error().message;
-  ASSERT_TRUE((*store)->CreateUser(NewUser("a@x.io")).ok());
+  ASSERT_TRUE((*store)->CreateUser(NewUser("a@x.io"), {}).ok());
   ASSERT_TRUE(cluster_->Stop().ok());
   const auto start = Clock::now();
   Status down = (*store)->Ping();
@@ -272,7 +272,7 @@ TEST_F(PostgresStoreTest, StatementTimeoutIsUnavailableAndTheConnectionStaysUsab
   o.url = url_ + "?options=-c%20statement_timeout%3D300";
   auto store = PostgresStore::Open(o, PoolOptions{1, std::chrono::milliseconds(5000)});
   ASSERT_TRUE(store.ok()) << store.error().message;
-  ASSERT_TRUE((*store)->CreateUser(NewUser("a@x.io")).ok());
+  ASSERT_TRUE((*store)->CreateUser(NewUser("a@x.io"), {}).ok());
   auto locker = Raw();
   ASSERT_TRUE(locker);
   ASSERT_TRUE(locker->ExecScript("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").ok());
@@ -326,7 +326,7 @@ TEST_F(PostgresStoreTest, ThePoolIsBounded) {
 TEST_F(PostgresStoreTest, UniqueViolationsAreConflicts) {
   auto store = Open();
   ASSERT_TRUE(store.ok()) << store.error().message;
-  auto u = (*store)->CreateUser(NewUser("a@x.io"));
+  auto u = (*store)->CreateUser(NewUser("a@x.io"), {});
   ASSERT_TRUE(u.ok());
   ASSERT_TRUE((*store)->CreateSession({"s1", u->id, "h", 1, 2, std::nullopt, ""}).ok());
   auto dup = (*store)->CreateSession({"s1", u->id, "h", 1, 2, std::nullopt, ""});
@@ -338,7 +338,7 @@ TEST_F(PostgresStoreTest, HostileTextIsDataNotSql) {
   auto store = Open();
   ASSERT_TRUE(store.ok()) << store.error().message;
   const std::string email = "x'); DROP TABLE users; --@x.io";
-  ASSERT_TRUE((*store)->CreateUser(NewUser(email)).ok());
+  ASSERT_TRUE((*store)->CreateUser(NewUser(email), {}).ok());
   auto got = (*store)->GetUserByEmail(email);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->email, email);

@@ -1,5 +1,6 @@
 // PostgresStore: workloads and their event timeline.
 #include "store/postgres/pg_store.h"
+#include "store/quota.h"
 
 namespace lattice::store::postgres {
 namespace {
@@ -33,12 +34,8 @@ Workload ReadWorkload(const PgResult& r, int row) {
   return w;
 }
 
-}  // namespace
-
-Status PostgresStore::CreateWorkload(const Workload& w) {
-  auto c = Acquire();
-  if (!c.ok()) return std::move(c).error();
-  auto r = (*c)->Exec(
+Status InsertWorkload(Connection& conn, const Workload& w) {
+  auto r = conn.Exec(
       "INSERT INTO workloads(id, owner_id, name, template, image, spec_enc, credentials_enc, "
       "ports_json, memory_mb, cpus, desired_state, generation, status, status_reason, "
       "observed_generation, node_id, bindings_json, created_at, updated_at) "
@@ -73,6 +70,37 @@ Status PostgresStore::CreateWorkload(const Workload& w) {
     return e;
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status PostgresStore::CreateWorkload(const Workload& w, const Quota& quota) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  Connection& conn = **c;
+  return InTransaction(conn, [&]() -> Status {
+    // Locking the owner's row serialises this owner's creates (across servers too): a
+    // concurrent create waits here, then counts this one's workload.
+    auto owner =
+        conn.Exec("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", Params().Add(w.owner_id));
+    if (!owner.ok()) return std::move(owner).error();
+    auto rows = conn.Exec(
+        "SELECT memory_mb, cpus FROM workloads WHERE owner_id = $1 AND desired_state <> 'deleted'",
+        Params().Add(w.owner_id));
+    if (!rows.ok()) return std::move(rows).error();
+    QuotaUse used;
+    for (int i = 0; i < rows->rows(); ++i) {
+      Workload other;
+      other.memory_mb = rows->Int(i, 0);
+      other.cpus = rows->Double(i, 1);
+      const QuotaUse one = Charge(other, quota);
+      used.workloads += one.workloads;
+      used.memory_mb += one.memory_mb;
+      used.cpus += one.cpus;
+    }
+    if (Status q = CheckQuota(quota, used, Charge(w, quota)); !q.ok()) return q;
+    return InsertWorkload(conn, w);
+  });
 }
 
 Result<Workload> PostgresStore::GetWorkload(const std::string& id) {

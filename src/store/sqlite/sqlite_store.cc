@@ -90,27 +90,45 @@ Status SqliteStore::Ping() {
   return Status::Ok();
 }
 
-Result<User> SqliteStore::CreateUser(const User& u) {
+Result<User> SqliteStore::CreateUser(const User& u, const Admission& admission) {
   auto c = Acquire();
-  auto q = c->Prepare(
-      "INSERT INTO users(id, email, password_hash, role, created_at, password_changed_at) "
-      "SELECT ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'user' ELSE 'admin' END, ?, ? "
-      "RETURNING role");
-  if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, u.id)
-      .Bind(2, u.email)
-      .Bind(3, u.password_hash)
-      .Bind(4, u.created_at)
-      .Bind(5, u.password_changed_at);
-  const int rc = (*q)->Step();
-  if (rc != SQLITE_ROW) {
-    Error e = c->ToError(rc, "create user");
-    if (e.code == ErrorCode::kConflict) e.message = "An account with this email already exists.";
-    return e;
-  }
   User out = u;
-  out.role = (*q)->Text(0);
+  Status s = InTransaction(*c, [&]() -> Status {
+    auto any = c->Prepare("SELECT EXISTS (SELECT 1 FROM users)");
+    if (!any.ok()) return std::move(any).error();
+    if (int rc = (*any)->Step(); rc != SQLITE_ROW) return c->ToError(rc, "count users");
+    const bool first = (*any)->Int(0) == 0;
+    out.role = first ? "admin" : "user";
+    if (!first) {
+      if (Status a = Admit(*c, admission, u.id); !a.ok()) return a;
+    }
+    auto q = c->Prepare(
+        "INSERT INTO users(id, email, password_hash, role, created_at, password_changed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)");
+    if (!q.ok()) return std::move(q).error();
+    (*q)->Bind(1, u.id)
+        .Bind(2, u.email)
+        .Bind(3, u.password_hash)
+        .Bind(4, out.role)
+        .Bind(5, u.created_at)
+        .Bind(6, u.password_changed_at);
+    if (int rc = (*q)->Step(); rc != SQLITE_DONE) {
+      Error e = c->ToError(rc, "create user");
+      if (e.code == ErrorCode::kConflict) e.message = "An account with this email already exists.";
+      return e;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
   return out;
+}
+
+Result<bool> SqliteStore::HasUsers() {
+  auto c = Acquire();
+  auto q = c->Prepare("SELECT EXISTS (SELECT 1 FROM users)");
+  if (!q.ok()) return std::move(q).error();
+  if (int rc = (*q)->Step(); rc != SQLITE_ROW) return c->ToError(rc, "count users");
+  return (*q)->Int(0) != 0;
 }
 
 Result<User> SqliteStore::GetUserById(const std::string& id) {

@@ -20,9 +20,10 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int pool_size = 4);
 
   Status Ping() override;
-  Result<User> CreateUser(const User& user) override;
+  Result<User> CreateUser(const User& user, const Admission& admission) override;
   Result<User> GetUserById(const std::string& id) override;
   Result<User> GetUserByEmail(const std::string& email) override;
+  Result<bool> HasUsers() override;
   Status UpdatePassword(const std::string& user_id, const std::string& hash,
                         std::int64_t now) override;
   Status CreateSession(const Session& session) override;
@@ -39,8 +40,17 @@ class SqliteStore final : public Store {
   Status SetNodeStatus(const std::string& id, const std::string& status,
                        std::int64_t last_heartbeat) override;
 
+  // sqlite_invites.cc
+  Status CreateInvite(const Invite& invite) override;
+  Result<std::vector<Invite>> ListInvites() override;
+  Status DeleteInvite(const std::string& id) override;
+
+  // sqlite_audit.cc
+  Status AppendAudit(const AuditEvent& e) override;
+  Result<std::vector<AuditEvent>> ListAudit(std::int64_t before, int limit) override;
+
   // sqlite_workloads.cc
-  Status CreateWorkload(const Workload& w) override;
+  Status CreateWorkload(const Workload& w, const Quota& quota) override;
   Result<Workload> GetWorkload(const std::string& id) override;
   Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
   Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
@@ -82,6 +92,10 @@ class SqliteStore final : public Store {
 
 // Applies pending migrations on `conn`. Exposed for tests.
 Status Migrate(Connection& conn);
+
+// Lets a sign-up by `user_id` in under `admission` (Store::CreateUser's rules for a server that
+// has users), consuming the invite; call inside the sign-up's transaction. sqlite_invites.cc.
+Status Admit(Connection& c, const Admission& admission, const std::string& user_id);
 
 // Runs `body` (returning Status) inside BEGIN IMMEDIATE … COMMIT, rolling back on error.
 template <typename F>

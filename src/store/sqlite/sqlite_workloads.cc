@@ -1,4 +1,5 @@
 // SqliteStore: workloads and their event timeline.
+#include "store/quota.h"
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
@@ -37,11 +38,8 @@ Workload ReadWorkload(const Stmt& s) {
   return w;
 }
 
-}  // namespace
-
-Status SqliteStore::CreateWorkload(const Workload& w) {
-  auto c = Acquire();
-  auto q = c->Prepare(
+Status InsertWorkload(Connection& c, const Workload& w) {
+  auto q = c.Prepare(
       "INSERT INTO workloads(id, owner_id, name, template, image, spec_enc, credentials_enc, "
       "ports_json, memory_mb, cpus, desired_state, generation, status, status_reason, "
       "observed_generation, node_id, bindings_json, created_at, updated_at) "
@@ -67,7 +65,7 @@ Status SqliteStore::CreateWorkload(const Workload& w) {
       .Bind(18, w.created_at)
       .Bind(19, w.updated_at);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) {
-    Error e = c->ToError(rc, "create workload");
+    Error e = c.ToError(rc, "create workload");
     if (e.code == ErrorCode::kConflict) {
       e.message = "You already have a workload named '" + w.name + "'.";
       e.fields = {{"name", "is already in use"}};
@@ -75,6 +73,41 @@ Status SqliteStore::CreateWorkload(const Workload& w) {
     return e;
   }
   return Status::Ok();
+}
+
+// What the owner's workloads that are not deleted count against `quota`.
+Result<QuotaUse> OwnerUse(Connection& c, const std::string& owner_id, const Quota& quota) {
+  auto q = c.Prepare(
+      "SELECT memory_mb, cpus FROM workloads WHERE owner_id = ? AND desired_state != 'deleted'");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, owner_id);
+  QuotaUse use;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW) {
+    Workload w;
+    w.memory_mb = (*q)->Int(0);
+    w.cpus = (*q)->Double(1);
+    const QuotaUse one = Charge(w, quota);
+    use.workloads += one.workloads;
+    use.memory_mb += one.memory_mb;
+    use.cpus += one.cpus;
+  }
+  if (rc != SQLITE_DONE) return c.ToError(rc, "sum workloads");
+  return use;
+}
+
+}  // namespace
+
+Status SqliteStore::CreateWorkload(const Workload& w, const Quota& quota) {
+  auto c = Acquire();
+  // BEGIN IMMEDIATE takes the write lock first: no other create can count or insert between
+  // this one's count and its insert.
+  return InTransaction(*c, [&]() -> Status {
+    auto used = OwnerUse(*c, w.owner_id, quota);
+    if (!used.ok()) return std::move(used).error();
+    if (Status s = CheckQuota(quota, *used, Charge(w, quota)); !s.ok()) return s;
+    return InsertWorkload(*c, w);
+  });
 }
 
 Result<Workload> SqliteStore::GetWorkload(const std::string& id) {
