@@ -48,7 +48,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" server --listen 127.0.0.1:0 --data-dir "$TMP/data" >"$TMP/server.log" 2>&1 &
+# One user with WORKLOADS workloads: more than the default per-user quotas allow.
+"$BIN" server --listen 127.0.0.1:0 --data-dir "$TMP/data" \
+  --quota-workloads 0 --quota-memory-mb 0 --quota-cpus 0 >"$TMP/server.log" 2>&1 &
 PID=$!
 URL=""
 for _ in $(seq 100); do

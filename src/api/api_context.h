@@ -8,7 +8,10 @@
 
 #include <optional>
 
+#include "audit/audit_log.h"
 #include "auth/auth_service.h"
+#include "auth/invite_service.h"
+#include "common/clock.h"
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
@@ -25,6 +28,9 @@ struct ApiContext {
   control::ControlPlane& control;
   control::EventBus& events;
   control::AgentHub& hub;
+  auth::InviteService& invites;
+  audit::AuditLog& audit;
+  const Clock& clock;
   int heartbeat_seconds = 5;
 };
 

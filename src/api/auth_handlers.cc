@@ -21,37 +21,58 @@ Reply SignedInReply(bhttp::status status, const auth::SignedIn& s) {
                                   {"expires_at", FormatTimestamp(s.expires_at)}});
 }
 
-// Reads {email, password} (both required strings).
-Result<std::pair<std::string, std::string>> ReadCredentials(const RequestContext& req) {
+struct Credentials {
+  std::string email;
+  std::string password;
+  std::string invite;  // sign-up only
+};
+
+// Reads {email, password} (both required strings) and, for sign-up, an optional `invite`.
+Result<Credentials> ReadCredentials(const RequestContext& req, bool sign_up) {
   auto obj = ParseJsonObject(req.req.body());
   if (!obj.ok()) return std::move(obj).error();
   FieldReader r(*obj);
-  std::string email = r.RequiredString("email");
-  std::string password = r.RequiredString("password");
+  Credentials c;
+  c.email = r.RequiredString("email");
+  c.password = r.RequiredString("password");
+  if (sign_up) c.invite = r.OptionalString("invite").value_or("");
   if (!r.ok()) return r.ToError();
-  return std::make_pair(std::move(email), std::move(password));
+  return c;
+}
+
+std::string_view RegistrationName(store::Registration r) {
+  switch (r) {
+    case store::Registration::kOpen:
+      return "open";
+    case store::Registration::kInvite:
+      return "invite";
+    case store::Registration::kClosed:
+      return "closed";
+  }
+  return "open";
 }
 
 }  // namespace
 
 void AddAuthRoutes(http::Router& router, ApiContext& ctx) {
-  router.Add(bhttp::verb::post, "/api/v1/auth/register", Access::kPublic,
-             [&ctx](RequestContext& req) -> boost::asio::awaitable<Reply> {
-               auto creds = ReadCredentials(req);
-               if (!creds.ok()) co_return http::ProblemReply(creds.error(), req.path);
-               auto r = co_await RunBlocking(ctx.blocking, [&] {
-                 return ctx.auth.Register(creds->first, creds->second, req.remote_addr);
-               });
-               if (!r.ok()) co_return http::ProblemReply(r.error(), req.path);
-               co_return SignedInReply(bhttp::status::created, *r);
-             });
+  router.Add(
+      bhttp::verb::post, "/api/v1/auth/register", Access::kPublic,
+      [&ctx](RequestContext& req) -> boost::asio::awaitable<Reply> {
+        auto creds = ReadCredentials(req, true);
+        if (!creds.ok()) co_return http::ProblemReply(creds.error(), req.path);
+        auto r = co_await RunBlocking(ctx.blocking, [&] {
+          return ctx.auth.Register({creds->email, creds->password, creds->invite}, req.remote_addr);
+        });
+        if (!r.ok()) co_return http::ProblemReply(r.error(), req.path);
+        co_return SignedInReply(bhttp::status::created, *r);
+      });
 
   router.Add(bhttp::verb::post, "/api/v1/auth/login", Access::kPublic,
              [&ctx](RequestContext& req) -> boost::asio::awaitable<Reply> {
-               auto creds = ReadCredentials(req);
+               auto creds = ReadCredentials(req, false);
                if (!creds.ok()) co_return http::ProblemReply(creds.error(), req.path);
                auto r = co_await RunBlocking(ctx.blocking, [&] {
-                 return ctx.auth.Login(creds->first, creds->second, req.remote_addr);
+                 return ctx.auth.Login(creds->email, creds->password, req.remote_addr);
                });
                if (!r.ok()) co_return http::ProblemReply(r.error(), req.path);
                co_return SignedInReply(bhttp::status::ok, *r);
@@ -59,9 +80,19 @@ void AddAuthRoutes(http::Router& router, ApiContext& ctx) {
 
   router.Add(bhttp::verb::post, "/api/v1/auth/logout", Access::kUser,
              [&ctx](RequestContext& req) -> boost::asio::awaitable<Reply> {
-               if (Status s = ctx.auth.Logout(*req.principal); !s.ok())
+               if (Status s = ctx.auth.Logout(*req.principal, req.remote_addr); !s.ok())
                  co_return http::ProblemReply(s.error(), req.path);
                co_return http::EmptyReply(bhttp::status::no_content);
+             });
+
+  // What a sign-up form needs to know before it is filled in.
+  router.Add(bhttp::verb::get, "/api/v1/auth/config", Access::kPublic,
+             [&ctx](RequestContext& req) -> boost::asio::awaitable<Reply> {
+               auto any = ctx.store.HasUsers();
+               if (!any.ok()) co_return http::ProblemReply(any.error(), req.path);
+               co_return http::JsonReply(
+                   bhttp::status::ok, {{"registration", RegistrationName(ctx.auth.registration())},
+                                       {"first_account", !*any}});
              });
 
   router.Add(bhttp::verb::get, "/api/v1/auth/me", Access::kUser,

@@ -1,4 +1,5 @@
-// /api/v1/auth/*: register, login, logout, me, password.
+// /api/v1/auth/*: register (with an invite when registration is by invite), login, logout,
+// me, password, and the public sign-up settings (config).
 #pragma once
 
 #include "api/api_context.h"

@@ -28,6 +28,8 @@ void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
   router.Add(bhttp::verb::post, "/api/v1/nodes/join-tokens", Access::kAdmin,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
                auto t = ctx.control.CreateJoinToken(req.principal->user_id);
+               ctx.audit.Outcome(audit::Actor::Of(*req.principal), "join_token.create",
+                                 t.ok() ? t->id : "", req.remote_addr, t);
                if (!t.ok()) co_return http::ProblemReply(t.error(), req.path);
                co_return http::JsonReply(bhttp::status::created,
                                          {{"token", t->token},

@@ -131,8 +131,14 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                if (!obj.ok()) co_return http::ProblemReply(obj.error(), req.path);
                auto wr = ParseWorkloadRequest(*obj);
                if (!wr.ok()) co_return http::ProblemReply(wr.error(), req.path);
-               co_return WorkloadReply(bhttp::status::created,
-                                       ctx.control.CreateWorkload(*req.principal, *wr), req.path);
+               auto created = ctx.control.CreateWorkload(*req.principal, *wr);
+               const audit::Actor who = audit::Actor::Of(*req.principal);
+               if (created.ok())
+                 ctx.audit.Success(who, "workload.create", created->w.id, req.remote_addr,
+                                   wr->template_name + " '" + wr->name + "'");
+               else
+                 ctx.audit.Failure(who, "workload.create", "", req.remote_addr, created.error());
+               co_return WorkloadReply(bhttp::status::created, created, req.path);
              });
   router.Add(bhttp::verb::get, "/api/v1/workloads", Access::kUser,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
@@ -148,16 +154,19 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                    bhttp::status::ok,
                    ctx.control.GetWorkload(*req.principal, std::string(req.Param("id"))), req.path);
              });
-  for (const auto& [verb, suffix, desired] : {std::tuple{bhttp::verb::post, "/stop", "stopped"},
-                                              std::tuple{bhttp::verb::post, "/start", "running"},
-                                              std::tuple{bhttp::verb::delete_, "", "deleted"}}) {
+  for (const auto& [verb, suffix, desired, action] :
+       {std::tuple{bhttp::verb::post, "/stop", "stopped", "workload.stop"},
+        std::tuple{bhttp::verb::post, "/start", "running", "workload.start"},
+        std::tuple{bhttp::verb::delete_, "", "deleted", "workload.delete"}}) {
     const std::string want = desired;
+    const std::string name = action;
     router.Add(verb, std::string("/api/v1/workloads/{id}") + suffix, Access::kUser,
-               [&ctx, want](RequestContext& req) -> asio::awaitable<Reply> {
-                 co_return WorkloadReply(
-                     bhttp::status::accepted,
-                     ctx.control.SetDesired(*req.principal, std::string(req.Param("id")), want),
-                     req.path);
+               [&ctx, want, name](RequestContext& req) -> asio::awaitable<Reply> {
+                 const std::string id(req.Param("id"));
+                 auto changed = ctx.control.SetDesired(*req.principal, id, want);
+                 ctx.audit.Outcome(audit::Actor::Of(*req.principal), name, id, req.remote_addr,
+                                   changed);
+                 co_return WorkloadReply(bhttp::status::accepted, changed, req.path);
                });
   }
   router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/events", Access::kUser,

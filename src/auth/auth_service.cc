@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cctype>
+
 #include "auth/password.h"
 #include "auth/token.h"
 #include "common/random.h"
@@ -13,13 +15,46 @@ Error BadCredentials() {
   return Error::Unauthenticated("The email or password is incorrect.");
 }
 
+// The store's refusal, worded for the person signing up (and the field to mark).
+Error AdmissionRefused(Error e) {
+  if (e.type == "registration-closed") {
+    e.message = "Registration is closed on this server: ask its administrator for an account.";
+  } else if (e.type == "invite-required") {
+    e.message = "This server is invite-only: sign up with an invite code from its administrator.";
+    e.fields = {{"invite", "is required"}};
+  } else if (e.type == "invite-invalid") {
+    e.message = "The invite code is unknown, expired or already used.";
+    e.fields = {{"invite", "is unknown, expired or already used"}};
+  }
+  return e;
+}
+
+std::string_view PolicyName(store::Registration r) {
+  switch (r) {
+    case store::Registration::kOpen:
+      return "open";
+    case store::Registration::kInvite:
+      return "invite";
+    case store::Registration::kClosed:
+      return "closed";
+  }
+  return "open";
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace
 
 AuthService::AuthService(store::Store& store, const Clock& clock, const Keyring& keys,
-                         AuthOptions opts)
+                         audit::AuditLog& audit, AuthOptions opts)
     : store_(store),
       clock_(clock),
       keys_(keys),
+      audit_(audit),
       opts_(opts),
       by_account_(clock, opts.max_failures_per_account, opts.failure_window_seconds),
       by_address_(clock, opts.max_failures_per_address, opts.failure_window_seconds) {
@@ -27,27 +62,59 @@ AuthService::AuthService(store::Store& store, const Clock& clock, const Keyring&
   if (h.ok()) dummy_hash_ = std::move(h).value();
 }
 
-Result<SignedIn> AuthService::Register(std::string_view email, std::string_view password,
-                                       const std::string& remote) {
+Status AuthService::PrecheckAdmission(std::string_view invite) {
+  if (opts_.registration == store::Registration::kOpen) return Status::Ok();
+  if (opts_.registration == store::Registration::kInvite && !invite.empty()) return Status::Ok();
+  auto any = store_.HasUsers();
+  if (!any.ok()) return std::move(any).error();
+  if (!*any) return Status::Ok();  // the first account: always admitted
+  Error e = Error::Forbidden("");
+  e.type = opts_.registration == store::Registration::kClosed ? "registration-closed"
+                                                              : "invite-required";
+  return AdmissionRefused(std::move(e));
+}
+
+Result<SignedIn> AuthService::Register(const SignUp& sign_up, const std::string& remote) {
+  const std::string_view invite = Trim(sign_up.invite);
+  auto refuse = [&](Error e) -> Error {
+    // Malformed input is not an event worth a row; a refusal or a conflict is.
+    if (e.code != ErrorCode::kInvalidArgument)
+      audit_.Failure(audit::Actor::Anonymous(), "auth.register", "", remote, e);
+    return e;
+  };
+  if (Status s = PrecheckAdmission(invite); !s.ok()) return refuse(std::move(s).error());
+
   std::vector<FieldError> errors;
-  const std::string normalized = NormalizeEmail(email);
+  const std::string normalized = NormalizeEmail(sign_up.email);
   if (normalized.empty()) errors.push_back({"email", "must be a valid email address"});
-  if (std::string v = PasswordPolicyViolation(password); !v.empty())
+  if (std::string v = PasswordPolicyViolation(sign_up.password); !v.empty())
     errors.push_back({"password", v});
+  if (invite.size() > 256) errors.push_back({"invite", "must be at most 256 characters"});
   if (!errors.empty()) return Error::Invalid("The account details are not valid.", errors);
 
-  auto hash = HashPassword(password);
-  if (!hash.ok()) return std::move(hash).error();
+  auto hash = HashPassword(sign_up.password);
+  if (!hash.ok()) return refuse(std::move(hash).error());
   const std::int64_t now = clock_.NowSeconds();
-  auto user = store_.CreateUser(store::User{NewId("usr"), normalized, *hash, "", now, now}, {});
+  const store::Admission admission{opts_.registration, invite.empty() ? "" : HashSecret(invite),
+                                   now};
+  auto user =
+      store_.CreateUser(store::User{NewId("usr"), normalized, *hash, "", now, now}, admission);
   if (!user.ok()) {
     Error e = std::move(user).error();
     if (e.code == ErrorCode::kConflict) {
       e.message = "An account with this email already exists.";
       e.fields = {{"email", "is already registered"}};
+    } else if (e.code == ErrorCode::kPermissionDenied) {
+      e = AdmissionRefused(std::move(e));
     }
-    return e;
+    return refuse(std::move(e));
   }
+  std::string how = user->role == "admin"
+                        ? "the first account (admin)"
+                        : "registration " + std::string(PolicyName(opts_.registration));
+  if (user->role != "admin" && opts_.registration == store::Registration::kInvite)
+    how = "with an invite";
+  audit_.Success({user->id, user->email}, "auth.register", user->id, remote, how);
   return StartSession(*user, remote);
 }
 
@@ -71,10 +138,20 @@ Result<SignedIn> AuthService::Login(std::string_view email, std::string_view pas
   if (!match) {
     if (!normalized.empty()) by_account_.RecordFailure(account_key);
     by_address_.RecordFailure(address_key);
+    // The attempted email is recorded only when it names an account: text typed into the
+    // email field of a failed sign-in may be a password.
+    audit_.Failure(
+        audit::Actor::Anonymous(), "auth.login", user.ok() ? user->id : "", remote,
+        Error::Unauthenticated(user.ok() ? "wrong password" : "no account with this email"));
     return BadCredentials();
   }
   by_account_.Reset(account_key);
-  return StartSession(*user, remote);
+  auto signed_in = StartSession(*user, remote);
+  if (signed_in.ok())
+    audit_.Success({user->id, user->email}, "auth.login", user->id, remote);
+  else
+    audit_.Failure({user->id, user->email}, "auth.login", user->id, remote, signed_in.error());
+  return signed_in;
 }
 
 Result<SignedIn> AuthService::StartSession(const store::User& user, const std::string& remote) {
@@ -97,14 +174,27 @@ void AuthService::Forget(Pred pred) {
   }
 }
 
-Status AuthService::Logout(const Principal& who) {
+Status AuthService::Logout(const Principal& who, const std::string& remote) {
   Status s = store_.RevokeSession(who.session_id, clock_.NowSeconds());
   Forget([&](const Principal& p) { return p.session_id == who.session_id; });
+  if (s.ok())
+    audit_.Success(audit::Actor::Of(who), "auth.logout", who.session_id, remote);
+  else
+    audit_.Failure(audit::Actor::Of(who), "auth.logout", who.session_id, remote, s.error());
   return s;
 }
 
 Result<SignedIn> AuthService::ChangePassword(const Principal& who, std::string_view current,
                                              std::string_view next, const std::string& remote) {
+  auto r = ChangePasswordUnaudited(who, current, next, remote);
+  audit_.Outcome(audit::Actor::Of(who), "auth.password_change", who.user_id, remote, r);
+  return r;
+}
+
+Result<SignedIn> AuthService::ChangePasswordUnaudited(const Principal& who,
+                                                      std::string_view current,
+                                                      std::string_view next,
+                                                      const std::string& remote) {
   if (std::string v = PasswordPolicyViolation(next); !v.empty())
     return Error::Invalid("The new password is not valid.", {{"new_password", v}});
   auto user = store_.GetUserById(who.user_id);

@@ -1,7 +1,10 @@
-// AuthService: accounts and sessions — register, sign in (rate-limited), sign out, change
-// password, and verify bearer tokens. Holds references to the store, clock and keyring, which
-// must outlive it. Thread-safe. Register/Login/ChangePassword run argon2id and take tens of
-// milliseconds: call them off the I/O threads. Authenticate is cheap (HMAC + one lookup).
+// AuthService: accounts and sessions — register (under the server's registration policy),
+// sign in (rate-limited), sign out, change password, and verify bearer tokens. Every sign-up,
+// sign-in (successful or not, except attempts the rate limiter refuses before the password is
+// checked), sign-out and password change is recorded in the audit log; attempted passwords
+// never are. Holds references to the store, clock, keyring and audit log, which must outlive
+// it. Thread-safe. Register/Login/ChangePassword run argon2id and take tens of milliseconds:
+// call them off the I/O threads. Authenticate is cheap (HMAC + one lookup).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "audit/audit_log.h"
 #include "auth/rate_limiter.h"
 #include "common/clock.h"
 #include "common/keyring.h"
@@ -27,6 +31,14 @@ struct AuthOptions {
   int max_failures_per_account = 5;
   int max_failures_per_address = 20;
   std::int64_t failure_window_seconds = 15 * 60;
+  // Who may sign up once the first account (the admin) exists.
+  store::Registration registration = store::Registration::kOpen;
+};
+
+struct SignUp {
+  std::string_view email;
+  std::string_view password;
+  std::string_view invite = {};  // an invite code (needed under Registration::kInvite)
 };
 
 struct SignedIn {
@@ -37,18 +49,20 @@ struct SignedIn {
 
 class AuthService {
  public:
-  AuthService(store::Store& store, const Clock& clock, const Keyring& keys, AuthOptions opts);
+  AuthService(store::Store& store, const Clock& clock, const Keyring& keys, audit::AuditLog& audit,
+              AuthOptions opts);
   AuthService(const AuthService&) = delete;
   AuthService& operator=(const AuthService&) = delete;
 
-  // kInvalidArgument with field errors; kConflict if the email is taken.
-  Result<SignedIn> Register(std::string_view email, std::string_view password,
-                            const std::string& remote);
+  // kInvalidArgument with field errors; kConflict if the email is taken; kPermissionDenied
+  // (type "registration-closed", "invite-required" or "invite-invalid", the last two with a
+  // field error on `invite`) when the policy does not admit the sign-up.
+  Result<SignedIn> Register(const SignUp& sign_up, const std::string& remote);
   // kUnauthenticated (never says which part was wrong); kRateLimited with retry_after.
   Result<SignedIn> Login(std::string_view email, std::string_view password,
                          const std::string& remote);
   // Revokes the caller's session.
-  Status Logout(const Principal& who);
+  Status Logout(const Principal& who, const std::string& remote);
   // Verifies the current password, sets the new one, revokes every session of the user and
   // returns a fresh session.
   Result<SignedIn> ChangePassword(const Principal& who, std::string_view current,
@@ -56,8 +70,15 @@ class AuthService {
   // kUnauthenticated for a malformed, forged, expired or revoked token.
   Result<Principal> Authenticate(std::string_view token) const;
 
+  store::Registration registration() const { return opts_.registration; }
+
  private:
   Result<SignedIn> StartSession(const store::User& user, const std::string& remote);
+  Result<SignedIn> ChangePasswordUnaudited(const Principal& who, std::string_view current,
+                                           std::string_view next, const std::string& remote);
+  // Refuses a sign-up the policy cannot admit before any argon2id work is spent on it; the
+  // store decides again, atomically, when the account is created.
+  Status PrecheckAdmission(std::string_view invite);
   struct Verified {
     Principal principal;
     std::int64_t expires_at = 0;  // the session's own expiry
@@ -72,6 +93,7 @@ class AuthService {
   store::Store& store_;
   const Clock& clock_;
   const Keyring& keys_;
+  audit::AuditLog& audit_;
   const AuthOptions opts_;
   FailureLimiter by_account_;
   FailureLimiter by_address_;

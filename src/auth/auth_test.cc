@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "auth/auth_service.h"
+#include "auth/invite_service.h"
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
 #include "auth/token.h"
@@ -84,27 +86,40 @@ class AuthServiceTest : public ::testing::Test {
     auto s = store::OpenSqliteStore((dir_ / "db").string());
     ASSERT_TRUE(s.ok());
     store_ = std::move(s).value();
+    audit_ = std::make_unique<audit::AuditLog>(*store_, clock_);
+    Start(store::Registration::kOpen);
+  }
+  void Start(store::Registration registration) {
     AuthOptions opts;
     opts.session_ttl_seconds = 3600;
     opts.max_failures_per_account = 3;
     opts.max_failures_per_address = 5;
-    svc_ = std::make_unique<AuthService>(*store_, clock_, keys_, opts);
+    opts.registration = registration;
+    svc_ = std::make_unique<AuthService>(*store_, clock_, keys_, *audit_, opts);
   }
   void TearDown() override {
     svc_.reset();
+    audit_.reset();
     store_.reset();
     fs::remove_all(dir_);
+  }
+  // The audit trail, oldest first.
+  std::vector<store::AuditEvent> Trail() {
+    auto events = *store_->ListAudit(0, 1000);
+    std::reverse(events.begin(), events.end());
+    return events;
   }
 
   fs::path dir_;
   ManualClock clock_{1'700'000'000};
   Keyring keys_ = Keyring::FromMaster(std::string(32, 'm'));
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<AuthService> svc_;
 };
 
 TEST_F(AuthServiceTest, RegisterValidatesEveryField) {
-  auto r = svc_->Register("nope", "short", "1.2.3.4");
+  auto r = svc_->Register({"nope", "short"}, "1.2.3.4");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
   ASSERT_EQ(r.error().fields.size(), 2u);
@@ -113,7 +128,7 @@ TEST_F(AuthServiceTest, RegisterValidatesEveryField) {
 }
 
 TEST_F(AuthServiceTest, TokenWorksUntilLogoutOrExpiry) {
-  auto r = svc_->Register("A@x.io", "0123456789", "1.2.3.4");
+  auto r = svc_->Register({"A@x.io", "0123456789"}, "1.2.3.4");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->user.role, "admin");
   auto p = svc_->Authenticate(r->token);
@@ -122,7 +137,7 @@ TEST_F(AuthServiceTest, TokenWorksUntilLogoutOrExpiry) {
 
   auto second = svc_->Login("a@x.io", "0123456789", "1.2.3.4");
   ASSERT_TRUE(second.ok());
-  ASSERT_TRUE(svc_->Logout(*p).ok());
+  ASSERT_TRUE(svc_->Logout(*p, "").ok());
   EXPECT_FALSE(svc_->Authenticate(r->token).ok());      // revoked
   EXPECT_TRUE(svc_->Authenticate(second->token).ok());  // other sessions unaffected
 
@@ -131,7 +146,7 @@ TEST_F(AuthServiceTest, TokenWorksUntilLogoutOrExpiry) {
 }
 
 TEST_F(AuthServiceTest, ForgedTokenForRealSessionIsRejected) {
-  auto r = svc_->Register("a@x.io", "0123456789", "");
+  auto r = svc_->Register({"a@x.io", "0123456789"}, "");
   ASSERT_TRUE(r.ok());
   auto claims = VerifyTokenSignature(r->token, keys_.token_key());
   ASSERT_TRUE(claims.has_value());
@@ -141,7 +156,7 @@ TEST_F(AuthServiceTest, ForgedTokenForRealSessionIsRejected) {
 }
 
 TEST_F(AuthServiceTest, LoginRateLimitedPerAccountAndAddress) {
-  ASSERT_TRUE(svc_->Register("a@x.io", "0123456789", "").ok());
+  ASSERT_TRUE(svc_->Register({"a@x.io", "0123456789"}, "").ok());
   for (int i = 0; i < 3; ++i) {
     auto r = svc_->Login("a@x.io", "wrong-password", "10.0.0.1");
     ASSERT_EQ(r.error().code, ErrorCode::kUnauthenticated);
@@ -153,13 +168,13 @@ TEST_F(AuthServiceTest, LoginRateLimitedPerAccountAndAddress) {
 
   // Per address: failures spread over unknown accounts still lock the address.
   for (int i = 0; i < 5; ++i) svc_->Login("u" + std::to_string(i) + "@x.io", "x", "10.0.0.9").ok();
-  ASSERT_TRUE(svc_->Register("b@x.io", "0123456789", "").ok());
+  ASSERT_TRUE(svc_->Register({"b@x.io", "0123456789"}, "").ok());
   EXPECT_EQ(svc_->Login("b@x.io", "0123456789", "10.0.0.9").error().code, ErrorCode::kRateLimited);
   EXPECT_TRUE(svc_->Login("b@x.io", "0123456789", "10.0.0.3").ok());
 }
 
 TEST_F(AuthServiceTest, VerifiedCacheHonoursLocalRevocationAtOnceAndRemoteWithinTtl) {
-  auto r = svc_->Register("a@x.io", "0123456789", "");
+  auto r = svc_->Register({"a@x.io", "0123456789"}, "");
   ASSERT_TRUE(r.ok());
   auto p = svc_->Authenticate(r->token);  // now cached
   ASSERT_TRUE(p.ok());
@@ -175,12 +190,12 @@ TEST_F(AuthServiceTest, VerifiedCacheHonoursLocalRevocationAtOnceAndRemoteWithin
   ASSERT_TRUE(s.ok());
   auto ps = svc_->Authenticate(s->token);
   ASSERT_TRUE(ps.ok());
-  ASSERT_TRUE(svc_->Logout(*ps).ok());
+  ASSERT_TRUE(svc_->Logout(*ps, "").ok());
   EXPECT_FALSE(svc_->Authenticate(s->token).ok());
 }
 
 TEST_F(AuthServiceTest, ChangePasswordRevokesOldTokens) {
-  auto r = svc_->Register("a@x.io", "0123456789", "");
+  auto r = svc_->Register({"a@x.io", "0123456789"}, "");
   ASSERT_TRUE(r.ok());
   auto p = svc_->Authenticate(r->token);
   ASSERT_TRUE(p.ok());
@@ -192,6 +207,125 @@ TEST_F(AuthServiceTest, ChangePasswordRevokesOldTokens) {
   EXPECT_TRUE(svc_->Authenticate(changed->token).ok());
   EXPECT_FALSE(svc_->Login("a@x.io", "0123456789", "").ok());
   EXPECT_TRUE(svc_->Login("a@x.io", "abcdefghijk", "").ok());
+}
+
+TEST_F(AuthServiceTest, InviteOnlyRegistration) {
+  Start(store::Registration::kInvite);
+  auto admin = svc_->Register({"root@x.io", "0123456789"}, "");  // the first: no invite needed
+  ASSERT_TRUE(admin.ok());
+  EXPECT_EQ(admin->user.role, "admin");
+  auto p = svc_->Authenticate(admin->token);
+  ASSERT_TRUE(p.ok());
+
+  auto none = svc_->Register({"b@x.io", "0123456789"}, "");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(none.error().type, "invite-required");
+  ASSERT_EQ(none.error().fields.size(), 1u);
+  EXPECT_EQ(none.error().fields[0].field, "invite");
+  auto forged = svc_->Register({"b@x.io", "0123456789", "lin_forged"}, "");
+  ASSERT_FALSE(forged.ok());
+  EXPECT_EQ(forged.error().type, "invite-invalid");
+
+  InviteService invites(*store_, clock_, *audit_);
+  auto inv = invites.Create(*p, "for bob", 3600, "10.0.0.1");
+  ASSERT_TRUE(inv.ok());
+  EXPECT_EQ(inv->code.rfind("lin_", 0), 0u);
+  EXPECT_NE(inv->invite.code_hash, inv->code);  // only the hash is kept
+  auto bob = svc_->Register({"bob@x.io", "0123456789", "  " + inv->code + " "}, "");
+  ASSERT_TRUE(bob.ok()) << bob.error().message;
+  EXPECT_EQ(bob->user.role, "user");
+  auto again = svc_->Register({"eve@x.io", "0123456789", inv->code}, "");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().type, "invite-invalid");
+
+  auto late = invites.Create(*p, "", 60, "");
+  ASSERT_TRUE(late.ok());
+  clock_.Advance(60);
+  EXPECT_EQ(svc_->Register({"eve@x.io", "0123456789", late->code}, "").error().type,
+            "invite-invalid");
+  EXPECT_EQ(invites.Create(*p, "", 59, "").error().fields.at(0).field, "ttl_seconds");
+  EXPECT_EQ(invites.Create(*p, std::string(201, 'n'), 60, "").error().fields.at(0).field, "note");
+  ASSERT_TRUE(invites.Delete(*p, late->invite.id, "").ok());
+  EXPECT_EQ(invites.Delete(*p, late->invite.id, "").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(AuthServiceTest, ClosedRegistrationAdmitsOnlyTheFirstAccount) {
+  Start(store::Registration::kClosed);
+  ASSERT_TRUE(svc_->Register({"root@x.io", "0123456789"}, "").ok());
+  auto r = svc_->Register({"b@x.io", "0123456789", "lin_whatever"}, "");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(r.error().type, "registration-closed");
+  EXPECT_NE(r.error().message.find("closed"), std::string::npos);
+}
+
+TEST_F(AuthServiceTest, AuditRecordsAccountEventsButNeverPasswords) {
+  auto r = svc_->Register({"a@x.io", "0123456789"}, "10.0.0.1");
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(svc_->Login("a@x.io", "attempted-secret-1", "10.0.0.2").ok());
+  ASSERT_FALSE(svc_->Login("attempted-secret-2", "attempted-secret-3", "10.0.0.3").ok());
+  ASSERT_FALSE(svc_->Login("nobody@x.io", "attempted-secret-4", "10.0.0.3").ok());
+  auto s = svc_->Login("a@x.io", "0123456789", "10.0.0.4");
+  ASSERT_TRUE(s.ok());
+  auto p = svc_->Authenticate(s->token);
+  ASSERT_TRUE(p.ok());
+  ASSERT_FALSE(svc_->ChangePassword(*p, "attempted-secret-5", "abcdefghijk", "10.0.0.5").ok());
+  auto changed = svc_->ChangePassword(*p, "0123456789", "abcdefghijk", "10.0.0.5");
+  ASSERT_TRUE(changed.ok());
+  auto p2 = svc_->Authenticate(changed->token);
+  ASSERT_TRUE(p2.ok());
+  ASSERT_TRUE(svc_->Logout(*p2, "10.0.0.6").ok());
+
+  struct Want {
+    std::string action, outcome, actor, target, address;
+  };
+  const std::string id = r->user.id;
+  const std::vector<Want> want = {
+      {"auth.register", "success", id, id, "10.0.0.1"},
+      {"auth.login", "failure", "", id, "10.0.0.2"},  // a known account: named as the target
+      {"auth.login", "failure", "", "", "10.0.0.3"},  // not an email: nothing of it is kept
+      {"auth.login", "failure", "", "", "10.0.0.3"},  // unknown account: not named either
+      {"auth.login", "success", id, id, "10.0.0.4"},
+      {"auth.password_change", "failure", id, id, "10.0.0.5"},
+      {"auth.password_change", "success", id, id, "10.0.0.5"},
+      {"auth.logout", "success", id, p2->session_id, "10.0.0.6"},
+  };
+  const auto trail = Trail();
+  ASSERT_EQ(trail.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(trail[i].action, want[i].action);
+    EXPECT_EQ(trail[i].outcome, want[i].outcome);
+    EXPECT_EQ(trail[i].actor_id, want[i].actor);
+    EXPECT_EQ(trail[i].target, want[i].target);
+    EXPECT_EQ(trail[i].client_address, want[i].address);
+    EXPECT_EQ(trail[i].at, clock_.NowSeconds());
+    for (const std::string& field : {trail[i].actor_email, trail[i].target, trail[i].detail})
+      EXPECT_EQ(field.find("attempted-secret"), std::string::npos) << field;
+  }
+  EXPECT_EQ(trail[0].actor_email, "a@x.io");
+}
+
+TEST_F(AuthServiceTest, RateLimitedAttemptsAreNotRecordedOneByOne) {
+  ASSERT_TRUE(svc_->Register({"a@x.io", "0123456789"}, "").ok());
+  for (int i = 0; i < 10; ++i) (void)svc_->Login("a@x.io", "wrong-password", "10.0.0.1");
+  // 3 failures reach the password check; the 7 refused by the limiter never do.
+  EXPECT_EQ(Trail().size(), 1u + 3u);
+}
+
+TEST_F(AuthServiceTest, RefusedSignUpsAreRecordedWithoutTheirInput) {
+  Start(store::Registration::kInvite);
+  ASSERT_TRUE(svc_->Register({"root@x.io", "0123456789"}, "").ok());
+  ASSERT_FALSE(svc_->Register({"b@x.io", "0123456789", "lin_guess"}, "10.9.9.9").ok());
+  ASSERT_FALSE(svc_->Register({"bad", "short", "lin_x"}, "10.9.9.9").ok());  // malformed: not kept
+  const auto trail = Trail();
+  ASSERT_EQ(trail.size(), 2u);
+  EXPECT_EQ(trail[1].action, "auth.register");
+  EXPECT_EQ(trail[1].outcome, "failure");
+  EXPECT_EQ(trail[1].actor_id, "");
+  EXPECT_EQ(trail[1].client_address, "10.9.9.9");
+  EXPECT_EQ(trail[1].detail.find("lin_guess"), std::string::npos);
 }
 
 }  // namespace

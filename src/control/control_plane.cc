@@ -122,7 +122,7 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.generation = 1;
   w.status = "pending";
   w.created_at = w.updated_at = now;
-  if (Status s = store_.CreateWorkload(w, {}); !s.ok()) return std::move(s).error();
+  if (Status s = store_.CreateWorkload(w, opts_.quota); !s.ok()) return std::move(s).error();
   if (Status s = EnsurePublicPorts(w); !s.ok()) {
     (void)store_.DeleteWorkload(w.id);  // never shown to anyone: undo it whole
     return std::move(s).error();
@@ -231,7 +231,7 @@ Result<JoinTokenIssued> ControlPlane::CreateJoinToken(const std::string& created
     std::lock_guard lock(url_mu_);
     url = advertise_url_;
   }
-  return JoinTokenIssued{token, "lattice agent --server " + url + " --join-token " + token,
+  return JoinTokenIssued{t.id, token, "lattice agent --server " + url + " --join-token " + token,
                          t.expires_at};
 }
 

@@ -30,6 +30,7 @@ struct ControlOptions {
   int heartbeat_seconds = 5;
   std::int64_t lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
   std::int64_t join_token_ttl_seconds = 3600;
+  store::Quota quota;  // per user, checked when a workload is created
   // What agents dial (https://HOST:PORT), shown in join commands. Empty: the server's own
   // listening address, learned through SetDefaultAdvertiseUrl once it is bound.
   std::string advertise_url;
@@ -65,6 +66,7 @@ struct WorkloadView {
 };
 
 struct JoinTokenIssued {
+  std::string id;  // the token's record (not secret)
   std::string token;
   std::string command;
   std::int64_t expires_at = 0;

@@ -96,6 +96,11 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_LOST_GRACE")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  cmd.add_option("--join-token-ttl", cfg.join_token_ttl_seconds,
+                 "Seconds a node join token stays valid")
+      ->envname("LATTICE_JOIN_TOKEN_TTL")
+      ->check(CLI::Range(1, 30 * 86400))
+      ->capture_default_str();
   cmd.add_option("--public-host", cfg.public_host,
                  "Host users connect to for workload endpoints (default: the advertise-URL "
                  "host, else the --listen host)")
@@ -116,6 +121,33 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
                  "Concurrent tunneled connections per workload")
       ->envname("LATTICE_TUNNEL_MAX_STREAMS")
       ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+
+  // Who may use the server.
+  cmd.add_option("--registration", cfg.registration,
+                 "Who may sign up once the first account (the admin) exists: open, invite "
+                 "(with an invite from an admin) or closed")
+      ->envname("LATTICE_REGISTRATION")
+      ->check(CLI::IsMember({"open", "invite", "closed"}))
+      ->capture_default_str();
+  cmd.add_option("--trusted-proxy", cfg.trusted_proxies,
+                 "Reverse proxy (IP or CIDR) whose X-Forwarded-For names the client (repeatable)")
+      ->envname("LATTICE_TRUSTED_PROXIES")
+      ->delimiter(',');
+  cmd.add_option("--quota-workloads", cfg.quota_workloads,
+                 "Most workloads (running or stopped) one user may have; 0: no limit")
+      ->envname("LATTICE_QUOTA_WORKLOADS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1000000}))
+      ->capture_default_str();
+  cmd.add_option("--quota-memory-mb", cfg.quota_memory_mb,
+                 "Most memory (MB) one user's workloads may reserve; 0: no limit")
+      ->envname("LATTICE_QUOTA_MEMORY_MB")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40))
+      ->capture_default_str();
+  cmd.add_option("--quota-cpus", cfg.quota_cpus,
+                 "Most CPUs one user's workloads may reserve; 0: no limit")
+      ->envname("LATTICE_QUOTA_CPUS")
+      ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
 }
 
@@ -309,6 +341,7 @@ int main(int argc, char** argv) {
   CLI::App* dev = app.add_subcommand(
       "dev", "Run the server and one local agent in one process (SQLite by default, loopback)");
   ServerConfig dev_cfg;
+  dev_cfg.registration = "open";  // one person's own machine: anyone who reaches it may sign up
   AddServerOptions(*dev, dev_cfg);
   AgentFlags dev_agent;
   AddAgentOptions(*dev, dev_agent, /*embedded=*/true);

@@ -99,7 +99,8 @@ asio::awaitable<void> Refuse(Ws& ws, const std::string& why) {
 asio::awaitable<void> RunAgentLink(std::unique_ptr<tunnel::TlsSocket> socket,
                                    beast::http::request<beast::http::string_body> req,
                                    control::ControlPlane& cp, control::AgentHub& hub,
-                                   int heartbeat_seconds) {
+                                   int heartbeat_seconds, audit::AuditLog& audit,
+                                   std::string client_address) {
   // All of this link's work runs on the socket's strand: one reader and one writer never
   // overlap unsafely on the WebSocket, nor with its timers.
   co_await asio::co_spawn(
@@ -123,7 +124,15 @@ asio::awaitable<void> RunAgentLink(std::unique_ptr<tunnel::TlsSocket> socket,
           co_await Refuse(ws, "The first message must be a valid hello.");
           co_return;
         }
-        auto welcome = cp.AuthenticateAgent(std::get<link::Hello>(*msg));
+        const link::Hello& hello = std::get<link::Hello>(*msg);
+        auto welcome = cp.AuthenticateAgent(hello);
+        const bool joining = hello.node_id.empty();
+        if (joining || !welcome.ok()) {
+          // A join uses up a token; a refused hello may be someone trying tokens or secrets.
+          audit.Outcome(audit::Actor::Anonymous(), joining ? "node.join" : "node.connect",
+                        welcome.ok() ? welcome->node_id : hello.node_id.substr(0, 64),
+                        client_address, welcome);
+        }
         if (!welcome.ok()) {
           spdlog::warn("msg=\"agent refused\" error=\"{}\"", welcome.error().message);
           co_await Refuse(ws, welcome.error().message);

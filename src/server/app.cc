@@ -16,11 +16,15 @@
 #include <thread>
 
 #include "api/api_context.h"
+#include "api/audit_handlers.h"
 #include "api/auth_handlers.h"
+#include "api/invites_handlers.h"
 #include "api/nodes_handlers.h"
 #include "api/ops_handlers.h"
 #include "api/workloads_handlers.h"
+#include "audit/audit_log.h"
 #include "auth/auth_service.h"
+#include "auth/invite_service.h"
 #include "common/clock.h"
 #include "common/keyring.h"
 #include "console/console.h"
@@ -54,6 +58,13 @@ Status ApplyImageOverrides(const std::vector<std::string>& overrides,
     (key == "postgres" ? images.postgres : images.minio) = ref;
   }
   return Status::Ok();
+}
+
+Result<store::Registration> ParseRegistration(const std::string& mode) {
+  if (mode == "open") return store::Registration::kOpen;
+  if (mode == "invite") return store::Registration::kInvite;
+  if (mode == "closed") return store::Registration::kClosed;
+  return Error::Invalid("--registration '" + mode + "': expected open, invite or closed");
 }
 
 bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& port) {
@@ -129,7 +140,9 @@ struct App::Impl {
   std::unique_ptr<tls::ServerPki> pki;
   std::unique_ptr<TlsFront> tls_front;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<auth::AuthService> auth;
+  std::unique_ptr<auth::InviteService> invites;
   http::HttpMetrics metrics;
   asio::thread_pool blocking{2};
   control::EventBus events;
@@ -189,10 +202,18 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   impl->store = std::move(st).value();
   spdlog::info("msg=\"store open\" database=\"{}\"", DatabaseForLogs(config));
 
+  auto registration = ParseRegistration(config.registration);
+  if (!registration.ok()) return std::move(registration).error();
+  auto proxies = http::TrustedProxies::Parse(config.trusted_proxies);
+  if (!proxies.ok()) return std::move(proxies).error();
+
+  impl->audit = std::make_unique<audit::AuditLog>(*impl->store, impl->clock);
   auth::AuthOptions auth_opts;
   auth_opts.session_ttl_seconds = config.session_ttl_seconds;
-  impl->auth =
-      std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys, auth_opts);
+  auth_opts.registration = *registration;
+  impl->auth = std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys,
+                                                   *impl->audit, auth_opts);
+  impl->invites = std::make_unique<auth::InviteService>(*impl->store, impl->clock, *impl->audit);
   control::ControlOptions copts;
   if (Status s = ApplyImageOverrides(config.images, copts.images); !s.ok())
     return std::move(s).error();
@@ -200,6 +221,10 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   copts.lost_grace_seconds = config.lost_grace_seconds;
   copts.advertise_url = config.advertise_url;
   copts.ca_fingerprint = impl->pki->Fingerprint();
+  copts.join_token_ttl_seconds = config.join_token_ttl_seconds;
+  copts.quota.max_workloads = config.quota_workloads;
+  copts.quota.max_memory_mb = config.quota_memory_mb;
+  copts.quota.max_cpus = config.quota_cpus;
 
   // The edge: public ports for workloads, tunneled to their nodes.
   if (Status s = ParsePortRange(config.public_ports, copts.public_port_low, copts.public_port_high);
@@ -230,13 +255,15 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
         mp->edge->UpdateWorkload(workload_id, std::move(routes));
       });
   impl->edge->SetRoutes(impl->control->Routes());
-  impl->api = std::make_unique<api::ApiContext>(
-      api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
-                      impl->events, impl->hub, config.heartbeat_seconds});
+  impl->api = std::make_unique<api::ApiContext>(api::ApiContext{
+      *impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control, impl->events,
+      impl->hub, *impl->invites, *impl->audit, impl->clock, config.heartbeat_seconds});
 
   api::AddAuthRoutes(impl->router, *impl->api);
   api::AddWorkloadRoutes(impl->router, *impl->api);
   api::AddNodeRoutes(impl->router, *impl->api);
+  api::AddInviteRoutes(impl->router, *impl->api);
+  api::AddAuditRoutes(impl->router, *impl->api);
   api::AddOpsRoutes(impl->router, *impl->api);
   console::AddConsoleRoutes(impl->router);
   Impl* m = impl.get();
@@ -253,8 +280,12 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   impl->tls_front = std::make_unique<TlsFront>(
       impl->pki->server_context(),
       [m](std::unique_ptr<tunnel::TlsSocket> s, http::Request rq) -> asio::awaitable<void> {
+        // Agents dial the server itself (their TLS is pinned to its CA): the peer is the agent.
+        boost::system::error_code ec;
+        const auto peer = s->socket().remote_endpoint(ec);
+        std::string client = ec ? "unknown" : peer.address().to_string();
         co_await RunAgentLink(std::move(s), std::move(rq), *m->control, m->hub,
-                              m->config.heartbeat_seconds);
+                              m->config.heartbeat_seconds, *m->audit, std::move(client));
       });
   // Tunnel data connections arrive on the same port and go to the edge.
   impl->tls_front->SetDataConnectionHandler(
@@ -266,7 +297,7 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   impl->dispatcher = std::make_unique<http::Dispatcher>(
       impl->router, impl->metrics,
       [auth](std::string_view token) { return auth->Authenticate(token); },
-      http::DispatchOptions{config.cors_origins, config.access_log, {}});
+      http::DispatchOptions{config.cors_origins, config.access_log, std::move(proxies).value()});
   return std::make_unique<App>(std::move(impl));
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "store/models.h"
 #include "templates/template.h"
 
 namespace lattice::server {
@@ -30,6 +31,7 @@ struct ServerConfig {
   std::string advertise_url;        // how agents reach this server; default from --listen
   int heartbeat_seconds = 5;
   int lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
+  int join_token_ttl_seconds = 3600;
 
   // The edge (tunnels to workloads).
   std::string public_host;  // what users connect to; default: advertise-URL or listen host
@@ -37,10 +39,21 @@ struct ServerConfig {
   std::string public_ports = "20000-20999";  // LOW-HIGH handed out to exposed ports
   int tunnel_idle_timeout_seconds = 3600;    // a stream with no traffic either way is closed
   int tunnel_max_streams = 512;              // concurrent streams per workload
+
+  // Who may use the server.
+  std::string registration = "invite";       // open | invite | closed; `lattice dev`: open
+  std::vector<std::string> trusted_proxies;  // IPs/CIDRs whose X-Forwarded-For is believed
+  // Per-user quotas on workloads that are not deleted; 0 means no limit.
+  std::int64_t quota_workloads = 20;
+  std::int64_t quota_memory_mb = 16384;
+  double quota_cpus = 16;
 };
 
 // Parses "LOW-HIGH" (1024 <= LOW <= HIGH <= 65535). kInvalidArgument names the problem.
 Status ParsePortRange(const std::string& text, int& low, int& high);
+
+// "open", "invite" or "closed"; kInvalidArgument otherwise.
+Result<store::Registration> ParseRegistration(const std::string& mode);
 
 // Applies "template=REF" overrides to `images`. kInvalidArgument names the bad entry.
 Status ApplyImageOverrides(const std::vector<std::string>& overrides,

@@ -56,7 +56,7 @@ class TlsFrontTest : public ::testing::Test {
     dispatcher_ = std::make_unique<http::Dispatcher>(
         router_, metrics_,
         [](std::string_view) -> Result<Principal> { return Error::Unauthenticated("no"); },
-        http::DispatchOptions{{}, false});
+        http::DispatchOptions{{}, false, {}});
     http::ServerOptions opts;
     opts.header_timeout = seconds(1);
     server_ = std::make_unique<http::HttpServer>(ioc_, *dispatcher_, opts);

@@ -21,6 +21,10 @@ LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/auth/me"
 PASSWORD_CHANGE = "/api/v1/auth/password"
 
+# These tests are about accounts, not who may have one: anyone may sign up (test_access.py
+# covers the registration policies).
+OPEN = ("--registration", "open")
+
 _ids = itertools.count()
 
 
@@ -38,7 +42,7 @@ _first = None     # the first account registered on it: (status, headers, body)
 
 def setUpModule():
     global _shared, _first
-    _shared = LatticeServer()
+    _shared = LatticeServer(*OPEN)
     _shared.__enter__()
     _first = _shared.request("POST", REGISTER, {"email": "root@example.com", "password": PASSWORD})
     if _first[0] != 201:
@@ -61,7 +65,7 @@ class AuthTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if cls.own_server:
-            cls.srv = LatticeServer()
+            cls.srv = LatticeServer(*OPEN)
             cls.srv.__enter__()
         else:
             cls.srv = _shared

@@ -147,8 +147,10 @@ class SpecIsConsistent(unittest.TestCase):
         problem = schemas["Problem"]
         self.assertEqual(set(problem["required"]), {"type", "title", "status", "detail",
                                                     "instance"})
+        # RFC 9457 members, field errors, and the extension members of quota-exceeded.
         self.assertEqual(set(problem["properties"]),
-                         {"type", "title", "status", "detail", "instance", "errors"})
+                         {"type", "title", "status", "detail", "instance", "errors",
+                          "quota", "limit", "used", "requested"})
 
     def test_every_response_is_well_formed(self):
         for method, path, op in self.spec.operations():

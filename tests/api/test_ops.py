@@ -261,7 +261,7 @@ class ConfigurationTest(unittest.TestCase):
 
 class LifecycleTest(unittest.TestCase):
     def test_data_survives_restarts_and_signals_stop_it_cleanly(self):
-        with LatticeServer() as srv:
+        with LatticeServer("--registration", "open") as srv:
             first = register(srv, "keeper@example.com")
             second = register(srv, "second@example.com")
             # SIGTERM with an idle keep-alive connection open: exit 0 within 10 s (stop()

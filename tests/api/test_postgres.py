@@ -53,18 +53,32 @@ class PostgresServerTest(unittest.TestCase):
             self.assertEqual(call(a, "GET", "/readyz"), (200, {"status": "ready"}))
 
             # A second server (its own data dir, so its own signing key) on the same database:
-            # the account is there, and the next sign-up is not another admin.
+            # the account is there, an invite made on one server admits a sign-up on the
+            # other, and the next sign-up is not another admin.
             with LatticeServer("--database", url) as b:
                 status, login = call(b, "POST", "/api/v1/auth/login",
                                      {"email": "first@example.com", "password": PASSWORD})
                 self.assertEqual(status, 200, login)
                 self.assertEqual(login["user"]["id"], first["user"]["id"])
+                invites = [call(a, "POST", "/api/v1/invites", {}, token=first["token"])[1]["code"]
+                           for _ in range(2)]
                 status, second = call(b, "POST", "/api/v1/auth/register",
-                                      {"email": "second@example.com", "password": PASSWORD})
+                                      {"email": "second@example.com", "password": PASSWORD,
+                                       "invite": invites[0]})
                 self.assertEqual((status, second["user"]["role"]), (201, "user"), second)
                 status, dup = call(a, "POST", "/api/v1/auth/register",
-                                   {"email": "second@example.com", "password": PASSWORD})
+                                   {"email": "second@example.com", "password": PASSWORD,
+                                    "invite": invites[1]})
                 self.assertEqual(status, 409, dup)
+                status, used = call(a, "POST", "/api/v1/auth/register",
+                                    {"email": "third@example.com", "password": PASSWORD,
+                                     "invite": invites[0]})
+                self.assertEqual(status, 403, used)
+                # Both servers write one audit trail.
+                status, trail = call(b, "GET", "/api/v1/audit", token=login["token"])
+                self.assertEqual(status, 200, trail)
+                self.assertEqual(sum(e["action"] == "auth.register" and e["outcome"] == "success"
+                                     for e in trail["items"]), 2)
 
             # Restarted, the first server still accepts the token it issued.
             a.restart()

@@ -17,7 +17,7 @@ WORKLOAD = "/api/v1/workloads/{id}"
 class ResourcesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.srv = LatticeServer()
+        cls.srv = LatticeServer("--registration", "open")
         cls.srv.__enter__()
         tokens = []
         for email in ("admin@example.com", "user@example.com", "other@example.com"):

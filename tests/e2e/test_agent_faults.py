@@ -21,7 +21,8 @@ def node_items(client):
 @unittest.skipIf(REASON, REASON)
 class AgentFaultsTest(unittest.TestCase):
     def setUp(self):
-        self.srv = LatticeServer(*IMAGES, "--lost-grace", "3", "--heartbeat", "1").start()
+        self.srv = LatticeServer(*IMAGES, "--lost-grace", "3", "--heartbeat", "1",
+                                 "--registration", "open").start()
         self.admin = Client(self.srv, "admin@example.com")
         self.docker = Docker()
         self.agents = []
