@@ -1,0 +1,79 @@
+"""Just enough of a WebSocket client (RFC 6455) to say `hello` on the agent link the way an
+agent would, and read the server's first answer — for tests of join tokens without Docker.
+
+    answer = agent_link.hello(srv, join_token="ljt_...")   # {"type": "welcome", ...} or
+                                                           # {"type": "error", "message": ...}
+"""
+
+import base64
+import json
+import os
+import socket
+import struct
+
+
+def _read_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("the server closed the link")
+        data += chunk
+    return data
+
+
+def _send_text(sock, text):
+    payload = text.encode()
+    mask = os.urandom(4)
+    head = bytes([0x81])  # FIN + text
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(head + mask + masked)
+
+
+def _read_message(sock):
+    """The next text message as a string; None if the server closes instead."""
+    while True:
+        b0, b1 = _read_exact(sock, 2)
+        opcode, n = b0 & 0x0F, b1 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", _read_exact(sock, 2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", _read_exact(sock, 8))[0]
+        payload = _read_exact(sock, n)  # server frames are not masked
+        if opcode == 0x8:
+            return None
+        if opcode == 0x1:
+            return payload.decode()
+
+
+def hello(srv, join_token="", node_id="", node_secret="", name="probe", timeout=10):
+    """Opens the agent link, sends a hello and returns the first message the server sends back
+    (parsed JSON), or None if it closes the link without one."""
+    with socket.create_connection((srv.host, srv.port), timeout=timeout) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET /api/v1/agent/link HTTP/1.1\r\nHost: {srv.host}:{srv.port}\r\n"
+                      f"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ConnectionError(f"no upgrade answer: {head!r}")
+            head += chunk
+        status_line = head.split(b"\r\n", 1)[0]
+        if b" 101 " not in status_line + b" ":
+            raise AssertionError(f"the agent link did not upgrade: {head!r}")
+        _send_text(sock, json.dumps({
+            "type": "hello", "protocol": 1, "join_token": join_token, "node_id": node_id,
+            "node_secret": node_secret, "name": name, "cpus": 1, "memory_mb": 1024,
+            "disk_mb": 1024, "labels": {}, "agent_version": "test", "address": "127.0.0.1",
+            "running": []}))
+        text = _read_message(sock)
+        return json.loads(text) if text is not None else None
