@@ -40,6 +40,7 @@ std::unique_ptr<ClientCommands> Register(CLI::App& app) {
   AddLogsVerb(app, reg);
   AddLifecycleVerbs(app, reg);
   AddNodeVerbs(app, reg);
+  AddAdminVerbs(app, reg);
   AddCompletionVerb(app, reg);  // last: it describes everything above
   return std::make_unique<ClientCommands>(std::move(reg));
 }

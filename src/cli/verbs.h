@@ -15,6 +15,7 @@ void AddListVerbs(CLI::App& app, Registry& reg);       // ps, inspect
 void AddLogsVerb(CLI::App& app, Registry& reg);        // logs
 void AddLifecycleVerbs(CLI::App& app, Registry& reg);  // start, stop, rm
 void AddNodeVerbs(CLI::App& app, Registry& reg);       // nodes, join-token create
+void AddAdminVerbs(CLI::App& app, Registry& reg);      // invite create|ls|rm, audit
 // completion bash: generated from `app` once everything else is registered.
 void AddCompletionVerb(CLI::App& app, Registry& reg);
 

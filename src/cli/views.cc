@@ -105,6 +105,33 @@ std::string NodesTable(const json::array& nodes, std::int64_t now) {
   return t.Render();
 }
 
+std::string InvitesTable(const json::array& invites, std::int64_t now) {
+  Table t({"ID", "NOTE", "STATUS", "USED BY", "CREATED", "EXPIRES"});
+  for (const auto& v : invites) {
+    if (!v.is_object()) continue;
+    const json::object& i = v.as_object();
+    const std::string status = Text(i, "status");
+    const auto expires = ParseTimestamp(Text(i, "expires_at"));
+    std::string expiry = Text(i, "expires_at");
+    if (status == "pending" && expires) expiry = "in " + FormatAge(*expires - now);
+    t.AddRow({Text(i, "id"), Text(i, "note"), status, Text(Obj(i, "used_by"), "email"),
+              Ago(Text(i, "created_at"), now), status == "used" ? "-" : expiry});
+  }
+  return t.Render();
+}
+
+std::string AuditTable(const json::array& events) {
+  Table t({"TIME", "ACTOR", "ACTION", "TARGET", "FROM", "OUTCOME", "DETAIL"});
+  for (const auto& v : events) {
+    if (!v.is_object()) continue;
+    const json::object& e = v.as_object();
+    const std::string actor = Text(Obj(e, "actor"), "email");
+    t.AddRow({Text(e, "at"), actor == "-" ? "anonymous" : actor, Text(e, "action"),
+              Text(e, "target"), Text(e, "client_address"), Text(e, "outcome"), Text(e, "detail")});
+  }
+  return t.Render();
+}
+
 std::string ConnectionDetails(const json::object& w) {
   std::string out;
   Table endpoints;

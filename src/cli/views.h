@@ -1,4 +1,5 @@
-// How API records read in a terminal: the tables of `ps` and `nodes`, the page of `inspect`,
+// How API records read in a terminal: the tables of `ps`, `nodes`, `invite ls` and `audit`,
+// the page of `inspect`,
 // and the connection details printed after a deploy. Pure functions of the API's JSON (see
 // docs/openapi.yaml) and the current time; missing fields render as "-".
 #pragma once
@@ -16,6 +17,13 @@ std::string WorkloadsTable(const boost::json::array& workloads, std::int64_t now
 
 // NAME STATUS ADDRESS CPUS MEMORY VERSION LAST SEEN
 std::string NodesTable(const boost::json::array& nodes, std::int64_t now);
+
+// ID NOTE STATUS USED BY CREATED EXPIRES (invites; codes are never listed)
+std::string InvitesTable(const boost::json::array& invites, std::int64_t now);
+
+// TIME ACTOR ACTION TARGET FROM OUTCOME DETAIL (audit events; an anonymous actor is shown as
+// "anonymous")
+std::string AuditTable(const boost::json::array& events);
 
 // Endpoints and credentials, indented under headings; empty sections are left out.
 std::string ConnectionDetails(const boost::json::object& workload);

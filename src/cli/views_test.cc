@@ -137,5 +137,39 @@ TEST(cli_views, TextRendersEveryJsonKind) {
   EXPECT_EQ(Text(o, "b"), "true");
 }
 
+TEST(cli_views, InvitesTableShowsStatusAndWhoUsedThem) {
+  const json::array invites = json::parse(R"([
+    {"id": "inv_2", "note": "for Bob", "status": "pending", "created_by": {"id": "usr_a",
+     "email": "root@x.io"}, "created_at": "2027-01-15T07:00:00Z",
+     "expires_at": "2027-01-17T08:00:00Z", "used_by": null, "used_at": null},
+    {"id": "inv_1", "note": "", "status": "used", "created_by": null,
+     "created_at": "2027-01-13T08:00:00Z", "expires_at": "2027-01-20T08:00:00Z",
+     "used_by": {"id": "usr_b", "email": "carol@x.io"}, "used_at": "2027-01-14T08:00:00Z"}
+  ])")
+                                  .as_array();
+  EXPECT_EQ(InvitesTable(invites, kNow),
+            "ID     NOTE     STATUS   USED BY     CREATED  EXPIRES\n"
+            "inv_2  for Bob  pending  -           1h ago   in 2d\n"
+            "inv_1  -        used     carol@x.io  2d ago   -\n");
+}
+
+TEST(cli_views, AuditTableNamesAnonymousActors) {
+  const json::array events = json::parse(R"([
+    {"id": 2, "at": "2027-01-15T07:59:00Z", "actor": null, "action": "auth.login",
+     "target": null, "client_address": "10.0.0.9", "outcome": "failure",
+     "detail": "no account with this email"},
+    {"id": 1, "at": "2027-01-15T07:58:00Z", "actor": {"id": "usr_a", "email": "a@x.io"},
+     "action": "workload.create", "target": "wl_1", "client_address": "127.0.0.1",
+     "outcome": "success", "detail": "postgres 'db'"}
+  ])")
+                                 .as_array();
+  EXPECT_EQ(AuditTable(events),
+            "TIME                  ACTOR      ACTION           TARGET  FROM       OUTCOME  DETAIL\n"
+            "2027-01-15T07:59:00Z  anonymous  auth.login       -       10.0.0.9   failure  "
+            "no account with this email\n"
+            "2027-01-15T07:58:00Z  a@x.io     workload.create  wl_1    127.0.0.1  success  "
+            "postgres 'db'\n");
+}
+
 }  // namespace
 }  // namespace lattice::cli
