@@ -1,7 +1,8 @@
 // The console end to end, in real Chromium against `lattice dev` on the real Docker engine:
 // sign up → deploy PostgreSQL → running → reveal + copy credentials → psql with the shown
 // connection string → live logs → stop → start → delete; S3 storage with the shown endpoint
-// and keys; a custom image; a second user sees none of the first user's workloads.
+// and keys; a custom image; the admin's Invites and Audit pages; a second user sees none of
+// the first user's workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
 // Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
 import { execFileSync } from 'node:child_process';
@@ -176,6 +177,21 @@ try {
   await page.getByLabel('Join command').filter({ hasText: 'lattice agent' }).waitFor();
   await shot(page, 'nodes-add');
   await page.keyboard.press('Escape');
+
+  step('admin: invites and the audit trail');
+  await page.getByRole('link', { name: 'Invites', exact: true }).click();
+  await page.getByLabel('Note').fill('for carol');
+  await page.getByRole('button', { name: 'Create invite' }).click();
+  const code = (await page.getByLabel('Invite code').textContent()).trim();
+  assert(code.startsWith('lin_'), `invite code shown once: ${code}`);
+  await page.getByRole('table', { name: 'Invites' }).getByText('for carol').waitFor();
+  await shot(page, 'invites');
+  await page.getByRole('link', { name: 'Audit', exact: true }).click();
+  const trail = page.getByRole('table', { name: 'Audit events' });
+  await trail.getByText('invite.create').first().waitFor();
+  await trail.getByText('workload.delete').first().waitFor();
+  assert(!(await trail.textContent()).includes(code), 'the audit trail does not hold the invite code');
+  await shot(page, 'audit');
 
   step('a second user sees none of alice\'s workloads');
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -1,10 +1,12 @@
 import { useEffect } from 'react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { AuditPage } from '../features/audit/AuditPage';
 import { logout } from '../features/auth/api/authApi';
 import { useSession } from '../features/auth/hooks/useSession';
 import { LoginPage } from '../features/auth/LoginPage';
 import { SignupPage } from '../features/auth/SignupPage';
 import { NodeSummary } from '../features/nodes/components/NodeSummary';
+import { InvitesPage } from '../features/invites/InvitesPage';
 import { NodesPage } from '../features/nodes/NodesPage';
 import { WorkloadPage } from '../features/workloads/WorkloadPage';
 import { WorkloadsSection } from '../features/workloads/WorkloadsSection';
@@ -29,9 +31,13 @@ function Routes() {
 
   if (!session) return path === '/signup' ? <SignupPage /> : <LoginPage />;
   const wl = matchPath('/workloads/:id', path);
+  const isAdmin = session.user.role === 'admin';
+  const adminOnly = <p>Only administrators can see this page.</p>;
   let page;
   if (path === '/') page = (<div className="flex flex-col gap-4"><div className="flex justify-end"><NodeSummary /></div><WorkloadsSection /></div>);
-  else if (path === '/nodes') page = <NodesPage isAdmin={session.user.role === 'admin'} />;
+  else if (path === '/nodes') page = <NodesPage isAdmin={isAdmin} />;
+  else if (path === '/invites') page = isAdmin ? <InvitesPage /> : adminOnly;
+  else if (path === '/audit') page = isAdmin ? <AuditPage /> : adminOnly;
   else if (wl) page = <WorkloadPage key={wl.id} id={wl.id!} />;
   else page = <p>Page not found.</p>;
   return <Shell session={session} path={path} onSignOut={logout}>{page}</Shell>;

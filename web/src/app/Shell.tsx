@@ -17,6 +17,8 @@ export function Shell({ session, path, onSignOut, children }: {
           <span className="mr-4 font-semibold text-white">Lattice</span>
           {nav('/', 'Workloads')}
           {nav('/nodes', 'Nodes')}
+          {session.user.role === 'admin' && nav('/invites', 'Invites')}
+          {session.user.role === 'admin' && nav('/audit', 'Audit')}
           <span className="ml-auto text-sm text-slate-300">{session.user.email}</span>
           <Button onClick={async () => { await onSignOut(); navigate('/login', { replace: true }); }}>Sign out</Button>
         </nav>

@@ -5,4 +5,7 @@ export const queryKeys = {
   workload: (id: string) => ['workloads', id] as const,
   workloadEvents: (id: string) => ['workloads', id, 'events'] as const,
   nodes: ['nodes'] as const,
+  authConfig: ['auth', 'config'] as const,
+  invites: ['invites'] as const,
+  audit: ['audit'] as const,
 };

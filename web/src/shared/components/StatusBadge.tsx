@@ -7,6 +7,11 @@ const colours: Record<string, string> = {
   down: 'bg-red-100 text-red-800',
   deleting: 'bg-amber-100 text-amber-800',
   draining: 'bg-amber-100 text-amber-800',
+  success: 'bg-green-100 text-green-800',
+  failure: 'bg-red-100 text-red-800',
+  pending: 'bg-sky-100 text-sky-800',
+  used: 'bg-slate-200 text-slate-700',
+  expired: 'bg-amber-100 text-amber-800',
 };
 
 export function StatusBadge({ status }: { status: string }) {

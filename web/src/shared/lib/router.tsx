@@ -1,4 +1,4 @@
-// A minimal history router: the console has five pages, which does not warrant a library.
+// A minimal history router: the console has a handful of pages, which does not warrant a library.
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
 
 const listeners = new Set<() => void>();

@@ -4,13 +4,19 @@ import { Button } from '../../../shared/components/Button';
 import { Field } from '../../../shared/components/Field';
 import { Link } from '../../../shared/lib/router';
 
-/** Sign-in and sign-up share one form; the server's field errors land next to the field. */
-export function AuthForm({ mode, onSubmit }: {
+/**
+ * Sign-in and sign-up share one form; the server's field errors land next to the field.
+ * `invite` adds the invite-code field a server with invite-only registration needs.
+ */
+export function AuthForm({ mode, onSubmit, invite, note }: {
   mode: 'login' | 'signup';
-  onSubmit: (c: { email: string; password: string }) => Promise<unknown>;
+  onSubmit: (c: { email: string; password: string; invite?: string }) => Promise<unknown>;
+  invite?: { initial: string };
+  note?: string;
 }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
+  const [code, setCode] = useState(invite?.initial ?? '');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState('');
   const [busy, setBusy] = useState(false);
@@ -22,15 +28,21 @@ export function AuthForm({ mode, onSubmit }: {
     if (!email.includes('@')) local.email = 'Enter an email address.';
     if (signup && password.length < 10) local.password = 'Use at least 10 characters.';
     if (!password) local.password = 'Enter your password.';
+    if (invite && !code.trim()) local.invite = 'Enter the invite code you were given.';
     setErrors(local);
     setFormError('');
     if (Object.keys(local).length) return;
     setBusy(true);
     try {
-      await onSubmit({ email, password });
+      await onSubmit(invite ? { email, password, invite: code.trim() } : { email, password });
     } catch (err) {
-      if (err instanceof ApiError && err.problem.errors?.length) setErrors(err.fieldErrors());
-      else setFormError(err instanceof Error ? err.message : String(err));
+      if (err instanceof ApiError && err.problem.errors?.length) {
+        const fields = err.fieldErrors();
+        setErrors(fields);
+        // A field this form does not show (the server became invite-only meanwhile): say so.
+        const shown = ['email', 'password', ...(invite ? ['invite'] : [])];
+        if (Object.keys(fields).some((f) => !shown.includes(f))) setFormError(err.message);
+      } else setFormError(err instanceof Error ? err.message : String(err));
     } finally {
       setBusy(false);
     }
@@ -39,6 +51,7 @@ export function AuthForm({ mode, onSubmit }: {
   return (
     <main className="mx-auto mt-24 max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
       <h1 className="mb-4 text-xl font-semibold">{signup ? 'Create your Lattice account' : 'Sign in to Lattice'}</h1>
+      {note && <p className="mb-3 text-sm text-slate-600">{note}</p>}
       <form noValidate onSubmit={submit} className="flex flex-col gap-3" aria-label={signup ? 'Sign up' : 'Sign in'}>
         <Field label="Email" type="email" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} error={errors.email} />
         <Field
@@ -50,6 +63,17 @@ export function AuthForm({ mode, onSubmit }: {
           error={errors.password}
           hint={signup ? 'At least 10 characters.' : undefined}
         />
+        {invite && (
+          <Field
+            label="Invite code"
+            autoComplete="off"
+            spellCheck={false}
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+            error={errors.invite}
+            hint="This server is invite-only: use the code an administrator gave you."
+          />
+        )}
         {formError && (
           <p role="alert" className="text-sm text-red-600">
             {formError}
