@@ -1,17 +1,20 @@
 // Fuzzes what an anonymous client controls on the auth routes: the raw HTTP request (parsed
-// with the server's limits), the JSON body decoded as {email, password}, the email and
-// password policy, and the bearer token's signature check.
+// with the server's limits), the client address taken from X-Forwarded-For behind a trusted
+// proxy, the JSON body decoded as {email, password, invite}, the email and password policy,
+// and the bearer token's signature check.
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "auth/password.h"
 #include "auth/token.h"
 #include "common/json_util.h"
 #include "common/random.h"
+#include "http/client_address.h"
 #include "http/types.h"
 
 namespace bhttp = boost::beast::http;
@@ -35,12 +38,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   lattice::http::RequestContext ctx{req, req.target(), {}, {}, "", "", std::nullopt};
   if (std::string_view token = ctx.BearerToken(); !token.empty())
     (void)lattice::auth::VerifyTokenSignature(token, key);
+  static const auto trusted = lattice::http::TrustedProxies::Parse({"127.0.0.0/8", "fd00::/8"});
+  std::vector<std::string_view> forwarded;
+  for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it)
+    forwarded.push_back(it->value());
+  (void)lattice::http::ClientAddress("127.0.0.1", forwarded, *trusted);
 
   auto obj = lattice::ParseJsonObject(req.body());
   if (!obj.ok()) return 0;
   lattice::FieldReader r(*obj);
   const std::string email = r.RequiredString("email");
   const std::string password = r.RequiredString("password");
+  (void)r.OptionalString("invite");
   (void)lattice::auth::NormalizeEmail(email);
   (void)lattice::auth::PasswordPolicyViolation(password);
   return 0;
