@@ -11,6 +11,8 @@ import os
 import socket
 import struct
 
+PROTOCOL = 2  # link::kProtocolVersion (src/link/protocol.h)
+
 
 def _read_exact(sock, n):
     data = b""
@@ -71,7 +73,7 @@ def hello(srv, join_token="", node_id="", node_secret="", name="probe", timeout=
         if b" 101 " not in status_line + b" ":
             raise AssertionError(f"the agent link did not upgrade: {head!r}")
         _send_text(sock, json.dumps({
-            "type": "hello", "protocol": 1, "join_token": join_token, "node_id": node_id,
+            "type": "hello", "protocol": PROTOCOL, "join_token": join_token, "node_id": node_id,
             "node_secret": node_secret, "name": name, "cpus": 1, "memory_mb": 1024,
             "disk_mb": 1024, "labels": {}, "agent_version": "test", "address": "127.0.0.1",
             "running": []}))
