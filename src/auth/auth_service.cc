@@ -77,9 +77,13 @@ Status AuthService::PrecheckAdmission(std::string_view invite) {
 Result<SignedIn> AuthService::Register(const SignUp& sign_up, const std::string& remote) {
   const std::string_view invite = Trim(sign_up.invite);
   auto refuse = [&](Error e) -> Error {
-    // Malformed input is not an event worth a row; a refusal or a conflict is.
-    if (e.code != ErrorCode::kInvalidArgument)
-      audit_.Failure(audit::Actor::Anonymous(), "auth.register", "", remote, e);
+    // A guessed invite, a taken email or a failure is worth a row. Malformed input is not,
+    // nor is a sign-up refused before anything was tried (no invite on an invite-only or
+    // closed server): that costs a caller nothing, so recording it would let anyone fill the
+    // trail (and the disk) for free.
+    const bool cheap = e.code == ErrorCode::kInvalidArgument || e.type == "invite-required" ||
+                       e.type == "registration-closed";
+    if (!cheap) audit_.Failure(audit::Actor::Anonymous(), "auth.register", "", remote, e);
     return e;
   };
   if (Status s = PrecheckAdmission(invite); !s.ok()) return refuse(std::move(s).error());

@@ -2,9 +2,11 @@
 // sign in (rate-limited), sign out, change password, and verify bearer tokens. Every sign-up,
 // sign-in (successful or not, except attempts the rate limiter refuses before the password is
 // checked), sign-out and password change is recorded in the audit log; attempted passwords
-// never are. Holds references to the store, clock, keyring and audit log, which must outlive
-// it. Thread-safe. Register/Login/ChangePassword run argon2id and take tens of milliseconds:
-// call them off the I/O threads. Authenticate is cheap (HMAC + one lookup).
+// never are. Sign-ups refused before anything was tried (no invite where one is needed,
+// registration closed) are not recorded: they cost the caller nothing. Holds references to the
+// store, clock, keyring and audit log, which must outlive it. Thread-safe.
+// Register/Login/ChangePassword run argon2id and take tens of milliseconds: call them off the I/O
+// threads. Authenticate is cheap (HMAC + one lookup).
 #pragma once
 
 #include <cstdint>

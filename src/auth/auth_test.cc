@@ -319,6 +319,7 @@ TEST_F(AuthServiceTest, RefusedSignUpsAreRecordedWithoutTheirInput) {
   ASSERT_TRUE(svc_->Register({"root@x.io", "0123456789"}, "").ok());
   ASSERT_FALSE(svc_->Register({"b@x.io", "0123456789", "lin_guess"}, "10.9.9.9").ok());
   ASSERT_FALSE(svc_->Register({"bad", "short", "lin_x"}, "10.9.9.9").ok());  // malformed: not kept
+  ASSERT_FALSE(svc_->Register({"c@x.io", "0123456789"}, "10.9.9.9").ok());   // no invite: free
   const auto trail = Trail();
   ASSERT_EQ(trail.size(), 2u);
   EXPECT_EQ(trail[1].action, "auth.register");
