@@ -1,5 +1,7 @@
 """Just enough of a WebSocket client (RFC 6455) to say `hello` on the agent link the way an
-agent would, and read the server's first answer — for tests of join tokens without Docker.
+agent would — over TLS, on the server's one port — and read the server's first answer, for
+tests of join tokens without Docker. It does not pin the server's CA (the real agent does;
+src/tls/pinned_client.h): these tests are about what the server accepts.
 
     answer = agent_link.hello(srv, join_token="ljt_...")   # {"type": "welcome", ...} or
                                                            # {"type": "error", "message": ...}
@@ -9,6 +11,7 @@ import base64
 import json
 import os
 import socket
+import ssl
 import struct
 
 PROTOCOL = 2  # link::kProtocolVersion (src/link/protocol.h)
@@ -58,7 +61,11 @@ def _read_message(sock):
 def hello(srv, join_token="", node_id="", node_secret="", name="probe", timeout=10):
     """Opens the agent link, sends a hello and returns the first message the server sends back
     (parsed JSON), or None if it closes the link without one."""
-    with socket.create_connection((srv.host, srv.port), timeout=timeout) as sock:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((srv.host, srv.port), timeout=timeout) as raw, \
+            ctx.wrap_socket(raw, server_hostname=srv.host) as sock:
         key = base64.b64encode(os.urandom(16)).decode()
         sock.sendall((f"GET /api/v1/agent/link HTTP/1.1\r\nHost: {srv.host}:{srv.port}\r\n"
                       f"Upgrade: websocket\r\nConnection: Upgrade\r\n"
