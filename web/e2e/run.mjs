@@ -182,7 +182,7 @@ try {
   await page.getByRole('link', { name: 'Invites', exact: true }).click();
   await page.getByLabel('Note').fill('for carol');
   await page.getByRole('button', { name: 'Create invite' }).click();
-  const code = (await page.getByLabel('Invite code').textContent()).trim();
+  const code = (await page.getByLabel('Invite code', { exact: true }).textContent()).trim();
   assert(code.startsWith('lin_'), `invite code shown once: ${code}`);
   await page.getByRole('table', { name: 'Invites' }).getByText('for carol').waitFor();
   await shot(page, 'invites');

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { AuditPage } from '../features/audit/AuditPage';
 import { logout } from '../features/auth/api/authApi';
@@ -23,10 +23,15 @@ function Routes() {
   const session = useSession();
   const publicPage = path === '/login' || path === '/signup';
   useLiveUpdates(!!session);
+  // Signing out drops everything cached for that user. Only then: clearing on every render
+  // without a session would also drop the public queries the sign-up page has in flight
+  // (children's effects run first), leaving it waiting forever.
+  const signedIn = useRef(!!session);
   useEffect(() => {
     if (!session && !publicPage) navigate('/login', { replace: true });
     if (session && publicPage) navigate('/', { replace: true });
-    if (!session) queryClient.clear();
+    if (!session && signedIn.current) queryClient.clear();
+    signedIn.current = !!session;
   }, [session, publicPage]);
 
   if (!session) return path === '/signup' ? <SignupPage /> : <LoginPage />;
