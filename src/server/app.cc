@@ -324,6 +324,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
   http::ServerOptions opts;
   opts.body_limit = m.config.body_limit;
   opts.header_timeout = std::chrono::seconds(m.config.header_timeout_seconds);
+  opts.body_timeout = std::chrono::seconds(m.config.body_timeout_seconds);
   opts.idle_timeout = std::chrono::seconds(m.config.idle_timeout_seconds);
   http::HttpServer server(m.ioc, *m.dispatcher, opts);
   auto ep = server.Listen(host, port);
