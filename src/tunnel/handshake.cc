@@ -38,8 +38,10 @@ Result<std::size_t> HandshakeLength(std::string_view bytes) {
 }
 
 Result<StreamCredential> ParseHandshake(std::string_view line) {
-  if (line.size() > kMaxHandshakeBytes) return Error::Invalid("tunnel handshake too long");
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  // The limit holds for the line as sent, newline included, with or without it here: what is
+  // accepted must encode to a line HandshakeLength accepts too.
+  if (line.size() + 1 > kMaxHandshakeBytes) return Error::Invalid("tunnel handshake too long");
   if (line.substr(0, kHandshakeMagic.size()) != kHandshakeMagic)
     return Error::Invalid("not a tunnel handshake");
   line.remove_prefix(kHandshakeMagic.size());
