@@ -37,6 +37,8 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "$findings"
   log="build-fuzz/findings/$target.log"
   echo "fuzz-long: $target for ${seconds}s (log: $log)" >&2
+  marker="$findings/.started"
+  touch "$marker"  # findings of earlier runs stay, but only this run's count
   extra=()
   ((jobs > 1)) && extra+=("-fork=$jobs" "-ignore_crashes=1")
   set +e
@@ -47,7 +49,7 @@ for target in "${targets[@]}"; do
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-  artifacts=$(find "$findings" -maxdepth 1 -type f | wc -l)
+  artifacts=$(find "$findings" -maxdepth 1 -type f ! -name .started -newer "$marker" | wc -l)
   summary+=("$(printf '%-24s %6ss  execs %-10s cov %-6s corpus %-5s findings %s  exit %s' \
     "$target" "$seconds" "${execs:-?}" "${cov:-?}" "$(find "$corpus" -type f | wc -l)" \
     "$artifacts" "$rc")")
