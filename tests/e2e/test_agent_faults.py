@@ -155,6 +155,8 @@ class AgentFaultsTest(unittest.TestCase):
                 w = self.admin.wait_status(wid, "lost", timeout=20)
                 self.assertIn("not been heard from", w["status_reason"])
             lost_after = time.monotonic() - frozen_at
+            print(f"\nhung agent: node down after {down_after:.1f} s, workloads lost after "
+                  f"{lost_after:.1f} s", flush=True)
             # 3 × heartbeat to notice, then the grace period, plus a scheduler tick or two.
             self.assertLess(down_after, 3 + 4, down_after)
             self.assertLess(lost_after, 3 + 3 + 6, lost_after)
