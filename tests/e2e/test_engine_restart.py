@@ -30,7 +30,11 @@ class EngineRestartTest(unittest.TestCase):
         self.admin = Client(self.srv, "admin@example.com")
         status, _, tok = self.admin.call("POST", "/api/v1/nodes/join-tokens")
         self.assertEqual(status, 201, tok)
-        self.agent = Agent(self.srv.base_url, tok["token"],
+        # Exactly what the join command tells a new node: its --server URL and its token.
+        words = tok["command"].split()
+        self.assertIn(tok["token"], words)
+        server_url = words[words.index("--server") + 1]
+        self.agent = Agent(server_url, tok["token"],
                            os.path.join(self.srv.tmp_dir, "node"), "--name", "private-engine",
                            docker=self.engine.url)
         self.agent.start()
@@ -86,8 +90,11 @@ class EngineRestartTest(unittest.TestCase):
         self.assertIsNone(self.agent.proc.poll(), "the agent must keep running")
 
         self.engine.start()  # same data root: the old containers are there, exited
+        back_at = time.monotonic()
         for wid in ids:
             self.admin.wait_status(wid, "running", timeout=60)
+        print(f"engine back: all running {time.monotonic() - back_at:.1f} s after it answered",
+              flush=True)
         time.sleep(3)  # a few reconcile passes: nothing more may appear
         for wid in ids:
             found = self.engine.docker.containers(f"lattice.workload={wid}")
