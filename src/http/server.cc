@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
@@ -77,6 +78,39 @@ asio::awaitable<void> WriteAndClose(beast::tcp_stream& stream, Reply reply,
   }
 }
 
+using RequestParser = bhttp::request_parser<bhttp::string_body>;
+
+asio::awaitable<beast::error_code> ReadRest(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                            RequestParser& parser) {
+  auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+  co_return ec;
+}
+
+asio::awaitable<void> CancelReadAfter(beast::tcp_stream& stream, std::chrono::seconds timeout,
+                                      bool& expired) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+  auto [ec] = co_await timer.async_wait(kUseTuple);
+  if (ec) co_return;  // the read finished first
+  expired = true;
+  beast::error_code ignored;
+  stream.socket().cancel(ignored);
+}
+
+// Reads the body of the message whose header is in, within `timeout`; beast::error::timeout
+// when it did not arrive in time. The stream's own timeout would close the socket, leaving no
+// way to answer 408, so the deadline cancels the read instead and the connection stays
+// writable. Must run on the session's strand (the deadline and the read share the socket).
+asio::awaitable<beast::error_code> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                            RequestParser& parser, std::chrono::seconds timeout) {
+  using namespace asio::experimental::awaitable_operators;
+  stream.expires_never();
+  bool expired = false;
+  auto done =
+      co_await (ReadRest(stream, buffer, parser) || CancelReadAfter(stream, timeout, expired));
+  if (expired || done.index() != 0) co_return beast::error::timeout;
+  co_return std::get<0>(done);
+}
+
 asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -99,7 +133,7 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
       }
     }
     for (;;) {
-      bhttp::request_parser<bhttp::string_body> parser;
+      RequestParser parser;
       parser.header_limit(static_cast<std::uint32_t>(st->opts.header_limit));
       parser.body_limit(st->opts.body_limit);
 
@@ -154,8 +188,8 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
           auto [wec, wn] = co_await bhttp::async_write(stream, cont, kUseTuple);
           if (wec) co_return;
         }
-        stream.expires_after(st->opts.body_timeout);
-        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
+        const beast::error_code bec =
+            co_await ReadBody(stream, buffer, parser, st->opts.body_timeout);
         if (bec == bhttp::error::body_limit) {
           co_await WriteAndClose(stream,
                                  ProblemReply(bhttp::status::payload_too_large,
@@ -235,7 +269,9 @@ asio::awaitable<void> AcceptLoop(std::shared_ptr<HttpServer::State> st) {
     }
     beast::error_code nec;
     socket.set_option(tcp::no_delay(true), nec);
-    asio::co_spawn(st->ioc, RunSession(st, std::move(socket)), asio::detached);
+    // One strand per connection: what a session runs concurrently with itself (a read and its
+    // deadline) never runs on two threads at once.
+    asio::co_spawn(asio::make_strand(st->ioc), RunSession(st, std::move(socket)), asio::detached);
   }
 }
 

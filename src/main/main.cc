@@ -60,6 +60,11 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_HEADER_TIMEOUT")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
+  cmd.add_option("--body-timeout", cfg.body_timeout_seconds,
+                 "Seconds a client has to send a request body once its header is in")
+      ->envname("LATTICE_BODY_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cmd.add_option("--idle-timeout", cfg.idle_timeout_seconds,
                  "Seconds an idle keep-alive connection is kept open")
       ->envname("LATTICE_IDLE_TIMEOUT")

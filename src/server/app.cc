@@ -144,7 +144,10 @@ struct App::Impl {
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<auth::InviteService> invites;
   http::HttpMetrics metrics;
-  asio::thread_pool blocking{2};
+  asio::thread_pool blocking{2};  // CPU-heavy request work: argon2id
+  // The control plane's duties get a thread of their own: a burst of sign-ins filling the
+  // blocking pool must not delay noticing lost nodes or placing pending workloads.
+  asio::thread_pool duties{1};
   control::EventBus events;
   control::AgentHub hub;
   std::unique_ptr<control::ControlPlane> control;
@@ -160,6 +163,7 @@ App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 App::~App() {
   impl_->blocking.join();
+  impl_->duties.join();
 }
 
 const http::Router& App::router() const {
@@ -315,7 +319,7 @@ asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock) {
 }
 
 // The control plane's periodic duties (placement retries, lost nodes), every 2 s, off the
-// I/O threads because they touch the store.
+// I/O threads because they touch the store, on a pool of their own.
 asio::awaitable<void> Duties(control::ControlPlane& cp, asio::thread_pool& pool) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
@@ -355,6 +359,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
   http::ServerOptions opts;
   opts.body_limit = m.config.body_limit;
   opts.header_timeout = std::chrono::seconds(m.config.header_timeout_seconds);
+  opts.body_timeout = std::chrono::seconds(m.config.body_timeout_seconds);
   opts.idle_timeout = std::chrono::seconds(m.config.idle_timeout_seconds);
   http::HttpServer server(m.ioc, *m.dispatcher, opts);
   auto ep = server.Listen(host, port);
@@ -367,7 +372,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
   });
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock), asio::detached);
-  asio::co_spawn(m.ioc, Duties(*m.control, m.blocking), asio::detached);
+  asio::co_spawn(m.ioc, Duties(*m.control, m.duties), asio::detached);
 
   const std::string shown_host =
       ep->address().is_v6() ? "[" + ep->address().to_string() + "]" : ep->address().to_string();

@@ -20,6 +20,7 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;  // browser origins allowed to call the API
   std::size_t body_limit = 1 << 20;       // bytes
   int header_timeout_seconds = 10;
+  int body_timeout_seconds = 30;
   int idle_timeout_seconds = 60;
   std::int64_t session_ttl_seconds = 7 * 24 * 3600;
   int io_threads = 0;  // 0: one per core

@@ -74,6 +74,23 @@ TEST(Handshake, RejectsMalformedLines) {
     EXPECT_FALSE(ParseHandshake(bad).ok()) << bad;
 }
 
+// Found by fuzz_tunnel_handshake (fuzz/corpus/fuzz_tunnel_handshake/limit-without-newline): a
+// line of exactly kMaxHandshakeBytes without its newline was accepted, though the same line as
+// sent (newline included) is over the limit, so it could not round-trip.
+TEST(Handshake, LimitCountsTheNewlineEitherWay) {
+  const std::string head = "LTUN1 st_abc ";
+  const std::string fits = head + std::string(kMaxHandshakeBytes - 1 - head.size(), 's');
+  ASSERT_EQ(fits.size() + 1, kMaxHandshakeBytes);
+  auto ok = ParseHandshake(fits);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(*HandshakeLength(EncodeHandshake(*ok)), kMaxHandshakeBytes);
+  EXPECT_TRUE(ParseHandshake(fits + "\n").ok());
+  const std::string over = fits + "s";
+  EXPECT_FALSE(ParseHandshake(over).ok());
+  EXPECT_FALSE(ParseHandshake(over + "\n").ok());
+  EXPECT_FALSE(HandshakeLength(over + "\n").ok());
+}
+
 // An io_context on its own thread for the relays; tests talk to the ends synchronously.
 class TunnelTest : public ::testing::Test {
  protected:

@@ -179,6 +179,11 @@ class LatticeServer:
             self.proc.wait()
             self.proc = None
 
+    def kill9(self):
+        """SIGKILL, as a crash would: no shutdown work at all. start() runs it again on the
+        same data dir."""
+        self._kill()
+
     def restart(self):
         """Stops (cleanly) and starts again on the same data dir; the port may change."""
         self.stop()

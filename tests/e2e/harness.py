@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 
@@ -41,7 +42,11 @@ class Docker:
     def call(self, method, target, body=None):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(30)
-        s.connect(self.path)
+        try:
+            s.connect(self.path)
+        except OSError:
+            s.close()
+            raise
         conn = http.client.HTTPConnection("docker")
         conn.sock = s
         payload = json.dumps(body).encode() if body is not None else None
@@ -137,8 +142,17 @@ class Agent:
             self.proc.wait()
             self.proc = None
 
+    def freeze(self):
+        """SIGSTOP: the process goes silent but its sockets stay open (a hung node, not a
+        dead one)."""
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self):
         if self.proc:
+            self.proc.send_signal(signal.SIGCONT)  # a frozen agent could not act on SIGTERM
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
@@ -199,6 +213,57 @@ class Client:
         raise AssertionError(f"workload {wid} still exists after {timeout}s: {body}")
 
 
+class EventTail:
+    """Follows GET /api/v1/events (what the console listens to) on a background thread and
+    keeps every (event, data) pair; close() ends it."""
+
+    def __init__(self, client):
+        self.events = []
+        self._lock = threading.Lock()
+        self._sock = socket.create_connection((client.srv.host, client.srv.port), timeout=120)
+        self._conn = http.client.HTTPConnection(client.srv.host, client.srv.port)
+        self._conn.sock = self._sock
+        self._conn.request("GET", "/api/v1/events",
+                           headers={"Authorization": f"Bearer {client.token}"})
+        resp = self._conn.getresponse()
+        assert resp.status == 200, resp.status
+        self._resp = resp
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        event = "message"
+        try:
+            while True:
+                line = self._resp.fp.readline()
+                if not line:
+                    return
+                line = line.decode("utf-8", "replace").rstrip("\n")
+                if line.startswith("event: "):
+                    event = line[len("event: "):]
+                elif line.startswith("data: "):
+                    with self._lock:
+                        self.events.append((event, json.loads(line[len("data: "):])))
+                elif line == "":
+                    event = "message"
+        except (OSError, ValueError):
+            return
+
+    def seen(self, event, pred):
+        """The first event of that type whose data satisfies pred, or None."""
+        with self._lock:
+            return next((d for e, d in self.events if e == event and pred(d)), None)
+
+    def close(self):
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._conn.close()
+        self._sock.close()
+        self._thread.join(timeout=5)
+
+
 def endpoint(workload, name=None):
     for ep in workload["endpoints"]:
         if name is None or ep["name"] == name:
@@ -233,3 +298,125 @@ def wait_until(fn, timeout, what):
             return v
         time.sleep(0.25)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class PrivateDockerd:
+    """A second, throw-away Docker engine beside the shared one, for tests that must stop and
+    restart an engine (the shared one at $DOCKER_HOST is never touched). Everything it owns —
+    data root, exec root, pid file, socket, log — lives in one temp dir, and it runs in a
+    network namespace of its own (`unshare --net`): its docker0 bridge and its containers'
+    interfaces are invisible to the host's, so it cannot fight the first engine over them.
+    (`--bridge none` would not do: dockerd then deletes the host's docker0, which the shared
+    engine's containers need.) Its containers can reach nothing outside that namespace and
+    publish no ports the host can reach; the tests that use it need neither.
+
+        with PrivateDockerd() as engine:
+            engine.load_image_from(Docker(), BUSYBOX)
+            engine.stop(); engine.start()
+    """
+
+    START_TIMEOUT = 60
+
+    def __init__(self):
+        # A short path: a unix socket path must fit in 108 bytes.
+        self.dir = tempfile.mkdtemp(prefix="lt-dockerd-", dir="/tmp")
+        self.socket = os.path.join(self.dir, "docker.sock")
+        self.url = "unix://" + self.socket
+        self.docker = Docker(self.url)
+        self.proc = None
+        self.log = os.path.join(self.dir, "dockerd.log")
+
+    @staticmethod
+    def unavailable():
+        """Why a private engine cannot run here, or None."""
+        if os.geteuid() != 0:
+            return "starting a private dockerd needs root"
+        for tool in ("dockerd", "unshare"):
+            if not shutil.which(tool):
+                return f"{tool} is not installed"
+        return None
+
+    def start(self):
+        assert self.proc is None, "already running"
+        cmd = ["unshare", "--net", "--", "dockerd",
+               "--data-root", os.path.join(self.dir, "data"),
+               "--exec-root", os.path.join(self.dir, "exec"),
+               "--pidfile", os.path.join(self.dir, "docker.pid"), "--host", self.url,
+               "--iptables=false", "--ip-masq=false", "--shutdown-timeout", "2"]
+        with open(self.log, "ab") as out:
+            # Its own session: a Ctrl-C meant for the test runner must not reach it first.
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+        deadline = time.monotonic() + self.START_TIMEOUT
+        while not self.docker.available():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"the private dockerd did not start\n{self.output()}")
+            time.sleep(0.2)
+        return self
+
+    def stop(self, timeout=60):
+        """SIGTERM and wait: the engine stops its containers (1 s grace) and its containerd."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def cleanup(self):
+        """Removes every container, stops the engine and deletes its directory."""
+        if self.proc is not None and self.docker.available():
+            for c in self.docker.call("GET", "/containers/json?all=1")[1] or []:
+                self.docker.call("DELETE", f"/containers/{c['Id']}?force=1&v=1")
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def load_image_from(self, source, image):
+        """Copies `image` from the `source` engine: GET /images/{name}/get streamed straight
+        into POST /images/load (what `docker save | docker load` does)."""
+        quoted = urllib.parse.quote(image, safe="")
+        src = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        src.settimeout(120)
+        src.connect(source.path)
+        get = http.client.HTTPConnection("docker")
+        get.sock = src
+        get.request("GET", f"/images/{quoted}/get")
+        tarball = get.getresponse()
+        assert tarball.status == 200, (tarball.status, tarball.read()[:500])
+        dst = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        dst.settimeout(120)
+        dst.connect(self.socket)
+        load = http.client.HTTPConnection("docker")
+        load.sock = dst
+        chunks = iter(lambda: tarball.read(1 << 20), b"")
+        load.request("POST", "/images/load?quiet=1", body=chunks,
+                     headers={"Content-Type": "application/x-tar"}, encode_chunked=True)
+        r = load.getresponse()
+        body = r.read()
+        get.close()
+        load.close()
+        assert r.status == 200, (r.status, body[:500])
+        assert self.docker.has_image(image), f"{image} missing after load: {body[:500]!r}"
+
+    def output(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False

@@ -1,14 +1,16 @@
 """A separate `lattice agent` process joining a `lattice server`: joining with a token, kill -9
 and restart of the agent (containers keep running, adopted, no duplicates), a server restart
-(nothing lost), a silent node (workloads `lost`, then back), and a Docker engine that is down.
+(nothing lost), a silent node — dead (kill -9) or hung with its connection open (SIGSTOP) —
+whose workloads become `lost` and come back without duplicates, and a Docker engine that is
+down. Restarting the engine under a running agent is in test_engine_restart.py.
 """
 
 import os
 import time
 import unittest
 
-from harness import (BUSYBOX, IMAGES, Agent, Client, Docker, docker_host, http_get, endpoint,
-                     skip_reason, wait_until)
+from harness import (BUSYBOX, IMAGES, Agent, Client, Docker, EventTail, docker_host, http_get,
+                     endpoint, skip_reason, wait_until)
 from lattice_server import LatticeServer
 
 REASON = skip_reason()
@@ -126,6 +128,65 @@ class AgentFaultsTest(unittest.TestCase):
         agent.start()
         self.admin.wait_status(w["id"], "running", timeout=30)
         self.assertEqual(len(self.docker.containers(f"lattice.workload={w['id']}")), 1)
+
+    def test_hung_agent_is_down_then_lost_then_reconciles(self):
+        # SIGSTOP: the agent's process is frozen but its TCP connection stays open, so nothing
+        # tells the server it is gone except the silence (a hung machine, a partition). The
+        # link is closed after 3 missed heartbeats (1 s here), the node is `down` at once and
+        # its workloads `lost` after --lost-grace (3 s here).
+        agent, _ = self.join()
+        agent.start()
+        self.wait_node("ready")
+        ids = []
+        for name in ("hung-a", "hung-b"):
+            w = self.admin.deploy({"name": name, "template": "custom", "image": BUSYBOX,
+                                   "command": ["sleep", "600"], "resources": {"memory_mb": 16}})
+            self.workloads.append(w["id"])
+            ids.append(w["id"])
+        for wid in ids:
+            self.admin.wait_status(wid, "running", timeout=60)
+        node_id = node_items(self.admin)[0]["id"]
+        events = EventTail(self.admin)  # what the console is told
+        try:
+            frozen_at = time.monotonic()
+            agent.freeze()
+            self.wait_node("down", timeout=15)
+            down_after = time.monotonic() - frozen_at
+            for wid in ids:
+                w = self.admin.wait_status(wid, "lost", timeout=20)
+                self.assertIn("not been heard from", w["status_reason"])
+            lost_after = time.monotonic() - frozen_at
+            print(f"\nhung agent: node down after {down_after:.1f} s, workloads lost after "
+                  f"{lost_after:.1f} s", flush=True)
+            # 3 × heartbeat to notice, then the grace period, plus a scheduler tick or two.
+            self.assertLess(down_after, 3 + 4, down_after)
+            self.assertLess(lost_after, 3 + 3 + 6, lost_after)
+            # The console is pushed the same statuses.
+            wait_until(lambda: events.seen("node", lambda d: d["id"] == node_id and
+                                           d["status"] == "down"), 5, "a node down event")
+            for wid in ids:
+                wait_until(lambda: events.seen("workload", lambda d: d["id"] == wid and
+                                               d["status"] == "lost"), 5, "a workload lost event")
+            # Lost is what the control plane knows, not what the node does: the containers
+            # are still there, running, one each.
+            for wid in ids:
+                found = self.docker.containers(f"lattice.workload={wid}")
+                self.assertEqual([c["State"] for c in found], ["running"], found)
+
+            agent.thaw()  # it finds its link dead, dials again and is handed its assignments
+            self.wait_node("ready", timeout=30)
+            for wid in ids:
+                self.admin.wait_status(wid, "running", timeout=30)
+            wait_until(lambda: events.seen("node", lambda d: d["id"] == node_id and
+                                           d["status"] == "ready"), 5, "a node ready event")
+        finally:
+            events.close()
+        time.sleep(3)  # a few reconcile passes: nothing more may appear
+        for wid in ids:
+            self.assertEqual(len(self.docker.containers(f"lattice.workload={wid}")), 1)
+            self.assertEqual(self.admin.get(wid)[2]["status"], "running")
+        self.assertEqual(len(node_items(self.admin)), 1)
+        self.assertTrue(agent.proc.poll() is None, "the agent must have survived")
 
     def test_node_silent_across_a_server_restart_is_down_then_lost(self):
         agent, _ = self.join()
