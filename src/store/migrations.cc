@@ -241,6 +241,28 @@ FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
 CREATE TRIGGER audit_events_append_only_truncate BEFORE TRUNCATE ON audit_events
 FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
 )sql"},
+      // Server replicas (several processes on one PostgreSQL; one row per running process,
+      // refreshed every few seconds) and which replica holds each node's agent link, so a
+      // replica that dies is noticed and its nodes go down from when it was last seen.
+      {5, "server replicas and agent-link ownership",
+       R"sql(
+CREATE TABLE replicas (
+  id      TEXT PRIMARY KEY,
+  url     TEXT NOT NULL DEFAULT '',
+  seen_at INTEGER NOT NULL
+);
+ALTER TABLE nodes ADD COLUMN link_replica TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN down_since INTEGER NOT NULL DEFAULT 0;
+)sql",
+       R"sql(
+CREATE TABLE replicas (
+  id      TEXT PRIMARY KEY,
+  url     TEXT NOT NULL DEFAULT '',
+  seen_at BIGINT NOT NULL
+);
+ALTER TABLE nodes ADD COLUMN link_replica TEXT NOT NULL DEFAULT '';
+ALTER TABLE nodes ADD COLUMN down_since BIGINT NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

@@ -52,6 +52,15 @@ struct Node {
   std::string address;      // host users reach the node's published ports at (pre-tunnels)
   std::string secret_hash;  // hex SHA-256 of the node's credential (issued at join)
   std::int64_t created_at = 0;
+  std::string link_replica;     // the server replica holding its agent link; "" if none
+  std::int64_t down_since = 0;  // when its link was last lost (0: never, or unknown)
+};
+
+// A running server process (replica). Each refreshes its row every few seconds.
+struct Replica {
+  std::string id;
+  std::string url;  // where agents reach it (its advertise URL)
+  std::int64_t seen_at = 0;
 };
 
 // A single-use, expiring invitation for a node to join. Only the token's hash is stored.

@@ -62,6 +62,24 @@ class Store {
   virtual Status SetNodeStatus(const std::string& id, const std::string& status,
                                std::int64_t last_heartbeat) = 0;
 
+  // --- replicas and agent links
+  // The node's agent is linked to `replica_id`: status "ready", heartbeat `now`, down_since 0.
+  // kNotFound if there is no such node.
+  virtual Status ClaimNodeLink(const std::string& node_id, const std::string& replica_id,
+                               std::int64_t now) = 0;
+  // The link of the node on `replica_id` ended: status "down", down_since `now`, no replica —
+  // only if the node's link is still `replica_id`'s (another replica may have claimed it
+  // since). Returns whether the node changed.
+  virtual Result<bool> ReleaseNodeLink(const std::string& node_id, const std::string& replica_id,
+                                       std::int64_t now) = 0;
+  // Records that the replica is alive now (inserting its row the first time).
+  virtual Status TouchReplica(const Replica& replica) = 0;
+  // Replicas not seen since `stale_before` are gone: in one transaction, every node linked to
+  // one of them (or to a replica with no row) becomes "down", down since that replica was last
+  // seen (`now` if unknown), and their rows are deleted. Returns the ids of those nodes.
+  virtual Result<std::vector<std::string>> ReapReplicas(std::int64_t stale_before,
+                                                        std::int64_t now) = 0;
+
   // --- invites (sign-up invitations)
   virtual Status CreateInvite(const Invite& invite) = 0;
   // Every invite, newest first, with the creator's and user's emails filled in.
@@ -111,6 +129,8 @@ class Store {
       const std::function<bool(int)>& usable) = 0;
   // Every allocated public port, ordered by port.
   virtual Result<std::vector<PublicPort>> ListPublicPorts() = 0;
+  // One workload's public ports, ordered by port.
+  virtual Result<std::vector<PublicPort>> ListPublicPortsOf(const std::string& workload_id) = 0;
   // The most recent `limit` events, oldest first.
   virtual Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id,
                                                         int limit) = 0;

@@ -532,6 +532,101 @@ TEST_P(StoreTest, PublicPortsAreStableUniqueAndReleasedOnDelete) {
   EXPECT_EQ((*c2)[0].port, 100);
 }
 
+TEST_P(StoreTest, PublicPortsOfOneWorkload) {
+  auto u = store_->CreateUser(NewUser("q@x.io"), {});
+  ASSERT_TRUE(u.ok());
+  for (const char* id : {"wl_a", "wl_b"}) {
+    Workload w;
+    w.id = id;
+    w.owner_id = u->id;
+    w.name = id;
+    w.template_name = "custom";
+    w.image = "img";
+    w.spec_enc = "s";
+    w.credentials_enc = "c";
+    ASSERT_TRUE(store_->CreateWorkload(w, {}).ok());
+  }
+  const auto any = [](int) { return true; };
+  ASSERT_TRUE(store_->AllocatePublicPorts("wl_a", {5432}, 100, 110, any).ok());
+  ASSERT_TRUE(store_->AllocatePublicPorts("wl_b", {80, 443}, 100, 110, any).ok());
+  auto b = store_->ListPublicPortsOf("wl_b");
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->size(), 2u);
+  EXPECT_EQ((*b)[0].port, 101);
+  EXPECT_EQ((*b)[0].container_port, 80);
+  EXPECT_EQ((*b)[1].port, 102);
+  EXPECT_TRUE(store_->ListPublicPortsOf("wl_none")->empty());
+}
+
+// Replicas: a node's link belongs to one replica; a replica that stops refreshing its row
+// releases its nodes (down since it was last seen), and only its own.
+TEST_P(StoreTest, NodeLinksFollowTheirReplica) {
+  auto admin = store_->CreateUser(NewUser("r@x.io"), {});
+  ASSERT_TRUE(admin.ok());
+  for (const char* id : {"node_a", "node_b", "node_c"}) {
+    const std::string hash = std::string("h_") + id;
+    ASSERT_TRUE(
+        store_->CreateJoinToken({std::string("jt_") + id, hash, admin->id, 0, 1000, std::nullopt, ""})
+            .ok());
+    Node n;
+    n.id = id;
+    n.name = id;
+    n.secret_hash = "s";
+    ASSERT_TRUE(store_->JoinNode(hash, n, 10).ok());
+  }
+  ASSERT_TRUE(store_->TouchReplica({"rep_1", "https://a:1", 100}).ok());
+  ASSERT_TRUE(store_->TouchReplica({"rep_2", "https://b:1", 100}).ok());
+  ASSERT_TRUE(store_->ClaimNodeLink("node_a", "rep_1", 100).ok());
+  ASSERT_TRUE(store_->ClaimNodeLink("node_b", "rep_2", 100).ok());
+  ASSERT_TRUE(store_->ClaimNodeLink("node_c", "rep_1", 100).ok());
+  EXPECT_EQ(store_->ClaimNodeLink("node_x", "rep_1", 100).error().code, ErrorCode::kNotFound);
+  auto a = store_->GetNode("node_a");
+  EXPECT_EQ(a->status, "ready");
+  EXPECT_EQ(a->link_replica, "rep_1");
+  EXPECT_EQ(a->last_heartbeat, 100);
+
+  // node_c's agent moves to rep_2 before rep_1 notices its old link is gone: rep_1's release
+  // must not mark it down.
+  ASSERT_TRUE(store_->ClaimNodeLink("node_c", "rep_2", 105).ok());
+  auto stale = store_->ReleaseNodeLink("node_c", "rep_1", 106);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(*stale);
+  EXPECT_EQ(store_->GetNode("node_c")->status, "ready");
+
+  // rep_1 is refreshed at 110, rep_2 at 130; at 140 with a 20 s timeout rep_1 is gone.
+  ASSERT_TRUE(store_->TouchReplica({"rep_1", "https://a:1", 110}).ok());
+  ASSERT_TRUE(store_->TouchReplica({"rep_2", "https://b:1", 130}).ok());
+  auto reaped = store_->ReapReplicas(120, 140);
+  ASSERT_TRUE(reaped.ok()) << reaped.error().message;
+  ASSERT_EQ(reaped->size(), 1u);
+  EXPECT_EQ((*reaped)[0], "node_a");
+  a = store_->GetNode("node_a");
+  EXPECT_EQ(a->status, "down");
+  EXPECT_EQ(a->link_replica, "");
+  EXPECT_EQ(a->down_since, 110);  // when its replica was last seen
+  EXPECT_EQ(store_->GetNode("node_b")->status, "ready");
+  EXPECT_EQ(store_->GetNode("node_c")->status, "ready");
+  EXPECT_TRUE(store_->ReapReplicas(120, 141)->empty());  // once only
+
+  // A clean release.
+  auto released = store_->ReleaseNodeLink("node_b", "rep_2", 150);
+  ASSERT_TRUE(released.ok());
+  EXPECT_TRUE(*released);
+  auto b = store_->GetNode("node_b");
+  EXPECT_EQ(b->status, "down");
+  EXPECT_EQ(b->down_since, 150);
+
+  // A node linked to a replica that never wrote a row is released as down since `now`.
+  ASSERT_TRUE(store_->ClaimNodeLink("node_b", "rep_ghost", 160).ok());
+  auto ghost = store_->ReapReplicas(120, 170);
+  ASSERT_TRUE(ghost.ok());
+  ASSERT_EQ(ghost->size(), 1u);
+  EXPECT_EQ(store_->GetNode("node_b")->down_since, 170);
+  // Data survives a reopen.
+  Reopen();
+  EXPECT_EQ(store_->GetNode("node_c")->link_replica, "rep_2");
+}
+
 TEST_P(StoreTest, MigrationsAreRecordedOnceAndReopeningIsANoOp) {
   Reopen();
   Reopen();

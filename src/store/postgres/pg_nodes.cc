@@ -6,7 +6,7 @@ namespace {
 
 constexpr const char* kNodeSelect =
     "SELECT id, name, cpus, memory_mb, disk_mb, labels_json, status, last_heartbeat, "
-    "agent_version, address, secret_hash, created_at FROM nodes";
+    "agent_version, address, secret_hash, created_at, link_replica, down_since FROM nodes";
 
 Node ReadNode(const PgResult& r, int row) {
   Node n;
@@ -22,6 +22,8 @@ Node ReadNode(const PgResult& r, int row) {
   n.address = r.Text(row, 9);
   n.secret_hash = r.Text(row, 10);
   n.created_at = r.Int(row, 11);
+  n.link_replica = r.Text(row, 12);
+  n.down_since = r.Int(row, 13);
   return n;
 }
 
@@ -126,6 +128,66 @@ Status PostgresStore::SetNodeStatus(const std::string& id, const std::string& st
   if (!r.ok()) return std::move(r).error();
   if (r->affected() == 0) return Error::NotFound("node not found");
   return Status::Ok();
+}
+
+Status PostgresStore::ClaimNodeLink(const std::string& node_id, const std::string& replica_id,
+                                    std::int64_t now) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE nodes SET status = 'ready', link_replica = $1, down_since = 0, "
+      "last_heartbeat = GREATEST(last_heartbeat, $2) WHERE id = $3",
+      Params().Add(replica_id).Add(now).Add(node_id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->affected() == 0) return Error::NotFound("node not found");
+  return Status::Ok();
+}
+
+Result<bool> PostgresStore::ReleaseNodeLink(const std::string& node_id,
+                                            const std::string& replica_id, std::int64_t now) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE nodes SET status = 'down', link_replica = '', down_since = $1 "
+      "WHERE id = $2 AND link_replica = $3",
+      Params().Add(now).Add(node_id).Add(replica_id));
+  if (!r.ok()) return std::move(r).error();
+  return r->affected() > 0;
+}
+
+Status PostgresStore::TouchReplica(const Replica& rep) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "INSERT INTO replicas(id, url, seen_at) VALUES ($1, $2, $3) "
+      "ON CONFLICT (id) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at",
+      Params().Add(rep.id).Add(rep.url).Add(rep.seen_at));
+  if (!r.ok()) return std::move(r).error();
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> PostgresStore::ReapReplicas(std::int64_t stale_before,
+                                                             std::int64_t now) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  Connection& conn = **c;
+  std::vector<std::string> released;
+  Status s = InTransaction(conn, [&]() -> Status {
+    released.clear();  // a retried transaction starts over
+    auto r = conn.Exec(
+        "UPDATE nodes SET status = 'down', link_replica = '', "
+        "down_since = COALESCE((SELECT seen_at FROM replicas r WHERE r.id = nodes.link_replica), "
+        "$1) WHERE link_replica <> '' AND link_replica NOT IN "
+        "(SELECT id FROM replicas WHERE seen_at >= $2) RETURNING id",
+        Params().Add(now).Add(stale_before));
+    if (!r.ok()) return std::move(r).error();
+    for (int i = 0; i < r->rows(); ++i) released.push_back(r->Text(i, 0));
+    auto d = conn.Exec("DELETE FROM replicas WHERE seen_at < $1", Params().Add(stale_before));
+    if (!d.ok()) return std::move(d).error();
+    return Status::Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return released;
 }
 
 }  // namespace lattice::store::postgres

@@ -65,4 +65,19 @@ Result<std::vector<PublicPort>> PostgresStore::ListPublicPorts() {
   return out;
 }
 
+Result<std::vector<PublicPort>> PostgresStore::ListPublicPortsOf(const std::string& workload_id) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "SELECT port, workload_id, container_port FROM public_ports WHERE workload_id = $1 "
+      "ORDER BY port",
+      Params().Add(workload_id));
+  if (!r.ok()) return std::move(r).error();
+  std::vector<PublicPort> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i)
+    out.push_back({static_cast<int>(r->Int(i, 0)), r->Text(i, 1), static_cast<int>(r->Int(i, 2))});
+  return out;
+}
+
 }  // namespace lattice::store::postgres

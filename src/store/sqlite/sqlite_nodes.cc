@@ -6,7 +6,7 @@ namespace {
 
 constexpr const char* kNodeSelect =
     "SELECT id, name, cpus, memory_mb, disk_mb, labels_json, status, last_heartbeat, "
-    "agent_version, address, secret_hash, created_at FROM nodes";
+    "agent_version, address, secret_hash, created_at, link_replica, down_since FROM nodes";
 
 Node ReadNode(const Stmt& s) {
   Node n;
@@ -22,6 +22,8 @@ Node ReadNode(const Stmt& s) {
   n.address = s.Text(9);
   n.secret_hash = s.Text(10);
   n.created_at = s.Int(11);
+  n.link_replica = s.Text(12);
+  n.down_since = s.Int(13);
   return n;
 }
 
@@ -129,6 +131,67 @@ Status SqliteStore::SetNodeStatus(const std::string& id, const std::string& stat
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set node status");
   if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("node not found");
   return Status::Ok();
+}
+
+Status SqliteStore::ClaimNodeLink(const std::string& node_id, const std::string& replica_id,
+                                  std::int64_t now) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "UPDATE nodes SET status = 'ready', link_replica = ?, down_since = 0, "
+      "last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, replica_id).Bind(2, now).Bind(3, node_id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "claim node link");
+  if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("node not found");
+  return Status::Ok();
+}
+
+Result<bool> SqliteStore::ReleaseNodeLink(const std::string& node_id,
+                                          const std::string& replica_id, std::int64_t now) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "UPDATE nodes SET status = 'down', link_replica = '', down_since = ? "
+      "WHERE id = ? AND link_replica = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, now).Bind(2, node_id).Bind(3, replica_id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "release node link");
+  return sqlite3_changes(c->raw()) > 0;
+}
+
+Status SqliteStore::TouchReplica(const Replica& r) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "INSERT INTO replicas(id, url, seen_at) VALUES (?, ?, ?) "
+      "ON CONFLICT(id) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, r.id).Bind(2, r.url).Bind(3, r.seen_at);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "touch replica");
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> SqliteStore::ReapReplicas(std::int64_t stale_before,
+                                                           std::int64_t now) {
+  auto c = Acquire();
+  std::vector<std::string> released;
+  Status s = InTransaction(*c, [&]() -> Status {
+    auto q = c->Prepare(
+        "UPDATE nodes SET status = 'down', link_replica = '', "
+        "down_since = COALESCE((SELECT seen_at FROM replicas r WHERE r.id = nodes.link_replica), "
+        "?) WHERE link_replica <> '' AND link_replica NOT IN "
+        "(SELECT id FROM replicas WHERE seen_at >= ?) RETURNING id");
+    if (!q.ok()) return std::move(q).error();
+    (*q)->Bind(1, now).Bind(2, stale_before);
+    int rc;
+    while ((rc = (*q)->Step()) == SQLITE_ROW) released.push_back((*q)->Text(0));
+    if (rc != SQLITE_DONE) return c->ToError(rc, "release nodes of gone replicas");
+    auto d = c->Prepare("DELETE FROM replicas WHERE seen_at < ?");
+    if (!d.ok()) return std::move(d).error();
+    (*d)->Bind(1, stale_before);
+    if (int drc = (*d)->Step(); drc != SQLITE_DONE) return c->ToError(drc, "delete replicas");
+    return Status::Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return released;
 }
 
 }  // namespace lattice::store::sqlite

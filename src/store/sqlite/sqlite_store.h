@@ -39,6 +39,13 @@ class SqliteStore final : public Store {
   Status UpdateNodeInfo(const Node& node) override;
   Status SetNodeStatus(const std::string& id, const std::string& status,
                        std::int64_t last_heartbeat) override;
+  Status ClaimNodeLink(const std::string& node_id, const std::string& replica_id,
+                       std::int64_t now) override;
+  Result<bool> ReleaseNodeLink(const std::string& node_id, const std::string& replica_id,
+                               std::int64_t now) override;
+  Status TouchReplica(const Replica& replica) override;
+  Result<std::vector<std::string>> ReapReplicas(std::int64_t stale_before,
+                                                std::int64_t now) override;
 
   // sqlite_invites.cc
   Status CreateInvite(const Invite& invite) override;
@@ -67,6 +74,7 @@ class SqliteStore final : public Store {
       const std::string& workload_id, const std::vector<int>& container_ports, int low, int high,
       const std::function<bool(int)>& usable) override;
   Result<std::vector<PublicPort>> ListPublicPorts() override;
+  Result<std::vector<PublicPort>> ListPublicPortsOf(const std::string& workload_id) override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.

@@ -296,4 +296,19 @@ Result<std::vector<PublicPort>> SqliteStore::ListPublicPorts() {
   return out;
 }
 
+Result<std::vector<PublicPort>> SqliteStore::ListPublicPortsOf(const std::string& workload_id) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "SELECT port, workload_id, container_port FROM public_ports WHERE workload_id = ? "
+      "ORDER BY port");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, workload_id);
+  std::vector<PublicPort> out;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW)
+    out.push_back({static_cast<int>((*q)->Int(0)), (*q)->Text(1), static_cast<int>((*q)->Int(2))});
+  if (rc != SQLITE_DONE) return c->ToError(rc, "list public ports");
+  return out;
+}
+
 }  // namespace lattice::store::sqlite
