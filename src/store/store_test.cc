@@ -566,7 +566,8 @@ TEST_P(StoreTest, NodeLinksFollowTheirReplica) {
   for (const char* id : {"node_a", "node_b", "node_c"}) {
     const std::string hash = std::string("h_") + id;
     ASSERT_TRUE(
-        store_->CreateJoinToken({std::string("jt_") + id, hash, admin->id, 0, 1000, std::nullopt, ""})
+        store_
+            ->CreateJoinToken({std::string("jt_") + id, hash, admin->id, 0, 1000, std::nullopt, ""})
             .ok());
     Node n;
     n.id = id;

@@ -105,6 +105,9 @@ class Connection {
   // For a connection that sat idle in the pool: notices whether the server closed it
   // (a terminated backend, a restart) without a round trip. False if it is unusable.
   bool StillAlive();
+  // The libpq handle, for what the wrapper does not cover (LISTEN/NOTIFY). Only between
+  // statements, on the thread that uses the connection.
+  PGconn* raw() { return conn_; }
 
  private:
   // Waits for the current query's results; the last result (or the first error) wins.

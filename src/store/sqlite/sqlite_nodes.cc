@@ -146,8 +146,8 @@ Status SqliteStore::ClaimNodeLink(const std::string& node_id, const std::string&
   return Status::Ok();
 }
 
-Result<bool> SqliteStore::ReleaseNodeLink(const std::string& node_id,
-                                          const std::string& replica_id, std::int64_t now) {
+Result<bool> SqliteStore::ReleaseNodeLink(const std::string& node_id, const std::string& replica_id,
+                                          std::int64_t now) {
   auto c = Acquire();
   auto q = c->Prepare(
       "UPDATE nodes SET status = 'down', link_replica = '', down_since = ? "
