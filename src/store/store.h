@@ -74,6 +74,8 @@ class Store {
                                        std::int64_t now) = 0;
   // Records that the replica is alive now (inserting its row the first time).
   virtual Status TouchReplica(const Replica& replica) = 0;
+  // Replicas seen at or after `seen_since`, oldest row first (agents learn where to fail over).
+  virtual Result<std::vector<Replica>> ListReplicas(std::int64_t seen_since) = 0;
   // Replicas not seen since `stale_before` are gone: in one transaction, every node linked to
   // one of them (or to a replica with no row) becomes "down", down since that replica was last
   // seen (`now` if unknown), and their rows are deleted. Returns the ids of those nodes.

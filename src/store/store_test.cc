@@ -253,7 +253,7 @@ TEST_P(StoreTest, WorkloadLifecycle) {
   dup.id = "wl_2";
   auto conflict = store_->CreateWorkload(dup, {});
   ASSERT_FALSE(conflict.ok());
-  EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::kConflict) << conflict.error().message;
 
   auto got = store_->GetWorkload("wl_1");
   ASSERT_TRUE(got.ok());
@@ -597,6 +597,13 @@ TEST_P(StoreTest, NodeLinksFollowTheirReplica) {
   // rep_1 is refreshed at 110, rep_2 at 130; at 140 with a 20 s timeout rep_1 is gone.
   ASSERT_TRUE(store_->TouchReplica({"rep_1", "https://a:1", 110}).ok());
   ASSERT_TRUE(store_->TouchReplica({"rep_2", "https://b:1", 130}).ok());
+  auto live = store_->ListReplicas(120);
+  ASSERT_TRUE(live.ok()) << live.error().message;
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].id, "rep_2");
+  EXPECT_EQ((*live)[0].url, "https://b:1");
+  EXPECT_EQ((*live)[0].seen_at, 130);
+  EXPECT_EQ(store_->ListReplicas(0)->size(), 2u);
   auto reaped = store_->ReapReplicas(120, 140);
   ASSERT_TRUE(reaped.ok()) << reaped.error().message;
   ASSERT_EQ(reaped->size(), 1u);

@@ -166,6 +166,17 @@ Status PostgresStore::TouchReplica(const Replica& rep) {
   return Status::Ok();
 }
 
+Result<std::vector<Replica>> PostgresStore::ListReplicas(std::int64_t seen_since) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec("SELECT id, url, seen_at FROM replicas WHERE seen_at >= $1 ORDER BY id",
+                      Params().Add(seen_since));
+  if (!r.ok()) return std::move(r).error();
+  std::vector<Replica> out;
+  for (int i = 0; i < r->rows(); ++i) out.push_back({r->Text(i, 0), r->Text(i, 1), r->Int(i, 2)});
+  return out;
+}
+
 Result<std::vector<std::string>> PostgresStore::ReapReplicas(std::int64_t stale_before,
                                                              std::int64_t now) {
   auto c = Acquire();

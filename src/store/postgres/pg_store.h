@@ -65,6 +65,7 @@ class PostgresStore final : public Store {
   Result<bool> ReleaseNodeLink(const std::string& node_id, const std::string& replica_id,
                                std::int64_t now) override;
   Status TouchReplica(const Replica& replica) override;
+  Result<std::vector<Replica>> ListReplicas(std::int64_t seen_since) override;
   Result<std::vector<std::string>> ReapReplicas(std::int64_t stale_before,
                                                 std::int64_t now) override;
 

@@ -169,6 +169,19 @@ Status SqliteStore::TouchReplica(const Replica& r) {
   return Status::Ok();
 }
 
+Result<std::vector<Replica>> SqliteStore::ListReplicas(std::int64_t seen_since) {
+  auto c = Acquire();
+  auto q = c->Prepare("SELECT id, url, seen_at FROM replicas WHERE seen_at >= ? ORDER BY id");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, seen_since);
+  std::vector<Replica> out;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW)
+    out.push_back({(*q)->Text(0), (*q)->Text(1), (*q)->Int(2)});
+  if (rc != SQLITE_DONE) return c->ToError(rc, "list replicas");
+  return out;
+}
+
 Result<std::vector<std::string>> SqliteStore::ReapReplicas(std::int64_t stale_before,
                                                            std::int64_t now) {
   auto c = Acquire();
