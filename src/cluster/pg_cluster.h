@@ -42,8 +42,8 @@ class PgCluster final : public control::Cluster {
   void Broadcast(const std::string& kind, boost::json::object body) override;
   void SetHandler(Handler handler) override { handler_ = std::move(handler); }
 
-  void Start();
-  void Stop();
+  void Start() override;
+  void Stop() override;
 
  private:
   void Run();

@@ -31,6 +31,10 @@ class Cluster {
   virtual void Broadcast(const std::string& kind, boost::json::object body) = 0;
   // Where messages from other replicas go; set once, before they can arrive.
   virtual void SetHandler(Handler handler) = 0;
+  // Starts delivering messages to the handler (and campaigning for leadership).
+  virtual void Start() {}
+  // Stops delivering messages (and leading); idempotent. Call before the handler's targets go.
+  virtual void Stop() {}
 };
 
 // The one-process cluster: always the leader, nobody to tell.

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "auth/token.h"
 #include "common/random.h"
 #include "common/secretbox.h"
@@ -58,19 +60,29 @@ std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
 }  // namespace
 
 ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys,
-                           EventBus& events, AgentHub& hub, ControlOptions opts)
+                           EventBus& events, AgentHub& hub, Cluster& cluster, ControlOptions opts)
     : store_(store),
       clock_(clock),
       keys_(keys),
       events_(events),
       hub_(hub),
+      cluster_(cluster),
       opts_(std::move(opts)),
+      started_at_(clock.NowSeconds()),
       advertise_url_(opts_.advertise_url) {}
 
-void ControlPlane::SetDefaultAdvertiseUrl(std::string url) {
-  if (!opts_.advertise_url.empty()) return;  // the operator's --advertise-url wins
+std::string ControlPlane::AdvertiseUrl() {
   std::lock_guard lock(url_mu_);
-  advertise_url_ = std::move(url);
+  return advertise_url_;
+}
+
+void ControlPlane::SetDefaultAdvertiseUrl(std::string url) {
+  if (opts_.advertise_url.empty()) {  // the operator's --advertise-url wins
+    std::lock_guard lock(url_mu_);
+    advertise_url_ = std::move(url);
+  }
+  // Other replicas name this one to their agents from now on, not only after the next Tick.
+  (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), clock_.NowSeconds()});
 }
 
 // ---------------------------------------------------------------- users
@@ -183,7 +195,7 @@ Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::s
       // Never placed: nothing runs anywhere, so it is gone at once.
       if (Status s = store_.DeleteWorkload(id); !s.ok()) return std::move(s).error();
       Forget(id);
-      events_.Publish({w->owner_id, "workload.deleted", json::serialize(json::object{{"id", id}})});
+      PublishDeleted(id, w->owner_id);
       return View(std::move(w).value());
     }
     SchedulePending();
@@ -208,7 +220,8 @@ Result<std::string> ControlPlane::NodeOf(const Principal& who, const std::string
   if (!w.ok()) return std::move(w).error();
   if (w->node_id.empty())
     return Error::Conflict("The workload has not been placed on a node yet, so it has no logs.");
-  if (!hub_.IsConnected(w->node_id))
+  auto node = store_.GetNode(w->node_id);
+  if (!node.ok() || !LinkUp(*node))
     return Error::Unavailable("The workload's node is not connected right now.");
   return w->node_id;
 }
@@ -243,7 +256,7 @@ Result<std::vector<NodeView>> ControlPlane::ListNodes() {
   for (auto& n : *nodes) {
     if (auto it = last_seen_.find(n.id); it != last_seen_.end())
       n.last_heartbeat = std::max(n.last_heartbeat, it->second);
-    const bool connected = hub_.IsConnected(n.id);
+    const bool connected = LinkUp(n);
     out.push_back({std::move(n), connected});
   }
   return out;
@@ -269,6 +282,7 @@ Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
   n.address = h.address.empty() ? "127.0.0.1" : h.address.substr(0, 255);
   link::Welcome welcome;
   welcome.heartbeat_seconds = opts_.heartbeat_seconds;
+  welcome.servers = ReplicaUrls(now);
   if (!h.node_id.empty()) {
     auto existing = store_.GetNode(h.node_id);
     const std::string hash = auth::HashSecret(h.node_secret);
@@ -311,16 +325,34 @@ void ControlPlane::RecoverAfterRestart() {
       }
     }
   }
-  auto nodes = store_.ListNodes();
-  if (!nodes.ok()) return;
   const std::int64_t now = clock_.NowSeconds();
-  for (const auto& n : *nodes) {
-    {
-      std::lock_guard lock(seen_mu_);
-      down_since_[n.id] = now;
+  if (!cluster_.Shared()) {
+    // Alone: whoever held the links before this start is gone, and nobody is linked yet.
+    (void)store_.ReapReplicas(now + 1, now);
+    if (auto nodes = store_.ListNodes(); nodes.ok()) {
+      for (const auto& n : *nodes)
+        if (n.status != "down") (void)store_.SetNodeStatus(n.id, "down", 0);
     }
-    if (n.status != "down") (void)store_.SetNodeStatus(n.id, "down", 0);
   }
+  (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), now});
+}
+
+std::vector<std::string> ControlPlane::ReplicaUrls(std::int64_t now) {
+  std::vector<std::string> urls;
+  if (!cluster_.Shared()) return urls;
+  const std::string own = AdvertiseUrl();
+  urls.push_back(own);
+  auto live = store_.ListReplicas(now - opts_.replica_timeout_seconds);
+  if (!live.ok()) return urls;
+  for (const auto& r : *live)
+    if (!r.url.empty() && std::find(urls.begin(), urls.end(), r.url) == urls.end())
+      urls.push_back(r.url);
+  return urls;
+}
+
+bool ControlPlane::LinkUp(const store::Node& n) const {
+  if (n.link_replica == cluster_.ReplicaId()) return hub_.IsConnected(n.id);
+  return !n.link_replica.empty() && n.status == "ready";
 }
 
 void ControlPlane::OnAgentConnected(const std::string& node_id) {
@@ -328,9 +360,8 @@ void ControlPlane::OnAgentConnected(const std::string& node_id) {
   {
     std::lock_guard lock(seen_mu_);
     last_seen_[node_id] = now;
-    down_since_.erase(node_id);
   }
-  (void)store_.SetNodeStatus(node_id, "ready", now);
+  (void)store_.ClaimNodeLink(node_id, cluster_.ReplicaId(), now);
   store::WorkloadFilter f;
   f.node_id = node_id;
   link::Assignments all;
@@ -344,13 +375,9 @@ void ControlPlane::OnAgentConnected(const std::string& node_id) {
 }
 
 void ControlPlane::OnAgentDisconnected(const std::string& node_id) {
-  const std::int64_t now = clock_.NowSeconds();
-  {
-    std::lock_guard lock(seen_mu_);
-    down_since_[node_id] = now;
-  }
-  (void)store_.SetNodeStatus(node_id, "down", 0);
-  PublishNode(node_id);
+  // Only if the link is still ours: the agent may already be linked to another replica.
+  auto released = store_.ReleaseNodeLink(node_id, cluster_.ReplicaId(), clock_.NowSeconds());
+  if (released.ok() && *released) PublishNode(node_id);
 }
 
 void ControlPlane::OnHeartbeat(const std::string& node_id) {
@@ -368,8 +395,7 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
     if (store_.DeleteWorkload(w->id).ok()) {
       Forget(w->id);
       hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
-      events_.Publish(
-          {w->owner_id, "workload.deleted", json::serialize(json::object{{"id", w->id}})});
+      PublishDeleted(w->id, w->owner_id);
     }
     return;
   }
@@ -392,17 +418,37 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
 // ---------------------------------------------------------------- duties
 
 void ControlPlane::Tick() {
-  SchedulePending();
   const std::int64_t now = clock_.NowSeconds();
-  std::vector<std::string> silent;
-  {
-    std::lock_guard lock(seen_mu_);
-    for (const auto& [node, since] : down_since_)
-      if (now - since >= opts_.lost_grace_seconds) silent.push_back(node);
+  (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), now});
+  if (!cluster_.IsLeader()) {
+    leader_since_ = 0;
+    return;
   }
-  for (const auto& node_id : silent) {
+  if (leader_since_ == 0) leader_since_ = std::max(now, started_at_);
+  if (cluster_.Shared()) {
+    auto gone = store_.ReapReplicas(now - opts_.replica_timeout_seconds, now);
+    if (gone.ok()) {
+      for (const auto& node_id : *gone) {
+        spdlog::warn("msg=\"node down: its replica is gone\" node={}", node_id);
+        PublishNode(node_id);
+      }
+    }
+  }
+  SchedulePending();
+  MarkLost(now);
+}
+
+void ControlPlane::MarkLost(std::int64_t now) {
+  auto nodes = store_.ListNodes();
+  if (!nodes.ok()) return;
+  for (const auto& n : *nodes) {
+    if (LinkUp(n)) continue;
+    // Down since its link dropped, but never before this replica began to lead: a new leader
+    // (or a restarted server) gives every agent the whole grace to come back.
+    const std::int64_t since = std::max(n.down_since, leader_since_.load());
+    if (now - since < opts_.lost_grace_seconds) continue;
     store::WorkloadFilter f;
-    f.node_id = node_id;
+    f.node_id = n.id;
     auto list = store_.ListWorkloads(f);
     if (!list.ok()) continue;
     for (const auto& w : *list) {
@@ -418,6 +464,10 @@ void ControlPlane::Tick() {
 }
 
 void ControlPlane::SchedulePending() {
+  if (!cluster_.IsLeader()) {  // placement happens once, on the leader: ask it
+    cluster_.Broadcast("schedule", {});
+    return;
+  }
   std::lock_guard lock(schedule_mu_);
   store::WorkloadFilter f;
   f.status = "pending";
@@ -428,8 +478,7 @@ void ControlPlane::SchedulePending() {
   if (!nodes.ok() || !all.ok()) return;
   std::vector<scheduler::NodeView> view;
   for (const auto& n : *nodes) {
-    scheduler::NodeView nv{n.id,        n.name, n.status == "ready" && hub_.IsConnected(n.id),
-                           n.memory_mb, 0,      n.cpus};
+    scheduler::NodeView nv{n.id, n.name, n.status == "ready" && LinkUp(n), n.memory_mb, 0, n.cpus};
     for (const auto& w : *all)
       if (w.node_id == n.id && w.desired_state != "deleted")
         nv.allocated_mb += w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
@@ -485,22 +534,77 @@ void ControlPlane::Record(const store::Workload& w, const std::string& status,
 }
 
 void ControlPlane::PublishWorkload(const std::string& id) {
+  if (PublishWorkloadLocally(id)) cluster_.Broadcast("workload", {{"id", id}});
+}
+
+std::optional<store::Workload> ControlPlane::PublishWorkloadLocally(const std::string& id) {
   auto w = store_.GetWorkload(id);
-  if (!w.ok()) return;
+  if (!w.ok()) return std::nullopt;
   if (route_observer_) route_observer_(id, RoutesOf(*w));
+  store::Workload copy = *w;
   const std::string owner = w->owner_id;
   auto v = View(std::move(w).value());
-  if (!v.ok()) return;
+  if (!v.ok()) return copy;
   json::value body = WorkloadJson(*v);
   body.as_object().erase("credentials");  // events carry state, not secrets
   events_.Publish({owner, "workload", json::serialize(body)});
+  return copy;
+}
+
+void ControlPlane::PublishDeleted(const std::string& id, const std::string& owner_id) {
+  events_.Publish({owner_id, "workload.deleted", json::serialize(json::object{{"id", id}})});
+  cluster_.Broadcast("workload.deleted", {{"id", id}, {"owner_id", owner_id}});
 }
 
 void ControlPlane::PublishNode(const std::string& node_id) {
+  PublishNodeLocally(node_id);
+  cluster_.Broadcast("node", {{"id", node_id}});
+}
+
+void ControlPlane::PublishNodeLocally(const std::string& node_id) {
   auto n = store_.GetNode(node_id);
   if (!n.ok()) return;
-  const bool connected = hub_.IsConnected(node_id);
+  const bool connected = LinkUp(*n);
   events_.Publish({"", "node", json::serialize(NodeJson({std::move(n).value(), connected}))});
+}
+
+void ControlPlane::OnClusterMessage(const std::string& kind, const json::object& body) {
+  std::string id;
+  if (const auto* v = body.if_contains("id"); v && v->is_string()) id = v->as_string();
+  if (kind == "workload" && !id.empty()) {
+    auto w = store_.GetWorkload(id);
+    if (!w.ok()) return;
+    // Created on another replica: learn its public ports (allocated there, in the store).
+    if (opts_.public_port_high > 0 && PublicPortsOf(id).size() < ExposedPorts(*w).size()) {
+      if (auto ports = store_.ListPublicPortsOf(id); ports.ok()) {
+        std::lock_guard lock(ports_mu_);
+        public_ports_[id] = std::move(ports).value();
+      }
+    }
+    PublishWorkloadLocally(id);
+    // Changed elsewhere (desired state, placement): the agent linked here must hear of it.
+    if (!w->node_id.empty() && hub_.IsConnected(w->node_id)) PushToNode(*w);
+  } else if (kind == "workload.deleted" && !id.empty()) {
+    Forget(id);
+    std::string owner;
+    if (const auto* v = body.if_contains("owner_id"); v && v->is_string()) owner = v->as_string();
+    if (!owner.empty())
+      events_.Publish({owner, "workload.deleted", json::serialize(json::object{{"id", id}})});
+  } else if (kind == "node" && !id.empty()) {
+    PublishNodeLocally(id);
+  } else if (kind == "schedule") {
+    if (cluster_.IsLeader()) SchedulePending();
+  } else if (kind == "resync") {
+    // Messages were missed while the database was away: reload what they would have told.
+    if (opts_.public_port_high > 0) {
+      if (auto ports = store_.ListPublicPorts(); ports.ok()) {
+        std::map<std::string, std::vector<store::PublicPort>> fresh;
+        for (auto& p : *ports) fresh[p.workload_id].push_back(std::move(p));
+        std::lock_guard lock(ports_mu_);
+        public_ports_ = std::move(fresh);
+      }
+    }
+  }
 }
 
 // ---------------------------------------------------------------- the edge

@@ -6,10 +6,12 @@
 // Holds references to its collaborators, which must outlive it. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "common/principal.h"
 #include "common/result.h"
 #include "control/agent_hub.h"
+#include "control/cluster.h"
 #include "control/event_bus.h"
 #include "link/protocol.h"
 #include "store/store.h"
@@ -29,6 +32,8 @@ struct ControlOptions {
   templates::ImageConfig images;
   int heartbeat_seconds = 5;
   std::int64_t lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
+  // A replica that has not refreshed its row for this long is gone: its nodes go down.
+  std::int64_t replica_timeout_seconds = 10;
   std::int64_t join_token_ttl_seconds = 3600;
   store::Quota quota;  // per user, checked when a workload is created
   // What agents dial (https://HOST:PORT), shown in join commands. Empty: the server's own
@@ -80,7 +85,7 @@ struct NodeView {
 class ControlPlane {
  public:
   ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys, EventBus& events,
-               AgentHub& hub, ControlOptions opts);
+               AgentHub& hub, Cluster& cluster, ControlOptions opts);
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;
 
@@ -110,12 +115,22 @@ class ControlPlane {
   void OnStatus(const std::string& node_id, const link::StatusReport& report);
   void OnHeartbeat(const std::string& node_id);
 
-  // Periodic duties: place pending workloads, mark silent nodes' workloads lost.
+  // Periodic duties, every couple of seconds on every replica: refresh this replica's row;
+  // on the leader only, also notice replicas gone silent (their nodes go down), place pending
+  // workloads and mark the workloads of nodes down longer than the grace `lost`. A replica
+  // that has just become leader counts the grace from then.
   void Tick();
 
-  // At start-up no agent is connected yet: every node is down until its agent dials in, and
-  // the lost-grace clock starts now for all of them.
+  // At start-up: a lone server (not Shared) knows no agent is connected yet, so every node is
+  // down until its agent dials in; with replicas the leader sorts that out (ReapReplicas).
+  // Loads the public ports. The lost-grace clock starts now.
   void RecoverAfterRestart();
+
+  // A message from another replica (Cluster::Handler): re-publishes what changed there to this
+  // replica's SSE subscribers and edge, pushes it to agents linked here, schedules if leader.
+  void OnClusterMessage(const std::string& kind, const boost::json::object& body);
+  // The advertise URL in use (what agents dial to reach this replica).
+  std::string AdvertiseUrl();
 
   // The URL shown in join commands, once the real listening address is known (--listen may
   // name port 0). Ignored if the operator set --advertise-url.
@@ -137,8 +152,18 @@ class ControlPlane {
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, const std::string& status, const std::string& message);
+  // Tells this replica's subscribers and edge, and the other replicas.
   void PublishWorkload(const std::string& id);
   void PublishNode(const std::string& node_id);
+  void PublishDeleted(const std::string& id, const std::string& owner_id);
+  // This replica's subscribers and edge only. Returns the workload (if it still exists).
+  std::optional<store::Workload> PublishWorkloadLocally(const std::string& id);
+  void PublishNodeLocally(const std::string& node_id);
+  // Whether the node's agent link is up, on this replica or another.
+  bool LinkUp(const store::Node& n) const;
+  // With replicas: this replica's advertise URL, then every other live one's (for welcome).
+  std::vector<std::string> ReplicaUrls(std::int64_t now);
+  void MarkLost(std::int64_t now);
   Status EnsurePublicPorts(const store::Workload& w);
   std::vector<store::PublicPort> PublicPortsOf(const std::string& workload_id);
   std::vector<PublicRoute> RoutesOf(const store::Workload& w);
@@ -149,14 +174,16 @@ class ControlPlane {
   const Keyring& keys_;
   EventBus& events_;
   AgentHub& hub_;
+  Cluster& cluster_;
   const ControlOptions opts_;
+  const std::int64_t started_at_;
+  std::atomic<std::int64_t> leader_since_{0};  // 0: not the leader at the last Tick
 
   std::mutex schedule_mu_;  // one placement pass at a time
   std::mutex url_mu_;
   std::string advertise_url_;  // guarded by url_mu_
   std::mutex seen_mu_;
-  std::map<std::string, std::int64_t> last_seen_;   // node id → last message; guarded by seen_mu_
-  std::map<std::string, std::int64_t> down_since_;  // node id → when its link dropped
+  std::map<std::string, std::int64_t> last_seen_;  // node id → last message; guarded by seen_mu_
   std::mutex ports_mu_;
   std::map<std::string, std::vector<store::PublicPort>> public_ports_;  // guarded by ports_mu_
   RouteObserver route_observer_;

@@ -101,6 +101,12 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_LOST_GRACE")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  cmd.add_option("--replica-timeout", cfg.replica_timeout_seconds,
+                 "With replicas (PostgreSQL): seconds after which a silent replica counts as "
+                 "gone and its nodes go down")
+      ->envname("LATTICE_REPLICA_TIMEOUT")
+      ->check(CLI::Range(3, 3600))
+      ->capture_default_str();
   cmd.add_option("--join-token-ttl", cfg.join_token_ttl_seconds,
                  "Seconds a node join token stays valid")
       ->envname("LATTICE_JOIN_TOKEN_TTL")

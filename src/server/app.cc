@@ -25,8 +25,10 @@
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "auth/invite_service.h"
+#include "cluster/pg_cluster.h"
 #include "common/clock.h"
 #include "common/keyring.h"
+#include "common/random.h"
 #include "console/console.h"
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
@@ -150,6 +152,9 @@ struct App::Impl {
   asio::thread_pool duties{1};
   control::EventBus events;
   control::AgentHub hub;
+  // Other replicas on the same PostgreSQL (or none); stopped first in ~App, before the
+  // control plane and edge its handler calls into.
+  std::unique_ptr<control::Cluster> cluster;
   std::unique_ptr<control::ControlPlane> control;
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
@@ -162,6 +167,7 @@ struct App::Impl {
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 App::~App() {
+  if (impl_->cluster) impl_->cluster->Stop();
   impl_->blocking.join();
   impl_->duties.join();
 }
@@ -205,6 +211,16 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   if (!st.ok()) return std::move(st).error();
   impl->store = std::move(st).value();
   spdlog::info("msg=\"store open\" database=\"{}\"", DatabaseForLogs(config));
+  // On PostgreSQL other replicas may share the database: coordinate through it.
+  const std::string replica_id = NewId("rep");
+  if (auto db = store::ParseDatabaseUrl(config.database);
+      db.ok() && db->engine == store::Engine::kPostgres) {
+    auto pc = cluster::PgCluster::Open(db->url, replica_id);
+    if (!pc.ok()) return std::move(pc).error();
+    impl->cluster = std::move(pc).value();
+  } else {
+    impl->cluster = std::make_unique<control::SoloCluster>(replica_id);
+  }
 
   auto registration = ParseRegistration(config.registration);
   if (!registration.ok()) return std::move(registration).error();
@@ -223,6 +239,7 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
     return std::move(s).error();
   copts.heartbeat_seconds = config.heartbeat_seconds;
   copts.lost_grace_seconds = config.lost_grace_seconds;
+  copts.replica_timeout_seconds = config.replica_timeout_seconds;
   copts.advertise_url = config.advertise_url;
   copts.ca_fingerprint = impl->pki->Fingerprint();
   copts.join_token_ttl_seconds = config.join_token_ttl_seconds;
@@ -244,21 +261,51 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   Impl* mp = impl.get();
   impl->edge = std::make_unique<edge::Edge>(
       impl->ioc, eopts, [mp](const std::string& node_id, const link::StreamOpen& m) {
-        return mp->hub.Send(node_id, m);
+        if (!mp->cluster->Shared()) return mp->hub.Send(node_id, m);
+        // With replicas the agent may be linked to another one, and agents may reach the
+        // replicas through a load balancer: name this replica as the one to dial.
+        link::StreamOpen routed = m;
+        routed.edge_url = mp->control->AdvertiseUrl();
+        if (mp->hub.IsConnected(node_id)) return mp->hub.Send(node_id, routed);
+        mp->cluster->Broadcast("stream.open",
+                               {{"node_id", node_id}, {"message", link::Encode(routed)}});
+        return true;  // if no replica holds the link, the edge's open timeout ends the stream
       });
   copts.public_port_usable = [mp](int port) { return mp->edge->PortBindable(port); };
   impl->hub.SetStreamFailHandler([mp](const std::string& node_id, const link::StreamFail& f) {
     mp->edge->OnStreamFail(node_id, f);
+    mp->cluster->Broadcast(
+        "stream.fail", {{"node_id", node_id}, {"stream_id", f.stream_id}, {"reason", f.reason}});
   });
 
-  impl->control = std::make_unique<control::ControlPlane>(*impl->store, impl->clock, impl->keys,
-                                                          impl->events, impl->hub, copts);
+  impl->control = std::make_unique<control::ControlPlane>(
+      *impl->store, impl->clock, impl->keys, impl->events, impl->hub, *impl->cluster, copts);
   impl->control->RecoverAfterRestart();
   impl->control->SetRouteObserver(
       [mp](const std::string& workload_id, std::vector<control::PublicRoute> routes) {
         mp->edge->UpdateWorkload(workload_id, std::move(routes));
       });
   impl->edge->SetRoutes(impl->control->Routes());
+  impl->cluster->SetHandler([mp](const std::string& kind, const boost::json::object& body) {
+    const auto text = [&body](const char* key) {
+      const auto* v = body.if_contains(key);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    if (kind == "stream.open") {  // for the replica holding the agent's link
+      const std::string node_id = text("node_id");
+      if (!mp->hub.IsConnected(node_id)) return;
+      auto m = link::Decode(text("message"));
+      if (m.ok() && std::holds_alternative<link::StreamOpen>(*m)) mp->hub.Send(node_id, *m);
+      return;
+    }
+    if (kind == "stream.fail") {  // for the replica whose edge waits for the stream
+      mp->edge->OnStreamFail(text("node_id"), link::StreamFail{text("stream_id"), text("reason")});
+      return;
+    }
+    mp->control->OnClusterMessage(kind, body);
+    if (kind == "resync") mp->edge->SetRoutes(mp->control->Routes());
+  });
+  impl->cluster->Start();
   impl->api = std::make_unique<api::ApiContext>(api::ApiContext{
       *impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control, impl->events,
       impl->hub, *impl->invites, *impl->audit, impl->clock, config.heartbeat_seconds});
@@ -376,15 +423,15 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
 
   const std::string shown_host =
       ep->address().is_v6() ? "[" + ep->address().to_string() + "]" : ep->address().to_string();
+  const std::string agent_url = "https://" + shown_host + ":" + std::to_string(ep->port());
+  m.control->SetDefaultAdvertiseUrl(agent_url);
   std::printf("Lattice listening on http://%s:%u\n", shown_host.c_str(), ep->port());
   std::fflush(stdout);
   spdlog::info("msg=\"listening\" address={}:{} data_dir=\"{}\"", shown_host, ep->port(),
                m.config.data_dir);
-  const std::string agent_url = "https://" + shown_host + ":" + std::to_string(ep->port());
   std::printf("Agents connect to %s (TLS; CA fingerprint %s)\n", agent_url.c_str(),
               m.pki->Fingerprint().c_str());
   std::fflush(stdout);
-  m.control->SetDefaultAdvertiseUrl(agent_url);
   if (on_listening) on_listening(agent_url);
 
   asio::signal_set signals(m.ioc, SIGINT, SIGTERM);

@@ -31,7 +31,8 @@ struct ServerConfig {
   std::vector<std::string> images;  // "postgres=REF", "minio=REF": template images
   std::string advertise_url;        // how agents reach this server; default from --listen
   int heartbeat_seconds = 5;
-  int lost_grace_seconds = 30;  // a silent node's workloads become `lost` after this
+  int lost_grace_seconds = 30;       // a silent node's workloads become `lost` after this
+  int replica_timeout_seconds = 10;  // a replica silent this long is gone (PostgreSQL only)
   int join_token_ttl_seconds = 3600;
 
   // The edge (tunnels to workloads).
