@@ -75,6 +75,12 @@ Status Agent::Run() {
     return Error::Invalid("no join token given and no node identity in " + options_.state_dir +
                           "/node.json: pass the join token from the console");
   if (auto ep = ParseServerUrl(options_.server_url); !ep.ok()) return ep.error();
+  servers_ = {options_.server_url};
+  if (identity_)  // replicas learned before a restart: the configured one may be the one away
+    for (const auto& u : identity_->servers)
+      if (ParseServerUrl(u).ok() &&
+          std::find(servers_.begin(), servers_.end(), u) == servers_.end())
+        servers_.push_back(u);
   // The server CA to pin: the one this node joined (node.json), else the join token's.
   std::string pin = identity_ ? identity_->ca_fingerprint : "";
   if (pin.empty() && !options_.join_token.empty()) {
@@ -127,8 +133,11 @@ asio::awaitable<void> Agent::Main() {
     if (fatal_ || stopping_) break;
     if (welcomed && std::chrono::steady_clock::now() - started >= kHealthySession) backoff.Reset();
     const milliseconds delay = backoff.Next();
-    spdlog::warn("event=link_down server={} error=\"{}\" retry_in_ms={}", options_.server_url,
-                 st.ok() ? "closed" : st.error().message, delay.count());
+    const std::string& was = servers_[server_index_];
+    // With replicas, the next attempt goes to the next one: this one just failed or let go.
+    server_index_ = (server_index_ + 1) % servers_.size();
+    spdlog::warn("event=link_down server={} error=\"{}\" retry_in_ms={} next={}", was,
+                 st.ok() ? "closed" : st.error().message, delay.count(), servers_[server_index_]);
     backoff_timer_.expires_after(delay);
     co_await backoff_timer_.async_wait(kNoThrow);
   }
@@ -136,7 +145,8 @@ asio::awaitable<void> Agent::Main() {
 }
 
 asio::awaitable<Status> Agent::Session(bool& welcomed) {
-  auto ep = ParseServerUrl(options_.server_url);
+  const std::string url = servers_[server_index_];
+  auto ep = ParseServerUrl(url);
   if (!ep.ok()) co_return ep.error();
   std::unique_ptr<LinkTransport> t = NewLinkTransport(*ep, ioc_.get_executor(), *dialer_);
   transport_ = t.get();
@@ -160,7 +170,7 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   auto msg = link::Decode(*first);
   if (!msg.ok()) co_return Error::Invalid("the server's first message: " + msg.error().message);
   if (const auto* e = std::get_if<link::LinkError>(&*msg)) {
-    spdlog::error("event=link_refused server={} error=\"{}\"", options_.server_url, e->message);
+    spdlog::error("event=link_refused server={} error=\"{}\"", url, e->message);
     if (!identity_ && LooksLikeAuthRejection(e->message))
       fatal_ = Error::Unauthenticated("the server refused to join this node: " + e->message);
     co_return Error::Unavailable("the server refused the link: " + e->message);
@@ -175,8 +185,9 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   welcomed = true;
   live_ = true;
   ++epoch_;
-  spdlog::info("event=link_up server={} node={} heartbeat_s={}", options_.server_url,
-               identity_->node_id, heartbeat_seconds_);
+  LearnServers(url, w->servers);
+  spdlog::info("event=link_up server={} node={} heartbeat_s={}", url, identity_->node_id,
+               heartbeat_seconds_);
   for (const auto& s : reconciler_->Statuses()) Enqueue(link::Encode(s));
 
   co_await (ReadLoop(*t) || WriteLoop(*t) || HeartbeatLoop());
@@ -189,10 +200,34 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   co_return Status::Ok();
 }
 
+void Agent::LearnServers(const std::string& current, const std::vector<std::string>& offered) {
+  std::vector<std::string> next = {options_.server_url};
+  for (const auto& u : offered) {
+    if (!ParseServerUrl(u).ok()) continue;  // never dial what does not parse
+    if (std::find(next.begin(), next.end(), u) == next.end()) next.push_back(u);
+  }
+  if (std::find(next.begin(), next.end(), current) == next.end()) next.push_back(current);
+  if (next != servers_) {
+    std::string list;
+    for (const auto& u : next) list += (list.empty() ? "" : ",") + u;
+    spdlog::info("event=servers_learned count={} servers=\"{}\"", next.size(), list);
+  }
+  // Kept in node.json, so that a restarted agent can fail over too (best effort).
+  std::vector<std::string> keep(next.begin() + 1, next.end());
+  if (identity_ && !identity_->node_secret.empty() && keep != identity_->servers) {
+    identity_->servers = keep;
+    if (Status st = SaveNodeIdentity(options_.state_dir, *identity_); !st.ok())
+      spdlog::warn("event=servers_not_saved error=\"{}\"", st.error().message);
+  }
+  servers_ = std::move(next);
+  server_index_ = static_cast<std::size_t>(std::find(servers_.begin(), servers_.end(), current) -
+                                           servers_.begin());
+}
+
 Status Agent::OnWelcome(const link::Welcome& w) {
   if (w.node_id.empty()) return Error::Invalid("the server's welcome has no node id");
   if (!w.node_secret.empty()) {
-    NodeIdentity id{w.node_id, w.node_secret, dialer_->ca_fingerprint()};
+    NodeIdentity id{w.node_id, w.node_secret, dialer_->ca_fingerprint(), {}};
     if (Status st = SaveNodeIdentity(options_.state_dir, id); !st.ok())
       return Error::Internal("joined as node " + w.node_id +
                              " but could not keep its identity: " + st.error().message);
@@ -200,7 +235,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
     identity_ = std::move(id);
   } else if (!identity_) {
     spdlog::warn("event=welcome_without_secret node={}", w.node_id);
-    identity_ = NodeIdentity{w.node_id, "", dialer_->ca_fingerprint()};
+    identity_ = NodeIdentity{w.node_id, "", dialer_->ca_fingerprint(), {}};
   } else if (identity_->node_id != w.node_id) {
     spdlog::warn("event=node_id_mismatch stored={} welcome={}", identity_->node_id, w.node_id);
   } else if (identity_->ca_fingerprint.empty()) {

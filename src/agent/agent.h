@@ -84,6 +84,9 @@ class Agent {
   boost::asio::awaitable<void> WriteLoop(LinkTransport& t);
   boost::asio::awaitable<void> HeartbeatLoop();
   Status OnWelcome(const link::Welcome& w);
+  // After a welcome from `current`: the servers to fail over to are the configured one plus
+  // every replica the welcome named (a single server names none).
+  void LearnServers(const std::string& current, const std::vector<std::string>& offered);
   void Dispatch(link::Message m);
   link::Hello MakeHello();
   void Enqueue(std::string text);  // I/O thread only
@@ -107,6 +110,8 @@ class Agent {
   std::optional<NodeIdentity> identity_;
   std::optional<Error> fatal_;
   LinkTransport* transport_ = nullptr;  // the current connection, if any
+  std::vector<std::string> servers_;    // agent URLs to dial, in turn; never empty after Run()
+  std::size_t server_index_ = 0;        // the one the current or next session dials
   bool live_ = false;                   // welcomed and not yet dropped
   int heartbeat_seconds_ = 5;
   std::deque<std::string> queue_;

@@ -255,9 +255,9 @@ class AgentTest : public ::testing::Test {
   FakeLinkServer::HelloHandler Welcoming(std::vector<link::Assignment> items = {}) {
     return [this, items](const link::Hello& h) -> std::vector<link::Message> {
       if (auto t = link::ParseJoinToken(h.join_token); t.ok() && t->secret == kJoinSecret)
-        return {link::Welcome{node_id_, "sec-1", 1}, link::Assignments{items}};
+        return {link::Welcome{node_id_, "sec-1", 1, {}}, link::Assignments{items}};
       if (h.node_id == node_id_ && h.node_secret == "sec-1")
-        return {link::Welcome{node_id_, "", 1}, link::Assignments{items}};
+        return {link::Welcome{node_id_, "", 1, {}}, link::Assignments{items}};
       return {link::LinkError{"Unknown node or wrong node secret."}};
     };
   }
@@ -336,7 +336,7 @@ TEST_F(AgentTest, WrongPinEndsRunWithAClearError) {
 
 TEST_F(AgentTest, AServerWithAnotherCaIsRefusedAfterJoining) {
   TempPki joined;  // the CA this node joined; the server below has another one
-  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "sec-1", joined->Fingerprint()}).ok());
+  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "sec-1", joined->Fingerprint(), {}}).ok());
   FakeLinkServer server(Welcoming());
   AgentOptions o = Options(server.url());
   o.join_token = server.join_token();  // a token for the new CA does not override node.json
@@ -365,7 +365,7 @@ TEST_F(AgentTest, PlainUrlsAndPinlessTokensAreErrors) {
   EXPECT_NE(st.error().message.find("carries no CA fingerprint"), std::string::npos)
       << st.error().message;
 
-  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "sec-1", ""}).ok());
+  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "sec-1", "", {}}).ok());
   st = Agent(Options("https://127.0.0.1:1"), nullptr).Run();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("names no server CA fingerprint"), std::string::npos)
@@ -397,7 +397,7 @@ TEST_F(AgentTest, NoTokenAndNoIdentityIsAnError) {
 
 TEST_F(AgentTest, StoredIdentityKeepsRetryingWhenRefused) {
   FakeLinkServer server(Welcoming());
-  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "stale", server.fingerprint()}).ok());
+  ASSERT_TRUE(SaveNodeIdentity(state_dir_, {node_id_, "stale", server.fingerprint(), {}}).ok());
   StartAgent(Options(server));
   for (int i = 0; i < 100 && server.connections() < 3; ++i)
     std::this_thread::sleep_for(milliseconds(50));

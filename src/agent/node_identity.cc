@@ -63,9 +63,19 @@ Result<std::optional<NodeIdentity>> LoadNodeIdentity(const std::string& state_di
   const json::value* pin = o->if_contains("ca_fingerprint");
   if (pin && !pin->is_string())
     return Error::Internal(path + " has a ca_fingerprint that is not a string");
-  return std::optional<NodeIdentity>(
-      NodeIdentity{std::string(id->as_string()), std::string(secret->as_string()),
-                   pin ? std::string(pin->as_string()) : std::string()});
+  NodeIdentity out{std::string(id->as_string()),
+                   std::string(secret->as_string()),
+                   pin ? std::string(pin->as_string()) : std::string(),
+                   {}};
+  if (const json::value* servers = o->if_contains("servers")) {
+    const json::array* list = servers->if_array();
+    if (!list) return Error::Internal(path + " has servers that are not a list");
+    for (const auto& u : *list) {
+      if (!u.is_string()) return Error::Internal(path + " has a server that is not a string");
+      out.servers.emplace_back(u.as_string());
+    }
+  }
+  return std::optional<NodeIdentity>(std::move(out));
 }
 
 Status SaveNodeIdentity(const std::string& state_dir, const NodeIdentity& id) {
@@ -78,6 +88,7 @@ Status SaveNodeIdentity(const std::string& state_dir, const NodeIdentity& id) {
   const std::string tmp = path + ".tmp";
   json::object o{{"node_id", id.node_id}, {"node_secret", id.node_secret}};
   if (!id.ca_fingerprint.empty()) o["ca_fingerprint"] = id.ca_fingerprint;
+  if (!id.servers.empty()) o["servers"] = json::array(id.servers.begin(), id.servers.end());
   const std::string body = json::serialize(o) + "\n";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return OsError("cannot write " + tmp);

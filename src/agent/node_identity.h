@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -17,6 +18,9 @@ struct NodeIdentity {
   std::string node_id;
   std::string node_secret;
   std::string ca_fingerprint;  // empty in files written before TLS links
+  // Server replicas' agent URLs learned from the last welcome, to fail over to when the
+  // configured server is away (even across an agent restart). Empty for a single server.
+  std::vector<std::string> servers;
 };
 
 // The stored identity; std::nullopt when there is none yet. kInternal when the file exists but

@@ -157,7 +157,7 @@ TEST(NodeIdentity, MissingThenSavedWithMode0600ThenCorrupt) {
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 
-  ASSERT_TRUE(SaveNodeIdentity((dir / "state").string(), {"node_1", "s3cret", "pin"}).ok());
+  ASSERT_TRUE(SaveNodeIdentity((dir / "state").string(), {"node_1", "s3cret", "pin", {}}).ok());
   struct stat st {};
   ASSERT_EQ(::stat((dir / "state" / "node.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -169,10 +169,14 @@ TEST(NodeIdentity, MissingThenSavedWithMode0600ThenCorrupt) {
   EXPECT_EQ((*loaded)->node_secret, "s3cret");
   EXPECT_EQ((*loaded)->ca_fingerprint, "pin");
 
-  ASSERT_TRUE(SaveNodeIdentity((dir / "state").string(), {"node_1", "rotated", ""}).ok());
+  ASSERT_TRUE(
+      SaveNodeIdentity((dir / "state").string(), {"node_1", "rotated", "", {"https://b:2"}}).ok());
   EXPECT_EQ((*LoadNodeIdentity((dir / "state").string()))->node_secret, "rotated");
   EXPECT_EQ((*LoadNodeIdentity((dir / "state").string()))->ca_fingerprint, "")
       << "files from before TLS links have no fingerprint";
+  EXPECT_EQ((*LoadNodeIdentity((dir / "state").string()))->servers,
+            std::vector<std::string>{"https://b:2"});
+  EXPECT_TRUE((*loaded)->servers.empty());
 
   std::ofstream((dir / "state" / "node.json").string()) << "{\"node_id\": 3}";
   auto bad = LoadNodeIdentity((dir / "state").string());

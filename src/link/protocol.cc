@@ -208,7 +208,8 @@ struct EncodeVisitor {
     return {{"type", "welcome"},
             {"node_id", m.node_id},
             {"node_secret", m.node_secret},
-            {"heartbeat_seconds", m.heartbeat_seconds}};
+            {"heartbeat_seconds", m.heartbeat_seconds},
+            {"servers", json::array(m.servers.begin(), m.servers.end())}};
   }
   json::object operator()(const LinkError& m) const {
     return {{"type", "error"}, {"message", m.message}};
@@ -313,7 +314,8 @@ Result<Message> DecodeObject(const json::object& o) {
   }
   if (type == "welcome") {
     Welcome m{r.Str("node_id"), r.Str("node_secret", false),
-              static_cast<int>(r.Int("heartbeat_seconds"))};
+              static_cast<int>(r.Int("heartbeat_seconds")), r.Strings("servers")};
+    if (m.servers.size() > 64) err = "servers: at most 64";
     if (m.heartbeat_seconds < 1 || m.heartbeat_seconds > 3600)
       err = "heartbeat_seconds out of range";
     return done(std::move(m));

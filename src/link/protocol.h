@@ -56,6 +56,9 @@ struct Welcome {
   std::string node_id;
   std::string node_secret;  // set only when the node has just joined: persist it
   int heartbeat_seconds = 5;
+  // Every live server replica's agent URL (https://HOST:PORT), this one included: where to dial
+  // if this one goes away. Empty for a single server. Optional on the wire.
+  std::vector<std::string> servers;
 };
 
 struct LinkError {

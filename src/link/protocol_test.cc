@@ -32,7 +32,7 @@ TEST(Protocol, RoundTripsEveryMessage) {
   h.running = {{"wl_1", 3, "running"}};
   Assignment a{"wl_1", 3, "running", SampleSpec()};
   const std::vector<Message> all = {h,
-                                    Welcome{"node_1", "secret", 5},
+                                    Welcome{"node_1", "secret", 5, {"https://a:1", "https://b:2"}},
                                     LinkError{"nope"},
                                     Assignments{{a}},
                                     Upsert{a},
@@ -54,6 +54,14 @@ TEST(Protocol, RoundTripsEveryMessage) {
   }
 }
 
+TEST(Protocol, WelcomeFromAServerWithoutReplicasHasNoServers) {
+  auto m = Decode(R"({"type":"welcome","node_id":"n","heartbeat_seconds":5})");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  const auto* w = std::get_if<Welcome>(&*m);
+  ASSERT_NE(w, nullptr);
+  EXPECT_TRUE(w->servers.empty());
+}
+
 TEST(Protocol, SpecSurvivesEncoding) {
   auto s = DecodeSpec(EncodeSpec(SampleSpec()));
   ASSERT_TRUE(s.ok());
@@ -73,6 +81,7 @@ TEST(Protocol, RejectsMalformedInput) {
        R"({"type":"status","workload_id":"w","state":"s"})",
        R"({"type":"upsert","assignment":{"workload_id":"w","generation":1,"desired_state":"exploded","spec":{"image":"x"}}})",
        R"({"type":"welcome","node_id":"n","heartbeat_seconds":0})",
+       R"({"type":"welcome","node_id":"n","heartbeat_seconds":5,"servers":[1]})",
        R"({"type":"logs.data","stream_id":"s","lines":[1]})",
        R"({"type":"stream.open","stream_id":"s","secret":"x","workload_id":"w","container_port":0})",
        R"({"type":"stream.open","stream_id":"s","workload_id":"w","container_port":80})"}) {
