@@ -108,15 +108,17 @@ class PostgresCluster:
             if self.proc.poll() is not None:
                 self.proc = None
                 raise PostgresUnavailable("postgres exited:\n" + self.log())
-            if self.psql("postgres", "SELECT 1", check=False).returncode == 0:
+            # Through our own socket directory: on 127.0.0.1 another test's server could
+            # answer on the port ours failed to bind.
+            if self.psql("postgres", "SELECT 1", check=False, host=self.tmp).returncode == 0:
                 return
             time.sleep(0.1)
         self.stop()
         raise PostgresUnavailable("postgres did not accept connections in 30 s:\n" + self.log())
 
-    def psql(self, db, sql, check=True):
+    def psql(self, db, sql, check=True, host="127.0.0.1"):
         cp = subprocess.run([os.path.join(self.bindir, "psql"), "-X", "-q", "-A", "-t",
-                             "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                             "-v", "ON_ERROR_STOP=1", "-h", host, "-p", str(self.port),
                              "-U", "lattice", "-d", db, "-c", sql],
                             capture_output=True, text=True, timeout=30,
                             stdin=subprocess.DEVNULL, env={"PGCONNECT_TIMEOUT": "5"})

@@ -191,7 +191,9 @@ Status TestCluster::Launch() {
        "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"},
       log, switch_user_, uid_, gid_, /*die_with_parent=*/true);
   if (pid_ < 0) return Error::Unavailable("cannot start postgres");
-  const std::string ping = "host=127.0.0.1 port=" + std::to_string(port_) +
+  // Through our own socket directory: on 127.0.0.1 another test's server could answer on the
+  // port ours failed to bind.
+  const std::string ping = "host=" + dir_ + " port=" + std::to_string(port_) +
                            " user=lattice dbname=postgres connect_timeout=2";
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (Clock::now() < deadline) {
