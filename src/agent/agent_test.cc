@@ -37,20 +37,27 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 const std::string kJoinSecret = std::string(42, 'j') + "A";
 
 // A CA of its own in a temporary directory (removed on destruction).
+// With `shared` set, the CA of that other TempPki (as replicas share one), which must outlive it.
 class TempPki {
  public:
-  TempPki() : dir_(std::filesystem::temp_directory_path() / ("agent-pki-" + RandomToken(6))) {
+  explicit TempPki(const TempPki* shared = nullptr)
+      : dir_(shared ? shared->dir_
+                    : std::filesystem::temp_directory_path() / ("agent-pki-" + RandomToken(6))),
+        owns_(shared == nullptr) {
     InitCrypto();
     auto pki = tls::ServerPki::LoadOrCreate(dir_.string(), {});
     if (!pki.ok()) throw std::runtime_error(pki.error().message);
     pki_ = std::move(pki).value();
   }
-  ~TempPki() { std::filesystem::remove_all(dir_); }
+  ~TempPki() {
+    if (owns_) std::filesystem::remove_all(dir_);
+  }
   tls::ServerPki& operator*() { return *pki_; }
   tls::ServerPki* operator->() { return pki_.get(); }
 
  private:
   std::filesystem::path dir_;
+  bool owns_;
   std::unique_ptr<tls::ServerPki> pki_;
 };
 
@@ -65,8 +72,11 @@ class FakeLinkServer {
   };
   using HelloHandler = std::function<std::vector<link::Message>(const link::Hello&)>;
 
-  explicit FakeLinkServer(HelloHandler on_hello)
-      : on_hello_(std::move(on_hello)), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+  // `same_ca`: serve with that server's CA (a replica of it); it must outlive this one.
+  explicit FakeLinkServer(HelloHandler on_hello, const FakeLinkServer* same_ca = nullptr)
+      : on_hello_(std::move(on_hello)),
+        pki_(same_ca ? &same_ca->pki_ : nullptr),
+        acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
     asio::co_spawn(ioc_, Accept(), asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -316,6 +326,36 @@ TEST_F(AgentTest, JoinsKeepsItsIdentityAndReconnectsWithIt) {
   auto restarted = server.NextOf<link::Hello>(seconds(5), 3);
   ASSERT_TRUE(restarted);
   EXPECT_EQ(restarted->node_id, node_id_);
+}
+
+TEST_F(AgentTest, FollowsTheReplicasItWasToldOfAndRemembersThem) {
+  FakeLinkServer b(Welcoming());
+  std::vector<std::string> replicas;  // set before the agent starts
+  FakeLinkServer a(
+      [&, welcome = Welcoming()](const link::Hello& h) {
+        auto out = welcome(h);
+        if (auto* w = std::get_if<link::Welcome>(&out.front())) w->servers = replicas;
+        return out;
+      },
+      &b);
+  replicas = {a.url(), b.url()};
+  StartAgent(Options(a));
+  ASSERT_TRUE(a.NextOf<link::Heartbeat>(seconds(5), 1)) << "linked to the first replica";
+  EXPECT_EQ((*LoadNodeIdentity(state_dir_))->servers, std::vector<std::string>{b.url()});
+
+  // The first replica lets go: the next attempt goes to the other one, as the same node.
+  a.DropCurrent();
+  auto moved = b.NextOf<link::Hello>(seconds(5), 1);
+  ASSERT_TRUE(moved) << "the agent must dial the replica it was told of";
+  EXPECT_EQ(moved->node_id, node_id_);
+  ASSERT_TRUE(b.NextOf<link::Heartbeat>(seconds(5), 1));
+
+  // Restarted with a --server that is gone for good, it still finds the replica it learned.
+  ASSERT_TRUE(StopAgent()->ok());
+  StartAgent(Options("https://127.0.0.1:1"));
+  auto again = b.NextOf<link::Hello>(seconds(5), 2);
+  ASSERT_TRUE(again) << "node.json's servers must survive a restart";
+  EXPECT_EQ(again->node_id, node_id_);
 }
 
 TEST_F(AgentTest, WrongPinEndsRunWithAClearError) {
