@@ -77,10 +77,7 @@ Status Agent::Run() {
   if (auto ep = ParseServerUrl(options_.server_url); !ep.ok()) return ep.error();
   servers_ = {options_.server_url};
   if (identity_)  // replicas learned before a restart: the configured one may be the one away
-    for (const auto& u : identity_->servers)
-      if (ParseServerUrl(u).ok() &&
-          std::find(servers_.begin(), servers_.end(), u) == servers_.end())
-        servers_.push_back(u);
+    for (const auto& u : identity_->servers) AddServer(servers_, u);
   // The server CA to pin: the one this node joined (node.json), else the join token's.
   std::string pin = identity_ ? identity_->ca_fingerprint : "";
   if (pin.empty() && !options_.join_token.empty()) {
@@ -200,13 +197,15 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   co_return Status::Ok();
 }
 
+void Agent::AddServer(std::vector<std::string>& list, const std::string& url) {
+  if (!ParseServerUrl(url).ok()) return;  // never dial what does not parse
+  if (std::find(list.begin(), list.end(), url) == list.end()) list.push_back(url);
+}
+
 void Agent::LearnServers(const std::string& current, const std::vector<std::string>& offered) {
   std::vector<std::string> next = {options_.server_url};
-  for (const auto& u : offered) {
-    if (!ParseServerUrl(u).ok()) continue;  // never dial what does not parse
-    if (std::find(next.begin(), next.end(), u) == next.end()) next.push_back(u);
-  }
-  if (std::find(next.begin(), next.end(), current) == next.end()) next.push_back(current);
+  for (const auto& u : offered) AddServer(next, u);
+  AddServer(next, current);
   if (next != servers_) {
     std::string list;
     for (const auto& u : next) list += (list.empty() ? "" : ",") + u;

@@ -87,6 +87,8 @@ class Agent {
   // After a welcome from `current`: the servers to fail over to are the configured one plus
   // every replica the welcome named (a single server names none).
   void LearnServers(const std::string& current, const std::vector<std::string>& offered);
+  // Appends `url` to `list` unless it is there already or is not an https:// server URL.
+  static void AddServer(std::vector<std::string>& list, const std::string& url);
   void Dispatch(link::Message m);
   link::Hello MakeHello();
   void Enqueue(std::string text);  // I/O thread only

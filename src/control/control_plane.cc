@@ -537,23 +537,26 @@ void ControlPlane::PublishWorkload(const std::string& id) {
   if (PublishWorkloadLocally(id)) cluster_.Broadcast("workload", {{"id", id}});
 }
 
-std::optional<store::Workload> ControlPlane::PublishWorkloadLocally(const std::string& id) {
+bool ControlPlane::PublishWorkloadLocally(const std::string& id) {
   auto w = store_.GetWorkload(id);
-  if (!w.ok()) return std::nullopt;
+  if (!w.ok()) return false;
   if (route_observer_) route_observer_(id, RoutesOf(*w));
-  store::Workload copy = *w;
   const std::string owner = w->owner_id;
   auto v = View(std::move(w).value());
-  if (!v.ok()) return copy;
+  if (!v.ok()) return true;
   json::value body = WorkloadJson(*v);
   body.as_object().erase("credentials");  // events carry state, not secrets
   events_.Publish({owner, "workload", json::serialize(body)});
-  return copy;
+  return true;
 }
 
 void ControlPlane::PublishDeleted(const std::string& id, const std::string& owner_id) {
-  events_.Publish({owner_id, "workload.deleted", json::serialize(json::object{{"id", id}})});
+  PublishDeletedLocally(id, owner_id);
   cluster_.Broadcast("workload.deleted", {{"id", id}, {"owner_id", owner_id}});
+}
+
+void ControlPlane::PublishDeletedLocally(const std::string& id, const std::string& owner_id) {
+  events_.Publish({owner_id, "workload.deleted", json::serialize(json::object{{"id", id}})});
 }
 
 void ControlPlane::PublishNode(const std::string& node_id) {
@@ -588,8 +591,7 @@ void ControlPlane::OnClusterMessage(const std::string& kind, const json::object&
     Forget(id);
     std::string owner;
     if (const auto* v = body.if_contains("owner_id"); v && v->is_string()) owner = v->as_string();
-    if (!owner.empty())
-      events_.Publish({owner, "workload.deleted", json::serialize(json::object{{"id", id}})});
+    if (!owner.empty()) PublishDeletedLocally(id, owner);
   } else if (kind == "node" && !id.empty()) {
     PublishNodeLocally(id);
   } else if (kind == "schedule") {

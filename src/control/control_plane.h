@@ -11,7 +11,6 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -156,8 +155,9 @@ class ControlPlane {
   void PublishWorkload(const std::string& id);
   void PublishNode(const std::string& node_id);
   void PublishDeleted(const std::string& id, const std::string& owner_id);
-  // This replica's subscribers and edge only. Returns the workload (if it still exists).
-  std::optional<store::Workload> PublishWorkloadLocally(const std::string& id);
+  void PublishDeletedLocally(const std::string& id, const std::string& owner_id);
+  // This replica's subscribers and edge only. Returns whether the workload still exists.
+  bool PublishWorkloadLocally(const std::string& id);
   void PublishNodeLocally(const std::string& node_id);
   // Whether the node's agent link is up, on this replica or another.
   bool LinkUp(const store::Node& n) const;
