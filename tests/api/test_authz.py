@@ -293,7 +293,9 @@ class JoinTokens(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = LatticeServer("--join-token-ttl", "1")
+        # Expiry is whole seconds (a token made at x.9 with TTL 1 is dead at x+1.0),
+        # so the TTL leaves room for a loaded CI machine between issue and use.
+        cls.srv = LatticeServer("--join-token-ttl", "3")
         cls.srv.__enter__()
         cls.admin = accounts.sign_up(cls.srv, "root@example.com")["token"]
         cls.user = accounts.invited(cls.srv, cls.admin, "user@example.com")["token"]
@@ -321,7 +323,7 @@ class JoinTokens(unittest.TestCase):
 
     def test_expired_and_forged_tokens_are_refused(self):
         expired = self.token()
-        time.sleep(2.1)  # --join-token-ttl 1
+        time.sleep(4.1)  # --join-token-ttl 3
         for name, token in (("expired", expired), ("forged", "ljt_" + "A" * 43),
                             ("altered", self.token()[:-1] + "x"), ("empty", "")):
             with self.subTest(token=name):
