@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "auth/token.h"
 #include "common/random.h"
@@ -434,7 +435,7 @@ void ControlPlane::Tick() {
       }
     }
   }
-  SchedulePending();
+  PlacePending();  // also retries what waits for a node
   MarkLost(now);
 }
 
@@ -468,21 +469,46 @@ void ControlPlane::SchedulePending() {
     cluster_.Broadcast("schedule", {});
     return;
   }
+  {
+    std::lock_guard lock(owed_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_pass_ < kPassGap) {
+      schedule_owed_ = true;
+      return;
+    }
+    last_pass_ = now;
+    schedule_owed_ = false;
+  }
+  PlacePending();
+}
+
+void ControlPlane::ScheduleIfOwed() {
+  {
+    std::lock_guard lock(owed_mu_);
+    if (!schedule_owed_) return;
+    schedule_owed_ = false;
+    last_pass_ = std::chrono::steady_clock::now();
+  }
+  if (cluster_.IsLeader()) PlacePending();
+}
+
+void ControlPlane::PlacePending() {
   std::lock_guard lock(schedule_mu_);
   store::WorkloadFilter f;
   f.status = "pending";
   auto pending = store_.ListWorkloads(f);
   if (!pending.ok() || pending->empty()) return;
   auto nodes = store_.ListNodes();
-  auto all = store_.ListWorkloads({});
-  if (!nodes.ok() || !all.ok()) return;
+  auto allocated = store_.AllocatedMemoryByNode(scheduler::kDefaultRequestMb);
+  if (!nodes.ok() || !allocated.ok()) return;
   std::vector<scheduler::NodeView> view;
+  std::unordered_map<std::string, std::size_t> index;  // node id → its entry in view
+  view.reserve(nodes->size());
   for (const auto& n : *nodes) {
     scheduler::NodeView nv{n.id, n.name, n.status == "ready" && LinkUp(n), n.memory_mb, 0, n.cpus};
-    for (const auto& w : *all)
-      if (w.node_id == n.id && w.desired_state != "deleted")
-        nv.allocated_mb += w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
-    view.push_back(nv);
+    if (auto it = allocated->find(n.id); it != allocated->end()) nv.allocated_mb = it->second;
+    index.emplace(n.id, view.size());
+    view.push_back(std::move(nv));
   }
   const std::int64_t now = clock_.NowSeconds();
   for (auto& w : *pending) {
@@ -497,9 +523,8 @@ void ControlPlane::SchedulePending() {
       continue;
     }
     if (!store_.SetPlacement(w.id, p.node_id, "scheduled", "", now).ok()) continue;
-    for (auto& nv : view)
-      if (nv.id == p.node_id)
-        nv.allocated_mb += w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
+    view[index.at(p.node_id)].allocated_mb +=
+        w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
     w.node_id = p.node_id;
     Record(w, "scheduled", "placed on node " + p.node_id);
     PushToNode(w);

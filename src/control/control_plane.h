@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -119,6 +120,9 @@ class ControlPlane {
   // workloads and mark the workloads of nodes down longer than the grace `lost`. A replica
   // that has just become leader counts the grace from then.
   void Tick();
+  // Runs the placement pass that a request during the last pass's gap left owed (see
+  // SchedulePending). Called every few hundred milliseconds, off the I/O threads.
+  void ScheduleIfOwed();
 
   // At start-up: a lone server (not Shared) knows no agent is connected yet, so every node is
   // down until its agent dials in; with replicas the leader sorts that out (ReapReplicas).
@@ -147,7 +151,13 @@ class ControlPlane {
  private:
   Result<WorkloadView> View(store::Workload w);
   Result<store::Workload> Owned(const Principal& who, const std::string& id);
+  // Asks for a placement pass. A pass reads every node and every node's allocation, so a
+  // request made within kPassGap of the last pass is owed instead (ScheduleIfOwed pays it):
+  // a burst of 10,000 creates or agent connections costs a few passes, not 10,000, while a
+  // lone create is still placed before its response. On a follower: asks the leader.
   void SchedulePending();
+  // One placement pass, now (leader only).
+  void PlacePending();
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, const std::string& status, const std::string& message);
@@ -180,6 +190,10 @@ class ControlPlane {
   std::atomic<std::int64_t> leader_since_{0};  // 0: not the leader at the last Tick
 
   std::mutex schedule_mu_;  // one placement pass at a time
+  static constexpr std::chrono::milliseconds kPassGap{100};
+  std::mutex owed_mu_;
+  bool schedule_owed_ = false;                     // guarded by owed_mu_
+  std::chrono::steady_clock::time_point last_pass_;  // guarded by owed_mu_
   std::mutex url_mu_;
   std::string advertise_url_;  // guarded by url_mu_
   std::mutex seen_mu_;

@@ -365,15 +365,17 @@ asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock) {
   }
 }
 
-// The control plane's periodic duties (placement retries, lost nodes), every 2 s, off the
-// I/O threads because they touch the store, on a pool of their own.
+// The control plane's periodic duties (placement retries, lost nodes), every 2 s, and the
+// placement passes a burst of requests left owed, within 250 ms: off the I/O threads because
+// they touch the store, on a pool of their own.
 asio::awaitable<void> Duties(control::ControlPlane& cp, asio::thread_pool& pool) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    timer.expires_after(std::chrono::seconds(2));
+  for (int beat = 1;; ++beat) {
+    timer.expires_after(std::chrono::milliseconds(250));
     co_await timer.async_wait(asio::use_awaitable);
-    co_await api::RunBlocking(pool, [&cp] {
-      cp.Tick();
+    co_await api::RunBlocking(pool, [&cp, tick = beat % 8 == 0] {
+      if (tick) cp.Tick();
+      cp.ScheduleIfOwed();
       return 0;
     });
   }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -105,6 +106,11 @@ class Store {
   virtual Result<Workload> GetWorkload(const std::string& id) = 0;
   // Ordered by creation time, then id.
   virtual Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) = 0;
+  // For each node with workloads placed on it that are not deleted: the sum of their memory
+  // requests, a request of 0 MB or less counting as `default_request_mb` (the scheduler's
+  // view, in one aggregate query instead of every workload row).
+  virtual Result<std::map<std::string, std::int64_t>> AllocatedMemoryByNode(
+      std::int64_t default_request_mb) = 0;
   // Sets the desired state and bumps the generation; returns the updated workload.
   virtual Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
                                            const std::string& status, std::int64_t now) = 0;

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <optional>
 #include <thread>
 
 #include "common/random.h"
@@ -486,6 +488,45 @@ TEST_P(StoreTest, ConcurrentCreatesCannotBothTakeTheLastSlot) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(created.load(), 3);
   EXPECT_EQ(refused.load(), 5);
+}
+
+TEST_P(StoreTest, ListFiltersCombineAndAllocationsSumPerNode) {
+  auto a = store_->CreateUser(NewUser("a@x.io"), {});
+  auto b = store_->CreateUser(NewUser("b@x.io"), {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  const Workload a1 = Sized(a->id, "a1", 512, 0.5), a2 = Sized(a->id, "a2", 0, 0),
+                 a3 = Sized(a->id, "a3", 100, 0.1), b1 = Sized(b->id, "b1", 300, 0.1);
+  for (const auto* w : {&a1, &a2, &a3, &b1}) ASSERT_TRUE(store_->CreateWorkload(*w, {}).ok());
+  ASSERT_TRUE(store_->SetPlacement(a1.id, "node_1", "scheduled", "", 2).ok());
+  ASSERT_TRUE(store_->SetPlacement(a2.id, "node_1", "scheduled", "", 2).ok());
+  ASSERT_TRUE(store_->SetPlacement(b1.id, "node_2", "running", "", 2).ok());
+  ASSERT_TRUE(store_->SetPlacement(a3.id, "node_2", "scheduled", "", 2).ok());
+  ASSERT_TRUE(store_->SetDesiredState(a3.id, "deleted", "deleting", 3).ok());
+
+  auto count = [&](std::optional<std::string> owner, std::optional<std::string> node,
+                   std::optional<std::string> status) {
+    WorkloadFilter f;
+    f.owner_id = std::move(owner);
+    f.node_id = std::move(node);
+    f.status = std::move(status);
+    auto list = store_->ListWorkloads(f);
+    EXPECT_TRUE(list.ok());
+    return list.ok() ? list->size() : 999u;
+  };
+  EXPECT_EQ(count({}, {}, {}), 4u);
+  EXPECT_EQ(count(a->id, {}, {}), 3u);
+  EXPECT_EQ(count({}, "node_1", {}), 2u);
+  EXPECT_EQ(count({}, {}, "scheduled"), 2u);
+  EXPECT_EQ(count(a->id, "node_2", {}), 1u);
+  EXPECT_EQ(count(a->id, {}, "scheduled"), 2u);
+  EXPECT_EQ(count({}, "node_2", "running"), 1u);
+  EXPECT_EQ(count(b->id, "node_1", "scheduled"), 0u);
+  EXPECT_EQ(count(a->id, "node_1", "scheduled"), 2u);
+
+  // Deleted workloads free their memory; 0 MB counts as the default request.
+  auto alloc = store_->AllocatedMemoryByNode(256);
+  ASSERT_TRUE(alloc.ok()) << alloc.error().message;
+  EXPECT_EQ(*alloc, (std::map<std::string, std::int64_t>{{"node_1", 768}, {"node_2", 300}}));
 }
 
 TEST_P(StoreTest, PublicPortsAreStableUniqueAndReleasedOnDelete) {

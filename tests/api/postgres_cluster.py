@@ -44,7 +44,10 @@ def free_port():
 
 
 class PostgresCluster:
-    def __init__(self):
+    def __init__(self, durable=False):
+        # Tests run without fsync (fast, nothing to keep); benchmarks pass durable=True so
+        # PostgreSQL pays for every commit as SQLite (synchronous=FULL) does.
+        self.durable = durable
         self.bindir = find_bindir()
         self.tmp = None
         self.port = None
@@ -97,8 +100,9 @@ class PostgresCluster:
             self.proc = subprocess.Popen(
                 [os.path.join(self.bindir, "postgres"), "-D", self.data_dir,
                  "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
-                 "-c", f"unix_socket_directories={self.tmp}", "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                 "-c", f"unix_socket_directories={self.tmp}",
+                 *([] if self.durable else ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                                            "-c", "full_page_writes=off"])],
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True,
                 env={"LC_ALL": "C", "TZ": "UTC"}, **self._user)
         finally:

@@ -82,6 +82,8 @@ class PostgresStore final : public Store {
   Status CreateWorkload(const Workload& w, const Quota& quota) override;
   Result<Workload> GetWorkload(const std::string& id) override;
   Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
+  Result<std::map<std::string, std::int64_t>> AllocatedMemoryByNode(
+      std::int64_t default_request_mb) override;
   Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
                                    const std::string& status, std::int64_t now) override;
   Status SetPlacement(const std::string& id, const std::string& node_id, const std::string& status,

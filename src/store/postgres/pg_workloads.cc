@@ -130,6 +130,20 @@ Result<std::vector<Workload>> PostgresStore::ListWorkloads(const WorkloadFilter&
   return out;
 }
 
+Result<std::map<std::string, std::int64_t>> PostgresStore::AllocatedMemoryByNode(
+    std::int64_t default_request_mb) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql =
+      "SELECT node_id, SUM(CASE WHEN memory_mb > 0 THEN memory_mb ELSE $1 END)::bigint "
+      "FROM workloads WHERE node_id <> '' AND desired_state <> 'deleted' GROUP BY node_id";
+  auto r = (*c)->Exec(sql, Params().Add(default_request_mb));
+  if (!r.ok()) return std::move(r).error();
+  std::map<std::string, std::int64_t> out;
+  for (int i = 0; i < r->rows(); ++i) out.emplace(r->Text(i, 0), r->Int(i, 1));
+  return out;
+}
+
 Result<Workload> PostgresStore::SetDesiredState(const std::string& id, const std::string& desired,
                                                 const std::string& status, std::int64_t now) {
   auto c = Acquire();

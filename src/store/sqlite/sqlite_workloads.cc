@@ -3,6 +3,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 
@@ -124,19 +125,52 @@ Result<Workload> SqliteStore::GetWorkload(const std::string& id) {
 
 Result<std::vector<Workload>> SqliteStore::ListWorkloads(const WorkloadFilter& f) {
   auto c = Acquire();
-  static const std::string sql =
-      std::string(kWorkloadSelect) +
-      " WHERE (?1 IS NULL OR owner_id = ?1) AND (?2 IS NULL OR node_id = ?2)"
-      " AND (?3 IS NULL OR status = ?3) ORDER BY created_at, id";
+  // Only the filters that are set go into the WHERE clause: SQLite plans a statement once, and
+  // `(?1 IS NULL OR owner_id = ?1)` plans a full scan for every caller where `owner_id = ?`
+  // uses its index. One statement per combination (the cache is keyed by the text's address).
+  static const std::array<std::string, 8> kShapes = [] {
+    std::array<std::string, 8> shapes;
+    const char* columns[] = {"owner_id", "node_id", "status"};
+    for (int mask = 0; mask < 8; ++mask) {
+      std::string sql = kWorkloadSelect;
+      const char* glue = " WHERE ";
+      for (int b = 0; b < 3; ++b) {
+        if (!(mask & (1 << b))) continue;
+        sql += glue;
+        sql += columns[b];
+        sql += " = ?";
+        glue = " AND ";
+      }
+      shapes[static_cast<std::size_t>(mask)] = sql + " ORDER BY created_at, id";
+    }
+    return shapes;
+  }();
+  const int mask = (f.owner_id ? 1 : 0) | (f.node_id ? 2 : 0) | (f.status ? 4 : 0);
+  const std::string& sql = kShapes[static_cast<std::size_t>(mask)];
   auto q = c->Prepare(sql.c_str());
   if (!q.ok()) return std::move(q).error();
-  if (f.owner_id) (*q)->Bind(1, *f.owner_id);
-  if (f.node_id) (*q)->Bind(2, *f.node_id);
-  if (f.status) (*q)->Bind(3, *f.status);
+  int i = 0;
+  for (const auto* v : {&f.owner_id, &f.node_id, &f.status})
+    if (v->has_value()) (*q)->Bind(++i, **v);
   std::vector<Workload> out;
   int rc;
   while ((rc = (*q)->Step()) == SQLITE_ROW) out.push_back(ReadWorkload(**q));
   if (rc != SQLITE_DONE) return c->ToError(rc, "list workloads");
+  return out;
+}
+
+Result<std::map<std::string, std::int64_t>> SqliteStore::AllocatedMemoryByNode(
+    std::int64_t default_request_mb) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "SELECT node_id, SUM(CASE WHEN memory_mb > 0 THEN memory_mb ELSE ? END) FROM workloads "
+      "WHERE node_id != '' AND desired_state != 'deleted' GROUP BY node_id");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, default_request_mb);
+  std::map<std::string, std::int64_t> out;
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW) out.emplace((*q)->Text(0), (*q)->Int(1));
+  if (rc != SQLITE_DONE) return c->ToError(rc, "sum allocations");
   return out;
 }
 
