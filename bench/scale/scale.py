@@ -501,6 +501,8 @@ class Bench:
             "api_ms": {k: {"n": len(v), "p50": ms(pct(v, 50)), "p99": ms(pct(v, 99)),
                            "max": ms(max(v) if v else None)} for k, v in api.items()},
             "items_per_list": len(next(iter(by_user.values()))),
+            "placed_per_node": {"min": min(len(g.generations) for g in self.agents_by_node.values()),
+                                "max": max(len(g.generations) for g in self.agents_by_node.values())},
         })
 
 
@@ -524,10 +526,12 @@ def main():
     p.add_argument("--out", default="")
     a = p.parse_args()
 
-    want = 4 * a.nodes + 1024  # agents' sockets here, the server's, and some
+    want = a.nodes + 2048  # one socket per agent, here and in the server, and some
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (max(want, soft), max(want, hard)))
+        if hard < want:
+            sys.exit(f"{a.nodes} agents need {want} open files; the limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
     pg = None
     args = ["--registration", "open", "--quota-workloads", "0", "--quota-memory-mb", "0",

@@ -140,9 +140,12 @@ class ResourcesTest(unittest.TestCase):
             w = self.create("streamed")
             events = stream
             deadline = time.monotonic() + 5
-            while b"event: workload\n" not in events and time.monotonic() < deadline:
+            # Events about the user's other workloads may come first (a placement pass owed
+            # from an earlier create): wait for this one's.
+            while w["id"].encode() not in events and time.monotonic() < deadline:
                 events += read_until_closed(s, 0.2)[0]
-        frames = [f for f in events.decode().split("\n\n") if f.startswith("event: workload\n")]
+        frames = [f for f in events.decode().split("\n\n")
+                  if f.startswith("event: workload\n") and w["id"] in f]
         self.assertTrue(frames, f"no workload event arrived: {events!r}")
         payload = json.loads("".join(line[len("data: "):] for line in frames[0].split("\n")
                                      if line.startswith("data: ")))
