@@ -192,7 +192,7 @@ class ControlPlane {
   std::mutex schedule_mu_;  // one placement pass at a time
   static constexpr std::chrono::milliseconds kPassGap{100};
   std::mutex owed_mu_;
-  bool schedule_owed_ = false;                     // guarded by owed_mu_
+  bool schedule_owed_ = false;                       // guarded by owed_mu_
   std::chrono::steady_clock::time_point last_pass_;  // guarded by owed_mu_
   std::mutex url_mu_;
   std::string advertise_url_;  // guarded by url_mu_

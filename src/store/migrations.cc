@@ -265,8 +265,7 @@ ALTER TABLE nodes ADD COLUMN down_since BIGINT NOT NULL DEFAULT 0;
 )sql"},
       // Listing a user's workloads and charging their quota look workloads up by owner; with
       // hundreds of thousands of rows that must not be a full scan.
-      {6, "workloads by owner",
-       "CREATE INDEX workloads_owner ON workloads(owner_id, created_at);",
+      {6, "workloads by owner", "CREATE INDEX workloads_owner ON workloads(owner_id, created_at);",
        "CREATE INDEX workloads_owner ON workloads(owner_id, created_at);"},
   };
   return kMigrations;
