@@ -40,7 +40,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "api"))
+sys.path.insert(0, os.path.join(HERE, "..", "load"))
 
+import load  # noqa: E402
+from agent_link import ws_frame  # noqa: E402
 from lattice_server import LatticeServer  # noqa: E402
 from postgres_cluster import PostgresCluster  # noqa: E402
 
@@ -62,51 +65,12 @@ def ms(seconds):
 
 # ------------------------------------------------------------------------------ HTTP client
 
-class Http:
-    """One keep-alive HTTP/1.1 connection (asyncio); reconnects when the server closes."""
+class Http(load.Http):
+    """bench/load's keep-alive HTTP/1.1 client, with a generous timeout (a user's list of 1,000
+    workloads under load) and `must`."""
 
     def __init__(self, host, port):
-        self.host, self.port = host, port
-        self.reader = self.writer = None
-
-    async def request(self, method, path, body=None, token=None):
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port,
-                                                                     limit=1 << 26)
-        data = json.dumps(body).encode() if body is not None else b""
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Length: {len(data)}\r\n"
-        if body is not None:
-            head += "Content-Type: application/json\r\n"
-        if token:
-            head += f"Authorization: Bearer {token}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + data)
-        status_line = await self.reader.readline()
-        if not status_line:
-            self.close()
-            raise ConnectionError(f"{method} {path}: the server closed the connection")
-        headers = {}
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            k, _, v = line.decode("latin-1").partition(":")
-            headers[k.strip().lower()] = v.strip()
-        if "content-length" in headers:
-            payload = await self.reader.readexactly(int(headers["content-length"]))
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            payload = b""
-            while True:
-                size = int((await self.reader.readline()).split(b";")[0], 16)
-                chunk = await self.reader.readexactly(size + 2)
-                if size == 0:
-                    break
-                payload += chunk[:-2]
-        else:
-            payload = b""
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        status = int(status_line.split()[1])
-        return status, (json.loads(payload) if payload else None)
+        super().__init__(host, port, timeout=120)
 
     async def must(self, method, path, body=None, token=None, expect=(200, 201)):
         status, answer = await self.request(method, path, body, token)
@@ -114,29 +78,8 @@ class Http:
             raise RuntimeError(f"{method} {path}: {status} {answer}")
         return answer
 
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
 
 # ------------------------------------------------------------------------------ agent link
-
-def ws_frame(text):
-    payload = text.encode()
-    key = os.urandom(4)
-    n = len(payload)
-    head = bytes([0x81])
-    if n < 126:
-        head += bytes([0x80 | n])
-    elif n < 65536:
-        head += bytes([0x80 | 126]) + struct.pack("!H", n)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    stream = (key * (n // 4 + 1))[:n]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
-    return head + key + masked
-
 
 def ws_control(opcode, payload=b""):
     key = os.urandom(4)
@@ -308,7 +251,7 @@ class Bench:
                 while not queue.empty():
                     out.append(await worker(http, queue.get_nowait()))
             finally:
-                http.close()
+                await http.close()
         await asyncio.gather(*(loop() for _ in range(n)))
         return out
 
@@ -380,7 +323,7 @@ class Bench:
         try:
             nodes = (await h.must("GET", "/api/v1/nodes", token=admin))["items"]
         finally:
-            h.close()
+            await h.close()
         self.node_list = nodes
         return sum(1 for n in nodes if n["status"] == status)
 
@@ -408,10 +351,11 @@ class Bench:
         latencies = []  # seconds from the agent's report to the owner's SSE client
         stop = asyncio.Event()
         node_of = {}
+        h = Http(self.host, self.port)
         for u in watched:
-            for w in (await Http(self.host, self.port).must(
-                    "GET", "/api/v1/workloads", token=self.users[u]))["items"]:
+            for w in (await h.must("GET", "/api/v1/workloads", token=self.users[u]))["items"]:
                 node_of[w["id"]] = w["node_id"]
+        await h.close()
 
         async def sse(token):
             reader, writer = await asyncio.open_connection(self.host, self.port, limit=1 << 24)
@@ -459,7 +403,7 @@ class Bench:
                     api[kind].append(time.monotonic() - t0)
                     await asyncio.sleep(a.think)
             finally:
-                h.close()
+                await h.close()
 
         tasks = [asyncio.create_task(sse(self.users[u])) for u in watched]
         await asyncio.sleep(1)  # subscribed

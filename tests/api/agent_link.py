@@ -27,7 +27,8 @@ def _read_exact(sock, n):
     return data
 
 
-def _send_text(sock, text):
+def ws_frame(text):
+    """One masked client text frame (RFC 6455 5.2) carrying `text`."""
     payload = text.encode()
     mask = os.urandom(4)
     head = bytes([0x81])  # FIN + text
@@ -38,8 +39,13 @@ def _send_text(sock, text):
         head += bytes([0x80 | 126]) + struct.pack("!H", n)
     else:
         head += bytes([0x80 | 127]) + struct.pack("!Q", n)
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    sock.sendall(head + mask + masked)
+    stream = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
+    return head + mask + masked
+
+
+def _send_text(sock, text):
+    sock.sendall(ws_frame(text))
 
 
 def _read_message(sock):
