@@ -290,6 +290,7 @@ class Bench:
         per_user = total // a.users
         jobs = [(u, k) for k in range(per_user) for u in range(a.users)]
         created = []
+        self.last_progress = time.monotonic()
 
         async def create(h, job):
             u, k = job
@@ -298,8 +299,12 @@ class Bench:
                               "resources": {"memory_mb": MEMORY_PER_WORKLOAD_MB, "cpus": 0.01}},
                              self.users[u])
             created.append((u, w["id"]))
-            if len(created) % 20000 == 0:
-                print(f"[scale]   {len(created)} created", file=sys.stderr, flush=True)
+            if len(created) % 5000 == 0:
+                now = time.monotonic()
+                rate = 5000 / max(0.001, now - self.last_progress)
+                self.last_progress = now
+                print(f"[scale]   {len(created)} created ({rate:.0f}/s, server CPU "
+                      f"{self.server.cpu_seconds():.0f} s, bench CPU {time.process_time():.0f} s)", file=sys.stderr, flush=True)
         await self.pool(a.api_connections, jobs, create)
         self.result["created"] = len(created)
         self.phase("create workloads", per_second=round(len(created) / max(

@@ -187,6 +187,7 @@ Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::s
     status = "stopped";  // nothing runs
   auto w = store_.SetDesiredState(id, desired, status, clock_.NowSeconds());
   if (!w.ok()) return std::move(w).error();
+  if (desired == "deleted" && !w->node_id.empty()) recount_ = true;  // its memory is free
   Record(*w, status,
          desired == "deleted"   ? "delete requested"
          : desired == "stopped" ? "stop requested"
@@ -423,6 +424,7 @@ void ControlPlane::Tick() {
   (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), now});
   if (!cluster_.IsLeader()) {
     leader_since_ = 0;
+    recount_ = true;  // a tally from an earlier term may have missed others' placements
     return;
   }
   if (leader_since_ == 0) leader_since_ = std::max(now, started_at_);
@@ -435,7 +437,7 @@ void ControlPlane::Tick() {
       }
     }
   }
-  PlacePending();  // also retries what waits for a node
+  PlacePending(/*recount=*/true);  // also retries what waits for a node
   MarkLost(now);
 }
 
@@ -492,21 +494,31 @@ void ControlPlane::ScheduleIfOwed() {
   if (cluster_.IsLeader()) PlacePending();
 }
 
-void ControlPlane::PlacePending() {
+void ControlPlane::PlacePending(bool recount) {
   std::lock_guard lock(schedule_mu_);
+  if (recount_.exchange(false)) recount = true;
+  if (recount || !allocated_) {
+    auto counted = store_.AllocatedMemoryByNode(scheduler::kDefaultRequestMb);
+    if (!counted.ok()) {
+      allocated_.reset();
+      recount_ = true;
+      return;
+    }
+    allocated_ = std::move(counted).value();
+  }
   store::WorkloadFilter f;
   f.status = "pending";
   auto pending = store_.ListWorkloads(f);
   if (!pending.ok() || pending->empty()) return;
   auto nodes = store_.ListNodes();
-  auto allocated = store_.AllocatedMemoryByNode(scheduler::kDefaultRequestMb);
-  if (!nodes.ok() || !allocated.ok()) return;
+  if (!nodes.ok()) return;
+  auto& allocated = *allocated_;
   std::vector<scheduler::NodeView> view;
   std::unordered_map<std::string, std::size_t> index;  // node id → its entry in view
   view.reserve(nodes->size());
   for (const auto& n : *nodes) {
     scheduler::NodeView nv{n.id, n.name, n.status == "ready" && LinkUp(n), n.memory_mb, 0, n.cpus};
-    if (auto it = allocated->find(n.id); it != allocated->end()) nv.allocated_mb = it->second;
+    if (auto it = allocated.find(n.id); it != allocated.end()) nv.allocated_mb = it->second;
     index.emplace(n.id, view.size());
     view.push_back(std::move(nv));
   }
@@ -523,8 +535,9 @@ void ControlPlane::PlacePending() {
       continue;
     }
     if (!store_.SetPlacement(w.id, p.node_id, "scheduled", "", now).ok()) continue;
-    view[index.at(p.node_id)].allocated_mb +=
-        w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
+    const std::int64_t mb = w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
+    view[index.at(p.node_id)].allocated_mb += mb;
+    allocated[p.node_id] += mb;
     w.node_id = p.node_id;
     Record(w, "scheduled", "placed on node " + p.node_id);
     PushToNode(w);

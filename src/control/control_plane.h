@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -156,8 +157,10 @@ class ControlPlane {
   // a burst of 10,000 creates or agent connections costs a few passes, not 10,000, while a
   // lone create is still placed before its response. On a follower: asks the leader.
   void SchedulePending();
-  // One placement pass, now (leader only).
-  void PlacePending();
+  // One placement pass, now (leader only). Node allocations come from a tally kept by the
+  // passes themselves; `recount` (every Tick, or after a local delete) rebuilds it from the
+  // store, so a delete made on another replica frees its memory within one Tick.
+  void PlacePending(bool recount = false);
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, const std::string& status, const std::string& message);
@@ -190,6 +193,10 @@ class ControlPlane {
   std::atomic<std::int64_t> leader_since_{0};  // 0: not the leader at the last Tick
 
   std::mutex schedule_mu_;  // one placement pass at a time
+  // node id → memory placed there (MB); guarded by schedule_mu_. Reading it from the store
+  // is a scan of every workload, too slow to pay on each pass under a burst of creates.
+  std::optional<std::map<std::string, std::int64_t>> allocated_;
+  std::atomic<bool> recount_{true};  // a delete freed memory the tally still counts
   static constexpr std::chrono::milliseconds kPassGap{100};
   std::mutex owed_mu_;
   bool schedule_owed_ = false;                       // guarded by owed_mu_

@@ -2,6 +2,13 @@
 
 namespace lattice::store {
 
+constexpr const char* kCoveringIndexes = R"sql(
+DROP INDEX workloads_node;
+CREATE INDEX workloads_node ON workloads(node_id, desired_state, memory_mb);
+DROP INDEX workloads_owner;
+CREATE INDEX workloads_owner ON workloads(owner_id, created_at, desired_state, memory_mb, cpus);
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "users and sessions",
@@ -267,6 +274,11 @@ ALTER TABLE nodes ADD COLUMN down_since BIGINT NOT NULL DEFAULT 0;
       // hundreds of thousands of rows that must not be a full scan.
       {6, "workloads by owner", "CREATE INDEX workloads_owner ON workloads(owner_id, created_at);",
        "CREATE INDEX workloads_owner ON workloads(owner_id, created_at);"},
+      // Indexes that cover the two sums: the scheduler's recount (memory per node over every
+      // workload) and the quota check (one owner's workloads, memory and CPUs) read the index
+      // alone, never the rows. Each keeps its old columns first, so it still serves every
+      // lookup the index it replaces served (by node; by owner in creation order).
+      {7, "covering indexes for allocation and quota sums", kCoveringIndexes, kCoveringIndexes},
   };
   return kMigrations;
 }

@@ -32,6 +32,10 @@ QuotaUse Charge(const Workload& w, const Quota& q) {
                   w.cpus > 0 ? w.cpus : q.unset_cpus};
 }
 
+bool HasLimits(const Quota& q) {
+  return q.max_workloads > 0 || q.max_memory_mb > 0 || q.max_cpus > 0;
+}
+
 Status CheckQuota(const Quota& q, const QuotaUse& used, const QuotaUse& request) {
   if (q.max_workloads > 0 && used.workloads + request.workloads > q.max_workloads) {
     Error e = Exceeded("workloads", "workloads", std::to_string(q.max_workloads),

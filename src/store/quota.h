@@ -12,6 +12,9 @@ namespace lattice::store {
 // What `w` counts: one workload, its memory and CPU limits (or the quota's stand-ins if unset).
 QuotaUse Charge(const Workload& w, const Quota& q);
 
+// Whether `q` limits anything at all (every limit zero: nothing to count or check).
+bool HasLimits(const Quota& q);
+
 // Ok if `used` plus `request` stays within every limit of `q`. Otherwise kPermissionDenied with
 // type "quota-exceeded", a message naming the quota, its limit, the current use and what the
 // request needs, and the same as problem members `quota` ("workloads", "memory_mb" or

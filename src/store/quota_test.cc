@@ -33,6 +33,10 @@ TEST(Quota, ChargeUsesStandInsForUnsetLimits) {
 
 TEST(Quota, ZeroMeansNoLimit) {
   EXPECT_TRUE(CheckQuota(Quota{}, {1000, 1 << 20, 500}, {1, 1 << 20, 64}).ok());
+  EXPECT_FALSE(HasLimits(Quota{}));
+  EXPECT_TRUE(HasLimits(Quota{1, 0, 0, 256, 1}));
+  EXPECT_TRUE(HasLimits(Quota{0, 1, 0, 256, 1}));
+  EXPECT_TRUE(HasLimits(Quota{0, 0, 0.5, 256, 1}));
 }
 
 TEST(Quota, ExactlyAtTheLimitIsAllowed) {

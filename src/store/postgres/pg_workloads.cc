@@ -79,6 +79,7 @@ Status PostgresStore::CreateWorkload(const Workload& w, const Quota& quota) {
   if (!c.ok()) return std::move(c).error();
   Connection& conn = **c;
   return InTransaction(conn, [&]() -> Status {
+    if (!HasLimits(quota)) return InsertWorkload(conn, w);  // nothing to count
     // Locking the owner's row serialises this owner's creates (across servers too): a
     // concurrent create waits here, then counts this one's workload.
     auto owner =
