@@ -354,7 +354,9 @@ class Bench:
         watched = list(by_user)[:a.watched_users]
         sent = {}       # reason → monotonic time the agent sent it
         latencies = []  # seconds from the agent's report to the owner's SSE client
-        stop = asyncio.Event()
+        stop = asyncio.Event()      # everything ends
+        flipping = asyncio.Event()  # the flipper runs while set
+        flipping.set()
         node_of = {}
         h = Http(self.host, self.port)
         for u in watched:
@@ -384,7 +386,7 @@ class Bench:
         async def flipper():
             seq = 0
             ids = list(node_of)
-            while not stop.is_set():
+            while flipping.is_set():
                 wid = random.choice(ids)
                 seq += 1
                 reason = f"scale flip {seq}"
@@ -421,6 +423,8 @@ class Bench:
             await asyncio.sleep(1)
             rss.append(self.server.rss_mb())
         cpu1, hb1, t1 = self.server.cpu_seconds(), self.heartbeats_sent, time.monotonic()
+        flipping.clear()
+        await asyncio.sleep(1.0)  # the target: a change still unseen after this is a miss
         stop.set()
         await asyncio.sleep(0.6)
         for t in tasks:

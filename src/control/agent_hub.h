@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "link/protocol.h"
@@ -60,7 +61,8 @@ class AgentHub {
     LogSink sink;
   };
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<AgentConnection>> links_;  // guarded by mu_
+  // Looked up for every node on every placement pass: hashed, not ordered.
+  std::unordered_map<std::string, std::shared_ptr<AgentConnection>> links_;  // guarded by mu_
   std::map<std::string, Stream> streams_;                          // guarded by mu_
   StreamFailHandler stream_fail_;                                  // set once, before use
 };

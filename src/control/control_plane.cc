@@ -510,13 +510,22 @@ void ControlPlane::PlacePending(bool recount) {
   f.status = "pending";
   auto pending = store_.ListWorkloads(f);
   if (!pending.ok() || pending->empty()) return;
-  auto nodes = store_.ListNodes();
-  if (!nodes.ok()) return;
+  // Marked fresh before the read: a change published while it runs marks them stale again.
+  if (nodes_stale_.exchange(false) || recount || !nodes_) {
+    auto read = store_.ListNodes();
+    if (!read.ok()) {
+      nodes_.reset();
+      nodes_stale_ = true;
+      return;
+    }
+    nodes_ = std::move(read).value();
+  }
+  const std::vector<store::Node>& nodes = *nodes_;
   auto& allocated = *allocated_;
   std::vector<scheduler::NodeView> view;
   std::unordered_map<std::string, std::size_t> index;  // node id → its entry in view
-  view.reserve(nodes->size());
-  for (const auto& n : *nodes) {
+  view.reserve(nodes.size());
+  for (const auto& n : nodes) {
     scheduler::NodeView nv{n.id, n.name, n.status == "ready" && LinkUp(n), n.memory_mb, 0, n.cpus};
     if (auto it = allocated.find(n.id); it != allocated.end()) nv.allocated_mb = it->second;
     index.emplace(n.id, view.size());
@@ -603,6 +612,7 @@ void ControlPlane::PublishNode(const std::string& node_id) {
 }
 
 void ControlPlane::PublishNodeLocally(const std::string& node_id) {
+  nodes_stale_ = true;  // the next placement pass rereads them
   auto n = store_.GetNode(node_id);
   if (!n.ok()) return;
   const bool connected = LinkUp(*n);

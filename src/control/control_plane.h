@@ -158,8 +158,9 @@ class ControlPlane {
   // lone create is still placed before its response. On a follower: asks the leader.
   void SchedulePending();
   // One placement pass, now (leader only). Node allocations come from a tally kept by the
-  // passes themselves; `recount` (every Tick, or after a local delete) rebuilds it from the
-  // store, so a delete made on another replica frees its memory within one Tick.
+  // passes themselves, and the nodes from the last pass's read unless one changed since;
+  // `recount` (every Tick) rereads both from the store, and a local delete triggers a
+  // recount, so a delete made on another replica frees its memory within one Tick.
   void PlacePending(bool recount = false);
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
@@ -197,6 +198,11 @@ class ControlPlane {
   // is a scan of every workload, too slow to pay on each pass under a burst of creates.
   std::optional<std::map<std::string, std::int64_t>> allocated_;
   std::atomic<bool> recount_{true};  // a delete freed memory the tally still counts
+  // The nodes as the last pass read them; guarded by schedule_mu_. Every change that matters
+  // to placement (a link up or down, a node joining, a replica reaped) is published, here or
+  // by another replica, and publishing marks them stale; Tick rereads them regardless.
+  std::optional<std::vector<store::Node>> nodes_;
+  std::atomic<bool> nodes_stale_{true};
   static constexpr std::chrono::milliseconds kPassGap{100};
   std::mutex owed_mu_;
   bool schedule_owed_ = false;                       // guarded by owed_mu_

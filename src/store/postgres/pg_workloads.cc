@@ -2,6 +2,9 @@
 #include "store/postgres/pg_store.h"
 #include "store/quota.h"
 
+#include <array>
+#include <optional>
+
 namespace lattice::store::postgres {
 namespace {
 
@@ -118,12 +121,33 @@ Result<Workload> PostgresStore::GetWorkload(const std::string& id) {
 Result<std::vector<Workload>> PostgresStore::ListWorkloads(const WorkloadFilter& f) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
-  static const std::string sql =
-      std::string("SELECT ") + kWorkloadColumns +
-      " FROM workloads WHERE ($1::text IS NULL OR owner_id = $1) AND "
-      "($2::text IS NULL OR node_id = $2) AND ($3::text IS NULL OR status = $3) "
-      "ORDER BY created_at, id";
-  auto r = (*c)->Exec(sql, Params().Add(f.owner_id).Add(f.node_id).Add(f.status));
+  // Only the filters that are set go into the WHERE clause: a prepared statement may run on a
+  // generic plan, and `($1 IS NULL OR owner_id = $1)` has no generic plan but a full scan.
+  static const std::array<std::string, 8> kShapes = [] {
+    std::array<std::string, 8> shapes;
+    const char* columns[] = {"owner_id", "node_id", "status"};
+    for (int mask = 0; mask < 8; ++mask) {
+      std::string sql = std::string("SELECT ") + kWorkloadColumns + " FROM workloads";
+      const char* glue = " WHERE ";
+      int n = 0;
+      for (int b = 0; b < 3; ++b) {
+        if (!(mask & (1 << b))) continue;
+        sql += glue + std::string(columns[b]) + " = $" + std::to_string(++n);
+        glue = " AND ";
+      }
+      shapes[static_cast<std::size_t>(mask)] = sql + " ORDER BY created_at, id";
+    }
+    return shapes;
+  }();
+  Params params;
+  int mask = 0;
+  const std::optional<std::string>* filters[] = {&f.owner_id, &f.node_id, &f.status};
+  for (int b = 0; b < 3; ++b) {
+    if (!filters[b]->has_value()) continue;
+    mask |= 1 << b;
+    params.Add(**filters[b]);
+  }
+  auto r = (*c)->Exec(kShapes[static_cast<std::size_t>(mask)], params);
   if (!r.ok()) return std::move(r).error();
   std::vector<Workload> out;
   out.reserve(static_cast<std::size_t>(r->rows()));
