@@ -63,8 +63,8 @@ class AgentHub {
   mutable std::mutex mu_;
   // Looked up for every node on every placement pass: hashed, not ordered.
   std::unordered_map<std::string, std::shared_ptr<AgentConnection>> links_;  // guarded by mu_
-  std::map<std::string, Stream> streams_;                          // guarded by mu_
-  StreamFailHandler stream_fail_;                                  // set once, before use
+  std::map<std::string, Stream> streams_;                                    // guarded by mu_
+  StreamFailHandler stream_fail_;                                            // set once, before use
 };
 
 }  // namespace lattice::control
