@@ -1,9 +1,10 @@
 // PostgresStore: workloads and their event timeline.
 #include "store/postgres/pg_store.h"
 #include "store/quota.h"
+#include "store/workload_filter.h"
 
 #include <array>
-#include <optional>
+#include <string_view>
 
 namespace lattice::store::postgres {
 namespace {
@@ -121,33 +122,12 @@ Result<Workload> PostgresStore::GetWorkload(const std::string& id) {
 Result<std::vector<Workload>> PostgresStore::ListWorkloads(const WorkloadFilter& f) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
-  // Only the filters that are set go into the WHERE clause: a prepared statement may run on a
-  // generic plan, and `($1 IS NULL OR owner_id = $1)` has no generic plan but a full scan.
-  static const std::array<std::string, 8> kShapes = [] {
-    std::array<std::string, 8> shapes;
-    const char* columns[] = {"owner_id", "node_id", "status"};
-    for (int mask = 0; mask < 8; ++mask) {
-      std::string sql = std::string("SELECT ") + kWorkloadColumns + " FROM workloads";
-      const char* glue = " WHERE ";
-      int n = 0;
-      for (int b = 0; b < 3; ++b) {
-        if (!(mask & (1 << b))) continue;
-        sql += glue + std::string(columns[b]) + " = $" + std::to_string(++n);
-        glue = " AND ";
-      }
-      shapes[static_cast<std::size_t>(mask)] = sql + " ORDER BY created_at, id";
-    }
-    return shapes;
-  }();
+  // One prepared statement per filter combination (store/workload_filter.h).
+  static const std::array<std::string, 8> kShapes = WorkloadListStatements(
+      std::string("SELECT ") + kWorkloadColumns + " FROM workloads", Placeholders::kNumbered);
   Params params;
-  int mask = 0;
-  const std::optional<std::string>* filters[] = {&f.owner_id, &f.node_id, &f.status};
-  for (int b = 0; b < 3; ++b) {
-    if (!filters[b]->has_value()) continue;
-    mask |= 1 << b;
-    params.Add(**filters[b]);
-  }
-  auto r = (*c)->Exec(kShapes[static_cast<std::size_t>(mask)], params);
+  for (std::string_view v : FilterValues(f)) params.Add(v);
+  auto r = (*c)->Exec(kShapes[FilterShape(f)], params);
   if (!r.ok()) return std::move(r).error();
   std::vector<Workload> out;
   out.reserve(static_cast<std::size_t>(r->rows()));

@@ -1,6 +1,7 @@
 // SqliteStore: workloads and their event timeline.
 #include "store/quota.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/workload_filter.h"
 
 #include <algorithm>
 #include <array>
@@ -126,33 +127,14 @@ Result<Workload> SqliteStore::GetWorkload(const std::string& id) {
 
 Result<std::vector<Workload>> SqliteStore::ListWorkloads(const WorkloadFilter& f) {
   auto c = Acquire();
-  // Only the filters that are set go into the WHERE clause: SQLite plans a statement once, and
-  // `(?1 IS NULL OR owner_id = ?1)` plans a full scan for every caller where `owner_id = ?`
-  // uses its index. One statement per combination (the cache is keyed by the text's address).
-  static const std::array<std::string, 8> kShapes = [] {
-    std::array<std::string, 8> shapes;
-    const char* columns[] = {"owner_id", "node_id", "status"};
-    for (int mask = 0; mask < 8; ++mask) {
-      std::string sql = kWorkloadSelect;
-      const char* glue = " WHERE ";
-      for (int b = 0; b < 3; ++b) {
-        if (!(mask & (1 << b))) continue;
-        sql += glue;
-        sql += columns[b];
-        sql += " = ?";
-        glue = " AND ";
-      }
-      shapes[static_cast<std::size_t>(mask)] = sql + " ORDER BY created_at, id";
-    }
-    return shapes;
-  }();
-  const int mask = (f.owner_id ? 1 : 0) | (f.node_id ? 2 : 0) | (f.status ? 4 : 0);
-  const std::string& sql = kShapes[static_cast<std::size_t>(mask)];
-  auto q = c->Prepare(sql.c_str());
+  // One statement per filter combination (store/workload_filter.h); the statement cache is
+  // keyed by the text's address, so these strings live as long as the process.
+  static const std::array<std::string, 8> kShapes =
+      WorkloadListStatements(kWorkloadSelect, Placeholders::kQuestionMarks);
+  auto q = c->Prepare(kShapes[FilterShape(f)].c_str());
   if (!q.ok()) return std::move(q).error();
   int i = 0;
-  for (const auto* v : {&f.owner_id, &f.node_id, &f.status})
-    if (v->has_value()) (*q)->Bind(++i, **v);
+  for (std::string_view v : FilterValues(f)) (*q)->Bind(++i, v);
   std::vector<Workload> out;
   int rc;
   while ((rc = (*q)->Step()) == SQLITE_ROW) out.push_back(ReadWorkload(**q));
