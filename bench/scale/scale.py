@@ -304,7 +304,8 @@ class Bench:
                 rate = 5000 / max(0.001, now - self.last_progress)
                 self.last_progress = now
                 print(f"[scale]   {len(created)} created ({rate:.0f}/s, server CPU "
-                      f"{self.server.cpu_seconds():.0f} s, bench CPU {time.process_time():.0f} s)", file=sys.stderr, flush=True)
+                      f"{self.server.cpu_seconds():.0f} s, bench CPU "
+                      f"{time.process_time():.0f} s)", file=sys.stderr, flush=True)
         await self.pool(a.api_connections, jobs, create)
         self.result["created"] = len(created)
         self.phase("create workloads", per_second=round(len(created) / max(

@@ -496,28 +496,21 @@ void ControlPlane::ScheduleIfOwed() {
 
 void ControlPlane::PlacePending(bool recount) {
   std::lock_guard lock(schedule_mu_);
-  if (recount_.exchange(false)) recount = true;
-  if (recount || !allocated_) {
-    auto counted = store_.AllocatedMemoryByNode(scheduler::kDefaultRequestMb);
-    if (!counted.ok()) {
-      allocated_.reset();
-      recount_ = true;
-      return;
-    }
-    allocated_ = std::move(counted).value();
-  }
+  // Dropped here, reread below only if something waits: an idle Tick reads nothing more.
+  if (recount_.exchange(false) || recount) allocated_.reset();
+  if (nodes_stale_.exchange(false) || recount) nodes_.reset();
   store::WorkloadFilter f;
   f.status = "pending";
   auto pending = store_.ListWorkloads(f);
   if (!pending.ok() || pending->empty()) return;
-  // Marked fresh before the read: a change published while it runs marks them stale again.
-  if (nodes_stale_.exchange(false) || recount || !nodes_) {
+  if (!allocated_) {
+    auto counted = store_.AllocatedMemoryByNode(scheduler::kDefaultRequestMb);
+    if (!counted.ok()) return;
+    allocated_ = std::move(counted).value();
+  }
+  if (!nodes_) {
     auto read = store_.ListNodes();
-    if (!read.ok()) {
-      nodes_.reset();
-      nodes_stale_ = true;
-      return;
-    }
+    if (!read.ok()) return;
     nodes_ = std::move(read).value();
   }
   const std::vector<store::Node>& nodes = *nodes_;
