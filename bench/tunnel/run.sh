@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tunnel benchmark (issue #5), every number against its anchor in the same run:
 #   throughput  iperf3 through the tunnel (client → edge → TLS → agent → iperf3 server) vs iperf3
-#               on raw loopback, ROUNDS interleaved rounds of SECONDS each; median ratio
+#               on raw loopback, ROUNDS interleaved rounds of SECONDS each; median ratio.
+#               A third anchor, "plain": the same three hops and relay without TLS or edge,
+#               shows what the copies alone cost on this machine
 #   latency     64-byte ping-pongs through the tunnel vs direct; p50/p99 and what the tunnel adds
 #   memory      RSS growth of the edge + agent process per idle tunneled connection, N open
 # Usage: bench/tunnel/run.sh   (env: ROUNDS=5 SECONDS_PER=5 CONNS=10000)
@@ -21,19 +23,21 @@ trap cleanup EXIT
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_ready() { for _ in $(seq 1 100); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "not ready: $1" >&2; exit 1; }
 
-IP=$(free_port); EP=$(free_port); T1=$(free_port); T2=$(free_port)
+IP=$(free_port); EP=$(free_port); T1=$(free_port); T2=$(free_port); T3=$(free_port)
 iperf3 -s -p "$IP" -D -I "$work/iperf.pid" --logfile "$work/iperf.log"
 "$B" echo "$EP" > "$work/echo.out" 2>&1 & pids+=($!)
 "$B" serve "$T1" "$IP" > "$work/serve1.out" 2>&1 & pids+=($!)
 "$B" serve "$T2" "$EP" > "$work/serve2.out" 2>&1 & S2=$!; pids+=($S2)
-wait_ready "$work/echo.out"; wait_ready "$work/serve1.out"; wait_ready "$work/serve2.out"; sleep 1
+"$B" plain "$T3" "$IP" > "$work/plain.out" 2>&1 & pids+=($!)
+wait_ready "$work/echo.out"; wait_ready "$work/serve1.out"; wait_ready "$work/serve2.out"
+wait_ready "$work/plain.out"; sleep 1
 
 gbps() { iperf3 -c 127.0.0.1 -p "$1" -t "$SECS" -J | /usr/bin/python3 -c \
   'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'; }
-raw=(); tun=()
+raw=(); tun=(); plain=()
 for i in $(seq 1 "$ROUNDS"); do
-  raw+=("$(gbps "$IP")"); tun+=("$(gbps "$T1")")
-  echo "round $i: raw ${raw[-1]} Gbit/s, tunnel ${tun[-1]} Gbit/s" >&2
+  raw+=("$(gbps "$IP")"); tun+=("$(gbps "$T1")"); plain+=("$(gbps "$T3")")
+  echo "round $i: raw ${raw[-1]} Gbit/s, tunnel ${tun[-1]} Gbit/s, plain 3-hop ${plain[-1]} Gbit/s" >&2
 done
 read -r raw_rtt50 raw_rtt99 < <("$B" rtt "$EP" 20000 64)
 read -r tun_rtt50 tun_rtt99 < <("$B" rtt "$T2" 20000 64)
@@ -48,14 +52,18 @@ grep -q held "$work/hold.out" || { cat "$work/hold.out" >&2; exit 1; }
 sleep 2; after=$(rss "$S2"); exec 9>&-
 
 /usr/bin/python3 - "$out/tunnel.json" "$CONNS" "$before" "$after" \
-  "$raw_rtt50" "$raw_rtt99" "$tun_rtt50" "$tun_rtt99" "${raw[*]}" "${tun[*]}" <<'PY'
+  "$raw_rtt50" "$raw_rtt99" "$tun_rtt50" "$tun_rtt99" "${raw[*]}" "${tun[*]}" "${plain[*]}" <<'PY'
 import json, statistics, sys
 path, conns, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 r50, r99, t50, t99 = map(float, sys.argv[5:9])
 raw = [float(x) for x in sys.argv[9].split()]; tun = [float(x) for x in sys.argv[10].split()]
+plain = [float(x) for x in sys.argv[11].split()]
 ratios = [t / r for r, t in zip(raw, tun)]
+plain_ratios = [p / r for r, p in zip(raw, plain)]
 res = {
-  "throughput_gbps": {"raw": raw, "tunnel": tun, "median_ratio": round(statistics.median(ratios), 3)},
+  "throughput_gbps": {"raw": raw, "tunnel": tun, "plain_3hop": plain,
+                      "median_ratio": round(statistics.median(ratios), 3),
+                      "plain_median_ratio": round(statistics.median(plain_ratios), 3)},
   "rtt_us": {"raw_p50": r50, "raw_p99": r99, "tunnel_p50": t50, "tunnel_p99": t99,
              "added_p50": round(t50 - r50, 1), "added_p99": round(t99 - r99, 1)},
   "memory": {"connections": conns, "rss_before_kb": before, "rss_after_kb": after,
@@ -64,7 +72,8 @@ res = {
 json.dump(res, open(path, "w"), indent=2)
 t = res["throughput_gbps"]; m = res["memory"]; l = res["rtt_us"]
 print(f"throughput: tunnel/raw median {t['median_ratio']}x (target >= 0.5x); "
-      f"raw {statistics.median(raw):.1f} Gbit/s, tunnel {statistics.median(tun):.1f} Gbit/s")
+      f"raw {statistics.median(raw):.1f} Gbit/s, tunnel {statistics.median(tun):.1f} Gbit/s; "
+      f"plain 3-hop relay (no TLS) {t['plain_median_ratio']}x")
 print(f"latency (64 B round trip): raw p50 {r50} us p99 {r99} us; tunnel p50 {t50} us p99 {t99} us; "
       f"added p50 {l['added_p50']} us p99 {l['added_p99']} us")
 print(f"memory: {m['per_connection_kb']} KB per idle tunneled connection (edge + agent, {conns} open; "

@@ -3,6 +3,9 @@
 //
 //   tunnel_bench serve PUBLIC_PORT TARGET_PORT   edge on PUBLIC_PORT → TLS → agent → TARGET_PORT;
 //                                                prints "ready" once listening
+//   tunnel_bench plain PUBLIC_PORT TARGET_PORT   the same three hops and the same relay with no
+//                                                TLS and no edge (PUBLIC_PORT → relay → relay →
+//                                                TARGET_PORT): what the copies alone cost
 //   tunnel_bench echo PORT                       an echo server (holds idle connections cheaply)
 //   tunnel_bench rtt PORT COUNT SIZE             COUNT ping-pongs of SIZE bytes; prints
 //                                                "p50_us p99_us"
@@ -34,6 +37,7 @@
 #include "common/logging.h"
 #include "common/random.h"
 #include "edge/edge.h"
+#include "tunnel/relay.h"
 #include "tunnel/test_certs.h"
 
 namespace asio = boost::asio;
@@ -103,6 +107,37 @@ int Serve(int public_port, int target_port) {
   second.join();
   client.Stop();
   edge->Stop();
+  return 0;
+}
+
+// Accepts on `port`, dials `target`, relays; for every connection, on its own strand.
+asio::awaitable<void> PlainHop(tcp::acceptor& a, int target) {
+  for (;;) {
+    auto [ec, in] = co_await a.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    auto strand = asio::make_strand(a.get_executor());
+    tcp::socket out(strand);
+    auto [cec] = co_await out.async_connect({kLoopback, static_cast<unsigned short>(target)},
+                                            asio::as_tuple(asio::use_awaitable));
+    if (cec) continue;
+    in.set_option(tcp::no_delay(true));
+    out.set_option(tcp::no_delay(true));
+    tunnel::StartRelay(strand, tunnel::RelayEnd(std::move(in)), tunnel::RelayEnd(std::move(out)),
+                       {}, [](const tunnel::RelayStats&) {});
+  }
+}
+
+int Plain(int public_port, int target_port) {
+  asio::io_context ioc;
+  tcp::acceptor first(ioc, {kLoopback, static_cast<unsigned short>(public_port)});
+  tcp::acceptor second(ioc, {kLoopback, 0});
+  asio::co_spawn(ioc, PlainHop(first, second.local_endpoint().port()), asio::detached);
+  asio::co_spawn(ioc, PlainHop(second, target_port), asio::detached);
+  std::printf("ready\n");
+  std::fflush(stdout);
+  std::thread other([&] { ioc.run(); });  // two I/O threads, as in serve
+  ioc.run();
+  other.join();
   return 0;
 }
 
@@ -189,6 +224,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> a(argv + 1, argv + argc);
   try {
     if (a.size() == 3 && a[0] == "serve") return Serve(std::stoi(a[1]), std::stoi(a[2]));
+    if (a.size() == 3 && a[0] == "plain") return Plain(std::stoi(a[1]), std::stoi(a[2]));
     if (a.size() == 2 && a[0] == "echo") return Echo(std::stoi(a[1]));
     if (a.size() == 4 && a[0] == "rtt")
       return Rtt(std::stoi(a[1]), std::stoi(a[2]), std::stoi(a[3]));

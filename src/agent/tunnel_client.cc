@@ -114,11 +114,16 @@ asio::awaitable<Status> TunnelClient::Carry(const link::StreamOpen& m) {
     co_return Error::Unavailable("edge: " + ec.message());
 
   ++active_;
-  const tunnel::RelayStats st =
-      co_await tunnel::Relay(edge, *local, tunnel::RelayOptions{options_.idle_timeout});
-  --active_;
-  spdlog::debug("msg=\"stream closed\" stream={} in={} out={} aborted={}", m.stream_id, st.a_to_b,
-                st.b_to_a, st.aborted);
+  // (No co_await inside the call: GCC 12 mishandles temporaries in such full-expressions.)
+  const asio::any_io_executor strand = co_await asio::this_coro::executor;
+  tunnel::StartRelay(strand, tunnel::RelayEnd(std::move(*tls)),
+                     tunnel::RelayEnd(std::move(local).value()),
+                     tunnel::RelayOptions{options_.idle_timeout},
+                     [this, id = m.stream_id](const tunnel::RelayStats& st) {
+                       --active_;
+                       spdlog::debug("msg=\"stream closed\" stream={} in={} out={} aborted={}", id,
+                                     st.a_to_b, st.b_to_a, st.aborted);
+                     });
   co_return Status::Ok();
 }
 

@@ -64,10 +64,10 @@ class TunnelClient {
   SSL_CTX* const ctx_;
   const PortLookup ports_;
   const FailSink fail_;
+  std::atomic<std::int64_t> active_{0};  // before ioc_: relays still count down as it goes away
   boost::asio::io_context ioc_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
-  std::atomic<std::int64_t> active_{0};
 };
 
 }  // namespace lattice::agent

@@ -196,12 +196,12 @@ asio::awaitable<void> Edge::ServeClient(tcp::socket client, int port) {
     }
     ++active;
   }
-  struct Release {
+  struct Release {  // gives the slot back on every early return; the relay takes it over
     Edge& e;
     const std::string& id;
+    bool armed = true;
     ~Release() {
-      std::lock_guard lock(e.mu_);
-      if (--e.active_[id] <= 0) e.active_.erase(id);
+      if (armed) e.ReleaseSlot(id);
     }
   } release{*this, route.workload_id};
 
@@ -236,10 +236,24 @@ asio::awaitable<void> Edge::ServeClient(tcp::socket client, int port) {
   }
   ++opened_;
   ++active_streams_;
-  const tunnel::RelayStats st = co_await tunnel::Relay(client, *data, {opts_.idle_timeout});
-  --active_streams_;
-  spdlog::debug("msg=\"stream closed\" workload={} in={} out={} aborted={} idle={}",
-                route.workload_id, st.a_to_b, st.b_to_a, st.aborted, st.idle_timed_out);
+  release.armed = false;
+  // The relay outlives this coroutine (whose frame is freed now: an idle stream costs only the
+  // relay's small state); it gives the slot back when it ends.
+  // (No co_await inside the call: GCC 12 mishandles temporaries in such full-expressions.)
+  const asio::any_io_executor strand = co_await asio::this_coro::executor;
+  tunnel::StartRelay(
+      strand, tunnel::RelayEnd(std::move(client)), tunnel::RelayEnd(std::move(data)),
+      {opts_.idle_timeout}, [this, id = route.workload_id](const tunnel::RelayStats& st) {
+        --active_streams_;
+        ReleaseSlot(id);
+        spdlog::debug("msg=\"stream closed\" workload={} in={} out={} aborted={} idle={}", id,
+                      st.a_to_b, st.b_to_a, st.aborted, st.idle_timed_out);
+      });
+}
+
+void Edge::ReleaseSlot(const std::string& workload_id) {
+  std::lock_guard lock(mu_);
+  if (--active_[workload_id] <= 0) active_.erase(workload_id);
 }
 
 asio::awaitable<void> Edge::AcceptDataConnection(std::unique_ptr<tunnel::TlsSocket> conn,

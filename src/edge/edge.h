@@ -91,6 +91,7 @@ class Edge {
   void StartListener(const std::shared_ptr<Listener>& l);
   boost::asio::awaitable<void> AcceptLoop(std::shared_ptr<Listener> l);
   boost::asio::awaitable<void> ServeClient(boost::asio::ip::tcp::socket client, int port);
+  void ReleaseSlot(const std::string& workload_id);  // a stream of it ended
   boost::asio::awaitable<void> RebindLoop();
 
   boost::asio::io_context& ioc_;

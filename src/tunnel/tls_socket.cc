@@ -195,22 +195,31 @@ asio::awaitable<error_code> TlsSocket::WriteAll(const void* data, std::size_t si
   co_return error_code{};
 }
 
+bool TlsSocket::TryShutdownSend(error_code& ec, int& wait) {
+  ec = {};
+  if (sent_shutdown_) return true;
+  ERR_clear_error();
+  errno = 0;
+  const int r = SSL_shutdown(ssl_);
+  if (r >= 0) {  // 0: close_notify sent, the peer's not yet received; that is all we want
+    sent_shutdown_ = true;
+    return true;
+  }
+  const int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+    wait = err;
+    return false;
+  }
+  ec = SslError(err);
+  return true;
+}
+
 asio::awaitable<error_code> TlsSocket::ShutdownSend() {
-  if (sent_shutdown_) co_return error_code{};
   for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    const int r = SSL_shutdown(ssl_);
-    if (r >= 0) {  // 0: close_notify sent, the peer's not yet received; that is all we want
-      sent_shutdown_ = true;
-      co_return error_code{};
-    }
-    const int err = SSL_get_error(ssl_, r);
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-      if (error_code ec = co_await WaitFor(err)) co_return ec;
-      continue;
-    }
-    co_return SslError(err);
+    error_code ec;
+    int wait = 0;
+    if (TryShutdownSend(ec, wait)) co_return ec;
+    if ((ec = co_await WaitFor(wait))) co_return ec;
   }
 }
 

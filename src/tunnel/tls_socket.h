@@ -71,6 +71,9 @@ class TlsSocket {
   boost::asio::awaitable<boost::system::error_code> WriteAll(const void* data, std::size_t size);
   // Sends close_notify once; later writes fail, reads go on.
   boost::asio::awaitable<boost::system::error_code> ShutdownSend();
+  // The same without waiting: true when sent (or failed: `ec`), false with `wait` = the
+  // SSL_ERROR_WANT_* to wait for before calling again.
+  bool TryShutdownSend(boost::system::error_code& ec, int& wait);
   // Closes the socket at once (no close_notify).
   void Close();
 
