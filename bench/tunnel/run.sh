@@ -12,6 +12,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 B="$root/build/bench/tunnel/tunnel_bench"
 ROUNDS="${ROUNDS:-5}"; SECS="${SECONDS_PER:-5}"; CONNS="${CONNS:-10000}"
+# The serve process holds four descriptors per tunneled connection (client, edge TLS, agent
+# TLS, target): CONNS is capped by the descriptor limit rather than failing half-way.
+fd_max=$(ulimit -Hn); [[ "$fd_max" == unlimited ]] && fd_max=1048576
+if (( CONNS * 4 + 256 > fd_max )); then
+  CONNS=$(( (fd_max - 256) / 4 ))
+  echo "note: the descriptor limit ($fd_max) allows $CONNS held connections; using that" >&2
+fi
 [[ -x "$B" ]] || { echo "build first: cmake --build build --target tunnel_bench" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing: scripts/setup.sh --bench" >&2; exit 1; }
 out="$root/bench/results"; mkdir -p "$out"

@@ -123,6 +123,7 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
 
  private:
   struct Direction {
+    Direction(RelayEnd* s, RelayEnd* d, std::uint64_t* c) : src(s), dst(d), count(c) {}
     RelayEnd* src;
     RelayEnd* dst;
     std::uint64_t* count;
