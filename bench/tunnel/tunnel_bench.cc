@@ -1,8 +1,13 @@
-// tunnel_bench: the tunnel's data path (edge + agent-side client, the real classes) in one
-// process, plus the small clients and servers bench/tunnel/run.sh measures it with.
+// tunnel_bench: the tunnel's data path (edge and agent-side client, the real classes) as two
+// processes, as on two machines, plus the small clients and servers bench/tunnel/run.sh
+// measures it with.
 //
-//   tunnel_bench serve PUBLIC_PORT TARGET_PORT   edge on PUBLIC_PORT → TLS → agent → TARGET_PORT;
-//                                                prints "ready" once listening
+//   tunnel_bench edge PUBLIC_PORT CONTROL_PORT   the edge: public listener on PUBLIC_PORT, a TLS
+//                                                front for data connections; waits for the
+//                                                agent process on CONTROL_PORT
+//   tunnel_bench agent CONTROL_PORT TARGET_PORT  the agent's TunnelClient: dials the edge's front
+//                                                over TLS for every stream.open, relays to
+//                                                TARGET_PORT. Both print "ready".
 //   tunnel_bench plain PUBLIC_PORT TARGET_PORT   the same three hops and the same relay with no
 //                                                TLS and no edge (PUBLIC_PORT → relay → relay →
 //                                                TARGET_PORT): what the copies alone cost
@@ -13,15 +18,18 @@
 //                                                prints "held N", holds them until stdin closes
 //
 // The TLS between edge and agent is real (TLS 1.3, a throw-away CA); the agent link is the
-// only thing short-circuited (stream.open is a function call instead of a WebSocket message).
+// only thing short-circuited (stream.open travels as a line on a plain TCP connection instead
+// of a WebSocket message).
 #include <sys/resource.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -29,6 +37,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +46,7 @@
 #include "common/logging.h"
 #include "common/random.h"
 #include "edge/edge.h"
+#include "link/protocol.h"
 #include "tunnel/relay.h"
 #include "tunnel/test_certs.h"
 
@@ -57,26 +67,32 @@ void RaiseFdLimit() {
 
 const auto kLoopback = asio::ip::make_address("127.0.0.1");
 
-int Serve(int public_port, int target_port) {
+// The edge process: public listener, the TLS front for data connections, and the agent's
+// "link", which here is one TCP connection on `control_port` carrying `stream.open` messages
+// as lines (link::Encode) instead of a WebSocket.
+int EdgeMain(int public_port, int control_port) {
   InitCrypto();
   InitLogging("warn");
   auto pki = tunnel::testing::MakeTestPki();
   asio::io_context ioc;
-  std::unique_ptr<edge::Edge> edge;
-  // The TLS front: what the server does for a connection starting with a TLS ClientHello.
   tcp::acceptor front(ioc, {kLoopback, 0});
-  agent::TunnelClientOptions ao;
-  ao.edge_host = "127.0.0.1";
-  ao.edge_port = std::to_string(front.local_endpoint().port());
-  agent::TunnelClient client(
-      ao, pki.client.get(),
-      [target_port](const std::string&, int) -> std::optional<int> { return target_port; },
-      [&](link::StreamFail f) { edge->OnStreamFail("node", f); });
+  tcp::acceptor ctrl_acceptor(ioc, {kLoopback, static_cast<unsigned short>(control_port)});
+  std::printf("ready\n");
+  std::fflush(stdout);
+  tcp::socket ctrl = ctrl_acceptor.accept();  // the agent process
+  ctrl.set_option(tcp::no_delay(true));
+  // First the front's port and the CA the agent is to trust, then stream.open lines.
+  asio::write(ctrl,
+              asio::buffer(std::to_string(front.local_endpoint().port()) + "\n" + pki.ca_pem));
+  std::mutex ctrl_mu;
   edge::EdgeOptions eo;
   eo.max_streams_per_workload = 1000000;
-  edge = std::make_unique<edge::Edge>(ioc, eo, [&](const std::string&, const link::StreamOpen& m) {
-    client.Open(m);
-    return true;
+  edge::Edge edge(ioc, eo, [&](const std::string&, const link::StreamOpen& m) {
+    const std::string line = link::Encode(m) + "\n";
+    std::lock_guard lock(ctrl_mu);
+    boost::system::error_code ec;
+    asio::write(ctrl, asio::buffer(line), ec);
+    return !ec;
   });
   asio::co_spawn(
       ioc,
@@ -90,23 +106,64 @@ int Serve(int public_port, int target_port) {
                 auto tls = tunnel::TlsSocket::Create(std::move(s), pki.server.get(),
                                                      tunnel::TlsSocket::Role::kServer);
                 if (!tls.ok() || !(co_await (*tls)->Handshake()).ok()) co_return;
-                co_await edge->AcceptDataConnection(std::move(*tls), "");
+                co_await edge.AcceptDataConnection(std::move(*tls), "");
               },
               asio::detached);
         }
       },
       asio::detached);
-  client.Start();
-  edge->SetRoutes({{public_port, "wl", 1, "node", true}});
-  std::printf("ready\n");
-  std::fflush(stdout);
+  edge.SetRoutes({{public_port, "wl", 1, "node", true}});
   asio::signal_set stop(ioc, SIGINT, SIGTERM);
   stop.async_wait([&](auto, int) { ioc.stop(); });
   std::thread second([&] { ioc.run(); });  // the server runs one I/O thread per core too
   ioc.run();
   second.join();
-  client.Stop();
-  edge->Stop();
+  edge.Stop();
+  return 0;
+}
+
+// The agent process: the real TunnelClient, fed the edge's stream.open lines.
+int AgentMain(int control_port, int target_port) {
+  InitCrypto();
+  InitLogging("warn");
+  asio::io_context ioc;
+  tcp::socket ctrl(ioc);
+  ctrl.connect({kLoopback, static_cast<unsigned short>(control_port)});
+  asio::streambuf in;
+  std::string line;
+  auto next_line = [&]() -> bool {
+    boost::system::error_code ec;
+    asio::read_until(ctrl, in, '\n', ec);
+    if (ec) return false;
+    std::istream is(&in);
+    std::getline(is, line);
+    return true;
+  };
+  if (!next_line()) return 1;
+  agent::TunnelClientOptions ao;
+  ao.edge_host = "127.0.0.1";
+  ao.edge_port = line;
+  std::string ca_pem;
+  while (next_line()) {
+    ca_pem += line + "\n";
+    if (line.starts_with("-----END")) break;
+  }
+  auto trust = tunnel::testing::MakeTestClient(ca_pem);
+  agent::TunnelClient client(
+      ao, trust.get(),
+      [target_port](const std::string&, int) -> std::optional<int> { return target_port; },
+      [](link::StreamFail f) {
+        std::fprintf(stderr, "stream.fail %s: %s\n", f.stream_id.c_str(), f.reason.c_str());
+      });
+  client.Start();
+  std::printf("ready\n");
+  std::fflush(stdout);
+  while (next_line()) {
+    auto m = link::Decode(line);
+    if (!m.ok()) return 1;
+    if (auto* open = std::get_if<link::StreamOpen>(&*m)) client.Open(std::move(*open));
+  }
+  client.Stop();  // the edge went away
   return 0;
 }
 
@@ -223,7 +280,8 @@ int main(int argc, char** argv) {
   RaiseFdLimit();
   const std::vector<std::string> a(argv + 1, argv + argc);
   try {
-    if (a.size() == 3 && a[0] == "serve") return Serve(std::stoi(a[1]), std::stoi(a[2]));
+    if (a.size() == 3 && a[0] == "edge") return EdgeMain(std::stoi(a[1]), std::stoi(a[2]));
+    if (a.size() == 3 && a[0] == "agent") return AgentMain(std::stoi(a[1]), std::stoi(a[2]));
     if (a.size() == 3 && a[0] == "plain") return Plain(std::stoi(a[1]), std::stoi(a[2]));
     if (a.size() == 2 && a[0] == "echo") return Echo(std::stoi(a[1]));
     if (a.size() == 4 && a[0] == "rtt")

@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include "common/random.h"
+#include "common/tls_policy.h"
 #include "tls/openssl_util.h"
 
 namespace lattice::tls {
@@ -99,6 +100,7 @@ PinnedClient::PinnedClient(const Private&, std::string fingerprint, std::string 
       context_(std::make_unique<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client)) {
   SSL_CTX* c = context_->native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
+  SSL_CTX_set_ciphersuites(c, kTls13CipherSuites);
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
   // The pointer stays valid: pin_sha256_ is const and lives as long as the context.

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "common/random.h"
+#include "common/tls_policy.h"
 #include "tls/openssl_util.h"
 
 namespace lattice::tls {
@@ -242,7 +243,8 @@ Result<std::unique_ptr<boost::asio::ssl::context>> NewServerContext(X509* leaf, 
   SSL_CTX* c = ctx->native_handle();
   if (SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) != 1 ||
       SSL_CTX_use_certificate(c, leaf) != 1 || SSL_CTX_use_PrivateKey(c, key) != 1 ||
-      SSL_CTX_add1_chain_cert(c, ca) != 1 || SSL_CTX_check_private_key(c) != 1)
+      SSL_CTX_add1_chain_cert(c, ca) != 1 || SSL_CTX_check_private_key(c) != 1 ||
+      SSL_CTX_set_ciphersuites(c, kTls13CipherSuites) != 1)
     return SslError("cannot set up the server's TLS context");
   // Idle connections (tunnel streams) give their read/write buffers back to the allocator.
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);

@@ -1,6 +1,10 @@
 #include "tunnel/test_certs.h"
 
+#include "common/tls_policy.h"
+
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <stdexcept>
@@ -46,6 +50,16 @@ X509* NewCert(EVP_PKEY* key, EVP_PKEY* signer, X509* issuer, const char* cn, boo
   return x;
 }
 
+SslCtxPtr NewClientContext(X509* ca) {
+  SslCtxPtr c(SSL_CTX_new(TLS_client_method()));
+  SSL_CTX_set_min_proto_version(c.get(), TLS1_3_VERSION);
+  SSL_CTX_set_ciphersuites(c.get(), kTls13CipherSuites);
+  SSL_CTX_set_mode(c.get(), SSL_MODE_RELEASE_BUFFERS);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(c.get()), ca);
+  SSL_CTX_set_verify(c.get(), SSL_VERIFY_PEER, nullptr);
+  return c;
+}
+
 }  // namespace
 
 TestPki MakeTestPki() {
@@ -57,22 +71,35 @@ TestPki MakeTestPki() {
   TestPki p;
   p.server.reset(SSL_CTX_new(TLS_server_method()));
   SSL_CTX_set_min_proto_version(p.server.get(), TLS1_3_VERSION);
+  SSL_CTX_set_ciphersuites(p.server.get(), kTls13CipherSuites);
   SSL_CTX_set_mode(p.server.get(), SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_use_certificate(p.server.get(), leaf);
   SSL_CTX_use_PrivateKey(p.server.get(), leaf_key);
   SSL_CTX_add1_chain_cert(p.server.get(), ca);
 
-  p.client.reset(SSL_CTX_new(TLS_client_method()));
-  SSL_CTX_set_min_proto_version(p.client.get(), TLS1_3_VERSION);
-  SSL_CTX_set_mode(p.client.get(), SSL_MODE_RELEASE_BUFFERS);
-  X509_STORE_add_cert(SSL_CTX_get_cert_store(p.client.get()), ca);
-  SSL_CTX_set_verify(p.client.get(), SSL_VERIFY_PEER, nullptr);
+  p.client = NewClientContext(ca);
+  BIO* out = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(out, ca);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out, &data);
+  p.ca_pem.assign(data, static_cast<std::size_t>(n));
+  BIO_free(out);
 
   X509_free(leaf);
   X509_free(ca);
   EVP_PKEY_free(leaf_key);
   EVP_PKEY_free(ca_key);
   return p;
+}
+
+SslCtxPtr MakeTestClient(const std::string& ca_pem) {
+  BIO* in = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
+  X509* ca = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+  BIO_free(in);
+  if (ca == nullptr) throw std::runtime_error("MakeTestClient: not a PEM certificate");
+  SslCtxPtr c = NewClientContext(ca);
+  X509_free(ca);
+  return c;
 }
 
 }  // namespace lattice::tunnel::testing

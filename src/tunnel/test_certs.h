@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 
 #include <memory>
+#include <string>
 
 namespace lattice::tunnel::testing {
 
@@ -15,11 +16,15 @@ struct SslCtxFree {
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
 struct TestPki {
-  SslCtxPtr server;  // presents the leaf (and the CA) — TLS 1.3, SSL_MODE_RELEASE_BUFFERS
-  SslCtxPtr client;  // trusts only this CA, verifies the peer
+  SslCtxPtr server;    // presents the leaf (and the CA) — TLS 1.3, SSL_MODE_RELEASE_BUFFERS
+  SslCtxPtr client;    // trusts only this CA, verifies the peer
+  std::string ca_pem;  // the CA, for a client in another process (MakeTestClient)
 };
 
 // A fresh CA each call (so two calls give two PKIs that do not trust each other).
 TestPki MakeTestPki();
+
+// A client context like TestPki::client that trusts the CA in `ca_pem`; throws on bad PEM.
+SslCtxPtr MakeTestClient(const std::string& ca_pem);
 
 }  // namespace lattice::tunnel::testing
