@@ -355,6 +355,26 @@ TEST_F(TlsPair, HandshakeSucceedsWithTheRightCa) {
   EXPECT_TRUE(s.ok());
 }
 
+TEST_F(TlsPair, AClientTrustingTheCaPemHandshakesAndAes128IsChosen) {
+  testing::SslCtxPtr from_pem = testing::MakeTestClient(pki_.ca_pem);
+  auto [c, s] = Handshake(from_pem.get(), "127.0.0.1");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_STREQ(SSL_get_cipher_name(client_tls_->native_handle()), "TLS_AES_128_GCM_SHA256");
+  EXPECT_STREQ(SSL_get_cipher_name(server_tls_->native_handle()), "TLS_AES_128_GCM_SHA256");
+}
+
+TEST_F(TlsPair, AContextWithoutTheOrderGetsItPerConnection) {
+  testing::SslCtxPtr plain(SSL_CTX_new(TLS_client_method()));  // OpenSSL's order: AES-256 first
+  tcp::acceptor l = Listen(ioc_);
+  tcp::socket c(ioc_);
+  c.connect(l.local_endpoint());
+  auto tls = TlsSocket::Create(std::move(c), plain.get(), TlsSocket::Role::kClient, "127.0.0.1");
+  ASSERT_TRUE(tls.ok());
+  STACK_OF(SSL_CIPHER)* ciphers = SSL_get_ciphers((*tls)->native_handle());
+  ASSERT_GT(sk_SSL_CIPHER_num(ciphers), 0);
+  EXPECT_STREQ(SSL_CIPHER_get_name(sk_SSL_CIPHER_value(ciphers, 0)), "TLS_AES_128_GCM_SHA256");
+}
+
 TEST_F(TlsPair, AnotherCaIsRefused) {
   testing::TestPki other = testing::MakeTestPki();
   auto [c, s] = Handshake(other.client.get(), "127.0.0.1");
