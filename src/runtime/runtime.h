@@ -33,6 +33,22 @@ struct VolumeMount {
   std::string container_path;  // absolute path inside the container
 };
 
+// How a container is confined. Every container the agent creates drops all capabilities and
+// adds back only `cap_add`, cannot gain privileges (no-new-privileges), has a pids limit and
+// rotated logs; there is no way to ask for privileged mode, host namespaces, devices or host
+// mounts.
+struct Confinement {
+  std::vector<std::string> cap_add;  // capability names without CAP_
+  std::string user;                  // "uid[:gid]"; empty: the image's default
+  bool read_only_rootfs = false;
+  std::vector<std::string> tmpfs;  // absolute paths: small tmpfs mounts (noexec, nosuid)
+  std::int64_t tmpfs_bytes = 64 << 20;
+  std::int64_t pids_limit = 512;
+  std::int64_t cpu_shares = 1024;         // relative weight under contention
+  std::int64_t log_max_bytes = 10 << 20;  // per log file, rotated by the engine
+  int log_max_files = 3;
+};
+
 struct ContainerSpec {
   std::string name;  // engine-level container name (unique on the node)
   std::string image;
@@ -40,9 +56,36 @@ struct ContainerSpec {
   std::vector<std::string> command;  // empty: the image's default
   std::vector<PortBinding> ports;
   std::vector<VolumeMount> volumes;
-  std::int64_t memory_bytes = 0;  // 0: no limit
+  std::int64_t memory_bytes = 0;  // 0: no limit; swap is never more than this
   double cpus = 0;                // 0: no limit; fractional CPUs (NanoCpus)
   std::map<std::string, std::string> labels;
+  std::string network;               // network to join; empty: the engine's default bridge
+  std::vector<std::string> aliases;  // names others on `network` reach it by
+  Confinement confinement;
+};
+
+// A bridge network with a fixed subnet, on which containers reach each other but nothing on
+// any other network (the engine isolates bridge networks from each other).
+struct NetworkSpec {
+  std::string name;
+  std::string subnet;       // "10.213.0.0/26"
+  std::string gateway;      // "10.213.0.1"
+  std::string bridge_name;  // host interface name (≤ 15 bytes), e.g. "lt-0123456789ab"
+  std::map<std::string, std::string> labels;
+};
+
+struct NetworkInfo {
+  std::string id;
+  std::string name;
+  std::vector<std::string> subnets;  // CIDRs of its IPAM configuration
+  std::map<std::string, std::string> labels;
+};
+
+// A small file written into a container (see Runtime::CopyFiles).
+struct FileEntry {
+  std::string name;     // a plain file name, no '/'
+  std::string content;  // at most 1 MiB
+  int mode = 0400;
 };
 
 struct ContainerInfo {
@@ -56,6 +99,8 @@ struct ContainerInfo {
   std::string error;  // the engine's error message for a failed start, if any
   std::map<std::string, std::string> labels;
   std::vector<PortBinding> ports;  // actual host bindings (host_port filled in)
+  std::string network_mode;        // the network it was created on ("bridge", a name, …)
+  std::map<std::string, std::string> addresses;  // network name → IPv4 address, while running
 };
 
 struct NodeInfo {
@@ -74,9 +119,10 @@ class Runtime {
   virtual Status Ping() = 0;
   virtual Result<NodeInfo> Info() = 0;
 
-  // Ensures `image` is present: inspects it, and pulls it when absent. kNotFound with a
-  // readable message ("image X is not present on this node and could not be pulled: …")
-  // when neither works.
+  // Ensures `image` is present: inspects it, and pulls it when absent. When neither works the
+  // error's message is one short classified reason safe to show the workload's owner
+  // (docker/pull_error.h), and the engine's own words are the error's member "engine_detail"
+  // (for logs and administrators only).
   virtual Status EnsureImage(const std::string& image) = 0;
 
   // Creates (does not start) a container; creates missing named volumes. Returns its id.
@@ -91,6 +137,19 @@ class Runtime {
   virtual Status Remove(const std::string& id) = 0;
   // Removes a named volume. A missing volume is ok.
   virtual Status RemoveVolume(const std::string& name) = 0;
+
+  // Networks. CreateNetwork returns the id; kConflict when the name exists or the subnet
+  // overlaps another network's (the caller then picks another subnet). RemoveNetwork of a
+  // missing network is ok; of one with containers attached, kConflict.
+  virtual Result<std::string> CreateNetwork(const NetworkSpec& spec) = 0;
+  virtual Result<std::vector<NetworkInfo>> ListNetworks() = 0;
+  virtual Status RemoveNetwork(const std::string& id_or_name) = 0;
+
+  // Writes `files` into directory `dir` of a created (not necessarily started) container, owned
+  // by root with each file's mode. `dir` must be on a volume when the root filesystem is
+  // read-only. Replaces files of the same name.
+  virtual Status CopyFiles(const std::string& id, const std::string& dir,
+                           const std::vector<FileEntry>& files) = 0;
 
   // kNotFound if no such container.
   virtual Result<ContainerInfo> Inspect(const std::string& id_or_name) = 0;

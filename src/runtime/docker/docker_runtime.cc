@@ -2,12 +2,15 @@
 
 #include <sys/statvfs.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 #include <cstdlib>
 
 #include "runtime/docker/engine_json.h"
 #include "runtime/docker/log_demux.h"
+#include "runtime/docker/pull_error.h"
+#include "runtime/docker/tar_writer.h"
 
 namespace lattice::runtime {
 
@@ -54,6 +57,10 @@ std::string ContainerPath(const std::string& id) {
 
 std::string TailParam(int tail) {
   return tail > 0 ? std::to_string(tail) : "all";
+}
+
+bool IsPoolOverlap(std::string_view msg) {
+  return msg.find("overlaps") != std::string_view::npos;
 }
 
 bool IsPortInUse(std::string_view msg) {
@@ -113,12 +120,18 @@ Status DockerRuntime::EnsureImage(const std::string& image) {
   if (!res.ok()) return std::move(res).error();
   if (res->status == 200) return Status::Ok();
   if (res->status != 404) return ErrorFromResponse(*res, "inspect image " + Quote(image));
-  // The engine answers; whatever stops the pull now is a reason the image is missing.
+  // The engine answers; whatever stops the pull now is a reason the image is missing. Its
+  // words may name hosts and ports of the node's network: the owner gets the class only.
   Status pulled = PullImage(image);
   if (pulled.ok()) return pulled;
-  return Error::NotFound(
-      "image " + Quote(image) +
-      " is not present on this node and could not be pulled: " + pulled.error().message);
+  const std::string& engine_text = pulled.error().message;
+  const PullFailure kind = ClassifyPullError(engine_text);
+  spdlog::warn("msg=\"image pull failed\" image=\"{}\" class={} engine=\"{}\"", image,
+               PullFailureSlug(kind), engine_text);
+  Error e = Error::NotFound(PullFailureReason(kind, image));
+  e.type = std::string(PullFailureSlug(kind));
+  e.members.push_back({"engine_detail", engine_text});
+  return e;
 }
 
 Status DockerRuntime::PullImage(const std::string& image) {
@@ -206,6 +219,52 @@ Status DockerRuntime::RemoveVolume(const std::string& name) {
                            " is in use by a container: " + EngineMessage(res->body));
   }
   return ErrorFromResponse(*res, "remove volume " + Quote(name));
+}
+
+Result<std::string> DockerRuntime::CreateNetwork(const NetworkSpec& spec) {
+  std::string body = json::serialize(NetworkCreateBody(spec));
+  auto res = client_.Call(Req(bhttp_verb::post, "/networks/create", std::move(body)));
+  if (!res.ok()) return std::move(res).error();
+  const std::string what = "create network " + Quote(spec.name);
+  if (res->status == 409 || (res->status / 100 != 2 && IsPoolOverlap(res->body)))
+    return Error::Conflict(what + ": " + EngineMessage(res->body));
+  if (res->status != 201 && res->status != 200) return ErrorFromResponse(*res, what);
+  boost::system::error_code ec;
+  json::value v = json::parse(res->body, ec);
+  const json::value* id = !ec && v.is_object() ? v.as_object().if_contains("Id") : nullptr;
+  if (id == nullptr || !id->is_string()) return Error::Internal(what + ": the answer has no Id");
+  return std::string(id->as_string());
+}
+
+Result<std::vector<NetworkInfo>> DockerRuntime::ListNetworks() {
+  auto v = GetJson("/networks", "list networks");
+  if (!v.ok()) return std::move(v).error();
+  return NetworksFromList(*v);
+}
+
+Status DockerRuntime::RemoveNetwork(const std::string& id_or_name) {
+  auto res = client_.Call(Req(bhttp_verb::delete_, "/networks/" + UrlEncode(id_or_name)));
+  if (!res.ok()) return std::move(res).error();
+  if (res->status == 204 || res->status == 200 || res->status == 404) return Status::Ok();
+  if (res->status == 403 || res->status == 409 ||
+      EngineMessage(res->body).find("active endpoints") != std::string::npos) {
+    return Error::Conflict("network " + Quote(id_or_name) +
+                           " still has containers: " + EngineMessage(res->body));
+  }
+  return ErrorFromResponse(*res, "remove network " + Quote(id_or_name));
+}
+
+Status DockerRuntime::CopyFiles(const std::string& id, const std::string& dir,
+                                const std::vector<FileEntry>& files) {
+  auto tar = TarArchive(files);
+  if (!tar.ok()) return std::move(tar).error();
+  EngineRequest req = Req(bhttp_verb::put, ContainerPath(id) + "/archive?path=" + UrlEncode(dir),
+                          std::move(tar).value());
+  req.content_type = "application/x-tar";
+  auto res = client_.Call(req);
+  if (!res.ok()) return std::move(res).error();
+  if (res->status == 200) return Status::Ok();
+  return ErrorFromResponse(*res, "write files into " + Quote(dir) + " of container " + Quote(id));
 }
 
 Result<ContainerInfo> DockerRuntime::Inspect(const std::string& id_or_name) {

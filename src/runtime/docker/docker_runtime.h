@@ -44,6 +44,11 @@ class DockerRuntime final : public Runtime {
   Status Stop(const std::string& id, std::chrono::seconds grace) override;
   Status Remove(const std::string& id) override;
   Status RemoveVolume(const std::string& name) override;
+  Result<std::string> CreateNetwork(const NetworkSpec& spec) override;
+  Result<std::vector<NetworkInfo>> ListNetworks() override;
+  Status RemoveNetwork(const std::string& id_or_name) override;
+  Status CopyFiles(const std::string& id, const std::string& dir,
+                   const std::vector<FileEntry>& files) override;
   Result<ContainerInfo> Inspect(const std::string& id_or_name) override;
   Result<std::vector<ContainerInfo>> ListByLabel(const std::string& key) override;
   Result<std::string> Logs(const std::string& id, int tail) override;

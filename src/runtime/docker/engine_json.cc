@@ -102,6 +102,20 @@ Status ValidateSpec(const ContainerSpec& spec) {
     }
   }
   if (spec.memory_bytes < 0) errors.push_back({"memory_bytes", "must not be negative"});
+  const Confinement& c = spec.confinement;
+  for (std::size_t i = 0; i < c.cap_add.size(); ++i) {
+    const std::string& cap = c.cap_add[i];
+    if (cap.empty() || cap == "ALL" ||
+        cap.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != std::string::npos)
+      errors.push_back({"cap_add[" + std::to_string(i) + "]", "must be a capability name"});
+  }
+  if (c.user.find_first_not_of("0123456789:") != std::string::npos)
+    errors.push_back({"user", "must be uid or uid:gid"});
+  for (std::size_t i = 0; i < c.tmpfs.size(); ++i) {
+    if (c.tmpfs[i].empty() || c.tmpfs[i][0] != '/' || c.tmpfs[i].find(',') != std::string::npos)
+      errors.push_back({"tmpfs[" + std::to_string(i) + "]", "must be an absolute path"});
+  }
+  if (c.pids_limit <= 0) errors.push_back({"pids_limit", "must be positive"});
   if (spec.cpus < 0 || !std::isfinite(spec.cpus)) {
     errors.push_back({"cpus", "must not be negative"});
   }
@@ -150,11 +164,94 @@ json::object ContainerCreateBody(const ContainerSpec& spec) {
                                   {"ReadOnly", false}});
   }
   host["Mounts"] = std::move(mounts);
-  if (spec.memory_bytes > 0) host["Memory"] = spec.memory_bytes;
+  if (spec.memory_bytes > 0) {
+    host["Memory"] = spec.memory_bytes;
+    host["MemorySwap"] = spec.memory_bytes;  // no swap beyond the limit
+  }
   if (spec.cpus > 0) host["NanoCpus"] = static_cast<std::int64_t>(std::llround(spec.cpus * 1e9));
   host["RestartPolicy"] = json::object{{"Name", "no"}};
+
+  // Confinement: the same for every container, whatever the spec asks.
+  const Confinement& c = spec.confinement;
+  host["CapDrop"] = json::array{"ALL"};
+  json::array cap_add;
+  for (const auto& cap : c.cap_add) cap_add.emplace_back(cap);
+  host["CapAdd"] = std::move(cap_add);
+  host["SecurityOpt"] = json::array{"no-new-privileges:true"};
+  host["Privileged"] = false;
+  host["PidsLimit"] = c.pids_limit;
+  host["CpuShares"] = c.cpu_shares;
+  host["ReadonlyRootfs"] = c.read_only_rootfs;
+  if (!c.tmpfs.empty()) {
+    json::object tmpfs;
+    for (const auto& path : c.tmpfs)
+      tmpfs[path] = "rw,noexec,nosuid,nodev,size=" + std::to_string(c.tmpfs_bytes);
+    host["Tmpfs"] = std::move(tmpfs);
+  }
+  host["LogConfig"] =
+      json::object{{"Type", "json-file"},
+                   {"Config", json::object{{"max-size", std::to_string(c.log_max_bytes)},
+                                           {"max-file", std::to_string(c.log_max_files)}}}};
+  if (!c.user.empty()) body["User"] = c.user;
+  if (!spec.network.empty()) {
+    host["NetworkMode"] = spec.network;
+    json::array aliases;
+    for (const auto& a : spec.aliases) aliases.emplace_back(a);
+    json::object endpoints;
+    endpoints[spec.network] = json::object{{"Aliases", std::move(aliases)}};
+    body["NetworkingConfig"] = json::object{{"EndpointsConfig", std::move(endpoints)}};
+  }
   body["HostConfig"] = std::move(host);
   return body;
+}
+
+json::object NetworkCreateBody(const NetworkSpec& spec) {
+  json::object labels;
+  for (const auto& [k, v] : spec.labels) labels[k] = v;
+  json::object options;
+  if (!spec.bridge_name.empty()) options["com.docker.network.bridge.name"] = spec.bridge_name;
+  // Containers of one network reach each other (a user's app reaches their database); the
+  // engine's isolation chains keep every other network out.
+  options["com.docker.network.bridge.enable_icc"] = "true";
+  options["com.docker.network.bridge.enable_ip_masquerade"] = "true";
+  json::object ipam_config{{"Subnet", spec.subnet}};
+  if (!spec.gateway.empty()) ipam_config["Gateway"] = spec.gateway;
+  return json::object{
+      {"Name", spec.name},
+      {"CheckDuplicate", true},
+      {"Driver", "bridge"},
+      {"Internal", false},
+      {"Attachable", false},
+      {"EnableIPv6", false},
+      {"Labels", std::move(labels)},
+      {"Options", std::move(options)},
+      {"IPAM", json::object{{"Driver", "default"}, {"Config", json::array{ipam_config}}}}};
+}
+
+std::vector<NetworkInfo> NetworksFromList(const json::value& v) {
+  std::vector<NetworkInfo> out;
+  if (!v.is_array()) return out;
+  for (const json::value& e : v.as_array()) {
+    if (!e.is_object()) continue;
+    const json::object* o = &e.as_object();
+    NetworkInfo n;
+    n.id = Str(o, "Id");
+    n.name = Str(o, "Name");
+    if (const json::object* labels = Obj(o, "Labels")) {
+      for (const auto& [k, val] : *labels)
+        if (val.is_string()) n.labels[std::string(k)] = std::string(val.as_string());
+    }
+    if (const json::value* cfg = Obj(o, "IPAM") ? Obj(o, "IPAM")->if_contains("Config") : nullptr;
+        cfg && cfg->is_array()) {
+      for (const json::value& c : cfg->as_array()) {
+        if (!c.is_object()) continue;
+        std::string subnet = Str(&c.as_object(), "Subnet");
+        if (!subnet.empty()) n.subnets.push_back(std::move(subnet));
+      }
+    }
+    if (!n.id.empty()) out.push_back(std::move(n));
+  }
+  return out;
 }
 
 json::object VolumeCreateBody(const std::string& name,
@@ -183,6 +280,14 @@ ContainerInfo ContainerInfoFromInspect(const json::value& v) {
   info.exit_code = static_cast<int>(Int(state, "ExitCode"));
   info.oom_killed = Bool(state, "OOMKilled");
   info.error = Str(state, "Error");
+  info.network_mode = Str(Obj(root, "HostConfig"), "NetworkMode");
+  if (const json::object* nets = Obj(Obj(root, "NetworkSettings"), "Networks")) {
+    for (const auto& [name, n] : *nets) {
+      if (!n.is_object()) continue;
+      std::string ip = Str(&n.as_object(), "IPAddress");
+      if (!ip.empty()) info.addresses[std::string(name)] = std::move(ip);
+    }
+  }
   info.ports = PortsFromMap(Obj(Obj(root, "NetworkSettings"), "Ports"));
   if (info.ports.empty()) info.ports = PortsFromMap(Obj(Obj(root, "HostConfig"), "PortBindings"));
   return info;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "runtime/runtime.h"
@@ -19,9 +20,19 @@ namespace lattice::runtime::docker {
 // misread (missing name or image, bad ports, relative mount paths, negative limits).
 Status ValidateSpec(const ContainerSpec& spec);
 
-// The body of POST /containers/create: Image, Env, Cmd (only if set), Labels, ExposedPorts and
-// HostConfig {PortBindings, Mounts (named volumes), Memory, NanoCpus, RestartPolicy "no"}.
+// The body of POST /containers/create: Image, Env, Cmd (only if set), User, Labels,
+// ExposedPorts, NetworkingConfig (aliases on spec.network) and HostConfig {PortBindings, Mounts
+// (named volumes), Memory = MemorySwap, NanoCpus, RestartPolicy "no", NetworkMode, and the
+// confinement: CapDrop ALL + CapAdd, SecurityOpt no-new-privileges, Privileged false,
+// PidsLimit, CpuShares, ReadonlyRootfs, Tmpfs, LogConfig json-file with max-size/max-file}.
 boost::json::object ContainerCreateBody(const ContainerSpec& spec);
+
+// The body of POST /networks/create: a bridge with the given subnet and bridge name, icc on.
+boost::json::object NetworkCreateBody(const NetworkSpec& spec);
+
+// GET /networks (or GET /networks/{id}, wrapped in an array) → NetworkInfo, skipping malformed
+// entries.
+std::vector<NetworkInfo> NetworksFromList(const boost::json::value& v);
 
 // The body of POST /volumes/create.
 boost::json::object VolumeCreateBody(const std::string& name,

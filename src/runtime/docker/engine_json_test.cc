@@ -36,9 +36,73 @@ TEST(EngineJsonTest, ContainerCreateBody) {
                        "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}]},
       "Mounts": [{"Type": "volume", "Source": "web-data", "Target": "/data", "ReadOnly": false}],
       "Memory": 67108864,
+      "MemorySwap": 67108864,
       "NanoCpus": 500000000,
-      "RestartPolicy": {"Name": "no"}
+      "RestartPolicy": {"Name": "no"},
+      "CapDrop": ["ALL"],
+      "CapAdd": [],
+      "SecurityOpt": ["no-new-privileges:true"],
+      "Privileged": false,
+      "PidsLimit": 512,
+      "CpuShares": 1024,
+      "ReadonlyRootfs": false,
+      "LogConfig": {"Type": "json-file", "Config": {"max-size": "10485760", "max-file": "3"}}
     }})"));
+}
+
+TEST(EngineJsonTest, ConfinementNetworkAndUser) {
+  ContainerSpec s = FullSpec();
+  s.confinement.cap_add = {"CHOWN", "SETUID"};
+  s.confinement.user = "999:999";
+  s.confinement.read_only_rootfs = true;
+  s.confinement.tmpfs = {"/tmp"};
+  s.network = "lattice-t-usr_1";
+  s.aliases = {"db"};
+  json::object o = ContainerCreateBody(s);
+  const json::object& h = o["HostConfig"].as_object();
+  EXPECT_EQ(h.at("CapAdd"), json::parse(R"(["CHOWN","SETUID"])"));
+  EXPECT_EQ(h.at("CapDrop"), json::parse(R"(["ALL"])"));
+  EXPECT_EQ(h.at("ReadonlyRootfs"), json::value(true));
+  EXPECT_EQ(h.at("Tmpfs"), json::parse(R"({"/tmp":"rw,noexec,nosuid,nodev,size=67108864"})"));
+  EXPECT_EQ(h.at("NetworkMode"), json::value("lattice-t-usr_1"));
+  EXPECT_EQ(o.at("User"), json::value("999:999"));
+  EXPECT_EQ(o.at("NetworkingConfig"),
+            json::parse(R"({"EndpointsConfig":{"lattice-t-usr_1":{"Aliases":["db"]}}})"));
+  s.confinement.cap_add = {"ALL"};
+  s.confinement.user = "root";
+  s.confinement.tmpfs = {"tmp"};
+  s.confinement.pids_limit = 0;
+  const Status bad = ValidateSpec(s);
+  ASSERT_FALSE(bad.ok());
+  std::vector<std::string> fields;
+  for (const auto& f : bad.error().fields) fields.push_back(f.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"cap_add[0]", "user", "tmpfs[0]", "pids_limit"}));
+}
+
+TEST(EngineJsonTest, NetworkCreateBodyAndList) {
+  NetworkSpec n{"lattice-t-usr_1",
+                "10.213.0.0/26",
+                "10.213.0.1",
+                "lt-0123456789ab",
+                {{"lattice.tenant", "usr_1"}}};
+  json::object o = NetworkCreateBody(n);
+  EXPECT_EQ(o.at("Driver"), json::value("bridge"));
+  EXPECT_EQ(o.at("Internal"), json::value(false));
+  EXPECT_EQ(
+      o.at("IPAM"),
+      json::parse(
+          R"({"Driver":"default","Config":[{"Subnet":"10.213.0.0/26","Gateway":"10.213.0.1"}]})"));
+  EXPECT_EQ(o.at("Options").as_object().at("com.docker.network.bridge.name"),
+            json::value("lt-0123456789ab"));
+  auto list = NetworksFromList(json::parse(R"([
+    {"Id":"n1","Name":"lattice-t-usr_1","Labels":{"lattice.tenant":"usr_1"},
+     "IPAM":{"Config":[{"Subnet":"10.213.0.0/26"}]}},
+    {"Id":"n2","Name":"bridge","Labels":{},"IPAM":{"Config":[{"Subnet":"172.17.0.0/16"}]}},
+    "garbage", {"Name":"no-id"}])"));
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].labels.at("lattice.tenant"), "usr_1");
+  EXPECT_EQ(list[0].subnets, std::vector<std::string>{"10.213.0.0/26"});
+  EXPECT_EQ(list[1].subnets, std::vector<std::string>{"172.17.0.0/16"});
 }
 
 TEST(EngineJsonTest, NoCmdEnvOrLimitsWhenUnset) {
@@ -49,6 +113,9 @@ TEST(EngineJsonTest, NoCmdEnvOrLimitsWhenUnset) {
   EXPECT_FALSE(o.contains("Cmd"));
   EXPECT_FALSE(o.contains("Env"));
   EXPECT_FALSE(o["HostConfig"].as_object().contains("Memory"));
+  EXPECT_FALSE(o["HostConfig"].as_object().contains("Tmpfs"));
+  EXPECT_FALSE(o.contains("User"));
+  EXPECT_FALSE(o.contains("NetworkingConfig"));
   EXPECT_FALSE(o["HostConfig"].as_object().contains("NanoCpus"));
 }
 
