@@ -265,9 +265,9 @@ class AgentTest : public ::testing::Test {
   FakeLinkServer::HelloHandler Welcoming(std::vector<link::Assignment> items = {}) {
     return [this, items](const link::Hello& h) -> std::vector<link::Message> {
       if (auto t = link::ParseJoinToken(h.join_token); t.ok() && t->secret == kJoinSecret)
-        return {link::Welcome{node_id_, "sec-1", 1, {}}, link::Assignments{items}};
+        return {link::Welcome{node_id_, "sec-1", 1, {}, {}}, link::Assignments{items}};
       if (h.node_id == node_id_ && h.node_secret == "sec-1")
-        return {link::Welcome{node_id_, "", 1, {}}, link::Assignments{items}};
+        return {link::Welcome{node_id_, "", 1, {}, {}}, link::Assignments{items}};
       return {link::LinkError{"Unknown node or wrong node secret."}};
     };
   }

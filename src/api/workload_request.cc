@@ -24,8 +24,8 @@ std::optional<std::int64_t> AsInt(const json::value& v) {
 }  // namespace
 
 Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body) {
-  static const std::set<std::string_view> kKnown = {"name",    "template", "image",    "env",
-                                                    "command", "ports",    "resources"};
+  static const std::set<std::string_view> kKnown = {"name",    "template", "image",     "env",
+                                                    "command", "ports",    "resources", "security"};
   FieldReader r(body);
   templates::WorkloadRequest req;
   for (const auto& [k, v] : body)
@@ -111,6 +111,34 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
           r.AddError("resources.cpus", "must be a number");
         else
           req.cpus = c->to_number<double>();
+      }
+    }
+  }
+  if (const json::value* sec = body.if_contains("security"); sec && !sec->is_null()) {
+    if (!sec->is_object()) {
+      r.AddError("security", "must be an object {user, capabilities}");
+    } else {
+      for (const auto& [k, v] : sec->as_object()) {
+        if (k == "user") {
+          if (!v.is_string())
+            r.AddError("security.user", "must be a string such as \"1000:1000\"");
+          else
+            req.user = std::string(v.as_string());
+        } else if (k == "capabilities") {
+          if (!v.is_array()) {
+            r.AddError("security.capabilities", "must be an array of capability names");
+            continue;
+          }
+          for (std::size_t i = 0; i < v.as_array().size(); ++i) {
+            const auto& c = v.as_array()[i];
+            if (!c.is_string())
+              r.AddError("security.capabilities[" + std::to_string(i) + "]", "must be a string");
+            else
+              req.capabilities.emplace_back(c.as_string());
+          }
+        } else {
+          r.AddError("security." + std::string(k).substr(0, 64), "is not a known field");
+        }
       }
     }
   }

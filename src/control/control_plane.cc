@@ -117,6 +117,7 @@ Result<store::Workload> ControlPlane::Owned(const Principal& who, const std::str
 Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
                                                   const templates::WorkloadRequest& req) {
   if (Status s = templates::Validate(req); !s.ok()) return std::move(s).error();
+  if (Status s = templates::Admit(req, opts_.admission); !s.ok()) return std::move(s).error();
   const templates::Credentials creds = templates::GenerateCredentials(req.template_name);
   const templates::RenderedWorkload spec = templates::Render(req, creds, opts_.images);
   const std::int64_t now = clock_.NowSeconds();
@@ -285,6 +286,7 @@ Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
   link::Welcome welcome;
   welcome.heartbeat_seconds = opts_.heartbeat_seconds;
   welcome.servers = ReplicaUrls(now);
+  welcome.registries = opts_.admission.registries;
   if (!h.node_id.empty()) {
     auto existing = store_.GetNode(h.node_id);
     const std::string hash = auth::HashSecret(h.node_secret);
@@ -392,6 +394,10 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   auto w = store_.GetWorkload(r.workload_id);
   if (!w.ok() || w->node_id != node_id) return;  // not (or no longer) this node's
   if (r.generation != w->generation) return;     // about a superseded intent
+  // The engine's own words stay with the operators: the owner sees only the short reason.
+  if (!r.detail.empty())
+    spdlog::info("msg=\"workload status detail\" workload={} node={} state={} detail=\"{}\"",
+                 r.workload_id, node_id, r.state, r.detail.substr(0, 2048));
   if (r.state == "deleted") {
     if (w->desired_state != "deleted") return;
     if (store_.DeleteWorkload(w->id).ok()) {
@@ -552,7 +558,10 @@ Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
   if (!spec_json.ok()) return std::move(spec_json).error();
   auto spec = link::DecodeSpec(*spec_json);
   if (!spec.ok()) return std::move(spec).error();
-  return link::Assignment{w.id, w.generation, w.desired_state, std::move(spec).value()};
+  // A spec stored before confinement existed gets its template's default now.
+  if (!spec->confinement) spec->confinement = templates::DefaultConfinement(w.template_name);
+  return link::Assignment{w.id,       w.generation, w.desired_state, std::move(spec).value(),
+                          w.owner_id, w.name};
 }
 
 void ControlPlane::PushToNode(const store::Workload& w) {

@@ -25,6 +25,7 @@
 #include "control/event_bus.h"
 #include "link/protocol.h"
 #include "store/store.h"
+#include "templates/admission.h"
 #include "templates/template.h"
 
 namespace lattice::control {
@@ -37,6 +38,8 @@ struct ControlOptions {
   std::int64_t replica_timeout_seconds = 10;
   std::int64_t join_token_ttl_seconds = 3600;
   store::Quota quota;  // per user, checked when a workload is created
+  // What workloads may ask for (registries, user ids, capabilities); checked at create.
+  templates::AdmissionPolicy admission;
   // What agents dial (https://HOST:PORT), shown in join commands. Empty: the server's own
   // listening address, learned through SetDefaultAdvertiseUrl once it is bound.
   std::string advertise_url;

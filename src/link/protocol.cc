@@ -101,20 +101,35 @@ json::object SpecToJson(const RenderedWorkload& s) {
   for (const auto& v : s.volumes) volumes.push_back({{"name", v.name}, {"path", v.container_path}});
   json::array env(s.env.begin(), s.env.end()), command(s.command.begin(), s.command.end());
   const Readiness& r = s.readiness;
-  return {{"image", s.image},
-          {"env", std::move(env)},
-          {"command", std::move(command)},
-          {"ports", std::move(ports)},
-          {"volumes", std::move(volumes)},
-          {"memory_mb", s.memory_mb},
-          {"cpus", s.cpus},
-          {"readiness",
-           {{"kind", ReadinessName(r.kind)},
-            {"port", r.container_port},
-            {"path", r.http_path},
-            {"username", r.username},
-            {"password", r.password},
-            {"database", r.database}}}};
+  json::object out{{"image", s.image},
+                   {"env", std::move(env)},
+                   {"command", std::move(command)},
+                   {"ports", std::move(ports)},
+                   {"volumes", std::move(volumes)},
+                   {"memory_mb", s.memory_mb},
+                   {"cpus", s.cpus},
+                   {"readiness",
+                    {{"kind", ReadinessName(r.kind)},
+                     {"port", r.container_port},
+                     {"path", r.http_path},
+                     {"username", r.username},
+                     {"password", r.password},
+                     {"database", r.database}}}};
+  if (s.confinement) {
+    const templates::Confinement& c = *s.confinement;
+    out["confinement"] = {
+        {"capabilities", json::array(c.capabilities.begin(), c.capabilities.end())},
+        {"user", c.user},
+        {"read_only_rootfs", c.read_only_rootfs},
+        {"tmpfs", json::array(c.tmpfs.begin(), c.tmpfs.end())}};
+  }
+  if (!s.secret_files.empty()) {
+    json::array files;
+    for (const auto& f : s.secret_files)
+      files.push_back({{"name", f.name}, {"content", f.content}});
+    out["secret_files"] = std::move(files);
+  }
+  return out;
 }
 
 bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) {
@@ -159,6 +174,23 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
     s.readiness.database = rr.Str("database", false);
     if (!rr.error().empty()) return err = "readiness: " + rr.error(), false;
   }
+  if (const json::object* co = r.Obj("confinement", false)) {
+    Reader cr(*co);
+    templates::Confinement c;
+    c.capabilities = cr.Strings("capabilities");
+    c.user = cr.Str("user", false);
+    c.read_only_rootfs = cr.Bool("read_only_rootfs");
+    c.tmpfs = cr.Strings("tmpfs");
+    if (!cr.error().empty()) return err = "confinement: " + cr.error(), false;
+    s.confinement = std::move(c);
+  }
+  for (const auto& f : *r.Arr("secret_files")) {
+    if (!f.is_object()) return err = "secret_files must hold objects", false;
+    Reader fr(f.as_object());
+    templates::SecretFile sf{fr.Str("name"), fr.Str("content")};
+    if (!fr.error().empty()) return err = "secret_files: " + fr.error(), false;
+    s.secret_files.push_back(std::move(sf));
+  }
   if (!r.error().empty()) return err = r.error(), false;
   return true;
 }
@@ -167,7 +199,9 @@ json::object AssignmentToJson(const Assignment& a) {
   return {{"workload_id", a.workload_id},
           {"generation", a.generation},
           {"desired_state", a.desired_state},
-          {"spec", SpecToJson(a.spec)}};
+          {"spec", SpecToJson(a.spec)},
+          {"tenant", a.tenant},
+          {"name", a.name}};
 }
 
 bool AssignmentFromJson(const json::object& o, Assignment& a, std::string& err) {
@@ -175,6 +209,8 @@ bool AssignmentFromJson(const json::object& o, Assignment& a, std::string& err) 
   a.workload_id = r.Str("workload_id");
   a.generation = r.Int("generation");
   a.desired_state = r.Str("desired_state");
+  a.tenant = r.Str("tenant", false);
+  a.name = r.Str("name", false);
   const json::object* spec = r.Obj("spec");
   if (!r.error().empty()) return err = r.error(), false;
   if (a.desired_state != "running" && a.desired_state != "stopped" && a.desired_state != "deleted")
@@ -209,7 +245,8 @@ struct EncodeVisitor {
             {"node_id", m.node_id},
             {"node_secret", m.node_secret},
             {"heartbeat_seconds", m.heartbeat_seconds},
-            {"servers", json::array(m.servers.begin(), m.servers.end())}};
+            {"servers", json::array(m.servers.begin(), m.servers.end())},
+            {"registries", json::array(m.registries.begin(), m.registries.end())}};
   }
   json::object operator()(const LinkError& m) const {
     return {{"type", "error"}, {"message", m.message}};
@@ -229,8 +266,11 @@ struct EncodeVisitor {
     json::array b;
     for (const auto& p : m.bindings)
       b.push_back({{"container_port", p.container_port}, {"host_port", p.host_port}});
-    return {{"type", "status"}, {"workload_id", m.workload_id}, {"generation", m.generation},
-            {"state", m.state}, {"reason", m.reason},           {"bindings", std::move(b)}};
+    json::object out{{"type", "status"},           {"workload_id", m.workload_id},
+                     {"generation", m.generation}, {"state", m.state},
+                     {"reason", m.reason},         {"bindings", std::move(b)}};
+    if (!m.detail.empty()) out["detail"] = m.detail;
+    return out;
   }
   json::object operator()(const Heartbeat& m) const {
     return {{"type", "heartbeat"}, {"running", m.running}};
@@ -314,8 +354,10 @@ Result<Message> DecodeObject(const json::object& o) {
   }
   if (type == "welcome") {
     Welcome m{r.Str("node_id"), r.Str("node_secret", false),
-              static_cast<int>(r.Int("heartbeat_seconds")), r.Strings("servers")};
+              static_cast<int>(r.Int("heartbeat_seconds")), r.Strings("servers"),
+              r.Strings("registries")};
     if (m.servers.size() > 64) err = "servers: at most 64";
+    if (m.registries.size() > 256) err = "registries: at most 256";
     if (m.heartbeat_seconds < 1 || m.heartbeat_seconds > 3600)
       err = "heartbeat_seconds out of range";
     return done(std::move(m));
@@ -342,7 +384,8 @@ Result<Message> DecodeObject(const json::object& o) {
   if (type == "remove") return done(Remove{r.Str("workload_id")});
   if (type == "status") {
     StatusReport m{
-        r.Str("workload_id"), r.Int("generation"), r.Str("state"), r.Str("reason", false), {}};
+        r.Str("workload_id"),  r.Int("generation"), r.Str("state"), r.Str("reason", false), {},
+        r.Str("detail", false)};
     for (const auto& b : *r.Arr("bindings")) {
       if (!b.is_object()) {
         err = "bindings must hold objects";

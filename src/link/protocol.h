@@ -59,6 +59,10 @@ struct Welcome {
   // Every live server replica's agent URL (https://HOST:PORT), this one included: where to dial
   // if this one goes away. Empty for a single server. Optional on the wire.
   std::vector<std::string> servers;
+  // Registries the administrator allowed by name (templates::AdmissionPolicy). The agent refuses
+  // to pull from a registry that resolves to the node's own or loopback addresses unless it is
+  // one of these. Optional on the wire.
+  std::vector<std::string> registries;
 };
 
 struct LinkError {
@@ -71,6 +75,10 @@ struct Assignment {
   std::int64_t generation = 0;
   std::string desired_state;  // "running", "stopped", "deleted"
   templates::RenderedWorkload spec;
+  // The tenant whose private network the container joins (its owner's id today), and the name
+  // its siblings on that network reach it by. Optional on the wire: empty means the default.
+  std::string tenant;
+  std::string name;
 };
 
 struct Assignments {
@@ -91,9 +99,12 @@ struct PortBindingReport {
 struct StatusReport {
   std::string workload_id;
   std::int64_t generation = 0;
-  std::string state;  // creating, starting, running, stopped, failed, deleted
-  std::string reason;
+  std::string state;   // creating, starting, running, stopped, failed, deleted
+  std::string reason;  // short and safe to show the workload's owner
   std::vector<PortBindingReport> bindings;
+  // The engine's own words behind `reason` (for the server's log and administrators only; may
+  // name hosts and addresses). Optional on the wire.
+  std::string detail;
 };
 
 struct Heartbeat {

@@ -30,21 +30,22 @@ TEST(Protocol, RoundTripsEveryMessage) {
   h.memory_mb = 2048;
   h.labels = {{"zone", "home"}};
   h.running = {{"wl_1", 3, "running"}};
-  Assignment a{"wl_1", 3, "running", SampleSpec()};
-  const std::vector<Message> all = {h,
-                                    Welcome{"node_1", "secret", 5, {"https://a:1", "https://b:2"}},
-                                    LinkError{"nope"},
-                                    Assignments{{a}},
-                                    Upsert{a},
-                                    Remove{"wl_1"},
-                                    StatusReport{"wl_1", 3, "running", "", {{5432, 40000}}},
-                                    Heartbeat{2},
-                                    LogsOpen{"s1", "wl_1", 50, true},
-                                    LogsData{"s1", {"a", "b"}},
-                                    LogsEnd{"s1", ""},
-                                    LogsClose{"s1"},
-                                    StreamOpen{"st_1", "sec", "wl_1", 5432, ""},
-                                    StreamFail{"st_1", "no such port"}};
+  Assignment a{"wl_1", 3, "running", SampleSpec(), "usr_1", "db"};
+  const std::vector<Message> all = {
+      h,
+      Welcome{"node_1", "secret", 5, {"https://a:1", "https://b:2"}, {"registry.example:5000"}},
+      LinkError{"nope"},
+      Assignments{{a}},
+      Upsert{a},
+      Remove{"wl_1"},
+      StatusReport{"wl_1", 3, "running", "", {{5432, 40000}}, ""},
+      Heartbeat{2},
+      LogsOpen{"s1", "wl_1", 50, true},
+      LogsData{"s1", {"a", "b"}},
+      LogsEnd{"s1", ""},
+      LogsClose{"s1"},
+      StreamOpen{"st_1", "sec", "wl_1", 5432, ""},
+      StreamFail{"st_1", "no such port"}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
     auto back = Decode(text);
@@ -52,6 +53,38 @@ TEST(Protocol, RoundTripsEveryMessage) {
     EXPECT_EQ(back->index(), m.index());
     EXPECT_EQ(Encode(*back), text);
   }
+}
+
+TEST(Protocol, SpecCarriesConfinementAndSecretFiles) {
+  templates::RenderedWorkload s = SampleSpec();
+  s.confinement = templates::Confinement{{"CHOWN", "SETUID"}, "999:999", true, {"/tmp"}};
+  s.secret_files = {{"postgres_password", "pw"}};
+  auto back = DecodeSpec(EncodeSpec(s));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_TRUE(back->confinement.has_value());
+  EXPECT_EQ(back->confinement->capabilities, (std::vector<std::string>{"CHOWN", "SETUID"}));
+  EXPECT_EQ(back->confinement->user, "999:999");
+  EXPECT_TRUE(back->confinement->read_only_rootfs);
+  EXPECT_EQ(back->confinement->tmpfs, std::vector<std::string>{"/tmp"});
+  ASSERT_EQ(back->secret_files.size(), 1u);
+  EXPECT_EQ(back->secret_files[0].name, "postgres_password");
+  EXPECT_EQ(back->secret_files[0].content, "pw");
+}
+
+TEST(Protocol, SpecStoredBeforeConfinementDecodesWithoutIt) {
+  auto back = DecodeSpec(R"({"image":"x","env":[],"command":[],"ports":[],"volumes":[]})");
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_FALSE(back->confinement.has_value());
+  EXPECT_TRUE(back->secret_files.empty());
+}
+
+TEST(Protocol, AssignmentCarriesTenantAndName) {
+  Assignment a{"wl_1", 3, "running", SampleSpec(), "usr_1", "db"};
+  auto back = Decode(Encode(Upsert{a}));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  const auto& u = std::get<Upsert>(*back);
+  EXPECT_EQ(u.assignment.tenant, "usr_1");
+  EXPECT_EQ(u.assignment.name, "db");
 }
 
 TEST(Protocol, WelcomeFromAServerWithoutReplicasHasNoServers) {

@@ -160,6 +160,26 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_QUOTA_CPUS")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  cmd.add_option("--allowed-registry", cfg.allowed_registries,
+                 "Registry (HOST or HOST:PORT; docker.io for plain names) workload images may "
+                 "come from (repeatable; replaces the default)")
+      ->envname("LATTICE_ALLOWED_REGISTRIES")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd.add_option("--allowed-image", cfg.allowed_images,
+                 "Prefix of the full image reference (docker.io/library/…) workloads may use "
+                 "(repeatable; default: any image from an allowed registry)")
+      ->envname("LATTICE_ALLOWED_IMAGES")
+      ->delimiter(',');
+  cmd.add_option("--allowed-capability", cfg.allowed_capabilities,
+                 "Capability a custom workload may add back (repeatable; replaces the default)")
+      ->envname("LATTICE_ALLOWED_CAPABILITIES")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd.add_option("--allowed-uids", cfg.allowed_uids,
+                 "User ids a custom workload may run as, e.g. 1000-65534,70000 (add 0 for root)")
+      ->envname("LATTICE_ALLOWED_UIDS")
+      ->capture_default_str();
 }
 
 // A setting the operator got wrong is a usage error (2); anything else failing at start-up is 1.
@@ -168,6 +188,7 @@ int ExitCodeFor(const lattice::Error& e) {
 }
 
 struct AgentFlags {
+  AgentFlags() { opts.host_firewall = true; }
   lattice::agent::AgentOptions opts;
   std::string docker_host;
   std::vector<std::string> labels;
@@ -200,6 +221,24 @@ void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
       ->envname("LATTICE_NODE_ADDRESS")
       ->capture_default_str();
   cmd.add_option("--label", f.labels, "Node label KEY=VALUE (repeatable)");
+  cmd.add_option("--host-firewall", f.opts.host_firewall,
+                 "Keep containers from opening connections to this node (iptables; needs "
+                 "CAP_NET_ADMIN)")
+      ->envname("LATTICE_HOST_FIREWALL")
+      ->capture_default_str();
+  cmd.add_option("--tenant-networks", f.opts.tuning.reconciler.tenant_networks,
+                 "One private network per user (false only to measure what isolation costs)")
+      ->envname("LATTICE_TENANT_NETWORKS")
+      ->capture_default_str();
+  cmd.add_option("--network-pool", f.opts.tuning.reconciler.networks.pool,
+                 "IPv4 CIDR the per-user networks' subnets are carved from")
+      ->envname("LATTICE_NETWORK_POOL")
+      ->capture_default_str();
+  cmd.add_option("--network-prefix", f.opts.tuning.reconciler.networks.prefix,
+                 "Size of each per-user subnet (prefix length)")
+      ->envname("LATTICE_NETWORK_PREFIX")
+      ->check(CLI::Range(16, 29))
+      ->capture_default_str();
 }
 
 // Builds the agent; kInvalidArgument for a bad label.

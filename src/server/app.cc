@@ -62,6 +62,35 @@ Status ApplyImageOverrides(const std::vector<std::string>& overrides,
   return Status::Ok();
 }
 
+Result<templates::AdmissionPolicy> AdmissionPolicyFrom(const ServerConfig& config) {
+  templates::AdmissionPolicy policy;
+  policy.registries.clear();
+  for (const auto& r : config.allowed_registries) {
+    if (r.empty() || r.find_first_of("/ \t") != std::string::npos)
+      return Error::Invalid("--allowed-registry '" + r + "': expected HOST or HOST:PORT");
+    std::string lower = r;
+    for (char& c : lower)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    policy.registries.push_back(std::move(lower));
+  }
+  policy.image_prefixes = config.allowed_images;
+  policy.capabilities.clear();
+  for (const auto& c : config.allowed_capabilities) {
+    if (!templates::IsKnownCapability(c))
+      return Error::Invalid("--allowed-capability '" + c +
+                            "': not a Linux capability name (without CAP_, e.g. NET_ADMIN)");
+    if (templates::IsForbiddenCapability(c))
+      return Error::Invalid("--allowed-capability '" + c +
+                            "': this capability is as good as privileged mode and is never "
+                            "allowed");
+    policy.capabilities.push_back(c);
+  }
+  auto uids = templates::ParseUidRanges(config.allowed_uids);
+  if (!uids.ok()) return Error::Invalid("--allowed-uids: " + uids.error().message);
+  policy.uids = std::move(uids).value();
+  return policy;
+}
+
 Result<store::Registration> ParseRegistration(const std::string& mode) {
   if (mode == "open") return store::Registration::kOpen;
   if (mode == "invite") return store::Registration::kInvite;
@@ -246,6 +275,9 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   copts.quota.max_workloads = config.quota_workloads;
   copts.quota.max_memory_mb = config.quota_memory_mb;
   copts.quota.max_cpus = config.quota_cpus;
+  auto admission = AdmissionPolicyFrom(config);
+  if (!admission.ok()) return std::move(admission).error();
+  copts.admission = std::move(admission).value();
 
   // The edge: public ports for workloads, tunneled to their nodes.
   if (Status s = ParsePortRange(config.public_ports, copts.public_port_low, copts.public_port_high);

@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "store/models.h"
+#include "templates/admission.h"
 #include "templates/template.h"
 
 namespace lattice::server {
@@ -49,7 +50,17 @@ struct ServerConfig {
   std::int64_t quota_workloads = 20;
   std::int64_t quota_memory_mb = 16384;
   double quota_cpus = 16;
+
+  // Admission (templates::AdmissionPolicy, docs/security.md): what workloads may ask for.
+  std::vector<std::string> allowed_registries = templates::AdmissionPolicy{}.registries;
+  std::vector<std::string> allowed_images;  // prefixes of normalised references; empty: any
+  std::vector<std::string> allowed_capabilities = templates::AdmissionPolicy{}.capabilities;
+  std::string allowed_uids = "1-2147483647";
 };
+
+// The admission policy the settings describe. kInvalidArgument for an unknown capability, one
+// no allow-list may hold (SYS_ADMIN and the like), a malformed uid range or an empty registry.
+Result<templates::AdmissionPolicy> AdmissionPolicyFrom(const ServerConfig& config);
 
 // Parses "LOW-HIGH" (1024 <= LOW <= HIGH <= 65535). kInvalidArgument names the problem.
 Status ParsePortRange(const std::string& text, int& low, int& high);

@@ -21,13 +21,16 @@ inline constexpr int kPostgresPort = 5432;
 inline constexpr int kMinioS3Port = 9000;
 inline constexpr int kMinioConsolePort = 9001;
 
-// Memory (MB) a managed template gets when the request names none. Custom: 0 (no limit).
+// Memory (MB) a workload gets when the request names none. Every workload has a limit: the
+// custom default equals the scheduler's and the quota's stand-in for an unset request, so what
+// they count is what the engine enforces.
 inline constexpr std::int64_t kManagedDefaultMemoryMb = 512;
+inline constexpr std::int64_t kCustomDefaultMemoryMb = 256;
 
-inline constexpr std::array<std::string_view, 3> kPostgresEnvKeys = {
-    "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"};
-inline constexpr std::array<std::string_view, 2> kMinioEnvKeys = {"MINIO_ROOT_USER",
-                                                                  "MINIO_ROOT_PASSWORD"};
+inline constexpr std::array<std::string_view, 4> kPostgresEnvKeys = {
+    "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_DB"};
+inline constexpr std::array<std::string_view, 4> kMinioEnvKeys = {
+    "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD", "MINIO_ROOT_USER_FILE", "MINIO_ROOT_PASSWORD_FILE"};
 
 inline bool IsManaged(std::string_view t) {
   return t == kPostgres || t == kMinio;

@@ -1,6 +1,7 @@
 // Render(): the container spec for each template. Managed templates put their own env first,
 // then the user's extra env in the order given (Validate has rejected overrides).
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -9,6 +10,11 @@
 
 namespace lattice::templates {
 namespace {
+
+// "KEY=/run/secrets/<file>".
+std::string SecretEnv(const std::string& key, const std::string& file) {
+  return key + "=" + kSecretsDir + "/" + file;
+}
 
 void AppendUserEnv(const WorkloadRequest& req, RenderedWorkload& out) {
   for (const auto& [key, value] : req.env) out.env.push_back(key + "=" + value);
@@ -21,7 +27,9 @@ RenderedWorkload RenderPostgres(const WorkloadRequest& req, const Credentials& c
   const std::string user = builtin::Credential(creds, "username");
   const std::string password = builtin::Credential(creds, "password");
   const std::string database = builtin::Credential(creds, "database");
-  out.env = {"POSTGRES_USER=" + user, "POSTGRES_PASSWORD=" + password, "POSTGRES_DB=" + database};
+  out.env = {"POSTGRES_USER=" + user, SecretEnv("POSTGRES_PASSWORD_FILE", "postgres_password"),
+             "POSTGRES_DB=" + database};
+  out.secret_files = {{"postgres_password", password}};
   AppendUserEnv(req, out);
   out.ports = {{"postgres", builtin::kPostgresPort, "tcp", "postgres"}};
   out.volumes = {{"data", "/var/lib/postgresql/data"}};
@@ -32,6 +40,7 @@ RenderedWorkload RenderPostgres(const WorkloadRequest& req, const Credentials& c
   out.readiness.username = user;
   out.readiness.password = password;
   out.readiness.database = database;
+  out.confinement = DefaultConfinement(builtin::kPostgres);
   return out;
 }
 
@@ -39,8 +48,10 @@ RenderedWorkload RenderMinio(const WorkloadRequest& req, const Credentials& cred
                              const ImageConfig& images) {
   RenderedWorkload out;
   out.image = req.image.value_or(images.minio);
-  out.env = {"MINIO_ROOT_USER=" + builtin::Credential(creds, "access_key"),
-             "MINIO_ROOT_PASSWORD=" + builtin::Credential(creds, "secret_key")};
+  out.env = {SecretEnv("MINIO_ROOT_USER_FILE", "minio_root_user"),
+             SecretEnv("MINIO_ROOT_PASSWORD_FILE", "minio_root_password")};
+  out.secret_files = {{"minio_root_user", builtin::Credential(creds, "access_key")},
+                      {"minio_root_password", builtin::Credential(creds, "secret_key")}};
   AppendUserEnv(req, out);
   out.command = {"server", "/data", "--console-address", ":9001"};
   out.ports = {{"s3", builtin::kMinioS3Port, "tcp", "http"},
@@ -51,6 +62,7 @@ RenderedWorkload RenderMinio(const WorkloadRequest& req, const Credentials& cred
   out.readiness.kind = Readiness::Kind::kHttp;
   out.readiness.container_port = builtin::kMinioS3Port;
   out.readiness.http_path = "/minio/health/ready";
+  out.confinement = DefaultConfinement(builtin::kMinio);
   return out;
 }
 
@@ -69,13 +81,41 @@ RenderedWorkload RenderCustom(const WorkloadRequest& req) {
     if (p.protocol == "udp" && tcp_ports.contains(p.port)) name += "-udp";
     out.ports.push_back({std::move(name), p.port, p.protocol, p.protocol});
   }
-  out.memory_mb = req.memory_mb.value_or(0);
+  out.memory_mb = req.memory_mb.value_or(builtin::kCustomDefaultMemoryMb);
   out.cpus = req.cpus.value_or(0);
   out.readiness.kind = Readiness::Kind::kRunning;
+  Confinement c = DefaultConfinement(builtin::kCustom);
+  for (const std::string& cap : req.capabilities)
+    if (std::find(c.capabilities.begin(), c.capabilities.end(), cap) == c.capabilities.end())
+      c.capabilities.push_back(cap);
+  c.user = req.user.value_or("");
+  out.confinement = std::move(c);
   return out;
 }
 
 }  // namespace
+
+// The capabilities each template adds back after the agent drops them all (docs/security.md):
+//  - postgres: the entry point runs as root to fix the data directory's owner and mode
+//    (CHOWN, FOWNER, DAC_OVERRIDE), then drops to the postgres user (SETUID, SETGID). Its root
+//    filesystem is read-only; the socket directory and /tmp are tmpfs.
+//  - minio: nothing (it listens above 1024 and owns its volume). Read-only root, tmpfs /tmp.
+//  - custom: NET_BIND_SERVICE only, as Kubernetes' "restricted" profile allows; anything more
+//    is asked for in the request and admitted from the admin's allow-list.
+Confinement DefaultConfinement(std::string_view template_name) {
+  Confinement c;
+  if (template_name == builtin::kPostgres) {
+    c.capabilities = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"};
+    c.read_only_rootfs = true;
+    c.tmpfs = {"/tmp", "/var/run/postgresql"};
+  } else if (template_name == builtin::kMinio) {
+    c.read_only_rootfs = true;
+    c.tmpfs = {"/tmp"};
+  } else {
+    c.capabilities = {"NET_BIND_SERVICE"};
+  }
+  return c;
+}
 
 RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,
                         const ImageConfig& images) {

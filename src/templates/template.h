@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -29,6 +30,10 @@ struct WorkloadRequest {
   std::vector<PortRequest> ports;
   std::optional<std::int64_t> memory_mb;
   std::optional<double> cpus;
+  // `security` (custom only): run as this "uid[:gid]" and add back these capabilities. Both
+  // must be on the admin's allow-list (admission.h); empty/absent: the defaults.
+  std::optional<std::string> user;
+  std::vector<std::string> capabilities;
 };
 
 // Template images are configuration (`--image postgres=REF`); defaults are the public images.
@@ -61,6 +66,29 @@ struct VolumeSpec {
   std::string container_path;  // e.g. /var/lib/postgresql/data
 };
 
+// How the container is confined beyond what the agent always imposes (every capability
+// dropped, no-new-privileges, a pids limit, log rotation; docs/security.md): which capabilities
+// the template adds back, the user it runs as, and whether its root filesystem is read-only.
+struct Confinement {
+  std::vector<std::string> capabilities;  // added back after dropping ALL, e.g. "CHOWN"
+  std::string user;                       // "uid[:gid]"; empty: the image's default
+  bool read_only_rootfs = false;
+  std::vector<std::string> tmpfs;  // absolute paths given a small tmpfs (for a read-only root)
+};
+
+// A file the agent writes into the container before it starts (secrets that would otherwise be
+// environment variables, visible in `docker inspect`). Mode 0400, owned by root: images read
+// them as root before dropping privileges, as the official postgres and minio images do.
+struct SecretFile {
+  std::string name;     // file name inside kSecretsDir; [a-z0-9_]+
+  std::string content;  // the secret
+};
+inline constexpr char kSecretsDir[] = "/run/secrets";
+
+// The confinement a template gets by default (what rendering uses, and what a stored spec
+// written before confinement existed is given when it is assigned). Unknown names: custom's.
+Confinement DefaultConfinement(std::string_view template_name);
+
 // What a node must run.
 struct RenderedWorkload {
   std::string image;
@@ -71,6 +99,10 @@ struct RenderedWorkload {
   std::int64_t memory_mb = 0;  // 0: no limit
   double cpus = 0;             // 0: no limit
   Readiness readiness;
+  // Absent in specs stored before confinement existed: the server fills in the template's
+  // DefaultConfinement when it assigns them.
+  std::optional<Confinement> confinement;
+  std::vector<SecretFile> secret_files;
 };
 
 // Generated secrets: postgres {username "u"+10 [a-z0-9], password 32 [A-Za-z0-9], database
@@ -99,7 +131,10 @@ Credentials GenerateCredentials(const std::string& template_name);
 
 // The workload to run. `req` must have passed Validate; `creds` come from GenerateCredentials
 // (a missing key renders as ""). Managed templates put their own env first, then the user's.
-// Memory when not requested: 512 MB for postgres and minio, 0 (no limit) for custom; cpus: 0.
+// Memory when not requested: 512 MB for postgres and minio, 256 MB for custom (every workload
+// has a limit the engine enforces, and the quota charges it); cpus: 0.
+// Secrets reach the container as files (POSTGRES_PASSWORD_FILE, MINIO_ROOT_USER_FILE and
+// MINIO_ROOT_PASSWORD_FILE name files in kSecretsDir), never as environment values.
 // Readiness: postgres kPostgres on 5432; minio kHttp GET /minio/health/ready on 9000; custom
 // kRunning (not every image listens on a port).
 RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,

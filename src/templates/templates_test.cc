@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/random.h"
+#include "templates/admission.h"
 #include "templates/template.h"
 
 namespace lattice::templates {
@@ -274,8 +275,18 @@ TEST(Render, Postgres) {
   req.env = {{"TZ", "UTC"}};
   const RenderedWorkload w = Render(req, kPg, ImageConfig{"local/postgres:15", "local/minio"});
   EXPECT_EQ(w.image, "local/postgres:15");
-  EXPECT_THAT(w.env, ElementsAre("POSTGRES_USER=uabc", "POSTGRES_PASSWORD=Secret123",
+  // The password reaches the container as a file, never in its environment.
+  EXPECT_THAT(w.env, ElementsAre("POSTGRES_USER=uabc",
+                                 "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password",
                                  "POSTGRES_DB=dbx", "TZ=UTC"));
+  ASSERT_EQ(w.secret_files.size(), 1u);
+  EXPECT_EQ(w.secret_files[0].name, "postgres_password");
+  EXPECT_EQ(w.secret_files[0].content, "Secret123");
+  ASSERT_TRUE(w.confinement.has_value());
+  EXPECT_THAT(w.confinement->capabilities,
+              ElementsAre("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"));
+  EXPECT_TRUE(w.confinement->read_only_rootfs);
+  EXPECT_THAT(w.confinement->tmpfs, ElementsAre("/tmp", "/var/run/postgresql"));
   EXPECT_TRUE(w.command.empty());
   ASSERT_EQ(w.ports.size(), 1u);
   EXPECT_EQ(w.ports[0].name, "postgres");
@@ -308,7 +319,14 @@ TEST(Render, ManagedImageOverrideAndResources) {
 TEST(Render, Minio) {
   const RenderedWorkload w = Render(Managed("minio"), kMinio, ImageConfig{});
   EXPECT_EQ(w.image, "minio/minio:latest");
-  EXPECT_THAT(w.env, ElementsAre("MINIO_ROOT_USER=AK", "MINIO_ROOT_PASSWORD=sk"));
+  EXPECT_THAT(w.env, ElementsAre("MINIO_ROOT_USER_FILE=/run/secrets/minio_root_user",
+                                 "MINIO_ROOT_PASSWORD_FILE=/run/secrets/minio_root_password"));
+  ASSERT_EQ(w.secret_files.size(), 2u);
+  EXPECT_EQ(w.secret_files[0].content, "AK");
+  EXPECT_EQ(w.secret_files[1].content, "sk");
+  ASSERT_TRUE(w.confinement.has_value());
+  EXPECT_TRUE(w.confinement->capabilities.empty());
+  EXPECT_TRUE(w.confinement->read_only_rootfs);
   EXPECT_THAT(w.command, ElementsAre("server", "/data", "--console-address", ":9001"));
   ASSERT_EQ(w.ports.size(), 2u);
   EXPECT_EQ(w.ports[0].name, "s3");
@@ -352,12 +370,120 @@ TEST(Render, Custom) {
   EXPECT_EQ(w.readiness.kind, Readiness::Kind::kRunning);
 }
 
-TEST(Render, CustomWithoutLimitsIsUnlimited) {
+TEST(Render, CustomWithoutLimitsGetsTheDefaultMemoryLimit) {
   const RenderedWorkload w = Render(Custom(), {}, ImageConfig{});
-  EXPECT_EQ(w.memory_mb, 0);
+  EXPECT_EQ(w.memory_mb, 256);  // what the quota and the scheduler count for it
   EXPECT_EQ(w.cpus, 0);
   EXPECT_TRUE(w.env.empty());
   EXPECT_TRUE(w.ports.empty());
+  ASSERT_TRUE(w.confinement.has_value());
+  EXPECT_THAT(w.confinement->capabilities, ElementsAre("NET_BIND_SERVICE"));
+  EXPECT_FALSE(w.confinement->read_only_rootfs);
+  EXPECT_TRUE(w.confinement->user.empty());
+}
+
+TEST(Render, CustomSecurityAddsCapabilitiesAndUser) {
+  auto req = Custom();
+  req.user = "1000:1000";
+  req.capabilities = {"CHOWN", "NET_BIND_SERVICE"};
+  const RenderedWorkload w = Render(req, {}, ImageConfig{});
+  ASSERT_TRUE(w.confinement.has_value());
+  EXPECT_THAT(w.confinement->capabilities, ElementsAre("NET_BIND_SERVICE", "CHOWN"));
+  EXPECT_EQ(w.confinement->user, "1000:1000");
+}
+
+TEST(Validate, Security) {
+  auto r = Custom();
+  r.user = "1000:1000";
+  r.capabilities = {"NET_ADMIN"};
+  EXPECT_TRUE(Fields(r).empty());
+  r.user = "root";
+  r.capabilities = {"CAP_NET_ADMIN", "NET_ADMIN", "NET_ADMIN"};
+  EXPECT_THAT(Fields(r),
+              ElementsAre("security.user", "security.capabilities[0]", "security.capabilities[2]"));
+  auto m = Managed("postgres");
+  m.capabilities = {"CHOWN"};
+  EXPECT_THAT(Fields(m), ElementsAre("security"));
+  auto many = Custom();
+  many.capabilities.assign(17, "CHOWN");
+  EXPECT_THAT(Fields(many), ElementsAre("security.capabilities"));
+}
+
+std::vector<std::string> Refused(const WorkloadRequest& r, const AdmissionPolicy& p = {}) {
+  const Status s = Admit(r, p);
+  if (s.ok()) return {};
+  EXPECT_EQ(s.error().code, ErrorCode::kPermissionDenied);
+  std::vector<std::string> out;
+  for (const auto& f : s.error().fields) out.push_back(f.field);
+  return out;
+}
+
+TEST(Admission, ImagesComeOnlyFromAllowedRegistries) {
+  auto r = Custom();
+  for (const std::string ok : {"nginx:1.25", "lattice/busybox:dev", "docker.io/library/x:1"}) {
+    r.image = ok;
+    EXPECT_TRUE(Refused(r).empty()) << ok;
+  }
+  for (const std::string bad :
+       {"127.0.0.1:5000/x:1", "localhost:5000/x", "localhost/x", "169.254.169.254/x",
+        "[::1]:5000/x", "0.0.0.0:80/x", "ghcr.io/team/app:1", "registry.example:443/x"}) {
+    r.image = bad;
+    EXPECT_THAT(Refused(r), ElementsAre("image")) << bad;
+  }
+  AdmissionPolicy p;
+  p.registries = {"docker.io", "127.0.0.1:5000"};  // an administrator's own local registry
+  r.image = "127.0.0.1:5000/x:1";
+  EXPECT_TRUE(Refused(r, p).empty());
+  p.image_prefixes = {"docker.io/library/"};
+  r.image = "postgres:16";
+  EXPECT_TRUE(Refused(r, p).empty());
+  r.image = "someone/postgres:16";
+  EXPECT_THAT(Refused(r, p), ElementsAre("image"));
+}
+
+TEST(Admission, LocalRegistryRefusalSaysWhy) {
+  auto r = Custom();
+  r.image = "127.0.0.1:5000/x:1";
+  const Status s = Admit(r, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().fields[0].message.find("node itself"), std::string::npos);
+  EXPECT_EQ(s.error().type, "not-allowed");
+}
+
+TEST(Admission, UserIdsAndCapabilitiesComeFromTheAllowLists) {
+  auto r = Custom();
+  r.user = "1000:1000";
+  r.capabilities = {"CHOWN", "NET_ADMIN", "SYS_ADMIN"};
+  EXPECT_THAT(Refused(r), ElementsAre("security.capabilities[1]", "security.capabilities[2]"));
+  r.user = "0";
+  r.capabilities = {};
+  EXPECT_THAT(Refused(r), ElementsAre("security.user"));  // root only if an admin adds 0
+  AdmissionPolicy p;
+  p.uids = {{0, 0}, {1000, 1000}};
+  p.capabilities = {"NET_ADMIN", "SYS_ADMIN"};
+  EXPECT_TRUE(Refused(r, p).empty());
+  r.capabilities = {"NET_ADMIN", "SYS_ADMIN"};
+  // SYS_ADMIN is as good as privileged mode: refused even when an allow-list names it.
+  EXPECT_THAT(Refused(r, p), ElementsAre("security.capabilities[1]"));
+}
+
+TEST(Admission, Helpers) {
+  EXPECT_EQ(RegistryOf("postgres"), "docker.io");
+  EXPECT_EQ(RegistryOf("Registry.Example:5000/a/b:1"), "registry.example:5000");
+  EXPECT_EQ(NormalizedImage("postgres"), "docker.io/library/postgres:latest");
+  EXPECT_EQ(NormalizedImage("team/app@sha256:ab"), "docker.io/team/app@sha256:ab");
+  EXPECT_EQ(NormalizedImage("localhost:5000/app:1"), "localhost:5000/app:1");
+  EXPECT_TRUE(IsLocalRegistryHost("127.1.2.3:80"));
+  EXPECT_TRUE(IsLocalRegistryHost("[fe80::1]:5000"));
+  EXPECT_TRUE(IsLocalRegistryHost("[::ffff:127.0.0.1]"));
+  EXPECT_FALSE(IsLocalRegistryHost("registry.example"));
+  EXPECT_FALSE(IsLocalRegistryHost("10.1.2.3:5000"));
+  auto ranges = ParseUidRanges("1000-65534,70000");
+  ASSERT_TRUE(ranges.ok());
+  ASSERT_EQ(ranges->size(), 2u);
+  EXPECT_EQ((*ranges)[1].first, 70000);
+  EXPECT_FALSE(ParseUidRanges("5-1").ok());
+  EXPECT_FALSE(ParseUidRanges("x").ok());
 }
 
 TEST(ConnectionDetails, Postgres) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "templates/admission.h"
 #include "templates/builtin.h"
 #include "templates/template.h"
 
@@ -24,6 +25,7 @@ constexpr std::int64_t kMinMemoryMb = 16;
 constexpr std::int64_t kMaxMemoryMb = 1048576;
 constexpr double kMinCpus = 0.01;
 constexpr double kMaxCpus = 256;
+constexpr std::size_t kMaxCapabilities = 16;
 
 bool IsLower(char c) {
   return c >= 'a' && c <= 'z';
@@ -156,6 +158,31 @@ void CheckResources(const WorkloadRequest& req, Collector& out) {
     out.Add("resources.cpus", "must be between 0.01 and 256");
 }
 
+// `security.user` is "uid" or "uid:gid" (decimal, ≤ 2147483647); capabilities are names from
+// capabilities(7) without the CAP_ prefix, at most 16, each once.
+void CheckSecurity(const WorkloadRequest& req, Collector& out) {
+  const bool asked = req.user.has_value() || !req.capabilities.empty();
+  if (asked && req.template_name != builtin::kCustom) {
+    return out.Add("security", "is not supported for the " + req.template_name + " template");
+  }
+  if (req.user && !ParseUser(*req.user)) {
+    out.Add("security.user", "must be a numeric uid or uid:gid, e.g. 1000:1000");
+  }
+  if (req.capabilities.size() > kMaxCapabilities) {
+    return out.Add("security.capabilities", "must have at most 16 entries");
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < req.capabilities.size(); ++i) {
+    const std::string& cap = req.capabilities[i];
+    const std::string f = "security.capabilities[" + std::to_string(i) + "]";
+    if (!IsKnownCapability(cap)) {
+      out.Add(f, "must be a Linux capability name without the CAP_ prefix, e.g. NET_ADMIN");
+    } else if (!seen.insert(cap).second) {
+      out.Add(f, "is listed twice");
+    }
+  }
+}
+
 }  // namespace
 
 Status Validate(const WorkloadRequest& req) {
@@ -172,6 +199,7 @@ Status Validate(const WorkloadRequest& req) {
   CheckCommand(req, out);
   CheckPorts(req, out);
   CheckResources(req, out);
+  CheckSecurity(req, out);
   return out.Finish();
 }
 
