@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/backoff.h"
+#include "agent/host_firewall.h"
 #include "agent/link_transport.h"
 #include "agent/tls_dial.h"
 #include "agent/tunnel_client.h"
@@ -75,6 +76,13 @@ Status Agent::Run() {
     return Error::Invalid("no join token given and no node identity in " + options_.state_dir +
                           "/node.json: pass the join token from the console");
   if (auto ep = ParseServerUrl(options_.server_url); !ep.ok()) return ep.error();
+  if (options_.host_firewall) {
+    if (Status st = InstallHostFirewall("lt-"); !st.ok())
+      spdlog::error(
+          "msg=\"host firewall NOT installed: containers on this node can reach its services\" "
+          "error=\"{}\"",
+          st.error().message);
+  }
   servers_ = {options_.server_url};
   if (identity_)  // replicas learned before a restart: the configured one may be the one away
     for (const auto& u : identity_->servers) AddServer(servers_, u);
@@ -244,6 +252,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
       return Error::Internal("could not record the server CA in node.json: " + st.error().message);
   }
   heartbeat_seconds_ = std::clamp(w.heartbeat_seconds, 1, 3600);
+  const std::vector<std::string> registries = w.registries;
   if (!reconciler_) {
     ReconcilerOptions ro = options_.tuning.reconciler;
     ro.node_id = identity_->node_id;
@@ -265,6 +274,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
         [this](link::StreamFail f) { PostSend(0, std::move(f)); });
     tunnel_->Start();
   }
+  reconciler_->SetAllowedRegistries(registries);
   return Status::Ok();
 }
 

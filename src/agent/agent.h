@@ -56,6 +56,9 @@ struct AgentOptions {
   std::string state_dir;              // holds node.json
   std::string address = "127.0.0.1";  // where this node's published ports are reachable
   std::map<std::string, std::string> labels;
+  // Install the host firewall (host_firewall.h) at start. The binary turns it on; a failure is
+  // logged loudly and the agent runs on (a node without netfilter still serves its owner).
+  bool host_firewall = false;
   AgentTuning tuning;
 };
 

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "agent/readiness.h"
+#include "agent/registry_guard.h"
 #include "agent/workload_container.h"
 
 namespace lattice::agent {
@@ -19,7 +21,10 @@ std::string Seconds(std::chrono::seconds s) {
 }  // namespace
 
 Reconciler::Reconciler(ReconcilerOptions options, runtime::Runtime& runtime, StatusSink sink)
-    : options_(std::move(options)), runtime_(runtime), sink_(std::move(sink)) {}
+    : options_(std::move(options)),
+      runtime_(runtime),
+      sink_(std::move(sink)),
+      networks_(runtime, options_.networks) {}
 
 Reconciler::~Reconciler() {
   Stop();
@@ -65,6 +70,26 @@ void Reconciler::Upsert(link::Assignment assignment) {
     dirty_ = true;
   }
   wake_.notify_all();
+}
+
+void Reconciler::SetAllowedRegistries(std::vector<std::string> registries) {
+  std::lock_guard lock(mu_);
+  registries_ = std::move(registries);
+}
+
+std::string Reconciler::NetworkFor(const link::Assignment& a) const {
+  if (!options_.tenant_networks || a.tenant.empty() || !IsValidWorkloadId(a.tenant)) return "";
+  return TenantNetworkName(a.tenant);
+}
+
+void Reconciler::PruneNetworks() {
+  if (!options_.tenant_networks) return;
+  auto all = runtime_.ListByLabel(kLabelWorkload);
+  if (!all.ok()) return;
+  std::set<std::string> in_use;
+  for (const auto& c : *all) in_use.insert(c.network_mode);
+  if (auto pruned = networks_.Prune(in_use); !pruned.ok())
+    spdlog::warn("event=network_prune_failed error=\"{}\"", pruned.error().message);
 }
 
 void Reconciler::Remove(const std::string& workload_id) {
@@ -205,14 +230,14 @@ void Reconciler::EnsureDeleted(const link::Assignment& a, const runtime::Contain
     p.volumes_removed = false;
   }
   if (!p.volumes_removed) {
-    for (const auto& v : a.spec.volumes) {
-      const std::string name = VolumeName(a.workload_id, v.name);
+    for (const std::string& name : VolumeNamesOf(a)) {
       if (Status st = runtime_.RemoveVolume(name); !st.ok()) {
         Report(a, "failed", "could not remove volume " + name + ": " + st.error().message);
         return;
       }
     }
     p.volumes_removed = true;
+    PruneNetworks();
   }
   Report(a, "deleted", "");
 }
@@ -236,9 +261,10 @@ void Reconciler::EnsureRunning(const link::Assignment& a, const runtime::Contain
   std::optional<runtime::ContainerInfo> current;
   if (c) current = *c;
 
-  // A changed spec needs a new container; the named volumes (the data) stay.
+  // A changed spec (or network) needs a new container; the named volumes (the data) stay.
+  const std::string network = NetworkFor(a);
   if (current && !LabelOf(*current, kLabelSpec).empty() &&
-      LabelOf(*current, kLabelSpec) != SpecHash(a.spec)) {
+      LabelOf(*current, kLabelSpec) != SpecHash(a.spec, network)) {
     spdlog::info("event=container_replace workload={} container={} reason=spec_changed",
                  a.workload_id, current->id);
     if (current->running) (void)runtime_.Stop(current->id, options_.stop_grace);
@@ -252,12 +278,30 @@ void Reconciler::EnsureRunning(const link::Assignment& a, const runtime::Contain
   if (!current) {
     if (now < p.retry_at) return;  // keep the failure reported until the retry
     if (p.failures == 0) Report(a, "creating", "");
-    if (Status st = runtime_.EnsureImage(a.spec.image); !st.ok()) {
+    std::vector<std::string> registries;
+    {
+      std::lock_guard lock(mu_);
+      registries = registries_;
+    }
+    Status image = CheckRegistry(a.spec.image, registries);
+    if (image.ok()) image = runtime_.EnsureImage(a.spec.image);
+    if (!image.ok()) {
       p.retry_at = now + Backoff(++p.failures);
-      Report(a, "failed", st.error().message);
+      std::string detail;
+      for (const auto& m : image.error().members)
+        if (m.name == "engine_detail") detail = std::get<std::string>(m.value);
+      Report(a, "failed", image.error().message, {}, std::move(detail));
       return;
     }
-    runtime::ContainerSpec spec = ToContainerSpec(a, options_.node_id);
+    if (!network.empty()) {
+      if (auto net = networks_.Ensure(a.tenant); !net.ok()) {
+        p.retry_at = now + Backoff(++p.failures);
+        Report(a, "failed", "could not create the workload's private network", {},
+               net.error().message);
+        return;
+      }
+    }
+    runtime::ContainerSpec spec = ToContainerSpec(a, options_.node_id, network);
     auto created = runtime_.Create(spec);
     std::string id_or_name;
     if (created.ok()) {
@@ -294,6 +338,16 @@ void Reconciler::EnsureRunning(const link::Assignment& a, const runtime::Contain
       return;
     }
     if (now < p.retry_at) return;
+    if (!a.spec.secret_files.empty()) {
+      std::vector<runtime::FileEntry> files;
+      for (const auto& f : a.spec.secret_files) files.push_back({f.name, f.content, 0400});
+      if (Status st = runtime_.CopyFiles(current->id, templates::kSecretsDir, files); !st.ok()) {
+        p.retry_at = now + Backoff(++p.failures);
+        Report(a, "failed", "could not write the workload's secrets into its container", {},
+               st.error().message);
+        return;
+      }
+    }
     if (Status st = runtime_.Start(current->id); !st.ok()) {
       p.retry_at = now + Backoff(++p.failures);
       Report(a, "failed", "could not start the container: " + st.error().message);
@@ -372,9 +426,12 @@ void Reconciler::StopOrphans(const std::vector<runtime::ContainerInfo>& actual,
 }
 
 void Reconciler::Report(const link::Assignment& a, std::string state, std::string reason,
-                        std::vector<link::PortBindingReport> bindings) {
-  link::StatusReport s{a.workload_id, a.generation, std::move(state), std::move(reason),
-                       std::move(bindings)};
+                        std::vector<link::PortBindingReport> bindings, std::string detail) {
+  if (!detail.empty())
+    spdlog::warn("event=workload_failure_detail workload={} reason=\"{}\" detail=\"{}\"",
+                 a.workload_id, reason, detail);
+  link::StatusReport s{a.workload_id,     a.generation,        std::move(state),
+                       std::move(reason), std::move(bindings), std::move(detail)};
   {
     std::lock_guard lock(mu_);
     auto d = desired_.find(a.workload_id);

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/tenant_networks.h"
 #include "link/protocol.h"
 #include "runtime/runtime.h"
 
@@ -44,6 +45,9 @@ struct ReconcilerOptions {
   std::chrono::seconds ready_timeout{180};        // starting → failed
   std::chrono::milliseconds probe_timeout{2000};  // one readiness attempt
   std::chrono::seconds max_backoff{60};           // between restarts / retries of a failure
+  // One network per tenant (tenant_networks.h). Off only to measure what isolation costs.
+  bool tenant_networks = true;
+  TenantNetworkOptions networks;
 };
 
 class Reconciler {
@@ -65,6 +69,8 @@ class Reconciler {
   void Upsert(link::Assignment assignment);
   // Forgets one workload; its container, if any, is then stopped as unassigned.
   void Remove(const std::string& workload_id);
+  // Registries the server's administrator allowed by name (link::Welcome::registries).
+  void SetAllowedRegistries(std::vector<std::string> registries);
 
   // The latest status of every assigned workload that has reported one.
   std::vector<link::StatusReport> Statuses() const;
@@ -99,7 +105,11 @@ class Reconciler {
   void StopOrphans(const std::vector<runtime::ContainerInfo>& actual,
                    const std::map<std::string, link::Assignment>& desired);
   void Report(const link::Assignment& a, std::string state, std::string reason,
-              std::vector<link::PortBindingReport> bindings = {});
+              std::vector<link::PortBindingReport> bindings = {}, std::string detail = {});
+  // The network `a`'s container joins: its tenant's, or "" (the engine's default bridge).
+  std::string NetworkFor(const link::Assignment& a) const;
+  // Removes tenant networks no container names any more (after a workload is deleted).
+  void PruneNetworks();
   std::chrono::seconds Backoff(int failures) const;
   bool Stopping() const;
 
@@ -113,11 +123,13 @@ class Reconciler {
   std::condition_variable wake_;
   std::map<std::string, link::Assignment> desired_;
   std::map<std::string, link::StatusReport> reported_;
+  std::vector<std::string> registries_;  // allowed by name
   bool have_truth_ = false;
   bool dirty_ = false;
   bool stopping_ = false;
 
   // Worker thread only.
+  TenantNetworks networks_;
   std::map<std::string, Progress> progress_;
   std::map<std::string, bool> orphans_seen_;  // container name → logged
   bool engine_down_ = false;                  // logged once per outage

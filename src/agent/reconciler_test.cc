@@ -5,7 +5,9 @@
 #include "common/test_env.h"
 
 #include <gtest/gtest.h>
+
 #include <libpq-fe.h>
+#include <set>
 
 #include "agent/agent_test_util.h"
 
@@ -216,13 +218,17 @@ TEST_F(ReconcilerTest, UnassignedContainerIsStoppedButKept) {
 TEST_F(ReconcilerTest, PostgresIsRunningOnlyOnceAnAuthenticatedConnectionWorks) {
   if (!HasImage(*rt_, kPostgres)) LATTICE_SKIP_UNLESS_REQUIRED() << kPostgres << " is missing";
   const std::string id = prefix_ + "pg";
-  volumes_ = {VolumeName(id, "data")};
+  volumes_ = {VolumeName(id, "data"), VolumeName(id, "secrets")};
   link::Assignment a;
   a.workload_id = id;
   a.generation = 1;
   a.desired_state = "running";
   a.spec.image = kPostgres;
-  a.spec.env = {"POSTGRES_USER=u1", "POSTGRES_PASSWORD=pw-123", "POSTGRES_DB=db1"};
+  // As the template renders it: the password as a file, the container confined.
+  a.spec.env = {"POSTGRES_USER=u1", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password",
+                "POSTGRES_DB=db1"};
+  a.spec.secret_files = {{"postgres_password", "pw-123"}};
+  a.spec.confinement = templates::DefaultConfinement("postgres");
   a.spec.ports = {{"postgres", 5432, "tcp", "postgres"}};
   a.spec.volumes = {{"data", "/var/lib/postgresql/data"}};
   a.spec.readiness = {templates::Readiness::Kind::kPostgres, 5432, "", "u1", "pw-123", "db1"};
@@ -243,6 +249,66 @@ TEST_F(ReconcilerTest, PostgresIsRunningOnlyOnceAnAuthenticatedConnectionWorks) 
   };
   EXPECT_TRUE(connect("pw-123"));
   EXPECT_FALSE(connect("wrong")) << "authentication is on";
+}
+
+TEST_F(ReconcilerTest, TenantsGetTheirOwnNetworksWhichGoWithTheirLastWorkload) {
+  ReconcilerOptions o = Options();
+  o.networks.pool = "10.215.0.0/24";  // not the default pool: a running `lattice dev` keeps it
+  o.networks.prefix = 28;
+  StartReconciler(o);
+  auto for_tenant = [&](const std::string& suffix, const std::string& tenant) {
+    link::Assignment a = ShellWorkload(prefix_ + suffix, 1, "exec sleep 60");
+    a.tenant = prefix_ + tenant;
+    a.name = suffix;
+    return a;
+  };
+  const auto a1 = for_tenant("a1", "ta"), a2 = for_tenant("a2", "ta"), b1 = for_tenant("b1", "tb");
+  rec_->SetAssignments({a1, a2, b1});
+  for (const auto& a : {a1, a2, b1})
+    ASSERT_TRUE(statuses_.WaitState(a.workload_id, 1, "running", seconds(60))) << a.workload_id;
+  auto net_of = [&](const link::Assignment& a) {
+    auto i = rt_->Inspect(ContainerName(a.workload_id));
+    return i.ok() ? i->network_mode : std::string("?");
+  };
+  EXPECT_EQ(net_of(a1), TenantNetworkName(prefix_ + "ta"));
+  EXPECT_EQ(net_of(a2), TenantNetworkName(prefix_ + "ta"));
+  EXPECT_EQ(net_of(b1), TenantNetworkName(prefix_ + "tb"));
+  auto networks = [&] {
+    std::set<std::string> out;
+    if (auto l = rt_->ListNetworks(); l.ok())
+      for (const auto& n : *l)
+        if (n.name.find(prefix_) != std::string::npos) out.insert(n.name);
+    return out;
+  };
+  EXPECT_EQ(networks().size(), 2u);
+  // Tenant b's last workload goes: its network goes too; tenant a keeps one of two.
+  link::Assignment del_b = b1, del_a = a1;
+  del_b.generation = del_a.generation = 2;
+  del_b.desired_state = del_a.desired_state = "deleted";
+  rec_->Upsert(del_b);
+  rec_->Upsert(del_a);
+  ASSERT_TRUE(statuses_.WaitState(b1.workload_id, 2, "deleted", seconds(30)));
+  ASSERT_TRUE(statuses_.WaitState(a1.workload_id, 2, "deleted", seconds(30)));
+  EXPECT_EQ(networks(), std::set<std::string>{TenantNetworkName(prefix_ + "ta")});
+  link::Assignment del_a2 = a2;
+  del_a2.generation = 2;
+  del_a2.desired_state = "deleted";
+  rec_->Upsert(del_a2);
+  ASSERT_TRUE(statuses_.WaitState(a2.workload_id, 2, "deleted", seconds(30)));
+  EXPECT_TRUE(networks().empty());
+}
+
+TEST_F(ReconcilerTest, ARegistryOnTheNodeItselfIsRefusedBeforeAnyPull) {
+  const std::string id = prefix_ + "local";
+  link::Assignment a = ShellWorkload(id, 1, "true");
+  a.spec.image = "127.0.0.1:1/x:1";
+  StartReconciler();
+  rec_->SetAssignments({a});
+  auto failed = statuses_.WaitState(id, 1, "failed", seconds(30));
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->reason.find("is not allowed on this node"), std::string::npos)
+      << failed->reason;
+  EXPECT_EQ(CountContainers(*rt_, id), 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <map>
 
@@ -25,12 +26,20 @@ std::string VolumeName(const std::string& workload_id, const std::string& volume
   return "lattice-" + workload_id + "-" + volume;
 }
 
-std::string SpecHash(const templates::RenderedWorkload& spec) {
+std::vector<std::string> VolumeNamesOf(const link::Assignment& a) {
+  std::vector<std::string> out;
+  for (const auto& v : a.spec.volumes) out.push_back(VolumeName(a.workload_id, v.name));
+  if (!a.spec.secret_files.empty()) out.push_back(VolumeName(a.workload_id, "secrets"));
+  return out;
+}
+
+std::string SpecHash(const templates::RenderedWorkload& spec, const std::string& network) {
   // FNV-1a over the canonical JSON encoding: change detection, not security. Readiness is
   // excluded: a changed probe does not need a new container.
   templates::RenderedWorkload s = spec;
   s.readiness = {};
-  const std::string text = link::EncodeSpec(s);
+  std::string text = link::EncodeSpec(s);
+  if (!network.empty()) text += "\nnetwork=" + network;
   std::uint64_t h = 14695981039346656037ull;
   for (unsigned char c : text) {
     h ^= c;
@@ -41,7 +50,8 @@ std::string SpecHash(const templates::RenderedWorkload& spec) {
   return buf;
 }
 
-runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::string& node_id) {
+runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::string& node_id,
+                                       const std::string& network) {
   const templates::RenderedWorkload& w = a.spec;
   runtime::ContainerSpec c;
   c.name = ContainerName(a.workload_id);
@@ -58,12 +68,30 @@ runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::str
   }
   for (const auto& v : w.volumes)
     c.volumes.push_back({VolumeName(a.workload_id, v.name), v.container_path});
-  c.memory_bytes = w.memory_mb > 0 ? w.memory_mb * 1024 * 1024 : 0;
+  if (!w.secret_files.empty())
+    c.volumes.push_back({VolumeName(a.workload_id, "secrets"), templates::kSecretsDir});
+  c.memory_bytes = (w.memory_mb > 0 ? w.memory_mb : kDefaultMemoryMb) * 1024 * 1024;
   c.cpus = w.cpus > 0 ? w.cpus : 0;
+  // Confinement: the template's (the server fills it in for specs stored without one; an
+  // agent talking to an older server gets custom's, the strictest).
+  const templates::Confinement conf =
+      w.confinement ? *w.confinement : templates::DefaultConfinement("custom");
+  c.confinement.cap_add = conf.capabilities;
+  c.confinement.user = conf.user;
+  c.confinement.read_only_rootfs = conf.read_only_rootfs;
+  c.confinement.tmpfs = conf.tmpfs;
+  c.confinement.pids_limit = kPidsLimit;
+  // CPU weight follows the CPUs asked for (1024 per CPU, Docker's default for one).
+  c.confinement.cpu_shares =
+      w.cpus > 0 ? std::clamp<std::int64_t>(std::llround(w.cpus * 1024), 2, 262144) : 1024;
+  if (!network.empty()) {
+    c.network = network;
+    if (!a.name.empty()) c.aliases.push_back(a.name);
+  }
   c.labels[kLabelWorkload] = a.workload_id;
   c.labels[kLabelNode] = node_id;
   c.labels[kLabelGeneration] = std::to_string(a.generation);
-  c.labels[kLabelSpec] = SpecHash(w);
+  c.labels[kLabelSpec] = SpecHash(w, network);
   return c;
 }
 

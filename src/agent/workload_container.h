@@ -27,14 +27,24 @@ bool IsValidWorkloadId(std::string_view id);
 std::string ContainerName(const std::string& workload_id);
 // "lattice-<workload id>-<volume name>".
 std::string VolumeName(const std::string& workload_id, const std::string& volume);
+// Every named volume the workload's container uses: the spec's, plus "secrets" (mounted at
+// templates::kSecretsDir) when the spec has secret files.
+std::vector<std::string> VolumeNamesOf(const link::Assignment& a);
+
+// What every container gets whatever its spec says (docs/security.md): memory when the spec
+// names none (stored specs from before every workload had a limit), pids, log rotation.
+inline constexpr std::int64_t kDefaultMemoryMb = 256;
+inline constexpr std::int64_t kPidsLimit = 512;
 
 // A stable fingerprint of everything that needs a new container when it changes (image, env,
-// command, ports, volumes, limits). 16 hex digits.
-std::string SpecHash(const templates::RenderedWorkload& spec);
+// command, ports, volumes, limits, confinement, secrets, the network it joins). 16 hex digits.
+std::string SpecHash(const templates::RenderedWorkload& spec, const std::string& network = "");
 
 // The container for `a` on node `node_id`: ports published on 127.0.0.1 with engine-chosen host
-// ports, named volumes, memory/cpu limits and the four labels above.
-runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::string& node_id);
+// ports, named volumes, memory/cpu limits, the four labels above, and its confinement. With a
+// `network` it joins that network, reachable there by the workload's name.
+runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::string& node_id,
+                                       const std::string& network = "");
 
 // container_port → host_port of the published ports (tcp first; a udp port only when no tcp
 // binding has the same container port), ordered by container port.

@@ -60,6 +60,45 @@ TEST(WorkloadContainer, SpecMapsPortsVolumesLimitsAndLabels) {
   EXPECT_EQ(c.labels.at(kLabelSpec), SpecHash(WebAssignment().spec));
 }
 
+TEST(WorkloadContainer, EveryContainerIsConfined) {
+  link::Assignment a = WebAssignment();
+  a.spec.memory_mb = 0;  // a spec stored before every workload had a limit
+  const runtime::ContainerSpec c = ToContainerSpec(a, "node_1");
+  EXPECT_EQ(c.memory_bytes, kDefaultMemoryMb * 1024 * 1024);
+  EXPECT_EQ(c.confinement.pids_limit, kPidsLimit);
+  EXPECT_EQ(c.confinement.cpu_shares, 512);  // 0.5 CPU
+  // No confinement in the spec (an older server): custom's, the strictest.
+  EXPECT_EQ(c.confinement.cap_add, std::vector<std::string>{"NET_BIND_SERVICE"});
+  EXPECT_TRUE(c.network.empty());  // no network asked: the engine's default
+}
+
+TEST(WorkloadContainer, TemplateConfinementAndSecretsVolume) {
+  link::Assignment a = WebAssignment();
+  a.spec.confinement = templates::DefaultConfinement("postgres");
+  a.spec.secret_files = {{"postgres_password", "pw"}};
+  const runtime::ContainerSpec c = ToContainerSpec(a, "node_1", "lattice-t-usr_1");
+  EXPECT_TRUE(c.confinement.read_only_rootfs);
+  EXPECT_EQ(c.confinement.tmpfs, (std::vector<std::string>{"/tmp", "/var/run/postgresql"}));
+  ASSERT_EQ(c.volumes.size(), 2u);
+  EXPECT_EQ(c.volumes[1].volume, "lattice-wl_abc-secrets");
+  EXPECT_EQ(c.volumes[1].container_path, "/run/secrets");
+  EXPECT_EQ(VolumeNamesOf(a),
+            (std::vector<std::string>{"lattice-wl_abc-data", "lattice-wl_abc-secrets"}));
+  for (const auto& e : c.env) EXPECT_EQ(e.find("pw"), std::string::npos) << e;
+}
+
+TEST(WorkloadContainer, TenantNetworkAndAlias) {
+  link::Assignment a = WebAssignment();
+  a.tenant = "usr_1";
+  a.name = "web";
+  const runtime::ContainerSpec c = ToContainerSpec(a, "node_1", "lattice-t-usr_1");
+  EXPECT_EQ(c.network, "lattice-t-usr_1");
+  EXPECT_EQ(c.aliases, std::vector<std::string>{"web"});
+  // Moving to the tenant network is a change that needs a new container.
+  EXPECT_NE(c.labels.at(kLabelSpec), SpecHash(a.spec));
+  EXPECT_EQ(c.labels.at(kLabelSpec), SpecHash(a.spec, "lattice-t-usr_1"));
+}
+
 TEST(WorkloadContainer, SpecHashIgnoresReadinessButNotTheImage) {
   link::Assignment a = WebAssignment(), b = WebAssignment();
   b.spec.readiness.kind = templates::Readiness::Kind::kTcp;

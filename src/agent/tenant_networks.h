@@ -1,0 +1,68 @@
+// TenantNetworks: one Docker bridge network per tenant on this node, so one user's containers
+// cannot reach another's (the engine isolates bridge networks from each other) while a user's
+// own workloads reach each other by name. Subnets are small (a /26 by default) and come from an
+// address pool the agent manages, so one node holds hundreds of tenants' networks where the
+// engine's default pools run out after about thirty. Networks carry the label
+// `lattice.tenant=<tenant>`; one that no container (running or stopped) names any more is
+// removed by Prune().
+//
+// PickSubnet is pure. TenantNetworks is NOT thread-safe: the reconciler's worker thread is its
+// only caller. The Runtime must outlive it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/runtime.h"
+
+namespace lattice::agent {
+
+inline constexpr char kLabelTenant[] = "lattice.tenant";
+
+struct TenantNetworkOptions {
+  std::string pool = "10.213.0.0/16";  // where tenant subnets are carved from
+  int prefix = 26;                     // subnet size: 62 addresses, ~59 containers
+};
+
+struct Subnet {
+  std::string cidr;     // "10.213.0.64/26"
+  std::string gateway;  // "10.213.0.65": the node's address on it
+};
+
+// The first `prefix`-sized subnet of `pool` that overlaps none of `taken` (IPv4 CIDRs; others
+// are ignored). kInvalidArgument for a malformed pool or prefix; kUnavailable when the pool is
+// full.
+Result<Subnet> PickSubnet(const std::string& pool, int prefix,
+                          const std::vector<std::string>& taken);
+
+// "lattice-t-<tenant>": the engine's name for the tenant's network.
+std::string TenantNetworkName(const std::string& tenant);
+// "lt-<12 hex>": the host interface of the tenant's bridge (≤ 15 bytes, as Linux requires).
+// All tenant bridges share the "lt-" prefix, which the host firewall matches.
+std::string TenantBridgeName(const std::string& tenant);
+
+class TenantNetworks {
+ public:
+  TenantNetworks(runtime::Runtime& runtime, TenantNetworkOptions options);
+  TenantNetworks(const TenantNetworks&) = delete;
+  TenantNetworks& operator=(const TenantNetworks&) = delete;
+
+  // The tenant's network, created (with a free subnet) when it does not exist yet.
+  Result<std::string> Ensure(const std::string& tenant);
+  // Removes the tenant networks not in `in_use` (the network names every container on the
+  // engine was created with, running or not: a stopped container must still find its network
+  // when it starts again). Returns how many went.
+  Result<int> Prune(const std::set<std::string>& in_use);
+
+ private:
+  runtime::Runtime& runtime_;
+  const TenantNetworkOptions options_;
+  std::map<std::string, std::string> known_;  // tenant → network name, seen to exist
+};
+
+}  // namespace lattice::agent
