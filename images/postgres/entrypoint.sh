@@ -1,5 +1,6 @@
 #!/bin/bash
 # Entry point of lattice/postgres:15, modelled on the official image's docker-entrypoint.sh:
+#  - POSTGRES_PASSWORD_FILE (and _USER_FILE, _DB_FILE) read as root, like the official image;
 #  - first start (empty $PGDATA): initdb with POSTGRES_USER as superuser and POSTGRES_PASSWORD,
 #    scram-sha-256 for every host connection, POSTGRES_DB created, /docker-entrypoint-initdb.d run;
 #  - every start: exec postgres in the foreground (PID 1, logs on stderr, listening on *:5432).
@@ -8,6 +9,30 @@ set -euo pipefail
 
 if [[ ${1:-} != postgres ]]; then exec "$@"; fi
 shift
+
+# VAR_FILE names a file holding VAR (Lattice passes secrets as files, never in the container's
+# environment, as the official image allows). Read as root, before privileges are dropped: the
+# files are root's, mode 0400.
+file_env() {
+  local var=$1 file_var="${1}_FILE"
+  if [[ -n ${!file_var:-} ]]; then
+    if [[ -n ${!var:-} ]]; then
+      echo "entrypoint: both $var and $file_var are set; use one" >&2
+      exit 1
+    fi
+    if [[ ! -r ${!file_var} ]]; then
+      echo "entrypoint: $file_var names ${!file_var}, which cannot be read" >&2
+      exit 1
+    fi
+    export "$var"="$(<"${!file_var}")"
+    unset "$file_var"
+  fi
+}
+if [[ $(id -u) == 0 ]]; then
+  file_env POSTGRES_PASSWORD
+  file_env POSTGRES_USER
+  file_env POSTGRES_DB
+fi
 
 # Started as root: fix ownership of the data volume (a fresh bind mount may be root's), then
 # re-exec as postgres. setpriv execs in place, so postgres stays PID 1 and gets docker's signals.

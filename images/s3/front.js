@@ -15,8 +15,16 @@ const path = require('path');
 const S3rver = require('s3rver');
 const AWSAccount = require('s3rver/lib/models/account');
 
-const USER = process.env.MINIO_ROOT_USER || 'minioadmin';
-const SECRET = process.env.MINIO_ROOT_PASSWORD || 'minioadmin';
+// MINIO_ROOT_USER_FILE / MINIO_ROOT_PASSWORD_FILE name files holding the keys, as MinIO's image
+// allows (an absolute path, or a name under /run/secrets): Lattice never puts them in the env.
+function fromEnvOrFile(name) {
+  const file = process.env[name + '_FILE'];
+  if (!file) return process.env[name];
+  const p = path.isAbsolute(file) ? file : path.join('/run/secrets', file);
+  return fs.readFileSync(p, 'utf8').replace(/\r?\n$/, '');
+}
+const USER = fromEnvOrFile('MINIO_ROOT_USER') || 'minioadmin';
+const SECRET = fromEnvOrFile('MINIO_ROOT_PASSWORD') || 'minioadmin';
 const DATA = process.env.S3_DATA_DIR || '/data';
 const PORT = Number(process.env.S3_PORT || 9000);
 const CONSOLE_PORT = Number(process.env.S3_CONSOLE_PORT || 9001);
@@ -37,7 +45,7 @@ class S3Err extends Error {
 }
 const denied = (msg) => new S3Err(403, 'AccessDenied', msg);
 
-if (!process.env.MINIO_ROOT_USER || !process.env.MINIO_ROOT_PASSWORD) {
+if (!fromEnvOrFile('MINIO_ROOT_USER') || !fromEnvOrFile('MINIO_ROOT_PASSWORD')) {
   console.warn('s3: MINIO_ROOT_USER/MINIO_ROOT_PASSWORD not set; using the default minioadmin:minioadmin');
 }
 
