@@ -39,6 +39,7 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "server/agent_link.h"
+#include "server/data_dir.h"
 #include "server/tls_front.h"
 #include "store/database_url.h"
 #include "store/store.h"
@@ -179,10 +180,7 @@ const http::Router& App::router() const {
 Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  std::error_code ec;
-  fs::create_directories(config.data_dir, ec);
-  if (ec) return Error::Invalid("cannot create data dir " + config.data_dir + ": " + ec.message());
-  ::chmod(config.data_dir.c_str(), 0700);
+  if (Status s = PrepareDataDir(config.data_dir); !s.ok()) return std::move(s).error();
 
   auto keys = Keyring::LoadOrCreate((fs::path(config.data_dir) / "master.key").string());
   if (!keys.ok()) return std::move(keys).error();
