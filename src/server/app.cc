@@ -146,6 +146,7 @@ struct App::Impl {
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<auth::InviteService> invites;
+  std::unique_ptr<api::StreamRegistry> streams;
   http::HttpMetrics metrics;
   asio::thread_pool blocking{2};  // CPU-heavy request work: argon2id
   // The control plane's duties get a thread of their own: a burst of sign-ins filling the
@@ -229,8 +230,17 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   auth::AuthOptions auth_opts;
   auth_opts.session_ttl_seconds = config.session_ttl_seconds;
   auth_opts.registration = *registration;
+  auth_opts.signups_per_address_per_hour = config.signups_per_address_per_hour;
   impl->auth = std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys,
                                                    *impl->audit, auth_opts);
+  impl->streams = std::make_unique<api::StreamRegistry>(
+      api::StreamLimits{config.max_event_streams_per_user, config.max_followed_logs_per_user});
+  // A revoked session's event streams and followed logs end at once, on every replica.
+  impl->auth->SetRevocationListener([mp = impl.get()](const auth::Revocation& r) {
+    mp->streams->Revoke(r);
+    mp->cluster->Broadcast("session.revoked",
+                           {{"user_id", r.user_id}, {"session_id", r.session_id}});
+  });
   impl->invites = std::make_unique<auth::InviteService>(*impl->store, impl->clock, *impl->audit);
   control::ControlOptions copts;
   if (Status s = ApplyImageOverrides(config.images, copts.images); !s.ok())
@@ -296,6 +306,13 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
       if (m.ok() && std::holds_alternative<link::StreamOpen>(*m)) mp->hub.Send(node_id, *m);
       return;
     }
+    if (kind == "session.revoked") {  // logout or password change on another replica
+      const auth::Revocation r{text("user_id"), text("session_id")};
+      if (r.user_id.empty()) return;
+      mp->auth->RevokedElsewhere(r);
+      mp->streams->Revoke(r);
+      return;
+    }
     if (kind == "stream.fail") {  // for the replica whose edge waits for the stream
       mp->edge->OnStreamFail(text("node_id"), link::StreamFail{text("stream_id"), text("reason")});
       return;
@@ -304,9 +321,10 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
     if (kind == "resync") mp->edge->SetRoutes(mp->control->Routes());
   });
   impl->cluster->Start();
-  impl->api = std::make_unique<api::ApiContext>(api::ApiContext{
-      *impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control, impl->events,
-      impl->hub, *impl->invites, *impl->audit, impl->clock, config.heartbeat_seconds});
+  impl->api = std::make_unique<api::ApiContext>(
+      api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
+                      impl->events, impl->hub, *impl->invites, *impl->audit, impl->clock,
+                      *impl->streams, config.heartbeat_seconds});
 
   api::AddAuthRoutes(impl->router, *impl->api);
   api::AddWorkloadRoutes(impl->router, *impl->api);
