@@ -7,7 +7,8 @@
 //                 (link loss)
 // Every accepted or refused stream finishes with exactly one `logs.end` (with an error text
 // when the workload has no container on this node, or too many streams are open), and nothing
-// follows it. Concurrent follows are bounded (32 by default), one-shot reads too.
+// follows it. Concurrent follows are bounded (128 by default: the server caps each user at 8,
+// so this node-wide bound only binds past 16 users at their cap), one-shot reads too.
 //
 // Threading: public methods are thread-safe and never block on the engine, so the link's I/O
 // thread may call them. The sink is called from pump threads (and, for an immediate refusal,
@@ -34,7 +35,7 @@ namespace lattice::agent {
 using LogSink = std::function<void(link::Message)>;
 
 struct LogPumpOptions {
-  int max_follows = 32;
+  int max_follows = 128;
   int max_oneshots = 8;
   std::size_t max_lines_per_message = 500;
   std::size_t max_bytes_per_message = 1 << 20;

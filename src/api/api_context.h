@@ -8,6 +8,7 @@
 
 #include <optional>
 
+#include "api/stream_registry.h"
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "auth/invite_service.h"
@@ -31,6 +32,7 @@ struct ApiContext {
   auth::InviteService& invites;
   audit::AuditLog& audit;
   const Clock& clock;
+  StreamRegistry& streams;  // open event streams and followed logs, capped per user
   int heartbeat_seconds = 5;
 };
 

@@ -32,6 +32,10 @@ Result<Credentials> ReadCredentials(const RequestContext& req, bool sign_up) {
   auto obj = ParseJsonObject(req.req.body());
   if (!obj.ok()) return std::move(obj).error();
   FieldReader r(*obj);
+  if (sign_up)
+    r.RefuseUnknown({"email", "password", "invite"});
+  else
+    r.RefuseUnknown({"email", "password"});
   Credentials c;
   c.email = r.RequiredString("email");
   c.password = r.RequiredString("password");
@@ -80,8 +84,10 @@ void AddAuthRoutes(http::Router& router, ApiContext& ctx) {
 
   router.Add(bhttp::verb::post, "/api/v1/auth/logout", Access::kUser,
              [&ctx](RequestContext& req) -> boost::asio::awaitable<Reply> {
-               if (Status s = ctx.auth.Logout(*req.principal, req.remote_addr); !s.ok())
-                 co_return http::ProblemReply(s.error(), req.path);
+               // Off the I/O thread: it writes the store (and tells other replicas).
+               Status s = co_await RunBlocking(
+                   ctx.blocking, [&] { return ctx.auth.Logout(*req.principal, req.remote_addr); });
+               if (!s.ok()) co_return http::ProblemReply(s.error(), req.path);
                co_return http::EmptyReply(bhttp::status::no_content);
              });
 
@@ -105,6 +111,7 @@ void AddAuthRoutes(http::Router& router, ApiContext& ctx) {
                auto obj = ParseJsonObject(req.req.body());
                if (!obj.ok()) co_return http::ProblemReply(obj.error(), req.path);
                FieldReader f(*obj);
+               f.RefuseUnknown({"current_password", "new_password"});
                std::string current = f.RequiredString("current_password");
                std::string next = f.RequiredString("new_password");
                if (!f.ok()) co_return http::ProblemReply(f.ToError(), req.path);

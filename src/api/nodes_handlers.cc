@@ -39,6 +39,10 @@ void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
   router.Add(bhttp::verb::get, "/api/v1/events", Access::kUser,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
                auto queue = std::make_shared<SseQueue>(co_await asio::this_coro::executor);
+               auto lease = ctx.streams.Open(StreamKind::kEvents, *req.principal,
+                                             [queue] { queue->Close(); });
+               if (!lease.ok()) co_return http::ProblemReply(lease.error(), req.path);
+               auto held = std::shared_ptr<StreamRegistry::Lease>(std::move(lease).value());
                auto sub = std::shared_ptr<control::EventBus::Subscription>(
                    ctx.events.Subscribe(req.principal->user_id, [queue](const control::Event& e) {
                      if (queue->Push(e.type, e.data)) return true;
@@ -46,7 +50,7 @@ void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
                      return false;
                    }));
                Reply r = SseReply();
-               r.stream = [queue, sub](http::beast::tcp_stream& s) -> asio::awaitable<void> {
+               r.stream = [queue, sub, held](http::beast::tcp_stream& s) -> asio::awaitable<void> {
                  co_await queue->Pump(s);
                };
                co_return r;

@@ -25,7 +25,9 @@ void AddOpsRoutes(http::Router& router, ApiContext& ctx) {
                }
                co_return http::JsonReply(bhttp::status::ok, {{"status", "ready"}});
              });
-  router.Add(bhttp::verb::get, "/metrics", Access::kPublic,
+  // Request counts and latencies by route say what the server is used for: administrators
+  // only (a scraper signs in with an admin's token).
+  router.Add(bhttp::verb::get, "/metrics", Access::kAdmin,
              [&ctx](RequestContext&) -> boost::asio::awaitable<Reply> {
                co_return http::TextReply(bhttp::status::ok, ctx.metrics.Render(),
                                          "text/plain; version=0.0.4; charset=utf-8");

@@ -77,6 +77,7 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
           r.AddError(f, "must be an object {port, protocol}");
           continue;
         }
+        r.RefuseUnknown(p.as_object(), f + ".", {"port", "protocol", "idle_timeout_s"});
         const json::value* port = p.as_object().if_contains("port");
         auto n = port ? AsInt(*port) : std::nullopt;
         if (!n)
@@ -99,6 +100,7 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
       r.AddError("resources", "must be an object {memory_mb, cpus}");
     } else {
       const json::object& ro = res->as_object();
+      r.RefuseUnknown(ro, "resources.", {"memory_mb", "cpus"});
       if (const json::value* m = ro.if_contains("memory_mb"); m && !m->is_null()) {
         auto n = AsInt(*m);
         if (!n)

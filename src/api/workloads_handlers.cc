@@ -77,6 +77,10 @@ asio::awaitable<Reply> Logs(ApiContext& ctx, RequestContext& req) {
 
   if (follow) {
     auto queue = std::make_shared<SseQueue>(ex, 4096);
+    auto lease =
+        ctx.streams.Open(StreamKind::kFollowedLogs, *req.principal, [queue] { queue->Close(); });
+    if (!lease.ok()) co_return http::ProblemReply(lease.error(), req.path);
+    auto held = std::shared_ptr<StreamRegistry::Lease>(std::move(lease).value());
     const std::string stream_id =
         ctx.hub.OpenLogs(*node, id, tail, true,
                          [queue](std::vector<std::string> lines, bool done, std::string error) {
@@ -88,7 +92,7 @@ asio::awaitable<Reply> Logs(ApiContext& ctx, RequestContext& req) {
     if (stream_id.empty()) co_return http::ProblemReply(offline, req.path);
     Reply r = SseReply();
     auto* hub = &ctx.hub;
-    r.stream = [queue, hub, stream_id](http::beast::tcp_stream& s) -> asio::awaitable<void> {
+    r.stream = [queue, hub, stream_id, held](http::beast::tcp_stream& s) -> asio::awaitable<void> {
       co_await queue->Pump(s);
       hub->CloseLogs(stream_id);  // the client left: stop the agent's follow
     };

@@ -4,12 +4,19 @@
 
 #include <cctype>
 
+#include "auth/email.h"
 #include "auth/password.h"
 #include "auth/token.h"
 #include "common/random.h"
 
 namespace lattice::auth {
 namespace {
+
+Error TooManyFailures(std::string_view what, std::int64_t wait) {
+  return Error::RateLimited("Too many failed " + std::string(what) + ". Try again in " +
+                                std::to_string(wait) + " seconds.",
+                            static_cast<int>(wait));
+}
 
 Error BadCredentials() {
   return Error::Unauthenticated("The email or password is incorrect.");
@@ -56,8 +63,9 @@ AuthService::AuthService(store::Store& store, const Clock& clock, const Keyring&
       keys_(keys),
       audit_(audit),
       opts_(opts),
-      by_account_(clock, opts.max_failures_per_account, opts.failure_window_seconds),
-      by_address_(clock, opts.max_failures_per_address, opts.failure_window_seconds) {
+      backoff_(clock, opts.backoff),
+      by_address_(clock, opts.max_failures_per_address, opts.failure_window_seconds),
+      signups_(clock, opts.signups_per_address_per_hour, 3600) {
   auto h = HashPassword(RandomToken(16));
   if (h.ok()) dummy_hash_ = std::move(h).value();
 }
@@ -90,12 +98,24 @@ Result<SignedIn> AuthService::Register(const SignUp& sign_up, const std::string&
 
   std::vector<FieldError> errors;
   const std::string normalized = NormalizeEmail(sign_up.email);
-  if (normalized.empty()) errors.push_back({"email", "must be a valid email address"});
+  if (normalized.empty())
+    errors.push_back({"email", "must be a valid email address"});
+  else if (std::string v = EmailViolation(normalized); !v.empty())
+    errors.push_back({"email", v});
   if (std::string v = PasswordPolicyViolation(sign_up.password); !v.empty())
     errors.push_back({"password", v});
   if (invite.size() > 256) errors.push_back({"invite", "must be at most 256 characters"});
   if (!errors.empty()) return Error::Invalid("The account details are not valid.", errors);
 
+  // Each sign-up that gets this far costs an argon2id hash and may create an account.
+  const std::string signup_key = "signup:" + remote;
+  if (opts_.signups_per_address_per_hour > 0) {
+    if (const std::int64_t wait = signups_.RetryAfter(signup_key); wait > 0)
+      return Error::RateLimited(
+          "Too many sign-ups from this address. Try again in " + std::to_string(wait) + " seconds.",
+          static_cast<int>(wait));
+    signups_.RecordFailure(signup_key);
+  }
   auto hash = HashPassword(sign_up.password);
   if (!hash.ok()) return refuse(std::move(hash).error());
   const std::int64_t now = clock_.NowSeconds();
@@ -124,23 +144,20 @@ Result<SignedIn> AuthService::Register(const SignUp& sign_up, const std::string&
 
 Result<SignedIn> AuthService::Login(std::string_view email, std::string_view password,
                                     const std::string& remote) {
-  const std::string normalized = NormalizeEmail(email);
-  const std::string account_key = "account:" + normalized;
+  std::string normalized = NormalizeEmail(email);
+  if (!EmailViolation(normalized).empty()) normalized.clear();  // no account can have it
+  const std::string account_key = "login:" + normalized + "|" + remote;
   const std::string address_key = "addr:" + remote;
   const std::int64_t wait =
-      std::max(by_account_.RetryAfter(account_key), by_address_.RetryAfter(address_key));
-  if (wait > 0) {
-    return Error::RateLimited(
-        "Too many failed sign-ins. Try again in " + std::to_string(wait) + " seconds.",
-        static_cast<int>(wait));
-  }
+      std::max(backoff_.RetryAfter(account_key), by_address_.RetryAfter(address_key));
+  if (wait > 0) return TooManyFailures("sign-ins", wait);
   auto user = normalized.empty() ? Result<store::User>(Error::NotFound("no such user"))
                                  : store_.GetUserByEmail(normalized);
   if (!user.ok() && user.error().code != ErrorCode::kNotFound) return std::move(user).error();
   const bool match = user.ok() ? VerifyPassword(password, user->password_hash)
                                : (VerifyPassword(password, dummy_hash_), false);
   if (!match) {
-    if (!normalized.empty()) by_account_.RecordFailure(account_key);
+    if (!normalized.empty()) backoff_.RecordFailure(account_key);
     by_address_.RecordFailure(address_key);
     // The attempted email is recorded only when it names an account: text typed into the
     // email field of a failed sign-in may be a password.
@@ -149,7 +166,7 @@ Result<SignedIn> AuthService::Login(std::string_view email, std::string_view pas
         Error::Unauthenticated(user.ok() ? "wrong password" : "no account with this email"));
     return BadCredentials();
   }
-  by_account_.Reset(account_key);
+  backoff_.Reset(account_key);
   auto signed_in = StartSession(*user, remote);
   if (signed_in.ok())
     audit_.Success({user->id, user->email}, "auth.login", user->id, remote);
@@ -178,9 +195,25 @@ void AuthService::Forget(Pred pred) {
   }
 }
 
+void AuthService::ForgetCached(const Revocation& r) {
+  if (r.session_id.empty())
+    Forget([&](const Principal& p) { return p.user_id == r.user_id; });
+  else
+    Forget([&](const Principal& p) { return p.session_id == r.session_id; });
+}
+
+void AuthService::Revoked(const Revocation& r) {
+  ForgetCached(r);
+  if (on_revoked_) on_revoked_(r);
+}
+
+void AuthService::RevokedElsewhere(const Revocation& r) {
+  ForgetCached(r);
+}
+
 Status AuthService::Logout(const Principal& who, const std::string& remote) {
   Status s = store_.RevokeSession(who.session_id, clock_.NowSeconds());
-  Forget([&](const Principal& p) { return p.session_id == who.session_id; });
+  Revoked({who.user_id, who.session_id});
   if (s.ok())
     audit_.Success(audit::Actor::Of(who), "auth.logout", who.session_id, remote);
   else
@@ -201,16 +234,25 @@ Result<SignedIn> AuthService::ChangePasswordUnaudited(const Principal& who,
                                                       const std::string& remote) {
   if (std::string v = PasswordPolicyViolation(next); !v.empty())
     return Error::Invalid("The new password is not valid.", {{"new_password", v}});
+  const std::string backoff_key = "password:" + who.user_id + "|" + remote;
+  const std::string address_key = "addr:" + remote;
+  const std::int64_t wait =
+      std::max(backoff_.RetryAfter(backoff_key), by_address_.RetryAfter(address_key));
+  if (wait > 0) return TooManyFailures("password changes", wait);
   auto user = store_.GetUserById(who.user_id);
   if (!user.ok()) return std::move(user).error();
-  if (!VerifyPassword(current, user->password_hash))
+  if (!VerifyPassword(current, user->password_hash)) {
+    backoff_.RecordFailure(backoff_key);
+    by_address_.RecordFailure(address_key);
     return Error::Invalid("The current password is incorrect.",
                           {{"current_password", "is incorrect"}});
+  }
+  backoff_.Reset(backoff_key);
   auto hash = HashPassword(next);
   if (!hash.ok()) return std::move(hash).error();
   if (Status s = store_.UpdatePassword(user->id, *hash, clock_.NowSeconds()); !s.ok())
     return std::move(s).error();
-  Forget([&](const Principal& p) { return p.user_id == user->id; });
+  Revoked({user->id, ""});
   user->password_hash = *hash;
   return StartSession(*user, remote);
 }

@@ -1,5 +1,8 @@
-// AuthService: accounts and sessions — register (under the server's registration policy),
-// sign in (rate-limited), sign out, change password, and verify bearer tokens. Every sign-up,
+// AuthService: accounts and sessions — register (under the server's registration policy,
+// throttled per source address), sign in and change password (both with exponential backoff per
+// (account, source address) and a failure limit per address), sign out, and verify bearer
+// tokens. Every revocation it makes is announced to the revocation listener, so long-lived
+// streams opened with a revoked token can end at once. Every sign-up,
 // sign-in (successful or not, except attempts the rate limiter refuses before the password is
 // checked), sign-out and password change is recorded in the audit log; attempted passwords
 // never are. Sign-ups refused before anything was tried (no invite where one is needed,
@@ -10,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -30,9 +34,14 @@ struct AuthOptions {
   // on this server take effect at once; this bounds how late a revocation made by another
   // server replica is noticed. 0 disables the cache.
   std::int64_t verified_cache_seconds = 5;
-  int max_failures_per_account = 5;
+  // Failed sign-ins (and password changes) per (account, source address): a few are free,
+  // then each one doubles the wait before the next attempt from that address.
+  BackoffPolicy backoff;
+  // Failures from one source address, whatever the account, in a fixed window.
   int max_failures_per_address = 20;
   std::int64_t failure_window_seconds = 15 * 60;
+  // Sign-ups from one source address per hour; 0: no limit.
+  int signups_per_address_per_hour = 20;
   // Who may sign up once the first account (the admin) exists.
   store::Registration registration = store::Registration::kOpen;
 };
@@ -42,6 +51,14 @@ struct SignUp {
   std::string_view password;
   std::string_view invite = {};  // an invite code (needed under Registration::kInvite)
 };
+
+// Sessions that just stopped being valid: one session, or (session_id empty) every session of
+// `user_id`.
+struct Revocation {
+  std::string user_id;
+  std::string session_id;
+};
+using RevocationListener = std::function<void(const Revocation&)>;
 
 struct SignedIn {
   store::User user;
@@ -56,7 +73,15 @@ class AuthService {
   AuthService(const AuthService&) = delete;
   AuthService& operator=(const AuthService&) = delete;
 
-  // kInvalidArgument with field errors; kConflict if the email is taken; kPermissionDenied
+  // Called (on the revoking thread, after the store has it) for every revocation this service
+  // makes. Set it before the service is used; it must not block.
+  void SetRevocationListener(RevocationListener listener) { on_revoked_ = std::move(listener); }
+  // Another server replica revoked these sessions: stop trusting cached verifications of
+  // them at once (instead of within verified_cache_seconds). Not announced again.
+  void RevokedElsewhere(const Revocation& r);
+
+  // kInvalidArgument with field errors; kConflict if the email is taken; kRateLimited when
+  // the source address has signed up too often; kPermissionDenied
   // (type "registration-closed", "invite-required" or "invite-invalid", the last two with a
   // field error on `invite`) when the policy does not admit the sign-up.
   Result<SignedIn> Register(const SignUp& sign_up, const std::string& remote);
@@ -66,7 +91,8 @@ class AuthService {
   // Revokes the caller's session.
   Status Logout(const Principal& who, const std::string& remote);
   // Verifies the current password, sets the new one, revokes every session of the user and
-  // returns a fresh session.
+  // returns a fresh session. kRateLimited (retry_after) while wrong current passwords from
+  // this address back off.
   Result<SignedIn> ChangePassword(const Principal& who, std::string_view current,
                                   std::string_view next, const std::string& remote);
   // kUnauthenticated for a malformed, forged, expired or revoked token.
@@ -97,9 +123,15 @@ class AuthService {
   const Keyring& keys_;
   audit::AuditLog& audit_;
   const AuthOptions opts_;
-  FailureLimiter by_account_;
+  // Announces a revocation and drops the matching cached verifications.
+  void Revoked(const Revocation& r);
+  void ForgetCached(const Revocation& r);
+
+  Backoff backoff_;  // keys "login:<email>|<addr>", "password:<user id>|<addr>"
   FailureLimiter by_address_;
-  std::string dummy_hash_;  // verified against for unknown emails, so timing reveals nothing
+  FailureLimiter signups_;
+  RevocationListener on_revoked_;  // set before use
+  std::string dummy_hash_;         // verified against for unknown emails, so timing reveals nothing
 
   // Tokens verified recently, keyed by the exact token text (only verified tokens get in).
   struct TextHash {

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "auth/auth_service.h"
+#include "auth/email.h"
 #include "auth/invite_service.h"
 #include "auth/password.h"
 #include "auth/rate_limiter.h"
@@ -77,6 +78,63 @@ TEST(FailureLimiter, LocksAfterMaxAndUnlocksAfterWindow) {
   EXPECT_EQ(l.RetryAfter("k"), 0);
 }
 
+TEST(Backoff, FreeFailuresThenDoublingUpToTheCap) {
+  ManualClock clock(1000);
+  Backoff b(clock, BackoffPolicy{3, 1, 60, 3600});
+  EXPECT_EQ(b.DelayAfter(0), 0);
+  EXPECT_EQ(b.DelayAfter(3), 0);
+  EXPECT_EQ(b.DelayAfter(4), 1);
+  EXPECT_EQ(b.DelayAfter(5), 2);
+  EXPECT_EQ(b.DelayAfter(8), 16);
+  EXPECT_EQ(b.DelayAfter(10), 60);
+  EXPECT_EQ(b.DelayAfter(1000), 60);
+
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(b.RetryAfter("k"), 0);
+    b.RecordFailure("k");
+  }
+  EXPECT_EQ(b.RetryAfter("k"), 0);  // three are free
+  b.RecordFailure("k");
+  EXPECT_EQ(b.RetryAfter("k"), 1);
+  EXPECT_EQ(b.RetryAfter("other"), 0);
+  clock.Advance(1);
+  EXPECT_EQ(b.RetryAfter("k"), 0);
+  b.RecordFailure("k");
+  EXPECT_EQ(b.RetryAfter("k"), 2);
+  b.Reset("k");  // a success
+  EXPECT_EQ(b.RetryAfter("k"), 0);
+
+  for (int i = 0; i < 6; ++i) b.RecordFailure("old");
+  EXPECT_EQ(b.RetryAfter("old"), 4);
+  clock.Advance(3600);  // forgotten after a quiet while: starts from zero
+  b.RecordFailure("old");
+  EXPECT_EQ(b.RetryAfter("old"), 0);
+}
+
+TEST(Email, RefusesInvisibleAndBidiCharactersAndMixedScripts) {
+  for (const char* ok : {"alice@example.com", "jos\xc3\xa9@example.fr",
+                         "ivan@\xd0\xbf\xd1\x80\xd0\xb8.\xd1\x80\xd1\x84",
+                         "\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@example.com",
+                         "taro\xe5\xa4\xaa\xe9\x83\x8e@example.jp", "a-1_2+tag@sub.example.com"}) {
+    EXPECT_EQ(EmailViolation(ok), "") << ok;
+  }
+  const std::string bidi[] = {"\u202e", "\u202a",     "\u202b", "\u202c", "\u202d", "\u2066",
+                              "\u2067", "\u2068",     "\u2069", "\u200e", "\u200f", "\u061c",
+                              "\u200b", "\u200d",     "\u2060", "\ufeff", "\u00ad", "\u00a0",
+                              "\ufe0f", "\U000e0041", "\ue000"};
+  for (const std::string& c : bidi) {
+    EXPECT_NE(EmailViolation("ali" + c + "ce@example.com"), "") << c;
+    EXPECT_NE(EmailViolation("alice@exa" + c + "mple.com"), "") << c;
+  }
+  // Latin with Cyrillic or Greek in one label.
+  EXPECT_NE(EmailViolation("p\u0430ypal@example.com"), "");  // Cyrillic a
+  EXPECT_NE(EmailViolation("alice@p\u0430ypal.com"), "");
+  EXPECT_NE(EmailViolation("\u03bfpen@example.com"), "");     // Greek omicron
+  EXPECT_NE(EmailViolation("\u0430\u03b1@example.com"), "");  // Cyrillic with Greek
+  EXPECT_NE(EmailViolation("bad\xff@example.com"), "");       // not UTF-8
+  EXPECT_NE(EmailViolation("bad\xc0\xaf@example.com"), "");   // overlong
+}
+
 class AuthServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -92,8 +150,9 @@ class AuthServiceTest : public ::testing::Test {
   void Start(store::Registration registration) {
     AuthOptions opts;
     opts.session_ttl_seconds = 3600;
-    opts.max_failures_per_account = 3;
+    opts.backoff = BackoffPolicy{2, 10, 900, 24 * 3600};
     opts.max_failures_per_address = 5;
+    opts.signups_per_address_per_hour = signups_per_hour_;
     opts.registration = registration;
     svc_ = std::make_unique<AuthService>(*store_, clock_, keys_, *audit_, opts);
   }
@@ -110,6 +169,7 @@ class AuthServiceTest : public ::testing::Test {
     return events;
   }
 
+  int signups_per_hour_ = 100;
   fs::path dir_;
   ManualClock clock_{1'700'000'000};
   Keyring keys_ = Keyring::FromMaster(std::string(32, 'm'));
@@ -155,22 +215,100 @@ TEST_F(AuthServiceTest, ForgedTokenForRealSessionIsRejected) {
   EXPECT_FALSE(svc_->Authenticate(SignToken(*claims, std::string(32, 'x'))).ok());
 }
 
-TEST_F(AuthServiceTest, LoginRateLimitedPerAccountAndAddress) {
+TEST_F(AuthServiceTest, LoginBacksOffPerAccountAndAddress) {
   ASSERT_TRUE(svc_->Register({"a@x.io", "0123456789"}, "").ok());
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 3; ++i) {  // two free failures, then a 10 s wait
     auto r = svc_->Login("a@x.io", "wrong-password", "10.0.0.1");
     ASSERT_EQ(r.error().code, ErrorCode::kUnauthenticated);
   }
-  auto locked = svc_->Login("a@x.io", "0123456789", "10.0.0.2");  // even the right password
-  ASSERT_FALSE(locked.ok());
-  EXPECT_EQ(locked.error().code, ErrorCode::kRateLimited);
-  EXPECT_GT(locked.error().retry_after_seconds, 0);
+  auto waiting = svc_->Login("a@x.io", "0123456789", "10.0.0.1");  // even the right password
+  ASSERT_FALSE(waiting.ok());
+  EXPECT_EQ(waiting.error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(waiting.error().retry_after_seconds, 10);
+  EXPECT_EQ(svc_->Login("A@X.io", "0123456789", "10.0.0.1").error().code,
+            ErrorCode::kRateLimited);  // keyed by the normalised email
+  // The wrong passwords from 10.0.0.1 never lock the owner out from elsewhere.
+  EXPECT_TRUE(svc_->Login("a@x.io", "0123456789", "10.0.0.2").ok());
+  clock_.Advance(10);
+  EXPECT_EQ(svc_->Login("a@x.io", "wrong-password", "10.0.0.1").error().code,
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(svc_->Login("a@x.io", "0123456789", "10.0.0.1").error().retry_after_seconds,
+            20);  // doubled
+  clock_.Advance(20);
+  EXPECT_TRUE(svc_->Login("a@x.io", "0123456789", "10.0.0.1").ok());
+  EXPECT_EQ(svc_->Login("a@x.io", "wrong-password", "10.0.0.1").error().code,
+            ErrorCode::kUnauthenticated);  // the success started it over
 
-  // Per address: failures spread over unknown accounts still lock the address.
+  // Per address: failures spread over unknown accounts still stop the address.
   for (int i = 0; i < 5; ++i) svc_->Login("u" + std::to_string(i) + "@x.io", "x", "10.0.0.9").ok();
   ASSERT_TRUE(svc_->Register({"b@x.io", "0123456789"}, "").ok());
   EXPECT_EQ(svc_->Login("b@x.io", "0123456789", "10.0.0.9").error().code, ErrorCode::kRateLimited);
   EXPECT_TRUE(svc_->Login("b@x.io", "0123456789", "10.0.0.3").ok());
+}
+
+TEST_F(AuthServiceTest, PasswordChangeBacksOffLikeSignIn) {
+  auto r = svc_->Register({"a@x.io", "0123456789"}, "");
+  ASSERT_TRUE(r.ok());
+  auto p = svc_->Authenticate(r->token);
+  ASSERT_TRUE(p.ok());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(svc_->ChangePassword(*p, "wrong-password", "new-password-1", "10.0.0.1").error().code,
+              ErrorCode::kInvalidArgument);
+  auto waiting = svc_->ChangePassword(*p, "0123456789", "new-password-1", "10.0.0.1");
+  ASSERT_FALSE(waiting.ok());
+  EXPECT_EQ(waiting.error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(waiting.error().retry_after_seconds, 10);
+  clock_.Advance(10);
+  EXPECT_TRUE(svc_->ChangePassword(*p, "0123456789", "new-password-1", "10.0.0.1").ok());
+}
+
+TEST_F(AuthServiceTest, SignUpsAreThrottledPerAddress) {
+  signups_per_hour_ = 2;
+  Start(store::Registration::kOpen);
+  EXPECT_TRUE(svc_->Register({"a@x.io", "0123456789"}, "10.0.0.1").ok());
+  EXPECT_EQ(svc_->Register({"a@x.io", "0123456789"}, "10.0.0.1").error().code,
+            ErrorCode::kConflict);  // a failed attempt counts too
+  auto third = svc_->Register({"c@x.io", "0123456789"}, "10.0.0.1");
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, ErrorCode::kRateLimited);
+  EXPECT_GT(third.error().retry_after_seconds, 0);
+  EXPECT_EQ(svc_->Register({"bad", "0123456789"}, "10.0.0.1").error().code,
+            ErrorCode::kInvalidArgument);  // malformed input is refused before the count
+  EXPECT_TRUE(svc_->Register({"c@x.io", "0123456789"}, "10.0.0.2").ok());
+  clock_.Advance(3600);
+  EXPECT_TRUE(svc_->Register({"d@x.io", "0123456789"}, "10.0.0.1").ok());
+}
+
+TEST_F(AuthServiceTest, RegisterRefusesDeceptiveAddresses) {
+  for (const char* email : {"ad\u202emin@x.io", "p\u0430ypal@x.io", "a\u200b@x.io"}) {
+    auto r = svc_->Register({email, "0123456789"}, "");
+    ASSERT_FALSE(r.ok()) << email;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    ASSERT_EQ(r.error().fields.size(), 1u);
+    EXPECT_EQ(r.error().fields[0].field, "email");
+  }
+}
+
+TEST_F(AuthServiceTest, RevocationsAreAnnounced) {
+  std::vector<Revocation> seen;
+  svc_->SetRevocationListener([&](const Revocation& r) { seen.push_back(r); });
+  auto r = svc_->Register({"a@x.io", "0123456789"}, "");
+  ASSERT_TRUE(r.ok());
+  auto p = svc_->Authenticate(r->token);
+  ASSERT_TRUE(p.ok());
+  ASSERT_TRUE(svc_->Logout(*p, "").ok());
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].user_id, p->user_id);
+  EXPECT_EQ(seen[0].session_id, p->session_id);
+
+  auto s = svc_->Login("a@x.io", "0123456789", "");
+  ASSERT_TRUE(s.ok());
+  auto ps = svc_->Authenticate(s->token);
+  ASSERT_TRUE(ps.ok());
+  ASSERT_TRUE(svc_->ChangePassword(*ps, "0123456789", "new-password-1", "").ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].user_id, p->user_id);
+  EXPECT_EQ(seen[1].session_id, "");  // every session of the user
 }
 
 TEST_F(AuthServiceTest, VerifiedCacheHonoursLocalRevocationAtOnceAndRemoteWithinTtl) {
@@ -310,7 +448,7 @@ TEST_F(AuthServiceTest, AuditRecordsAccountEventsButNeverPasswords) {
 TEST_F(AuthServiceTest, RateLimitedAttemptsAreNotRecordedOneByOne) {
   ASSERT_TRUE(svc_->Register({"a@x.io", "0123456789"}, "").ok());
   for (int i = 0; i < 10; ++i) (void)svc_->Login("a@x.io", "wrong-password", "10.0.0.1");
-  // 3 failures reach the password check; the 7 refused by the limiter never do.
+  // 3 failures reach the password check; the 7 refused while backing off never do.
   EXPECT_EQ(Trail().size(), 1u + 3u);
 }
 

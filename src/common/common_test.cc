@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
+#include "common/json_strict.h"
 #include "common/json_util.h"
 #include "common/random.h"
 
@@ -39,6 +40,35 @@ TEST(Json, ParsesObjectsOnly) {
   EXPECT_FALSE(ParseJsonObject("{").ok());
   std::string deep(100, '[');
   EXPECT_FALSE(ParseJsonObject(deep).ok());
+}
+
+TEST(Json, FindsDuplicateKeysAtAnyDepthAndNamesThem) {
+  EXPECT_EQ(FindDuplicateKey(R"({"a":1,"b":{"a":2},"c":[{"a":1},{"a":2}]})"), std::nullopt);
+  EXPECT_EQ(FindDuplicateKey(R"({"role":"user","role":"admin"})"), "role");
+  EXPECT_EQ(FindDuplicateKey(R"({"resources":{"cpus":1,"memory_mb":2,"cpus":3}})"),
+            "resources.cpus");
+  EXPECT_EQ(FindDuplicateKey(R"({"ports":[80,{"port":1},{"port":2,"port":3}]})"), "ports[2].port");
+  EXPECT_EQ(FindDuplicateKey(R"({"a":[[1,2],[{"x":1,"x":1}]]})"), "a[1][0].x");
+  // Equal after unescaping is equal.
+  EXPECT_EQ(FindDuplicateKey(R"({"ab":1,"\u0061b":2})"), "ab");
+  EXPECT_EQ(FindDuplicateKey("{"), std::nullopt);  // malformed: the parser says so
+
+  auto dup = ParseJsonObject(R"({"email":"a@b.c","password":"x","email":"root@b.c"})");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(dup.error().fields.size(), 1u);
+  EXPECT_EQ(dup.error().fields[0].field, "email");
+}
+
+TEST(Json, RefusesUnknownMembersOfNestedObjects) {
+  auto obj = ParseJsonObject(R"({"a":1,"x":2,"n":{"b":1,"y":2}})");
+  ASSERT_TRUE(obj.ok());
+  FieldReader r(*obj);
+  r.RefuseUnknown({"a", "n"});
+  r.RefuseUnknown(obj->at("n").as_object(), "n.", {"b"});
+  ASSERT_EQ(r.ToError().fields.size(), 2u);
+  EXPECT_EQ(r.ToError().fields[0].field, "x");
+  EXPECT_EQ(r.ToError().fields[1].field, "n.y");
 }
 
 TEST(Json, FieldReaderCollectsEveryError) {

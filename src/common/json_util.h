@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,8 +14,10 @@
 
 namespace lattice {
 
-// Parses `body` as a JSON object. Errors: kInvalidArgument ("malformed JSON" or "must be an
-// object"). Depth and size are bounded by the caller's body limit and Boost.JSON's depth limit.
+// Parses `body` as a JSON object. Errors: kInvalidArgument ("malformed JSON", "must be an
+// object", or a member given twice anywhere in the document, named in a field error such as
+// `ports[0].port`). Depth and size are bounded by the caller's body limit and Boost.JSON's depth
+// limit.
 Result<boost::json::object> ParseJsonObject(std::string_view body);
 
 // Reads fields from an object, recording a FieldError for each missing or mistyped one.
@@ -26,6 +29,14 @@ class FieldReader {
   std::string RequiredString(std::string_view name);
   // An optional string field; std::nullopt if absent or null.
   std::optional<std::string> OptionalString(std::string_view name);
+  // Records "is not a known field" for each member of the object not in `known`.
+  void RefuseUnknown(std::initializer_list<std::string_view> known) {
+    RefuseUnknown(obj_, "", known);
+  }
+  // The same for a nested object `obj`, whose members are named `prefix` + key
+  // (e.g. "resources." or "ports[0].").
+  void RefuseUnknown(const boost::json::object& obj, std::string_view prefix,
+                     std::initializer_list<std::string_view> known);
 
   void AddError(std::string field, std::string message) {
     errors_.push_back({std::move(field), std::move(message)});

@@ -145,6 +145,12 @@ asio::awaitable<Reply> Dispatcher::Dispatch(const Request& req, std::string peer
   }
 
   reply.res.set("X-Request-Id", ctx.request_id);
+  // API responses are per caller and many carry secrets (tokens, invite codes, workload
+  // credentials, join tokens): no cache, shared or private, may keep them. A handler that
+  // says otherwise (an event stream's no-cache) is left alone.
+  if ((ctx.path.starts_with("/api/") || ctx.path == "/metrics") &&
+      reply.res.find(bhttp::field::cache_control) == reply.res.end())
+    reply.res.set(bhttp::field::cache_control, "no-store");
   if (cors) {
     reply.res.set(bhttp::field::access_control_allow_origin, origin);
     reply.res.set(bhttp::field::vary, "Origin");

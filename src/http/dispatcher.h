@@ -1,7 +1,8 @@
 // Dispatcher: turns one parsed request into a Reply. It owns the cross-cutting policy every
 // route shares, in this order: request id, CORS (incl. preflight), routing (404/405), content
 // type (415), authentication and role (401/403), the handler, the catch-all that turns an
-// unexpected exception into a logged 500, metrics and the access log.
+// unexpected exception into a logged 500, `Cache-Control: no-store` on API responses, metrics
+// and the access log.
 // Holds references to the router and metrics, which must outlive it. Thread-safe.
 #pragma once
 

@@ -145,6 +145,21 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
                  "Reverse proxy (IP or CIDR) whose X-Forwarded-For names the client (repeatable)")
       ->envname("LATTICE_TRUSTED_PROXIES")
       ->delimiter(',');
+  cmd.add_option("--signups-per-address", cfg.signups_per_address_per_hour,
+                 "Sign-ups one client address may make per hour; 0: no limit")
+      ->envname("LATTICE_SIGNUPS_PER_ADDRESS")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  cmd.add_option("--max-event-streams", cfg.max_event_streams_per_user,
+                 "Event streams (GET /api/v1/events) one user may hold open at once")
+      ->envname("LATTICE_MAX_EVENT_STREAMS")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  cmd.add_option("--max-log-follows", cfg.max_followed_logs_per_user,
+                 "Followed logs (logs?follow=true) one user may hold open at once")
+      ->envname("LATTICE_MAX_LOG_FOLLOWS")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   cmd.add_option("--quota-workloads", cfg.quota_workloads,
                  "Most workloads (running or stopped) one user may have; 0: no limit")
       ->envname("LATTICE_QUOTA_WORKLOADS")

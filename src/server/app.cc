@@ -39,6 +39,7 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "server/agent_link.h"
+#include "server/data_dir.h"
 #include "server/tls_front.h"
 #include "store/database_url.h"
 #include "store/store.h"
@@ -174,6 +175,7 @@ struct App::Impl {
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<auth::InviteService> invites;
+  std::unique_ptr<api::StreamRegistry> streams;
   http::HttpMetrics metrics;
   asio::thread_pool blocking{2};  // CPU-heavy request work: argon2id
   // The control plane's duties get a thread of their own: a burst of sign-ins filling the
@@ -208,10 +210,7 @@ const http::Router& App::router() const {
 Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  std::error_code ec;
-  fs::create_directories(config.data_dir, ec);
-  if (ec) return Error::Invalid("cannot create data dir " + config.data_dir + ": " + ec.message());
-  ::chmod(config.data_dir.c_str(), 0700);
+  if (Status s = PrepareDataDir(config.data_dir); !s.ok()) return std::move(s).error();
 
   auto keys = Keyring::LoadOrCreate((fs::path(config.data_dir) / "master.key").string());
   if (!keys.ok()) return std::move(keys).error();
@@ -260,8 +259,17 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   auth::AuthOptions auth_opts;
   auth_opts.session_ttl_seconds = config.session_ttl_seconds;
   auth_opts.registration = *registration;
+  auth_opts.signups_per_address_per_hour = config.signups_per_address_per_hour;
   impl->auth = std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys,
                                                    *impl->audit, auth_opts);
+  impl->streams = std::make_unique<api::StreamRegistry>(
+      api::StreamLimits{config.max_event_streams_per_user, config.max_followed_logs_per_user});
+  // A revoked session's event streams and followed logs end at once, on every replica.
+  impl->auth->SetRevocationListener([mp = impl.get()](const auth::Revocation& r) {
+    mp->streams->Revoke(r);
+    mp->cluster->Broadcast("session.revoked",
+                           {{"user_id", r.user_id}, {"session_id", r.session_id}});
+  });
   impl->invites = std::make_unique<auth::InviteService>(*impl->store, impl->clock, *impl->audit);
   control::ControlOptions copts;
   if (Status s = ApplyImageOverrides(config.images, copts.images); !s.ok())
@@ -330,6 +338,13 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
       if (m.ok() && std::holds_alternative<link::StreamOpen>(*m)) mp->hub.Send(node_id, *m);
       return;
     }
+    if (kind == "session.revoked") {  // logout or password change on another replica
+      const auth::Revocation r{text("user_id"), text("session_id")};
+      if (r.user_id.empty()) return;
+      mp->auth->RevokedElsewhere(r);
+      mp->streams->Revoke(r);
+      return;
+    }
     if (kind == "stream.fail") {  // for the replica whose edge waits for the stream
       mp->edge->OnStreamFail(text("node_id"), link::StreamFail{text("stream_id"), text("reason")});
       return;
@@ -338,9 +353,10 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
     if (kind == "resync") mp->edge->SetRoutes(mp->control->Routes());
   });
   impl->cluster->Start();
-  impl->api = std::make_unique<api::ApiContext>(api::ApiContext{
-      *impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control, impl->events,
-      impl->hub, *impl->invites, *impl->audit, impl->clock, config.heartbeat_seconds});
+  impl->api = std::make_unique<api::ApiContext>(
+      api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
+                      impl->events, impl->hub, *impl->invites, *impl->audit, impl->clock,
+                      *impl->streams, config.heartbeat_seconds});
 
   api::AddAuthRoutes(impl->router, *impl->api);
   api::AddWorkloadRoutes(impl->router, *impl->api);

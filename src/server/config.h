@@ -46,6 +46,10 @@ struct ServerConfig {
   // Who may use the server.
   std::string registration = "invite";       // open | invite | closed; `lattice dev`: open
   std::vector<std::string> trusted_proxies;  // IPs/CIDRs whose X-Forwarded-For is believed
+  int signups_per_address_per_hour = 20;     // 0: no limit
+  // Concurrent long-lived responses per user (the (N+1)th gets 429).
+  int max_event_streams_per_user = 8;
+  int max_followed_logs_per_user = 8;
   // Per-user quotas on workloads that are not deleted; 0 means no limit.
   std::int64_t quota_workloads = 20;
   std::int64_t quota_memory_mb = 16384;

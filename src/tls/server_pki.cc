@@ -298,7 +298,8 @@ Result<std::unique_ptr<ServerPki>> ServerPki::LoadOrCreate(const std::string& tl
     auto ca = MakeCert(ca_key.get(), "Lattice CA " + RandomToken(6), nullptr, nullptr, kCaDays,
                        /*is_ca=*/true, {});
     if (!ca.ok()) return std::move(ca).error();
-    if (Status s = InstallNew(crt_path, detail::CertToPem(ca->get()), 0644); !s.ok())
+    // Public, but like everything in the data dir owner-only: agents get it by fingerprint.
+    if (Status s = InstallNew(crt_path, detail::CertToPem(ca->get()), 0600); !s.ok())
       return std::move(s).error();
     crt_pem = ReadFile(crt_path);
     if (!crt_pem.ok()) return std::move(crt_pem).error();

@@ -120,6 +120,9 @@ class LatticeServer:
         if "--public-ports" not in self.args and "LATTICE_PUBLIC_PORTS" not in self.env:
             # Servers of parallel tests must not hand out the same public ports.
             cmd += ["--public-ports", self._public_ports]
+        if "--signups-per-address" not in self.args and "LATTICE_SIGNUPS_PER_ADDRESS" not in self.env:
+            # Every test signs its accounts up from 127.0.0.1; test_sessions.py tests the limit.
+            cmd += ["--signups-per-address", "0"]
         return cmd + self.args
 
     def start(self):

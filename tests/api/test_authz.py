@@ -93,7 +93,7 @@ ROUTES = {
     ("GET", "/api/v1/agent/link"): Route("public", ok=(400,)),  # not a WebSocket upgrade
     ("GET", "/healthz"): Route("public"),
     ("GET", "/readyz"): Route("public"),
-    ("GET", "/metrics"): Route("public"),
+    ("GET", "/metrics"): Route("admin"),
     ("GET", "/"): Route("public"),
     ("GET", "/login"): Route("public"),
     ("GET", "/signup"): Route("public"),

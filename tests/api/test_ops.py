@@ -1,6 +1,7 @@
 """Operating the binary: health, readiness, metrics, the command line (help, flags, environment,
 config files), graceful shutdown and persistence across restarts."""
 
+import json
 import os
 import re
 import shutil
@@ -37,6 +38,7 @@ class EndpointsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.srv = LatticeServer()
         cls.srv.__enter__()
+        cls.admin = register(cls.srv, "metrics@example.com")["token"]  # the first: an admin
 
     @classmethod
     def tearDownClass(cls):
@@ -59,11 +61,11 @@ class EndpointsTest(unittest.TestCase):
                       "as root). test_postgres.py stops a PostgreSQL store's server and sees the 503.")
 
     def test_metrics(self):
-        token = register(self.srv, "metrics@example.com")["token"]
+        token = self.admin
         for _ in range(3):
             self.assertEqual(self.srv.request("GET", "/api/v1/auth/me", token=token)[0], 200)
         self.srv.request("GET", "/no/such/page")
-        status, headers, text = self.srv.request("GET", "/metrics")
+        status, headers, text = self.srv.request("GET", "/metrics", token=token)
         self.assertEqual(status, 200)
         self.assertTrue(headers["Content-Type"].startswith("text/plain"), headers["Content-Type"])
         self.assertIn("version=0.0.4", headers["Content-Type"])
@@ -97,12 +99,30 @@ class EndpointsTest(unittest.TestCase):
         for line in text.splitlines():
             self.assertRegex(line, r'^(# (HELP|TYPE) .+|[a-z_]+\{[^}]*\} [0-9.e+-]+)$')
 
+    def test_metrics_need_an_admin_token(self):
+        status, headers, body = self.srv.request("GET", "/metrics")
+        openapi_check.check("GET", "/metrics", status, headers, body)
+        self.assertEqual(status, 401, body)
+        self.assertEqual(headers["Content-Type"], "application/problem+json")
+        self.assertEqual(headers.get("WWW-Authenticate"), "Bearer")
+        self.srv.request("POST", "/api/v1/invites", {}, token=self.admin)
+        code = self.srv.request("POST", "/api/v1/invites", {}, token=self.admin)[2]["code"]
+        status, _, user = self.srv.request("POST", "/api/v1/auth/register",
+                                           {"email": "plain@example.com", "password": PASSWORD,
+                                            "invite": code})
+        self.assertEqual(status, 201, user)
+        status, headers, body = self.srv.request("GET", "/metrics", token=user["token"])
+        openapi_check.check("GET", "/metrics", status, headers, body)
+        self.assertEqual(status, 403, body)
+        self.assertEqual(headers["Content-Type"], "application/problem+json")
+        self.assertNotIn("lattice_http", json.dumps(body))
+
     def test_metrics_method_label_is_bounded(self):
         # Methods are client-chosen tokens; each must not become its own series.
         for method in ("XYZZY", "FROB", "BREW"):
             status, headers, _ = self.srv.request(method, "/healthz")
             self.assertEqual(status, 405)
-        text = self.srv.request("GET", "/metrics")[2]
+        text = self.srv.request("GET", "/metrics", token=self.admin)[2]
         for method in ("XYZZY", "FROB", "BREW"):
             self.assertFalse(method in text, f"method {method} became a label value")
         self.assertRegex(text, r'(?m)^lattice_http_requests_total\{route="[^"]+",method="OTHER",'

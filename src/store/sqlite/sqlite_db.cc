@@ -1,8 +1,17 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace lattice::store::sqlite {
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path) {
+  // The database holds password hashes and sealed credentials: create it owner-only whatever
+  // the umask (SQLite gives its -wal and -shm files the database file's mode).
+  if (!path.empty() && path.front() != ':' && path.rfind("file:", 0) != 0) {
+    if (const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); fd >= 0)
+      ::close(fd);
+  }
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
