@@ -11,6 +11,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+
 #include "agent/link_transport.h"
 #include "tunnel/handshake.h"
 #include "tunnel/relay.h"
@@ -23,6 +25,7 @@ using asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 namespace {
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::chrono::milliseconds kMaxIdleTimeout = std::chrono::hours(24 * 30);
 
 asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor);
@@ -114,11 +117,16 @@ asio::awaitable<Status> TunnelClient::Carry(const link::StreamOpen& m) {
     co_return Error::Unavailable("edge: " + ec.message());
 
   ++active_;
+  // The edge's idle timeout for this port, so a port that keeps idle connections for long is
+  // not cut here first (bounded: a timer far in the future must not overflow).
+  const auto idle = m.idle_timeout_ms > 0
+                        ? std::min<std::chrono::milliseconds>(
+                              std::chrono::milliseconds(m.idle_timeout_ms), kMaxIdleTimeout)
+                        : options_.idle_timeout;
   // (No co_await inside the call: GCC 12 mishandles temporaries in such full-expressions.)
   const asio::any_io_executor strand = co_await asio::this_coro::executor;
   tunnel::StartRelay(strand, tunnel::RelayEnd(std::move(*tls)),
-                     tunnel::RelayEnd(std::move(local).value()),
-                     tunnel::RelayOptions{options_.idle_timeout},
+                     tunnel::RelayEnd(std::move(local).value()), tunnel::RelayOptions{idle},
                      [this, id = m.stream_id](const tunnel::RelayStats& st) {
                        --active_;
                        spdlog::debug("msg=\"stream closed\" stream={} in={} out={} aborted={}", id,

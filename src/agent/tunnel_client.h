@@ -34,6 +34,7 @@ struct TunnelClientOptions {
   std::string edge_host;  // where data connections go unless stream.open names an edge_url
   std::string edge_port;
   std::chrono::milliseconds connect_timeout{5000};
+  // Unless stream.open names the port's own (idle_timeout_ms), as the edge does.
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
 };
 

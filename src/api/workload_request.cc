@@ -21,11 +21,22 @@ std::optional<std::int64_t> AsInt(const json::value& v) {
   return std::nullopt;
 }
 
+// An optional integer member `key` of `o` (the range is Validate's); null counts as absent.
+std::optional<std::int64_t> OptionalSeconds(const json::object& o, std::string_view key,
+                                            const std::string& field, FieldReader& r) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::nullopt;
+  auto n = AsInt(*v);
+  if (!n) r.AddError(field, "must be an integer (seconds)");
+  return n;
+}
+
 }  // namespace
 
 Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body) {
-  static const std::set<std::string_view> kKnown = {"name",    "template", "image",     "env",
-                                                    "command", "ports",    "resources", "security"};
+  static const std::set<std::string_view> kKnown = {
+      "name",      "template", "image",          "env",     "command",
+      "ports",     "resources", "idle_timeout_s", "security"};
   FieldReader r(body);
   templates::WorkloadRequest req;
   for (const auto& [k, v] : body)
@@ -91,10 +102,13 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
           else
             pr.protocol = std::string(proto->as_string());
         }
+        pr.idle_timeout_s =
+            OptionalSeconds(p.as_object(), "idle_timeout_s", f + ".idle_timeout_s", r);
         req.ports.push_back(pr);
       }
     }
   }
+  req.idle_timeout_s = OptionalSeconds(body, "idle_timeout_s", "idle_timeout_s", r);
   if (const json::value* res = body.if_contains("resources"); res && !res->is_null()) {
     if (!res->is_object()) {
       r.AddError("resources", "must be an object {memory_mb, cpus}");

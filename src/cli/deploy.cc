@@ -22,12 +22,14 @@ struct DeployFlags {
   std::string image;
   std::int64_t memory_mb = 0;
   double cpus = 0;
+  std::int64_t idle_timeout_s = 0;
 };
 
 int RunDeploy(const CLI::App& cmd, DeployFlags& f) {
   if (cmd.get_option_no_throw("--image") && cmd.count("--image")) f.args.image = f.image;
   if (cmd.count("--memory")) f.args.memory_mb = f.memory_mb;
   if (cmd.count("--cpus")) f.args.cpus = f.cpus;
+  if (cmd.count("--idle-timeout")) f.args.idle_timeout_s = f.idle_timeout_s;
   auto body = BuildDeployRequest(f.args);
   if (!body.ok()) return Usage(cmd, body.error().message);
   Session s = Connect(cmd, f.server);
@@ -77,6 +79,10 @@ CLI::App* AddTemplate(CLI::App& deploy, Registry& reg, const std::string& name,
   cmd->add_option("--cpus", f->cpus, "CPU limit, e.g. 0.5")
       ->type_name("N")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--idle-timeout", f->idle_timeout_s,
+                  "Seconds a tunneled connection to the workload's ports may stay idle before "
+                  "the edge closes it (10-86400; default: the server's)")
+      ->type_name("SECONDS");
   if (extra) extra(*cmd, *f);
   AddWaitOptions(*cmd, f->wait, f->timeout_seconds, "running");
   AddOutputOption(*cmd, f->output);

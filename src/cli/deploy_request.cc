@@ -63,6 +63,7 @@ Result<json::object> BuildDeployRequest(const DeployArgs& args) {
     if (args.cpus) res["cpus"] = *args.cpus;
     body["resources"] = std::move(res);
   }
+  if (args.idle_timeout_s) body["idle_timeout_s"] = *args.idle_timeout_s;
   return body;
 }
 

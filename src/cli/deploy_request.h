@@ -23,6 +23,7 @@ struct DeployArgs {
   std::optional<std::int64_t> memory_mb;
   std::optional<double> cpus;
   std::vector<std::string> command;
+  std::optional<std::int64_t> idle_timeout_s;  // every port's (the server checks the range)
 };
 
 // kInvalidArgument (a usage error) naming the flag: "--env 'FOO': expected KEY=VALUE".

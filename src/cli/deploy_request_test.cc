@@ -51,6 +51,17 @@ TEST(cli_deploy_request, OnlyTheGivenResourceIsSent) {
   EXPECT_EQ(body->at("resources"), json::parse(R"({"cpus": 2.0})"));
 }
 
+TEST(cli_deploy_request, IdleTimeoutIsSentTopLevelOnlyWhenGiven) {
+  DeployArgs a = Args("postgres", "db");
+  a.idle_timeout_s = 7200;
+  auto body = BuildDeployRequest(a);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->at("idle_timeout_s"), json::value(7200));
+  auto plain = BuildDeployRequest(Args("postgres", "db"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->contains("idle_timeout_s"));
+}
+
 TEST(cli_deploy_request, BadEnvIsAUsageErrorNamingTheFlag) {
   for (const char* bad : {"NOEQUALS", "=value"}) {
     DeployArgs a = Args("custom", "w");

@@ -48,13 +48,33 @@ std::vector<int> ExposedPorts(const store::Workload& w) {
   return out;
 }
 
+// Idle timeouts the workload's ports asked for, by container port (from its stored
+// ports_json; a port without one, or a workload stored before they existed, is absent).
+std::map<int, std::chrono::milliseconds> IdleTimeouts(const store::Workload& w) {
+  std::map<int, std::chrono::milliseconds> out;
+  boost::system::error_code ec;
+  json::value v = json::parse(w.ports_json, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& p : v.as_array()) {
+    if (!p.is_object()) continue;
+    const auto* cp = p.as_object().if_contains("container_port");
+    const auto* it = p.as_object().if_contains("idle_timeout_s");
+    if (cp && cp->is_int64() && it && it->is_int64() && it->as_int64() > 0)
+      out.emplace(static_cast<int>(cp->as_int64()), std::chrono::seconds(it->as_int64()));
+  }
+  return out;
+}
+
 std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
   json::array a;
-  for (const auto& p : ports)
-    a.push_back({{"name", p.name},
-                 {"container_port", p.container_port},
-                 {"protocol", p.protocol},
-                 {"scheme", p.scheme}});
+  for (const auto& p : ports) {
+    json::object o{{"name", p.name},
+                   {"container_port", p.container_port},
+                   {"protocol", p.protocol},
+                   {"scheme", p.scheme}};
+    if (p.idle_timeout_s > 0) o["idle_timeout_s"] = p.idle_timeout_s;
+    a.push_back(std::move(o));
+  }
   return json::serialize(a);
 }
 
@@ -683,8 +703,12 @@ std::vector<store::PublicPort> ControlPlane::PublicPortsOf(const std::string& wo
 
 std::vector<PublicRoute> ControlPlane::RoutesOf(const store::Workload& w) {
   std::vector<PublicRoute> out;
-  for (const auto& p : PublicPortsOf(w.id))
-    out.push_back({p.port, w.id, p.container_port, w.node_id, w.desired_state == "running"});
+  const auto idle = IdleTimeouts(w);
+  for (const auto& p : PublicPortsOf(w.id)) {
+    PublicRoute r{p.port, w.id, p.container_port, w.node_id, w.desired_state == "running"};
+    if (auto it = idle.find(p.container_port); it != idle.end()) r.idle_timeout = it->second;
+    out.push_back(std::move(r));
+  }
   return out;
 }
 

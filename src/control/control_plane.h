@@ -62,6 +62,9 @@ struct PublicRoute {
   int container_port = 0;
   std::string node_id;  // empty until placed
   bool open = false;    // the workload is meant to run: accept connections
+  // How long a stream of this port may carry nothing before it is closed (the port's
+  // `idle_timeout_s` in the workload spec); zero: the edge's default.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 // A workload as its owner sees it: the record plus decrypted credentials and the node address.

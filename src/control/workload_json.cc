@@ -34,6 +34,8 @@ json::value WorkloadJson(const WorkloadView& v) {
       json::object ep{
           {"name", po.at("name")}, {"container_port", cport}, {"protocol", po.at("protocol")},
           {"host", nullptr},       {"port", nullptr},         {"url", nullptr}};
+      if (const auto* idle = po.if_contains("idle_timeout_s"); idle && idle->is_int64())
+        ep["idle_timeout_s"] = idle->as_int64();
       auto it = bound.find(cport);
       const auto pub =
           std::find_if(v.public_ports.begin(), v.public_ports.end(),

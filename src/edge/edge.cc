@@ -69,7 +69,11 @@ struct Edge::Pending {
 };
 
 Edge::Edge(asio::io_context& ioc, EdgeOptions opts, OpenFn open)
-    : ioc_(ioc), opts_(std::move(opts)), open_(std::move(open)) {
+    : ioc_(ioc),
+      opts_(std::move(opts)),
+      open_(std::move(open)),
+      admission_({opts_.max_streams_per_workload, opts_.max_streams_per_source_per_workload,
+                  opts_.max_streams_per_source}) {
   asio::co_spawn(ioc_, RebindLoop(), asio::detached);
 }
 
@@ -181,29 +185,23 @@ asio::awaitable<void> Edge::ServeClient(tcp::socket client, int port) {
     ++refused_;
     client.close(ignored);
   };
+  const tcp::endpoint peer = client.remote_endpoint(ignored);
+  if (ignored) co_return refuse();  // gone already
   control::PublicRoute route;
   {
     std::lock_guard lock(mu_);
     auto it = listeners_.find(port);
     if (it == listeners_.end() || stopped_) co_return refuse();
     route = it->second->route;
-    if (!route.open || route.node_id.empty()) co_return refuse();
-    int& active = active_[route.workload_id];
-    if (active >= opts_.max_streams_per_workload) {
-      spdlog::warn("msg=\"stream cap reached; client refused\" workload={} cap={}",
-                   route.workload_id, opts_.max_streams_per_workload);
-      co_return refuse();
-    }
-    ++active;
   }
-  struct Release {  // gives the slot back on every early return; the relay takes it over
-    Edge& e;
-    const std::string& id;
-    bool armed = true;
-    ~Release() {
-      if (armed) e.ReleaseSlot(id);
-    }
-  } release{*this, route.workload_id};
+  if (!route.open || route.node_id.empty()) co_return refuse();
+  // The stream's slots, from here to the end of its relay; any early return gives them back.
+  auto admitted = admission_.Admit(route.workload_id, peer.address());
+  if (const Refusal* why = std::get_if<Refusal>(&admitted)) {
+    CountRefusal(*why, route.workload_id, peer.address(), port);
+    co_return refuse();
+  }
+  Admission::Ticket ticket = std::get<Admission::Ticket>(std::move(admitted));
 
   auto p = std::make_shared<Pending>(co_await asio::this_coro::executor);
   p->node_id = route.node_id;
@@ -213,7 +211,10 @@ asio::awaitable<void> Edge::ServeClient(tcp::socket client, int port) {
     std::lock_guard lock(mu_);
     pending_[stream_id] = p;
   }
-  const link::StreamOpen open{stream_id, p->secret, route.workload_id, route.container_port, ""};
+  const std::chrono::milliseconds idle =
+      route.idle_timeout.count() > 0 ? route.idle_timeout : opts_.idle_timeout;
+  const link::StreamOpen open{stream_id, p->secret,   route.workload_id, route.container_port,
+                              "",        idle.count()};
   if (open_(route.node_id, open)) {
     p->wake.expires_after(opts_.open_timeout);
     co_await p->wake.async_wait(kNoThrow);
@@ -236,24 +237,43 @@ asio::awaitable<void> Edge::ServeClient(tcp::socket client, int port) {
   }
   ++opened_;
   ++active_streams_;
-  release.armed = false;
   // The relay outlives this coroutine (whose frame is freed now: an idle stream costs only the
-  // relay's small state); it gives the slot back when it ends.
+  // relay's small state) and takes the ticket over: `done` runs once and releases it; were
+  // `done` never to run, destroying the relay would.
   // (No co_await inside the call: GCC 12 mishandles temporaries in such full-expressions.)
+  auto held = std::make_shared<Admission::Ticket>(std::move(ticket));
   const asio::any_io_executor strand = co_await asio::this_coro::executor;
-  tunnel::StartRelay(
-      strand, tunnel::RelayEnd(std::move(client)), tunnel::RelayEnd(std::move(data)),
-      {opts_.idle_timeout}, [this, id = route.workload_id](const tunnel::RelayStats& st) {
-        --active_streams_;
-        ReleaseSlot(id);
-        spdlog::debug("msg=\"stream closed\" workload={} in={} out={} aborted={} idle={}", id,
-                      st.a_to_b, st.b_to_a, st.aborted, st.idle_timed_out);
-      });
+  tunnel::StartRelay(strand, tunnel::RelayEnd(std::move(client)), tunnel::RelayEnd(std::move(data)),
+                     {idle}, [this, held, id = route.workload_id](const tunnel::RelayStats& st) {
+                       --active_streams_;
+                       held->Release();
+                       spdlog::debug(
+                           "msg=\"stream closed\" workload={} in={} out={} aborted={} idle={}", id,
+                           st.a_to_b, st.b_to_a, st.aborted, st.idle_timed_out);
+                     });
 }
 
-void Edge::ReleaseSlot(const std::string& workload_id) {
-  std::lock_guard lock(mu_);
-  if (--active_[workload_id] <= 0) active_.erase(workload_id);
+void Edge::CountRefusal(Refusal why, const std::string& workload_id,
+                        const asio::ip::address& source, int port) {
+  switch (why) {
+    case Refusal::kWorkloadFull:
+      ++refused_workload_;
+      // The workload's own cap is worth an operator's attention; per-source refusals are what
+      // a flood from one address produces, so they stay at debug and cannot fill the log.
+      spdlog::warn("msg=\"stream cap reached; client refused\" workload={} port={} cap={}",
+                   workload_id, port, opts_.max_streams_per_workload);
+      return;
+    case Refusal::kSourceWorkloadFull:
+      ++refused_source_workload_;
+      break;
+    case Refusal::kSourceFull:
+      ++refused_source_;
+      break;
+  }
+  spdlog::debug(
+      "msg=\"per-source stream cap reached; client refused\" cap={} workload={} port={} "
+      "source={}",
+      RefusalName(why), workload_id, port, Admission::Normalize(source).to_string());
 }
 
 asio::awaitable<void> Edge::AcceptDataConnection(std::unique_ptr<tunnel::TlsSocket> conn,
@@ -364,6 +384,12 @@ EdgeStats Edge::Stats() const {
   s.streams_opened = opened_;
   s.streams_refused = refused_;
   s.handshakes_rejected = rejected_;
+  s.refused_workload_cap = refused_workload_;
+  s.refused_source_workload_cap = refused_source_workload_;
+  s.refused_source_cap = refused_source_;
+  const Admission::Counts held = admission_.InFlight();
+  s.held_streams = held.streams;
+  s.sources = held.sources;
   std::lock_guard lock(mu_);
   s.listeners = static_cast<std::int64_t>(listeners_.size());
   return s;

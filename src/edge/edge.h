@@ -7,8 +7,12 @@
 //   client ──tcp──▶ edge (public port) ◀──TLS data conn── agent ──tcp──▶ container (node loopback)
 //
 // A client is closed, without a byte, when: the workload is not meant to run (the port is not
-// even listening then), its node is not connected, it already has max_streams_per_workload
-// streams, or its agent neither dials back nor reports stream.fail within open_timeout.
+// even listening then), its node is not connected, a stream cap is reached (edge/admission.h:
+// streams per workload, per client address and workload, per client address in all), or its
+// agent neither dials back nor reports stream.fail within open_timeout. A stream holds its
+// slots from accept to the end of its relay, and gives them back exactly once.
+// A relay that carries nothing either way for its port's idle timeout (PublicRoute, else
+// idle_timeout) is closed; stream.open tells the agent the same timeout.
 // A data connection is closed when its handshake is malformed, late (handshake_timeout), names
 // no waiting stream, or carries the wrong secret; secrets are single-use and expire with their
 // stream's open_timeout. Nothing of that touches the streams already relaying.
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "control/control_plane.h"
+#include "edge/admission.h"
 #include "link/protocol.h"
 #include "tunnel/tls_socket.h"
 
@@ -40,15 +45,24 @@ struct EdgeOptions {
   std::string bind_address = "127.0.0.1";
   std::chrono::milliseconds open_timeout{5000};       // agent must dial back within this
   std::chrono::milliseconds handshake_timeout{5000};  // data connection's token line
-  std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  // A port without its own idle timeout uses this one. Shorter than the hour it once was, so
+  // abandoned connections do not hold slots for long; databases raise it per port.
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(15)};
   int max_streams_per_workload = 512;
+  int max_streams_per_source_per_workload = 64;     // one client address, one workload
+  int max_streams_per_source = 256;                 // one client address, every public port
   std::chrono::milliseconds rebind_interval{2000};  // retry listeners that could not bind
 };
 
 struct EdgeStats {
   std::int64_t active_streams = 0;
-  std::int64_t streams_opened = 0;   // relays started
-  std::int64_t streams_refused = 0;  // clients closed before relaying
+  std::int64_t streams_opened = 0;               // relays started
+  std::int64_t streams_refused = 0;              // clients closed before relaying (the caps' too)
+  std::int64_t refused_workload_cap = 0;         // max_streams_per_workload reached
+  std::int64_t refused_source_workload_cap = 0;  // max_streams_per_source_per_workload
+  std::int64_t refused_source_cap = 0;           // max_streams_per_source
+  std::int64_t held_streams = 0;                 // streams holding slots: relaying or being opened
+  std::int64_t sources = 0;                      // client addresses holding them
   std::int64_t handshakes_rejected = 0;
   std::int64_t listeners = 0;
 };
@@ -91,7 +105,8 @@ class Edge {
   void StartListener(const std::shared_ptr<Listener>& l);
   boost::asio::awaitable<void> AcceptLoop(std::shared_ptr<Listener> l);
   boost::asio::awaitable<void> ServeClient(boost::asio::ip::tcp::socket client, int port);
-  void ReleaseSlot(const std::string& workload_id);  // a stream of it ended
+  void CountRefusal(Refusal why, const std::string& workload_id,
+                    const boost::asio::ip::address& source, int port);
   boost::asio::awaitable<void> RebindLoop();
 
   boost::asio::io_context& ioc_;
@@ -102,13 +117,16 @@ class Edge {
   std::map<int, std::shared_ptr<Listener>> listeners_;         // by public port; guarded
   std::map<std::string, std::vector<int>> ports_by_workload_;  // guarded
   std::map<std::string, std::shared_ptr<Pending>> pending_;    // by stream id; guarded
-  std::map<std::string, int> active_;                          // streams by workload; guarded
   bool stopped_ = false;                                       // guarded
 
+  Admission admission_;  // thread-safe on its own
   std::atomic<std::int64_t> active_streams_{0};
   std::atomic<std::int64_t> opened_{0};
   std::atomic<std::int64_t> refused_{0};
   std::atomic<std::int64_t> rejected_{0};
+  std::atomic<std::int64_t> refused_workload_{0};
+  std::atomic<std::int64_t> refused_source_workload_{0};
+  std::atomic<std::int64_t> refused_source_{0};
 };
 
 }  // namespace lattice::edge

@@ -2,6 +2,9 @@
 // the target through the TLS data connection; stopped routes refuse; a silent or failing agent
 // closes the client; and bad data-connection handshakes (garbage, wrong secret, replayed
 // secret, too slow) are turned away without disturbing a stream that is relaying.
+// Fairness: one client address (127.0.0.2; all of 127/8 is loopback on Linux) holding its cap
+// of idle streams does not lock out another (127.0.0.1), per workload and server-wide; slots
+// come back from refused and finished streams; a port's own idle timeout closes its relays.
 #include "edge/edge.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +18,7 @@
 #include <boost/asio/write.hpp>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "agent/tunnel_client.h"
@@ -37,6 +41,15 @@ int FreePort() {
 
 class EdgeTest : public ::testing::Test {
  protected:
+  virtual EdgeOptions Options() {
+    EdgeOptions o;
+    o.open_timeout = std::chrono::milliseconds(800);
+    o.handshake_timeout = std::chrono::milliseconds(500);
+    o.idle_timeout = std::chrono::seconds(20);
+    o.max_streams_per_workload = 3;
+    return o;
+  }
+
   void SetUp() override {
     InitCrypto();
     pki_ = tunnel::testing::MakeTestPki();
@@ -49,17 +62,16 @@ class EdgeTest : public ::testing::Test {
                                              tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
     asio::co_spawn(ioc_, Front(), asio::detached);
 
-    EdgeOptions o;
-    o.open_timeout = std::chrono::milliseconds(800);
-    o.handshake_timeout = std::chrono::milliseconds(500);
-    o.max_streams_per_workload = 3;
-    edge_ =
-        std::make_unique<Edge>(ioc_, o, [this](const std::string& node, const link::StreamOpen& m) {
-          if (node != "node_1" || !agent_connected_) return false;
-          last_open_ = m;
-          if (agent_answers_) agent_->Open(m);
-          return true;
-        });
+    edge_ = std::make_unique<Edge>(ioc_, Options(),
+                                   [this](const std::string& node, const link::StreamOpen& m) {
+                                     if (node != "node_1" || !agent_connected_) return false;
+                                     {
+                                       std::lock_guard lock(open_mu_);
+                                       last_open_ = m;
+                                     }
+                                     if (agent_answers_) agent_->Open(m);
+                                     return true;
+                                   });
     agent::TunnelClientOptions ao;
     ao.edge_host = "127.0.0.1";
     ao.edge_port = std::to_string(front_->local_endpoint().port());
@@ -67,7 +79,9 @@ class EdgeTest : public ::testing::Test {
     agent_ = std::make_unique<agent::TunnelClient>(
         ao, pki_.client.get(),
         [target_port](const std::string& wl, int cport) -> std::optional<int> {
-          if (wl == "wl_1" && cport == 5432) return target_port;
+          // wl_1 has two ports, wl_3 one; all reach the echo server.
+          if ((wl == "wl_1" && (cport == 5432 || cport == 5433)) || (wl == "wl_3" && cport == 5432))
+            return target_port;
           return std::nullopt;
         },
         [this](link::StreamFail f) { edge_->OnStreamFail("node_1", f); });
@@ -160,10 +174,27 @@ class EdgeTest : public ::testing::Test {
     return f.wait_for(within) == std::future_status::ready && f.get();
   }
 
-  std::unique_ptr<tcp::socket> Client() {
+  std::unique_ptr<tcp::socket> Client() { return ClientFrom("127.0.0.1", public_port_); }
+  // A client whose address is `source` (any of 127/8), to a public port.
+  std::unique_ptr<tcp::socket> ClientFrom(const std::string& source, int port) {
     auto s = std::make_unique<tcp::socket>(sync_);
-    s->connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(public_port_)});
+    s->open(tcp::v4());
+    s->bind({asio::ip::make_address(source), 0});
+    s->connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
     return s;
+  }
+  link::StreamOpen LastOpen() {
+    std::lock_guard lock(open_mu_);
+    return last_open_;
+  }
+  // Waits up to 2 s for `pred` (the edge's counters settle on its own thread).
+  template <typename Pred>
+  static bool Eventually(Pred pred) {
+    for (int i = 0; i < 200; ++i) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
   }
   static std::string RoundTrip(tcp::socket& s, const std::string& msg) {
     asio::write(s, asio::buffer(msg));
@@ -194,7 +225,8 @@ class EdgeTest : public ::testing::Test {
   std::unique_ptr<agent::TunnelClient> agent_;
   std::atomic<bool> agent_connected_{true};
   std::atomic<bool> agent_answers_{true};
-  link::StreamOpen last_open_;
+  std::mutex open_mu_;
+  link::StreamOpen last_open_;  // guarded by open_mu_
   int public_port_ = 0;
 };
 
@@ -263,7 +295,7 @@ TEST_F(EdgeTest, TheStreamCapRefusesTheExtraClient) {
 TEST_F(EdgeTest, BadHandshakesAreRejectedWithoutTouchingLiveStreams) {
   auto live = Client();
   ASSERT_EQ(RoundTrip(*live, "before"), "before");
-  const link::StreamOpen used = last_open_;  // its secret was consumed by the live stream
+  const link::StreamOpen used = LastOpen();  // its secret was consumed by the live stream
 
   auto garbage = RawDataConnection("GARBAGE GARBAGE GARBAGE\n");
   EXPECT_TRUE(ClosedByEdge(*garbage, std::chrono::seconds(2)));
@@ -276,9 +308,9 @@ TEST_F(EdgeTest, BadHandshakesAreRejectedWithoutTouchingLiveStreams) {
   // still served by the right one.
   agent_answers_ = false;
   auto waiting = Client();
-  for (int i = 0; i < 100 && last_open_.stream_id == used.stream_id; ++i)
+  for (int i = 0; i < 100 && LastOpen().stream_id == used.stream_id; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  const link::StreamOpen pending = last_open_;
+  const link::StreamOpen pending = LastOpen();
   ASSERT_NE(pending.stream_id, used.stream_id);
   auto wrong =
       RawDataConnection(tunnel::EncodeHandshake({pending.stream_id, "WRONGWRONGWRONGWRONGWRONG"}));
@@ -291,6 +323,137 @@ TEST_F(EdgeTest, BadHandshakesAreRejectedWithoutTouchingLiveStreams) {
 
   EXPECT_GE(edge_->Stats().handshakes_rejected, 5);
   EXPECT_EQ(RoundTrip(*live, "after"), "after");
+}
+
+// Per-source caps small enough to reach: 2 streams per address and workload, 3 per address in
+// all, 4 per workload.
+class EdgeFairnessTest : public EdgeTest {
+ protected:
+  EdgeOptions Options() override {
+    EdgeOptions o = EdgeTest::Options();
+    o.max_streams_per_workload = 4;
+    o.max_streams_per_source_per_workload = 2;
+    o.max_streams_per_source = 3;
+    return o;
+  }
+  // Opens a relaying stream from `source` to `port`, or fails the test.
+  std::unique_ptr<tcp::socket> Held(const std::string& source, int port) {
+    auto c = ClientFrom(source, port);
+    EXPECT_EQ(RoundTrip(*c, "held"), "held") << source << " -> " << port;
+    return c;
+  }
+};
+
+TEST_F(EdgeFairnessTest, OneAddressAtItsCapDoesNotLockOutAnother) {
+  // The flood: 127.0.0.2 tries to take every stream the workload has (4) and keep them idle.
+  std::vector<std::unique_ptr<tcp::socket>> flood;
+  flood.push_back(Held("127.0.0.2", public_port_));
+  flood.push_back(Held("127.0.0.2", public_port_));
+  for (int i = 0; i < 2; ++i) {
+    auto extra = ClientFrom("127.0.0.2", public_port_);
+    EXPECT_TRUE(ClosedWithin(*extra, std::chrono::seconds(2)));
+  }
+  EXPECT_EQ(edge_->Stats().refused_source_workload_cap, 2);
+  // Everyone else still gets in, up to the workload's own cap.
+  auto other = ClientFrom("127.0.0.1", public_port_);
+  EXPECT_EQ(RoundTrip(*other, "not locked out"), "not locked out");
+  auto third = ClientFrom("127.0.0.3", public_port_);
+  EXPECT_EQ(RoundTrip(*third, "me too"), "me too");
+  auto over = ClientFrom("127.0.0.4", public_port_);
+  EXPECT_TRUE(ClosedWithin(*over, std::chrono::seconds(2)));
+  const EdgeStats st = edge_->Stats();
+  EXPECT_EQ(st.refused_workload_cap, 1);
+  EXPECT_EQ(st.streams_refused, 3);
+  EXPECT_EQ(st.sources, 3);
+  EXPECT_EQ(st.active_streams, 4);
+}
+
+TEST_F(EdgeFairnessTest, TheServerWideCapCountsEveryPortOfAnAddress) {
+  const int port_b = FreePort();  // wl_1's second port
+  const int port_c = FreePort();  // another workload
+  edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 5432, "node_1", true},
+                                 {port_b, "wl_1", 5433, "node_1", true}});
+  edge_->UpdateWorkload("wl_3", {{port_c, "wl_3", 5432, "node_1", true}});
+  ASSERT_TRUE(Eventually([&] { return edge_->Listening(port_b) && edge_->Listening(port_c); }));
+  std::vector<std::unique_ptr<tcp::socket>> held;
+  held.push_back(Held("127.0.0.2", public_port_));
+  // Both of wl_1's ports count toward one per-workload cap.
+  held.push_back(Held("127.0.0.2", port_b));
+  EXPECT_TRUE(ClosedWithin(*ClientFrom("127.0.0.2", public_port_), std::chrono::seconds(2)));
+  held.push_back(Held("127.0.0.2", port_c));
+  EXPECT_EQ(edge_->Stats().refused_source_workload_cap, 1);
+  // Three in all: a fourth stream from the address is refused on any port.
+  auto fourth = ClientFrom("127.0.0.2", port_c);
+  EXPECT_TRUE(ClosedWithin(*fourth, std::chrono::seconds(2)));
+  EXPECT_EQ(edge_->Stats().refused_source_cap, 1);
+  // Another address is not affected.
+  auto other = ClientFrom("127.0.0.1", port_c);
+  EXPECT_EQ(RoundTrip(*other, "fine"), "fine");
+  // One of the address's streams ends: it may open one again.
+  held.erase(held.begin());
+  std::unique_ptr<tcp::socket> again;
+  ASSERT_TRUE(Eventually([&] {
+    again = ClientFrom("127.0.0.2", port_c);
+    return RoundTrip(*again, "again") == "again";
+  }));
+}
+
+TEST_F(EdgeFairnessTest, RefusedAndFinishedStreamsGiveTheirSlotsBack) {
+  // Streams the agent never opens hold their slots while they wait, then give them back.
+  agent_answers_ = false;
+  auto w1 = ClientFrom("127.0.0.2", public_port_);
+  auto w2 = ClientFrom("127.0.0.2", public_port_);
+  ASSERT_TRUE(Eventually([&] { return edge_->Stats().held_streams == 2; }));
+  EXPECT_EQ(edge_->Stats().sources, 1);
+  auto w3 = ClientFrom("127.0.0.2", public_port_);
+  EXPECT_TRUE(ClosedWithin(*w3, std::chrono::milliseconds(500)));  // at once: the cap
+  EXPECT_EQ(edge_->Stats().refused_source_workload_cap, 1);
+  EXPECT_TRUE(ClosedWithin(*w1, std::chrono::seconds(3)));  // the open timeout
+  EXPECT_TRUE(ClosedWithin(*w2, std::chrono::seconds(3)));
+  ASSERT_TRUE(Eventually([&] { return edge_->Stats().sources == 0; }));
+  // A stream the agent reports failed gives its slot back too.
+  agent_answers_ = true;
+  edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 9999, "node_1", true}});
+  auto failed = ClientFrom("127.0.0.2", public_port_);
+  EXPECT_TRUE(ClosedWithin(*failed, std::chrono::seconds(3)));
+  ASSERT_TRUE(Eventually([&] { return edge_->Stats().sources == 0; }));
+  // Exactly the cap again: nothing leaked and nothing was given back twice.
+  edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 5432, "node_1", true}});
+  {
+    auto a = Held("127.0.0.2", public_port_);
+    auto b = Held("127.0.0.2", public_port_);
+    EXPECT_TRUE(ClosedWithin(*ClientFrom("127.0.0.2", public_port_), std::chrono::seconds(2)));
+    EXPECT_EQ(edge_->Stats().refused_source_workload_cap, 2);
+  }  // both relays end: their `done` releases the slots
+  ASSERT_TRUE(Eventually([&] { return edge_->Stats().sources == 0; }));
+  EXPECT_TRUE(Eventually([&] { return edge_->Stats().active_streams == 0; }));
+  auto a = Held("127.0.0.2", public_port_);
+  auto b = Held("127.0.0.2", public_port_);
+  EXPECT_TRUE(ClosedWithin(*ClientFrom("127.0.0.2", public_port_), std::chrono::seconds(2)));
+}
+
+TEST_F(EdgeTest, APortsOwnIdleTimeoutClosesItsIdleRelays) {
+  // The edge's default here is 20 s; wl_1's first port asks for 400 ms, its second for nothing.
+  const int port_b = FreePort();
+  control::PublicRoute quick{public_port_, "wl_1", 5432, "node_1", true};
+  quick.idle_timeout = std::chrono::milliseconds(400);
+  edge_->UpdateWorkload("wl_1", {quick, {port_b, "wl_1", 5433, "node_1", true}});
+  ASSERT_TRUE(Eventually([&] { return edge_->Listening(port_b); }));
+
+  auto patient = ClientFrom("127.0.0.1", port_b);
+  ASSERT_EQ(RoundTrip(*patient, "stay"), "stay");
+  EXPECT_EQ(LastOpen().idle_timeout_ms, 20'000);  // the agent is told the default
+  auto idle = Client();
+  ASSERT_EQ(RoundTrip(*idle, "then silence"), "then silence");
+  EXPECT_EQ(LastOpen().idle_timeout_ms, 400);  // and this port's own
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(ClosedWithin(*idle, std::chrono::seconds(3)));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(waited, std::chrono::milliseconds(300));
+  EXPECT_LT(waited, std::chrono::milliseconds(2500));
+  // The other port's relay, idle as long, is still there.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(RoundTrip(*patient, "still here"), "still here");
 }
 
 }  // namespace

@@ -93,11 +93,14 @@ const char* ReadinessName(Readiness::Kind k) {
 
 json::object SpecToJson(const RenderedWorkload& s) {
   json::array ports, volumes;
-  for (const auto& p : s.ports)
-    ports.push_back({{"name", p.name},
-                     {"container_port", p.container_port},
-                     {"protocol", p.protocol},
-                     {"scheme", p.scheme}});
+  for (const auto& p : s.ports) {
+    json::object po{{"name", p.name},
+                    {"container_port", p.container_port},
+                    {"protocol", p.protocol},
+                    {"scheme", p.scheme}};
+    if (p.idle_timeout_s > 0) po["idle_timeout_s"] = p.idle_timeout_s;  // absent: the default
+    ports.push_back(std::move(po));
+  }
   for (const auto& v : s.volumes) volumes.push_back({{"name", v.name}, {"path", v.container_path}});
   json::array env(s.env.begin(), s.env.end()), command(s.command.begin(), s.command.end());
   const Readiness& r = s.readiness;
@@ -141,7 +144,10 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
     if (!p.is_object()) return err = "ports must hold objects", false;
     Reader pr(p.as_object());
     PortSpec ps{pr.Str("name"), static_cast<int>(pr.Int("container_port")), pr.Str("protocol"),
-                pr.Str("scheme")};
+                pr.Str("scheme"), 0};
+    const std::int64_t idle = pr.Int("idle_timeout_s", false);  // absent in older specs
+    if (idle < 0 || idle > INT32_MAX) pr.Fail("idle_timeout_s", "is out of range");
+    ps.idle_timeout_s = static_cast<int>(idle);
     if (!pr.error().empty()) return err = "ports: " + pr.error(), false;
     s.ports.push_back(std::move(ps));
   }
@@ -294,12 +300,14 @@ struct EncodeVisitor {
     return {{"type", "logs.close"}, {"stream_id", m.stream_id}};
   }
   json::object operator()(const StreamOpen& m) const {
-    return {{"type", "stream.open"},
-            {"stream_id", m.stream_id},
-            {"secret", m.secret},
-            {"workload_id", m.workload_id},
-            {"container_port", m.container_port},
-            {"edge_url", m.edge_url}};
+    json::object o{{"type", "stream.open"},
+                   {"stream_id", m.stream_id},
+                   {"secret", m.secret},
+                   {"workload_id", m.workload_id},
+                   {"container_port", m.container_port},
+                   {"edge_url", m.edge_url}};
+    if (m.idle_timeout_ms > 0) o["idle_timeout_ms"] = m.idle_timeout_ms;
+    return o;
   }
   json::object operator()(const StreamFail& m) const {
     return {{"type", "stream.fail"}, {"stream_id", m.stream_id}, {"reason", m.reason}};
@@ -412,9 +420,11 @@ Result<Message> DecodeObject(const json::object& o) {
   if (type == "logs.end") return done(LogsEnd{r.Str("stream_id"), r.Str("error", false)});
   if (type == "logs.close") return done(LogsClose{r.Str("stream_id")});
   if (type == "stream.open") {
-    StreamOpen m{r.Str("stream_id"), r.Str("secret"), r.Str("workload_id"),
-                 static_cast<int>(r.Int("container_port")), r.Str("edge_url", false)};
+    StreamOpen m{r.Str("stream_id"),       r.Str("secret"),
+                 r.Str("workload_id"),     static_cast<int>(r.Int("container_port")),
+                 r.Str("edge_url", false), r.Int("idle_timeout_ms", false)};
     if (m.container_port < 1 || m.container_port > 65535) err = "container_port out of range";
+    if (m.idle_timeout_ms < 0) err = "idle_timeout_ms must not be negative";
     return done(std::move(m));
   }
   if (type == "stream.fail") return done(StreamFail{r.Str("stream_id"), r.Str("reason", false)});

@@ -135,6 +135,9 @@ struct StreamOpen {
   std::string workload_id;
   int container_port = 0;  // which exposed port of the workload
   std::string edge_url;    // where to dial; empty: the server the link goes to
+  // The port's idle timeout, which the agent's end of the relay keeps too; 0 (or absent, from
+  // an older server): the agent's own default.
+  std::int64_t idle_timeout_ms = 0;
 };
 struct StreamFail {
   std::string stream_id;

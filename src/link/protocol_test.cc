@@ -44,7 +44,8 @@ TEST(Protocol, RoundTripsEveryMessage) {
       LogsData{"s1", {"a", "b"}},
       LogsEnd{"s1", ""},
       LogsClose{"s1"},
-      StreamOpen{"st_1", "sec", "wl_1", 5432, ""},
+      StreamOpen{"st_1", "sec", "wl_1", 5432, "", 0},
+      StreamOpen{"st_2", "sec", "wl_1", 5432, "", 3'600'000},
       StreamFail{"st_1", "no such port"}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
@@ -106,6 +107,36 @@ TEST(Protocol, SpecSurvivesEncoding) {
   EXPECT_DOUBLE_EQ(s->cpus, 0.5);
 }
 
+TEST(Protocol, APortsIdleTimeoutTravelsInTheSpecAndIsOptional) {
+  templates::RenderedWorkload spec = SampleSpec();
+  spec.ports.push_back({"console", 9001, "tcp", "http", 7200});
+  const std::string text = EncodeSpec(spec);
+  EXPECT_EQ(text.find("\"idle_timeout_s\":0"), std::string::npos);  // unset: not written
+  auto s = DecodeSpec(text);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_EQ(s->ports.size(), 2u);
+  EXPECT_EQ(s->ports[0].idle_timeout_s, 0);
+  EXPECT_EQ(s->ports[1].idle_timeout_s, 7200);
+  // A spec stored before ports had idle timeouts still decodes, with the default.
+  auto old = DecodeSpec(
+      R"({"image":"x","ports":[{"name":"port-80","container_port":80,"protocol":"tcp","scheme":"tcp"}]})");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->ports[0].idle_timeout_s, 0);
+  EXPECT_FALSE(DecodeSpec(R"({"image":"x","ports":[{"name":"p","container_port":80,)"
+                          R"("protocol":"tcp","scheme":"tcp","idle_timeout_s":-5}]})")
+                   .ok());
+}
+
+TEST(Protocol, StreamOpenCarriesTheIdleTimeoutWhenSet) {
+  auto m = Decode(
+      R"({"type":"stream.open","stream_id":"s","secret":"x","workload_id":"w","container_port":80})");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(std::get<StreamOpen>(*m).idle_timeout_ms, 0);  // an older server: the agent's own
+  auto n = Decode(Encode(StreamOpen{"s", "x", "w", 80, "", 90'000}));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::get<StreamOpen>(*n).idle_timeout_ms, 90'000);
+}
+
 TEST(Protocol, RejectsMalformedInput) {
   for (
       const char* bad :
@@ -117,7 +148,8 @@ TEST(Protocol, RejectsMalformedInput) {
        R"({"type":"welcome","node_id":"n","heartbeat_seconds":5,"servers":[1]})",
        R"({"type":"logs.data","stream_id":"s","lines":[1]})",
        R"({"type":"stream.open","stream_id":"s","secret":"x","workload_id":"w","container_port":0})",
-       R"({"type":"stream.open","stream_id":"s","workload_id":"w","container_port":80})"}) {
+       R"({"type":"stream.open","stream_id":"s","workload_id":"w","container_port":80})",
+       R"({"type":"stream.open","stream_id":"s","secret":"x","workload_id":"w","container_port":80,"idle_timeout_ms":-1})"}) {
     EXPECT_FALSE(Decode(bad).ok()) << bad;
   }
 }

@@ -124,13 +124,25 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_PUBLIC_PORTS")
       ->capture_default_str();
   cmd.add_option("--tunnel-idle-timeout", cfg.tunnel_idle_timeout_seconds,
-                 "Seconds a tunneled connection may carry nothing before it is closed")
+                 "Seconds a tunneled connection may carry nothing before it is closed, unless "
+                 "its workload's port sets its own idle_timeout_s")
       ->envname("LATTICE_TUNNEL_IDLE_TIMEOUT")
       ->check(CLI::Range(1, 7 * 86400))
       ->capture_default_str();
   cmd.add_option("--tunnel-max-streams", cfg.tunnel_max_streams,
                  "Concurrent tunneled connections per workload")
       ->envname("LATTICE_TUNNEL_MAX_STREAMS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd.add_option("--tunnel-source-max-streams", cfg.tunnel_source_max_streams,
+                 "Concurrent tunneled connections one client address may hold to one workload")
+      ->envname("LATTICE_TUNNEL_SOURCE_MAX_STREAMS")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd.add_option("--tunnel-source-max-streams-total", cfg.tunnel_source_max_streams_total,
+                 "Concurrent tunneled connections one client address may hold to all workloads "
+                 "together")
+      ->envname("LATTICE_TUNNEL_SOURCE_MAX_STREAMS_TOTAL")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
 

@@ -298,6 +298,8 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
     return Error::Invalid("--public-bind '" + eopts.bind_address + "' is not an IP address");
   eopts.idle_timeout = std::chrono::seconds(config.tunnel_idle_timeout_seconds);
   eopts.max_streams_per_workload = config.tunnel_max_streams;
+  eopts.max_streams_per_source_per_workload = config.tunnel_source_max_streams;
+  eopts.max_streams_per_source = config.tunnel_source_max_streams_total;
   Impl* mp = impl.get();
   impl->edge = std::make_unique<edge::Edge>(
       impl->ioc, eopts, [mp](const std::string& node_id, const link::StreamOpen& m) {

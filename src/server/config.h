@@ -40,8 +40,12 @@ struct ServerConfig {
   std::string public_host;  // what users connect to; default: advertise-URL or listen host
   std::string public_bind;  // where public listeners bind; default: the listen host
   std::string public_ports = "20000-20999";  // LOW-HIGH handed out to exposed ports
-  int tunnel_idle_timeout_seconds = 3600;    // a stream with no traffic either way is closed
-  int tunnel_max_streams = 512;              // concurrent streams per workload
+  // A stream with no traffic either way is closed after this, unless its port sets its own
+  // (`idle_timeout_s`). 15 min: abandoned connections free their slots soon.
+  int tunnel_idle_timeout_seconds = 900;
+  int tunnel_max_streams = 512;               // concurrent streams per workload
+  int tunnel_source_max_streams = 64;         // ... per client address and workload
+  int tunnel_source_max_streams_total = 256;  // ... per client address, all workloads
 
   // Who may use the server.
   std::string registration = "invite";       // open | invite | closed; `lattice dev`: open

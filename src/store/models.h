@@ -84,7 +84,7 @@ struct Workload {
   std::string image;
   std::string spec_enc;           // sealed JSON of the rendered container spec (holds secrets)
   std::string credentials_enc;    // sealed JSON of the generated credentials
-  std::string ports_json = "[]";  // [{name, container_port, protocol, scheme}] (no secrets)
+  std::string ports_json = "[]";  // [{name, container_port, protocol, scheme, idle_timeout_s?}]
   std::int64_t memory_mb = 0;
   double cpus = 0;
   std::string desired_state = "running";  // "running", "stopped", "deleted"

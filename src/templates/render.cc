@@ -93,6 +93,14 @@ RenderedWorkload RenderCustom(const WorkloadRequest& req) {
   return out;
 }
 
+// Each port's idle timeout: its own (custom ports, in order), else the request's, else 0.
+void ApplyIdleTimeouts(const WorkloadRequest& req, RenderedWorkload& out) {
+  for (std::size_t i = 0; i < out.ports.size(); ++i) {
+    const auto own = i < req.ports.size() ? req.ports[i].idle_timeout_s : std::nullopt;
+    out.ports[i].idle_timeout_s = static_cast<int>(own.value_or(req.idle_timeout_s.value_or(0)));
+  }
+}
+
 }  // namespace
 
 // The capabilities each template adds back after the agent drops them all (docs/security.md):
@@ -119,9 +127,15 @@ Confinement DefaultConfinement(std::string_view template_name) {
 
 RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,
                         const ImageConfig& images) {
-  if (req.template_name == builtin::kPostgres) return RenderPostgres(req, creds, images);
-  if (req.template_name == builtin::kMinio) return RenderMinio(req, creds, images);
-  return RenderCustom(req);
+  RenderedWorkload out;
+  if (req.template_name == builtin::kPostgres)
+    out = RenderPostgres(req, creds, images);
+  else if (req.template_name == builtin::kMinio)
+    out = RenderMinio(req, creds, images);
+  else
+    out = RenderCustom(req);
+  ApplyIdleTimeouts(req, out);
+  return out;
 }
 
 }  // namespace lattice::templates

@@ -18,6 +18,8 @@ namespace lattice::templates {
 struct PortRequest {
   int port = 0;
   std::string protocol = "tcp";  // "tcp" or "udp"
+  // The edge's idle timeout for this port (seconds); unset: the request's, else the server's.
+  std::optional<std::int64_t> idle_timeout_s{};
 };
 
 // What the user asked for (POST /api/v1/workloads), already decoded from JSON.
@@ -34,6 +36,9 @@ struct WorkloadRequest {
   // must be on the admin's allow-list (admission.h); empty/absent: the defaults.
   std::optional<std::string> user;
   std::vector<std::string> capabilities;
+  // Every port's idle timeout unless the port names its own (managed templates: their only
+  // way to set it, as they take no `ports`).
+  std::optional<std::int64_t> idle_timeout_s;
 };
 
 // Template images are configuration (`--image postgres=REF`); defaults are the public images.
@@ -59,6 +64,9 @@ struct PortSpec {
   int container_port = 0;
   std::string protocol = "tcp";
   std::string scheme;  // URL scheme users connect with: "postgres", "http", "tcp", "udp"
+  // Seconds a tunneled connection of this port may carry nothing before the edge closes it;
+  // 0 (absent in older specs): the server's --tunnel-idle-timeout.
+  int idle_timeout_s = 0;
 };
 
 struct VolumeSpec {
@@ -111,14 +119,14 @@ using Credentials = std::map<std::string, std::string>;
 
 // Validates every field and reports each bad one (kInvalidArgument with FieldErrors named like
 // the JSON: "name", "template", "image", "env.KEY", "command[0]", "ports[1].port" (0-based),
-// "resources.memory_mb", "resources.cpus").
+// "resources.memory_mb", "resources.cpus", "idle_timeout_s", "ports[1].idle_timeout_s").
 // Rules: name is a DNS label (1-63 of [a-z0-9-], starting with a letter, not ending with '-');
 // template is one of the three; custom needs an image; image references are well-formed
 // (≤ 255 bytes of [A-Za-z0-9._/:@-], starting and ending with a letter or digit); env keys match
 // [A-Za-z_][A-Za-z0-9_]* (≤ 128; the field name carries at most 128 bytes of the key), values
 // ≤ 32 KiB without NUL, at most 100 entries, no key twice; ports 1-65535, protocol tcp/udp, no
 // duplicate port+protocol, at most 20; command ≤ 100 args, each ≤ 32 KiB without NUL;
-// memory_mb 16-1048576; cpus 0.01-256.
+// memory_mb 16-1048576; cpus 0.01-256; idle_timeout_s (top-level or per port) 10-86400.
 // Managed templates (postgres, minio): `image` may pin another image; extra env is allowed but
 // not the template's own keys (POSTGRES_USER/PASSWORD/DB, MINIO_ROOT_USER/PASSWORD); `ports`
 // and `command` are rejected ("is not supported for the postgres template").
@@ -135,6 +143,7 @@ Credentials GenerateCredentials(const std::string& template_name);
 // has a limit the engine enforces, and the quota charges it); cpus: 0.
 // Secrets reach the container as files (POSTGRES_PASSWORD_FILE, MINIO_ROOT_USER_FILE and
 // MINIO_ROOT_PASSWORD_FILE name files in kSecretsDir), never as environment values.
+// Each port's idle_timeout_s is its own, else the request's top-level one, else 0.
 // Readiness: postgres kPostgres on 5432; minio kHttp GET /minio/health/ready on 9000; custom
 // kRunning (not every image listens on a port).
 RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,

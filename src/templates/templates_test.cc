@@ -170,6 +170,31 @@ TEST(Validate, Ports) {
   EXPECT_THAT(Fields(many), ElementsAre("ports"));
 }
 
+TEST(Validate, IdleTimeoutPerPortAndTopLevel) {
+  auto r = Custom();
+  r.ports = {{5432, "tcp", 10}, {8080, "tcp", 86400}, {9000, "tcp"}};
+  r.idle_timeout_s = 3600;
+  EXPECT_TRUE(Validate(r).ok());
+
+  r.ports = {{5432, "tcp", 9}, {8080, "tcp", 86401}, {9000, "tcp", 0}, {9001, "tcp", -1}};
+  r.idle_timeout_s = 5;
+  EXPECT_THAT(Fields(r),
+              ElementsAre("ports[0].idle_timeout_s", "ports[1].idle_timeout_s",
+                          "ports[2].idle_timeout_s", "ports[3].idle_timeout_s", "idle_timeout_s"));
+  const Status s = Validate(r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().fields[0].message, "must be between 10 and 86400 (seconds)");
+
+  // Managed templates take no ports; the top-level value is how they set it.
+  for (const char* t : {"postgres", "minio"}) {
+    auto m = Managed(t);
+    m.idle_timeout_s = 86400;
+    EXPECT_TRUE(Validate(m).ok()) << t;
+    m.idle_timeout_s = 86401;
+    EXPECT_THAT(Fields(m), ElementsAre("idle_timeout_s")) << t;
+  }
+}
+
 TEST(Validate, CommandLength) {
   auto r = Custom();
   r.command.assign(100, "arg");
@@ -368,6 +393,31 @@ TEST(Render, Custom) {
   EXPECT_EQ(w.memory_mb, 128);
   EXPECT_EQ(w.cpus, 0.5);
   EXPECT_EQ(w.readiness.kind, Readiness::Kind::kRunning);
+}
+
+TEST(Render, IdleTimeoutsReachEveryPort) {
+  // Unset: 0, which the edge reads as its default.
+  for (const auto& p : Render(Managed("minio"), kMinio, ImageConfig{}).ports)
+    EXPECT_EQ(p.idle_timeout_s, 0) << p.name;
+  // Managed: the top-level value applies to all their ports.
+  auto minio = Managed("minio");
+  minio.idle_timeout_s = 7200;
+  const RenderedWorkload m = Render(minio, kMinio, ImageConfig{});
+  ASSERT_EQ(m.ports.size(), 2u);
+  EXPECT_EQ(m.ports[0].idle_timeout_s, 7200);
+  EXPECT_EQ(m.ports[1].idle_timeout_s, 7200);
+  auto pg = Managed("postgres");
+  pg.idle_timeout_s = 86400;
+  EXPECT_EQ(Render(pg, kPg, ImageConfig{}).ports.at(0).idle_timeout_s, 86400);
+  // Custom: a port's own value, else the top-level one, else 0.
+  auto c = Custom();
+  c.ports = {{5432, "tcp", 28800}, {80, "tcp"}};
+  EXPECT_EQ(Render(c, {}, ImageConfig{}).ports[0].idle_timeout_s, 28800);
+  EXPECT_EQ(Render(c, {}, ImageConfig{}).ports[1].idle_timeout_s, 0);
+  c.idle_timeout_s = 60;
+  const RenderedWorkload w = Render(c, {}, ImageConfig{});
+  EXPECT_EQ(w.ports[0].idle_timeout_s, 28800);
+  EXPECT_EQ(w.ports[1].idle_timeout_s, 60);
 }
 
 TEST(Render, CustomWithoutLimitsGetsTheDefaultMemoryLimit) {

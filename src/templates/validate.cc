@@ -26,6 +26,8 @@ constexpr std::int64_t kMaxMemoryMb = 1048576;
 constexpr double kMinCpus = 0.01;
 constexpr double kMaxCpus = 256;
 constexpr std::size_t kMaxCapabilities = 16;
+constexpr std::int64_t kMinIdleTimeoutS = 10;
+constexpr std::int64_t kMaxIdleTimeoutS = 86400;
 
 bool IsLower(char c) {
   return c >= 'a' && c <= 'z';
@@ -132,6 +134,12 @@ void CheckCommand(const WorkloadRequest& req, Collector& out) {
   }
 }
 
+void CheckIdleTimeout(const std::optional<std::int64_t>& s, const std::string& field,
+                      Collector& out) {
+  if (s && (*s < kMinIdleTimeoutS || *s > kMaxIdleTimeoutS))
+    out.Add(field, "must be between 10 and 86400 (seconds)");
+}
+
 void CheckPorts(const WorkloadRequest& req, Collector& out) {
   if (req.ports.empty()) return;
   if (builtin::IsManaged(req.template_name))
@@ -147,6 +155,7 @@ void CheckPorts(const WorkloadRequest& req, Collector& out) {
     if (!proto_ok) out.Add(prefix + ".protocol", "must be tcp or udp");
     if (port_ok && proto_ok && !seen.insert({p.port, p.protocol}).second)
       out.Add(prefix + ".port", "is given more than once");
+    CheckIdleTimeout(p.idle_timeout_s, prefix + ".idle_timeout_s", out);
   }
 }
 
@@ -200,6 +209,7 @@ Status Validate(const WorkloadRequest& req) {
   CheckPorts(req, out);
   CheckResources(req, out);
   CheckSecurity(req, out);
+  CheckIdleTimeout(req.idle_timeout_s, "idle_timeout_s", out);
   return out.Finish();
 }
 

@@ -91,6 +91,36 @@ class ResourcesTest(unittest.TestCase):
         self.assertEqual([e["field"] for e in body["errors"]], ["name"])
         self.create("dup", token=self.other)  # names are per user
 
+    def test_idle_timeout_is_validated_and_shown(self):
+        bad = [
+            ({"name": "x", "template": "custom", "image": "nginx",
+              "ports": [{"port": 5432, "idle_timeout_s": 9}]}, "ports[0].idle_timeout_s"),
+            ({"name": "x", "template": "custom", "image": "nginx",
+              "ports": [80, {"port": 5432, "idle_timeout_s": 86401}]}, "ports[1].idle_timeout_s"),
+            ({"name": "x", "template": "custom", "image": "nginx",
+              "ports": [{"port": 5432, "idle_timeout_s": "long"}]}, "ports[0].idle_timeout_s"),
+            ({"name": "x", "template": "postgres", "idle_timeout_s": 0}, "idle_timeout_s"),
+            ({"name": "x", "template": "minio", "idle_timeout_s": 100000}, "idle_timeout_s"),
+            ({"name": "x", "template": "postgres", "idle_timeout_s": 60.5}, "idle_timeout_s"),
+            ({"name": "x", "template": "postgres", "idle_timeout_s": [60]}, "idle_timeout_s"),
+        ]
+        for payload, field in bad:
+            with self.subTest(payload=payload):
+                status, body = self.call("POST", WORKLOADS, self.user, payload)
+                self.assertEqual(status, 400, body)
+                self.assertEqual([e["field"] for e in body["errors"]], [field])
+        # Managed: the top-level value applies to every port (minio has two).
+        files = self.create("idle-files", "minio", idle_timeout_s=7200)
+        self.assertEqual([e.get("idle_timeout_s") for e in files["endpoints"]], [7200, 7200])
+        # Custom: a port's own value wins over the top-level one; unset ports show none.
+        web = self.create("idle-web", "custom", image="nginx:1.27", idle_timeout_s=600,
+                          ports=[{"port": 5432, "idle_timeout_s": 86400}, 80])
+        self.assertEqual([e.get("idle_timeout_s") for e in web["endpoints"]], [86400, 600])
+        plain = self.create("idle-plain", "custom", image="nginx:1.27", ports=[80])
+        self.assertNotIn("idle_timeout_s", plain["endpoints"][0])
+        status, got = self.call("GET", WORKLOAD, self.user, id=web["id"])
+        self.assertEqual([e.get("idle_timeout_s") for e in got["endpoints"]], [86400, 600])
+
     def test_desired_state_changes(self):
         w = self.create("lifecycle")
         status, stopped = self.call("POST", WORKLOAD + "/stop", self.user, id=w["id"])
