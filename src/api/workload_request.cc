@@ -34,9 +34,9 @@ std::optional<std::int64_t> OptionalSeconds(const json::object& o, std::string_v
 }  // namespace
 
 Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body) {
-  static const std::set<std::string_view> kKnown = {
-      "name",      "template", "image",          "env",     "command",
-      "ports",     "resources", "idle_timeout_s", "security"};
+  static const std::set<std::string_view> kKnown = {"name",      "template",       "image",
+                                                    "env",       "command",        "ports",
+                                                    "resources", "idle_timeout_s", "security"};
   FieldReader r(body);
   templates::WorkloadRequest req;
   for (const auto& [k, v] : body)
