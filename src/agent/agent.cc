@@ -39,17 +39,6 @@ std::string HostName() {
   return buf;
 }
 
-// The link's `error` carries only a message (no code yet), so a refused join is told from a
-// transient failure by its wording.
-bool LooksLikeAuthRejection(std::string message) {
-  std::transform(message.begin(), message.end(), message.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* word : {"token", "auth", "credential", "secret", "denied", "forbidden",
-                           "not allowed", "expired", "revoked", "protocol"})
-    if (message.find(word) != std::string::npos) return true;
-  return false;
-}
-
 std::size_t MessageSize(const std::string& s) {
   return s.size();
 }
@@ -176,7 +165,10 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   if (!msg.ok()) co_return Error::Invalid("the server's first message: " + msg.error().message);
   if (const auto* e = std::get_if<link::LinkError>(&*msg)) {
     spdlog::error("event=link_refused server={} error=\"{}\"", url, e->message);
-    if (!identity_ && LooksLikeAuthRejection(e->message))
+    // A refused join cannot succeed by retrying; a node with an identity keeps trying (the
+    // server may only have lost its store for a moment).
+    if (!identity_ && (e->code == link::LinkErrorCode::kUnauthenticated ||
+                       e->code == link::LinkErrorCode::kIncompatible))
       fatal_ = Error::Unauthenticated("the server refused to join this node: " + e->message);
     co_return Error::Unavailable("the server refused the link: " + e->message);
   }

@@ -268,7 +268,8 @@ class AgentTest : public ::testing::Test {
         return {link::Welcome{node_id_, "sec-1", 1, {}, {}}, link::Assignments{items}};
       if (h.node_id == node_id_ && h.node_secret == "sec-1")
         return {link::Welcome{node_id_, "", 1, {}, {}}, link::Assignments{items}};
-      return {link::LinkError{"Unknown node or wrong node secret."}};
+      return {link::LinkError{"Unknown node or wrong node secret.",
+                              link::LinkErrorCode::kUnauthenticated}};
     };
   }
 
@@ -414,7 +415,8 @@ TEST_F(AgentTest, PlainUrlsAndPinlessTokensAreErrors) {
 
 TEST_F(AgentTest, RefusedJoinEndsRunWithAClearError) {
   FakeLinkServer server([](const link::Hello&) -> std::vector<link::Message> {
-    return {link::LinkError{"The join token is unknown, expired or already used."}};
+    return {link::LinkError{"The join token is unknown, expired or already used.",
+                            link::LinkErrorCode::kUnauthenticated}};
   });
   StartAgent(Options(server));
   ASSERT_EQ(result_.wait_for(seconds(5)), std::future_status::ready);

@@ -288,10 +288,13 @@ Result<std::vector<NodeView>> ControlPlane::ListNodes() {
 // ---------------------------------------------------------------- agent link
 
 Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
-  if (h.protocol != link::kProtocolVersion)
-    return Error::Invalid("This server speaks agent protocol " +
-                          std::to_string(link::kProtocolVersion) + "; the agent speaks " +
-                          std::to_string(h.protocol) + ". Upgrade the older side.");
+  if (h.protocol != link::kProtocolVersion) {
+    Error e = Error::Invalid("This server speaks agent protocol " +
+                             std::to_string(link::kProtocolVersion) + "; the agent speaks " +
+                             std::to_string(h.protocol) + ". Upgrade the older side.");
+    e.type = "incompatible-protocol";
+    return e;
+  }
   const std::int64_t now = clock_.NowSeconds();
   store::Node n;
   n.name = h.name.substr(0, 128);

@@ -255,7 +255,9 @@ struct EncodeVisitor {
             {"registries", json::array(m.registries.begin(), m.registries.end())}};
   }
   json::object operator()(const LinkError& m) const {
-    return {{"type", "error"}, {"message", m.message}};
+    json::object out{{"type", "error"}, {"message", m.message}};
+    if (m.code != LinkErrorCode::kUnspecified) out["code"] = LinkErrorCodeName(m.code);
+    return out;
   }
   json::object operator()(const Assignments& m) const {
     json::array items;
@@ -370,7 +372,14 @@ Result<Message> DecodeObject(const json::object& o) {
       err = "heartbeat_seconds out of range";
     return done(std::move(m));
   }
-  if (type == "error") return done(LinkError{r.Str("message")});
+  if (type == "error") {
+    LinkError m{r.Str("message"), LinkErrorCode::kUnspecified};
+    const std::string code = r.Str("code", false);
+    for (auto c : {LinkErrorCode::kUnauthenticated, LinkErrorCode::kIncompatible,
+                   LinkErrorCode::kInvalid, LinkErrorCode::kUnavailable})
+      if (code == LinkErrorCodeName(c)) m.code = c;
+    return done(std::move(m));
+  }
   if (type == "assignments") {
     Assignments m;
     for (const auto& a : *r.Arr("items")) {
@@ -432,6 +441,22 @@ Result<Message> DecodeObject(const json::object& o) {
 }
 
 }  // namespace
+
+std::string_view LinkErrorCodeName(LinkErrorCode code) {
+  switch (code) {
+    case LinkErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case LinkErrorCode::kIncompatible:
+      return "incompatible";
+    case LinkErrorCode::kInvalid:
+      return "invalid";
+    case LinkErrorCode::kUnavailable:
+      return "unavailable";
+    case LinkErrorCode::kUnspecified:
+      break;
+  }
+  return "";
+}
 
 std::string Encode(const Message& m) {
   return json::serialize(std::visit(EncodeVisitor{}, m));

@@ -65,8 +65,21 @@ struct Welcome {
   std::vector<std::string> registries;
 };
 
+// Why the server refused a link. Agents branch on the code, never on the message (which is for
+// people). Unknown codes from a newer server read as kUnspecified.
+enum class LinkErrorCode {
+  kUnspecified,      // transient or unknown: retry
+  kUnauthenticated,  // bad join token, unknown node, wrong node secret
+  kIncompatible,     // the two sides speak different protocol versions
+  kInvalid,          // the agent sent something malformed
+  kUnavailable,      // the server cannot serve the link now (its store, say)
+};
+// "unauthenticated", "incompatible", "invalid", "unavailable"; "" for kUnspecified.
+std::string_view LinkErrorCodeName(LinkErrorCode code);
+
 struct LinkError {
   std::string message;
+  LinkErrorCode code = LinkErrorCode::kUnspecified;
 };
 
 // One workload as the node must run it.

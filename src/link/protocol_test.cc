@@ -34,7 +34,8 @@ TEST(Protocol, RoundTripsEveryMessage) {
   const std::vector<Message> all = {
       h,
       Welcome{"node_1", "secret", 5, {"https://a:1", "https://b:2"}, {"registry.example:5000"}},
-      LinkError{"nope"},
+      LinkError{"nope", LinkErrorCode::kUnspecified},
+      LinkError{"bad token", LinkErrorCode::kUnauthenticated},
       Assignments{{a}},
       Upsert{a},
       Remove{"wl_1"},
@@ -54,6 +55,18 @@ TEST(Protocol, RoundTripsEveryMessage) {
     EXPECT_EQ(back->index(), m.index());
     EXPECT_EQ(Encode(*back), text);
   }
+}
+
+TEST(Protocol, LinkErrorsCarryACodeAndUnknownCodesReadAsUnspecified) {
+  auto m = Decode(R"({"type":"error","message":"x","code":"incompatible"})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(std::get<LinkError>(*m).code, LinkErrorCode::kIncompatible);
+  m = Decode(R"({"type":"error","message":"x","code":"from-the-future"})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(std::get<LinkError>(*m).code, LinkErrorCode::kUnspecified);
+  m = Decode(R"({"type":"error","message":"an older server says no code"})");
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(std::get<LinkError>(*m).code, LinkErrorCode::kUnspecified);
 }
 
 TEST(Protocol, SpecCarriesConfinementAndSecretFiles) {

@@ -88,8 +88,25 @@ asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::Contro
   }
 }
 
-asio::awaitable<void> Refuse(Ws& ws, const std::string& why) {
-  const std::string text = link::Encode(link::LinkError{why});
+// The link code an agent branches on, for the error that refused its hello.
+link::LinkErrorCode LinkCodeFor(const Error& e) {
+  if (e.type == "incompatible-protocol") return link::LinkErrorCode::kIncompatible;
+  switch (e.code) {
+    case ErrorCode::kUnauthenticated:
+    case ErrorCode::kPermissionDenied:
+      return link::LinkErrorCode::kUnauthenticated;
+    case ErrorCode::kInvalidArgument:
+      return link::LinkErrorCode::kInvalid;
+    case ErrorCode::kUnavailable:
+      return link::LinkErrorCode::kUnavailable;
+    default:
+      return link::LinkErrorCode::kUnspecified;
+  }
+}
+
+asio::awaitable<void> Refuse(Ws& ws, const std::string& why,
+                             link::LinkErrorCode code = link::LinkErrorCode::kInvalid) {
+  const std::string text = link::Encode(link::LinkError{why, code});
   co_await ws.async_write(asio::buffer(text), kUseTuple);
   co_await ws.async_close(websocket::close_code::policy_error, kUseTuple);
 }
@@ -135,7 +152,7 @@ asio::awaitable<void> RunAgentLink(std::unique_ptr<tunnel::TlsSocket> socket,
         }
         if (!welcome.ok()) {
           spdlog::warn("msg=\"agent refused\" error=\"{}\"", welcome.error().message);
-          co_await Refuse(ws, welcome.error().message);
+          co_await Refuse(ws, welcome.error().message, LinkCodeFor(welcome.error()));
           co_return;
         }
         const std::string node_id = welcome->node_id;
