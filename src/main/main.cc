@@ -1,13 +1,14 @@
 // The one `lattice` binary: parses the command line and dispatches to a mode. This is the only
 // file that knows which modes exist.
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 
-#include <csignal>
 #include <thread>
 
 #include "agent/agent.h"
@@ -282,8 +283,6 @@ lattice::Result<std::unique_ptr<lattice::agent::Agent>> MakeAgent(AgentFlags& f)
   return std::make_unique<lattice::agent::Agent>(f.opts, std::move(rt).value());
 }
 
-std::atomic<lattice::agent::Agent*> g_agent{nullptr};
-
 int RunAgent(AgentFlags& f) {
   lattice::InitLogging(f.log_level);
   auto agent = MakeAgent(f);
@@ -291,15 +290,18 @@ int RunAgent(AgentFlags& f) {
     std::fprintf(stderr, "lattice agent: %s\n", agent.error().message.c_str());
     return 2;
   }
-  g_agent = agent->get();
-  std::signal(SIGINT, [](int) {
-    if (auto* a = g_agent.load()) a->Stop();
+  // SIGINT/SIGTERM arrive through a signal_set on a thread of their own: Agent::Stop() is not
+  // async-signal-safe, so it must never run inside a raw signal handler.
+  boost::asio::io_context signal_ioc;
+  boost::asio::signal_set signals(signal_ioc, SIGINT, SIGTERM);
+  lattice::agent::Agent& running = **agent;
+  signals.async_wait([&running](const boost::system::error_code& ec, int) {
+    if (!ec) running.Stop();
   });
-  std::signal(SIGTERM, [](int) {
-    if (auto* a = g_agent.load()) a->Stop();
-  });
-  lattice::Status s = (*agent)->Run();
-  g_agent = nullptr;
+  std::thread signal_thread([&signal_ioc] { signal_ioc.run(); });
+  lattice::Status s = running.Run();
+  signal_ioc.stop();
+  signal_thread.join();
   if (!s.ok()) {
     std::fprintf(stderr, "lattice agent: %s\n", s.error().message.c_str());
     return 1;

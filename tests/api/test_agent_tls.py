@@ -11,9 +11,11 @@ import os
 import re
 import socket
 import ssl
+import signal
 import stat
 import subprocess
 import tempfile
+import time
 import unittest
 
 import openapi_check
@@ -166,6 +168,38 @@ class AgentTlsTest(unittest.TestCase):
         self.assertIn(wrong, r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "a", "node.json")))
         self.assertEqual(self.nodes(), [])
+
+    def test_a_refused_join_ends_the_agent_by_the_links_error_code(self):
+        # The right pin, an unknown secret: the server refuses with code "unauthenticated" and
+        # the agent, having no identity yet, stops instead of retrying forever.
+        tok = join_token(self.srv, self.admin)["token"]
+        pin = tok.split(".")[2]
+        secret = base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+        r = run_agent(self.srv.agent_url, f"ljt1.{secret}.{pin}", os.path.join(self.tmp, "r"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("the server refused to join this node", r.stderr)
+        self.assertEqual(self.nodes(), [])
+
+    def test_sigterm_stops_a_running_agent_cleanly(self):
+        tok = join_token(self.srv, self.admin)["token"]
+        proc = subprocess.Popen([lattice_bin(), "agent", "--server", self.srv.agent_url,
+                                 "--join-token", tok, "--state-dir", os.path.join(self.tmp, "s"),
+                                 "--name", "sig-test", "--host-firewall=false"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=clean_env(), stdin=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not any(
+                    n["name"] == "sig-test" and n["status"] == "ready" for n in self.nodes()):
+                time.sleep(0.1)
+            self.assertTrue(any(n["name"] == "sig-test" for n in self.nodes()))
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=15)
+            self.assertEqual(proc.returncode, 0, out[-3000:])
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
     def test_agent_refuses_a_server_with_another_ca(self):
         tok = join_token(self.srv, self.admin)["token"]
