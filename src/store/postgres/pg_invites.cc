@@ -1,28 +1,12 @@
 // PostgresStore: sign-up invites, and admitting a sign-up under the registration policy.
+#include "store/engine_neutral.h"
 #include "store/postgres/pg_store.h"
 
 namespace lattice::store::postgres {
-namespace {
-
-Error Refused(std::string type, std::string message) {
-  Error e = Error::Forbidden(std::move(message));
-  e.type = std::move(type);
-  return e;
-}
-
-}  // namespace
-
 Status Admit(Connection& c, const Admission& a, const std::string& user_id) {
-  switch (a.policy) {
-    case Registration::kOpen:
-      return Status::Ok();
-    case Registration::kClosed:
-      return Refused("registration-closed", "Registration is closed on this server.");
-    case Registration::kInvite:
-      break;
-  }
-  if (a.invite_hash.empty())
-    return Refused("invite-required", "Registration on this server needs an invite.");
+  auto step = DecideAdmission(a);
+  if (!step.ok()) return std::move(step).error();
+  if (*step == AdmissionStep::kAdmit) return Status::Ok();
   // The row lock taken by UPDATE makes a concurrent use of the same invite wait, then find it
   // used (READ COMMITTED re-checks the WHERE clause): an invite admits one account only.
   auto r = c.Exec(
@@ -30,8 +14,7 @@ Status Admit(Connection& c, const Admission& a, const std::string& user_id) {
       "WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1",
       Params().Add(a.now).Add(user_id).Add(a.invite_hash));
   if (!r.ok()) return std::move(r).error();
-  if (r->affected() != 1)
-    return Refused("invite-invalid", "The invite is unknown, expired or already used.");
+  if (r->affected() != 1) return InviteInvalid();
   return Status::Ok();
 }
 

@@ -1,8 +1,5 @@
 // PostgresStore: the edge's public ports.
-#include <algorithm>
-#include <map>
-#include <set>
-
+#include "store/engine_neutral.h"
 #include "store/postgres/pg_store.h"
 
 namespace lattice::store::postgres {
@@ -22,31 +19,19 @@ Result<std::vector<PublicPort>> PostgresStore::AllocatePublicPorts(
       return l;
     auto all = conn.Exec("SELECT port, workload_id, container_port FROM public_ports");
     if (!all.ok()) return std::move(all).error();
-    std::set<int> taken;
-    std::map<int, int> mine;  // container port → public port
-    for (int i = 0; i < all->rows(); ++i) {
-      const int port = static_cast<int>(all->Int(i, 0));
-      taken.insert(port);
-      if (all->Text(i, 1) == workload_id) mine[static_cast<int>(all->Int(i, 2))] = port;
-    }
-    int next = low;
-    for (int cport : container_ports) {
-      if (mine.count(cport)) continue;
-      while (next <= high && (taken.count(next) || !usable(next))) ++next;
-      if (next > high)
-        return Error::Unavailable("The server has no free public port left in " +
-                                  std::to_string(low) + "-" + std::to_string(high) +
-                                  "; its operator can widen --public-ports.");
+    std::vector<PublicPort> held;
+    for (int i = 0; i < all->rows(); ++i)
+      held.push_back(
+          {static_cast<int>(all->Int(i, 0)), all->Text(i, 1), static_cast<int>(all->Int(i, 2))});
+    auto plan = PlanPublicPorts(held, workload_id, container_ports, low, high, usable);
+    if (!plan.ok()) return std::move(plan).error();
+    for (const PublicPort& p : plan->to_insert) {
       auto ins = conn.Exec(
           "INSERT INTO public_ports(port, workload_id, container_port) VALUES ($1, $2, $3)",
-          Params().Add(next).Add(workload_id).Add(cport));
+          Params().Add(p.port).Add(workload_id).Add(p.container_port));
       if (!ins.ok()) return std::move(ins).error();
-      mine[cport] = next;
-      taken.insert(next);
     }
-    for (const auto& [cport, port] : mine) out.push_back({port, workload_id, cport});
-    std::sort(out.begin(), out.end(),
-              [](const PublicPort& a, const PublicPort& b) { return a.port < b.port; });
+    out = std::move(plan->all);
     return Status::Ok();
   });
   if (!s.ok()) return std::move(s).error();

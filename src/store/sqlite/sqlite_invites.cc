@@ -1,36 +1,19 @@
 // SqliteStore: sign-up invites, and admitting a sign-up under the registration policy.
+#include "store/engine_neutral.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace lattice::store::sqlite {
-namespace {
-
-Error Refused(std::string type, std::string message) {
-  Error e = Error::Forbidden(std::move(message));
-  e.type = std::move(type);
-  return e;
-}
-
-}  // namespace
-
 Status Admit(Connection& c, const Admission& a, const std::string& user_id) {
-  switch (a.policy) {
-    case Registration::kOpen:
-      return Status::Ok();
-    case Registration::kClosed:
-      return Refused("registration-closed", "Registration is closed on this server.");
-    case Registration::kInvite:
-      break;
-  }
-  if (a.invite_hash.empty())
-    return Refused("invite-required", "Registration on this server needs an invite.");
+  auto step = DecideAdmission(a);
+  if (!step.ok()) return std::move(step).error();
+  if (*step == AdmissionStep::kAdmit) return Status::Ok();
   auto q = c.Prepare(
       "UPDATE invites SET used_at = ?, used_by = ? "
       "WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?");
   if (!q.ok()) return std::move(q).error();
   (*q)->Bind(1, a.now).Bind(2, user_id).Bind(3, a.invite_hash).Bind(4, a.now);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c.ToError(rc, "use invite");
-  if (sqlite3_changes(c.raw()) != 1)
-    return Refused("invite-invalid", "The invite is unknown, expired or already used.");
+  if (sqlite3_changes(c.raw()) != 1) return InviteInvalid();
   return Status::Ok();
 }
 

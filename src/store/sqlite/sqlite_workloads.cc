@@ -1,4 +1,5 @@
 // SqliteStore: workloads and their event timeline.
+#include "store/engine_neutral.h"
 #include "store/quota.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/workload_filter.h"
@@ -263,38 +264,26 @@ Result<std::vector<PublicPort>> SqliteStore::AllocatePublicPorts(
   Status s = InTransaction(*c, [&]() -> Status {
     auto all = c->Prepare("SELECT port, workload_id, container_port FROM public_ports");
     if (!all.ok()) return std::move(all).error();
-    std::set<int> taken;
-    std::map<int, int> mine;  // container port → public port
+    std::vector<PublicPort> held;
     int rc;
-    while ((rc = (*all)->Step()) == SQLITE_ROW) {
-      const int port = static_cast<int>((*all)->Int(0));
-      taken.insert(port);
-      if ((*all)->Text(1) == workload_id) mine[static_cast<int>((*all)->Int(2))] = port;
-    }
+    while ((rc = (*all)->Step()) == SQLITE_ROW)
+      held.push_back(
+          {static_cast<int>((*all)->Int(0)), (*all)->Text(1), static_cast<int>((*all)->Int(2))});
     if (rc != SQLITE_DONE) return c->ToError(rc, "list public ports");
-    int next = low;
-    for (int cport : container_ports) {
-      if (mine.count(cport)) continue;
-      while (next <= high && (taken.count(next) || !usable(next))) ++next;
-      if (next > high)
-        return Error::Unavailable("The server has no free public port left in " +
-                                  std::to_string(low) + "-" + std::to_string(high) +
-                                  "; its operator can widen --public-ports.");
+    auto plan = PlanPublicPorts(held, workload_id, container_ports, low, high, usable);
+    if (!plan.ok()) return std::move(plan).error();
+    for (const PublicPort& p : plan->to_insert) {
       auto ins = c->Prepare(
           "INSERT INTO public_ports(port, workload_id, container_port) VALUES (?, ?, ?)");
       if (!ins.ok()) return std::move(ins).error();
       (*ins)
-          ->Bind(1, static_cast<std::int64_t>(next))
+          ->Bind(1, static_cast<std::int64_t>(p.port))
           .Bind(2, workload_id)
-          .Bind(3, static_cast<std::int64_t>(cport));
+          .Bind(3, static_cast<std::int64_t>(p.container_port));
       if (int irc = (*ins)->Step(); irc != SQLITE_DONE)
         return c->ToError(irc, "allocate public port");
-      mine[cport] = next;
-      taken.insert(next);
     }
-    for (const auto& [cport, port] : mine) out.push_back({port, workload_id, cport});
-    std::sort(out.begin(), out.end(),
-              [](const PublicPort& a, const PublicPort& b) { return a.port < b.port; });
+    out = std::move(plan->all);
     return Status::Ok();
   });
   if (!s.ok()) return std::move(s).error();
