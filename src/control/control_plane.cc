@@ -12,6 +12,7 @@
 #include "control/workload_json.h"
 #include "link/join_token.h"
 #include "scheduler/placement.h"
+#include "templates/spec_storage.h"
 
 namespace lattice::control {
 namespace json = boost::json;
@@ -147,7 +148,7 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.name = req.name;
   w.template_name = req.template_name;
   w.image = spec.image;
-  w.spec_enc = Seal(link::EncodeSpec(spec), keys_.secrets_key());
+  w.spec_enc = Seal(templates::EncodeStoredSpec(spec), keys_.secrets_key());
   w.credentials_enc = Seal(CredentialsToJson(creds), keys_.secrets_key());
   w.ports_json = PortsToJson(spec.ports);
   w.memory_mb = spec.memory_mb;
@@ -335,7 +336,33 @@ Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
   return welcome;
 }
 
+int ControlPlane::MigrateStoredSpecs() {
+  auto all = store_.ListWorkloads({});
+  if (!all.ok()) {
+    spdlog::warn("msg=\"spec format migration skipped\" error=\"{}\"", all.error().message);
+    return 0;
+  }
+  int rewritten = 0;
+  for (const auto& w : *all) {
+    auto text = Open(w.spec_enc, keys_.secrets_key());
+    if (!text.ok()) continue;  // reported when the workload is next assigned
+    auto stored = templates::DecodeStoredSpec(*text);
+    if (!stored.ok() || stored->format == templates::kSpecFormat) continue;
+    const std::string sealed = Seal(templates::EncodeStoredSpec(stored->spec), keys_.secrets_key());
+    if (Status s = store_.UpdateWorkloadSpec(w.id, sealed); s.ok())
+      ++rewritten;
+    else if (s.error().code != ErrorCode::kNotFound)
+      spdlog::warn("msg=\"spec format migration failed\" workload={} error=\"{}\"", w.id,
+                   s.error().message);
+  }
+  if (rewritten > 0)
+    spdlog::info("msg=\"stored workload specs rewritten\" format={} count={}",
+                 templates::kSpecFormat, rewritten);
+  return rewritten;
+}
+
 void ControlPlane::RecoverAfterRestart() {
+  MigrateStoredSpecs();
   if (opts_.public_port_high > 0) {
     if (auto ports = store_.ListPublicPorts(); ports.ok()) {
       std::lock_guard lock(ports_mu_);
@@ -579,12 +606,12 @@ void ControlPlane::PlacePending(bool recount) {
 Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
   auto spec_json = Open(w.spec_enc, keys_.secrets_key());
   if (!spec_json.ok()) return std::move(spec_json).error();
-  auto spec = link::DecodeSpec(*spec_json);
-  if (!spec.ok()) return std::move(spec).error();
+  auto stored = templates::DecodeStoredSpec(*spec_json);
+  if (!stored.ok()) return std::move(stored).error();
+  templates::RenderedWorkload spec = std::move(stored->spec);
   // A spec stored before confinement existed gets its template's default now.
-  if (!spec->confinement) spec->confinement = templates::DefaultConfinement(w.template_name);
-  return link::Assignment{w.id,       w.generation, w.desired_state, std::move(spec).value(),
-                          w.owner_id, w.name};
+  if (!spec.confinement) spec.confinement = templates::DefaultConfinement(w.template_name);
+  return link::Assignment{w.id, w.generation, w.desired_state, std::move(spec), w.owner_id, w.name};
 }
 
 void ControlPlane::PushToNode(const store::Workload& w) {

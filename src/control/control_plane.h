@@ -133,8 +133,12 @@ class ControlPlane {
 
   // At start-up: a lone server (not Shared) knows no agent is connected yet, so every node is
   // down until its agent dials in; with replicas the leader sorts that out (ReapReplicas).
-  // Loads the public ports. The lost-grace clock starts now.
+  // Loads the public ports. The lost-grace clock starts now. First rewrites every stored spec
+  // in an older storage format in the current one (MigrateStoredSpecs).
   void RecoverAfterRestart();
+  // Re-seals specs written in an older storage format (templates/spec_storage.h) in the
+  // current one; idempotent, so replicas starting together are harmless. Returns how many.
+  int MigrateStoredSpecs();
 
   // A message from another replica (Cluster::Handler): re-publishes what changed there to this
   // replica's SSE subscribers and edge, pushes it to agents linked here, schedules if leader.

@@ -283,6 +283,15 @@ TEST_P(StoreTest, WorkloadLifecycle) {
   other.owner_id = "usr_other";
   EXPECT_EQ(store_->ListWorkloads(other)->size(), 0u);
 
+  // A storage-format migration replaces the sealed spec and nothing else.
+  const std::int64_t updated_at = store_->GetWorkload("wl_1")->updated_at;
+  const std::string respec("\x00\x02format-1", 10);
+  ASSERT_TRUE(store_->UpdateWorkloadSpec("wl_1", respec).ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1")->spec_enc, respec);
+  EXPECT_EQ(store_->GetWorkload("wl_1")->updated_at, updated_at);
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "stopped");
+  EXPECT_EQ(store_->UpdateWorkloadSpec("wl_nope", respec).error().code, ErrorCode::kNotFound);
+
   ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 1, "pending", "created"}).ok());
   ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 2, "running", ""}).ok());
   ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 3, "stopped", ""}).ok());

@@ -91,6 +91,7 @@ class PostgresStore final : public Store {
   Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
                            const std::string& status, const std::string& reason,
                            const std::string& bindings_json, std::int64_t now) override;
+  Status UpdateWorkloadSpec(const std::string& id, const std::string& spec_enc) override;
   Status DeleteWorkload(const std::string& id) override;
   Status AppendEvent(const WorkloadEvent& e) override;
   Result<std::vector<WorkloadEvent>> ListEvents(const std::string& workload_id, int limit) override;

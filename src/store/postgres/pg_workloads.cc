@@ -214,6 +214,16 @@ Status PostgresStore::DeleteWorkload(const std::string& id) {
   });
 }
 
+Status PostgresStore::UpdateWorkloadSpec(const std::string& id, const std::string& spec_enc) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec("UPDATE workloads SET spec_enc = $1 WHERE id = $2",
+                      Params().AddBytes(spec_enc).Add(id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->affected() != 1) return Error::NotFound("workload not found");
+  return Status::Ok();
+}
+
 Status PostgresStore::AppendEvent(const WorkloadEvent& e) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();

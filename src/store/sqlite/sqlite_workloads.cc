@@ -208,6 +208,16 @@ Status SqliteStore::SetObservedStatus(const std::string& id, std::int64_t observ
   return Status::Ok();
 }
 
+Status SqliteStore::UpdateWorkloadSpec(const std::string& id, const std::string& spec_enc) {
+  auto c = Acquire();
+  auto q = c->Prepare("UPDATE workloads SET spec_enc = ? WHERE id = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->BindBlob(1, spec_enc).Bind(2, id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "update workload spec");
+  if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("workload not found");
+  return Status::Ok();
+}
+
 Status SqliteStore::DeleteWorkload(const std::string& id) {
   auto c = Acquire();
   return InTransaction(*c, [&]() -> Status {
