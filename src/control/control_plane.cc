@@ -35,34 +35,39 @@ templates::Credentials CredentialsFromJson(const std::string& text) {
   return c;
 }
 
-// The container ports a workload exposes, from its stored ports_json.
-std::vector<int> ExposedPorts(const store::Workload& w) {
-  std::vector<int> out;
+// The exposed ports of a workload as its stored ports_json lists them: container port and the
+// idle timeout it asked for (0: none, or stored before timeouts existed). Malformed: none.
+struct StoredPort {
+  int container_port = 0;
+  std::int64_t idle_timeout_s = 0;
+};
+std::vector<StoredPort> StoredPorts(const store::Workload& w) {
+  std::vector<StoredPort> out;
   boost::system::error_code ec;
   json::value v = json::parse(w.ports_json, ec);
   if (ec || !v.is_array()) return out;
   for (const auto& p : v.as_array()) {
     if (!p.is_object()) continue;
     const auto* cp = p.as_object().if_contains("container_port");
-    if (cp && cp->is_int64()) out.push_back(static_cast<int>(cp->as_int64()));
+    if (!cp || !cp->is_int64()) continue;
+    const auto* it = p.as_object().if_contains("idle_timeout_s");
+    out.push_back({static_cast<int>(cp->as_int64()),
+                   it && it->is_int64() && it->as_int64() > 0 ? it->as_int64() : 0});
   }
   return out;
 }
 
-// Idle timeouts the workload's ports asked for, by container port (from its stored
-// ports_json; a port without one, or a workload stored before they existed, is absent).
+std::vector<int> ExposedPorts(const store::Workload& w) {
+  std::vector<int> out;
+  for (const auto& p : StoredPorts(w)) out.push_back(p.container_port);
+  return out;
+}
+
+// Idle timeouts the workload's ports asked for, by container port.
 std::map<int, std::chrono::milliseconds> IdleTimeouts(const store::Workload& w) {
   std::map<int, std::chrono::milliseconds> out;
-  boost::system::error_code ec;
-  json::value v = json::parse(w.ports_json, ec);
-  if (ec || !v.is_array()) return out;
-  for (const auto& p : v.as_array()) {
-    if (!p.is_object()) continue;
-    const auto* cp = p.as_object().if_contains("container_port");
-    const auto* it = p.as_object().if_contains("idle_timeout_s");
-    if (cp && cp->is_int64() && it && it->is_int64() && it->as_int64() > 0)
-      out.emplace(static_cast<int>(cp->as_int64()), std::chrono::seconds(it->as_int64()));
-  }
+  for (const auto& p : StoredPorts(w))
+    if (p.idle_timeout_s > 0) out.emplace(p.container_port, std::chrono::seconds(p.idle_timeout_s));
   return out;
 }
 
