@@ -23,6 +23,7 @@ struct DeployFlags {
   std::int64_t memory_mb = 0;
   double cpus = 0;
   std::int64_t idle_timeout_s = 0;
+  std::string user;
 };
 
 int RunDeploy(const CLI::App& cmd, DeployFlags& f) {
@@ -30,6 +31,7 @@ int RunDeploy(const CLI::App& cmd, DeployFlags& f) {
   if (cmd.count("--memory")) f.args.memory_mb = f.memory_mb;
   if (cmd.count("--cpus")) f.args.cpus = f.cpus;
   if (cmd.count("--idle-timeout")) f.args.idle_timeout_s = f.idle_timeout_s;
+  if (cmd.get_option_no_throw("--user") && cmd.count("--user")) f.args.user = f.user;
   auto body = BuildDeployRequest(f.args);
   if (!body.ok()) return Usage(cmd, body.error().message);
   Session s = Connect(cmd, f.server);
@@ -119,6 +121,14 @@ void AddDeployVerbs(CLI::App& app, Registry& reg) {
         cmd.add_option("-p,--port", f.args.ports,
                        "Container port to publish, tcp unless /udp (repeatable)")
             ->type_name("PORT[/udp]")
+            ->allow_extra_args(false);
+        cmd.add_option("--user", f.user,
+                       "Run as this numeric user id (and group), from the server's allow-list")
+            ->type_name("UID[:GID]");
+        cmd.add_option("--cap-add", f.args.capabilities,
+                       "Capability to add back, e.g. NET_ADMIN (repeatable; every container "
+                       "starts with none but NET_BIND_SERVICE; the server's allow-list decides)")
+            ->type_name("CAP")
             ->allow_extra_args(false);
         cmd.add_option("COMMAND", f.args.command, "The container's command and arguments, after --")
             ->type_name("");

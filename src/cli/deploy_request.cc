@@ -64,6 +64,21 @@ Result<json::object> BuildDeployRequest(const DeployArgs& args) {
     body["resources"] = std::move(res);
   }
   if (args.idle_timeout_s) body["idle_timeout_s"] = *args.idle_timeout_s;
+  if (args.user || !args.capabilities.empty()) {
+    json::object security;
+    if (args.user) security["user"] = *args.user;
+    if (!args.capabilities.empty()) {
+      json::array caps;
+      for (std::string c : args.capabilities) {
+        for (char& ch : c)
+          if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+        if (c.rfind("CAP_", 0) == 0) c.erase(0, 4);  // capabilities(7) spells them CAP_X
+        caps.push_back(json::string(c));
+      }
+      security["capabilities"] = std::move(caps);
+    }
+    body["security"] = std::move(security);
+  }
   return body;
 }
 

@@ -24,6 +24,8 @@ struct DeployArgs {
   std::optional<double> cpus;
   std::vector<std::string> command;
   std::optional<std::int64_t> idle_timeout_s;  // every port's (the server checks the range)
+  std::optional<std::string> user;             // "uid[:gid]" (custom; the server's allow-list)
+  std::vector<std::string> capabilities;       // added back (custom; the server's allow-list)
 };
 
 // kInvalidArgument (a usage error) naming the flag: "--env 'FOO': expected KEY=VALUE".

@@ -62,6 +62,20 @@ TEST(cli_deploy_request, IdleTimeoutIsSentTopLevelOnlyWhenGiven) {
   EXPECT_FALSE(plain->contains("idle_timeout_s"));
 }
 
+TEST(cli_deploy_request, SecurityCarriesTheUserAndCapabilitiesSpelledAsTheApiWants) {
+  DeployArgs a = Args("custom", "web");
+  a.image = "nginx:1.27";
+  a.user = "1000:1000";
+  a.capabilities = {"cap_net_admin", "CHOWN"};
+  auto body = BuildDeployRequest(a);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->at("security"),
+            json::parse(R"({"user": "1000:1000", "capabilities": ["NET_ADMIN", "CHOWN"]})"));
+  auto plain = BuildDeployRequest(Args("postgres", "db"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->contains("security"));
+}
+
 TEST(cli_deploy_request, BadEnvIsAUsageErrorNamingTheFlag) {
   for (const char* bad : {"NOEQUALS", "=value"}) {
     DeployArgs a = Args("custom", "w");
