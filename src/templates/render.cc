@@ -107,7 +107,8 @@ void ApplyIdleTimeouts(const WorkloadRequest& req, RenderedWorkload& out) {
 //  - postgres: the entry point runs as root to fix the data directory's owner and mode
 //    (CHOWN, FOWNER, DAC_OVERRIDE), then drops to the postgres user (SETUID, SETGID). Its root
 //    filesystem is read-only; the socket directory and /tmp are tmpfs.
-//  - minio: nothing (it listens above 1024 and owns its volume). Read-only root, tmpfs /tmp.
+//  - minio: nothing (it listens above 1024 and owns its volume). Read-only root; tmpfs /tmp and
+//    /root/.minio (where MinIO creates its certs directory at start).
 //  - custom: NET_BIND_SERVICE only, as Kubernetes' "restricted" profile allows; anything more
 //    is asked for in the request and admitted from the admin's allow-list.
 Confinement DefaultConfinement(std::string_view template_name) {
@@ -118,7 +119,7 @@ Confinement DefaultConfinement(std::string_view template_name) {
     c.tmpfs = {"/tmp", "/var/run/postgresql"};
   } else if (template_name == builtin::kMinio) {
     c.read_only_rootfs = true;
-    c.tmpfs = {"/tmp"};
+    c.tmpfs = {"/tmp", "/root/.minio"};  // MinIO makes its certs directory under $HOME
   } else {
     c.capabilities = {"NET_BIND_SERVICE"};
   }

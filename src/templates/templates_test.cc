@@ -352,6 +352,7 @@ TEST(Render, Minio) {
   ASSERT_TRUE(w.confinement.has_value());
   EXPECT_TRUE(w.confinement->capabilities.empty());
   EXPECT_TRUE(w.confinement->read_only_rootfs);
+  EXPECT_THAT(w.confinement->tmpfs, ElementsAre("/tmp", "/root/.minio"));
   EXPECT_THAT(w.command, ElementsAre("server", "/data", "--console-address", ":9001"));
   ASSERT_EQ(w.ports.size(), 2u);
   EXPECT_EQ(w.ports[0].name, "s3");
