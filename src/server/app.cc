@@ -39,6 +39,7 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "server/agent_link.h"
+#include "server/cluster_relay.h"
 #include "server/data_dir.h"
 #include "server/tls_front.h"
 #include "store/database_url.h"
@@ -186,6 +187,8 @@ struct App::Impl {
   // Other replicas on the same PostgreSQL (or none); stopped first in ~App, before the
   // control plane and edge its handler calls into.
   std::unique_ptr<control::Cluster> cluster;
+  // Routes stream.open / stream.fail between the edge, the hub and the other replicas.
+  std::unique_ptr<ClusterRelay> relay;
   std::unique_ptr<control::ControlPlane> control;
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
@@ -194,6 +197,27 @@ struct App::Impl {
   std::unique_ptr<edge::Edge> edge;
   asio::io_context ioc;
 };
+
+namespace {
+
+// Cluster messages that are not the relay's: sessions revoked elsewhere, the control plane's.
+void OnOtherClusterMessage(App::Impl& m, const std::string& kind, const boost::json::object& body) {
+  if (kind == "session.revoked") {  // logout or password change on another replica
+    const auto text = [&body](const char* key) {
+      const auto* v = body.if_contains(key);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    const auth::Revocation r{text("user_id"), text("session_id")};
+    if (r.user_id.empty()) return;
+    m.auth->RevokedElsewhere(r);
+    m.streams->Revoke(r);
+    return;
+  }
+  m.control->OnClusterMessage(kind, body);
+  if (kind == "resync") m.edge->SetRoutes(m.control->Routes());
+}
+
+}  // namespace
 
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -301,24 +325,25 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
   eopts.max_streams_per_source_per_workload = config.tunnel_source_max_streams;
   eopts.max_streams_per_source = config.tunnel_source_max_streams_total;
   Impl* mp = impl.get();
+  impl->relay = std::make_unique<ClusterRelay>(
+      *impl->cluster, impl->hub,
+      ClusterRelay::Targets{[mp](const std::string& node_id, const link::StreamFail& f) {
+                              mp->edge->OnStreamFail(node_id, f);
+                            },
+                            [mp] { return mp->control->AdvertiseUrl(); },
+                            [mp](const std::string& kind, const boost::json::object& body) {
+                              OnOtherClusterMessage(*mp, kind, body);
+                            }});
   impl->edge = std::make_unique<edge::Edge>(
-      impl->ioc, eopts, [mp](const std::string& node_id, const link::StreamOpen& m) {
-        if (!mp->cluster->Shared()) return mp->hub.Send(node_id, m);
-        // With replicas the agent may be linked to another one, and agents may reach the
-        // replicas through a load balancer: name this replica as the one to dial.
-        link::StreamOpen routed = m;
-        routed.edge_url = mp->control->AdvertiseUrl();
-        if (mp->hub.IsConnected(node_id)) return mp->hub.Send(node_id, routed);
-        mp->cluster->Broadcast("stream.open",
-                               {{"node_id", node_id}, {"message", link::Encode(routed)}});
-        return true;  // if no replica holds the link, the edge's open timeout ends the stream
+      impl->ioc, eopts,
+      [r = impl->relay.get()](const std::string& node_id, const link::StreamOpen& m) {
+        return r->Open(node_id, m);
       });
   copts.public_port_usable = [mp](int port) { return mp->edge->PortBindable(port); };
-  impl->hub.SetStreamFailHandler([mp](const std::string& node_id, const link::StreamFail& f) {
-    mp->edge->OnStreamFail(node_id, f);
-    mp->cluster->Broadcast(
-        "stream.fail", {{"node_id", node_id}, {"stream_id", f.stream_id}, {"reason", f.reason}});
-  });
+  impl->hub.SetStreamFailHandler(
+      [r = impl->relay.get()](const std::string& node_id, const link::StreamFail& f) {
+        r->OnStreamFail(node_id, f);
+      });
 
   impl->control = std::make_unique<control::ControlPlane>(
       *impl->store, impl->clock, impl->keys, impl->events, impl->hub, *impl->cluster, copts);
@@ -328,32 +353,10 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
         mp->edge->UpdateWorkload(workload_id, std::move(routes));
       });
   impl->edge->SetRoutes(impl->control->Routes());
-  impl->cluster->SetHandler([mp](const std::string& kind, const boost::json::object& body) {
-    const auto text = [&body](const char* key) {
-      const auto* v = body.if_contains(key);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    if (kind == "stream.open") {  // for the replica holding the agent's link
-      const std::string node_id = text("node_id");
-      if (!mp->hub.IsConnected(node_id)) return;
-      auto m = link::Decode(text("message"));
-      if (m.ok() && std::holds_alternative<link::StreamOpen>(*m)) mp->hub.Send(node_id, *m);
-      return;
-    }
-    if (kind == "session.revoked") {  // logout or password change on another replica
-      const auth::Revocation r{text("user_id"), text("session_id")};
-      if (r.user_id.empty()) return;
-      mp->auth->RevokedElsewhere(r);
-      mp->streams->Revoke(r);
-      return;
-    }
-    if (kind == "stream.fail") {  // for the replica whose edge waits for the stream
-      mp->edge->OnStreamFail(text("node_id"), link::StreamFail{text("stream_id"), text("reason")});
-      return;
-    }
-    mp->control->OnClusterMessage(kind, body);
-    if (kind == "resync") mp->edge->SetRoutes(mp->control->Routes());
-  });
+  impl->cluster->SetHandler(
+      [r = impl->relay.get()](const std::string& kind, const boost::json::object& body) {
+        r->OnClusterMessage(kind, body);
+      });
   impl->cluster->Start();
   impl->api = std::make_unique<api::ApiContext>(
       api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
