@@ -5,11 +5,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/host_name.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/url/parse.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -39,7 +37,9 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "server/agent_link.h"
+#include "server/cluster_relay.h"
 #include "server/data_dir.h"
+#include "server/settings.h"
 #include "server/tls_front.h"
 #include "store/database_url.h"
 #include "store/store.h"
@@ -49,121 +49,6 @@ namespace lattice::server {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-Status ApplyImageOverrides(const std::vector<std::string>& overrides,
-                           templates::ImageConfig& images) {
-  for (const auto& o : overrides) {
-    const auto eq = o.find('=');
-    const std::string key = o.substr(0, eq == std::string::npos ? 0 : eq);
-    const std::string ref = eq == std::string::npos ? "" : o.substr(eq + 1);
-    if (ref.empty() || (key != "postgres" && key != "minio"))
-      return Error::Invalid("--image '" + o + "': expected postgres=REF or minio=REF");
-    (key == "postgres" ? images.postgres : images.minio) = ref;
-  }
-  return Status::Ok();
-}
-
-Result<templates::AdmissionPolicy> AdmissionPolicyFrom(const ServerConfig& config) {
-  templates::AdmissionPolicy policy;
-  policy.registries.clear();
-  for (const auto& r : config.allowed_registries) {
-    if (r.empty() || r.find_first_of("/ \t") != std::string::npos)
-      return Error::Invalid("--allowed-registry '" + r + "': expected HOST or HOST:PORT");
-    std::string lower = r;
-    for (char& c : lower)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    policy.registries.push_back(std::move(lower));
-  }
-  policy.image_prefixes = config.allowed_images;
-  policy.capabilities.clear();
-  for (const auto& c : config.allowed_capabilities) {
-    if (!templates::IsKnownCapability(c))
-      return Error::Invalid("--allowed-capability '" + c +
-                            "': not a Linux capability name (without CAP_, e.g. NET_ADMIN)");
-    if (templates::IsForbiddenCapability(c))
-      return Error::Invalid("--allowed-capability '" + c +
-                            "': this capability is as good as privileged mode and is never "
-                            "allowed");
-    policy.capabilities.push_back(c);
-  }
-  auto uids = templates::ParseUidRanges(config.allowed_uids);
-  if (!uids.ok()) return Error::Invalid("--allowed-uids: " + uids.error().message);
-  policy.uids = std::move(uids).value();
-  return policy;
-}
-
-Result<store::Registration> ParseRegistration(const std::string& mode) {
-  if (mode == "open") return store::Registration::kOpen;
-  if (mode == "invite") return store::Registration::kInvite;
-  if (mode == "closed") return store::Registration::kClosed;
-  return Error::Invalid("--registration '" + mode + "': expected open, invite or closed");
-}
-
-bool ParseListen(const std::string& listen, std::string& host, std::uint16_t& port) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return false;
-  host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  const std::string p = listen.substr(colon + 1);
-  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
-  const int v = std::stoi(p);
-  if (v > 65535) return false;
-  port = static_cast<std::uint16_t>(v);
-  return true;
-}
-
-Status ParsePortRange(const std::string& text, int& low, int& high) {
-  const auto dash = text.find('-');
-  const auto number = [](const std::string& t, int& out) {
-    if (t.empty() || t.size() > 5 || t.find_first_not_of("0123456789") != std::string::npos)
-      return false;
-    out = std::stoi(t);
-    return out >= 1024 && out <= 65535;
-  };
-  if (dash == std::string::npos || !number(text.substr(0, dash), low) ||
-      !number(text.substr(dash + 1), high) || low > high)
-    return Error::Invalid("--public-ports '" + text +
-                          "': expected LOW-HIGH with 1024 <= LOW <= HIGH <= 65535");
-  return Status::Ok();
-}
-
-namespace {
-
-// The host users are told to connect to when --public-host is not given.
-std::string DefaultPublicHost(const ServerConfig& c, const std::string& listen_host) {
-  if (!c.advertise_url.empty()) {
-    if (auto u = boost::urls::parse_uri(c.advertise_url); u && !u->host_address().empty())
-      return std::string(u->host_address());
-  }
-  if (listen_host == "0.0.0.0" || listen_host == "::" || listen_host.empty()) {
-    boost::system::error_code ec;
-    std::string name = asio::ip::host_name(ec);
-    return ec || name.empty() ? "127.0.0.1" : name;
-  }
-  return listen_host;
-}
-
-// The host of an --advertise-url, which must be https:// (agents speak TLS only).
-Result<std::string> AdvertisedHost(const std::string& url) {
-  auto u = boost::urls::parse_uri(url);
-  const std::string scheme = u ? std::string(u->scheme()) : "";
-  if (!u || (scheme != "https" && scheme != "wss") || u->host_address().empty())
-    return Error::Invalid("--advertise-url '" + url.substr(0, 200) +
-                          "' must be an https:// URL (agents connect over TLS only), e.g. "
-                          "https://cloud.example:8080");
-  return std::string(u->host_address());
-}
-
-}  // namespace
-
-// The database as logs may show it: the engine, and a PostgreSQL URL without its password.
-std::string DatabaseForLogs(const ServerConfig& config) {
-  auto choice = store::ParseDatabaseUrl(config.database);
-  if (choice.ok() && choice->engine == store::Engine::kPostgres)
-    return store::RedactDatabaseUrl(choice->url);
-  return "sqlite:" + (fs::path(config.data_dir) / "lattice.db").string();
-}
 
 struct App::Impl {
   ServerConfig config;
@@ -186,6 +71,8 @@ struct App::Impl {
   // Other replicas on the same PostgreSQL (or none); stopped first in ~App, before the
   // control plane and edge its handler calls into.
   std::unique_ptr<control::Cluster> cluster;
+  // Routes stream.open / stream.fail between the edge, the hub and the other replicas.
+  std::unique_ptr<ClusterRelay> relay;
   std::unique_ptr<control::ControlPlane> control;
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
@@ -194,6 +81,27 @@ struct App::Impl {
   std::unique_ptr<edge::Edge> edge;
   asio::io_context ioc;
 };
+
+namespace {
+
+// Cluster messages that are not the relay's: sessions revoked elsewhere, the control plane's.
+void OnOtherClusterMessage(App::Impl& m, const std::string& kind, const boost::json::object& body) {
+  if (kind == "session.revoked") {  // logout or password change on another replica
+    const auto text = [&body](const char* key) {
+      const auto* v = body.if_contains(key);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    const auth::Revocation r{text("user_id"), text("session_id")};
+    if (r.user_id.empty()) return;
+    m.auth->RevokedElsewhere(r);
+    m.streams->Revoke(r);
+    return;
+  }
+  m.control->OnClusterMessage(kind, body);
+  if (kind == "resync") m.edge->SetRoutes(m.control->Routes());
+}
+
+}  // namespace
 
 App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -207,37 +115,22 @@ const http::Router& App::router() const {
   return impl_->router;
 }
 
-Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
-  auto impl = std::make_unique<Impl>();
-  impl->config = config;
-  if (Status s = PrepareDataDir(config.data_dir); !s.ok()) return std::move(s).error();
+namespace {
 
+// Construction, part 1: what lives on disk or in the database — the data dir, the keyring,
+// the CA (issuing this run's certificate), the store and the cluster of replicas.
+Status OpenStorage(const ServerConfig& config, const Settings& s, App::Impl& impl) {
+  if (Status st = PrepareDataDir(config.data_dir); !st.ok()) return st;
   auto keys = Keyring::LoadOrCreate((fs::path(config.data_dir) / "master.key").string());
   if (!keys.ok()) return std::move(keys).error();
-  impl->keys = std::move(keys).value();
-
-  std::string listen_host;
-  std::uint16_t listen_port = 0;
-  if (!ParseListen(config.listen, listen_host, listen_port))
-    return Error::Invalid("--listen '" + config.listen + "': expected HOST:PORT");
-  const std::string public_host =
-      config.public_host.empty() ? DefaultPublicHost(config, listen_host) : config.public_host;
-
-  // Every name the server is known by goes into this run's certificate.
-  tls::PkiOptions pki_opts;
-  pki_opts.names = {listen_host, public_host};
-  if (!config.advertise_url.empty()) {
-    auto host = AdvertisedHost(config.advertise_url);
-    if (!host.ok()) return std::move(host).error();
-    pki_opts.names.push_back(*host);
-  }
-  auto pki = tls::ServerPki::LoadOrCreate((fs::path(config.data_dir) / "tls").string(), pki_opts);
+  impl.keys = std::move(keys).value();
+  auto pki = tls::ServerPki::LoadOrCreate((fs::path(config.data_dir) / "tls").string(), s.pki);
   if (!pki.ok()) return std::move(pki).error();
-  impl->pki = std::move(pki).value();
+  impl.pki = std::move(pki).value();
 
   auto st = store::OpenStore(config.database, (fs::path(config.data_dir) / "lattice.db").string());
   if (!st.ok()) return std::move(st).error();
-  impl->store = std::move(st).value();
+  impl.store = std::move(st).value();
   spdlog::info("msg=\"store open\" database=\"{}\"", DatabaseForLogs(config));
   // On PostgreSQL other replicas may share the database: coordinate through it.
   const std::string replica_id = NewId("rep");
@@ -245,141 +138,103 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
       db.ok() && db->engine == store::Engine::kPostgres) {
     auto pc = cluster::PgCluster::Open(db->url, replica_id);
     if (!pc.ok()) return std::move(pc).error();
-    impl->cluster = std::move(pc).value();
+    impl.cluster = std::move(pc).value();
   } else {
-    impl->cluster = std::make_unique<control::SoloCluster>(replica_id);
+    impl.cluster = std::make_unique<control::SoloCluster>(replica_id);
   }
+  return Status::Ok();
+}
 
-  auto registration = ParseRegistration(config.registration);
-  if (!registration.ok()) return std::move(registration).error();
-  auto proxies = http::TrustedProxies::Parse(config.trusted_proxies);
-  if (!proxies.ok()) return std::move(proxies).error();
+// Construction, part 2: the services, each given what it depends on. The relay's targets and
+// the edge's port probe reach services built later, but are only called once wired.
+void BuildServices(Settings& s, App::Impl& impl) {
+  App::Impl* mp = &impl;
+  impl.audit = std::make_unique<audit::AuditLog>(*impl.store, impl.clock);
+  impl.auth =
+      std::make_unique<auth::AuthService>(*impl.store, impl.clock, impl.keys, *impl.audit, s.auth);
+  impl.streams = std::make_unique<api::StreamRegistry>(s.streams);
+  impl.invites = std::make_unique<auth::InviteService>(*impl.store, impl.clock, *impl.audit);
+  impl.relay = std::make_unique<ClusterRelay>(
+      *impl.cluster, impl.hub,
+      ClusterRelay::Targets{[mp](const std::string& node_id, const link::StreamFail& f) {
+                              mp->edge->OnStreamFail(node_id, f);
+                            },
+                            [mp] { return mp->control->AdvertiseUrl(); },
+                            [mp](const std::string& kind, const boost::json::object& body) {
+                              OnOtherClusterMessage(*mp, kind, body);
+                            }});
+  impl.edge = std::make_unique<edge::Edge>(
+      impl.ioc, s.edge,
+      [r = impl.relay.get()](const std::string& node_id, const link::StreamOpen& m) {
+        return r->Open(node_id, m);
+      });
+  s.control.ca_fingerprint = impl.pki->Fingerprint();
+  s.control.public_port_usable = [mp](int port) { return mp->edge->PortBindable(port); };
+  impl.control = std::make_unique<control::ControlPlane>(
+      *impl.store, impl.clock, impl.keys, impl.events, impl.hub, *impl.cluster, s.control);
+  impl.control->RecoverAfterRestart();
+  impl.api = std::make_unique<api::ApiContext>(api::ApiContext{
+      *impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.control, impl.events, impl.hub,
+      *impl.invites, *impl.audit, impl.clock, *impl.streams, impl.config.heartbeat_seconds});
+}
 
-  impl->audit = std::make_unique<audit::AuditLog>(*impl->store, impl->clock);
-  auth::AuthOptions auth_opts;
-  auth_opts.session_ttl_seconds = config.session_ttl_seconds;
-  auth_opts.registration = *registration;
-  auth_opts.signups_per_address_per_hour = config.signups_per_address_per_hour;
-  impl->auth = std::make_unique<auth::AuthService>(*impl->store, impl->clock, impl->keys,
-                                                   *impl->audit, auth_opts);
-  impl->streams = std::make_unique<api::StreamRegistry>(
-      api::StreamLimits{config.max_event_streams_per_user, config.max_followed_logs_per_user});
+Result<std::unique_ptr<App::Impl>> Construct(const ServerConfig& config, Settings& s) {
+  auto impl = std::make_unique<App::Impl>();
+  impl->config = config;
+  if (Status st = OpenStorage(config, s, *impl); !st.ok()) return std::move(st).error();
+  BuildServices(s, *impl);
+  return impl;
+}
+
+// Wiring, part 1: who hears of what — revoked sessions, agents' failed streams, route changes,
+// other replicas' messages (through the relay) — then the cluster starts delivering.
+void WireEvents(App::Impl& impl) {
+  App::Impl* mp = &impl;
   // A revoked session's event streams and followed logs end at once, on every replica.
-  impl->auth->SetRevocationListener([mp = impl.get()](const auth::Revocation& r) {
+  impl.auth->SetRevocationListener([mp](const auth::Revocation& r) {
     mp->streams->Revoke(r);
     mp->cluster->Broadcast("session.revoked",
                            {{"user_id", r.user_id}, {"session_id", r.session_id}});
   });
-  impl->invites = std::make_unique<auth::InviteService>(*impl->store, impl->clock, *impl->audit);
-  control::ControlOptions copts;
-  if (Status s = ApplyImageOverrides(config.images, copts.images); !s.ok())
-    return std::move(s).error();
-  copts.heartbeat_seconds = config.heartbeat_seconds;
-  copts.lost_grace_seconds = config.lost_grace_seconds;
-  copts.replica_timeout_seconds = config.replica_timeout_seconds;
-  copts.advertise_url = config.advertise_url;
-  copts.ca_fingerprint = impl->pki->Fingerprint();
-  copts.join_token_ttl_seconds = config.join_token_ttl_seconds;
-  copts.quota.max_workloads = config.quota_workloads;
-  copts.quota.max_memory_mb = config.quota_memory_mb;
-  copts.quota.max_cpus = config.quota_cpus;
-  auto admission = AdmissionPolicyFrom(config);
-  if (!admission.ok()) return std::move(admission).error();
-  copts.admission = std::move(admission).value();
-
-  // The edge: public ports for workloads, tunneled to their nodes.
-  if (Status s = ParsePortRange(config.public_ports, copts.public_port_low, copts.public_port_high);
-      !s.ok())
-    return std::move(s).error();
-  copts.public_host = public_host;
-  edge::EdgeOptions eopts;
-  eopts.bind_address = config.public_bind.empty() ? listen_host : config.public_bind;
-  if (boost::system::error_code aec; asio::ip::make_address(eopts.bind_address, aec), aec)
-    return Error::Invalid("--public-bind '" + eopts.bind_address + "' is not an IP address");
-  eopts.idle_timeout = std::chrono::seconds(config.tunnel_idle_timeout_seconds);
-  eopts.max_streams_per_workload = config.tunnel_max_streams;
-  eopts.max_streams_per_source_per_workload = config.tunnel_source_max_streams;
-  eopts.max_streams_per_source = config.tunnel_source_max_streams_total;
-  Impl* mp = impl.get();
-  impl->edge = std::make_unique<edge::Edge>(
-      impl->ioc, eopts, [mp](const std::string& node_id, const link::StreamOpen& m) {
-        if (!mp->cluster->Shared()) return mp->hub.Send(node_id, m);
-        // With replicas the agent may be linked to another one, and agents may reach the
-        // replicas through a load balancer: name this replica as the one to dial.
-        link::StreamOpen routed = m;
-        routed.edge_url = mp->control->AdvertiseUrl();
-        if (mp->hub.IsConnected(node_id)) return mp->hub.Send(node_id, routed);
-        mp->cluster->Broadcast("stream.open",
-                               {{"node_id", node_id}, {"message", link::Encode(routed)}});
-        return true;  // if no replica holds the link, the edge's open timeout ends the stream
+  impl.hub.SetStreamFailHandler(
+      [r = impl.relay.get()](const std::string& node_id, const link::StreamFail& f) {
+        r->OnStreamFail(node_id, f);
       });
-  copts.public_port_usable = [mp](int port) { return mp->edge->PortBindable(port); };
-  impl->hub.SetStreamFailHandler([mp](const std::string& node_id, const link::StreamFail& f) {
-    mp->edge->OnStreamFail(node_id, f);
-    mp->cluster->Broadcast(
-        "stream.fail", {{"node_id", node_id}, {"stream_id", f.stream_id}, {"reason", f.reason}});
-  });
-
-  impl->control = std::make_unique<control::ControlPlane>(
-      *impl->store, impl->clock, impl->keys, impl->events, impl->hub, *impl->cluster, copts);
-  impl->control->RecoverAfterRestart();
-  impl->control->SetRouteObserver(
+  impl.control->SetRouteObserver(
       [mp](const std::string& workload_id, std::vector<control::PublicRoute> routes) {
         mp->edge->UpdateWorkload(workload_id, std::move(routes));
       });
-  impl->edge->SetRoutes(impl->control->Routes());
-  impl->cluster->SetHandler([mp](const std::string& kind, const boost::json::object& body) {
-    const auto text = [&body](const char* key) {
-      const auto* v = body.if_contains(key);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
-    if (kind == "stream.open") {  // for the replica holding the agent's link
-      const std::string node_id = text("node_id");
-      if (!mp->hub.IsConnected(node_id)) return;
-      auto m = link::Decode(text("message"));
-      if (m.ok() && std::holds_alternative<link::StreamOpen>(*m)) mp->hub.Send(node_id, *m);
-      return;
-    }
-    if (kind == "session.revoked") {  // logout or password change on another replica
-      const auth::Revocation r{text("user_id"), text("session_id")};
-      if (r.user_id.empty()) return;
-      mp->auth->RevokedElsewhere(r);
-      mp->streams->Revoke(r);
-      return;
-    }
-    if (kind == "stream.fail") {  // for the replica whose edge waits for the stream
-      mp->edge->OnStreamFail(text("node_id"), link::StreamFail{text("stream_id"), text("reason")});
-      return;
-    }
-    mp->control->OnClusterMessage(kind, body);
-    if (kind == "resync") mp->edge->SetRoutes(mp->control->Routes());
-  });
-  impl->cluster->Start();
-  impl->api = std::make_unique<api::ApiContext>(
-      api::ApiContext{*impl->store, *impl->auth, impl->metrics, impl->blocking, *impl->control,
-                      impl->events, impl->hub, *impl->invites, *impl->audit, impl->clock,
-                      *impl->streams, config.heartbeat_seconds});
+  impl.edge->SetRoutes(impl.control->Routes());
+  impl.cluster->SetHandler(
+      [r = impl.relay.get()](const std::string& kind, const boost::json::object& body) {
+        r->OnClusterMessage(kind, body);
+      });
+  impl.cluster->Start();
+}
 
-  api::AddAuthRoutes(impl->router, *impl->api);
-  api::AddWorkloadRoutes(impl->router, *impl->api);
-  api::AddNodeRoutes(impl->router, *impl->api);
-  api::AddInviteRoutes(impl->router, *impl->api);
-  api::AddAuditRoutes(impl->router, *impl->api);
-  api::AddOpsRoutes(impl->router, *impl->api);
-  console::AddConsoleRoutes(impl->router);
-  Impl* m = impl.get();
+// Wiring, part 2: the router, the TLS front (agent links and tunnel data connections) and the
+// dispatcher in front of them.
+void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
+  api::AddAuthRoutes(impl.router, *impl.api);
+  api::AddWorkloadRoutes(impl.router, *impl.api);
+  api::AddNodeRoutes(impl.router, *impl.api);
+  api::AddInviteRoutes(impl.router, *impl.api);
+  api::AddAuditRoutes(impl.router, *impl.api);
+  api::AddOpsRoutes(impl.router, *impl.api);
+  console::AddConsoleRoutes(impl.router);
   // The agent link is served only over TLS (TlsFront, same port). Over plain HTTP the route
   // exists to tell a misconfigured agent what to do.
-  impl->router.Add(http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
-                   [](http::RequestContext& req) -> asio::awaitable<http::Reply> {
-                     co_return http::ProblemReply(
-                         Error::Invalid("Agents connect over TLS only: use the https:// URL of "
-                                        "this server (as in the join command), not http:// or "
-                                        "ws://."),
-                         req.path);
-                   });
-  impl->tls_front = std::make_unique<TlsFront>(
-      impl->pki->server_context(),
+  impl.router.Add(http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
+                  [](http::RequestContext& req) -> asio::awaitable<http::Reply> {
+                    co_return http::ProblemReply(
+                        Error::Invalid("Agents connect over TLS only: use the https:// URL of "
+                                       "this server (as in the join command), not http:// or "
+                                       "ws://."),
+                        req.path);
+                  });
+  App::Impl* m = &impl;
+  impl.tls_front = std::make_unique<TlsFront>(
+      impl.pki->server_context(),
       [m](std::unique_ptr<tunnel::TlsSocket> s, http::Request rq) -> asio::awaitable<void> {
         // Agents dial the server itself (their TLS is pinned to its CA): the peer is the agent.
         boost::system::error_code ec;
@@ -389,17 +244,31 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
                               m->config.heartbeat_seconds, *m->audit, std::move(client));
       });
   // Tunnel data connections arrive on the same port and go to the edge.
-  impl->tls_front->SetDataConnectionHandler(
+  impl.tls_front->SetDataConnectionHandler(
       [m](std::unique_ptr<tunnel::TlsSocket> s, std::string prefix) {
         return m->edge->AcceptDataConnection(std::move(s), std::move(prefix));
       });
+  impl.dispatcher = std::make_unique<http::Dispatcher>(
+      impl.router, impl.metrics,
+      [auth = impl.auth.get()](std::string_view token) { return auth->Authenticate(token); },
+      std::move(dispatch));
+}
 
-  auto* auth = impl->auth.get();
-  impl->dispatcher = std::make_unique<http::Dispatcher>(
-      impl->router, impl->metrics,
-      [auth](std::string_view token) { return auth->Authenticate(token); },
-      http::DispatchOptions{config.cors_origins, config.access_log, std::move(proxies).value()});
-  return std::make_unique<App>(std::move(impl));
+void Wire(App::Impl& impl, http::DispatchOptions dispatch) {
+  WireEvents(impl);
+  WireHttp(impl, std::move(dispatch));
+}
+
+}  // namespace
+
+// Configuration, then construction, then wiring.
+Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
+  auto settings = ResolveSettings(config);
+  if (!settings.ok()) return std::move(settings).error();
+  auto impl = Construct(config, *settings);
+  if (!impl.ok()) return std::move(impl).error();
+  Wire(**impl, std::move(settings->dispatch));
+  return std::make_unique<App>(std::move(impl).value());
 }
 
 namespace {

@@ -17,8 +17,10 @@ namespace lattice::server {
 
 class App {
  public:
-  // Opens the data dir (creating it, mode 0700), the store, the keyring and the CA (issuing
-  // this run's certificate); builds the router. kInvalidArgument for a bad --advertise-url.
+  // Validates every option first (server/settings.h: kInvalidArgument naming the flag, e.g. a
+  // bad --advertise-url, before anything is touched); then opens the data dir (creating it,
+  // mode 0700), the store, the keyring and the CA (issuing this run's certificate); builds the
+  // services and the router and wires them together.
   static Result<std::unique_ptr<App>> Create(const ServerConfig& config);
   struct Impl;
   explicit App(std::unique_ptr<Impl> impl);  // use Create()
