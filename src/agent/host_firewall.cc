@@ -80,56 +80,52 @@ bool ProgramExists(const std::string& program) {
 std::vector<std::vector<std::string>> HostFirewallRules(const std::string& iface_prefix) {
   const std::string iface = iface_prefix + "+";
   return {
-      {"-w", "-A", kChain, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"},
-      {"-w", "-A", kChain, "-j", "DROP"},
-      {"-w", "-I", "INPUT", "1", "-i", iface, "-j", kChain},
+      {"-A", kChain, "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED", "-j", "DROP"},
+      {"-I", "INPUT", "1", "-i", iface, "-j", kChain},
   };
 }
 
 Status InstallHostFirewall(const std::string& iface_prefix) {
-  const std::string iface = iface_prefix + "+";
   for (const std::string program : {"iptables", "ip6tables"}) {
     if (program == "ip6tables" && !ProgramExists(program)) continue;
-    auto run = [&](const std::vector<std::string>& args) -> Status {
-      auto r = Run(program, args);
-      if (!r.ok()) return std::move(r).error();
-      if (r->exit_code != 0)
-        return Error::Unavailable(Join(program, args) + " failed: " + r->output.substr(0, 512));
-      return Status::Ok();
-    };
-    // Create the chain (it may exist), empty it, fill it; hook it into INPUT once.
-    (void)Run(program, {"-w", "-N", kChain});
-    if (Status st = run({"-w", "-F", kChain}); !st.ok()) {
+    (void)Run(program, {"-w", "-N", kChain});  // exists already: fine
+    for (const auto& rule : HostFirewallRules(iface_prefix)) {
+      // `-C` takes the rule without the position: {"-I", chain, "1", …} → {"-C", chain, …}.
+      std::vector<std::string> check = {"-w", "-C", rule[1]};
+      check.insert(check.end(), rule.begin() + (rule[0] == "-I" ? 3 : 2), rule.end());
+      if (auto c = Run(program, check); c.ok() && c->exit_code == 0) continue;
+      std::vector<std::string> add = {"-w"};
+      add.insert(add.end(), rule.begin(), rule.end());
+      auto r = Run(program, add);
+      Status st = !r.ok() ? Status(std::move(r).error())
+                  : r->exit_code != 0
+                      ? Status(Error::Unavailable(Join(program, add) +
+                                                  " failed: " + r->output.substr(0, 512)))
+                      : Status::Ok();
+      if (st.ok()) continue;
       if (program == "ip6tables") {
         spdlog::warn("msg=\"ip6tables host firewall not installed\" error=\"{}\"",
                      st.error().message);
-        continue;
+        break;
       }
       return st;
     }
-    for (const auto& rule : HostFirewallRules(iface_prefix)) {
-      if (rule[2] == "INPUT") {
-        auto check = Run(program, {"-w", "-C", "INPUT", "-i", iface, "-j", kChain});
-        if (check.ok() && check->exit_code == 0) continue;  // hooked already
-      }
-      if (Status st = run(rule); !st.ok()) return st;
-    }
     if (program == "iptables") {
-      const std::vector<std::string> meta = {"-w", "DOCKER-USER",    "-i", iface,
-                                             "-d", "169.254.0.0/16", "-j", "DROP"};
-      std::vector<std::string> check = meta;
-      check.insert(check.begin() + 1, "-C");
+      const std::vector<std::string> meta = {
+          "DOCKER-USER", "-i", iface_prefix + "+", "-d", "169.254.0.0/16", "-j", "DROP"};
+      std::vector<std::string> check = {"-w", "-C"};
+      check.insert(check.end(), meta.begin(), meta.end());
       auto c = Run(program, check);
       if (!(c.ok() && c->exit_code == 0)) {
-        std::vector<std::string> insert = meta;
-        insert.insert(insert.begin() + 1, "-I");
+        std::vector<std::string> insert = {"-w", "-I"};
+        insert.insert(insert.end(), meta.begin(), meta.end());
         auto r = Run(program, insert);
         if (!r.ok() || r->exit_code != 0)  // no DOCKER-USER: the engine runs without iptables
           spdlog::warn("msg=\"link-local egress not blocked: no DOCKER-USER chain\"");
       }
     }
   }
-  spdlog::info("msg=\"host firewall installed\" interfaces={}", iface);
+  spdlog::info("msg=\"host firewall installed\" interfaces={}+", iface_prefix);
   return Status::Ok();
 }
 

@@ -3,14 +3,15 @@
 // node's wildcard address (an SSH daemon, a Docker API on TCP, the Lattice server) would be
 // one connection away. The agent installs, with iptables (and ip6tables when present):
 //
-//   INPUT       -i lt-+ -j LATTICE-INPUT
-//   LATTICE-INPUT  -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN   (answers to the node)
-//                  -j DROP                                                 (anything it starts)
-//   DOCKER-USER -i lt-+ -d 169.254.0.0/16 -j DROP   (cloud metadata and other link-local hosts)
+//   INPUT          -i lt-+ -j LATTICE-INPUT
+//   LATTICE-INPUT  -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP
+//   DOCKER-USER    -i lt-+ -d 169.254.0.0/16 -j DROP   (cloud metadata, other link-local hosts)
 //
 // so a container can answer connections the node opens (tunnels, probes) but open none to
-// it. The rules are idempotent (re-running replaces the chain's content). iptables runs as a
-// child process with an argv vector, never a shell string. Requires CAP_NET_ADMIN.
+// it. One rule per chain, each added only when `iptables -C` does not find it: agents sharing
+// a node may install at the same time without a window where the chain is empty or out of
+// order. iptables runs as a child process with an argv vector, never a shell string.
+// Requires CAP_NET_ADMIN.
 #pragma once
 
 #include <string>

@@ -24,7 +24,7 @@ Reconciler::Reconciler(ReconcilerOptions options, runtime::Runtime& runtime, Sta
     : options_(std::move(options)),
       runtime_(runtime),
       sink_(std::move(sink)),
-      networks_(runtime, options_.networks) {}
+      networks_(runtime, NetworkOptions(options_)) {}
 
 Reconciler::~Reconciler() {
   Stop();
@@ -70,6 +70,12 @@ void Reconciler::Upsert(link::Assignment assignment) {
     dirty_ = true;
   }
   wake_.notify_all();
+}
+
+TenantNetworkOptions Reconciler::NetworkOptions(const ReconcilerOptions& o) {
+  TenantNetworkOptions n = o.networks;
+  n.node_id = o.node_id;
+  return n;
 }
 
 void Reconciler::SetAllowedRegistries(std::vector<std::string> registries) {
@@ -312,6 +318,9 @@ void Reconciler::EnsureRunning(const link::Assignment& a, const runtime::Contain
       spdlog::info("event=container_adopt workload={} name={}", a.workload_id, spec.name);
     } else {
       p.retry_at = now + Backoff(++p.failures);
+      // The network may have gone under us (pruned by another agent on a shared engine):
+      // look for it again on the next attempt.
+      if (!network.empty()) networks_.Forget(a.tenant);
       Report(a, "failed", "could not create the container: " + created.error().message);
       return;
     }

@@ -95,6 +95,7 @@ class Reconciler {
     std::string probe_error;     // the last failed readiness attempt
   };
 
+  static TenantNetworkOptions NetworkOptions(const ReconcilerOptions& o);
   void Loop();
   bool Pass();  // one reconciliation; true when something wants the fast tick
   bool ReconcileOne(const link::Assignment& a, const runtime::ContainerInfo* c, Progress& p);

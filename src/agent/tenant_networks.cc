@@ -9,6 +9,8 @@
 namespace lattice::agent {
 namespace {
 
+constexpr char kLabelNetworkNode[] = "lattice.node";
+
 struct Cidr {
   std::uint32_t base = 0;  // host order, masked
   int prefix = 0;
@@ -115,6 +117,7 @@ Result<std::string> TenantNetworks::Ensure(const std::string& tenant) {
     spec.gateway = subnet->gateway;
     spec.bridge_name = TenantBridgeName(tenant);
     spec.labels[kLabelTenant] = tenant;
+    if (!options_.node_id.empty()) spec.labels[kLabelNetworkNode] = options_.node_id;
     auto created = runtime_.CreateNetwork(spec);
     if (created.ok()) {
       spdlog::info("event=network_create tenant={} network={} subnet={}", tenant, name,
@@ -128,6 +131,10 @@ Result<std::string> TenantNetworks::Ensure(const std::string& tenant) {
   return Error::Unavailable("could not create network " + name + " after several attempts");
 }
 
+void TenantNetworks::Forget(const std::string& tenant) {
+  known_.erase(tenant);
+}
+
 Result<int> TenantNetworks::Prune(const std::set<std::string>& in_use) {
   auto networks = runtime_.ListNetworks();
   if (!networks.ok()) return std::move(networks).error();
@@ -135,6 +142,9 @@ Result<int> TenantNetworks::Prune(const std::set<std::string>& in_use) {
   for (const auto& n : *networks) {
     auto tenant = n.labels.find(kLabelTenant);
     if (tenant == n.labels.end() || in_use.count(n.name) || in_use.count(n.id)) continue;
+    if (auto node = n.labels.find(kLabelNetworkNode);
+        !options_.node_id.empty() && (node == n.labels.end() || node->second != options_.node_id))
+      continue;  // another agent's on a shared engine
     // The list may be stale: removing a network a container joined meanwhile is refused
     // (kConflict) by the engine while that container runs; the next pass sees it in use.
     Status st = runtime_.RemoveNetwork(n.id);

@@ -3,8 +3,8 @@
 // own workloads reach each other by name. Subnets are small (a /26 by default) and come from an
 // address pool the agent manages, so one node holds hundreds of tenants' networks where the
 // engine's default pools run out after about thirty. Networks carry the label
-// `lattice.tenant=<tenant>`; one that no container (running or stopped) names any more is
-// removed by Prune().
+// `lattice.tenant=<tenant>` and `lattice.node=<node id>`; one of this node's that no container
+// (running or stopped) names any more is removed by Prune().
 //
 // PickSubnet is pure. TenantNetworks is NOT thread-safe: the reconciler's worker thread is its
 // only caller. The Runtime must outlive it.
@@ -27,6 +27,9 @@ inline constexpr char kLabelTenant[] = "lattice.tenant";
 struct TenantNetworkOptions {
   std::string pool = "10.213.0.0/16";  // where tenant subnets are carved from
   int prefix = 26;                     // subnet size: 62 addresses, ~59 containers
+  // The agent's node id, written to the `lattice.node` label of the networks it creates;
+  // Prune() removes only those, so agents sharing an engine leave each other's alone.
+  std::string node_id;
 };
 
 struct Subnet {
@@ -54,9 +57,12 @@ class TenantNetworks {
 
   // The tenant's network, created (with a free subnet) when it does not exist yet.
   Result<std::string> Ensure(const std::string& tenant);
-  // Removes the tenant networks not in `in_use` (the network names every container on the
-  // engine was created with, running or not: a stopped container must still find its network
-  // when it starts again). Returns how many went.
+  // Forgets what Ensure() remembered of the tenant's network: call it when using the network
+  // failed (someone removed it), so the next Ensure() looks again and re-creates it.
+  void Forget(const std::string& tenant);
+  // Removes this node's tenant networks not in `in_use` (the network names every container on
+  // the engine was created with, running or not: a stopped container must still find its
+  // network when it starts again). Returns how many went.
   Result<int> Prune(const std::set<std::string>& in_use);
 
  private:
