@@ -124,6 +124,8 @@ class Runtime {
   // (docker/pull_error.h), and the engine's own words are the error's member "engine_detail"
   // (for logs and administrators only).
   virtual Status EnsureImage(const std::string& image) = 0;
+  // Whether `image` is present on the node (no pull). kUnavailable if the engine does not answer.
+  virtual Result<bool> HasImage(const std::string& image) = 0;
 
   // Creates (does not start) a container; creates missing named volumes. Returns its id.
   // kConflict if the name is taken.

@@ -114,6 +114,15 @@ Result<NodeInfo> DockerRuntime::Info() {
   return info.node;
 }
 
+Result<bool> DockerRuntime::HasImage(const std::string& image) {
+  if (image.empty()) return false;
+  auto res = client_.Call(Req(bhttp_verb::get, "/images/" + UrlEncode(image, true) + "/json"));
+  if (!res.ok()) return std::move(res).error();
+  if (res->status == 200) return true;
+  if (res->status == 404) return false;
+  return ErrorFromResponse(*res, "inspect image " + Quote(image));
+}
+
 Status DockerRuntime::EnsureImage(const std::string& image) {
   if (image.empty()) return Error::Invalid("an image name is required");
   auto res = client_.Call(Req(bhttp_verb::get, "/images/" + UrlEncode(image, true) + "/json"));

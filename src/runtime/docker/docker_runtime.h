@@ -39,6 +39,7 @@ class DockerRuntime final : public Runtime {
   Status Ping() override;
   Result<NodeInfo> Info() override;
   Status EnsureImage(const std::string& image) override;
+  Result<bool> HasImage(const std::string& image) override;
   Result<std::string> Create(const ContainerSpec& spec) override;
   Status Start(const std::string& id) override;
   Status Stop(const std::string& id, std::chrono::seconds grace) override;

@@ -478,6 +478,15 @@ TEST_F(DockerRuntimeTest, FollowLogsEndsWhenTheContainerStops) {
   EXPECT_EQ(lines, (std::vector<std::string>{"one", "two", "three"}));
 }
 
+TEST_F(DockerRuntimeTest, HasImageSaysWhetherAnImageIsPresentWithoutPulling) {
+  auto present = rt_->HasImage(S().image);
+  ASSERT_TRUE(present.ok()) << present.error().message;
+  EXPECT_TRUE(*present);
+  auto absent = rt_->HasImage("lattice-test/no-such-image:" + S().run);
+  ASSERT_TRUE(absent.ok()) << absent.error().message;
+  EXPECT_FALSE(*absent);
+}
+
 TEST_F(DockerRuntimeTest, MissingImageIsNotFoundQuickly) {
   std::string image = "lattice-test/no-such-image:" + S().run;
   auto start = Clock::now();
