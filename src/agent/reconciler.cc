@@ -298,7 +298,9 @@ void Reconciler::EnsureRunning(const link::Assignment& a, const runtime::Contain
       p.retry_at = now + Backoff(++p.failures);
       std::string detail;
       for (const auto& m : image.error().members)
-        if (m.name == "engine_detail") detail = std::get<std::string>(m.value);
+        if (const auto* text = std::get_if<std::string>(&m.value);
+            text && m.name == "engine_detail")
+          detail = *text;
       Report(a, "failed", image.error().message, {}, std::move(detail));
       return;
     }
