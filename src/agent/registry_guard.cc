@@ -58,7 +58,7 @@ bool IsNodeAddress(const std::string& address) {
 
 Status CheckRegistry(std::string_view image, const std::vector<std::string>& allowed_by_name) {
   const std::string registry = templates::RegistryOf(image);
-  if (registry == "docker.io") return Status::Ok();
+  if (registry == templates::kDefaultRegistry) return Status::Ok();
   if (std::find(allowed_by_name.begin(), allowed_by_name.end(), registry) != allowed_by_name.end())
     return Status::Ok();  // the administrator named it
   if (templates::IsLocalRegistryHost(registry)) return Refused(image);

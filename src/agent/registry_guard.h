@@ -17,8 +17,8 @@
 
 namespace lattice::agent {
 
-// Ok when `image` may be pulled; otherwise kPermissionDenied with a short reason. docker.io is
-// never resolved (it is the default, public registry).
+// Ok when `image` may be pulled; otherwise kPermissionDenied with a short reason. The engine's
+// default registry (a reference without a registry part) is never resolved.
 Status CheckRegistry(std::string_view image, const std::vector<std::string>& allowed_by_name);
 
 // Whether `address` (numeric IPv4/IPv6) is loopback, link-local, unspecified, or one of this

@@ -188,14 +188,15 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_QUOTA_CPUS")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
-  cmd.add_option("--allowed-registry", cfg.allowed_registries,
-                 "Registry (HOST or HOST:PORT; docker.io for plain names) workload images may "
-                 "come from (repeatable; replaces the default)")
+  cmd.add_option(
+         "--allowed-registry", cfg.allowed_registries,
+         "Registry (HOST or HOST:PORT; `default` for references without one) workload images may "
+         "come from (repeatable; replaces the default)")
       ->envname("LATTICE_ALLOWED_REGISTRIES")
       ->delimiter(',')
       ->capture_default_str();
   cmd.add_option("--allowed-image", cfg.allowed_images,
-                 "Prefix of the full image reference (docker.io/library/…) workloads may use "
+                 "Prefix of the full image reference (default/library/…) workloads may use "
                  "(repeatable; default: any image from an allowed registry)")
       ->envname("LATTICE_ALLOWED_IMAGES")
       ->delimiter(',');

@@ -104,11 +104,11 @@ Result<std::vector<UidRange>> ParseUidRanges(std::string_view text) {
 
 std::string RegistryOf(std::string_view image) {
   auto slash = image.find('/');
-  if (slash == std::string_view::npos) return "docker.io";
+  if (slash == std::string_view::npos) return kDefaultRegistry;
   std::string_view first = image.substr(0, slash);
   if (first.find('.') == std::string_view::npos && first.find(':') == std::string_view::npos &&
       first != "localhost") {
-    return "docker.io";
+    return kDefaultRegistry;
   }
   return Lower(first);
 }
@@ -120,7 +120,7 @@ std::string NormalizedImage(std::string_view image) {
       Lower(image.substr(0, image.find('/'))) == registry)
     rest = image.substr(image.find('/') + 1);
   std::string path(rest);
-  if (registry == "docker.io" && path.find('/') == std::string::npos) path = "library/" + path;
+  if (registry == kDefaultRegistry && path.find('/') == std::string::npos) path = "library/" + path;
   const bool has_tag_or_digest =
       path.find('@') != std::string::npos || path.rfind(':') != std::string::npos;
   if (!has_tag_or_digest) path += ":latest";

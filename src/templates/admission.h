@@ -24,11 +24,15 @@ struct UidRange {
   std::int64_t last = 0;
 };
 
+// The name Lattice gives the engine's default registry: the one a reference without a registry
+// part ("postgres:15", "team/app") is pulled from.
+inline constexpr char kDefaultRegistry[] = "default";
+
 struct AdmissionPolicy {
-  // Registries (host or host:port, as in an image reference; "docker.io" for references
+  // Registries (host or host:port, as in an image reference; kDefaultRegistry for references
   // without one) that images may be pulled from.
-  std::vector<std::string> registries = {"docker.io"};
-  // When not empty, a normalised reference ("docker.io/library/postgres:15") must start with
+  std::vector<std::string> registries = {kDefaultRegistry};
+  // When not empty, a normalised reference ("default/library/postgres:15") must start with
   // one of these.
   std::vector<std::string> image_prefixes;
   // Capabilities a custom workload may add back. The default is the part of Docker's default
@@ -49,9 +53,9 @@ std::optional<std::pair<std::int64_t, std::int64_t>> ParseUser(std::string_view 
 Result<std::vector<UidRange>> ParseUidRanges(std::string_view text);
 
 // The registry an image reference names, as Docker reads it: the first path component when it
-// holds a '.' or ':' or is "localhost"; otherwise "docker.io". Lower-cased.
+// holds a '.' or ':' or is "localhost"; otherwise kDefaultRegistry. Lower-cased.
 std::string RegistryOf(std::string_view image);
-// The reference in full: "postgres:15" → "docker.io/library/postgres:15".
+// The reference in full: "postgres:15" → "default/library/postgres:15".
 std::string NormalizedImage(std::string_view image);
 // Whether a registry (host[:port]) is "localhost" or an IP literal that is loopback,
 // link-local, unspecified or multicast: somewhere only the node itself should be asked.

@@ -471,21 +471,21 @@ std::vector<std::string> Refused(const WorkloadRequest& r, const AdmissionPolicy
 
 TEST(Admission, ImagesComeOnlyFromAllowedRegistries) {
   auto r = Custom();
-  for (const std::string ok : {"nginx:1.25", "lattice/busybox:dev", "docker.io/library/x:1"}) {
+  for (const std::string ok : {"nginx:1.25", "lattice/busybox:dev", "library/x:1"}) {
     r.image = ok;
     EXPECT_TRUE(Refused(r).empty()) << ok;
   }
   for (const std::string bad :
        {"127.0.0.1:5000/x:1", "localhost:5000/x", "localhost/x", "169.254.169.254/x",
-        "[::1]:5000/x", "0.0.0.0:80/x", "ghcr.io/team/app:1", "registry.example:443/x"}) {
+        "[::1]:5000/x", "0.0.0.0:80/x", "images.example/team/app:1", "registry.example:443/x"}) {
     r.image = bad;
     EXPECT_THAT(Refused(r), ElementsAre("image")) << bad;
   }
   AdmissionPolicy p;
-  p.registries = {"docker.io", "127.0.0.1:5000"};  // an administrator's own local registry
+  p.registries = {kDefaultRegistry, "127.0.0.1:5000"};  // an administrator's own local registry
   r.image = "127.0.0.1:5000/x:1";
   EXPECT_TRUE(Refused(r, p).empty());
-  p.image_prefixes = {"docker.io/library/"};
+  p.image_prefixes = {"default/library/"};
   r.image = "postgres:16";
   EXPECT_TRUE(Refused(r, p).empty());
   r.image = "someone/postgres:16";
@@ -519,10 +519,10 @@ TEST(Admission, UserIdsAndCapabilitiesComeFromTheAllowLists) {
 }
 
 TEST(Admission, Helpers) {
-  EXPECT_EQ(RegistryOf("postgres"), "docker.io");
+  EXPECT_EQ(RegistryOf("postgres"), kDefaultRegistry);
   EXPECT_EQ(RegistryOf("Registry.Example:5000/a/b:1"), "registry.example:5000");
-  EXPECT_EQ(NormalizedImage("postgres"), "docker.io/library/postgres:latest");
-  EXPECT_EQ(NormalizedImage("team/app@sha256:ab"), "docker.io/team/app@sha256:ab");
+  EXPECT_EQ(NormalizedImage("postgres"), "default/library/postgres:latest");
+  EXPECT_EQ(NormalizedImage("team/app@sha256:ab"), "default/team/app@sha256:ab");
   EXPECT_EQ(NormalizedImage("localhost:5000/app:1"), "localhost:5000/app:1");
   EXPECT_TRUE(IsLocalRegistryHost("127.1.2.3:80"));
   EXPECT_TRUE(IsLocalRegistryHost("[fe80::1]:5000"));

@@ -244,7 +244,7 @@ class IsolationTest(unittest.TestCase):
 
     def test_image_admission_and_classified_pull_failures(self):
         for image in ("127.0.0.1:5000/x:1", "localhost:5000/x", "169.254.169.254/latest",
-                      "ghcr.io/someone/app:1"):
+                      "images.example/someone/app:1"):
             status, headers, body = self.alice.call(
                 "POST", "/api/v1/workloads",
                 {"name": "bad", "template": "custom", "image": image})
