@@ -291,9 +291,11 @@ void Reconciler::EnsureRunning(const link::Assignment& a, const runtime::Contain
     }
     // The registry guard resolves names: only worth it when the engine is about to pull.
     auto present = runtime_.HasImage(a.spec.image);
-    Status image =
-        present.ok() && *present ? Status::Ok() : CheckRegistry(a.spec.image, registries);
-    if (image.ok()) image = runtime_.EnsureImage(a.spec.image);
+    Status image = Status::Ok();
+    if (!present.ok() || !*present) {  // only then is there a pull to guard
+      image = CheckRegistry(a.spec.image, registries);
+      if (image.ok()) image = runtime_.EnsureImage(a.spec.image);
+    }
     if (!image.ok()) {
       p.retry_at = now + Backoff(++p.failures);
       std::string detail;
