@@ -229,6 +229,7 @@ class Bench:
         self.result = {"engine": args.engine, "nodes": args.nodes,
                        "workloads_per_node": args.workloads, "users": args.users}
         self.phase_started = time.monotonic()
+        self.commits = None  # PostgreSQL: a callable returning the database's commit count
 
     def phase(self, name, **extra):
         now = time.monotonic()
@@ -306,8 +307,15 @@ class Bench:
                 print(f"[scale]   {len(created)} created ({rate:.0f}/s, server CPU "
                       f"{self.server.cpu_seconds():.0f} s, bench CPU "
                       f"{time.process_time():.0f} s)", file=sys.stderr, flush=True)
+        commits0 = self.commits() if self.commits else None
         await self.pool(a.api_connections, jobs, create)
         self.result["created"] = len(created)
+        if self.commits:
+            # Everything the create phase cost the database: the creates, placement, and the
+            # agents' status reports (PostgreSQL's own count; its statistics lag by ~1 s).
+            await asyncio.sleep(1.5)
+            self.result["commits_per_create"] = round(
+                (self.commits() - commits0) / max(1, len(created)), 2)
         self.phase("create workloads", per_second=round(len(created) / max(
             0.1, time.monotonic() - self.phase_started)))
         self.result["create_per_second"] = round(
@@ -499,6 +507,10 @@ def main():
         srv.start()
         ca = os.path.join(srv.data_dir, "tls", "ca.crt")
         bench = Bench(a, srv.host, srv.port, ca, srv.proc.pid)
+        if pg is not None:
+            db = args[-1].rsplit("/", 1)[-1].split("?")[0]
+            bench.commits = lambda: int(pg.psql(
+                "postgres", f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{db}'"))
         result = asyncio.run(bench.run())
     finally:
         srv.cleanup()

@@ -135,12 +135,13 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                if (!obj.ok()) co_return http::ProblemReply(obj.error(), req.path);
                auto wr = ParseWorkloadRequest(*obj);
                if (!wr.ok()) co_return http::ProblemReply(wr.error(), req.path);
-               auto created = ctx.control.CreateWorkload(*req.principal, *wr);
                const audit::Actor who = audit::Actor::Of(*req.principal);
-               if (created.ok())
-                 ctx.audit.Success(who, "workload.create", created->w.id, req.remote_addr,
-                                   wr->template_name + " '" + wr->name + "'");
-               else
+               // Written with the workload, in its transaction; a refusal writes nothing else.
+               auto created = ctx.control.CreateWorkload(
+                   *req.principal, *wr,
+                   ctx.audit.Event(who, "workload.create", "", req.remote_addr, true,
+                                   wr->template_name + " '" + wr->name + "'"));
+               if (!created.ok())
                  ctx.audit.Failure(who, "workload.create", "", req.remote_addr, created.error());
                co_return WorkloadReply(bhttp::status::created, created, req.path);
              });

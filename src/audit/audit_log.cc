@@ -28,8 +28,9 @@ void AuditLog::Failure(const Actor& who, std::string_view action, std::string_vi
                                           : std::string_view(why.message));
 }
 
-void AuditLog::Append(const Actor& who, std::string_view action, std::string_view target,
-                      std::string_view client_address, bool ok, std::string_view detail) {
+store::AuditEvent AuditLog::Event(const Actor& who, std::string_view action,
+                                  std::string_view target, std::string_view client_address, bool ok,
+                                  std::string_view detail) const {
   store::AuditEvent e;
   e.at = clock_.NowSeconds();
   e.actor_id = Bounded(who.id, 64);
@@ -39,6 +40,12 @@ void AuditLog::Append(const Actor& who, std::string_view action, std::string_vie
   e.client_address = Bounded(client_address, 64);
   e.outcome = ok ? "success" : "failure";
   e.detail = Bounded(detail, 512);
+  return e;
+}
+
+void AuditLog::Append(const Actor& who, std::string_view action, std::string_view target,
+                      std::string_view client_address, bool ok, std::string_view detail) {
+  const store::AuditEvent e = Event(who, action, target, client_address, ok, detail);
   if (Status s = store_.AppendAudit(e); !s.ok()) {
     spdlog::error("msg=\"cannot record audit event\" action={} target={} error=\"{}\"", e.action,
                   e.target, s.error().message);

@@ -50,6 +50,13 @@ class AuditLog {
       Failure(who, action, target, client_address, outcome.error());
   }
 
+  // The record Success/Failure would append, for a caller that writes it itself inside the
+  // transaction of the action it describes (a workload create). Time, bounds and outcome as
+  // there; `target` may be filled in later.
+  store::AuditEvent Event(const Actor& who, std::string_view action, std::string_view target,
+                          std::string_view client_address, bool ok,
+                          std::string_view detail = {}) const;
+
  private:
   void Append(const Actor& who, std::string_view action, std::string_view target,
               std::string_view client_address, bool ok, std::string_view detail);

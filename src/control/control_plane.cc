@@ -12,6 +12,7 @@
 #include "control/workload_json.h"
 #include "link/join_token.h"
 #include "scheduler/placement.h"
+#include "store/engine_neutral.h"
 #include "templates/spec_storage.h"
 
 namespace lattice::control {
@@ -141,7 +142,8 @@ Result<store::Workload> ControlPlane::Owned(const Principal& who, const std::str
 }
 
 Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
-                                                  const templates::WorkloadRequest& req) {
+                                                  const templates::WorkloadRequest& req,
+                                                  std::optional<store::AuditEvent> audit) {
   if (Status s = templates::Validate(req); !s.ok()) return std::move(s).error();
   if (Status s = templates::Admit(req, opts_.admission); !s.ok()) return std::move(s).error();
   const templates::Credentials creds = templates::GenerateCredentials(req.template_name);
@@ -162,17 +164,43 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.generation = 1;
   w.status = "pending";
   w.created_at = w.updated_at = now;
-  if (Status s = store_.CreateWorkload(w, opts_.quota); !s.ok()) return std::move(s).error();
-  if (Status s = EnsurePublicPorts(w); !s.ok()) {
-    (void)store_.DeleteWorkload(w.id);  // never shown to anyone: undo it whole
-    return std::move(s).error();
+  store::Store::NewWorkload n{
+      w,
+      opts_.quota,
+      {},
+      store::WorkloadEvent{0, w.id, now, "pending", "created by " + who.email},
+      std::move(audit)};
+  if (n.audit) n.audit->target = w.id;
+  // Ports are picked from what this replica knows is held; another replica may have taken one
+  // meanwhile (the insert says so): learn the held ports from the store and plan again.
+  for (int attempt = 1;; ++attempt) {
+    auto ports = PlanNewPorts(w);
+    if (!ports.ok()) return std::move(ports).error();
+    n.ports = std::move(ports).value();
+    Status s = store_.CreateWorkload(n);
+    if (s.ok()) break;
+    if (s.error().type != store::Store::kPortTaken || attempt == 3) return std::move(s).error();
+    auto held = store_.ListPublicPorts();
+    if (!held.ok()) return std::move(held).error();
+    std::map<std::string, std::vector<store::PublicPort>> fresh;
+    for (auto& p : *held) fresh[p.workload_id].push_back(std::move(p));
+    std::lock_guard lock(ports_mu_);
+    public_ports_ = std::move(fresh);
   }
-  Record(w, "pending", "created by " + who.email);
-  SchedulePending();
-  PublishWorkload(w.id);
-  auto fresh = store_.GetWorkload(w.id);
-  if (!fresh.ok()) return std::move(fresh).error();
-  return View(std::move(fresh).value());
+  if (!n.ports.empty()) {
+    std::lock_guard lock(ports_mu_);
+    public_ports_[w.id] = n.ports;
+  }
+  // Published before placement, which publishes the placed record after it.
+  PublishWorkloadLocally(w);
+  cluster_.Broadcast("workload", {{"id", w.id}});
+  std::map<std::string, std::string> placed;
+  SchedulePending(&placed);
+  if (auto it = placed.find(w.id); it != placed.end()) {  // placed at once: say where
+    w.node_id = it->second;
+    w.status = "scheduled";
+  }
+  return View(std::move(w));
 }
 
 Result<WorkloadView> ControlPlane::GetWorkload(const Principal& who, const std::string& id) {
@@ -527,7 +555,7 @@ void ControlPlane::MarkLost(std::int64_t now) {
   }
 }
 
-void ControlPlane::SchedulePending() {
+void ControlPlane::SchedulePending(std::map<std::string, std::string>* placed) {
   if (!cluster_.IsLeader()) {  // placement happens once, on the leader: ask it
     cluster_.Broadcast("schedule", {});
     return;
@@ -542,7 +570,7 @@ void ControlPlane::SchedulePending() {
     last_pass_ = now;
     schedule_owed_ = false;
   }
-  PlacePending();
+  PlacePending(false, placed);
 }
 
 void ControlPlane::ScheduleIfOwed() {
@@ -555,7 +583,7 @@ void ControlPlane::ScheduleIfOwed() {
   if (cluster_.IsLeader()) PlacePending();
 }
 
-void ControlPlane::PlacePending(bool recount) {
+void ControlPlane::PlacePending(bool recount, std::map<std::string, std::string>* placed) {
   std::lock_guard lock(schedule_mu_);
   // Dropped here, reread below only if something waits: an idle Tick reads nothing more.
   if (recount_.exchange(false) || recount) allocated_.reset();
@@ -602,6 +630,7 @@ void ControlPlane::PlacePending(bool recount) {
     view[index.at(p.node_id)].allocated_mb += mb;
     allocated[p.node_id] += mb;
     w.node_id = p.node_id;
+    if (placed) (*placed)[w.id] = p.node_id;
     Record(w, "scheduled", "placed on node " + p.node_id);
     PushToNode(w);
     PublishWorkload(w.id);
@@ -644,14 +673,18 @@ void ControlPlane::PublishWorkload(const std::string& id) {
 bool ControlPlane::PublishWorkloadLocally(const std::string& id) {
   auto w = store_.GetWorkload(id);
   if (!w.ok()) return false;
-  if (route_observer_) route_observer_(id, RoutesOf(*w));
-  const std::string owner = w->owner_id;
-  auto v = View(std::move(w).value());
-  if (!v.ok()) return true;
+  PublishWorkloadLocally(std::move(w).value());
+  return true;
+}
+
+void ControlPlane::PublishWorkloadLocally(store::Workload w) {
+  if (route_observer_) route_observer_(w.id, RoutesOf(w));
+  const std::string owner = w.owner_id;
+  auto v = View(std::move(w));
+  if (!v.ok()) return;
   json::value body = WorkloadJson(*v);
   body.as_object().erase("credentials");  // events carry state, not secrets
   events_.Publish({owner, "workload", json::serialize(body)});
-  return true;
 }
 
 void ControlPlane::PublishDeleted(const std::string& id, const std::string& owner_id) {
@@ -728,6 +761,24 @@ Status ControlPlane::EnsurePublicPorts(const store::Workload& w) {
   std::lock_guard lock(ports_mu_);
   public_ports_[w.id] = std::move(ports).value();
   return Status::Ok();
+}
+
+Result<std::vector<store::PublicPort>> ControlPlane::PlanNewPorts(const store::Workload& w) {
+  if (opts_.public_port_high <= 0) return std::vector<store::PublicPort>{};
+  const std::vector<int> exposed = ExposedPorts(w);
+  if (exposed.empty()) return std::vector<store::PublicPort>{};
+  std::vector<store::PublicPort> held;
+  {
+    std::lock_guard lock(ports_mu_);
+    for (const auto& [id, ports] : public_ports_)
+      held.insert(held.end(), ports.begin(), ports.end());
+  }
+  const auto usable = opts_.public_port_usable ? opts_.public_port_usable
+                                               : std::function<bool(int)>([](int) { return true; });
+  auto plan = store::PlanPublicPorts(held, w.id, exposed, opts_.public_port_low,
+                                     opts_.public_port_high, usable);
+  if (!plan.ok()) return std::move(plan).error();
+  return std::move(plan->to_insert);
 }
 
 std::vector<store::PublicPort> ControlPlane::PublicPortsOf(const std::string& workload_id) {

@@ -97,7 +97,10 @@ class ControlPlane {
   ControlPlane& operator=(const ControlPlane&) = delete;
 
   // --- users (every call is owner-scoped: another user's workload is kNotFound)
-  Result<WorkloadView> CreateWorkload(const Principal& who, const templates::WorkloadRequest& req);
+  // One store transaction writes the workload, its public ports, its first event and `audit`
+  // (the create's record, its target filled in here); nothing is read back.
+  Result<WorkloadView> CreateWorkload(const Principal& who, const templates::WorkloadRequest& req,
+                                      std::optional<store::AuditEvent> audit = std::nullopt);
   Result<WorkloadView> GetWorkload(const Principal& who, const std::string& id);
   Result<std::vector<WorkloadView>> ListWorkloads(const Principal& who);
   // desired: "running", "stopped" or "deleted".
@@ -166,12 +169,13 @@ class ControlPlane {
   // request made within kPassGap of the last pass is owed instead (ScheduleIfOwed pays it):
   // a burst of 10,000 creates or agent connections costs a few passes, not 10,000, while a
   // lone create is still placed before its response. On a follower: asks the leader.
-  void SchedulePending();
+  // `placed`, if given, receives the workloads this call placed (id → node id).
+  void SchedulePending(std::map<std::string, std::string>* placed = nullptr);
   // One placement pass, now (leader only). Node allocations come from a tally kept by the
   // passes themselves, and the nodes from the last pass's read unless one changed since;
   // `recount` (every Tick) rereads both from the store, and a local delete triggers a
   // recount, so a delete made on another replica frees its memory within one Tick.
-  void PlacePending(bool recount = false);
+  void PlacePending(bool recount = false, std::map<std::string, std::string>* placed = nullptr);
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, const std::string& status, const std::string& message);
@@ -182,6 +186,8 @@ class ControlPlane {
   void PublishDeletedLocally(const std::string& id, const std::string& owner_id);
   // This replica's subscribers and edge only. Returns whether the workload still exists.
   bool PublishWorkloadLocally(const std::string& id);
+  // The same for a record the caller holds (just written): no read.
+  void PublishWorkloadLocally(store::Workload w);
   void PublishNodeLocally(const std::string& node_id);
   // Whether the node's agent link is up, on this replica or another.
   bool LinkUp(const store::Node& n) const;
@@ -189,6 +195,9 @@ class ControlPlane {
   std::vector<std::string> ReplicaUrls(std::int64_t now);
   void MarkLost(std::int64_t now);
   Status EnsurePublicPorts(const store::Workload& w);
+  // The public ports a new workload gets: planned over the ports this replica knows are held,
+  // each probed for binding; nothing is written. Empty without an edge.
+  Result<std::vector<store::PublicPort>> PlanNewPorts(const store::Workload& w);
   std::vector<store::PublicPort> PublicPortsOf(const std::string& workload_id);
   std::vector<PublicRoute> RoutesOf(const store::Workload& w);
   void Forget(const std::string& workload_id);  // purged: drop its ports and routes

@@ -1,5 +1,5 @@
 // ControlPlane on a real SQLite store with a manual clock, no agents: the stored-spec format
-// migration and admission at create.
+// migration, admission at create, and what a create costs the store.
 #include "control/control_plane.h"
 
 #include <gtest/gtest.h>
@@ -7,8 +7,10 @@
 
 #include <filesystem>
 
+#include "audit/audit_log.h"
 #include "common/secretbox.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/testing/counting_store.h"
 #include "templates/spec_storage.h"
 
 namespace lattice::control {
@@ -108,6 +110,127 @@ TEST_F(ControlPlaneTest, CreateRefusesWhatTheAdmissionPolicyDoesNotAllow) {
   ASSERT_EQ(refused.error().fields.size(), 1u);
   EXPECT_EQ(refused.error().fields[0].field, "image");
   EXPECT_TRUE(store_->ListWorkloads({})->empty());  // nothing half-written
+}
+
+// A replica that is not the leader: placement happens elsewhere, so a create's store calls are
+// its own. Records what it broadcasts.
+class FollowerCluster final : public Cluster {
+ public:
+  const std::string& ReplicaId() const override { return id_; }
+  bool Shared() const override { return true; }
+  bool IsLeader() const override { return false; }
+  void Broadcast(const std::string& kind, boost::json::object) override { sent.push_back(kind); }
+  void SetHandler(Handler) override {}
+  std::vector<std::string> sent;
+
+ private:
+  std::string id_ = "rep_follower";
+};
+
+class CreateCostTest : public ControlPlaneTest {
+ protected:
+  std::unique_ptr<ControlPlane> Replica(store::Store& store, Cluster& cluster) {
+    ControlOptions o;
+    o.public_host = "edge.example";
+    o.public_port_low = 30000;
+    o.public_port_high = 30009;
+    o.public_port_usable = [](int) { return true; };
+    o.quota.max_workloads = 3;
+    return std::make_unique<ControlPlane>(store, clock_, keys_, events_, hub_, cluster,
+                                          std::move(o));
+  }
+  static templates::WorkloadRequest Postgres(const std::string& name) {
+    templates::WorkloadRequest req;
+    req.name = name;
+    req.template_name = "postgres";
+    return req;
+  }
+  store::AuditEvent CreateRecord(const std::string& name) {
+    return audit_.Event(audit::Actor::Of(owner_), "workload.create", "", "192.0.2.7", true,
+                        "postgres '" + name + "'");
+  }
+
+  FollowerCluster follower_;
+  audit::AuditLog audit_{*store_, clock_};
+};
+
+TEST_F(CreateCostTest, ACreateIsOneStoreCallThatWritesEverythingAndReadsNothingBack) {
+  store::testing::CountingStore counting(*store_);
+  auto cp = Replica(counting, follower_);
+  auto created = cp->CreateWorkload(owner_, Postgres("db"), CreateRecord("db"));
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(counting.Total(), 1) << "store calls: " << [&] {
+    std::string all;
+    for (const auto& [m, n] : counting.Counts()) all += m + "=" + std::to_string(n) + " ";
+    return all;
+  }();
+  EXPECT_EQ(counting.Of("CreateWorkload"), 1);
+
+  // The answer is the record as written, with its public port.
+  const std::string id = created->w.id;
+  EXPECT_EQ(created->w.status, "pending");
+  ASSERT_EQ(created->public_ports.size(), 1u);
+  EXPECT_EQ(created->public_ports[0].port, 30000);
+  EXPECT_EQ(created->public_ports[0].container_port, 5432);
+  // …and everything is in the store, from that one transaction.
+  auto ports = store_->ListPublicPortsOf(id);
+  ASSERT_TRUE(ports.ok());
+  ASSERT_EQ(ports->size(), 1u);
+  EXPECT_EQ((*ports)[0].port, 30000);
+  auto events = store_->ListEvents(id, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].status, "pending");
+  EXPECT_EQ((*events)[0].message, "created by a@x.io");
+  auto trail = store_->ListAudit(0, 10);
+  ASSERT_TRUE(trail.ok());
+  ASSERT_EQ(trail->size(), 1u);
+  EXPECT_EQ((*trail)[0].action, "workload.create");
+  EXPECT_EQ((*trail)[0].target, id);
+  EXPECT_EQ((*trail)[0].client_address, "192.0.2.7");
+  // Other replicas hear of it, and the leader is asked to place it.
+  EXPECT_EQ(follower_.sent, (std::vector<std::string>{"workload", "schedule"}));
+}
+
+TEST_F(CreateCostTest, APortAnotherReplicaTookMeanwhileIsPlannedAgain) {
+  FollowerCluster other_cluster;
+  auto mine = Replica(*store_, follower_);
+  auto first = mine->CreateWorkload(owner_, Postgres("one"), CreateRecord("one"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_EQ(first->public_ports.at(0).port, 30000);
+
+  store::testing::CountingStore counting(*store_);
+  auto stale = Replica(counting, other_cluster);  // knows nothing of what `mine` allocated
+  auto second = stale->CreateWorkload(owner_, Postgres("two"), CreateRecord("two"));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(second->public_ports.at(0).port, 30001);
+  EXPECT_EQ(counting.Of("CreateWorkload"), 2);  // refused once (port taken), then written
+  EXPECT_EQ(counting.Of("ListPublicPorts"), 1);
+  // The refused attempt left nothing: one workload named "two", one audit record for it.
+  EXPECT_EQ(store_->ListWorkloads({})->size(), 2u);
+  EXPECT_EQ(store_->ListAudit(0, 10)->size(), 2u);
+  EXPECT_EQ(store_->ListPublicPorts()->size(), 2u);
+}
+
+TEST_F(CreateCostTest, ARefusedCreateWritesNothingAtAll) {
+  auto cp = Replica(*store_, follower_);
+  for (const char* name : {"a", "b"})
+    ASSERT_TRUE(cp->CreateWorkload(owner_, Postgres(name), CreateRecord(name)).ok());
+  auto dup = cp->CreateWorkload(owner_, Postgres("a"), CreateRecord("a"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::kConflict);
+  EXPECT_NE(dup.error().type, store::Store::kPortTaken);
+  ASSERT_TRUE(cp->CreateWorkload(owner_, Postgres("c"), CreateRecord("c")).ok());
+  auto over = cp->CreateWorkload(owner_, Postgres("d"), CreateRecord("d"));  // quota: 3
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, ErrorCode::kPermissionDenied);
+  // The handler records refusals itself; the store holds only what succeeded.
+  EXPECT_EQ(store_->ListWorkloads({})->size(), 3u);
+  EXPECT_EQ(store_->ListAudit(0, 10)->size(), 3u);
+  auto all = store_->ListWorkloads({});
+  ASSERT_TRUE(all.ok());
+  for (const auto& w : *all) EXPECT_EQ(store_->ListEvents(w.id, 10)->size(), 1u);
+  EXPECT_EQ(store_->ListPublicPorts()->size(), 3u);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,11 +99,28 @@ class Store {
   virtual Result<std::vector<AuditEvent>> ListAudit(std::int64_t before, int limit) = 0;
 
   // --- workloads
-  // Inserts `w` if its owner's workloads that are not deleted, plus `w` itself (store::Charge),
-  // stay within `quota` (store::CheckQuota's kPermissionDenied otherwise). The check and the
-  // insert are one serialised transaction: two concurrent creates cannot both take the last
-  // slot. kConflict if the owner already has a workload with this name.
-  virtual Status CreateWorkload(const Workload& w, const Quota& quota) = 0;
+  // Everything a new workload starts with, written by CreateWorkload in one transaction.
+  struct NewWorkload {
+    Workload workload;
+    Quota quota;
+    // Public ports picked beforehand (PlanPublicPorts over the ports known to be held, the bind
+    // probe done outside any transaction). A port another workload took meanwhile fails the
+    // whole create with kConflict of type kPortTaken: plan again from ListPublicPorts.
+    std::vector<PublicPort> ports;
+    std::optional<WorkloadEvent> first_event;  // its workload_id is the workload's
+    std::optional<AuditEvent> audit;           // the create's audit record, if any
+  };
+  static constexpr char kPortTaken[] = "public-port-taken";
+  // Inserts the workload, its ports, first event and audit record if its owner's workloads that
+  // are not deleted, plus this one (store::Charge), stay within `quota` (store::CheckQuota's
+  // kPermissionDenied otherwise). The check and the inserts are one serialised transaction:
+  // two concurrent creates cannot both take the last slot, and nothing is written unless all
+  // is. kConflict if the owner already has a workload with this name.
+  virtual Status CreateWorkload(const NewWorkload& n) = 0;
+  // The workload alone (no ports, event or audit record).
+  Status CreateWorkload(const Workload& w, const Quota& quota) {
+    return CreateWorkload(NewWorkload{w, quota, {}, std::nullopt, std::nullopt});
+  }
   virtual Result<Workload> GetWorkload(const std::string& id) = 0;
   // Ordered by creation time, then id.
   virtual Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) = 0;

@@ -5,10 +5,8 @@
 
 namespace lattice::store::postgres {
 
-Status PostgresStore::AppendAudit(const AuditEvent& e) {
-  auto c = Acquire();
-  if (!c.ok()) return std::move(c).error();
-  auto r = (*c)->Exec(
+Status InsertAudit(Connection& conn, const AuditEvent& e) {
+  auto r = conn.Exec(
       "INSERT INTO audit_events(at, actor_id, actor_email, action, target, client_address, "
       "outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
       Params()
@@ -22,6 +20,12 @@ Status PostgresStore::AppendAudit(const AuditEvent& e) {
           .Add(e.detail));
   if (!r.ok()) return std::move(r).error();
   return Status::Ok();
+}
+
+Status PostgresStore::AppendAudit(const AuditEvent& e) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  return InsertAudit(**c, e);
 }
 
 Result<std::vector<AuditEvent>> PostgresStore::ListAudit(std::int64_t before, int limit) {

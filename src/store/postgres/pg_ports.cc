@@ -4,6 +4,18 @@
 
 namespace lattice::store::postgres {
 
+Status InsertPublicPort(Connection& conn, const PublicPort& p) {
+  auto r =
+      conn.Exec("INSERT INTO public_ports(port, workload_id, container_port) VALUES ($1, $2, $3)",
+                Params().Add(p.port).Add(p.workload_id).Add(p.container_port));
+  if (!r.ok()) {
+    Error e = std::move(r).error();
+    if (e.code == ErrorCode::kConflict) e.type = Store::kPortTaken;
+    return e;
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<PublicPort>> PostgresStore::AllocatePublicPorts(
     const std::string& workload_id, const std::vector<int>& container_ports, int low, int high,
     const std::function<bool(int)>& usable) {
@@ -25,12 +37,8 @@ Result<std::vector<PublicPort>> PostgresStore::AllocatePublicPorts(
           {static_cast<int>(all->Int(i, 0)), all->Text(i, 1), static_cast<int>(all->Int(i, 2))});
     auto plan = PlanPublicPorts(held, workload_id, container_ports, low, high, usable);
     if (!plan.ok()) return std::move(plan).error();
-    for (const PublicPort& p : plan->to_insert) {
-      auto ins = conn.Exec(
-          "INSERT INTO public_ports(port, workload_id, container_port) VALUES ($1, $2, $3)",
-          Params().Add(p.port).Add(workload_id).Add(p.container_port));
-      if (!ins.ok()) return std::move(ins).error();
-    }
+    for (const PublicPort& p : plan->to_insert)
+      if (Status ins = InsertPublicPort(conn, p); !ins.ok()) return ins;
     out = std::move(plan->all);
     return Status::Ok();
   });

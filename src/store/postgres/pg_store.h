@@ -79,7 +79,8 @@ class PostgresStore final : public Store {
   Result<std::vector<AuditEvent>> ListAudit(std::int64_t before, int limit) override;
 
   // pg_workloads.cc
-  Status CreateWorkload(const Workload& w, const Quota& quota) override;
+  using Store::CreateWorkload;
+  Status CreateWorkload(const NewWorkload& n) override;
   Result<Workload> GetWorkload(const std::string& id) override;
   Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
   Result<std::map<std::string, std::int64_t>> AllocatedMemoryByNode(
@@ -137,6 +138,11 @@ Status Migrate(Connection& c);
 // Lets a sign-up by `user_id` in under `admission` (Store::CreateUser's rules for a server that
 // has users), consuming the invite; call inside the sign-up's transaction. pg_invites.cc.
 Status Admit(Connection& c, const Admission& admission, const std::string& user_id);
+
+// Append one audit event / insert one public port on `c`, inside the caller's transaction if
+// any (pg_audit.cc, pg_ports.cc). A port another workload holds: kConflict, type kPortTaken.
+Status InsertAudit(Connection& c, const AuditEvent& e);
+Status InsertPublicPort(Connection& c, const PublicPort& p);
 
 // Runs `body` (returning Status) inside BEGIN … COMMIT, rolling back on error. A deadlock or
 // serialization failure (SQLSTATE 40…) reruns the whole transaction, a few times at most.

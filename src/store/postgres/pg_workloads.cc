@@ -76,35 +76,56 @@ Status InsertWorkload(Connection& conn, const Workload& w) {
   return Status::Ok();
 }
 
+Status InsertEvent(Connection& conn, const WorkloadEvent& e) {
+  auto r = conn.Exec(
+      "INSERT INTO workload_events(workload_id, at, status, message) VALUES ($1, $2, $3, $4)",
+      Params().Add(e.workload_id).Add(e.at).Add(e.status).Add(e.message));
+  if (!r.ok()) return std::move(r).error();
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status PostgresStore::CreateWorkload(const Workload& w, const Quota& quota) {
+Status PostgresStore::CreateWorkload(const NewWorkload& n) {
+  const Workload& w = n.workload;
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
   Connection& conn = **c;
   return InTransaction(conn, [&]() -> Status {
-    if (!HasLimits(quota)) return InsertWorkload(conn, w);  // nothing to count
-    // Locking the owner's row serialises this owner's creates (across servers too): a
-    // concurrent create waits here, then counts this one's workload.
-    auto owner =
-        conn.Exec("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", Params().Add(w.owner_id));
-    if (!owner.ok()) return std::move(owner).error();
-    auto rows = conn.Exec(
-        "SELECT memory_mb, cpus FROM workloads WHERE owner_id = $1 AND desired_state <> 'deleted'",
-        Params().Add(w.owner_id));
-    if (!rows.ok()) return std::move(rows).error();
-    QuotaUse used;
-    for (int i = 0; i < rows->rows(); ++i) {
-      Workload other;
-      other.memory_mb = rows->Int(i, 0);
-      other.cpus = rows->Double(i, 1);
-      const QuotaUse one = Charge(other, quota);
-      used.workloads += one.workloads;
-      used.memory_mb += one.memory_mb;
-      used.cpus += one.cpus;
+    if (HasLimits(n.quota)) {  // else nothing to count
+      // Locking the owner's row serialises this owner's creates (across servers too): a
+      // concurrent create waits here, then counts this one's workload.
+      auto owner =
+          conn.Exec("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", Params().Add(w.owner_id));
+      if (!owner.ok()) return std::move(owner).error();
+      auto rows = conn.Exec(
+          "SELECT memory_mb, cpus FROM workloads WHERE owner_id = $1 AND desired_state <> "
+          "'deleted'",
+          Params().Add(w.owner_id));
+      if (!rows.ok()) return std::move(rows).error();
+      QuotaUse used;
+      for (int i = 0; i < rows->rows(); ++i) {
+        Workload other;
+        other.memory_mb = rows->Int(i, 0);
+        other.cpus = rows->Double(i, 1);
+        const QuotaUse one = Charge(other, n.quota);
+        used.workloads += one.workloads;
+        used.memory_mb += one.memory_mb;
+        used.cpus += one.cpus;
+      }
+      if (Status q = CheckQuota(n.quota, used, Charge(w, n.quota)); !q.ok()) return q;
     }
-    if (Status q = CheckQuota(quota, used, Charge(w, quota)); !q.ok()) return q;
-    return InsertWorkload(conn, w);
+    if (Status s = InsertWorkload(conn, w); !s.ok()) return s;
+    for (const PublicPort& p : n.ports)
+      if (Status s = InsertPublicPort(conn, {p.port, w.id, p.container_port}); !s.ok()) return s;
+    if (n.first_event) {
+      WorkloadEvent e = *n.first_event;
+      e.workload_id = w.id;
+      if (Status s = InsertEvent(conn, e); !s.ok()) return s;
+    }
+    if (n.audit)
+      if (Status s = InsertAudit(conn, *n.audit); !s.ok()) return s;
+    return Status::Ok();
   });
 }
 
@@ -227,11 +248,7 @@ Status PostgresStore::UpdateWorkloadSpec(const std::string& id, const std::strin
 Status PostgresStore::AppendEvent(const WorkloadEvent& e) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
-  auto r = (*c)->Exec(
-      "INSERT INTO workload_events(workload_id, at, status, message) VALUES ($1, $2, $3, $4)",
-      Params().Add(e.workload_id).Add(e.at).Add(e.status).Add(e.message));
-  if (!r.ok()) return std::move(r).error();
-  return Status::Ok();
+  return InsertEvent(**c, e);
 }
 
 Result<std::vector<WorkloadEvent>> PostgresStore::ListEvents(const std::string& workload_id,

@@ -5,9 +5,8 @@
 
 namespace lattice::store::sqlite {
 
-Status SqliteStore::AppendAudit(const AuditEvent& e) {
-  auto c = Acquire();
-  auto q = c->Prepare(
+Status InsertAudit(Connection& c, const AuditEvent& e) {
+  auto q = c.Prepare(
       "INSERT INTO audit_events(at, actor_id, actor_email, action, target, client_address, "
       "outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!q.ok()) return std::move(q).error();
@@ -19,8 +18,13 @@ Status SqliteStore::AppendAudit(const AuditEvent& e) {
       .Bind(6, e.client_address)
       .Bind(7, e.outcome)
       .Bind(8, e.detail);
-  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "append audit event");
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c.ToError(rc, "append audit event");
   return Status::Ok();
+}
+
+Status SqliteStore::AppendAudit(const AuditEvent& e) {
+  auto c = Acquire();
+  return InsertAudit(*c, e);
 }
 
 Result<std::vector<AuditEvent>> SqliteStore::ListAudit(std::int64_t before, int limit) {

@@ -58,7 +58,8 @@ class SqliteStore final : public Store {
   Result<std::vector<AuditEvent>> ListAudit(std::int64_t before, int limit) override;
 
   // sqlite_workloads.cc
-  Status CreateWorkload(const Workload& w, const Quota& quota) override;
+  using Store::CreateWorkload;
+  Status CreateWorkload(const NewWorkload& n) override;
   Result<Workload> GetWorkload(const std::string& id) override;
   Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
   Result<std::map<std::string, std::int64_t>> AllocatedMemoryByNode(
@@ -108,6 +109,9 @@ Status Migrate(Connection& conn);
 // Lets a sign-up by `user_id` in under `admission` (Store::CreateUser's rules for a server that
 // has users), consuming the invite; call inside the sign-up's transaction. sqlite_invites.cc.
 Status Admit(Connection& c, const Admission& admission, const std::string& user_id);
+
+// Appends one audit event on `c` (inside the caller's transaction, if any). sqlite_audit.cc.
+Status InsertAudit(Connection& c, const AuditEvent& e);
 
 // Runs `body` (returning Status) inside BEGIN IMMEDIATE … COMMIT, rolling back on error.
 template <typename F>

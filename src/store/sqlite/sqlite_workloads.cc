@@ -99,18 +99,55 @@ Result<QuotaUse> OwnerUse(Connection& c, const std::string& owner_id, const Quot
   return use;
 }
 
+Status InsertEvent(Connection& c, const WorkloadEvent& e) {
+  auto q = c.Prepare(
+      "INSERT INTO workload_events(workload_id, at, status, message) VALUES (?, ?, ?, ?)");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, e.workload_id).Bind(2, e.at).Bind(3, e.status).Bind(4, e.message);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c.ToError(rc, "append event");
+  return Status::Ok();
+}
+
+// kConflict of type Store::kPortTaken when another workload holds the port.
+Status InsertPublicPort(Connection& c, const PublicPort& p) {
+  auto q =
+      c.Prepare("INSERT INTO public_ports(port, workload_id, container_port) VALUES (?, ?, ?)");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, static_cast<std::int64_t>(p.port))
+      .Bind(2, p.workload_id)
+      .Bind(3, static_cast<std::int64_t>(p.container_port));
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) {
+    Error e = c.ToError(rc, "allocate public port");
+    if (e.code == ErrorCode::kConflict) e.type = Store::kPortTaken;
+    return e;
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
-Status SqliteStore::CreateWorkload(const Workload& w, const Quota& quota) {
+Status SqliteStore::CreateWorkload(const NewWorkload& n) {
+  const Workload& w = n.workload;
   auto c = Acquire();
   // BEGIN IMMEDIATE takes the write lock first: no other create can count or insert between
   // this one's count and its insert.
   return InTransaction(*c, [&]() -> Status {
-    if (!HasLimits(quota)) return InsertWorkload(*c, w);  // nothing to count
-    auto used = OwnerUse(*c, w.owner_id, quota);
-    if (!used.ok()) return std::move(used).error();
-    if (Status s = CheckQuota(quota, *used, Charge(w, quota)); !s.ok()) return s;
-    return InsertWorkload(*c, w);
+    if (HasLimits(n.quota)) {  // else nothing to count
+      auto used = OwnerUse(*c, w.owner_id, n.quota);
+      if (!used.ok()) return std::move(used).error();
+      if (Status s = CheckQuota(n.quota, *used, Charge(w, n.quota)); !s.ok()) return s;
+    }
+    if (Status s = InsertWorkload(*c, w); !s.ok()) return s;
+    for (const PublicPort& p : n.ports)
+      if (Status s = InsertPublicPort(*c, {p.port, w.id, p.container_port}); !s.ok()) return s;
+    if (n.first_event) {
+      WorkloadEvent e = *n.first_event;
+      e.workload_id = w.id;
+      if (Status s = InsertEvent(*c, e); !s.ok()) return s;
+    }
+    if (n.audit)
+      if (Status s = InsertAudit(*c, *n.audit); !s.ok()) return s;
+    return Status::Ok();
   });
 }
 
@@ -240,12 +277,7 @@ Status SqliteStore::DeleteWorkload(const std::string& id) {
 
 Status SqliteStore::AppendEvent(const WorkloadEvent& e) {
   auto c = Acquire();
-  auto q = c->Prepare(
-      "INSERT INTO workload_events(workload_id, at, status, message) VALUES (?, ?, ?, ?)");
-  if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, e.workload_id).Bind(2, e.at).Bind(3, e.status).Bind(4, e.message);
-  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "append event");
-  return Status::Ok();
+  return InsertEvent(*c, e);
 }
 
 Result<std::vector<WorkloadEvent>> SqliteStore::ListEvents(const std::string& workload_id,
@@ -282,17 +314,8 @@ Result<std::vector<PublicPort>> SqliteStore::AllocatePublicPorts(
     if (rc != SQLITE_DONE) return c->ToError(rc, "list public ports");
     auto plan = PlanPublicPorts(held, workload_id, container_ports, low, high, usable);
     if (!plan.ok()) return std::move(plan).error();
-    for (const PublicPort& p : plan->to_insert) {
-      auto ins = c->Prepare(
-          "INSERT INTO public_ports(port, workload_id, container_port) VALUES (?, ?, ?)");
-      if (!ins.ok()) return std::move(ins).error();
-      (*ins)
-          ->Bind(1, static_cast<std::int64_t>(p.port))
-          .Bind(2, workload_id)
-          .Bind(3, static_cast<std::int64_t>(p.container_port));
-      if (int irc = (*ins)->Step(); irc != SQLITE_DONE)
-        return c->ToError(irc, "allocate public port");
-    }
+    for (const PublicPort& p : plan->to_insert)
+      if (Status ins = InsertPublicPort(*c, p); !ins.ok()) return ins;
     out = std::move(plan->all);
     return Status::Ok();
   });
