@@ -160,10 +160,10 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                    ctx.control.GetWorkload(*req.principal, std::string(req.Param("id"))), req.path);
              });
   for (const auto& [verb, suffix, desired, action] :
-       {std::tuple{bhttp::verb::post, "/stop", "stopped", "workload.stop"},
-        std::tuple{bhttp::verb::post, "/start", "running", "workload.start"},
-        std::tuple{bhttp::verb::delete_, "", "deleted", "workload.delete"}}) {
-    const std::string want = desired;
+       {std::tuple{bhttp::verb::post, "/stop", DesiredState::kStopped, "workload.stop"},
+        std::tuple{bhttp::verb::post, "/start", DesiredState::kRunning, "workload.start"},
+        std::tuple{bhttp::verb::delete_, "", DesiredState::kDeleted, "workload.delete"}}) {
+    const DesiredState want = desired;
     const std::string name = action;
     router.Add(verb, std::string("/api/v1/workloads/{id}") + suffix, Access::kUser,
                [&ctx, want, name](RequestContext& req) -> asio::awaitable<Reply> {
@@ -174,16 +174,17 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                  co_return WorkloadReply(bhttp::status::accepted, changed, req.path);
                });
   }
-  router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/events", Access::kUser,
-             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
-               auto ev = ctx.control.Timeline(*req.principal, std::string(req.Param("id")));
-               if (!ev.ok()) co_return http::ProblemReply(ev.error(), req.path);
-               json::array items;
-               for (const auto& e : *ev)
-                 items.push_back(
-                     {{"at", FormatTimestamp(e.at)}, {"status", e.status}, {"message", e.message}});
-               co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
-             });
+  router.Add(
+      bhttp::verb::get, "/api/v1/workloads/{id}/events", Access::kUser,
+      [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+        auto ev = ctx.control.Timeline(*req.principal, std::string(req.Param("id")));
+        if (!ev.ok()) co_return http::ProblemReply(ev.error(), req.path);
+        json::array items;
+        for (const auto& e : *ev)
+          items.push_back(
+              {{"at", FormatTimestamp(e.at)}, {"status", Name(e.status)}, {"message", e.message}});
+        co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
+      });
   router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/logs", Access::kUser,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> { return Logs(ctx, req); });
 }

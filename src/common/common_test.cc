@@ -4,6 +4,7 @@
 #include "common/json_strict.h"
 #include "common/json_util.h"
 #include "common/random.h"
+#include "common/states.h"
 
 namespace lattice {
 namespace {
@@ -107,6 +108,27 @@ TEST(Secretbox, RoundTripAndTamperDetection) {
   EXPECT_FALSE(Open(tampered, key).ok());
   EXPECT_FALSE(Open(sealed, std::string(32, 'x')).ok());
   EXPECT_FALSE(Open("short", key).ok());
+}
+
+TEST(States, EveryStateRoundTripsThroughItsNameAndUnknownNamesAreRefused) {
+  for (auto s : {DesiredState::kRunning, DesiredState::kStopped, DesiredState::kDeleted})
+    EXPECT_EQ(ParseDesiredState(Name(s)), s);
+  for (int i = 0; i <= static_cast<int>(WorkloadStatus::kDeleted); ++i) {
+    const auto s = static_cast<WorkloadStatus>(i);
+    EXPECT_NE(Name(s), "unknown");
+    EXPECT_EQ(ParseWorkloadStatus(Name(s)), s);
+  }
+  for (auto s : {NodeStatus::kReady, NodeStatus::kDown, NodeStatus::kDraining})
+    EXPECT_EQ(ParseNodeStatus(Name(s)), s);
+  // The names are the wire and SQL contract: pinned here.
+  EXPECT_EQ(Name(WorkloadStatus::kPending), "pending");
+  EXPECT_EQ(Name(WorkloadStatus::kDeleting), "deleting");
+  EXPECT_EQ(Name(DesiredState::kStopped), "stopped");
+  EXPECT_EQ(Name(NodeStatus::kReady), "ready");
+  EXPECT_FALSE(ParseWorkloadStatus("Running"));
+  EXPECT_FALSE(ParseWorkloadStatus(""));
+  EXPECT_FALSE(ParseDesiredState("pending"));
+  EXPECT_FALSE(ParseNodeStatus("up"));
 }
 
 }  // namespace

@@ -160,15 +160,15 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.ports_json = PortsToJson(spec.ports);
   w.memory_mb = spec.memory_mb;
   w.cpus = spec.cpus;
-  w.desired_state = "running";
+  w.desired_state = DesiredState::kRunning;
   w.generation = 1;
-  w.status = "pending";
+  w.status = WorkloadStatus::kPending;
   w.created_at = w.updated_at = now;
   store::Store::NewWorkload n{
       w,
       opts_.quota,
       {},
-      store::WorkloadEvent{0, w.id, now, "pending", "created by " + who.email},
+      store::WorkloadEvent{0, w.id, now, WorkloadStatus::kPending, "created by " + who.email},
       std::move(audit)};
   if (n.audit) n.audit->target = w.id;
   // Ports are picked from what this replica knows is held; another replica may have taken one
@@ -198,7 +198,7 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   SchedulePending(&placed);
   if (auto it = placed.find(w.id); it != placed.end()) {  // placed at once: say where
     w.node_id = it->second;
-    w.status = "scheduled";
+    w.status = WorkloadStatus::kScheduled;
   }
   return View(std::move(w));
 }
@@ -225,30 +225,33 @@ Result<std::vector<WorkloadView>> ControlPlane::ListWorkloads(const Principal& w
 }
 
 Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::string& id,
-                                              const std::string& desired) {
+                                              DesiredState desired) {
   auto cur = Owned(who, id);
   if (!cur.ok()) return std::move(cur).error();
-  if (cur->desired_state == "deleted") return Error::Conflict("The workload is being deleted.");
+  if (cur->desired_state == DesiredState::kDeleted)
+    return Error::Conflict("The workload is being deleted.");
   // Idempotent, except that starting a failed or lost workload again is a retry: a new
   // generation makes the node start over (pull, create, start) instead of waiting.
-  const bool retry = desired == "running" && (cur->status == "failed" || cur->status == "lost");
+  const bool retry = desired == DesiredState::kRunning && (cur->status == WorkloadStatus::kFailed ||
+                                                           cur->status == WorkloadStatus::kLost);
   if (cur->desired_state == desired && !retry) return View(std::move(cur).value());
-  std::string status = cur->status;
-  if (desired == "deleted")
-    status = "deleting";
-  else if (desired == "running")
-    status = cur->node_id.empty() ? "pending" : "scheduled";
-  else if (desired == "stopped" && cur->node_id.empty())
-    status = "stopped";  // nothing runs
+  WorkloadStatus status = cur->status;
+  if (desired == DesiredState::kDeleted)
+    status = WorkloadStatus::kDeleting;
+  else if (desired == DesiredState::kRunning)
+    status = cur->node_id.empty() ? WorkloadStatus::kPending : WorkloadStatus::kScheduled;
+  else if (desired == DesiredState::kStopped && cur->node_id.empty())
+    status = WorkloadStatus::kStopped;  // nothing runs
   auto w = store_.SetDesiredState(id, desired, status, clock_.NowSeconds());
   if (!w.ok()) return std::move(w).error();
-  if (desired == "deleted" && !w->node_id.empty()) recount_ = true;  // its memory is free
+  if (desired == DesiredState::kDeleted && !w->node_id.empty())
+    recount_ = true;  // its memory is free
   Record(*w, status,
-         desired == "deleted"   ? "delete requested"
-         : desired == "stopped" ? "stop requested"
-                                : "start requested");
+         desired == DesiredState::kDeleted   ? "delete requested"
+         : desired == DesiredState::kStopped ? "stop requested"
+                                             : "start requested");
   if (w->node_id.empty()) {
-    if (desired == "deleted") {
+    if (desired == DesiredState::kDeleted) {
       // Never placed: nothing runs anywhere, so it is gone at once.
       if (Status s = store_.DeleteWorkload(id); !s.ok()) return std::move(s).error();
       Forget(id);
@@ -358,7 +361,7 @@ Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
   if (h.join_token.empty()) return Error::Unauthenticated("A join token is required.");
   const std::string secret = RandomToken(32);
   n.id = NewId("node");
-  n.status = "down";
+  n.status = NodeStatus::kDown;
   n.secret_hash = auth::HashSecret(secret);
   n.created_at = now;
   if (Status s = store_.JoinNode(auth::HashSecret(h.join_token), n, now); !s.ok())
@@ -418,7 +421,7 @@ void ControlPlane::RecoverAfterRestart() {
     (void)store_.ReapReplicas(now + 1, now);
     if (auto nodes = store_.ListNodes(); nodes.ok()) {
       for (const auto& n : *nodes)
-        if (n.status != "down") (void)store_.SetNodeStatus(n.id, "down", 0);
+        if (n.status != NodeStatus::kDown) (void)store_.SetNodeStatus(n.id, NodeStatus::kDown, 0);
     }
   }
   (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), now});
@@ -439,7 +442,7 @@ std::vector<std::string> ControlPlane::ReplicaUrls(std::int64_t now) {
 
 bool ControlPlane::LinkUp(const store::Node& n) const {
   if (n.link_replica == cluster_.ReplicaId()) return hub_.IsConnected(n.id);
-  return !n.link_replica.empty() && n.status == "ready";
+  return !n.link_replica.empty() && n.status == NodeStatus::kReady;
 }
 
 void ControlPlane::OnAgentConnected(const std::string& node_id) {
@@ -481,8 +484,14 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   if (!r.detail.empty())
     spdlog::info("msg=\"workload status detail\" workload={} node={} state={} detail=\"{}\"",
                  r.workload_id, node_id, r.state, r.detail.substr(0, 2048));
-  if (r.state == "deleted") {
-    if (w->desired_state != "deleted") return;
+  const std::optional<WorkloadStatus> state = ParseWorkloadStatus(r.state);
+  if (!state) {  // a newer agent's state this server does not know: keep the last one
+    spdlog::warn("msg=\"unknown workload state\" workload={} node={} state=\"{}\"", w->id, node_id,
+                 r.state.substr(0, 64));
+    return;
+  }
+  if (*state == WorkloadStatus::kDeleted) {
+    if (w->desired_state != DesiredState::kDeleted) return;
     if (store_.DeleteWorkload(w->id).ok()) {
       Forget(w->id);
       hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
@@ -494,15 +503,15 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   for (const auto& b : r.bindings)
     bindings.push_back({{"container_port", b.container_port}, {"host_port", b.host_port}});
   const std::string reason = r.reason.substr(0, 1024);
-  if (w->status == r.state && w->status_reason == reason &&
+  if (w->status == *state && w->status_reason == reason &&
       w->bindings_json == json::serialize(bindings))
     return;
   if (!store_
-           .SetObservedStatus(w->id, r.generation, r.state, reason, json::serialize(bindings),
+           .SetObservedStatus(w->id, r.generation, *state, reason, json::serialize(bindings),
                               clock_.NowSeconds())
            .ok())
     return;
-  if (w->status != r.state || w->status_reason != reason) Record(*w, r.state, reason);
+  if (w->status != *state || w->status_reason != reason) Record(*w, *state, reason);
   PublishWorkload(w->id);
 }
 
@@ -544,11 +553,13 @@ void ControlPlane::MarkLost(std::int64_t now) {
     auto list = store_.ListWorkloads(f);
     if (!list.ok()) continue;
     for (const auto& w : *list) {
-      if (w.status == "lost" || w.status == "stopped" || w.desired_state == "deleted") continue;
+      if (w.status == WorkloadStatus::kLost || w.status == WorkloadStatus::kStopped ||
+          w.desired_state == DesiredState::kDeleted)
+        continue;
       const std::string reason =
           "its node has not been heard from for " + std::to_string(opts_.lost_grace_seconds) + " s";
-      if (store_.SetPlacement(w.id, w.node_id, "lost", reason, now).ok()) {
-        Record(w, "lost", reason);
+      if (store_.SetPlacement(w.id, w.node_id, WorkloadStatus::kLost, reason, now).ok()) {
+        Record(w, WorkloadStatus::kLost, reason);
         PublishWorkload(w.id);
       }
     }
@@ -589,7 +600,7 @@ void ControlPlane::PlacePending(bool recount, std::map<std::string, std::string>
   if (recount_.exchange(false) || recount) allocated_.reset();
   if (nodes_stale_.exchange(false) || recount) nodes_.reset();
   store::WorkloadFilter f;
-  f.status = "pending";
+  f.status = WorkloadStatus::kPending;
   auto pending = store_.ListWorkloads(f);
   if (!pending.ok() || pending->empty()) return;
   if (!allocated_) {
@@ -608,30 +619,32 @@ void ControlPlane::PlacePending(bool recount, std::map<std::string, std::string>
   std::unordered_map<std::string, std::size_t> index;  // node id → its entry in view
   view.reserve(nodes.size());
   for (const auto& n : nodes) {
-    scheduler::NodeView nv{n.id, n.name, n.status == "ready" && LinkUp(n), n.memory_mb, 0, n.cpus};
+    scheduler::NodeView nv{n.id,        n.name, n.status == NodeStatus::kReady && LinkUp(n),
+                           n.memory_mb, 0,      n.cpus};
     if (auto it = allocated.find(n.id); it != allocated.end()) nv.allocated_mb = it->second;
     index.emplace(n.id, view.size());
     view.push_back(std::move(nv));
   }
   const std::int64_t now = clock_.NowSeconds();
   for (auto& w : *pending) {
-    if (w.desired_state != "running") continue;
+    if (w.desired_state != DesiredState::kRunning) continue;
     const scheduler::Placement p = scheduler::Place({w.memory_mb}, view);
     if (p.node_id.empty()) {
       const std::string reason = "waiting for a node: " + p.reason;
-      if (w.status_reason != reason && store_.SetPlacement(w.id, "", "pending", reason, now).ok()) {
-        Record(w, "pending", reason);
+      if (w.status_reason != reason &&
+          store_.SetPlacement(w.id, "", WorkloadStatus::kPending, reason, now).ok()) {
+        Record(w, WorkloadStatus::kPending, reason);
         PublishWorkload(w.id);
       }
       continue;
     }
-    if (!store_.SetPlacement(w.id, p.node_id, "scheduled", "", now).ok()) continue;
+    if (!store_.SetPlacement(w.id, p.node_id, WorkloadStatus::kScheduled, "", now).ok()) continue;
     const std::int64_t mb = w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
     view[index.at(p.node_id)].allocated_mb += mb;
     allocated[p.node_id] += mb;
     w.node_id = p.node_id;
     if (placed) (*placed)[w.id] = p.node_id;
-    Record(w, "scheduled", "placed on node " + p.node_id);
+    Record(w, WorkloadStatus::kScheduled, "placed on node " + p.node_id);
     PushToNode(w);
     PublishWorkload(w.id);
   }
@@ -645,7 +658,8 @@ Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
   templates::RenderedWorkload spec = std::move(stored->spec);
   // A spec stored before confinement existed gets its template's default now.
   if (!spec.confinement) spec.confinement = templates::DefaultConfinement(w.template_name);
-  return link::Assignment{w.id, w.generation, w.desired_state, std::move(spec), w.owner_id, w.name};
+  return link::Assignment{
+      w.id, w.generation, std::string(Name(w.desired_state)), std::move(spec), w.owner_id, w.name};
 }
 
 void ControlPlane::PushToNode(const store::Workload& w) {
@@ -661,7 +675,7 @@ void ControlPlane::PushToNode(const store::Workload& w) {
   hub_.Send(fresh->node_id, link::Upsert{std::move(a).value()});
 }
 
-void ControlPlane::Record(const store::Workload& w, const std::string& status,
+void ControlPlane::Record(const store::Workload& w, WorkloadStatus status,
                           const std::string& message) {
   (void)store_.AppendEvent({0, w.id, clock_.NowSeconds(), status, message});
 }
@@ -791,7 +805,8 @@ std::vector<PublicRoute> ControlPlane::RoutesOf(const store::Workload& w) {
   std::vector<PublicRoute> out;
   const auto idle = IdleTimeouts(w);
   for (const auto& p : PublicPortsOf(w.id)) {
-    PublicRoute r{p.port, w.id, p.container_port, w.node_id, w.desired_state == "running"};
+    PublicRoute r{p.port, w.id, p.container_port, w.node_id,
+                  w.desired_state == DesiredState::kRunning};
     if (auto it = idle.find(p.container_port); it != idle.end()) r.idle_timeout = it->second;
     out.push_back(std::move(r));
   }

@@ -103,9 +103,8 @@ class ControlPlane {
                                       std::optional<store::AuditEvent> audit = std::nullopt);
   Result<WorkloadView> GetWorkload(const Principal& who, const std::string& id);
   Result<std::vector<WorkloadView>> ListWorkloads(const Principal& who);
-  // desired: "running", "stopped" or "deleted".
   Result<WorkloadView> SetDesired(const Principal& who, const std::string& id,
-                                  const std::string& desired);
+                                  DesiredState desired);
   Result<std::vector<store::WorkloadEvent>> Timeline(const Principal& who, const std::string& id);
   // Where the workload runs (for logs): kNotFound / kConflict if it has no node yet.
   Result<std::string> NodeOf(const Principal& who, const std::string& id);
@@ -178,7 +177,7 @@ class ControlPlane {
   void PlacePending(bool recount = false, std::map<std::string, std::string>* placed = nullptr);
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
-  void Record(const store::Workload& w, const std::string& status, const std::string& message);
+  void Record(const store::Workload& w, WorkloadStatus status, const std::string& message);
   // Tells this replica's subscribers and edge, and the other replicas.
   void PublishWorkload(const std::string& id);
   void PublishNode(const std::string& node_id);

@@ -168,7 +168,7 @@ TEST_F(CreateCostTest, ACreateIsOneStoreCallThatWritesEverythingAndReadsNothingB
 
   // The answer is the record as written, with its public port.
   const std::string id = created->w.id;
-  EXPECT_EQ(created->w.status, "pending");
+  EXPECT_EQ(created->w.status, WorkloadStatus::kPending);
   ASSERT_EQ(created->public_ports.size(), 1u);
   EXPECT_EQ(created->public_ports[0].port, 30000);
   EXPECT_EQ(created->public_ports[0].container_port, 5432);
@@ -180,7 +180,7 @@ TEST_F(CreateCostTest, ACreateIsOneStoreCallThatWritesEverythingAndReadsNothingB
   auto events = store_->ListEvents(id, 10);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ((*events)[0].status, "pending");
+  EXPECT_EQ((*events)[0].status, WorkloadStatus::kPending);
   EXPECT_EQ((*events)[0].message, "created by a@x.io");
   auto trail = store_->ListAudit(0, 10);
   ASSERT_TRUE(trail.ok());

@@ -23,7 +23,7 @@ json::value WorkloadJson(const WorkloadView& v) {
       if (cp && hp && cp->is_int64() && hp->is_int64()) bound[cp->as_int64()] = hp->as_int64();
     }
   }
-  const bool live = w.status == "running" || w.status == "starting";
+  const bool live = w.status == WorkloadStatus::kRunning || w.status == WorkloadStatus::kStarting;
   json::array endpoints;
   json::value ports = json::parse(w.ports_json, ec);
   if (!ec && ports.is_array()) {
@@ -43,7 +43,7 @@ json::value WorkloadJson(const WorkloadView& v) {
       if (pub != v.public_ports.end()) {
         // Through the edge: the public port is the workload's for good; it answers while the
         // workload is meant to run.
-        if (w.desired_state == "running" && live) {
+        if (w.desired_state == DesiredState::kRunning && live) {
           const std::string host = v.public_host.find(':') != std::string::npos
                                        ? "[" + v.public_host + "]"
                                        : v.public_host;
@@ -79,9 +79,9 @@ json::value WorkloadJson(const WorkloadView& v) {
       {"name", w.name},
       {"template", w.template_name},
       {"image", w.image},
-      {"status", w.status},
+      {"status", Name(w.status)},
       {"status_reason", w.status_reason},
-      {"desired_state", w.desired_state},
+      {"desired_state", Name(w.desired_state)},
       {"generation", w.generation},
       {"node_id", w.node_id.empty() ? json::value(nullptr) : json::value(w.node_id)},
       {"node_name", v.node_name.empty() ? json::value(nullptr) : json::value(v.node_name)},
@@ -100,7 +100,7 @@ json::value NodeJson(const NodeView& v) {
   if (ec || !labels.is_object()) labels = json::object{};
   return {{"id", n.id},
           {"name", n.name},
-          {"status", n.status},
+          {"status", Name(n.status)},
           {"cpus", n.cpus},
           {"memory_mb", n.memory_mb},
           {"disk_mb", n.disk_mb},

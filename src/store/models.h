@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "common/states.h"
+
 namespace lattice::store {
 
 struct User {
@@ -46,7 +48,7 @@ struct Node {
   std::int64_t memory_mb = 0;
   std::int64_t disk_mb = 0;
   std::string labels_json = "{}";  // {"key": "value"}
-  std::string status = "down";     // "ready", "down", "draining"
+  NodeStatus status = NodeStatus::kDown;
   std::int64_t last_heartbeat = 0;
   std::string agent_version;
   std::string address;      // host users reach the node's published ports at (pre-tunnels)
@@ -87,9 +89,9 @@ struct Workload {
   std::string ports_json = "[]";  // [{name, container_port, protocol, scheme, idle_timeout_s?}]
   std::int64_t memory_mb = 0;
   double cpus = 0;
-  std::string desired_state = "running";  // "running", "stopped", "deleted"
+  DesiredState desired_state = DesiredState::kRunning;
   std::int64_t generation = 1;
-  std::string status = "pending";
+  WorkloadStatus status = WorkloadStatus::kPending;
   std::string status_reason;
   std::int64_t observed_generation = 0;
   std::string node_id;               // empty until scheduled
@@ -110,14 +112,14 @@ struct WorkloadEvent {
   std::int64_t id = 0;
   std::string workload_id;
   std::int64_t at = 0;
-  std::string status;
+  WorkloadStatus status = WorkloadStatus::kPending;
   std::string message;
 };
 
 struct WorkloadFilter {
   std::optional<std::string> owner_id;
   std::optional<std::string> node_id;
-  std::optional<std::string> status;
+  std::optional<WorkloadStatus> status;
 };
 
 }  // namespace lattice::store

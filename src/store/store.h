@@ -61,7 +61,7 @@ class Store {
   virtual Result<std::vector<Node>> ListNodes() = 0;
   // Updates what the agent reports about itself at each (re)connection.
   virtual Status UpdateNodeInfo(const Node& node) = 0;
-  virtual Status SetNodeStatus(const std::string& id, const std::string& status,
+  virtual Status SetNodeStatus(const std::string& id, NodeStatus status,
                                std::int64_t last_heartbeat) = 0;
 
   // --- replicas and agent links
@@ -130,16 +130,16 @@ class Store {
   virtual Result<std::map<std::string, std::int64_t>> AllocatedMemoryByNode(
       std::int64_t default_request_mb) = 0;
   // Sets the desired state and bumps the generation; returns the updated workload.
-  virtual Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
-                                           const std::string& status, std::int64_t now) = 0;
+  virtual Result<Workload> SetDesiredState(const std::string& id, DesiredState desired,
+                                           WorkloadStatus status, std::int64_t now) = 0;
   // Places the workload on a node (or clears placement with an empty node_id).
   virtual Status SetPlacement(const std::string& id, const std::string& node_id,
-                              const std::string& status, const std::string& reason,
+                              WorkloadStatus status, const std::string& reason,
                               std::int64_t now) = 0;
   // Records what a node observed. Ignored (ok, no change) unless `observed_generation` is the
   // current generation, so replays and late reports about superseded intents are harmless.
   virtual Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
-                                   const std::string& status, const std::string& reason,
+                                   WorkloadStatus status, const std::string& reason,
                                    const std::string& bindings_json, std::int64_t now) = 0;
   // Replaces the sealed spec (a storage-format migration; nothing else changes, not even
   // updated_at). kNotFound if there is no such workload.

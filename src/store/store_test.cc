@@ -219,7 +219,7 @@ TEST_P(StoreTest, JoinTokensAreSingleUseAndExpire) {
   Node n;
   n.id = "node_1";
   n.name = "n1";
-  n.status = "ready";
+  n.status = NodeStatus::kReady;
   n.secret_hash = "s";
   EXPECT_EQ(store_->JoinNode("hash1", n, 300).error().code,
             ErrorCode::kUnauthenticated);        // expired
@@ -232,10 +232,11 @@ TEST_P(StoreTest, JoinTokensAreSingleUseAndExpire) {
   ASSERT_TRUE(nodes.ok());
   ASSERT_EQ(nodes->size(), 1u);
   EXPECT_EQ((*nodes)[0].name, "n1");
-  ASSERT_TRUE(store_->SetNodeStatus("node_1", "down", 500).ok());
-  ASSERT_TRUE(store_->SetNodeStatus("node_1", "down", 400).ok());  // heartbeat never goes back
+  ASSERT_TRUE(store_->SetNodeStatus("node_1", NodeStatus::kDown, 500).ok());
+  ASSERT_TRUE(
+      store_->SetNodeStatus("node_1", NodeStatus::kDown, 400).ok());  // heartbeat never goes back
   EXPECT_EQ(store_->GetNode("node_1")->last_heartbeat, 500);
-  EXPECT_EQ(store_->GetNode("node_1")->status, "down");
+  EXPECT_EQ(store_->GetNode("node_1")->status, NodeStatus::kDown);
 }
 
 TEST_P(StoreTest, WorkloadLifecycle) {
@@ -262,19 +263,22 @@ TEST_P(StoreTest, WorkloadLifecycle) {
   EXPECT_EQ(got->spec_enc, w.spec_enc);
   EXPECT_EQ(got->generation, 1);
 
-  ASSERT_TRUE(store_->SetPlacement("wl_1", "node_1", "scheduled", "", 11).ok());
-  ASSERT_TRUE(
-      store_->SetObservedStatus("wl_1", 1, "running", "", "[{\"container_port\":5432}]", 12).ok());
-  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "running");
+  ASSERT_TRUE(store_->SetPlacement("wl_1", "node_1", WorkloadStatus::kScheduled, "", 11).ok());
+  ASSERT_TRUE(store_
+                  ->SetObservedStatus("wl_1", 1, WorkloadStatus::kRunning, "",
+                                      "[{\"container_port\":5432}]", 12)
+                  .ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, WorkloadStatus::kRunning);
 
-  auto stopped = store_->SetDesiredState("wl_1", "stopped", "stopping", 13);
+  auto stopped =
+      store_->SetDesiredState("wl_1", DesiredState::kStopped, WorkloadStatus::kScheduled, 13);
   ASSERT_TRUE(stopped.ok());
   EXPECT_EQ(stopped->generation, 2);
   // A late report about generation 1 must not undo the newer intent.
-  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 1, "running", "", "[]", 14).ok());
-  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "stopping");
-  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 2, "stopped", "", "[]", 15).ok());
-  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "stopped");
+  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 1, WorkloadStatus::kRunning, "", "[]", 14).ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, WorkloadStatus::kScheduled);
+  ASSERT_TRUE(store_->SetObservedStatus("wl_1", 2, WorkloadStatus::kStopped, "", "[]", 15).ok());
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, WorkloadStatus::kStopped);
 
   WorkloadFilter by_node;
   by_node.node_id = "node_1";
@@ -289,17 +293,17 @@ TEST_P(StoreTest, WorkloadLifecycle) {
   ASSERT_TRUE(store_->UpdateWorkloadSpec("wl_1", respec).ok());
   EXPECT_EQ(store_->GetWorkload("wl_1")->spec_enc, respec);
   EXPECT_EQ(store_->GetWorkload("wl_1")->updated_at, updated_at);
-  EXPECT_EQ(store_->GetWorkload("wl_1")->status, "stopped");
+  EXPECT_EQ(store_->GetWorkload("wl_1")->status, WorkloadStatus::kStopped);
   EXPECT_EQ(store_->UpdateWorkloadSpec("wl_nope", respec).error().code, ErrorCode::kNotFound);
 
-  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 1, "pending", "created"}).ok());
-  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 2, "running", ""}).ok());
-  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 3, "stopped", ""}).ok());
+  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 1, WorkloadStatus::kPending, "created"}).ok());
+  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 2, WorkloadStatus::kRunning, ""}).ok());
+  ASSERT_TRUE(store_->AppendEvent({0, "wl_1", 3, WorkloadStatus::kStopped, ""}).ok());
   auto ev = store_->ListEvents("wl_1", 2);
   ASSERT_TRUE(ev.ok());
   ASSERT_EQ(ev->size(), 2u);
-  EXPECT_EQ((*ev)[0].status, "running");  // the two most recent, oldest first
-  EXPECT_EQ((*ev)[1].status, "stopped");
+  EXPECT_EQ((*ev)[0].status, WorkloadStatus::kRunning);  // the two most recent, oldest first
+  EXPECT_EQ((*ev)[1].status, WorkloadStatus::kStopped);
 
   ASSERT_TRUE(store_->DeleteWorkload("wl_1").ok());
   EXPECT_EQ(store_->GetWorkload("wl_1").error().code, ErrorCode::kNotFound);
@@ -469,9 +473,11 @@ TEST_P(StoreTest, QuotasCountWorkloadsThatAreNotDeleted) {
   // Quotas are per user.
   EXPECT_TRUE(store_->CreateWorkload(Sized(b->id, "three", 16, 0.1), q).ok());
   // A stopped workload still counts; a deleted one does not.
-  ASSERT_TRUE(store_->SetDesiredState(two.id, "stopped", "stopped", 1).ok());
+  ASSERT_TRUE(
+      store_->SetDesiredState(two.id, DesiredState::kStopped, WorkloadStatus::kStopped, 1).ok());
   EXPECT_FALSE(store_->CreateWorkload(Sized(a->id, "three", 16, 0.1), q).ok());
-  ASSERT_TRUE(store_->SetDesiredState(two.id, "deleted", "deleting", 2).ok());
+  ASSERT_TRUE(
+      store_->SetDesiredState(two.id, DesiredState::kDeleted, WorkloadStatus::kDeleting, 2).ok());
   EXPECT_TRUE(store_->CreateWorkload(Sized(a->id, "three", 16, 0.1), q).ok());
   // Nothing half-written by the refusals.
   WorkloadFilter mine;
@@ -506,14 +512,15 @@ TEST_P(StoreTest, ListFiltersCombineAndAllocationsSumPerNode) {
   const Workload a1 = Sized(a->id, "a1", 512, 0.5), a2 = Sized(a->id, "a2", 0, 0),
                  a3 = Sized(a->id, "a3", 100, 0.1), b1 = Sized(b->id, "b1", 300, 0.1);
   for (const auto* w : {&a1, &a2, &a3, &b1}) ASSERT_TRUE(store_->CreateWorkload(*w, {}).ok());
-  ASSERT_TRUE(store_->SetPlacement(a1.id, "node_1", "scheduled", "", 2).ok());
-  ASSERT_TRUE(store_->SetPlacement(a2.id, "node_1", "scheduled", "", 2).ok());
-  ASSERT_TRUE(store_->SetPlacement(b1.id, "node_2", "running", "", 2).ok());
-  ASSERT_TRUE(store_->SetPlacement(a3.id, "node_2", "scheduled", "", 2).ok());
-  ASSERT_TRUE(store_->SetDesiredState(a3.id, "deleted", "deleting", 3).ok());
+  ASSERT_TRUE(store_->SetPlacement(a1.id, "node_1", WorkloadStatus::kScheduled, "", 2).ok());
+  ASSERT_TRUE(store_->SetPlacement(a2.id, "node_1", WorkloadStatus::kScheduled, "", 2).ok());
+  ASSERT_TRUE(store_->SetPlacement(b1.id, "node_2", WorkloadStatus::kRunning, "", 2).ok());
+  ASSERT_TRUE(store_->SetPlacement(a3.id, "node_2", WorkloadStatus::kScheduled, "", 2).ok());
+  ASSERT_TRUE(
+      store_->SetDesiredState(a3.id, DesiredState::kDeleted, WorkloadStatus::kDeleting, 3).ok());
 
   auto count = [&](std::optional<std::string> owner, std::optional<std::string> node,
-                   std::optional<std::string> status) {
+                   std::optional<WorkloadStatus> status) {
     WorkloadFilter f;
     f.owner_id = std::move(owner);
     f.node_id = std::move(node);
@@ -525,12 +532,12 @@ TEST_P(StoreTest, ListFiltersCombineAndAllocationsSumPerNode) {
   EXPECT_EQ(count({}, {}, {}), 4u);
   EXPECT_EQ(count(a->id, {}, {}), 3u);
   EXPECT_EQ(count({}, "node_1", {}), 2u);
-  EXPECT_EQ(count({}, {}, "scheduled"), 2u);
+  EXPECT_EQ(count({}, {}, WorkloadStatus::kScheduled), 2u);
   EXPECT_EQ(count(a->id, "node_2", {}), 1u);
-  EXPECT_EQ(count(a->id, {}, "scheduled"), 2u);
-  EXPECT_EQ(count({}, "node_2", "running"), 1u);
-  EXPECT_EQ(count(b->id, "node_1", "scheduled"), 0u);
-  EXPECT_EQ(count(a->id, "node_1", "scheduled"), 2u);
+  EXPECT_EQ(count(a->id, {}, WorkloadStatus::kScheduled), 2u);
+  EXPECT_EQ(count({}, "node_2", WorkloadStatus::kRunning), 1u);
+  EXPECT_EQ(count(b->id, "node_1", WorkloadStatus::kScheduled), 0u);
+  EXPECT_EQ(count(a->id, "node_1", WorkloadStatus::kScheduled), 2u);
 
   // Deleted workloads free their memory; 0 MB counts as the default request.
   auto alloc = store_->AllocatedMemoryByNode(256);
@@ -632,7 +639,7 @@ TEST_P(StoreTest, NodeLinksFollowTheirReplica) {
   ASSERT_TRUE(store_->ClaimNodeLink("node_c", "rep_1", 100).ok());
   EXPECT_EQ(store_->ClaimNodeLink("node_x", "rep_1", 100).error().code, ErrorCode::kNotFound);
   auto a = store_->GetNode("node_a");
-  EXPECT_EQ(a->status, "ready");
+  EXPECT_EQ(a->status, NodeStatus::kReady);
   EXPECT_EQ(a->link_replica, "rep_1");
   EXPECT_EQ(a->last_heartbeat, 100);
 
@@ -642,7 +649,7 @@ TEST_P(StoreTest, NodeLinksFollowTheirReplica) {
   auto stale = store_->ReleaseNodeLink("node_c", "rep_1", 106);
   ASSERT_TRUE(stale.ok());
   EXPECT_FALSE(*stale);
-  EXPECT_EQ(store_->GetNode("node_c")->status, "ready");
+  EXPECT_EQ(store_->GetNode("node_c")->status, NodeStatus::kReady);
 
   // rep_1 is refreshed at 110, rep_2 at 130; at 140 with a 20 s timeout rep_1 is gone.
   ASSERT_TRUE(store_->TouchReplica({"rep_1", "https://a:1", 110}).ok());
@@ -659,11 +666,11 @@ TEST_P(StoreTest, NodeLinksFollowTheirReplica) {
   ASSERT_EQ(reaped->size(), 1u);
   EXPECT_EQ((*reaped)[0], "node_a");
   a = store_->GetNode("node_a");
-  EXPECT_EQ(a->status, "down");
+  EXPECT_EQ(a->status, NodeStatus::kDown);
   EXPECT_EQ(a->link_replica, "");
   EXPECT_EQ(a->down_since, 110);  // when its replica was last seen
-  EXPECT_EQ(store_->GetNode("node_b")->status, "ready");
-  EXPECT_EQ(store_->GetNode("node_c")->status, "ready");
+  EXPECT_EQ(store_->GetNode("node_b")->status, NodeStatus::kReady);
+  EXPECT_EQ(store_->GetNode("node_c")->status, NodeStatus::kReady);
   EXPECT_TRUE(store_->ReapReplicas(120, 141)->empty());  // once only
 
   // A clean release.
@@ -671,7 +678,7 @@ TEST_P(StoreTest, NodeLinksFollowTheirReplica) {
   ASSERT_TRUE(released.ok());
   EXPECT_TRUE(*released);
   auto b = store_->GetNode("node_b");
-  EXPECT_EQ(b->status, "down");
+  EXPECT_EQ(b->status, NodeStatus::kDown);
   EXPECT_EQ(b->down_since, 150);
 
   // A node linked to a replica that never wrote a row is released as down since `now`.

@@ -8,8 +8,13 @@ namespace {
 // The filter columns, in parameter order; bit b of a shape says whether column b is set.
 constexpr const char* kColumns[] = {"owner_id", "node_id", "status"};
 
-std::array<const std::optional<std::string>*, 3> Fields(const WorkloadFilter& f) {
-  return {&f.owner_id, &f.node_id, &f.status};
+// The filter's values as the SQL stores them (a status by its name).
+std::array<std::optional<std::string_view>, 3> Fields(const WorkloadFilter& f) {
+  std::array<std::optional<std::string_view>, 3> out;
+  if (f.owner_id) out[0] = *f.owner_id;
+  if (f.node_id) out[1] = *f.node_id;
+  if (f.status) out[2] = Name(*f.status);
+  return out;
 }
 
 }  // namespace
@@ -36,14 +41,14 @@ std::size_t FilterShape(const WorkloadFilter& f) {
   std::size_t shape = 0;
   const auto fields = Fields(f);
   for (std::size_t b = 0; b < fields.size(); ++b)
-    if (fields[b]->has_value()) shape |= std::size_t{1} << b;
+    if (fields[b].has_value()) shape |= std::size_t{1} << b;
   return shape;
 }
 
 std::vector<std::string_view> FilterValues(const WorkloadFilter& f) {
   std::vector<std::string_view> values;
-  for (const auto* field : Fields(f))
-    if (field->has_value()) values.emplace_back(**field);
+  for (const auto& field : Fields(f))
+    if (field.has_value()) values.push_back(*field);
   return values;
 }
 

@@ -26,7 +26,7 @@ TEST(WorkloadFilter, ShapeAndValuesFollowTheSetFiltersInParameterOrder) {
   EXPECT_TRUE(FilterValues(none).empty());
 
   WorkloadFilter f;
-  f.status = "pending";
+  f.status = WorkloadStatus::kPending;
   f.owner_id = "us_1";
   EXPECT_EQ(FilterShape(f), 5u);
   ASSERT_EQ(FilterValues(f).size(), 2u);

@@ -16,7 +16,7 @@ Node ReadNode(const PgResult& r, int row) {
   n.memory_mb = r.Int(row, 3);
   n.disk_mb = r.Int(row, 4);
   n.labels_json = r.Text(row, 5);
-  n.status = r.Text(row, 6);
+  n.status = ParseNodeStatus(r.Text(row, 6)).value_or(NodeStatus::kDown);
   n.last_heartbeat = r.Int(row, 7);
   n.agent_version = r.Text(row, 8);
   n.address = r.Text(row, 9);
@@ -65,7 +65,7 @@ Status PostgresStore::JoinNode(const std::string& token_hash, const Node& n, std
             .Add(n.memory_mb)
             .Add(n.disk_mb)
             .Add(n.labels_json)
-            .Add(n.status)
+            .Add(Name(n.status))
             .Add(n.last_heartbeat)
             .Add(n.agent_version)
             .Add(n.address)
@@ -118,13 +118,13 @@ Status PostgresStore::UpdateNodeInfo(const Node& n) {
   return Status::Ok();
 }
 
-Status PostgresStore::SetNodeStatus(const std::string& id, const std::string& status,
+Status PostgresStore::SetNodeStatus(const std::string& id, NodeStatus status,
                                     std::int64_t last_heartbeat) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
   auto r = (*c)->Exec(
       "UPDATE nodes SET status = $1, last_heartbeat = GREATEST(last_heartbeat, $2) WHERE id = $3",
-      Params().Add(status).Add(last_heartbeat).Add(id));
+      Params().Add(Name(status)).Add(last_heartbeat).Add(id));
   if (!r.ok()) return std::move(r).error();
   if (r->affected() == 0) return Error::NotFound("node not found");
   return Status::Ok();

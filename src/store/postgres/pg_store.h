@@ -58,7 +58,7 @@ class PostgresStore final : public Store {
   Result<Node> GetNode(const std::string& id) override;
   Result<std::vector<Node>> ListNodes() override;
   Status UpdateNodeInfo(const Node& node) override;
-  Status SetNodeStatus(const std::string& id, const std::string& status,
+  Status SetNodeStatus(const std::string& id, NodeStatus status,
                        std::int64_t last_heartbeat) override;
   Status ClaimNodeLink(const std::string& node_id, const std::string& replica_id,
                        std::int64_t now) override;
@@ -85,12 +85,12 @@ class PostgresStore final : public Store {
   Result<std::vector<Workload>> ListWorkloads(const WorkloadFilter& filter) override;
   Result<std::map<std::string, std::int64_t>> AllocatedMemoryByNode(
       std::int64_t default_request_mb) override;
-  Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
-                                   const std::string& status, std::int64_t now) override;
-  Status SetPlacement(const std::string& id, const std::string& node_id, const std::string& status,
+  Result<Workload> SetDesiredState(const std::string& id, DesiredState desired,
+                                   WorkloadStatus status, std::int64_t now) override;
+  Status SetPlacement(const std::string& id, const std::string& node_id, WorkloadStatus status,
                       const std::string& reason, std::int64_t now) override;
   Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
-                           const std::string& status, const std::string& reason,
+                           WorkloadStatus status, const std::string& reason,
                            const std::string& bindings_json, std::int64_t now) override;
   Status UpdateWorkloadSpec(const std::string& id, const std::string& spec_enc) override;
   Status DeleteWorkload(const std::string& id) override;

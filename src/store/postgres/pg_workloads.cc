@@ -26,9 +26,9 @@ Workload ReadWorkload(const PgResult& r, int row) {
   w.ports_json = r.Text(row, 7);
   w.memory_mb = r.Int(row, 8);
   w.cpus = r.Double(row, 9);
-  w.desired_state = r.Text(row, 10);
+  w.desired_state = ParseDesiredState(r.Text(row, 10)).value_or(DesiredState::kStopped);
   w.generation = r.Int(row, 11);
-  w.status = r.Text(row, 12);
+  w.status = ParseWorkloadStatus(r.Text(row, 12)).value_or(WorkloadStatus::kFailed);
   w.status_reason = r.Text(row, 13);
   w.observed_generation = r.Int(row, 14);
   w.node_id = r.Text(row, 15);
@@ -56,9 +56,9 @@ Status InsertWorkload(Connection& conn, const Workload& w) {
           .Add(w.ports_json)
           .Add(w.memory_mb)
           .Add(w.cpus)
-          .Add(w.desired_state)
+          .Add(Name(w.desired_state))
           .Add(w.generation)
-          .Add(w.status)
+          .Add(Name(w.status))
           .Add(w.status_reason)
           .Add(w.observed_generation)
           .Add(w.node_id)
@@ -79,7 +79,7 @@ Status InsertWorkload(Connection& conn, const Workload& w) {
 Status InsertEvent(Connection& conn, const WorkloadEvent& e) {
   auto r = conn.Exec(
       "INSERT INTO workload_events(workload_id, at, status, message) VALUES ($1, $2, $3, $4)",
-      Params().Add(e.workload_id).Add(e.at).Add(e.status).Add(e.message));
+      Params().Add(e.workload_id).Add(e.at).Add(Name(e.status)).Add(e.message));
   if (!r.ok()) return std::move(r).error();
   return Status::Ok();
 }
@@ -170,8 +170,8 @@ Result<std::map<std::string, std::int64_t>> PostgresStore::AllocatedMemoryByNode
   return out;
 }
 
-Result<Workload> PostgresStore::SetDesiredState(const std::string& id, const std::string& desired,
-                                                const std::string& status, std::int64_t now) {
+Result<Workload> PostgresStore::SetDesiredState(const std::string& id, DesiredState desired,
+                                                WorkloadStatus status, std::int64_t now) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
   static const std::string sql =
@@ -179,28 +179,28 @@ Result<Workload> PostgresStore::SetDesiredState(const std::string& id, const std
           "UPDATE workloads SET desired_state = $1, status = $2, status_reason = '', "
           "generation = generation + 1, updated_at = $3 WHERE id = $4 RETURNING ") +
       kWorkloadColumns;
-  auto r = (*c)->Exec(sql, Params().Add(desired).Add(status).Add(now).Add(id));
+  auto r = (*c)->Exec(sql, Params().Add(Name(desired)).Add(Name(status)).Add(now).Add(id));
   if (!r.ok()) return std::move(r).error();
   if (r->rows() == 0) return Error::NotFound("workload not found");
   return ReadWorkload(*r, 0);
 }
 
 Status PostgresStore::SetPlacement(const std::string& id, const std::string& node_id,
-                                   const std::string& status, const std::string& reason,
+                                   WorkloadStatus status, const std::string& reason,
                                    std::int64_t now) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
   auto r = (*c)->Exec(
       "UPDATE workloads SET node_id = $1, status = $2, status_reason = $3, updated_at = $4 "
       "WHERE id = $5",
-      Params().Add(node_id).Add(status).Add(reason).Add(now).Add(id));
+      Params().Add(node_id).Add(Name(status)).Add(reason).Add(now).Add(id));
   if (!r.ok()) return std::move(r).error();
   if (r->affected() == 0) return Error::NotFound("workload not found");
   return Status::Ok();
 }
 
 Status PostgresStore::SetObservedStatus(const std::string& id, std::int64_t observed_generation,
-                                        const std::string& status, const std::string& reason,
+                                        WorkloadStatus status, const std::string& reason,
                                         const std::string& bindings_json, std::int64_t now) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
@@ -210,7 +210,7 @@ Status PostgresStore::SetObservedStatus(const std::string& id, std::int64_t obse
       "bindings_json = $4, updated_at = $5 WHERE id = $6 AND generation = $1",
       Params()
           .Add(observed_generation)
-          .Add(status)
+          .Add(Name(status))
           .Add(reason)
           .Add(bindings_json)
           .Add(now)
@@ -263,7 +263,9 @@ Result<std::vector<WorkloadEvent>> PostgresStore::ListEvents(const std::string& 
   std::vector<WorkloadEvent> out;
   out.reserve(static_cast<std::size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i)
-    out.push_back({r->Int(i, 0), r->Text(i, 1), r->Int(i, 2), r->Text(i, 3), r->Text(i, 4)});
+    out.push_back({r->Int(i, 0), r->Text(i, 1), r->Int(i, 2),
+                   ParseWorkloadStatus(r->Text(i, 3)).value_or(WorkloadStatus::kFailed),
+                   r->Text(i, 4)});
   return out;
 }
 

@@ -16,7 +16,7 @@ Node ReadNode(const Stmt& s) {
   n.memory_mb = s.Int(3);
   n.disk_mb = s.Int(4);
   n.labels_json = s.Text(5);
-  n.status = s.Text(6);
+  n.status = ParseNodeStatus(s.Text(6)).value_or(NodeStatus::kDown);
   n.last_heartbeat = s.Int(7);
   n.agent_version = s.Text(8);
   n.address = s.Text(9);
@@ -67,7 +67,7 @@ Status SqliteStore::JoinNode(const std::string& token_hash, const Node& n, std::
         .Bind(4, n.memory_mb)
         .Bind(5, n.disk_mb)
         .Bind(6, n.labels_json)
-        .Bind(7, n.status)
+        .Bind(7, Name(n.status))
         .Bind(8, n.last_heartbeat)
         .Bind(9, n.agent_version)
         .Bind(10, n.address)
@@ -121,13 +121,13 @@ Status SqliteStore::UpdateNodeInfo(const Node& n) {
   return Status::Ok();
 }
 
-Status SqliteStore::SetNodeStatus(const std::string& id, const std::string& status,
+Status SqliteStore::SetNodeStatus(const std::string& id, NodeStatus status,
                                   std::int64_t last_heartbeat) {
   auto c = Acquire();
   auto q = c->Prepare(
       "UPDATE nodes SET status = ?, last_heartbeat = MAX(last_heartbeat, ?) WHERE id = ?");
   if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, status).Bind(2, last_heartbeat).Bind(3, id);
+  (*q)->Bind(1, Name(status)).Bind(2, last_heartbeat).Bind(3, id);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set node status");
   if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("node not found");
   return Status::Ok();

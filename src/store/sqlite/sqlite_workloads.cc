@@ -29,9 +29,9 @@ Workload ReadWorkload(const Stmt& s) {
   w.ports_json = s.Text(7);
   w.memory_mb = s.Int(8);
   w.cpus = s.Double(9);
-  w.desired_state = s.Text(10);
+  w.desired_state = ParseDesiredState(s.Text(10)).value_or(DesiredState::kStopped);
   w.generation = s.Int(11);
-  w.status = s.Text(12);
+  w.status = ParseWorkloadStatus(s.Text(12)).value_or(WorkloadStatus::kFailed);
   w.status_reason = s.Text(13);
   w.observed_generation = s.Int(14);
   w.node_id = s.Text(15);
@@ -58,9 +58,9 @@ Status InsertWorkload(Connection& c, const Workload& w) {
       .Bind(8, w.ports_json)
       .Bind(9, w.memory_mb)
       .Bind(10, w.cpus)
-      .Bind(11, w.desired_state)
+      .Bind(11, Name(w.desired_state))
       .Bind(12, w.generation)
-      .Bind(13, w.status)
+      .Bind(13, Name(w.status))
       .Bind(14, w.status_reason)
       .Bind(15, w.observed_generation)
       .Bind(16, w.node_id)
@@ -103,7 +103,7 @@ Status InsertEvent(Connection& c, const WorkloadEvent& e) {
   auto q = c.Prepare(
       "INSERT INTO workload_events(workload_id, at, status, message) VALUES (?, ?, ?, ?)");
   if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, e.workload_id).Bind(2, e.at).Bind(3, e.status).Bind(4, e.message);
+  (*q)->Bind(1, e.workload_id).Bind(2, e.at).Bind(3, Name(e.status)).Bind(4, e.message);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c.ToError(rc, "append event");
   return Status::Ok();
 }
@@ -195,15 +195,15 @@ Result<std::map<std::string, std::int64_t>> SqliteStore::AllocatedMemoryByNode(
   return out;
 }
 
-Result<Workload> SqliteStore::SetDesiredState(const std::string& id, const std::string& desired,
-                                              const std::string& status, std::int64_t now) {
+Result<Workload> SqliteStore::SetDesiredState(const std::string& id, DesiredState desired,
+                                              WorkloadStatus status, std::int64_t now) {
   {
     auto c = Acquire();
     auto q = c->Prepare(
         "UPDATE workloads SET desired_state = ?, status = ?, status_reason = '', "
         "generation = generation + 1, updated_at = ? WHERE id = ?");
     if (!q.ok()) return std::move(q).error();
-    (*q)->Bind(1, desired).Bind(2, status).Bind(3, now).Bind(4, id);
+    (*q)->Bind(1, Name(desired)).Bind(2, Name(status)).Bind(3, now).Bind(4, id);
     if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set desired state");
     if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("workload not found");
   }
@@ -211,21 +211,21 @@ Result<Workload> SqliteStore::SetDesiredState(const std::string& id, const std::
 }
 
 Status SqliteStore::SetPlacement(const std::string& id, const std::string& node_id,
-                                 const std::string& status, const std::string& reason,
+                                 WorkloadStatus status, const std::string& reason,
                                  std::int64_t now) {
   auto c = Acquire();
   auto q = c->Prepare(
       "UPDATE workloads SET node_id = ?, status = ?, status_reason = ?, updated_at = ? "
       "WHERE id = ?");
   if (!q.ok()) return std::move(q).error();
-  (*q)->Bind(1, node_id).Bind(2, status).Bind(3, reason).Bind(4, now).Bind(5, id);
+  (*q)->Bind(1, node_id).Bind(2, Name(status)).Bind(3, reason).Bind(4, now).Bind(5, id);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "set placement");
   if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("workload not found");
   return Status::Ok();
 }
 
 Status SqliteStore::SetObservedStatus(const std::string& id, std::int64_t observed_generation,
-                                      const std::string& status, const std::string& reason,
+                                      WorkloadStatus status, const std::string& reason,
                                       const std::string& bindings_json, std::int64_t now) {
   auto c = Acquire();
   // Only the report for the current generation may change the status: a late report about
@@ -236,7 +236,7 @@ Status SqliteStore::SetObservedStatus(const std::string& id, std::int64_t observ
       "bindings_json = ?4, updated_at = ?5 WHERE id = ?6 AND generation = ?1");
   if (!q.ok()) return std::move(q).error();
   (*q)->Bind(1, observed_generation)
-      .Bind(2, status)
+      .Bind(2, Name(status))
       .Bind(3, reason)
       .Bind(4, bindings_json)
       .Bind(5, now)
@@ -292,7 +292,8 @@ Result<std::vector<WorkloadEvent>> SqliteStore::ListEvents(const std::string& wo
   int rc;
   while ((rc = (*q)->Step()) == SQLITE_ROW) {
     const Stmt& s = **q;
-    out.push_back({s.Int(0), s.Text(1), s.Int(2), s.Text(3), s.Text(4)});
+    out.push_back({s.Int(0), s.Text(1), s.Int(2),
+                   ParseWorkloadStatus(s.Text(3)).value_or(WorkloadStatus::kFailed), s.Text(4)});
   }
   if (rc != SQLITE_DONE) return c->ToError(rc, "list events");
   return out;

@@ -99,7 +99,7 @@ class CountingStore final : public Store {
     Count("UpdateNodeInfo");
     return inner_.UpdateNodeInfo(node);
   }
-  Status SetNodeStatus(const std::string& id, const std::string& status,
+  Status SetNodeStatus(const std::string& id, NodeStatus status,
                        std::int64_t last_heartbeat) override {
     Count("SetNodeStatus");
     return inner_.SetNodeStatus(id, status, last_heartbeat);
@@ -164,18 +164,18 @@ class CountingStore final : public Store {
     Count("AllocatedMemoryByNode");
     return inner_.AllocatedMemoryByNode(default_request_mb);
   }
-  Result<Workload> SetDesiredState(const std::string& id, const std::string& desired,
-                                   const std::string& status, std::int64_t now) override {
+  Result<Workload> SetDesiredState(const std::string& id, DesiredState desired,
+                                   WorkloadStatus status, std::int64_t now) override {
     Count("SetDesiredState");
     return inner_.SetDesiredState(id, desired, status, now);
   }
-  Status SetPlacement(const std::string& id, const std::string& node_id, const std::string& status,
+  Status SetPlacement(const std::string& id, const std::string& node_id, WorkloadStatus status,
                       const std::string& reason, std::int64_t now) override {
     Count("SetPlacement");
     return inner_.SetPlacement(id, node_id, status, reason, now);
   }
   Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
-                           const std::string& status, const std::string& reason,
+                           WorkloadStatus status, const std::string& reason,
                            const std::string& bindings_json, std::int64_t now) override {
     Count("SetObservedStatus");
     return inner_.SetObservedStatus(id, observed_generation, status, reason, bindings_json, now);

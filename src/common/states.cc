@@ -1,0 +1,71 @@
+#include "common/states.h"
+
+#include <array>
+#include <utility>
+
+namespace lattice {
+namespace {
+
+template <typename E, std::size_t N>
+std::optional<E> Find(const std::array<std::pair<E, std::string_view>, N>& table,
+                      std::string_view name) {
+  for (const auto& [value, text] : table)
+    if (text == name) return value;
+  return std::nullopt;
+}
+
+template <typename E, std::size_t N>
+std::string_view NameIn(const std::array<std::pair<E, std::string_view>, N>& table, E value) {
+  for (const auto& [v, text] : table)
+    if (v == value) return text;
+  return "unknown";
+}
+
+constexpr std::array<std::pair<DesiredState, std::string_view>, 3> kDesired{{
+    {DesiredState::kRunning, "running"},
+    {DesiredState::kStopped, "stopped"},
+    {DesiredState::kDeleted, "deleted"},
+}};
+
+constexpr std::array<std::pair<WorkloadStatus, std::string_view>, 10> kWorkload{{
+    {WorkloadStatus::kPending, "pending"},
+    {WorkloadStatus::kScheduled, "scheduled"},
+    {WorkloadStatus::kCreating, "creating"},
+    {WorkloadStatus::kStarting, "starting"},
+    {WorkloadStatus::kRunning, "running"},
+    {WorkloadStatus::kStopped, "stopped"},
+    {WorkloadStatus::kFailed, "failed"},
+    {WorkloadStatus::kLost, "lost"},
+    {WorkloadStatus::kDeleting, "deleting"},
+    {WorkloadStatus::kDeleted, "deleted"},
+}};
+
+constexpr std::array<std::pair<NodeStatus, std::string_view>, 3> kNode{{
+    {NodeStatus::kReady, "ready"},
+    {NodeStatus::kDown, "down"},
+    {NodeStatus::kDraining, "draining"},
+}};
+
+}  // namespace
+
+std::string_view Name(DesiredState s) {
+  return NameIn(kDesired, s);
+}
+std::string_view Name(WorkloadStatus s) {
+  return NameIn(kWorkload, s);
+}
+std::string_view Name(NodeStatus s) {
+  return NameIn(kNode, s);
+}
+
+std::optional<DesiredState> ParseDesiredState(std::string_view n) {
+  return Find(kDesired, n);
+}
+std::optional<WorkloadStatus> ParseWorkloadStatus(std::string_view n) {
+  return Find(kWorkload, n);
+}
+std::optional<NodeStatus> ParseNodeStatus(std::string_view n) {
+  return Find(kNode, n);
+}
+
+}  // namespace lattice

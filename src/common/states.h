@@ -1,0 +1,38 @@
+// The typed states of the core: what a user asked a workload to be (DesiredState), what it was
+// last observed to be (WorkloadStatus), and whether a node can take work (NodeStatus). Code
+// compares these enums; their names ("running", "pending", …) exist only at the codecs: the
+// SQL rows, the API's JSON and the agent link. Parse* answer nullopt for a name this build does
+// not know. Pure; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace lattice {
+
+enum class DesiredState { kRunning, kStopped, kDeleted };
+
+enum class WorkloadStatus {
+  kPending,    // not placed yet (the reason says why, if it waits)
+  kScheduled,  // placed; the node has not reported on this generation yet
+  kCreating,   // the node is pulling / creating the container
+  kStarting,   // started, readiness not yet passed
+  kRunning,    // ready
+  kStopped,
+  kFailed,    // the reason says what failed; the node retries with backoff
+  kLost,      // its node has been gone longer than the grace period
+  kDeleting,  // delete requested; the node removes container and volumes
+  kDeleted,   // reported by the node once everything is gone (never stored)
+};
+
+enum class NodeStatus { kReady, kDown, kDraining };
+
+std::string_view Name(DesiredState s);
+std::string_view Name(WorkloadStatus s);
+std::string_view Name(NodeStatus s);
+
+std::optional<DesiredState> ParseDesiredState(std::string_view name);
+std::optional<WorkloadStatus> ParseWorkloadStatus(std::string_view name);
+std::optional<NodeStatus> ParseNodeStatus(std::string_view name);
+
+}  // namespace lattice
