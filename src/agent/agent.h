@@ -75,8 +75,8 @@ class Agent {
   // a server that does not present the pinned CA (kUnauthenticated: no silent re-trust), or
   // node.json that cannot be written. Call once.
   Status Run();
-  // Ends Run() soon: pending link I/O is cut, then Run() waits for the reconciler's engine call
-  // in flight (bounded by the runtime's timeouts). Thread-safe and idempotent, but not
+  // Ends Run() soon: pending link I/O is cut, then Run() waits for the reconciler's engine
+  // calls in flight (bounded by the runtime's timeouts). Thread-safe and idempotent, but not
   // async-signal-safe: call it from a signal_set handler or a thread, not a raw signal handler.
   void Stop();
 

@@ -1,35 +1,45 @@
-// Reconciler: the agent's heart. It holds the node's desired workloads (as the server assigned
-// them) and, on every change and every tick, compares them with the containers the engine
-// actually has (found by the `lattice.workload` label, named deterministically) and acts on the
-// difference:
-//   desired running  → ensure the image, create (or adopt an existing container of that name),
-//                      start, probe readiness: reports creating → starting → running; a container
-//                      that exits on its own is reported failed and restarted with backoff
-//   desired stopped  → stop (SIGTERM, then SIGKILL after the grace period) → stopped
-//   desired deleted  → remove the container and its named volumes → deleted
+// Reconciler: the agent's diff loop. It holds the node's desired workloads (as the server
+// assigned them) and, on every change and every tick, lists the containers the engine actually
+// has (found by the `lattice.workload` label, named deterministically) and hands each workload
+// to its own WorkloadSupervisor (workload_supervisor.h), which performs one step towards the
+// desired state: running (image, create or adopt, start, readiness), stopped, or deleted. The
+// model is Nomad's client: a diff of desired against actual, one runner per allocation.
 // Containers of this node whose workload is no longer assigned are stopped (never deleted:
 // deleting data is always an explicit `deleted`).
+//
+// Steps run on a bounded pool of engine workers (`engine_workers` threads). A supervisor has at
+// most one step in flight; one still busy is skipped by the pass (never queued twice). So a
+// pull that hangs, or any slow engine call, occupies one worker while the other workloads
+// proceed; only when every worker is blocked do new steps wait.
 //
 // Observed state leaves through the StatusSink, once per change of (generation, state, reason,
 // bindings); Statuses() returns the latest of each, for re-sending after a reconnect.
 //
-// Threading: all work happens on one worker thread (Start() → Stop()) making blocking Runtime
-// calls. Every public method is thread-safe and never blocks on the engine (except Stop(),
-// which waits for the call in flight). The sink is called on the worker thread with no lock
-// held; it must not call back into Stop(). The Runtime must outlive the Reconciler.
+// Threading: the diff loop runs on its own thread (Start() → Stop()) and makes one blocking
+// Runtime call per pass (the list); every other engine call runs on an engine worker. Every
+// public method is thread-safe and never blocks on the engine (except Stop(), which waits for
+// the steps in flight, each bounded by the runtime's timeouts). The sink is called on engine
+// workers and the loop thread, never for the same workload at once, with no lock held; it must
+// not call back into Stop(). The Runtime and the clock must outlive the Reconciler.
 #pragma once
+
+#include <boost/asio/thread_pool.hpp>
 
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "agent/tenant_networks.h"
+#include "agent/workload_supervisor.h"
+#include "common/steady_clock.h"
 #include "link/protocol.h"
 #include "runtime/runtime.h"
 
@@ -45,21 +55,26 @@ struct ReconcilerOptions {
   std::chrono::seconds ready_timeout{180};        // starting → failed
   std::chrono::milliseconds probe_timeout{2000};  // one readiness attempt
   std::chrono::seconds max_backoff{60};           // between restarts / retries of a failure
+  int engine_workers = 4;                         // threads making engine calls (at least 1)
   // One network per tenant (tenant_networks.h). Off only to measure what isolation costs.
   bool tenant_networks = true;
   TenantNetworkOptions networks;
 };
 
-class Reconciler {
+class Reconciler final : private SupervisorHost {
  public:
   Reconciler(ReconcilerOptions options, runtime::Runtime& runtime, StatusSink sink);
-  ~Reconciler();  // Stop()
+  // With an injected clock (backoffs and readiness deadlines follow it; tests move it).
+  Reconciler(ReconcilerOptions options, runtime::Runtime& runtime, StatusSink sink,
+             const SteadyClock& clock);
+  ~Reconciler() override;  // Stop()
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
 
-  // Starts the worker thread. Call once.
+  // Starts the diff loop. Call once.
   void Start();
-  // Stops the worker (waits for the engine call in flight). Containers are left as they are.
+  // Stops the loop and waits for the steps in flight (queued ones are dropped). Containers are
+  // left as they are. Idempotent.
   void Stop();
 
   // The node's full desired state: replaces everything held. Also turns on the stopping of
@@ -81,43 +96,31 @@ class Reconciler {
   std::optional<int> PublishedPort(const std::string& workload_id, int container_port) const;
 
  private:
-  using Clock = std::chrono::steady_clock;
-  // What the worker remembers about one workload, for the generation it was acting on.
-  struct Progress {
-    std::int64_t generation = -1;
-    bool expect_running = false;   // started (or adopted running) for this generation
-    bool ready = false;            // readiness passed since the last start
-    bool volumes_removed = false;  // desired deleted: done
-    Clock::time_point ready_deadline;
-    Clock::time_point running_since;
-    Clock::time_point retry_at;  // no new attempt before this (after a failure)
-    int failures = 0;            // consecutive failures/restarts, for the backoff
-    std::string probe_error;     // the last failed readiness attempt
-  };
-
   static TenantNetworkOptions NetworkOptions(const ReconcilerOptions& o);
+  static SupervisorOptions StepOptions(const ReconcilerOptions& o);
   void Loop();
-  bool Pass();  // one reconciliation; true when something wants the fast tick
-  bool ReconcileOne(const link::Assignment& a, const runtime::ContainerInfo* c, Progress& p);
-  void EnsureRunning(const link::Assignment& a, const runtime::ContainerInfo* c, Progress& p);
-  void EnsureStopped(const link::Assignment& a, const runtime::ContainerInfo* c, Progress& p);
-  void EnsureDeleted(const link::Assignment& a, const runtime::ContainerInfo* c, Progress& p);
-  void CheckReady(const link::Assignment& a, const runtime::ContainerInfo& c, Progress& p);
+  void Pass();  // one diff of desired against actual; hands out the steps
+  // Posts a step for every desired workload whose supervisor is idle.
+  void Dispatch(const std::map<std::string, link::Assignment>& desired,
+                const std::vector<runtime::ContainerInfo>& actual);
+  // Engine workers: a step ended and wants the next pass at `next`.
+  void StepEnded(NextPass next);
   void StopOrphans(const std::vector<runtime::ContainerInfo>& actual,
                    const std::map<std::string, link::Assignment>& desired);
-  void Report(const link::Assignment& a, std::string state, std::string reason,
-              std::vector<link::PortBindingReport> bindings = {}, std::string detail = {});
-  // The network `a`'s container joins: its tenant's, or "" (the engine's default bridge).
-  std::string NetworkFor(const link::Assignment& a) const;
-  // Removes tenant networks no container names any more (after a workload is deleted).
-  void PruneNetworks();
-  std::chrono::seconds Backoff(int failures) const;
+  bool Busy(const std::string& workload_id) const;  // loop thread
   bool Stopping() const;
 
-  // Constant after construction.
+  // SupervisorHost.
+  std::vector<std::string> AllowedRegistries() const override;
+  void Report(const link::Assignment& a, WorkloadState state, std::string reason,
+              std::vector<link::PortBindingReport> bindings, std::string detail) override;
+
+  // Constant after construction (networks_ is thread-safe).
   const ReconcilerOptions options_;
   runtime::Runtime& runtime_;
   const StatusSink sink_;
+  TenantNetworks networks_;
+  const SupervisorContext context_;
 
   // Protected by mu_.
   mutable std::mutex mu_;
@@ -125,17 +128,19 @@ class Reconciler {
   std::map<std::string, link::Assignment> desired_;
   std::map<std::string, link::StatusReport> reported_;
   std::vector<std::string> registries_;  // allowed by name
+  std::set<std::string> orphan_stops_;   // container names being stopped by a worker
   bool have_truth_ = false;
-  bool dirty_ = false;
+  bool dirty_ = false;  // the desired set changed, or a step wants the next pass now
+  bool hurry_ = false;  // a step wants the fast tick
   bool stopping_ = false;
 
-  // Worker thread only.
-  TenantNetworks networks_;
-  std::map<std::string, Progress> progress_;
+  // Loop thread only.
+  std::map<std::string, std::unique_ptr<WorkloadSupervisor>> supervisors_;
   std::map<std::string, bool> orphans_seen_;  // container name → logged
   bool engine_down_ = false;                  // logged once per outage
 
-  std::thread worker_;
+  std::thread loop_;
+  boost::asio::thread_pool engine_pool_;  // options_.engine_workers threads
 };
 
 }  // namespace lattice::agent

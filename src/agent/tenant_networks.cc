@@ -94,6 +94,7 @@ TenantNetworks::TenantNetworks(runtime::Runtime& runtime, TenantNetworkOptions o
     : runtime_(runtime), options_(std::move(options)) {}
 
 Result<std::string> TenantNetworks::Ensure(const std::string& tenant) {
+  std::lock_guard lock(mu_);
   if (auto it = known_.find(tenant); it != known_.end()) return it->second;
   const std::string name = TenantNetworkName(tenant);
   // A few rounds: another process (a second agent on the same engine, an operator) may take a
@@ -132,10 +133,24 @@ Result<std::string> TenantNetworks::Ensure(const std::string& tenant) {
 }
 
 void TenantNetworks::Forget(const std::string& tenant) {
+  std::lock_guard lock(mu_);
   known_.erase(tenant);
 }
 
+std::shared_lock<std::shared_mutex> TenantNetworks::Use() {
+  return std::shared_lock(use_);
+}
+
+Result<int> TenantNetworks::PruneUnused(
+    const std::function<Result<std::set<std::string>>()>& list_in_use) {
+  std::unique_lock no_creates(use_);
+  auto in_use = list_in_use();
+  if (!in_use.ok()) return std::move(in_use).error();
+  return Prune(*in_use);
+}
+
 Result<int> TenantNetworks::Prune(const std::set<std::string>& in_use) {
+  std::lock_guard lock(mu_);
   auto networks = runtime_.ListNetworks();
   if (!networks.ok()) return std::move(networks).error();
   int removed = 0;

@@ -6,14 +6,20 @@
 // `lattice.tenant=<tenant>` and `lattice.node=<node id>`; one of this node's that no container
 // (running or stopped) names any more is removed by Prune().
 //
-// PickSubnet is pure. TenantNetworks is NOT thread-safe: the reconciler's worker thread is its
-// only caller. The Runtime must outlive it.
+// PickSubnet is pure. TenantNetworks is thread-safe: workload supervisors call it from several
+// engine workers at once. Ensure() and Prune() are serialised (one engine conversation about
+// networks at a time); Use() holds off PruneUnused() while a container is being created on a
+// network, so a prune cannot remove the network between Ensure() and the create. The Runtime
+// must outlive it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -64,11 +70,20 @@ class TenantNetworks {
   // the engine was created with, running or not: a stopped container must still find its
   // network when it starts again). Returns how many went.
   Result<int> Prune(const std::set<std::string>& in_use);
+  // Prune() with `in_use` listed by `list_in_use` while no Use() lease is held, so the list
+  // includes every container created on a network up to then. Its error is returned as is.
+  Result<int> PruneUnused(const std::function<Result<std::set<std::string>>()>& list_in_use);
+  // A lease that holds off PruneUnused(): take it before Ensure() and keep it until the
+  // container joining the network exists. Leases do not exclude each other.
+  [[nodiscard]] std::shared_lock<std::shared_mutex> Use();
 
  private:
   runtime::Runtime& runtime_;
   const TenantNetworkOptions options_;
-  std::map<std::string, std::string> known_;  // tenant → network name, seen to exist
+
+  std::shared_mutex use_;  // shared: a create in progress; exclusive: PruneUnused()
+  std::mutex mu_;          // serialises Ensure/Forget/Prune; taken after use_, never before
+  std::map<std::string, std::string> known_;  // tenant → network name, seen to exist; mu_
 };
 
 }  // namespace lattice::agent

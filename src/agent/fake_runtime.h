@@ -1,0 +1,176 @@
+// FakeRuntime: an in-memory runtime::Runtime for the agent's hermetic tests (the supervisor and
+// the diff loop), where a real engine cannot be made to hang or fail on cue. Images, containers
+// and networks live in maps; containers "run" when started and never exit on their own. Tests
+// can hold one image's pull until they release it (HoldPull/ReleasePull), make the next creates
+// fail (FailCreates), and count calls. Test-only; thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/runtime.h"
+
+namespace lattice::agent::testing {
+
+class FakeRuntime final : public runtime::Runtime {
+ public:
+  ~FakeRuntime() override { ReleasePull(); }
+
+  // EnsureImage(image) blocks until ReleasePull() (or the fake's destruction).
+  void HoldPull(const std::string& image) {
+    std::lock_guard lock(mu_);
+    held_ = image;
+  }
+  void ReleasePull() {
+    {
+      std::lock_guard lock(mu_);
+      held_.clear();
+    }
+    cv_.notify_all();
+  }
+  // Whether a pull of `image` is blocked in EnsureImage right now.
+  bool PullBlocked(const std::string& image) const {
+    std::lock_guard lock(mu_);
+    return blocked_.count(image) > 0;
+  }
+  // The next `n` creates fail with kUnavailable.
+  void FailCreates(int n) {
+    std::lock_guard lock(mu_);
+    failing_creates_ = n;
+  }
+
+  int pulls(const std::string& image) const {
+    std::lock_guard lock(mu_);
+    auto it = pulls_.find(image);
+    return it == pulls_.end() ? 0 : it->second;
+  }
+  int creates() const { return creates_; }
+
+  Status Ping() override { return Status::Ok(); }
+  Result<runtime::NodeInfo> Info() override {
+    return runtime::NodeInfo{4, 8LL << 30, 0, "fake", "linux"};
+  }
+
+  Status EnsureImage(const std::string& image) override {
+    std::unique_lock lock(mu_);
+    ++pulls_[image];
+    blocked_.insert(image);
+    cv_.wait(lock, [&] { return held_ != image; });
+    blocked_.erase(blocked_.find(image));
+    images_.insert(image);
+    return Status::Ok();
+  }
+  Result<bool> HasImage(const std::string& image) override {
+    std::lock_guard lock(mu_);
+    return images_.count(image) > 0;
+  }
+
+  Result<std::string> Create(const runtime::ContainerSpec& spec) override {
+    std::lock_guard lock(mu_);
+    ++creates_;
+    if (failing_creates_ > 0) {
+      --failing_creates_;
+      return Error::Unavailable("the fake engine refuses this create");
+    }
+    for (const auto& [id, c] : containers_)
+      if (c.name == spec.name) return Error::Conflict("name " + spec.name + " is taken");
+    runtime::ContainerInfo c;
+    c.id = "c" + std::to_string(++next_id_);
+    c.name = spec.name;
+    c.image = spec.image;
+    c.state = "created";
+    c.labels = spec.labels;
+    c.network_mode = spec.network.empty() ? "bridge" : spec.network;
+    for (runtime::PortBinding p : spec.ports) {
+      p.host_port = 40000 + next_id_;
+      c.ports.push_back(p);
+    }
+    containers_[c.id] = c;
+    return c.id;
+  }
+  Status Start(const std::string& id) override { return SetRunning(id, true); }
+  Status Stop(const std::string& id, std::chrono::seconds) override {
+    return SetRunning(id, false);
+  }
+  Status Remove(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    if (auto* c = Find(id)) containers_.erase(c->id);
+    return Status::Ok();
+  }
+  Status RemoveVolume(const std::string&) override { return Status::Ok(); }
+
+  Result<std::string> CreateNetwork(const runtime::NetworkSpec& spec) override {
+    std::lock_guard lock(mu_);
+    if (networks_.count(spec.name)) return Error::Conflict("network " + spec.name + " exists");
+    networks_[spec.name] = {spec.name, spec.name, {spec.subnet}, spec.labels};
+    return spec.name;
+  }
+  Result<std::vector<runtime::NetworkInfo>> ListNetworks() override {
+    std::lock_guard lock(mu_);
+    std::vector<runtime::NetworkInfo> out;
+    for (const auto& [name, n] : networks_) out.push_back(n);
+    return out;
+  }
+  Status RemoveNetwork(const std::string& id_or_name) override {
+    std::lock_guard lock(mu_);
+    networks_.erase(id_or_name);
+    return Status::Ok();
+  }
+
+  Status CopyFiles(const std::string&, const std::string&,
+                   const std::vector<runtime::FileEntry>&) override {
+    return Status::Ok();
+  }
+  Result<runtime::ContainerInfo> Inspect(const std::string& id_or_name) override {
+    std::lock_guard lock(mu_);
+    if (auto* c = Find(id_or_name)) return *c;
+    return Error::NotFound("no container " + id_or_name);
+  }
+  Result<std::vector<runtime::ContainerInfo>> ListByLabel(const std::string& key) override {
+    std::lock_guard lock(mu_);
+    std::vector<runtime::ContainerInfo> out;
+    for (const auto& [id, c] : containers_)
+      if (c.labels.count(key)) out.push_back(c);
+    return out;
+  }
+  Result<std::string> Logs(const std::string&, int) override { return std::string(); }
+  Status FollowLogs(const std::string&, int, const std::function<bool(std::string_view)>&,
+                    const std::atomic<bool>&) override {
+    return Status::Ok();
+  }
+
+ private:
+  runtime::ContainerInfo* Find(const std::string& id_or_name) {
+    for (auto& [id, c] : containers_)
+      if (id == id_or_name || c.name == id_or_name) return &c;
+    return nullptr;
+  }
+  Status SetRunning(const std::string& id, bool running) {
+    std::lock_guard lock(mu_);
+    auto* c = Find(id);
+    if (!c) return Error::NotFound("no container " + id);
+    c->running = running;
+    c->state = running ? "running" : "exited";
+    return Status::Ok();
+  }
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string held_;  // the image whose pull blocks
+  std::multiset<std::string> blocked_;
+  std::set<std::string> images_;
+  std::map<std::string, int> pulls_;
+  std::map<std::string, runtime::ContainerInfo> containers_;  // by id
+  std::map<std::string, runtime::NetworkInfo> networks_;      // by name
+  int next_id_ = 0;
+  std::atomic<int> creates_{0};
+  int failing_creates_ = 0;
+};
+
+}  // namespace lattice::agent::testing

@@ -1,0 +1,234 @@
+// The supervisor and the diff loop against the in-memory FakeRuntime, with a manual clock where
+// time matters: a hanging pull holds one engine worker, not the node; a busy supervisor is never
+// given a second step; a failure is retried only after its backoff. Hermetic: no engine.
+#include "agent/workload_supervisor.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "agent/agent_test_util.h"
+#include "agent/fake_runtime.h"
+#include "agent/reconciler.h"
+
+namespace lattice::agent {
+namespace {
+
+using namespace testing;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr char kSlowImage[] = "lattice/slow:1";
+constexpr char kFastImage[] = "lattice/fast:1";
+
+link::Assignment Workload(const std::string& id, const std::string& image,
+                          std::int64_t generation = 1) {
+  link::Assignment a;
+  a.workload_id = id;
+  a.generation = generation;
+  a.desired_state = "running";
+  a.spec.image = image;
+  return a;
+}
+
+// Polls `done` every 5 ms until it holds or `timeout` passes.
+bool Eventually(const std::function<bool()>& done, milliseconds timeout = seconds(5)) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return done();
+}
+
+std::string LastState(const StatusRecorder& r, const std::string& id) {
+  auto states = r.States(id);
+  return states.empty() ? "" : states.back();
+}
+
+class DiffLoopTest : public ::testing::Test {
+ protected:
+  ReconcilerOptions Options(int workers = 4) const {
+    ReconcilerOptions o;
+    o.node_id = "node-1";
+    o.tick = milliseconds(50);
+    o.fast_tick = milliseconds(10);
+    o.engine_workers = workers;
+    return o;
+  }
+  void StartReconciler(ReconcilerOptions o) {
+    rec_ = std::make_unique<Reconciler>(std::move(o), rt_, statuses_.Sink(), clock_);
+    rec_->Start();
+  }
+  void TearDown() override {
+    rt_.ReleasePull();  // a held pull would keep Stop() waiting
+    rec_.reset();
+  }
+
+  FakeRuntime rt_;
+  ManualSteadyClock clock_;
+  StatusRecorder statuses_;
+  std::unique_ptr<Reconciler> rec_;
+};
+
+TEST_F(DiffLoopTest, AHangingPullDoesNotDelayAnotherWorkload) {
+  rt_.HoldPull(kSlowImage);
+  StartReconciler(Options());
+  rec_->SetAssignments({Workload("a", kSlowImage), Workload("b", kFastImage)});
+
+  ASSERT_TRUE(statuses_.WaitState("b", 1, "running", seconds(5)))
+      << ::testing::PrintToString(statuses_.States("b"));
+  ASSERT_TRUE(Eventually([&] { return rt_.PullBlocked(kSlowImage); }));
+  std::this_thread::sleep_for(milliseconds(100));  // passes go by; a stays where it is
+  EXPECT_EQ(LastState(statuses_, "a"), "creating");
+  EXPECT_EQ(statuses_.States("b"), (std::vector<std::string>{"creating", "starting", "running"}));
+
+  rt_.ReleasePull();
+  ASSERT_TRUE(statuses_.WaitState("a", 1, "running", seconds(5)))
+      << ::testing::PrintToString(statuses_.States("a"));
+  EXPECT_EQ(statuses_.States("a"), (std::vector<std::string>{"creating", "starting", "running"}));
+  EXPECT_EQ(rec_->RunningCount(), 2);
+}
+
+TEST_F(DiffLoopTest, WithOneEngineWorkerAHangingPullHoldsEveryoneBack) {
+  // The pool is the bound: this is what the agent did before it had more than one worker.
+  rt_.HoldPull(kSlowImage);
+  StartReconciler(Options(1));
+  rec_->SetAssignments({Workload("a", kSlowImage)});
+  ASSERT_TRUE(Eventually([&] { return rt_.PullBlocked(kSlowImage); }));
+  rec_->Upsert(Workload("b", kFastImage));
+  EXPECT_FALSE(statuses_.WaitState("b", 1, "running", milliseconds(300)));
+  rt_.ReleasePull();
+  EXPECT_TRUE(statuses_.WaitState("b", 1, "running", seconds(5)));
+}
+
+TEST_F(DiffLoopTest, ABusySupervisorIsNotGivenASecondStep) {
+  rt_.HoldPull(kSlowImage);
+  StartReconciler(Options());
+  rec_->SetAssignments({Workload("a", kSlowImage)});
+  ASSERT_TRUE(Eventually([&] { return rt_.PullBlocked(kSlowImage); }));
+  // Many passes go by (a 50 ms tick, and every change forces one) while the pull hangs.
+  for (int i = 0; i < 5; ++i) {
+    rec_->SetAssignments({Workload("a", kSlowImage)});
+    std::this_thread::sleep_for(milliseconds(60));
+  }
+  EXPECT_EQ(rt_.pulls(kSlowImage), 1) << "a second step would have pulled again";
+  rt_.ReleasePull();
+  ASSERT_TRUE(statuses_.WaitState("a", 1, "running", seconds(5)));
+  EXPECT_EQ(rt_.pulls(kSlowImage), 1);
+  EXPECT_EQ(rt_.creates(), 1);
+}
+
+TEST_F(DiffLoopTest, ANewGenerationThatArrivesDuringAStepIsActedOnWhenItEnds) {
+  rt_.HoldPull(kSlowImage);
+  ReconcilerOptions o = Options();
+  o.tick = seconds(60);  // only a change, or a step asking for it, brings a pass
+  StartReconciler(o);
+  rec_->SetAssignments({Workload("a", kSlowImage)});
+  ASSERT_TRUE(Eventually([&] { return rt_.PullBlocked(kSlowImage); }));
+  link::Assignment stopped = Workload("a", kSlowImage, 2);
+  stopped.desired_state = "stopped";
+  rec_->Upsert(stopped);
+  rt_.ReleasePull();
+  EXPECT_TRUE(statuses_.WaitState("a", 2, "stopped", seconds(5)))
+      << ::testing::PrintToString(statuses_.States("a"));
+}
+
+TEST_F(DiffLoopTest, AFailedCreateIsRetriedOnlyAfterTheBackoff) {
+  rt_.FailCreates(1);
+  StartReconciler(Options());
+  rec_->SetAssignments({Workload("a", kFastImage)});
+  auto failed = statuses_.WaitState("a", 1, "failed", seconds(5));
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->reason.find("could not create the container"), std::string::npos)
+      << failed->reason;
+
+  // The clock stands still: however many passes go by, no second attempt.
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(rt_.creates(), 1);
+  clock_.Advance(milliseconds(999));  // the first backoff is 1 s
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(rt_.creates(), 1);
+
+  clock_.Advance(milliseconds(1));
+  ASSERT_TRUE(statuses_.WaitState("a", 1, "running", seconds(5)));
+  EXPECT_EQ(rt_.creates(), 2);
+}
+
+TEST_F(DiffLoopTest, NeverReadyFailsWhenTheDeadlinePassesOnTheClock) {
+  link::Assignment a = Workload("deaf", kFastImage);
+  a.spec.readiness.kind = templates::Readiness::Kind::kTcp;
+  a.spec.readiness.container_port = 9999;  // not published: every probe fails
+  StartReconciler(Options());
+  rec_->SetAssignments({a});
+  ASSERT_TRUE(statuses_.WaitState("deaf", 1, "starting", seconds(5)));
+  std::this_thread::sleep_for(milliseconds(200));
+  EXPECT_EQ(LastState(statuses_, "deaf"), "starting") << "the deadline is 180 s of the clock";
+  clock_.Advance(seconds(180));
+  auto failed = statuses_.WaitState("deaf", 1, "failed", seconds(5));
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->reason.find("did not become ready within 180 s"), std::string::npos)
+      << failed->reason;
+}
+
+// The supervisor alone: the claim, and what a step asks of the loop.
+class RecordingHost final : public SupervisorHost {
+ public:
+  std::vector<std::string> AllowedRegistries() const override { return {}; }
+  void Report(const link::Assignment&, WorkloadState state, std::string,
+              std::vector<link::PortBindingReport>, std::string) override {
+    std::lock_guard lock(mu_);
+    states.push_back(state);
+  }
+  std::vector<WorkloadState> states;
+
+ private:
+  std::mutex mu_;
+};
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  FakeRuntime rt_;
+  ManualSteadyClock clock_;
+  TenantNetworks networks_{rt_, {}};
+  RecordingHost host_;
+  SupervisorContext ctx_{SupervisorOptions{}, rt_, clock_, networks_, host_};
+  WorkloadSupervisor sup_{ctx_};
+};
+
+TEST_F(SupervisorTest, AClaimedSupervisorRefusesASecondClaimUntilItsStepEnds) {
+  ASSERT_TRUE(sup_.TryClaim(1));
+  EXPECT_TRUE(sup_.Busy());
+  EXPECT_FALSE(sup_.TryClaim(1));
+  EXPECT_EQ(sup_.Step(Workload("a", kFastImage), std::nullopt), NextPass::kOnTick);
+  EXPECT_FALSE(sup_.Busy());
+  EXPECT_EQ(host_.states,
+            (std::vector<WorkloadState>{WorkloadState::kCreating, WorkloadState::kStarting,
+                                        WorkloadState::kRunning}));
+  EXPECT_TRUE(sup_.TryClaim(1));
+}
+
+TEST_F(SupervisorTest, ANewGenerationRefusedWhileBusyAsksForThePassAtOnce) {
+  ASSERT_TRUE(sup_.TryClaim(1));
+  EXPECT_FALSE(sup_.TryClaim(2));
+  EXPECT_EQ(sup_.Step(Workload("a", kFastImage), std::nullopt), NextPass::kNow);
+  ASSERT_TRUE(sup_.TryClaim(2));
+  auto c = rt_.Inspect(ContainerName("a"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(sup_.Step(Workload("a", kFastImage, 2), *c), NextPass::kOnTick);
+}
+
+TEST_F(SupervisorTest, AFailureDueWithinATickAsksForTheFastTick) {
+  rt_.FailCreates(1);
+  ASSERT_TRUE(sup_.TryClaim(1));
+  // The first backoff (1 s) is shorter than the default 2 s tick: look again soon.
+  EXPECT_EQ(sup_.Step(Workload("a", kFastImage), std::nullopt), NextPass::kSoon);
+  EXPECT_EQ(host_.states.back(), WorkloadState::kFailed);
+}
+
+}  // namespace
+}  // namespace lattice::agent
