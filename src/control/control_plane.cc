@@ -444,23 +444,23 @@ void ControlPlane::OnHeartbeat(const std::string& node_id) {
   last_seen_[node_id] = clock_.NowSeconds();
 }
 
-void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport& r) {
+Status ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport& r) {
   OnHeartbeat(node_id);
   auto w = store_.GetWorkload(r.workload_id);
-  if (!w.ok() || w->node_id != node_id) return;  // not (or no longer) this node's
-  if (r.generation != w->generation) return;     // about a superseded intent
+  if (!w.ok() && w.error().code != ErrorCode::kNotFound) return std::move(w).error();
+  if (!w.ok() || w->node_id != node_id) return Status::Ok();  // not (or no longer) this node's
+  if (r.generation != w->generation) return Status::Ok();     // about a superseded intent
   // The engine's own words stay with the operators: the owner sees only the short reason.
   if (!r.detail.empty())
     spdlog::info("msg=\"workload status detail\" workload={} node={} state={} detail=\"{}\"",
                  r.workload_id, node_id, r.state, r.detail.substr(0, 2048));
   if (r.state == "deleted") {
-    if (w->desired_state != "deleted") return;
-    if (store_.DeleteWorkload(w->id).ok()) {
-      Forget(w->id);
-      hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
-      PublishDeleted(w->id, w->owner_id);
-    }
-    return;
+    if (w->desired_state != "deleted") return Status::Ok();
+    if (Status s = store_.DeleteWorkload(w->id); !s.ok()) return s;
+    Forget(w->id);
+    hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
+    PublishDeleted(w->id, w->owner_id);
+    return Status::Ok();
   }
   json::array bindings;
   for (const auto& b : r.bindings)
@@ -468,14 +468,14 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   const std::string reason = r.reason.substr(0, 1024);
   if (w->status == r.state && w->status_reason == reason &&
       w->bindings_json == json::serialize(bindings))
-    return;
-  if (!store_
-           .SetObservedStatus(w->id, r.generation, r.state, reason, json::serialize(bindings),
-                              clock_.NowSeconds())
-           .ok())
-    return;
+    return Status::Ok();
+  if (Status s = store_.SetObservedStatus(w->id, r.generation, r.state, reason,
+                                          json::serialize(bindings), clock_.NowSeconds());
+      !s.ok())
+    return s;
   if (w->status != r.state || w->status_reason != reason) Record(*w, r.state, reason);
   PublishWorkload(w->id);
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------- duties

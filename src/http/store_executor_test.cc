@@ -171,9 +171,9 @@ TEST(StoreExecutor, TheDispatcherAnswers503WhenTheStoreCannotTakeTheRequest) {
   DispatchOptions opts;
   opts.access_log = false;
   opts.store_executor = &ex;
-  Dispatcher d(router, metrics, [](std::string_view) -> Result<Principal> {
-    return Error::Unauthenticated("no");
-  }, opts);
+  Dispatcher d(
+      router, metrics,
+      [](std::string_view) -> Result<Principal> { return Error::Unauthenticated("no"); }, opts);
   Saturation busy(ioc, ex);
 
   Reply health, refused, things;
@@ -217,9 +217,9 @@ TEST(StoreExecutor, TheRefusalIsProblemJsonWithRetryAfter) {
   DispatchOptions opts;
   opts.access_log = false;
   opts.store_executor = &ex;
-  Dispatcher d(router, metrics, [](std::string_view) -> Result<Principal> {
-    return Error::Unauthenticated("no");
-  }, opts);
+  Dispatcher d(
+      router, metrics,
+      [](std::string_view) -> Result<Principal> { return Error::Unauthenticated("no"); }, opts);
   Saturation busy(ioc, ex);
   Reply r;
   asio::co_spawn(
