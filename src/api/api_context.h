@@ -17,6 +17,7 @@
 #include "control/control_plane.h"
 #include "control/event_bus.h"
 #include "http/metrics.h"
+#include "http/store_executor.h"
 #include "store/store.h"
 
 namespace lattice::api {
@@ -26,6 +27,8 @@ struct ApiContext {
   auth::AuthService& auth;
   http::HttpMetrics& metrics;
   boost::asio::thread_pool& blocking;  // argon2id and other CPU-heavy or blocking calls
+  // Store calls of handlers that run on the I/O thread (routes with UsesStore::kNo).
+  http::StoreExecutor& store_executor;
   control::ControlPlane& control;
   control::EventBus& events;
   control::AgentHub& hub;

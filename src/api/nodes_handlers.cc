@@ -36,25 +36,29 @@ void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
                                           {"command", t->command},
                                           {"expires_at", FormatTimestamp(t->expires_at)}});
              });
-  router.Add(bhttp::verb::get, "/api/v1/events", Access::kUser,
-             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
-               auto queue = std::make_shared<SseQueue>(co_await asio::this_coro::executor);
-               auto lease = ctx.streams.Open(StreamKind::kEvents, *req.principal,
-                                             [queue] { queue->Close(); });
-               if (!lease.ok()) co_return http::ProblemReply(lease.error(), req.path);
-               auto held = std::shared_ptr<StreamRegistry::Lease>(std::move(lease).value());
-               auto sub = std::shared_ptr<control::EventBus::Subscription>(
-                   ctx.events.Subscribe(req.principal->user_id, [queue](const control::Event& e) {
-                     if (queue->Push(e.type, e.data)) return true;
-                     queue->Close();
-                     return false;
-                   }));
-               Reply r = SseReply();
-               r.stream = [queue, sub, held](http::beast::tcp_stream& s) -> asio::awaitable<void> {
-                 co_await queue->Pump(s);
-               };
-               co_return r;
-             });
+  router.Add(
+      bhttp::verb::get, "/api/v1/events", Access::kUser,
+      [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+        auto queue = std::make_shared<SseQueue>(co_await asio::this_coro::executor);
+        auto lease =
+            ctx.streams.Open(StreamKind::kEvents, *req.principal, [queue] { queue->Close(); });
+        if (!lease.ok()) co_return http::ProblemReply(lease.error(), req.path);
+        auto held = std::shared_ptr<StreamRegistry::Lease>(std::move(lease).value());
+        auto sub = std::shared_ptr<control::EventBus::Subscription>(
+            ctx.events.Subscribe(req.principal->user_id, [queue](const control::Event& e) {
+              if (queue->Push(e.type, e.data)) return true;
+              queue->Close();
+              return false;
+            }));
+        Reply r = SseReply();
+        r.stream = [queue, sub, held](http::beast::tcp_stream& s) -> asio::awaitable<void> {
+          co_await queue->Pump(s);
+        };
+        co_return r;
+      },
+      // Events come from the in-memory bus: the stream keeps flowing while the store is
+      // frozen. Only the sign-in check (in the dispatcher) reads the store.
+      http::UsesStore::kNo);
 }
 
 }  // namespace lattice::api

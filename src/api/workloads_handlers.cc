@@ -70,8 +70,14 @@ asio::awaitable<Reply> Logs(ApiContext& ctx, RequestContext& req) {
   if (!params.ok()) co_return http::ProblemReply(params.error(), req.path);
   const auto [tail, follow] = *params;
   const std::string id(req.Param("id"));
-  auto node = ctx.control.NodeOf(*req.principal, id);
-  if (!node.ok()) co_return http::ProblemReply(node.error(), req.path);
+  // Runs on the I/O thread (it waits for the agent, or streams): only this lookup is a store
+  // call.
+  std::optional<Result<std::string>> node;
+  if (Status ran = co_await ctx.store_executor.Call(
+          [&] { node.emplace(ctx.control.NodeOf(*req.principal, id)); });
+      !ran.ok())
+    co_return http::ProblemReply(ran.error(), req.path);
+  if (!node->ok()) co_return http::ProblemReply(node->error(), req.path);
   auto ex = co_await asio::this_coro::executor;
   const Error offline = Error::Unavailable("The workload's node is not connected right now.");
 
@@ -82,7 +88,7 @@ asio::awaitable<Reply> Logs(ApiContext& ctx, RequestContext& req) {
     if (!lease.ok()) co_return http::ProblemReply(lease.error(), req.path);
     auto held = std::shared_ptr<StreamRegistry::Lease>(std::move(lease).value());
     const std::string stream_id =
-        ctx.hub.OpenLogs(*node, id, tail, true,
+        ctx.hub.OpenLogs(**node, id, tail, true,
                          [queue](std::vector<std::string> lines, bool done, std::string error) {
                            bool ok = true;
                            for (const auto& l : lines) ok = ok && queue->Push("", l);
@@ -101,7 +107,7 @@ asio::awaitable<Reply> Logs(ApiContext& ctx, RequestContext& req) {
 
   auto col = std::make_shared<LogCollector>(ex);
   const std::string stream_id = ctx.hub.OpenLogs(
-      *node, id, tail, false, [col](std::vector<std::string> lines, bool done, std::string error) {
+      **node, id, tail, false, [col](std::vector<std::string> lines, bool done, std::string error) {
         std::lock_guard lock(col->mu);
         for (const auto& l : lines) {
           col->text += l;
@@ -185,8 +191,10 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
               {{"at", FormatTimestamp(e.at)}, {"status", Name(e.status)}, {"message", e.message}});
         co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
       });
-  router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/logs", Access::kUser,
-             [&ctx](RequestContext& req) -> asio::awaitable<Reply> { return Logs(ctx, req); });
+  router.Add(
+      bhttp::verb::get, "/api/v1/workloads/{id}/logs", Access::kUser,
+      [&ctx](RequestContext& req) -> asio::awaitable<Reply> { return Logs(ctx, req); },
+      http::UsesStore::kNo);
 }
 
 }  // namespace lattice::api

@@ -43,6 +43,14 @@ bool Is2xx(int status) {
   return status >= 200 && status < 300;
 }
 
+// Appends when to try again: the Retry-After seconds if the server sent them, else `otherwise`.
+void AddRetryHint(Error& e, const std::string& retry_after, std::string_view otherwise) {
+  e.retry_after_seconds = std::atoi(retry_after.c_str());
+  e.message += e.retry_after_seconds > 0
+                   ? " — try again in " + std::to_string(e.retry_after_seconds) + "s"
+                   : " — try again " + std::string(otherwise);
+}
+
 }  // namespace
 
 Error ErrorFromResponse(const HttpResponse& r, bool sent_token) {
@@ -72,16 +80,13 @@ Error ErrorFromResponse(const HttpResponse& r, bool sent_token) {
       if (sent_token) e.message = "not signed in (or the session expired): run `lattice login`";
       break;
     case 429:
-      e.retry_after_seconds = std::atoi(r.retry_after.c_str());
-      e.message += e.retry_after_seconds > 0
-                       ? " — try again in " + std::to_string(e.retry_after_seconds) + "s"
-                       : " — try again later";
+      AddRetryHint(e, r.retry_after, "later");
       break;
     case 500:
       e.message += " — the server's log has the cause";
       break;
-    case 503:
-      e.message += " — try again shortly";
+    case 503:  // the store (or a node) is busy or unreachable; the server says when to retry
+      AddRetryHint(e, r.retry_after, "shortly");
       break;
     default:
       break;

@@ -55,6 +55,11 @@ TEST(cli_api_errors, ServerFailuresSayWhereToLook) {
   const Error e = ErrorFromResponse(Problem(503, R"({"detail":"Node offline."})"), true);
   EXPECT_EQ(e.code, ErrorCode::kUnavailable);
   EXPECT_EQ(e.message, "Node offline. — try again shortly");
+  const Error busy =
+      ErrorFromResponse(Problem(503, R"({"detail":"The server is busy."})", "2"), true);
+  EXPECT_EQ(busy.code, ErrorCode::kUnavailable);
+  EXPECT_EQ(busy.retry_after_seconds, 2);
+  EXPECT_EQ(busy.message, "The server is busy. — try again in 2s");
 }
 
 TEST(cli_api_errors, NonProblemBodyStillGivesAReadableMessage) {

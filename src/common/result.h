@@ -41,7 +41,7 @@ struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   std::vector<FieldError> fields;  // set for kInvalidArgument validation failures
-  int retry_after_seconds = 0;     // set for kRateLimited
+  int retry_after_seconds = 0;     // set for kRateLimited; may be for kUnavailable
   // A more specific problem type than the status gives ("quota-exceeded" becomes
   // `urn:lattice:problem:quota-exceeded`); lower-case letters and '-'. Empty: from the status.
   std::string type;

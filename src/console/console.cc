@@ -85,18 +85,21 @@ std::string_view ContentTypeFor(std::string_view path) {
 
 void AddConsoleRoutes(http::Router& router, std::span<const Asset> assets) {
   for (std::string_view page : kPages) {
-    router.Add(http::bhttp::verb::get, std::string(page), http::Access::kPublic,
-               [assets](http::RequestContext&) -> http::asio::awaitable<http::Reply> {
-                 co_return PageReply(assets);
-               });
+    router.Add(
+        http::bhttp::verb::get, std::string(page), http::Access::kPublic,
+        [assets](http::RequestContext&) -> http::asio::awaitable<http::Reply> {
+          co_return PageReply(assets);
+        },
+        http::UsesStore::kNo);
   }
-  router.Add(http::bhttp::verb::get, "/assets/{file}", http::Access::kPublic,
-             [assets](http::RequestContext& req) -> http::asio::awaitable<http::Reply> {
-               const std::string path = "assets/" + std::string(req.Param("file"));
-               if (const Asset* a = FindAsset(assets, path)) co_return AssetReply(*a, true);
-               co_return http::ProblemReply(http::bhttp::status::not_found, "No such resource.",
-                                            req.path);
-             });
+  router.Add(
+      http::bhttp::verb::get, "/assets/{file}", http::Access::kPublic,
+      [assets](http::RequestContext& req) -> http::asio::awaitable<http::Reply> {
+        const std::string path = "assets/" + std::string(req.Param("file"));
+        if (const Asset* a = FindAsset(assets, path)) co_return AssetReply(*a, true);
+        co_return http::ProblemReply(http::bhttp::status::not_found, "No such resource.", req.path);
+      },
+      http::UsesStore::kNo);
 }
 
 }  // namespace lattice::console

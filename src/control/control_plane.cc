@@ -475,11 +475,12 @@ void ControlPlane::OnHeartbeat(const std::string& node_id) {
   last_seen_[node_id] = clock_.NowSeconds();
 }
 
-void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport& r) {
+Status ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport& r) {
   OnHeartbeat(node_id);
   auto w = store_.GetWorkload(r.workload_id);
-  if (!w.ok() || w->node_id != node_id) return;  // not (or no longer) this node's
-  if (r.generation != w->generation) return;     // about a superseded intent
+  if (!w.ok() && w.error().code != ErrorCode::kNotFound) return std::move(w).error();
+  if (!w.ok() || w->node_id != node_id) return Status::Ok();  // not (or no longer) this node's
+  if (r.generation != w->generation) return Status::Ok();     // about a superseded intent
   // The engine's own words stay with the operators: the owner sees only the short reason.
   if (!r.detail.empty())
     spdlog::info("msg=\"workload status detail\" workload={} node={} state={} detail=\"{}\"",
@@ -488,16 +489,15 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   if (!state) {  // a newer agent's state this server does not know: keep the last one
     spdlog::warn("msg=\"unknown workload state\" workload={} node={} state=\"{}\"", w->id, node_id,
                  r.state.substr(0, 64));
-    return;
+    return Status::Ok();
   }
   if (*state == WorkloadStatus::kDeleted) {
-    if (w->desired_state != DesiredState::kDeleted) return;
-    if (store_.DeleteWorkload(w->id).ok()) {
-      Forget(w->id);
-      hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
-      PublishDeleted(w->id, w->owner_id);
-    }
-    return;
+    if (w->desired_state != DesiredState::kDeleted) return Status::Ok();
+    if (Status s = store_.DeleteWorkload(w->id); !s.ok()) return s;
+    Forget(w->id);
+    hub_.Send(node_id, link::Remove{w->id});  // the agent can forget it
+    PublishDeleted(w->id, w->owner_id);
+    return Status::Ok();
   }
   json::array bindings;
   for (const auto& b : r.bindings)
@@ -505,14 +505,14 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   const std::string reason = r.reason.substr(0, 1024);
   if (w->status == *state && w->status_reason == reason &&
       w->bindings_json == json::serialize(bindings))
-    return;
-  if (!store_
-           .SetObservedStatus(w->id, r.generation, *state, reason, json::serialize(bindings),
-                              clock_.NowSeconds())
-           .ok())
-    return;
+    return Status::Ok();
+  if (Status s = store_.SetObservedStatus(w->id, r.generation, *state, reason,
+                                          json::serialize(bindings), clock_.NowSeconds());
+      !s.ok())
+    return s;
   if (w->status != *state || w->status_reason != reason) Record(*w, *state, reason);
   PublishWorkload(w->id);
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------- duties

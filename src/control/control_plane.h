@@ -121,7 +121,10 @@ class ControlPlane {
   // After the link is attached: marks the node ready, sends its assignments, schedules.
   void OnAgentConnected(const std::string& node_id);
   void OnAgentDisconnected(const std::string& node_id);
-  void OnStatus(const std::string& node_id, const link::StatusReport& report);
+  // Applies an agent's report. A report about a workload that is not (or no longer) the
+  // node's, or about a superseded generation, is ignored (Ok). kUnavailable if the store could
+  // not be read or written: the report was not applied and may be offered again.
+  Status OnStatus(const std::string& node_id, const link::StatusReport& report);
   void OnHeartbeat(const std::string& node_id);
 
   // Periodic duties, every couple of seconds on every replica: refresh this replica's row;

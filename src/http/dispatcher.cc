@@ -61,6 +61,52 @@ bool Dispatcher::OriginAllowed(std::string_view origin) const {
   return false;
 }
 
+std::optional<Reply> Dispatcher::Authorize(const Route& route, RequestContext& ctx) const {
+  if (route.access == Access::kPublic) return std::nullopt;
+  Result<Principal> p = ctx.BearerToken().empty()
+                            ? Result<Principal>(Error::Unauthenticated(
+                                  "Sign in first: send Authorization: Bearer <token>."))
+                            : auth_(ctx.BearerToken());
+  if (!p.ok()) {
+    Reply reply = ProblemReply(p.error(), ctx.path);
+    if (p.error().code == ErrorCode::kUnauthenticated)
+      reply.res.set(bhttp::field::www_authenticate, "Bearer");
+    return reply;
+  }
+  if (route.access == Access::kAdmin && !p->is_admin())
+    return ProblemReply(Error::Forbidden("Only an administrator may do this."), ctx.path);
+  ctx.principal = std::move(p).value();
+  return std::nullopt;
+}
+
+asio::awaitable<Reply> Dispatcher::Handle(const Route& route, RequestContext& ctx) const {
+  try {
+    co_return co_await route.handler(ctx);
+  } catch (const std::exception& e) {
+    spdlog::error("msg=\"handler failed\" id={} route={} error=\"{}\"", ctx.request_id,
+                  route.pattern, e.what());
+  }
+  co_return ProblemReply(Error::Internal("handler failed"), ctx.path);
+}
+
+asio::awaitable<Reply> Dispatcher::Run(const Route& route, RequestContext& ctx) const {
+  StoreExecutor* ex = opts_.store_executor;
+  const bool on_executor = route.store == UsesStore::kYes;
+  if (ex == nullptr || (!on_executor && route.access == Access::kPublic)) {
+    if (auto refused = Authorize(route, ctx)) co_return std::move(*refused);
+    co_return co_await Handle(route, ctx);
+  }
+  // The job references `ctx` and `reply`: Run awaits a job that started to its end.
+  std::optional<Reply> reply;
+  Status ran = co_await ex->Run([&]() -> asio::awaitable<void> {
+    reply = Authorize(route, ctx);
+    if (!reply && on_executor) reply = co_await Handle(route, ctx);
+  });
+  if (!ran.ok()) co_return ProblemReply(ran.error(), ctx.path);
+  if (reply) co_return std::move(*reply);
+  co_return co_await Handle(route, ctx);  // authorized; the handler does not block
+}
+
 asio::awaitable<Reply> Dispatcher::Dispatch(const Request& req, std::string peer) {
   const auto start = std::chrono::steady_clock::now();
   std::string remote_addr = std::move(peer);
@@ -116,31 +162,7 @@ asio::awaitable<Reply> Dispatcher::Dispatch(const Request& req, std::string peer
                              ctx.path);
         ok = false;
       }
-      if (ok && m.route->access != Access::kPublic) {
-        Result<Principal> p = ctx.BearerToken().empty()
-                                  ? Result<Principal>(Error::Unauthenticated(
-                                        "Sign in first: send Authorization: Bearer <token>."))
-                                  : auth_(ctx.BearerToken());
-        if (!p.ok()) {
-          reply = ProblemReply(p.error(), ctx.path);
-          reply.res.set(bhttp::field::www_authenticate, "Bearer");
-          ok = false;
-        } else if (m.route->access == Access::kAdmin && !p->is_admin()) {
-          reply = ProblemReply(Error::Forbidden("Only an administrator may do this."), ctx.path);
-          ok = false;
-        } else {
-          ctx.principal = std::move(p).value();
-        }
-      }
-      if (ok) {
-        try {
-          reply = co_await m.route->handler(ctx);
-        } catch (const std::exception& e) {
-          spdlog::error("msg=\"handler failed\" id={} route={} error=\"{}\"", ctx.request_id,
-                        route_name, e.what());
-          reply = ProblemReply(Error::Internal(e.what()), ctx.path);
-        }
-      }
+      if (ok) reply = co_await Run(*m.route, ctx);
     }
   }
 

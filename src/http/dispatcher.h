@@ -3,11 +3,15 @@
 // type (415), authentication and role (401/403), the handler, the catch-all that turns an
 // unexpected exception into a logged 500, `Cache-Control: no-store` on API responses, metrics
 // and the access log.
-// Holds references to the router and metrics, which must outlive it. Thread-safe.
+// Network threads never block: with a StoreExecutor, authentication (token checks can read the
+// store) and the handlers of routes that use the store run on it, and Dispatch awaits them; a
+// request the executor could not start within its bound is answered 503 + Retry-After.
+// Holds references to the router, metrics and executor, which must outlive it. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "http/client_address.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "http/store_executor.h"
 #include "http/types.h"
 
 namespace lattice::http {
@@ -27,6 +32,9 @@ struct DispatchOptions {
   bool access_log = true;
   // Peers whose X-Forwarded-For is believed (see client_address.h); empty: none.
   TrustedProxies trusted_proxies;
+  // Where authentication and store-using handlers run; null: inline on the calling thread
+  // (only for tests whose handlers do not block).
+  StoreExecutor* store_executor = nullptr;
 };
 
 class Dispatcher {
@@ -42,6 +50,12 @@ class Dispatcher {
  private:
   std::string NextRequestId(const Request& req);
   bool OriginAllowed(std::string_view origin) const;
+  // Authentication and role for `route`: sets ctx.principal, or returns the 401/403 reply.
+  std::optional<Reply> Authorize(const Route& route, RequestContext& ctx) const;
+  // The handler, with the catch-all that turns an exception into a logged 500.
+  asio::awaitable<Reply> Handle(const Route& route, RequestContext& ctx) const;
+  // Authorize + Handle, each on the executor or the I/O thread as the route says.
+  asio::awaitable<Reply> Run(const Route& route, RequestContext& ctx) const;
 
   const Router& router_;
   HttpMetrics& metrics_;

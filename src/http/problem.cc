@@ -101,6 +101,11 @@ Reply ProblemReply(const Error& error, std::string_view instance) {
   r.res.set(bhttp::field::content_type, "application/problem+json");
   if (error.code == ErrorCode::kRateLimited && error.retry_after_seconds > 0)
     r.res.set(bhttp::field::retry_after, std::to_string(error.retry_after_seconds));
+  // A dependency that cannot be reached (the store saturated, frozen or down) is worth
+  // retrying soon: say when, so clients back off instead of hammering.
+  if (error.code == ErrorCode::kUnavailable)
+    r.res.set(bhttp::field::retry_after,
+              std::to_string(error.retry_after_seconds > 0 ? error.retry_after_seconds : 1));
   return r;
 }
 

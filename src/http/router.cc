@@ -23,8 +23,9 @@ bool IsParam(std::string_view seg) {
 
 }  // namespace
 
-void Router::Add(bhttp::verb method, std::string pattern, Access access, Handler handler) {
-  Route r{method, std::move(pattern), access, std::move(handler), {}};
+void Router::Add(bhttp::verb method, std::string pattern, Access access, Handler handler,
+                 UsesStore store) {
+  Route r{method, std::move(pattern), access, std::move(handler), store, {}};
   for (auto seg : Split(r.pattern)) r.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
 }

@@ -79,6 +79,18 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_IO_THREADS")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
+  cmd.add_option("--store-wait", cfg.store_wait_seconds,
+                 "Seconds a request that needs the store may wait for a store thread before it "
+                 "is answered 503 with Retry-After")
+      ->envname("LATTICE_STORE_WAIT")
+      ->check(CLI::Range(0.01, 600.0))
+      ->capture_default_str();
+  cmd.add_option("--store-timeout", cfg.store_timeout_seconds,
+                 "PostgreSQL: seconds one round trip may take before the call fails (503) and "
+                 "its connection is replaced")
+      ->envname("LATTICE_STORE_TIMEOUT")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   cmd.add_option("--access-log", cfg.access_log, "Log one line per request (true/false)")
       ->envname("LATTICE_ACCESS_LOG")
       ->capture_default_str();

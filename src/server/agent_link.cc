@@ -5,12 +5,15 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <atomic>
+#include <limits>
+#include <optional>
 
 #include "tunnel/tls_stream_ref.h"
 
@@ -23,6 +26,9 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 using Channel =
     asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
+using StatusQueue =
+    asio::experimental::concurrent_channel<void(boost::system::error_code, link::StatusReport)>;
+constexpr std::size_t kStatusQueue = 1024;
 
 namespace {
 
@@ -60,8 +66,9 @@ asio::awaitable<void> Writer(Ws& ws, LinkConnection& conn) {
   }
 }
 
+// Reads until the link ends. Never waits for the store: status reports go to `statuses`.
 asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::ControlPlane& cp,
-                             control::AgentHub& hub) {
+                             control::AgentHub& hub, StatusQueue& statuses) {
   beast::flat_buffer buf;
   for (;;) {
     auto [ec, n] = co_await ws.async_read(buf, kUseTuple);
@@ -73,9 +80,13 @@ asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::Contro
       spdlog::warn("msg=\"bad agent message\" node={} error=\"{}\"", node_id, msg.error().message);
       co_return;
     }
-    if (auto* s = std::get_if<link::StatusReport>(&*msg))
-      cp.OnStatus(node_id, *s);
-    else if (std::holds_alternative<link::Heartbeat>(*msg))
+    if (auto* s = std::get_if<link::StatusReport>(&*msg)) {
+      cp.OnHeartbeat(node_id);  // a report is a sign of life too
+      if (!statuses.try_send(boost::system::error_code{}, std::move(*s))) {
+        spdlog::warn("msg=\"agent status queue full; closing\" node={}", node_id);
+        co_return;  // the agent reconnects and reports afresh
+      }
+    } else if (std::holds_alternative<link::Heartbeat>(*msg))
       cp.OnHeartbeat(node_id);
     else if (auto* d = std::get_if<link::LogsData>(&*msg))
       hub.OnLogsData(node_id, std::move(*d));
@@ -85,6 +96,57 @@ asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::Contro
       hub.OnStreamFail(node_id, *f);
     else
       spdlog::warn("msg=\"unexpected agent message\" node={}", node_id);
+  }
+}
+
+// Runs `fn` on the store executor, trying again while the executor cannot take it (the store
+// is saturated or frozen), at most `attempts` times and until the link is cancelled. False if
+// it never ran.
+template <typename F>
+asio::awaitable<bool> CallPersistently(http::StoreExecutor& executor, F fn, int attempts) {
+  for (int i = 0; i < attempts; ++i) {
+    const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return false;
+    const Status ran = co_await executor.Call(fn);
+    if (ran.ok()) co_return true;
+    if (ran.error().code != ErrorCode::kUnavailable) co_return false;
+  }
+  co_return false;
+}
+
+// The link's store work, in order on the executor: the connect bookkeeping (assignments go
+// out), then each status report. Ends when the queue closes or the connect cannot run.
+asio::awaitable<void> StoreWork(const std::string& node_id, const AgentLinkServices& s,
+                                LinkConnection& conn, StatusQueue& statuses) {
+  const bool connected = co_await CallPersistently(
+      s.store_executor, [&] { s.cp.OnAgentConnected(node_id); }, 3);
+  if (!connected) {
+    spdlog::warn("msg=\"agent connect not recorded: the store is busy; closing\" node={}", node_id);
+    conn.Close();  // ends the writer, and so the link: the agent reconnects
+    co_return;
+  }
+  asio::steady_timer backoff(co_await asio::this_coro::executor);
+  for (;;) {
+    auto [ec, report] = co_await statuses.async_receive(kUseTuple);
+    if (ec) co_return;
+    // A report waits for the store rather than being dropped (order matters, and the queue
+    // behind it is bounded): offered again while the store cannot take or apply it, until
+    // the link ends.
+    for (;;) {
+      Status applied;
+      if (!co_await CallPersistently(
+              s.store_executor, [&] { applied = s.cp.OnStatus(node_id, report); },
+              std::numeric_limits<int>::max()))
+        co_return;  // the link is ending
+      if (applied.ok()) break;
+      if (applied.error().code != ErrorCode::kUnavailable) {
+        spdlog::warn("msg=\"agent status not applied\" node={} workload={} error=\"{}\"", node_id,
+                     report.workload_id, applied.error().message);
+        break;
+      }
+      backoff.expires_after(std::chrono::milliseconds(500));
+      if (auto [bec] = co_await backoff.async_wait(kUseTuple); bec) co_return;
+    }
   }
 }
 
@@ -115,9 +177,7 @@ asio::awaitable<void> Refuse(Ws& ws, const std::string& why,
 
 asio::awaitable<void> RunAgentLink(std::unique_ptr<tunnel::TlsSocket> socket,
                                    beast::http::request<beast::http::string_body> req,
-                                   control::ControlPlane& cp, control::AgentHub& hub,
-                                   int heartbeat_seconds, audit::AuditLog& audit,
-                                   std::string client_address) {
+                                   AgentLinkServices s, std::string client_address) {
   // All of this link's work runs on the socket's strand: one reader and one writer never
   // overlap unsafely on the WebSocket, nor with its timers.
   co_await asio::co_spawn(
@@ -142,33 +202,45 @@ asio::awaitable<void> RunAgentLink(std::unique_ptr<tunnel::TlsSocket> socket,
           co_return;
         }
         const link::Hello& hello = std::get<link::Hello>(*msg);
-        auto welcome = cp.AuthenticateAgent(hello);
         const bool joining = hello.node_id.empty();
-        if (joining || !welcome.ok()) {
-          // A join uses up a token; a refused hello may be someone trying tokens or secrets.
-          audit.Outcome(audit::Actor::Anonymous(), joining ? "node.join" : "node.connect",
-                        welcome.ok() ? welcome->node_id : hello.node_id.substr(0, 64),
-                        client_address, welcome);
-        }
+        std::optional<Result<link::Welcome>> answer;
+        const Status ran = co_await s.store_executor.Call([&] {
+          answer.emplace(s.cp.AuthenticateAgent(hello));
+          if (joining || !answer->ok()) {
+            // A join uses up a token; a refused hello may be someone trying tokens or secrets.
+            s.audit.Outcome(audit::Actor::Anonymous(), joining ? "node.join" : "node.connect",
+                            answer->ok() ? (*answer)->node_id : hello.node_id.substr(0, 64),
+                            client_address, *answer);
+          }
+        });
+        if (!ran.ok()) answer.emplace(ran.error());
+        Result<link::Welcome>& welcome = *answer;
         if (!welcome.ok()) {
           spdlog::warn("msg=\"agent refused\" error=\"{}\"", welcome.error().message);
           co_await Refuse(ws, welcome.error().message, LinkCodeFor(welcome.error()));
           co_return;
         }
         const std::string node_id = welcome->node_id;
-        t.idle_timeout = std::chrono::seconds(3 * heartbeat_seconds);
+        t.idle_timeout = std::chrono::seconds(3 * s.heartbeat_seconds);
         ws.set_option(t);
 
-        auto conn = std::make_shared<LinkConnection>(co_await asio::this_coro::executor);
+        const auto ex = co_await asio::this_coro::executor;
+        auto conn = std::make_shared<LinkConnection>(ex);
         conn->Send(*welcome);
-        hub.Attach(node_id, conn);
-        cp.OnAgentConnected(node_id);
+        s.hub.Attach(node_id, conn);
         spdlog::info("msg=\"agent connected\" node={}", node_id);
 
-        co_await (Reader(ws, node_id, cp, hub) || Writer(ws, *conn));
+        StatusQueue statuses(ex, kStatusQueue);
+        co_await (Reader(ws, node_id, s.cp, s.hub, statuses) || Writer(ws, *conn) ||
+                  StoreWork(node_id, s, *conn, statuses));
 
         conn->Close();
-        if (hub.Detach(node_id, conn.get())) cp.OnAgentDisconnected(node_id);
+        if (s.hub.Detach(node_id, conn.get())) {
+          const std::string id = node_id;
+          if (!co_await CallPersistently(
+                  s.store_executor, [&s, &id] { s.cp.OnAgentDisconnected(id); }, 10))
+            spdlog::warn("msg=\"agent disconnect not recorded: the store is busy\" node={}", id);
+        }
         socket->Close();
         spdlog::info("msg=\"agent disconnected\" node={}", node_id);
       },

@@ -6,6 +6,12 @@
 // the control plane until either side closes or the agent falls silent (3 × heartbeat).
 // Joins (a hello with a join token) and refused hellos are recorded in the audit log with the
 // agent's `client_address`.
+// The link never blocks its thread on the store: authenticating the hello, the connect and
+// disconnect bookkeeping and each status report run on the StoreExecutor. The reader keeps
+// reading meanwhile (heartbeats are in memory), so a frozen database does not stop the link:
+// status reports wait in a bounded queue (1024; on overflow the link is closed and the agent
+// reconnects and reports afresh) and are applied in order once the store answers. A hello
+// the store cannot take in time is refused with kUnavailable (the agent retries).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -14,14 +20,23 @@
 #include "audit/audit_log.h"
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
+#include "http/store_executor.h"
 #include "tunnel/tls_socket.h"
 
 namespace lattice::server {
 
+// What a link uses; all owned by server::App and outliving every link.
+struct AgentLinkServices {
+  control::ControlPlane& cp;
+  control::AgentHub& hub;
+  audit::AuditLog& audit;
+  http::StoreExecutor& store_executor;  // where the link's store calls run
+  int heartbeat_seconds = 5;
+};
+
 boost::asio::awaitable<void> RunAgentLink(
     std::unique_ptr<tunnel::TlsSocket> socket,
-    boost::beast::http::request<boost::beast::http::string_body> req, control::ControlPlane& cp,
-    control::AgentHub& hub, int heartbeat_seconds, audit::AuditLog& audit,
+    boost::beast::http::request<boost::beast::http::string_body> req, AgentLinkServices services,
     std::string client_address);
 
 }  // namespace lattice::server

@@ -36,6 +36,7 @@
 #include "http/metrics.h"
 #include "http/problem.h"
 #include "http/server.h"
+#include "http/store_executor.h"
 #include "server/agent_link.h"
 #include "server/cluster_relay.h"
 #include "server/data_dir.h"
@@ -57,6 +58,9 @@ struct App::Impl {
   std::unique_ptr<tls::ServerPki> pki;
   std::unique_ptr<TlsFront> tls_front;
   std::unique_ptr<store::Store> store;
+  // Where every store call of a request or an agent link runs: never on the I/O threads.
+  // Joined first in ~App (its jobs may still await the blocking pool, or post to the ioc).
+  std::unique_ptr<http::StoreExecutor> store_executor;
   std::unique_ptr<audit::AuditLog> audit;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<auth::InviteService> invites;
@@ -107,6 +111,7 @@ App::App(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 App::~App() {
   if (impl_->cluster) impl_->cluster->Stop();
+  impl_->store_executor.reset();
   impl_->blocking.join();
   impl_->duties.join();
 }
@@ -116,6 +121,10 @@ const http::Router& App::router() const {
 }
 
 namespace {
+
+std::chrono::milliseconds Millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
 
 // Construction, part 1: what lives on disk or in the database — the data dir, the keyring,
 // the CA (issuing this run's certificate), the store and the cluster of replicas.
@@ -128,9 +137,14 @@ Status OpenStorage(const ServerConfig& config, const Settings& s, App::Impl& imp
   if (!pki.ok()) return std::move(pki).error();
   impl.pki = std::move(pki).value();
 
-  auto st = store::OpenStore(config.database, (fs::path(config.data_dir) / "lattice.db").string());
+  store::StoreOptions store_options;
+  store_options.round_trip_deadline = Millis(config.store_timeout_seconds);
+  auto st = store::OpenStore(config.database, (fs::path(config.data_dir) / "lattice.db").string(),
+                             store_options);
   if (!st.ok()) return std::move(st).error();
   impl.store = std::move(st).value();
+  impl.store_executor = std::make_unique<http::StoreExecutor>(impl.store->Concurrency(),
+                                                              Millis(config.store_wait_seconds));
   spdlog::info("msg=\"store open\" database=\"{}\"", DatabaseForLogs(config));
   // On PostgreSQL other replicas may share the database: coordinate through it.
   const std::string replica_id = NewId("rep");
@@ -173,9 +187,10 @@ void BuildServices(Settings& s, App::Impl& impl) {
   impl.control = std::make_unique<control::ControlPlane>(
       *impl.store, impl.clock, impl.keys, impl.events, impl.hub, *impl.cluster, s.control);
   impl.control->RecoverAfterRestart();
-  impl.api = std::make_unique<api::ApiContext>(api::ApiContext{
-      *impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.control, impl.events, impl.hub,
-      *impl.invites, *impl.audit, impl.clock, *impl.streams, impl.config.heartbeat_seconds});
+  impl.api = std::make_unique<api::ApiContext>(
+      api::ApiContext{*impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.store_executor,
+                      *impl.control, impl.events, impl.hub, *impl.invites, *impl.audit, impl.clock,
+                      *impl.streams, impl.config.heartbeat_seconds});
 }
 
 Result<std::unique_ptr<App::Impl>> Construct(const ServerConfig& config, Settings& s) {
@@ -224,14 +239,16 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
   console::AddConsoleRoutes(impl.router);
   // The agent link is served only over TLS (TlsFront, same port). Over plain HTTP the route
   // exists to tell a misconfigured agent what to do.
-  impl.router.Add(http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
-                  [](http::RequestContext& req) -> asio::awaitable<http::Reply> {
-                    co_return http::ProblemReply(
-                        Error::Invalid("Agents connect over TLS only: use the https:// URL of "
-                                       "this server (as in the join command), not http:// or "
-                                       "ws://."),
-                        req.path);
-                  });
+  impl.router.Add(
+      http::bhttp::verb::get, "/api/v1/agent/link", http::Access::kPublic,
+      [](http::RequestContext& req) -> asio::awaitable<http::Reply> {
+        co_return http::ProblemReply(
+            Error::Invalid("Agents connect over TLS only: use the https:// URL of "
+                           "this server (as in the join command), not http:// or "
+                           "ws://."),
+            req.path);
+      },
+      http::UsesStore::kNo);
   App::Impl* m = &impl;
   impl.tls_front = std::make_unique<TlsFront>(
       impl.pki->server_context(),
@@ -240,14 +257,17 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
         boost::system::error_code ec;
         const auto peer = s->socket().remote_endpoint(ec);
         std::string client = ec ? "unknown" : peer.address().to_string();
-        co_await RunAgentLink(std::move(s), std::move(rq), *m->control, m->hub,
-                              m->config.heartbeat_seconds, *m->audit, std::move(client));
+        co_await RunAgentLink(std::move(s), std::move(rq),
+                              AgentLinkServices{*m->control, m->hub, *m->audit, *m->store_executor,
+                                                m->config.heartbeat_seconds},
+                              std::move(client));
       });
   // Tunnel data connections arrive on the same port and go to the edge.
   impl.tls_front->SetDataConnectionHandler(
       [m](std::unique_ptr<tunnel::TlsSocket> s, std::string prefix) {
         return m->edge->AcceptDataConnection(std::move(s), std::move(prefix));
       });
+  dispatch.store_executor = impl.store_executor.get();
   impl.dispatcher = std::make_unique<http::Dispatcher>(
       impl.router, impl.metrics,
       [auth = impl.auth.get()](std::string_view token) { return auth->Authenticate(token); },
@@ -273,12 +293,16 @@ Result<std::unique_ptr<App>> App::Create(const ServerConfig& config) {
 
 namespace {
 
-// Deletes expired sessions once an hour.
-asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock) {
+// Deletes expired sessions once an hour (on the store executor: a store call).
+asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock,
+                                   http::StoreExecutor& executor) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
-    if (auto n = store.DeleteExpiredSessions(clock.NowSeconds()); n.ok() && *n > 0)
-      spdlog::info("msg=\"swept expired sessions\" count={}", *n);
+    std::int64_t swept = 0;
+    (void)co_await executor.Call([&] {
+      if (auto n = store.DeleteExpiredSessions(clock.NowSeconds()); n.ok()) swept = *n;
+    });
+    if (swept > 0) spdlog::info("msg=\"swept expired sessions\" count={}", swept);
     timer.expires_after(std::chrono::hours(1));
     co_await timer.async_wait(asio::use_awaitable);
   }
@@ -339,7 +363,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
     return front->Serve(std::move(s));
   });
   server.Start();
-  asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock), asio::detached);
+  asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock, *m.store_executor), asio::detached);
   asio::co_spawn(m.ioc, Duties(*m.control, m.duties), asio::detached);
 
   const std::string shown_host =

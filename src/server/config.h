@@ -25,6 +25,11 @@ struct ServerConfig {
   int idle_timeout_seconds = 60;
   std::int64_t session_ttl_seconds = 7 * 24 * 3600;
   int io_threads = 0;  // 0: one per core
+  // A request that needs the store and cannot start on the store executor within this many
+  // seconds (every store thread busy: the database is saturated or frozen) answers 503.
+  double store_wait_seconds = 2;
+  // PostgreSQL: seconds one round trip may take before the call fails (503); see StoreOptions.
+  double store_timeout_seconds = 20;
   bool access_log = true;
   std::string log_level = "info";
 

@@ -52,10 +52,11 @@ std::string RedactDatabaseUrl(std::string_view url) {
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const std::string& database,
-                                         const std::string& sqlite_path) {
+                                         const std::string& sqlite_path,
+                                         const StoreOptions& options) {
   auto choice = ParseDatabaseUrl(database);
   if (!choice.ok()) return std::move(choice).error();
-  if (choice->engine == Engine::kPostgres) return OpenPostgresStore(choice->url);
+  if (choice->engine == Engine::kPostgres) return OpenPostgresStore(choice->url, options);
   return OpenSqliteStore(sqlite_path);
 }
 

@@ -5,6 +5,7 @@
 // kUnavailable (the database cannot be reached), kInternal.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,6 +25,10 @@ class Store {
 
   // Cheap round trip to the database (readiness).
   virtual Status Ping() = 0;
+  // How many calls can run at once (the size of the connection pool): callers that run store
+  // calls on a pool of their own size it by this; more threads would only wait for a
+  // connection. Constant after construction.
+  virtual int Concurrency() const = 0;
 
   // Inserts `user` if `admission` lets it in, deciding atomically (in one transaction):
   //  - no user exists yet: it becomes the "admin", whatever the policy (an invite is not used);
@@ -165,16 +170,28 @@ class Store {
                                                         int limit) = 0;
 };
 
+// Tuning of the engines; the defaults suit production.
+struct StoreOptions {
+  // PostgreSQL: how long one round trip may take before the call fails with kUnavailable and
+  // its connection is dropped (a frozen or unreachable server). The server-side
+  // statement_timeout is 3/4 of it (so the server's clean timeout normally fires first), and
+  // connecting or waiting for a pooled connection is bounded by it too (libpq's connect
+  // timeout is at least 2 s). SQLite ignores it.
+  std::chrono::milliseconds round_trip_deadline{20000};
+};
+
 // Opens (creating if needed) the SQLite store at `path` and applies pending migrations.
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 
 // Connects to the PostgreSQL database at `url` (postgres://…) and applies pending migrations.
 // kUnavailable if it cannot be reached; kConflict if its schema is newer than this binary's.
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url);
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
+                                                 const StoreOptions& options = {});
 
 // The --database setting: "" or "sqlite" opens SQLite at `sqlite_path`; a postgres:// URL
 // opens PostgreSQL; anything else is kInvalidArgument (see database_url.h).
 Result<std::unique_ptr<Store>> OpenStore(const std::string& database,
-                                         const std::string& sqlite_path);
+                                         const std::string& sqlite_path,
+                                         const StoreOptions& options = {});
 
 }  // namespace lattice::store

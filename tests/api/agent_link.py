@@ -113,6 +113,8 @@ class FakeAgent:
         self._sock = None
         self._lock = threading.Lock()
         self._received = []
+        self._outbox = []  # messages to send, in order (the loop thread sends them)
+        self.closed = threading.Event()  # set when the server ended the link
         self._stop = threading.Event()
         self._threads = []
 
@@ -140,6 +142,11 @@ class FakeAgent:
         for t in self._threads:
             t.join(timeout=5)
 
+    def send(self, message):
+        """Queues `message` (a dict, e.g. a status report) to be sent within a heartbeat."""
+        with self._lock:
+            self._outbox.append(json.dumps(message))
+
     def received(self, kind):
         """The messages of type `kind` received so far."""
         with self._lock:
@@ -155,13 +162,21 @@ class FakeAgent:
                 if self._sock.pending() or select.select([self._sock], [], [], wait)[0]:
                     text = _read_message(self._sock)
                     if text is None:
+                        if not self._stop.is_set():
+                            self.closed.set()
                         return
                     with self._lock:
                         self._received.append(json.loads(text))
+                with self._lock:
+                    outbox, self._outbox = self._outbox, []
+                for text in outbox:
+                    _send_text(self._sock, text)
                 if time.monotonic() >= next_beat:
                     _send_text(self._sock, json.dumps({"type": "heartbeat", "running": 0}))
                     next_beat = time.monotonic() + self.heartbeat
         except (OSError, ValueError, ConnectionError):
+            if not self._stop.is_set():
+                self.closed.set()
             return
 
 

@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import uuid
 
 
@@ -172,3 +173,15 @@ class PostgresCluster:
     def __exit__(self, *exc):
         self.cleanup()
         return False
+
+
+def start_or_skip():
+    """A started cluster for a test module's setUpModule; unittest.SkipTest if PostgreSQL is not
+    installed, except under the project's test command (LATTICE_REQUIRE_DOCKER), which never
+    skips. The caller cleans it up (cleanup(), or __exit__)."""
+    try:
+        return PostgresCluster().__enter__()
+    except PostgresUnavailable as e:
+        if os.environ.get("LATTICE_REQUIRE_DOCKER"):
+            raise
+        raise unittest.SkipTest(str(e))

@@ -1,5 +1,7 @@
 #include "store/postgres/pg_store.h"
 
+#include <algorithm>
+
 #include "store/database_url.h"
 #include "store/migrations.h"
 
@@ -269,10 +271,18 @@ Result<std::int64_t> PostgresStore::DeleteExpiredSessions(std::int64_t now) {
 
 namespace lattice::store {
 
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url) {
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
+                                                 const StoreOptions& options) {
   postgres::ConnectOptions opts;
   opts.url = url;
-  auto s = postgres::PostgresStore::Open(opts);
+  const std::chrono::milliseconds deadline = options.round_trip_deadline;
+  opts.round_trip_deadline = deadline;
+  opts.statement_timeout_ms = static_cast<int>(std::max<std::int64_t>(1, deadline.count() * 3 / 4));
+  opts.connect_timeout_seconds = static_cast<int>(std::clamp<std::int64_t>(
+      std::chrono::ceil<std::chrono::seconds>(deadline).count(), 2, opts.connect_timeout_seconds));
+  postgres::PoolOptions pool;
+  pool.acquire_timeout = std::min(pool.acquire_timeout, deadline);
+  auto s = postgres::PostgresStore::Open(opts, pool);
   if (!s.ok()) return std::move(s).error();
   return std::unique_ptr<Store>(std::move(s).value());
 }

@@ -41,6 +41,7 @@ class PostgresStore final : public Store {
   ~PostgresStore() override;
 
   Status Ping() override;
+  int Concurrency() const override { return pool_options_.max_connections; }
   Result<User> CreateUser(const User& user, const Admission& admission) override;
   Result<User> GetUserById(const std::string& id) override;
   Result<User> GetUserByEmail(const std::string& email) override;

@@ -55,6 +55,7 @@ Status Migrate(Connection& c) {
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, int pool_size) {
   auto store = std::make_unique<SqliteStore>();
+  store->pool_size_ = pool_size;
   for (int i = 0; i < pool_size; ++i) {
     auto conn = Connection::Open(path);
     if (!conn.ok()) return std::move(conn).error();

@@ -20,6 +20,7 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int pool_size = 4);
 
   Status Ping() override;
+  int Concurrency() const override { return pool_size_; }
   Result<User> CreateUser(const User& user, const Admission& admission) override;
   Result<User> GetUserById(const std::string& id) override;
   Result<User> GetUserByEmail(const std::string& email) override;
@@ -101,6 +102,7 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  int pool_size_ = 0;                              // constant after Open()
 };
 
 // Applies pending migrations on `conn`. Exposed for tests.

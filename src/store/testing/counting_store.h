@@ -38,6 +38,7 @@ class CountingStore final : public Store {
   }
 
   using Store::CreateWorkload;
+  int Concurrency() const override { return inner_.Concurrency(); }
   Status Ping() override {
     Count("Ping");
     return inner_.Ping();
