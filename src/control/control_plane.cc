@@ -36,42 +36,6 @@ templates::Credentials CredentialsFromJson(const std::string& text) {
   return c;
 }
 
-// The exposed ports of a workload as its stored ports_json lists them: container port and the
-// idle timeout it asked for (0: none, or stored before timeouts existed). Malformed: none.
-struct StoredPort {
-  int container_port = 0;
-  std::int64_t idle_timeout_s = 0;
-};
-std::vector<StoredPort> StoredPorts(const store::Workload& w) {
-  std::vector<StoredPort> out;
-  boost::system::error_code ec;
-  json::value v = json::parse(w.ports_json, ec);
-  if (ec || !v.is_array()) return out;
-  for (const auto& p : v.as_array()) {
-    if (!p.is_object()) continue;
-    const auto* cp = p.as_object().if_contains("container_port");
-    if (!cp || !cp->is_int64()) continue;
-    const auto* it = p.as_object().if_contains("idle_timeout_s");
-    out.push_back({static_cast<int>(cp->as_int64()),
-                   it && it->is_int64() && it->as_int64() > 0 ? it->as_int64() : 0});
-  }
-  return out;
-}
-
-std::vector<int> ExposedPorts(const store::Workload& w) {
-  std::vector<int> out;
-  for (const auto& p : StoredPorts(w)) out.push_back(p.container_port);
-  return out;
-}
-
-// Idle timeouts the workload's ports asked for, by container port.
-std::map<int, std::chrono::milliseconds> IdleTimeouts(const store::Workload& w) {
-  std::map<int, std::chrono::milliseconds> out;
-  for (const auto& p : StoredPorts(w))
-    if (p.idle_timeout_s > 0) out.emplace(p.container_port, std::chrono::seconds(p.idle_timeout_s));
-  return out;
-}
-
 std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
   json::array a;
   for (const auto& p : ports) {
@@ -96,6 +60,8 @@ ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyrin
       hub_(hub),
       cluster_(cluster),
       opts_(std::move(opts)),
+      routes_(store, PublicPortRange{opts_.public_port_low, opts_.public_port_high,
+                                     opts_.public_port_usable}),
       started_at_(clock.NowSeconds()),
       advertise_url_(opts_.advertise_url) {}
 
@@ -126,7 +92,7 @@ Result<WorkloadView> ControlPlane::View(store::Workload w) {
       v.node_address = n->address;
     }
   }
-  v.public_ports = PublicPortsOf(w.id);
+  v.public_ports = routes_.Of(w.id);
   v.public_host = opts_.public_host;
   v.w = std::move(w);
   return v;
@@ -174,23 +140,15 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   // Ports are picked from what this replica knows is held; another replica may have taken one
   // meanwhile (the insert says so): learn the held ports from the store and plan again.
   for (int attempt = 1;; ++attempt) {
-    auto ports = PlanNewPorts(w);
+    auto ports = routes_.Plan(w);
     if (!ports.ok()) return std::move(ports).error();
     n.ports = std::move(ports).value();
     Status s = store_.CreateWorkload(n);
     if (s.ok()) break;
     if (s.error().type != store::Store::kPortTaken || attempt == 3) return std::move(s).error();
-    auto held = store_.ListPublicPorts();
-    if (!held.ok()) return std::move(held).error();
-    std::map<std::string, std::vector<store::PublicPort>> fresh;
-    for (auto& p : *held) fresh[p.workload_id].push_back(std::move(p));
-    std::lock_guard lock(ports_mu_);
-    public_ports_ = std::move(fresh);
+    if (Status loaded = routes_.LoadAll(); !loaded.ok()) return std::move(loaded).error();
   }
-  if (!n.ports.empty()) {
-    std::lock_guard lock(ports_mu_);
-    public_ports_[w.id] = n.ports;
-  }
+  routes_.Hold(w.id, n.ports);
   // Published before placement, which publishes the placed record after it.
   PublishWorkloadLocally(w);
   cluster_.Broadcast("workload", {{"id", w.id}});
@@ -399,19 +357,15 @@ int ControlPlane::MigrateStoredSpecs() {
 
 void ControlPlane::RecoverAfterRestart() {
   MigrateStoredSpecs();
-  if (opts_.public_port_high > 0) {
-    if (auto ports = store_.ListPublicPorts(); ports.ok()) {
-      std::lock_guard lock(ports_mu_);
-      for (auto& p : *ports) public_ports_[p.workload_id].push_back(std::move(p));
-    }
-    // A crash between creating a workload and allocating its ports leaves it without them.
+  if (routes_.enabled()) {
+    if (Status s = routes_.LoadAll(); !s.ok())
+      spdlog::warn("msg=\"public ports not loaded\" error=\"{}\"", s.error().message);
+    // A workload may lack ports (created before the edge was turned on): give them now.
     if (auto all = store_.ListWorkloads({}); all.ok()) {
       for (const auto& w : *all) {
-        if (PublicPortsOf(w.id).size() < ExposedPorts(w).size()) {
-          if (Status s = EnsurePublicPorts(w); !s.ok())
-            spdlog::warn("msg=\"no public port\" workload={} error=\"{}\"", w.id,
-                         s.error().message);
-        }
+        if (!routes_.Missing(w)) continue;
+        if (Status s = routes_.Allocate(w); !s.ok())
+          spdlog::warn("msg=\"no public port\" workload={} error=\"{}\"", w.id, s.error().message);
       }
     }
   }
@@ -692,7 +646,7 @@ bool ControlPlane::PublishWorkloadLocally(const std::string& id) {
 }
 
 void ControlPlane::PublishWorkloadLocally(store::Workload w) {
-  if (route_observer_) route_observer_(w.id, RoutesOf(w));
+  routes_.Publish(w);
   const std::string owner = w.owner_id;
   auto v = View(std::move(w));
   if (!v.ok()) return;
@@ -730,12 +684,7 @@ void ControlPlane::OnClusterMessage(const std::string& kind, const json::object&
     auto w = store_.GetWorkload(id);
     if (!w.ok()) return;
     // Created on another replica: learn its public ports (allocated there, in the store).
-    if (opts_.public_port_high > 0 && PublicPortsOf(id).size() < ExposedPorts(*w).size()) {
-      if (auto ports = store_.ListPublicPortsOf(id); ports.ok()) {
-        std::lock_guard lock(ports_mu_);
-        public_ports_[id] = std::move(ports).value();
-      }
-    }
+    if (routes_.Missing(*w)) (void)routes_.Learn(id);
     PublishWorkloadLocally(id);
     // Changed elsewhere (desired state, placement): the agent linked here must hear of it.
     if (!w->node_id.empty() && hub_.IsConnected(w->node_id)) PushToNode(*w);
@@ -750,92 +699,26 @@ void ControlPlane::OnClusterMessage(const std::string& kind, const json::object&
     if (cluster_.IsLeader()) SchedulePending();
   } else if (kind == "resync") {
     // Messages were missed while the database was away: reload what they would have told.
-    if (opts_.public_port_high > 0) {
-      if (auto ports = store_.ListPublicPorts(); ports.ok()) {
-        std::map<std::string, std::vector<store::PublicPort>> fresh;
-        for (auto& p : *ports) fresh[p.workload_id].push_back(std::move(p));
-        std::lock_guard lock(ports_mu_);
-        public_ports_ = std::move(fresh);
-      }
-    }
+    (void)routes_.LoadAll();
   }
 }
 
 // ---------------------------------------------------------------- the edge
 
-Status ControlPlane::EnsurePublicPorts(const store::Workload& w) {
-  if (opts_.public_port_high <= 0) return Status::Ok();
-  const std::vector<int> exposed = ExposedPorts(w);
-  if (exposed.empty()) return Status::Ok();
-  const auto usable = opts_.public_port_usable ? opts_.public_port_usable
-                                               : std::function<bool(int)>([](int) { return true; });
-  auto ports = store_.AllocatePublicPorts(w.id, exposed, opts_.public_port_low,
-                                          opts_.public_port_high, usable);
-  if (!ports.ok()) return std::move(ports).error();
-  std::lock_guard lock(ports_mu_);
-  public_ports_[w.id] = std::move(ports).value();
-  return Status::Ok();
-}
-
-Result<std::vector<store::PublicPort>> ControlPlane::PlanNewPorts(const store::Workload& w) {
-  if (opts_.public_port_high <= 0) return std::vector<store::PublicPort>{};
-  const std::vector<int> exposed = ExposedPorts(w);
-  if (exposed.empty()) return std::vector<store::PublicPort>{};
-  std::vector<store::PublicPort> held;
-  {
-    std::lock_guard lock(ports_mu_);
-    for (const auto& [id, ports] : public_ports_)
-      held.insert(held.end(), ports.begin(), ports.end());
-  }
-  const auto usable = opts_.public_port_usable ? opts_.public_port_usable
-                                               : std::function<bool(int)>([](int) { return true; });
-  auto plan = store::PlanPublicPorts(held, w.id, exposed, opts_.public_port_low,
-                                     opts_.public_port_high, usable);
-  if (!plan.ok()) return std::move(plan).error();
-  return std::move(plan->to_insert);
-}
-
-std::vector<store::PublicPort> ControlPlane::PublicPortsOf(const std::string& workload_id) {
-  std::lock_guard lock(ports_mu_);
-  auto it = public_ports_.find(workload_id);
-  return it == public_ports_.end() ? std::vector<store::PublicPort>{} : it->second;
-}
-
-std::vector<PublicRoute> ControlPlane::RoutesOf(const store::Workload& w) {
-  std::vector<PublicRoute> out;
-  const auto idle = IdleTimeouts(w);
-  for (const auto& p : PublicPortsOf(w.id)) {
-    PublicRoute r{p.port, w.id, p.container_port, w.node_id,
-                  w.desired_state == DesiredState::kRunning};
-    if (auto it = idle.find(p.container_port); it != idle.end()) r.idle_timeout = it->second;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
 void ControlPlane::Forget(const std::string& workload_id) {
-  {
-    std::lock_guard lock(ports_mu_);
-    public_ports_.erase(workload_id);
-  }
-  if (route_observer_) route_observer_(workload_id, {});
+  routes_.Forget(workload_id);
 }
 
 void ControlPlane::SetRouteObserver(RouteObserver observer) {
-  route_observer_ = std::move(observer);
+  routes_.SetObserver(std::move(observer));
 }
 
 std::vector<PublicRoute> ControlPlane::Routes() {
   std::vector<PublicRoute> out;
-  std::vector<std::string> ids;
-  {
-    std::lock_guard lock(ports_mu_);
-    for (const auto& [id, ports] : public_ports_) ids.push_back(id);
-  }
-  for (const auto& id : ids) {
+  for (const auto& id : routes_.Holders()) {
     auto w = store_.GetWorkload(id);
     if (!w.ok()) continue;
-    for (auto& r : RoutesOf(*w)) out.push_back(std::move(r));
+    for (auto& r : routes_.RoutesOf(*w)) out.push_back(std::move(r));
   }
   return out;
 }

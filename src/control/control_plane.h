@@ -23,6 +23,7 @@
 #include "control/agent_hub.h"
 #include "control/cluster.h"
 #include "control/event_bus.h"
+#include "control/public_routes.h"
 #include "link/protocol.h"
 #include "store/store.h"
 #include "templates/admission.h"
@@ -53,18 +54,6 @@ struct ControlOptions {
   // The server CA's fingerprint (tls::ServerPki::Fingerprint), carried by every join token so
   // the agent can pin it.
   std::string ca_fingerprint;
-};
-
-// One public port of the edge and where its connections go.
-struct PublicRoute {
-  int public_port = 0;
-  std::string workload_id;
-  int container_port = 0;
-  std::string node_id;  // empty until placed
-  bool open = false;    // the workload is meant to run: accept connections
-  // How long a stream of this port may carry nothing before it is closed (the port's
-  // `idle_timeout_s` in the workload spec); zero: the edge's default.
-  std::chrono::milliseconds idle_timeout{0};
 };
 
 // A workload as its owner sees it: the record plus decrypted credentials and the node address.
@@ -158,8 +147,7 @@ class ControlPlane {
   // --- the edge
   // Told a workload's routes whenever they may have changed (an empty list: none any more).
   // Called on the thread making the change; set once, before serving.
-  using RouteObserver =
-      std::function<void(const std::string& workload_id, std::vector<PublicRoute> routes)>;
+  using RouteObserver = PublicRoutes::Observer;
   void SetRouteObserver(RouteObserver observer);
   // Every route, from the store (the edge's starting point).
   std::vector<PublicRoute> Routes();
@@ -196,12 +184,6 @@ class ControlPlane {
   // With replicas: this replica's advertise URL, then every other live one's (for welcome).
   std::vector<std::string> ReplicaUrls(std::int64_t now);
   void MarkLost(std::int64_t now);
-  Status EnsurePublicPorts(const store::Workload& w);
-  // The public ports a new workload gets: planned over the ports this replica knows are held,
-  // each probed for binding; nothing is written. Empty without an edge.
-  Result<std::vector<store::PublicPort>> PlanNewPorts(const store::Workload& w);
-  std::vector<store::PublicPort> PublicPortsOf(const std::string& workload_id);
-  std::vector<PublicRoute> RoutesOf(const store::Workload& w);
   void Forget(const std::string& workload_id);  // purged: drop its ports and routes
 
   store::Store& store_;
@@ -211,6 +193,7 @@ class ControlPlane {
   AgentHub& hub_;
   Cluster& cluster_;
   const ControlOptions opts_;
+  PublicRoutes routes_;  // the edge's ports and routes (thread-safe)
   const std::int64_t started_at_;
   std::atomic<std::int64_t> leader_since_{0};  // 0: not the leader at the last Tick
 
@@ -232,9 +215,6 @@ class ControlPlane {
   std::string advertise_url_;  // guarded by url_mu_
   std::mutex seen_mu_;
   std::map<std::string, std::int64_t> last_seen_;  // node id → last message; guarded by seen_mu_
-  std::mutex ports_mu_;
-  std::map<std::string, std::vector<store::PublicPort>> public_ports_;  // guarded by ports_mu_
-  RouteObserver route_observer_;
 };
 
 }  // namespace lattice::control
