@@ -483,14 +483,8 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   // The engine's own words stay with the operators: the owner sees only the short reason.
   if (!r.detail.empty())
     spdlog::info("msg=\"workload status detail\" workload={} node={} state={} detail=\"{}\"",
-                 r.workload_id, node_id, r.state, r.detail.substr(0, 2048));
-  const std::optional<WorkloadStatus> state = ParseWorkloadStatus(r.state);
-  if (!state) {  // a newer agent's state this server does not know: keep the last one
-    spdlog::warn("msg=\"unknown workload state\" workload={} node={} state=\"{}\"", w->id, node_id,
-                 r.state.substr(0, 64));
-    return;
-  }
-  if (*state == WorkloadStatus::kDeleted) {
+                 r.workload_id, node_id, Name(r.state), r.detail.substr(0, 2048));
+  if (r.state == WorkloadStatus::kDeleted) {
     if (w->desired_state != DesiredState::kDeleted) return;
     if (store_.DeleteWorkload(w->id).ok()) {
       Forget(w->id);
@@ -503,15 +497,15 @@ void ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport
   for (const auto& b : r.bindings)
     bindings.push_back({{"container_port", b.container_port}, {"host_port", b.host_port}});
   const std::string reason = r.reason.substr(0, 1024);
-  if (w->status == *state && w->status_reason == reason &&
+  if (w->status == r.state && w->status_reason == reason &&
       w->bindings_json == json::serialize(bindings))
     return;
   if (!store_
-           .SetObservedStatus(w->id, r.generation, *state, reason, json::serialize(bindings),
+           .SetObservedStatus(w->id, r.generation, r.state, reason, json::serialize(bindings),
                               clock_.NowSeconds())
            .ok())
     return;
-  if (w->status != *state || w->status_reason != reason) Record(*w, *state, reason);
+  if (w->status != r.state || w->status_reason != reason) Record(*w, r.state, reason);
   PublishWorkload(w->id);
 }
 
@@ -658,8 +652,7 @@ Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
   templates::RenderedWorkload spec = std::move(stored->spec);
   // A spec stored before confinement existed gets its template's default now.
   if (!spec.confinement) spec.confinement = templates::DefaultConfinement(w.template_name);
-  return link::Assignment{
-      w.id, w.generation, std::string(Name(w.desired_state)), std::move(spec), w.owner_id, w.name};
+  return link::Assignment{w.id, w.generation, w.desired_state, std::move(spec), w.owner_id, w.name};
 }
 
 void ControlPlane::PushToNode(const store::Workload& w) {
