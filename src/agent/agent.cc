@@ -371,7 +371,8 @@ link::Hello Agent::MakeHello() {
       for (const auto& c : *found) {
         const std::string id = LabelOf(c, kLabelWorkload);
         if (LabelOf(c, kLabelNode) != identity_->node_id || c.name != ContainerName(id)) continue;
-        h.running.push_back({id, GenerationOf(c), c.running ? "running" : "stopped"});
+        h.running.push_back(
+            {id, GenerationOf(c), c.running ? WorkloadStatus::kRunning : WorkloadStatus::kStopped});
       }
     } else {
       spdlog::warn("event=engine_list_failed error=\"{}\"", found.error().message);

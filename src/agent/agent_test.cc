@@ -466,8 +466,9 @@ TEST_F(AgentTest, AssignmentsBecomeStatusesAndLogsAndSurviveAReconnect) {
   const std::string id = prefix_ + "hi";
   FakeLinkServer server(Welcoming({ShellWorkload(id, 1, "echo hi; exec sleep 600")}));
   StartAgent(Options(server));
-  auto running = server.NextOf<link::StatusReport>(
-      seconds(20), 1, [&](const auto& s) { return s.workload_id == id && s.state == "running"; });
+  auto running = server.NextOf<link::StatusReport>(seconds(20), 1, [&](const auto& s) {
+    return s.workload_id == id && s.state == WorkloadStatus::kRunning;
+  });
   ASSERT_TRUE(running);
   EXPECT_EQ(running->generation, 1);
 
@@ -486,16 +487,17 @@ TEST_F(AgentTest, AssignmentsBecomeStatusesAndLogsAndSurviveAReconnect) {
   ASSERT_EQ(hello->running.size(), 1u);
   EXPECT_EQ(hello->running[0].workload_id, id);
   EXPECT_EQ(hello->running[0].generation, 1);
-  EXPECT_EQ(hello->running[0].state, "running");
+  EXPECT_EQ(hello->running[0].state, WorkloadStatus::kRunning);
   EXPECT_TRUE(server.NextOf<link::StatusReport>(seconds(5), 2, [&](const auto& s) {
-    return s.workload_id == id && s.state == "running";
+    return s.workload_id == id && s.state == WorkloadStatus::kRunning;
   })) << "statuses are re-sent after a reconnect";
 
   link::Assignment del = ShellWorkload(id, 2, "echo hi; exec sleep 600");
-  del.desired_state = "deleted";
+  del.desired_state = DesiredState::kDeleted;
   server.Send(link::Upsert{del});
-  EXPECT_TRUE(server.NextOf<link::StatusReport>(
-      seconds(15), 2, [&](const auto& s) { return s.workload_id == id && s.state == "deleted"; }));
+  EXPECT_TRUE(server.NextOf<link::StatusReport>(seconds(15), 2, [&](const auto& s) {
+    return s.workload_id == id && s.state == WorkloadStatus::kDeleted;
+  }));
   EXPECT_EQ(CountContainers(*rt_, id), 0);
 }
 

@@ -26,6 +26,13 @@
 #include "link/protocol.h"
 #include "runtime/docker/docker_runtime.h"
 
+namespace lattice {
+// gtest prints a status by its name.
+inline void PrintTo(WorkloadStatus s, std::ostream* os) {
+  *os << Name(s);
+}
+}  // namespace lattice
+
 namespace lattice::agent::testing {
 
 using std::chrono::milliseconds;
@@ -104,13 +111,13 @@ class StatusRecorder {
     return found;
   }
   std::optional<link::StatusReport> WaitState(const std::string& id, std::int64_t generation,
-                                              const std::string& state, milliseconds timeout) {
+                                              WorkloadStatus state, milliseconds timeout) {
     return WaitFor(
         id, [&](const auto& s) { return s.generation == generation && s.state == state; }, timeout);
   }
-  std::vector<std::string> States(const std::string& id) const {
+  std::vector<WorkloadStatus> States(const std::string& id) const {
     std::lock_guard lock(mu_);
-    std::vector<std::string> out;
+    std::vector<WorkloadStatus> out;
     for (const auto& s : all_)
       if (s.workload_id == id) out.push_back(s.state);
     return out;
@@ -153,7 +160,7 @@ inline link::Assignment ShellWorkload(const std::string& id, std::int64_t genera
   link::Assignment a;
   a.workload_id = id;
   a.generation = generation;
-  a.desired_state = "running";
+  a.desired_state = DesiredState::kRunning;
   a.spec.image = kBusybox;
   a.spec.command = {"sh", "-c", script};
   return a;

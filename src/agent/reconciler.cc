@@ -102,7 +102,7 @@ std::vector<link::StatusReport> Reconciler::Statuses() const {
 int Reconciler::RunningCount() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(std::count_if(reported_.begin(), reported_.end(), [](const auto& kv) {
-    return kv.second.state == StateName(WorkloadState::kRunning);
+    return kv.second.state == WorkloadStatus::kRunning;
   }));
 }
 
@@ -183,8 +183,8 @@ void Reconciler::Pass() {
     // what it meets itself.
     for (const auto& [id, a] : desired) {
       if (Stopping()) return;
-      if (a.desired_state == "running" && !Busy(id))
-        Report(a, WorkloadState::kFailed,
+      if (a.desired_state == DesiredState::kRunning && !Busy(id))
+        Report(a, WorkloadStatus::kFailed,
                "the container engine is not answering: " + actual.error().message, {}, {});
     }
     return;
@@ -265,12 +265,12 @@ void Reconciler::StopOrphans(const std::vector<runtime::ContainerInfo>& actual,
   }
 }
 
-void Reconciler::Report(const link::Assignment& a, WorkloadState state, std::string reason,
+void Reconciler::Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
                         std::vector<link::PortBindingReport> bindings, std::string detail) {
   if (!detail.empty())
     spdlog::warn("event=workload_failure_detail workload={} reason=\"{}\" detail=\"{}\"",
                  a.workload_id, reason, detail);
-  link::StatusReport s{a.workload_id,     a.generation,        std::string(StateName(state)),
+  link::StatusReport s{a.workload_id,     a.generation,        state,
                        std::move(reason), std::move(bindings), std::move(detail)};
   {
     std::lock_guard lock(mu_);
@@ -292,7 +292,7 @@ void Reconciler::Report(const link::Assignment& a, WorkloadState state, std::str
     reported_[a.workload_id] = s;
   }
   spdlog::info("event=workload_status workload={} generation={} state={} reason=\"{}\"",
-               s.workload_id, s.generation, s.state, s.reason);
+               s.workload_id, s.generation, Name(s.state), s.reason);
   if (sink_) sink_(s);
 }
 

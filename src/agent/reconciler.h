@@ -112,7 +112,7 @@ class Reconciler final : private SupervisorHost {
 
   // SupervisorHost.
   std::vector<std::string> AllowedRegistries() const override;
-  void Report(const link::Assignment& a, WorkloadState state, std::string reason,
+  void Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
               std::vector<link::PortBindingReport> bindings, std::string detail) override;
 
   // Constant after construction (networks_ is thread-safe).

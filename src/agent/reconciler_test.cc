@@ -63,7 +63,7 @@ std::string ContainerIdOf(runtime::Runtime& rt, const std::string& workload) {
 TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
   const std::string id = prefix_ + "web";
   volumes_ = {VolumeName(id, "data")};
-  auto web = [&](std::int64_t gen, const std::string& desired) {
+  auto web = [&](std::int64_t gen, DesiredState desired) {
     link::Assignment a = ShellWorkload(
         id, gen, "echo ready; date >> /data/starts; exec busybox httpd -f -p 8080 -h /");
     a.desired_state = desired;
@@ -76,10 +76,12 @@ TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
     return a;
   };
   StartReconciler();
-  rec_->SetAssignments({web(1, "running")});
-  auto running = statuses_.WaitState(id, 1, "running", seconds(30));
+  rec_->SetAssignments({web(1, DesiredState::kRunning)});
+  auto running = statuses_.WaitState(id, 1, WorkloadStatus::kRunning, seconds(30));
   ASSERT_TRUE(running) << "states: " << ::testing::PrintToString(statuses_.States(id));
-  EXPECT_EQ(statuses_.States(id), (std::vector<std::string>{"creating", "starting", "running"}));
+  EXPECT_EQ(statuses_.States(id),
+            (std::vector<WorkloadStatus>{WorkloadStatus::kCreating, WorkloadStatus::kStarting,
+                                         WorkloadStatus::kRunning}));
   ASSERT_EQ(running->bindings.size(), 1u);
   EXPECT_EQ(running->bindings[0].container_port, 8080);
   const int port = running->bindings[0].host_port;
@@ -90,12 +92,12 @@ TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
   const std::string container = ContainerIdOf(*rt_, id);
   ASSERT_FALSE(container.empty());
 
-  rec_->Upsert(web(2, "stopped"));
-  ASSERT_TRUE(statuses_.WaitState(id, 2, "stopped", seconds(20)));
+  rec_->Upsert(web(2, DesiredState::kStopped));
+  ASSERT_TRUE(statuses_.WaitState(id, 2, WorkloadStatus::kStopped, seconds(20)));
   EXPECT_FALSE(rt_->Inspect(container)->running);
 
-  rec_->Upsert(web(3, "running"));
-  auto again = statuses_.WaitState(id, 3, "running", seconds(30));
+  rec_->Upsert(web(3, DesiredState::kRunning));
+  auto again = statuses_.WaitState(id, 3, WorkloadStatus::kRunning, seconds(30));
   ASSERT_TRUE(again);
   EXPECT_EQ(ContainerIdOf(*rt_, id), container) << "restarted, not recreated";
   ASSERT_EQ(again->bindings.size(), 1u);
@@ -108,23 +110,23 @@ TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
   rec_.reset();
   const std::size_t before = statuses_.size();
   StartReconciler();
-  rec_->SetAssignments({web(3, "running")});
+  rec_->SetAssignments({web(3, DesiredState::kRunning)});
   auto adopted = statuses_.WaitFor(
-      id, [](const auto& s) { return s.state == "running"; }, seconds(20), before);
+      id, [](const auto& s) { return s.state == WorkloadStatus::kRunning; }, seconds(20), before);
   ASSERT_TRUE(adopted);
   EXPECT_EQ(adopted->generation, 3);
   EXPECT_EQ(ContainerIdOf(*rt_, id), container);
   EXPECT_EQ(CountContainers(*rt_, id), 1);
   EXPECT_EQ(rec_->RunningCount(), 1);
 
-  rec_->Upsert(web(4, "deleted"));
-  ASSERT_TRUE(statuses_.WaitState(id, 4, "deleted", seconds(20)));
+  rec_->Upsert(web(4, DesiredState::kDeleted));
+  ASSERT_TRUE(statuses_.WaitState(id, 4, WorkloadStatus::kDeleted, seconds(20)));
   EXPECT_EQ(rt_->Inspect(container).error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(VolumeExists(*rt_, volumes_[0]));
   EXPECT_EQ(CountContainers(*rt_, id), 0);
   auto replay = rec_->Statuses();
   ASSERT_EQ(replay.size(), 1u);
-  EXPECT_EQ(replay[0].state, "deleted");
+  EXPECT_EQ(replay[0].state, WorkloadStatus::kDeleted);
 }
 
 TEST_F(ReconcilerTest, ChangedSpecReplacesTheContainerAndKeepsTheVolume) {
@@ -141,11 +143,11 @@ TEST_F(ReconcilerTest, ChangedSpecReplacesTheContainerAndKeepsTheVolume) {
   };
   StartReconciler();
   rec_->SetAssignments({web(1, "hello")});
-  ASSERT_TRUE(statuses_.WaitState(id, 1, "running", seconds(30)));
+  ASSERT_TRUE(statuses_.WaitState(id, 1, WorkloadStatus::kRunning, seconds(30)));
   const std::string first = ContainerIdOf(*rt_, id);
 
   rec_->Upsert(web(2, "bonjour"));
-  auto running = statuses_.WaitState(id, 2, "running", seconds(30));
+  auto running = statuses_.WaitState(id, 2, WorkloadStatus::kRunning, seconds(30));
   ASSERT_TRUE(running);
   EXPECT_NE(ContainerIdOf(*rt_, id), first) << "a new container for the new spec";
   EXPECT_EQ(CountContainers(*rt_, id), 1);
@@ -162,7 +164,7 @@ TEST_F(ReconcilerTest, MissingImageFailsWithAReadableReason) {
   a.spec.image = "lattice/" + prefix_ + "does-not-exist:dev";
   StartReconciler();
   rec_->SetAssignments({a});
-  auto failed = statuses_.WaitState(id, 1, "failed", seconds(30));
+  auto failed = statuses_.WaitState(id, 1, WorkloadStatus::kFailed, seconds(30));
   ASSERT_TRUE(failed);
   EXPECT_NE(failed->reason.find("does-not-exist"), std::string::npos) << failed->reason;
   EXPECT_EQ(CountContainers(*rt_, id), 0);
@@ -172,7 +174,7 @@ TEST_F(ReconcilerTest, ExitedContainerIsReportedAndRestartedWithBackoff) {
   const std::string id = prefix_ + "crash";
   StartReconciler();
   rec_->SetAssignments({ShellWorkload(id, 1, "echo bye; exit 3")});
-  auto failed = statuses_.WaitState(id, 1, "failed", seconds(20));
+  auto failed = statuses_.WaitState(id, 1, WorkloadStatus::kFailed, seconds(20));
   ASSERT_TRUE(failed);
   EXPECT_NE(failed->reason.find("exited with code 3"), std::string::npos) << failed->reason;
   EXPECT_NE(failed->reason.find("restarting in"), std::string::npos) << failed->reason;
@@ -193,7 +195,7 @@ TEST_F(ReconcilerTest, NeverReadyFailsAfterTheDeadline) {
   o.ready_timeout = seconds(2);
   StartReconciler(o);
   rec_->SetAssignments({a});
-  auto failed = statuses_.WaitState(id, 1, "failed", seconds(20));
+  auto failed = statuses_.WaitState(id, 1, WorkloadStatus::kFailed, seconds(20));
   ASSERT_TRUE(failed);
   EXPECT_NE(failed->reason.find("did not become ready within 2 s"), std::string::npos)
       << failed->reason;
@@ -203,7 +205,7 @@ TEST_F(ReconcilerTest, UnassignedContainerIsStoppedButKept) {
   const std::string id = prefix_ + "orphan";
   StartReconciler();
   rec_->SetAssignments({ShellWorkload(id, 1, "exec sleep 600")});
-  ASSERT_TRUE(statuses_.WaitState(id, 1, "running", seconds(20)));
+  ASSERT_TRUE(statuses_.WaitState(id, 1, WorkloadStatus::kRunning, seconds(20)));
   rec_->Remove(id);
   for (int i = 0; i < 100; ++i) {
     auto info = rt_->Inspect(ContainerName(id));
@@ -222,7 +224,7 @@ TEST_F(ReconcilerTest, PostgresIsRunningOnlyOnceAnAuthenticatedConnectionWorks) 
   link::Assignment a;
   a.workload_id = id;
   a.generation = 1;
-  a.desired_state = "running";
+  a.desired_state = DesiredState::kRunning;
   a.spec.image = kPostgres;
   // As the template renders it: the password as a file, the container confined.
   a.spec.env = {"POSTGRES_USER=u1", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password",
@@ -234,9 +236,11 @@ TEST_F(ReconcilerTest, PostgresIsRunningOnlyOnceAnAuthenticatedConnectionWorks) 
   a.spec.readiness = {templates::Readiness::Kind::kPostgres, 5432, "", "u1", "pw-123", "db1"};
   StartReconciler();
   rec_->SetAssignments({a});
-  auto running = statuses_.WaitState(id, 1, "running", seconds(60));
+  auto running = statuses_.WaitState(id, 1, WorkloadStatus::kRunning, seconds(60));
   ASSERT_TRUE(running) << ::testing::PrintToString(statuses_.States(id));
-  EXPECT_EQ(statuses_.States(id), (std::vector<std::string>{"creating", "starting", "running"}));
+  EXPECT_EQ(statuses_.States(id),
+            (std::vector<WorkloadStatus>{WorkloadStatus::kCreating, WorkloadStatus::kStarting,
+                                         WorkloadStatus::kRunning}));
   ASSERT_EQ(running->bindings.size(), 1u);
   const std::string port = std::to_string(running->bindings[0].host_port);
   auto connect = [&](const char* password) {
@@ -265,7 +269,8 @@ TEST_F(ReconcilerTest, TenantsGetTheirOwnNetworksWhichGoWithTheirLastWorkload) {
   const auto a1 = for_tenant("a1", "ta"), a2 = for_tenant("a2", "ta"), b1 = for_tenant("b1", "tb");
   rec_->SetAssignments({a1, a2, b1});
   for (const auto& a : {a1, a2, b1})
-    ASSERT_TRUE(statuses_.WaitState(a.workload_id, 1, "running", seconds(60))) << a.workload_id;
+    ASSERT_TRUE(statuses_.WaitState(a.workload_id, 1, WorkloadStatus::kRunning, seconds(60)))
+        << a.workload_id;
   auto net_of = [&](const link::Assignment& a) {
     auto i = rt_->Inspect(ContainerName(a.workload_id));
     return i.ok() ? i->network_mode : std::string("?");
@@ -284,17 +289,17 @@ TEST_F(ReconcilerTest, TenantsGetTheirOwnNetworksWhichGoWithTheirLastWorkload) {
   // Tenant b's last workload goes: its network goes too; tenant a keeps one of two.
   link::Assignment del_b = b1, del_a = a1;
   del_b.generation = del_a.generation = 2;
-  del_b.desired_state = del_a.desired_state = "deleted";
+  del_b.desired_state = del_a.desired_state = DesiredState::kDeleted;
   rec_->Upsert(del_b);
   rec_->Upsert(del_a);
-  ASSERT_TRUE(statuses_.WaitState(b1.workload_id, 2, "deleted", seconds(30)));
-  ASSERT_TRUE(statuses_.WaitState(a1.workload_id, 2, "deleted", seconds(30)));
+  ASSERT_TRUE(statuses_.WaitState(b1.workload_id, 2, WorkloadStatus::kDeleted, seconds(30)));
+  ASSERT_TRUE(statuses_.WaitState(a1.workload_id, 2, WorkloadStatus::kDeleted, seconds(30)));
   EXPECT_EQ(networks(), std::set<std::string>{TenantNetworkName(prefix_ + "ta")});
   link::Assignment del_a2 = a2;
   del_a2.generation = 2;
-  del_a2.desired_state = "deleted";
+  del_a2.desired_state = DesiredState::kDeleted;
   rec_->Upsert(del_a2);
-  ASSERT_TRUE(statuses_.WaitState(a2.workload_id, 2, "deleted", seconds(30)));
+  ASSERT_TRUE(statuses_.WaitState(a2.workload_id, 2, WorkloadStatus::kDeleted, seconds(30)));
   EXPECT_TRUE(networks().empty());
 }
 
@@ -304,7 +309,7 @@ TEST_F(ReconcilerTest, ARegistryOnTheNodeItselfIsRefusedBeforeAnyPull) {
   a.spec.image = "127.0.0.1:1/x:1";
   StartReconciler();
   rec_->SetAssignments({a});
-  auto failed = statuses_.WaitState(id, 1, "failed", seconds(30));
+  auto failed = statuses_.WaitState(id, 1, WorkloadStatus::kFailed, seconds(30));
   ASSERT_TRUE(failed);
   EXPECT_NE(failed->reason.find("is not allowed on this node"), std::string::npos)
       << failed->reason;

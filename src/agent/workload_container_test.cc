@@ -18,7 +18,7 @@ link::Assignment WebAssignment() {
   link::Assignment a;
   a.workload_id = "wl_abc";
   a.generation = 7;
-  a.desired_state = "running";
+  a.desired_state = DesiredState::kRunning;
   a.spec.image = "lattice/busybox:dev";
   a.spec.env = {"A=1"};
   a.spec.command = {"sh", "-c", "true"};

@@ -27,24 +27,6 @@ std::string EngineDetail(const Error& e) {
 
 }  // namespace
 
-std::string_view StateName(WorkloadState state) {
-  switch (state) {
-    case WorkloadState::kCreating:
-      return "creating";
-    case WorkloadState::kStarting:
-      return "starting";
-    case WorkloadState::kRunning:
-      return "running";
-    case WorkloadState::kStopped:
-      return "stopped";
-    case WorkloadState::kDeleted:
-      return "deleted";
-    case WorkloadState::kFailed:
-      return "failed";
-  }
-  return "failed";
-}
-
 bool WorkloadSupervisor::TryClaim(std::int64_t generation) {
   if (busy_.exchange(true, std::memory_order_acq_rel)) {
     if (generation != claimed_generation_.load()) owed_.store(true);
@@ -76,20 +58,18 @@ NextPass WorkloadSupervisor::Step(const link::Assignment& a,
 
 bool WorkloadSupervisor::Reconcile(const link::Assignment& a, const runtime::ContainerInfo* c) {
   if (!IsValidWorkloadId(a.workload_id)) {
-    Report(a, WorkloadState::kFailed, "the workload id is not usable as a container name");
+    Report(a, WorkloadStatus::kFailed, "the workload id is not usable as a container name");
     return false;
   }
-  if (a.desired_state == "deleted") {
-    EnsureDeleted(a, c);
-    return false;
-  }
-  if (a.desired_state == "stopped") {
-    EnsureStopped(a, c);
-    return false;
-  }
-  if (a.desired_state != "running") {
-    Report(a, WorkloadState::kFailed, "unknown desired state '" + a.desired_state + "'");
-    return false;
+  switch (a.desired_state) {
+    case DesiredState::kDeleted:
+      EnsureDeleted(a, c);
+      return false;
+    case DesiredState::kStopped:
+      EnsureStopped(a, c);
+      return false;
+    case DesiredState::kRunning:
+      break;
   }
   EnsureRunning(a, c);
   const auto now = ctx_.clock.Now();
@@ -102,7 +82,7 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
   if (c) {
     spdlog::info("event=container_remove workload={} container={}", a.workload_id, c->id);
     if (Status st = ctx_.runtime.Remove(c->id); !st.ok()) {
-      Report(a, WorkloadState::kFailed, "could not remove the container: " + st.error().message);
+      Report(a, WorkloadStatus::kFailed, "could not remove the container: " + st.error().message);
       return;
     }
     p_.volumes_removed = false;
@@ -110,7 +90,7 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
   if (!p_.volumes_removed) {
     for (const std::string& name : VolumeNamesOf(a)) {
       if (Status st = ctx_.runtime.RemoveVolume(name); !st.ok()) {
-        Report(a, WorkloadState::kFailed,
+        Report(a, WorkloadStatus::kFailed,
                "could not remove volume " + name + ": " + st.error().message);
         return;
       }
@@ -118,7 +98,7 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
     p_.volumes_removed = true;
     PruneNetworks();
   }
-  Report(a, WorkloadState::kDeleted);
+  Report(a, WorkloadStatus::kDeleted);
 }
 
 void WorkloadSupervisor::EnsureStopped(const link::Assignment& a, const runtime::ContainerInfo* c) {
@@ -126,11 +106,11 @@ void WorkloadSupervisor::EnsureStopped(const link::Assignment& a, const runtime:
   if (c && c->running) {
     spdlog::info("event=container_stop workload={} container={}", a.workload_id, c->id);
     if (Status st = ctx_.runtime.Stop(c->id, ctx_.options.stop_grace); !st.ok()) {
-      Report(a, WorkloadState::kFailed, "could not stop the container: " + st.error().message);
+      Report(a, WorkloadStatus::kFailed, "could not stop the container: " + st.error().message);
       return;
     }
   }
-  Report(a, WorkloadState::kStopped);
+  Report(a, WorkloadStatus::kStopped);
 }
 
 void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime::ContainerInfo* c) {
@@ -146,7 +126,7 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
                  a.workload_id, current->id);
     if (current->running) (void)ctx_.runtime.Stop(current->id, ctx_.options.stop_grace);
     if (Status st = ctx_.runtime.Remove(current->id); !st.ok()) {
-      Report(a, WorkloadState::kFailed, "could not replace the container: " + st.error().message);
+      Report(a, WorkloadStatus::kFailed, "could not replace the container: " + st.error().message);
       return;
     }
     current.reset();
@@ -164,7 +144,7 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
       p_.ready = false;
       const auto delay = Backoff(++p_.failures);
       p_.retry_at = now + delay;
-      Report(a, WorkloadState::kFailed,
+      Report(a, WorkloadStatus::kFailed,
              ExitReason(*current) + "; restarting in " + Seconds(delay) + " (restart " +
                  std::to_string(p_.failures) + ")");
       spdlog::warn("event=container_exited workload={} code={} oom={}", a.workload_id,
@@ -187,7 +167,7 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
 std::optional<runtime::ContainerInfo> WorkloadSupervisor::CreateOrAdopt(
     const link::Assignment& a, const std::string& network) {
   const auto now = ctx_.clock.Now();
-  if (p_.failures == 0) Report(a, WorkloadState::kCreating);
+  if (p_.failures == 0) Report(a, WorkloadStatus::kCreating);
   // The registry guard resolves names: only worth it when the engine is about to pull.
   auto present = ctx_.runtime.HasImage(a.spec.image);
   Status image = Status::Ok();
@@ -197,7 +177,7 @@ std::optional<runtime::ContainerInfo> WorkloadSupervisor::CreateOrAdopt(
   }
   if (!image.ok()) {
     p_.retry_at = now + Backoff(++p_.failures);
-    Report(a, WorkloadState::kFailed, image.error().message, {}, EngineDetail(image.error()));
+    Report(a, WorkloadStatus::kFailed, image.error().message, {}, EngineDetail(image.error()));
     return std::nullopt;
   }
   runtime::ContainerSpec spec = ToContainerSpec(a, ctx_.options.node_id, network);
@@ -209,7 +189,7 @@ std::optional<runtime::ContainerInfo> WorkloadSupervisor::CreateOrAdopt(
       lease = ctx_.networks.Use();
       if (auto net = ctx_.networks.Ensure(a.tenant); !net.ok()) {
         p_.retry_at = now + Backoff(++p_.failures);
-        Report(a, WorkloadState::kFailed, "could not create the workload's private network", {},
+        Report(a, WorkloadStatus::kFailed, "could not create the workload's private network", {},
                net.error().message);
         return std::nullopt;
       }
@@ -228,13 +208,14 @@ std::optional<runtime::ContainerInfo> WorkloadSupervisor::CreateOrAdopt(
     // The network may have gone under us (pruned by another agent on a shared engine):
     // look for it again on the next attempt.
     if (!network.empty()) ctx_.networks.Forget(a.tenant);
-    Report(a, WorkloadState::kFailed, "could not create the container: " + created.error().message);
+    Report(a, WorkloadStatus::kFailed,
+           "could not create the container: " + created.error().message);
     return std::nullopt;
   }
   auto info = ctx_.runtime.Inspect(id_or_name);
   if (!info.ok()) {
     p_.retry_at = now + Backoff(++p_.failures);
-    Report(a, WorkloadState::kFailed, "could not inspect the container: " + info.error().message);
+    Report(a, WorkloadStatus::kFailed, "could not inspect the container: " + info.error().message);
     return std::nullopt;
   }
   return std::move(*info);
@@ -248,14 +229,14 @@ void WorkloadSupervisor::StartContainer(const link::Assignment& a,
     for (const auto& f : a.spec.secret_files) files.push_back({f.name, f.content, 0400});
     if (Status st = ctx_.runtime.CopyFiles(c.id, templates::kSecretsDir, files); !st.ok()) {
       p_.retry_at = now + Backoff(++p_.failures);
-      Report(a, WorkloadState::kFailed, "could not write the workload's secrets into its container",
-             {}, st.error().message);
+      Report(a, WorkloadStatus::kFailed,
+             "could not write the workload's secrets into its container", {}, st.error().message);
       return;
     }
   }
   if (Status st = ctx_.runtime.Start(c.id); !st.ok()) {
     p_.retry_at = now + Backoff(++p_.failures);
-    Report(a, WorkloadState::kFailed, "could not start the container: " + st.error().message);
+    Report(a, WorkloadStatus::kFailed, "could not start the container: " + st.error().message);
     return;
   }
   spdlog::info("event=container_start workload={} container={}", a.workload_id, c.id);
@@ -265,14 +246,14 @@ void WorkloadSupervisor::StartContainer(const link::Assignment& a,
   p_.running_since = now;
   auto info = ctx_.runtime.Inspect(c.id);
   if (!info.ok()) {
-    Report(a, WorkloadState::kStarting);
+    Report(a, WorkloadStatus::kStarting);
     return;
   }
   if (!info->running) {  // exited at once: report it as a crash
     EnsureRunning(a, &*info);
     return;
   }
-  Report(a, WorkloadState::kStarting, "", BindingsOf(*info));
+  Report(a, WorkloadStatus::kStarting, "", BindingsOf(*info));
   CheckReady(a, *info);
 }
 
@@ -280,7 +261,7 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
   const auto now = ctx_.clock.Now();
   if (p_.ready) {
     if (now - p_.running_since > std::chrono::seconds(60)) p_.failures = 0;  // stable again
-    Report(a, WorkloadState::kRunning, "", BindingsOf(c));
+    Report(a, WorkloadStatus::kRunning, "", BindingsOf(c));
     return;
   }
   const templates::Readiness& r = a.spec.readiness;
@@ -289,21 +270,21 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
     p_.ready = true;
     p_.probe_error.clear();
     spdlog::info("event=workload_ready workload={} generation={}", a.workload_id, a.generation);
-    Report(a, WorkloadState::kRunning, "", BindingsOf(c));
+    Report(a, WorkloadStatus::kRunning, "", BindingsOf(c));
     return;
   }
   p_.probe_error = probe.error().message;
   if (ctx_.clock.Now() >= p_.ready_deadline) {
-    Report(a, WorkloadState::kFailed,
+    Report(a, WorkloadStatus::kFailed,
            "did not become ready within " + Seconds(ctx_.options.ready_timeout) + ": " +
                p_.probe_error,
            BindingsOf(c));
     return;
   }
-  Report(a, WorkloadState::kStarting, "", BindingsOf(c));
+  Report(a, WorkloadStatus::kStarting, "", BindingsOf(c));
 }
 
-void WorkloadSupervisor::Report(const link::Assignment& a, WorkloadState state, std::string reason,
+void WorkloadSupervisor::Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
                                 std::vector<link::PortBindingReport> bindings, std::string detail) {
   ctx_.host.Report(a, state, std::move(reason), std::move(bindings), std::move(detail));
 }

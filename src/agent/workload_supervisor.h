@@ -28,16 +28,12 @@
 #include <vector>
 
 #include "agent/tenant_networks.h"
+#include "common/states.h"
 #include "common/steady_clock.h"
 #include "link/protocol.h"
 #include "runtime/runtime.h"
 
 namespace lattice::agent {
-
-// What the agent reports of a workload (link::StatusReport::state).
-enum class WorkloadState { kCreating, kStarting, kRunning, kStopped, kDeleted, kFailed };
-// "creating", "starting", …: the wire name.
-std::string_view StateName(WorkloadState state);
 
 // When the diff loop should next look at a workload, as its last step saw it.
 enum class NextPass {
@@ -65,7 +61,8 @@ class SupervisorHost {
   virtual std::vector<std::string> AllowedRegistries() const = 0;
   // Records and sends `a`'s status, unless (generation, state, reason, bindings) is unchanged or
   // `a` is no longer the assignment held. `detail` is for logs and administrators only.
-  virtual void Report(const link::Assignment& a, WorkloadState state, std::string reason,
+  // `state` is one the agent observes: creating, starting, running, stopped, failed, deleted.
+  virtual void Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
                       std::vector<link::PortBindingReport> bindings, std::string detail) = 0;
 };
 
@@ -126,7 +123,7 @@ class WorkloadSupervisor {
   void CheckReady(const link::Assignment& a, const runtime::ContainerInfo& c);
   // Counts a failure and reports it; the next attempt waits for the backoff.
   void Fail(const link::Assignment& a, std::string reason, std::string detail = {});
-  void Report(const link::Assignment& a, WorkloadState state, std::string reason = {},
+  void Report(const link::Assignment& a, WorkloadStatus state, std::string reason = {},
               std::vector<link::PortBindingReport> bindings = {}, std::string detail = {});
   // The network `a`'s container joins: its tenant's, or "" (the engine's default bridge).
   std::string NetworkFor(const link::Assignment& a) const;

@@ -30,7 +30,7 @@ link::Assignment Workload(const std::string& id, const std::string& image,
   link::Assignment a;
   a.workload_id = id;
   a.generation = generation;
-  a.desired_state = "running";
+  a.desired_state = DesiredState::kRunning;
   a.spec.image = image;
   return a;
 }
@@ -45,9 +45,10 @@ bool Eventually(const std::function<bool()>& done, milliseconds timeout = second
   return done();
 }
 
-std::string LastState(const StatusRecorder& r, const std::string& id) {
+std::optional<WorkloadStatus> LastState(const StatusRecorder& r, const std::string& id) {
   auto states = r.States(id);
-  return states.empty() ? "" : states.back();
+  if (states.empty()) return std::nullopt;
+  return states.back();
 }
 
 class DiffLoopTest : public ::testing::Test {
@@ -80,17 +81,21 @@ TEST_F(DiffLoopTest, AHangingPullDoesNotDelayAnotherWorkload) {
   StartReconciler(Options());
   rec_->SetAssignments({Workload("a", kSlowImage), Workload("b", kFastImage)});
 
-  ASSERT_TRUE(statuses_.WaitState("b", 1, "running", seconds(5)))
+  ASSERT_TRUE(statuses_.WaitState("b", 1, WorkloadStatus::kRunning, seconds(5)))
       << ::testing::PrintToString(statuses_.States("b"));
   ASSERT_TRUE(Eventually([&] { return rt_.PullBlocked(kSlowImage); }));
   std::this_thread::sleep_for(milliseconds(100));  // passes go by; a stays where it is
-  EXPECT_EQ(LastState(statuses_, "a"), "creating");
-  EXPECT_EQ(statuses_.States("b"), (std::vector<std::string>{"creating", "starting", "running"}));
+  EXPECT_EQ(LastState(statuses_, "a"), WorkloadStatus::kCreating);
+  EXPECT_EQ(statuses_.States("b"),
+            (std::vector<WorkloadStatus>{WorkloadStatus::kCreating, WorkloadStatus::kStarting,
+                                         WorkloadStatus::kRunning}));
 
   rt_.ReleasePull();
-  ASSERT_TRUE(statuses_.WaitState("a", 1, "running", seconds(5)))
+  ASSERT_TRUE(statuses_.WaitState("a", 1, WorkloadStatus::kRunning, seconds(5)))
       << ::testing::PrintToString(statuses_.States("a"));
-  EXPECT_EQ(statuses_.States("a"), (std::vector<std::string>{"creating", "starting", "running"}));
+  EXPECT_EQ(statuses_.States("a"),
+            (std::vector<WorkloadStatus>{WorkloadStatus::kCreating, WorkloadStatus::kStarting,
+                                         WorkloadStatus::kRunning}));
   EXPECT_EQ(rec_->RunningCount(), 2);
 }
 
@@ -101,9 +106,9 @@ TEST_F(DiffLoopTest, WithOneEngineWorkerAHangingPullHoldsEveryoneBack) {
   rec_->SetAssignments({Workload("a", kSlowImage)});
   ASSERT_TRUE(Eventually([&] { return rt_.PullBlocked(kSlowImage); }));
   rec_->Upsert(Workload("b", kFastImage));
-  EXPECT_FALSE(statuses_.WaitState("b", 1, "running", milliseconds(300)));
+  EXPECT_FALSE(statuses_.WaitState("b", 1, WorkloadStatus::kRunning, milliseconds(300)));
   rt_.ReleasePull();
-  EXPECT_TRUE(statuses_.WaitState("b", 1, "running", seconds(5)));
+  EXPECT_TRUE(statuses_.WaitState("b", 1, WorkloadStatus::kRunning, seconds(5)));
 }
 
 TEST_F(DiffLoopTest, ABusySupervisorIsNotGivenASecondStep) {
@@ -118,7 +123,7 @@ TEST_F(DiffLoopTest, ABusySupervisorIsNotGivenASecondStep) {
   }
   EXPECT_EQ(rt_.pulls(kSlowImage), 1) << "a second step would have pulled again";
   rt_.ReleasePull();
-  ASSERT_TRUE(statuses_.WaitState("a", 1, "running", seconds(5)));
+  ASSERT_TRUE(statuses_.WaitState("a", 1, WorkloadStatus::kRunning, seconds(5)));
   EXPECT_EQ(rt_.pulls(kSlowImage), 1);
   EXPECT_EQ(rt_.creates(), 1);
 }
@@ -131,10 +136,10 @@ TEST_F(DiffLoopTest, ANewGenerationThatArrivesDuringAStepIsActedOnWhenItEnds) {
   rec_->SetAssignments({Workload("a", kSlowImage)});
   ASSERT_TRUE(Eventually([&] { return rt_.PullBlocked(kSlowImage); }));
   link::Assignment stopped = Workload("a", kSlowImage, 2);
-  stopped.desired_state = "stopped";
+  stopped.desired_state = DesiredState::kStopped;
   rec_->Upsert(stopped);
   rt_.ReleasePull();
-  EXPECT_TRUE(statuses_.WaitState("a", 2, "stopped", seconds(5)))
+  EXPECT_TRUE(statuses_.WaitState("a", 2, WorkloadStatus::kStopped, seconds(5)))
       << ::testing::PrintToString(statuses_.States("a"));
 }
 
@@ -142,7 +147,7 @@ TEST_F(DiffLoopTest, AFailedCreateIsRetriedOnlyAfterTheBackoff) {
   rt_.FailCreates(1);
   StartReconciler(Options());
   rec_->SetAssignments({Workload("a", kFastImage)});
-  auto failed = statuses_.WaitState("a", 1, "failed", seconds(5));
+  auto failed = statuses_.WaitState("a", 1, WorkloadStatus::kFailed, seconds(5));
   ASSERT_TRUE(failed);
   EXPECT_NE(failed->reason.find("could not create the container"), std::string::npos)
       << failed->reason;
@@ -155,7 +160,7 @@ TEST_F(DiffLoopTest, AFailedCreateIsRetriedOnlyAfterTheBackoff) {
   EXPECT_EQ(rt_.creates(), 1);
 
   clock_.Advance(milliseconds(1));
-  ASSERT_TRUE(statuses_.WaitState("a", 1, "running", seconds(5)));
+  ASSERT_TRUE(statuses_.WaitState("a", 1, WorkloadStatus::kRunning, seconds(5)));
   EXPECT_EQ(rt_.creates(), 2);
 }
 
@@ -165,11 +170,12 @@ TEST_F(DiffLoopTest, NeverReadyFailsWhenTheDeadlinePassesOnTheClock) {
   a.spec.readiness.container_port = 9999;  // not published: every probe fails
   StartReconciler(Options());
   rec_->SetAssignments({a});
-  ASSERT_TRUE(statuses_.WaitState("deaf", 1, "starting", seconds(5)));
+  ASSERT_TRUE(statuses_.WaitState("deaf", 1, WorkloadStatus::kStarting, seconds(5)));
   std::this_thread::sleep_for(milliseconds(200));
-  EXPECT_EQ(LastState(statuses_, "deaf"), "starting") << "the deadline is 180 s of the clock";
+  EXPECT_EQ(LastState(statuses_, "deaf"), WorkloadStatus::kStarting)
+      << "the deadline is 180 s of the clock";
   clock_.Advance(seconds(180));
-  auto failed = statuses_.WaitState("deaf", 1, "failed", seconds(5));
+  auto failed = statuses_.WaitState("deaf", 1, WorkloadStatus::kFailed, seconds(5));
   ASSERT_TRUE(failed);
   EXPECT_NE(failed->reason.find("did not become ready within 180 s"), std::string::npos)
       << failed->reason;
@@ -179,12 +185,12 @@ TEST_F(DiffLoopTest, NeverReadyFailsWhenTheDeadlinePassesOnTheClock) {
 class RecordingHost final : public SupervisorHost {
  public:
   std::vector<std::string> AllowedRegistries() const override { return {}; }
-  void Report(const link::Assignment&, WorkloadState state, std::string,
+  void Report(const link::Assignment&, WorkloadStatus state, std::string,
               std::vector<link::PortBindingReport>, std::string) override {
     std::lock_guard lock(mu_);
     states.push_back(state);
   }
-  std::vector<WorkloadState> states;
+  std::vector<WorkloadStatus> states;
 
  private:
   std::mutex mu_;
@@ -207,8 +213,8 @@ TEST_F(SupervisorTest, AClaimedSupervisorRefusesASecondClaimUntilItsStepEnds) {
   EXPECT_EQ(sup_.Step(Workload("a", kFastImage), std::nullopt), NextPass::kOnTick);
   EXPECT_FALSE(sup_.Busy());
   EXPECT_EQ(host_.states,
-            (std::vector<WorkloadState>{WorkloadState::kCreating, WorkloadState::kStarting,
-                                        WorkloadState::kRunning}));
+            (std::vector<WorkloadStatus>{WorkloadStatus::kCreating, WorkloadStatus::kStarting,
+                                         WorkloadStatus::kRunning}));
   EXPECT_TRUE(sup_.TryClaim(1));
 }
 
@@ -227,7 +233,7 @@ TEST_F(SupervisorTest, AFailureDueWithinATickAsksForTheFastTick) {
   ASSERT_TRUE(sup_.TryClaim(1));
   // The first backoff (1 s) is shorter than the default 2 s tick: look again soon.
   EXPECT_EQ(sup_.Step(Workload("a", kFastImage), std::nullopt), NextPass::kSoon);
-  EXPECT_EQ(host_.states.back(), WorkloadState::kFailed);
+  EXPECT_EQ(host_.states.back(), WorkloadStatus::kFailed);
 }
 
 }  // namespace

@@ -438,14 +438,8 @@ Status ControlPlane::OnStatus(const std::string& node_id, const link::StatusRepo
   // The engine's own words stay with the operators: the owner sees only the short reason.
   if (!r.detail.empty())
     spdlog::info("msg=\"workload status detail\" workload={} node={} state={} detail=\"{}\"",
-                 r.workload_id, node_id, r.state, r.detail.substr(0, 2048));
-  const std::optional<WorkloadStatus> state = ParseWorkloadStatus(r.state);
-  if (!state) {  // a newer agent's state this server does not know: keep the last one
-    spdlog::warn("msg=\"unknown workload state\" workload={} node={} state=\"{}\"", w->id, node_id,
-                 r.state.substr(0, 64));
-    return Status::Ok();
-  }
-  if (*state == WorkloadStatus::kDeleted) {
+                 r.workload_id, node_id, Name(r.state), r.detail.substr(0, 2048));
+  if (r.state == WorkloadStatus::kDeleted) {
     if (w->desired_state != DesiredState::kDeleted) return Status::Ok();
     if (Status s = store_.DeleteWorkload(w->id); !s.ok()) return s;
     Forget(w->id);
@@ -457,14 +451,14 @@ Status ControlPlane::OnStatus(const std::string& node_id, const link::StatusRepo
   for (const auto& b : r.bindings)
     bindings.push_back({{"container_port", b.container_port}, {"host_port", b.host_port}});
   const std::string reason = r.reason.substr(0, 1024);
-  if (w->status == *state && w->status_reason == reason &&
+  if (w->status == r.state && w->status_reason == reason &&
       w->bindings_json == json::serialize(bindings))
     return Status::Ok();
-  if (Status s = store_.SetObservedStatus(w->id, r.generation, *state, reason,
+  if (Status s = store_.SetObservedStatus(w->id, r.generation, r.state, reason,
                                           json::serialize(bindings), clock_.NowSeconds());
       !s.ok())
     return s;
-  if (w->status != *state || w->status_reason != reason) Record(*w, *state, reason);
+  if (w->status != r.state || w->status_reason != reason) Record(*w, r.state, reason);
   PublishWorkload(w->id);
   return Status::Ok();
 }
@@ -612,8 +606,7 @@ Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
   templates::RenderedWorkload spec = std::move(stored->spec);
   // A spec stored before confinement existed gets its template's default now.
   if (!spec.confinement) spec.confinement = templates::DefaultConfinement(w.template_name);
-  return link::Assignment{
-      w.id, w.generation, std::string(Name(w.desired_state)), std::move(spec), w.owner_id, w.name};
+  return link::Assignment{w.id, w.generation, w.desired_state, std::move(spec), w.owner_id, w.name};
 }
 
 void ControlPlane::PushToNode(const store::Workload& w) {

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+
 namespace lattice::link {
 namespace json = boost::json;
 namespace {
@@ -54,6 +56,15 @@ class Reader {
     if (!v || v->is_null()) return Missing(k, required), nullptr;
     if (!v->is_object()) return Fail(k, "must be an object"), nullptr;
     return &v->as_object();
+  }
+  // A required state name, parsed by `parse` (common/states.h); an unknown name is an error.
+  template <typename State, typename Parse>
+  State Named(std::string_view k, Parse parse) {
+    const std::string name = Str(k);
+    if (!error_.empty()) return State{};
+    const std::optional<State> state = parse(name);
+    if (!state) return Fail(k, "'" + name.substr(0, 64) + "' is unknown"), State{};
+    return *state;
   }
   std::vector<std::string> Strings(std::string_view k) {
     std::vector<std::string> out;
@@ -204,7 +215,7 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
 json::object AssignmentToJson(const Assignment& a) {
   return {{"workload_id", a.workload_id},
           {"generation", a.generation},
-          {"desired_state", a.desired_state},
+          {"desired_state", Name(a.desired_state)},
           {"spec", SpecToJson(a.spec)},
           {"tenant", a.tenant},
           {"name", a.name}};
@@ -214,13 +225,11 @@ bool AssignmentFromJson(const json::object& o, Assignment& a, std::string& err) 
   Reader r(o);
   a.workload_id = r.Str("workload_id");
   a.generation = r.Int("generation");
-  a.desired_state = r.Str("desired_state");
+  a.desired_state = r.Named<DesiredState>("desired_state", ParseDesiredState);
   a.tenant = r.Str("tenant", false);
   a.name = r.Str("name", false);
   const json::object* spec = r.Obj("spec");
   if (!r.error().empty()) return err = r.error(), false;
-  if (a.desired_state != "running" && a.desired_state != "stopped" && a.desired_state != "deleted")
-    return err = "desired_state is unknown", false;
   return SpecFromJson(*spec, a.spec, err);
 }
 
@@ -229,7 +238,7 @@ struct EncodeVisitor {
     json::array running;
     for (const auto& w : m.running)
       running.push_back(
-          {{"workload_id", w.workload_id}, {"generation", w.generation}, {"state", w.state}});
+          {{"workload_id", w.workload_id}, {"generation", w.generation}, {"state", Name(w.state)}});
     json::object labels;
     for (const auto& [k, v] : m.labels) labels[k] = v;
     return {{"type", "hello"},
@@ -275,7 +284,7 @@ struct EncodeVisitor {
     for (const auto& p : m.bindings)
       b.push_back({{"container_port", p.container_port}, {"host_port", p.host_port}});
     json::object out{{"type", "status"},           {"workload_id", m.workload_id},
-                     {"generation", m.generation}, {"state", m.state},
+                     {"generation", m.generation}, {"state", Name(m.state)},
                      {"reason", m.reason},         {"bindings", std::move(b)}};
     if (!m.detail.empty()) out["detail"] = m.detail;
     return out;
@@ -353,7 +362,8 @@ Result<Message> DecodeObject(const json::object& o) {
         break;
       }
       Reader wr(w.as_object());
-      RunningWorkload rw{wr.Str("workload_id"), wr.Int("generation"), wr.Str("state")};
+      RunningWorkload rw{wr.Str("workload_id"), wr.Int("generation"),
+                         wr.Named<WorkloadStatus>("state", ParseWorkloadStatus)};
       if (!wr.error().empty()) {
         err = "running: " + wr.error();
         break;
@@ -400,9 +410,12 @@ Result<Message> DecodeObject(const json::object& o) {
   }
   if (type == "remove") return done(Remove{r.Str("workload_id")});
   if (type == "status") {
-    StatusReport m{
-        r.Str("workload_id"),  r.Int("generation"), r.Str("state"), r.Str("reason", false), {},
-        r.Str("detail", false)};
+    StatusReport m{r.Str("workload_id"),
+                   r.Int("generation"),
+                   r.Named<WorkloadStatus>("state", ParseWorkloadStatus),
+                   r.Str("reason", false),
+                   {},
+                   r.Str("detail", false)};
     for (const auto& b : *r.Arr("bindings")) {
       if (!b.is_object()) {
         err = "bindings must hold objects";

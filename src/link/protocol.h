@@ -13,7 +13,9 @@
 //                                with the one-time secret (tunnel/handshake.h) and relay
 //   agent → server  stream.fail  the stream could not be opened (the edge closes the client)
 //
-// Decode never throws: any malformed input is a kInvalidArgument. Pure; thread-safe.
+// States travel as their names (common/states.h), converted only here: a state name this build
+// does not know makes that message undecodable. Decode never throws: any malformed input is a
+// kInvalidArgument. Pure; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/states.h"
 #include "templates/template.h"
 
 namespace lattice::link {
@@ -31,10 +34,11 @@ namespace lattice::link {
 inline constexpr int kProtocolVersion = 2;  // 2: tunnels (stream.*)
 inline constexpr std::size_t kMaxMessageBytes = 4 << 20;
 
+// A container the agent found already there at connect time.
 struct RunningWorkload {
   std::string workload_id;
   std::int64_t generation = 0;
-  std::string state;
+  WorkloadStatus state = WorkloadStatus::kRunning;  // kRunning or kStopped
 };
 
 struct Hello {
@@ -86,7 +90,7 @@ struct LinkError {
 struct Assignment {
   std::string workload_id;
   std::int64_t generation = 0;
-  std::string desired_state;  // "running", "stopped", "deleted"
+  DesiredState desired_state = DesiredState::kRunning;
   templates::RenderedWorkload spec;
   // The tenant whose private network the container joins (its owner's id today), and the name
   // its siblings on that network reach it by. Optional on the wire: empty means the default.
@@ -112,7 +116,8 @@ struct PortBindingReport {
 struct StatusReport {
   std::string workload_id;
   std::int64_t generation = 0;
-  std::string state;   // creating, starting, running, stopped, failed, deleted
+  // What the agent sends: creating, starting, running, stopped, failed or deleted.
+  WorkloadStatus state = WorkloadStatus::kCreating;
   std::string reason;  // short and safe to show the workload's owner
   std::vector<PortBindingReport> bindings;
   // The engine's own words behind `reason` (for the server's log and administrators only; may

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+
 #include "link/protocol.h"
 
 namespace lattice::link {
@@ -29,8 +32,8 @@ TEST(Protocol, RoundTripsEveryMessage) {
   h.cpus = 2;
   h.memory_mb = 2048;
   h.labels = {{"zone", "home"}};
-  h.running = {{"wl_1", 3, "running"}};
-  Assignment a{"wl_1", 3, "running", SampleSpec(), "usr_1", "db"};
+  h.running = {{"wl_1", 3, WorkloadStatus::kRunning}, {"wl_2", 1, WorkloadStatus::kStopped}};
+  Assignment a{"wl_1", 3, DesiredState::kRunning, SampleSpec(), "usr_1", "db"};
   const std::vector<Message> all = {
       h,
       Welcome{"node_1", "secret", 5, {"https://a:1", "https://b:2"}, {"registry.example:5000"}},
@@ -39,7 +42,7 @@ TEST(Protocol, RoundTripsEveryMessage) {
       Assignments{{a}},
       Upsert{a},
       Remove{"wl_1"},
-      StatusReport{"wl_1", 3, "running", "", {{5432, 40000}}, ""},
+      StatusReport{"wl_1", 3, WorkloadStatus::kRunning, "", {{5432, 40000}}, ""},
       Heartbeat{2},
       LogsOpen{"s1", "wl_1", 50, true},
       LogsData{"s1", {"a", "b"}},
@@ -93,7 +96,7 @@ TEST(Protocol, SpecStoredBeforeConfinementDecodesWithoutIt) {
 }
 
 TEST(Protocol, AssignmentCarriesTenantAndName) {
-  Assignment a{"wl_1", 3, "running", SampleSpec(), "usr_1", "db"};
+  Assignment a{"wl_1", 3, DesiredState::kRunning, SampleSpec(), "usr_1", "db"};
   auto back = Decode(Encode(Upsert{a}));
   ASSERT_TRUE(back.ok()) << back.error().message;
   const auto& u = std::get<Upsert>(*back);
@@ -148,6 +151,65 @@ TEST(Protocol, StreamOpenCarriesTheIdleTimeoutWhenSet) {
   auto n = Decode(Encode(StreamOpen{"s", "x", "w", 80, "", 90'000}));
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(std::get<StreamOpen>(*n).idle_timeout_ms, 90'000);
+}
+
+// The states are enums in code and the same names on the wire as before they were typed, so
+// agents and servers of either kind still understand each other.
+TEST(Protocol, StatesTravelAsTheirNames) {
+  const std::string status =
+      R"({"type":"status","workload_id":"wl_1","generation":3,"state":"running","reason":"",)"
+      R"("bindings":[{"container_port":5432,"host_port":40000}]})";
+  auto m = Decode(status);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(std::get<StatusReport>(*m).state, WorkloadStatus::kRunning);
+  EXPECT_EQ(Encode(*m), status);
+
+  const std::pair<const char*, WorkloadStatus> reported[] = {
+      {"creating", WorkloadStatus::kCreating}, {"starting", WorkloadStatus::kStarting},
+      {"running", WorkloadStatus::kRunning},   {"stopped", WorkloadStatus::kStopped},
+      {"failed", WorkloadStatus::kFailed},     {"deleted", WorkloadStatus::kDeleted}};
+  for (const auto& [name, state] : reported) {
+    const std::string text = Encode(StatusReport{"w", 1, state, "", {}, ""});
+    EXPECT_NE(text.find(std::string(R"("state":")") + name + '"'), std::string::npos) << text;
+    auto back = Decode(text);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(std::get<StatusReport>(*back).state, state) << name;
+  }
+
+  const std::pair<const char*, DesiredState> desired[] = {{"running", DesiredState::kRunning},
+                                                          {"stopped", DesiredState::kStopped},
+                                                          {"deleted", DesiredState::kDeleted}};
+  for (const auto& [name, state] : desired) {
+    auto u = Decode(std::string(R"({"type":"upsert","assignment":{"workload_id":"w",)") +
+                    R"("generation":1,"desired_state":")" + name + R"(","spec":{"image":"x"}}})");
+    ASSERT_TRUE(u.ok()) << u.error().message;
+    EXPECT_EQ(std::get<Upsert>(*u).assignment.desired_state, state) << name;
+    EXPECT_NE(Encode(*u).find(std::string(R"("desired_state":")") + name + '"'), std::string::npos);
+  }
+
+  Hello h;
+  h.name = "n";
+  h.running = {{"wl_1", 3, WorkloadStatus::kStopped}};
+  const std::string hello = Encode(h);
+  EXPECT_NE(hello.find(R"("running":[{"workload_id":"wl_1","generation":3,"state":"stopped"}])"),
+            std::string::npos)
+      << hello;
+}
+
+TEST(Protocol, AnUnknownStateNameMakesTheMessageUndecodable) {
+  auto status = Decode(R"({"type":"status","workload_id":"w","generation":1,"state":"exploded"})");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("state 'exploded' is unknown"), std::string::npos)
+      << status.error().message;
+  EXPECT_FALSE(Decode(R"({"type":"status","workload_id":"w","generation":1,"state":""})").ok());
+  EXPECT_FALSE(
+      Decode(R"({"type":"status","workload_id":"w","generation":1,"state":"Running"})").ok());
+  EXPECT_FALSE(Decode(R"({"type":"assignments","items":[{"workload_id":"w","generation":1,)"
+                      R"("desired_state":"paused","spec":{"image":"x"}}]})")
+                   .ok());
+  EXPECT_FALSE(Decode(R"({"type":"hello","protocol":2,"name":"n",)"
+                      R"("running":[{"workload_id":"w","generation":1,"state":"hibernating"}]})")
+                   .ok());
 }
 
 TEST(Protocol, RejectsMalformedInput) {

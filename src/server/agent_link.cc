@@ -76,9 +76,9 @@ asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::Contro
     const std::string text = beast::buffers_to_string(buf.data());
     buf.consume(buf.size());
     auto msg = link::Decode(text);
-    if (!msg.ok()) {
+    if (!msg.ok()) {  // a newer agent may send what this server does not know: skip it
       spdlog::warn("msg=\"bad agent message\" node={} error=\"{}\"", node_id, msg.error().message);
-      co_return;
+      continue;
     }
     if (auto* s = std::get_if<link::StatusReport>(&*msg)) {
       cp.OnHeartbeat(node_id);  // a report is a sign of life too
