@@ -62,6 +62,10 @@ ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyrin
       opts_(std::move(opts)),
       routes_(store, PublicPortRange{opts_.public_port_low, opts_.public_port_high,
                                      opts_.public_port_usable}),
+      placer_(store, clock,
+              Placer::Hooks{[this](const store::Node& n) { return LinkUp(n); },
+                            [this](const store::Workload& w, WorkloadStatus status,
+                                   const std::string& message) { OnPlaced(w, status, message); }}),
       started_at_(clock.NowSeconds()),
       advertise_url_(opts_.advertise_url) {}
 
@@ -203,7 +207,7 @@ Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::s
   auto w = store_.SetDesiredState(id, desired, status, clock_.NowSeconds());
   if (!w.ok()) return std::move(w).error();
   if (desired == DesiredState::kDeleted && !w->node_id.empty())
-    recount_ = true;  // its memory is free
+    placer_.Recount();  // its memory is free
   Record(*w, status,
          desired == DesiredState::kDeleted   ? "delete requested"
          : desired == DesiredState::kStopped ? "stop requested"
@@ -470,7 +474,7 @@ void ControlPlane::Tick() {
   (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), now});
   if (!cluster_.IsLeader()) {
     leader_since_ = 0;
-    recount_ = true;  // a tally from an earlier term may have missed others' placements
+    placer_.Recount();  // a tally from an earlier term may have missed others' placements
     return;
   }
   if (leader_since_ == 0) leader_since_ = std::max(now, started_at_);
@@ -543,59 +547,19 @@ void ControlPlane::ScheduleIfOwed() {
 }
 
 void ControlPlane::PlacePending(bool recount, std::map<std::string, std::string>* placed) {
-  std::lock_guard lock(schedule_mu_);
-  // Dropped here, reread below only if something waits: an idle Tick reads nothing more.
-  if (recount_.exchange(false) || recount) allocated_.reset();
-  if (nodes_stale_.exchange(false) || recount) nodes_.reset();
-  store::WorkloadFilter f;
-  f.status = WorkloadStatus::kPending;
-  auto pending = store_.ListWorkloads(f);
-  if (!pending.ok() || pending->empty()) return;
-  if (!allocated_) {
-    auto counted = store_.AllocatedMemoryByNode(scheduler::kDefaultRequestMb);
-    if (!counted.ok()) return;
-    allocated_ = std::move(counted).value();
+  if (recount) {
+    placer_.Recount();
+    placer_.NodesChanged();
   }
-  if (!nodes_) {
-    auto read = store_.ListNodes();
-    if (!read.ok()) return;
-    nodes_ = std::move(read).value();
-  }
-  const std::vector<store::Node>& nodes = *nodes_;
-  auto& allocated = *allocated_;
-  std::vector<scheduler::NodeView> view;
-  std::unordered_map<std::string, std::size_t> index;  // node id → its entry in view
-  view.reserve(nodes.size());
-  for (const auto& n : nodes) {
-    scheduler::NodeView nv{n.id,        n.name, n.status == NodeStatus::kReady && LinkUp(n),
-                           n.memory_mb, 0,      n.cpus};
-    if (auto it = allocated.find(n.id); it != allocated.end()) nv.allocated_mb = it->second;
-    index.emplace(n.id, view.size());
-    view.push_back(std::move(nv));
-  }
-  const std::int64_t now = clock_.NowSeconds();
-  for (auto& w : *pending) {
-    if (w.desired_state != DesiredState::kRunning) continue;
-    const scheduler::Placement p = scheduler::Place({w.memory_mb}, view);
-    if (p.node_id.empty()) {
-      const std::string reason = "waiting for a node: " + p.reason;
-      if (w.status_reason != reason &&
-          store_.SetPlacement(w.id, "", WorkloadStatus::kPending, reason, now).ok()) {
-        Record(w, WorkloadStatus::kPending, reason);
-        PublishWorkload(w.id);
-      }
-      continue;
-    }
-    if (!store_.SetPlacement(w.id, p.node_id, WorkloadStatus::kScheduled, "", now).ok()) continue;
-    const std::int64_t mb = w.memory_mb > 0 ? w.memory_mb : scheduler::kDefaultRequestMb;
-    view[index.at(p.node_id)].allocated_mb += mb;
-    allocated[p.node_id] += mb;
-    w.node_id = p.node_id;
-    if (placed) (*placed)[w.id] = p.node_id;
-    Record(w, WorkloadStatus::kScheduled, "placed on node " + p.node_id);
-    PushToNode(w);
-    PublishWorkload(w.id);
-  }
+  auto done = placer_.Pass();
+  if (placed) *placed = std::move(done);
+}
+
+void ControlPlane::OnPlaced(const store::Workload& w, WorkloadStatus status,
+                            const std::string& message) {
+  Record(w, status, message);
+  if (status == WorkloadStatus::kScheduled) PushToNode(w);
+  PublishWorkload(w.id);
 }
 
 Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
@@ -663,7 +627,7 @@ void ControlPlane::PublishNode(const std::string& node_id) {
 }
 
 void ControlPlane::PublishNodeLocally(const std::string& node_id) {
-  nodes_stale_ = true;  // the next placement pass rereads them
+  placer_.NodesChanged();  // the next placement pass rereads them
   auto n = store_.GetNode(node_id);
   if (!n.ok()) return;
   const bool connected = LinkUp(*n);

@@ -23,6 +23,7 @@
 #include "control/agent_hub.h"
 #include "control/cluster.h"
 #include "control/event_bus.h"
+#include "control/placer.h"
 #include "control/public_routes.h"
 #include "link/protocol.h"
 #include "store/store.h"
@@ -166,6 +167,8 @@ class ControlPlane {
   // `recount` (every Tick) rereads both from the store, and a local delete triggers a
   // recount, so a delete made on another replica frees its memory within one Tick.
   void PlacePending(bool recount = false, std::map<std::string, std::string>* placed = nullptr);
+  // The placer's hook: a placement decision was written.
+  void OnPlaced(const store::Workload& w, WorkloadStatus status, const std::string& message);
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, WorkloadStatus status, const std::string& message);
@@ -194,19 +197,10 @@ class ControlPlane {
   Cluster& cluster_;
   const ControlOptions opts_;
   PublicRoutes routes_;  // the edge's ports and routes (thread-safe)
+  Placer placer_;        // the placement pass and its tally (thread-safe)
   const std::int64_t started_at_;
   std::atomic<std::int64_t> leader_since_{0};  // 0: not the leader at the last Tick
 
-  std::mutex schedule_mu_;  // one placement pass at a time
-  // node id → memory placed there (MB); guarded by schedule_mu_. Reading it from the store
-  // is a scan of every workload, too slow to pay on each pass under a burst of creates.
-  std::optional<std::map<std::string, std::int64_t>> allocated_;
-  std::atomic<bool> recount_{true};  // a delete freed memory the tally still counts
-  // The nodes as the last pass read them; guarded by schedule_mu_. Every change that matters
-  // to placement (a link up or down, a node joining, a replica reaped) is published, here or
-  // by another replica, and publishing marks them stale; Tick rereads them regardless.
-  std::optional<std::vector<store::Node>> nodes_;
-  std::atomic<bool> nodes_stale_{true};
   static constexpr std::chrono::milliseconds kPassGap{100};
   std::mutex owed_mu_;
   bool schedule_owed_ = false;                       // guarded by owed_mu_

@@ -3,14 +3,11 @@
 #include "control/control_plane.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "audit/audit_log.h"
 #include "common/secretbox.h"
-#include "store/sqlite/sqlite_store.h"
 #include "store/testing/counting_store.h"
+#include "store/testing/temp_sqlite.h"
 #include "templates/spec_storage.h"
 
 namespace lattice::control {
@@ -19,24 +16,12 @@ namespace {
 class ControlPlaneTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lattice-cp-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    auto s = store::sqlite::SqliteStore::Open((dir_ / "lattice.db").string());
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(s).value();
-    auto u = store_->CreateUser({"usr_1", "a@x.io", "hash", "user", 1, 1}, {});
-    ASSERT_TRUE(u.ok()) << u.error().message;
-    owner_ = {u->id, u->email, u->role, "", 1};
+    const store::User& u = db_.user();
+    owner_ = {u.id, u.email, u.role, "", 1};
     cp_ = std::make_unique<ControlPlane>(*store_, clock_, keys_, events_, hub_, cluster_,
                                          ControlOptions{});
   }
-  void TearDown() override {
-    cp_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { cp_.reset(); }
 
   // A workload row as an older server wrote it: the spec in the link codec's layout.
   store::Workload LegacyRow(const std::string& id) {
@@ -65,13 +50,13 @@ class ControlPlaneTest : public ::testing::Test {
     return stored.ok() ? stored->format : -1;
   }
 
-  std::filesystem::path dir_;
+  store::testing::TempSqlite db_{"lattice-cp"};
+  store::sqlite::SqliteStore* store_ = &db_.store();
   ManualClock clock_{1000};
   Keyring keys_ = Keyring::FromMaster(std::string(32, 'k'));
   EventBus events_;
   AgentHub hub_;
   SoloCluster cluster_{"rep_test"};
-  std::unique_ptr<store::sqlite::SqliteStore> store_;
   Principal owner_;
   std::unique_ptr<ControlPlane> cp_;
 };

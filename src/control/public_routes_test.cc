@@ -3,34 +3,16 @@
 #include "control/public_routes.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <set>
 
-#include "store/sqlite/sqlite_store.h"
+#include "store/testing/temp_sqlite.h"
 
 namespace lattice::control {
 namespace {
 
 class PublicRoutesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("lattice-routes-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    auto s = store::sqlite::SqliteStore::Open((dir_ / "lattice.db").string());
-    ASSERT_TRUE(s.ok()) << s.error().message;
-    store_ = std::move(s).value();
-    auto u = store_->CreateUser({"usr_1", "a@x.io", "hash", "user", 1, 1}, {});
-    ASSERT_TRUE(u.ok()) << u.error().message;
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   // A workload exposing `ports` (container port → idle timeout in seconds, 0: none).
   store::Workload Workload(const std::string& id, std::vector<std::pair<int, int>> ports) {
     store::Workload w;
@@ -51,8 +33,8 @@ class PublicRoutesTest : public ::testing::Test {
     return w;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store::sqlite::SqliteStore> store_;
+  store::testing::TempSqlite db_{"lattice-routes"};
+  store::sqlite::SqliteStore* store_ = &db_.store();
 };
 
 TEST_F(PublicRoutesTest, PlansTheLowestFreeUsablePortsAndHoldsOnlyWhatItIsTold) {
