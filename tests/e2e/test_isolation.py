@@ -230,13 +230,14 @@ class IsolationTest(unittest.TestCase):
         self.assertEqual(int(fields["CapBnd"], 16), 1 << 10, fields["CapBnd"])
         self.assertEqual(int(fields["CapEff"], 16) & ~(1 << 10), 0, fields["CapEff"])
         # A fork bomb stops at the pids limit (memory is ample here) and the node survives it.
+        # The children live long enough to pile up however slowly a loaded machine forks.
         forker = self.alice.deploy({"name": "forker", "template": "custom", "image": BUSYBOX,
                                     "command": ["sleep", "3600"],
                                     "resources": {"memory_mb": 512}})
         forker = self.alice.wait_status(forker["id"], "running", timeout=120)
         cid = container_of(self.docker, forker["id"])["Id"]
         code, out = exec_in(self.docker, cid, [
-            "sh", "-c", "i=0; while [ $i -lt 700 ]; do sleep 5 & i=$((i+1)); done; echo started $i"],
+            "sh", "-c", "i=0; while [ $i -lt 700 ]; do sleep 300 & i=$((i+1)); done; echo started $i"],
             timeout=120)
         self.assertIn("can't fork", out.lower(), (code, out[-500:]))
         self.assertNotIn("started 700", out)
