@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 
 #include "api/sse.h"
+#include "api/workload_json.h"
 #include "common/clock.h"
-#include "control/workload_json.h"
 #include "http/problem.h"
 
 namespace lattice::api {
@@ -22,7 +22,7 @@ void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
                auto nodes = ctx.control.ListNodes();
                if (!nodes.ok()) co_return http::ProblemReply(nodes.error(), req.path);
                json::array items;
-               for (const auto& n : *nodes) items.push_back(control::NodeJson(n));
+               for (const auto& n : *nodes) items.push_back(NodeJson(n));
                co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
              });
   router.Add(bhttp::verb::post, "/api/v1/nodes/join-tokens", Access::kAdmin,
@@ -46,7 +46,8 @@ void AddNodeRoutes(http::Router& router, ApiContext& ctx) {
         auto held = std::shared_ptr<StreamRegistry::Lease>(std::move(lease).value());
         auto sub = std::shared_ptr<control::EventBus::Subscription>(
             ctx.events.Subscribe(req.principal->user_id, [queue](const control::Event& e) {
-              if (queue->Push(e.type, e.data)) return true;
+              const EventMessage m = EventJson(e);
+              if (queue->Push(m.type, m.data)) return true;
               queue->Close();
               return false;
             }));

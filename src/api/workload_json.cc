@@ -1,4 +1,4 @@
-#include "control/workload_json.h"
+#include "api/workload_json.h"
 
 #include <boost/json.hpp>
 
@@ -6,10 +6,10 @@
 
 #include "common/clock.h"
 
-namespace lattice::control {
+namespace lattice::api {
 namespace json = boost::json;
 
-json::value WorkloadJson(const WorkloadView& v) {
+json::value WorkloadJson(const control::WorkloadView& v) {
   const store::Workload& w = v.w;
   // Host ports the node reported, by container port.
   std::map<std::int64_t, std::int64_t> bound;
@@ -93,7 +93,7 @@ json::value WorkloadJson(const WorkloadView& v) {
   return out;
 }
 
-json::value NodeJson(const NodeView& v) {
+json::value NodeJson(const control::NodeView& v) {
   const store::Node& n = v.node;
   boost::system::error_code ec;
   json::value labels = json::parse(n.labels_json, ec);
@@ -112,4 +112,21 @@ json::value NodeJson(const NodeView& v) {
           {"created_at", FormatTimestamp(n.created_at)}};
 }
 
-}  // namespace lattice::control
+EventMessage EventJson(const control::Event& e) {
+  struct Visit {
+    EventMessage operator()(const control::WorkloadChanged& c) const {
+      json::value body = WorkloadJson(c.view);
+      body.as_object().erase("credentials");  // events carry state, not secrets
+      return {"workload", json::serialize(body)};
+    }
+    EventMessage operator()(const control::WorkloadDeleted& d) const {
+      return {"workload.deleted", json::serialize(json::object{{"id", d.id}})};
+    }
+    EventMessage operator()(const control::NodeChanged& n) const {
+      return {"node", json::serialize(NodeJson(n.node))};
+    }
+  };
+  return std::visit(Visit{}, e.what);
+}
+
+}  // namespace lattice::api

@@ -1,20 +1,31 @@
 // The JSON shapes of workloads and nodes as the API and the event stream show them
-// (docs/openapi.yaml: Workload, Node). Pure; thread-safe.
+// (docs/openapi.yaml: Workload, Node), and of the event stream's messages. Pure; thread-safe.
 #pragma once
 
 #include <boost/json/value.hpp>
 
-#include "control/control_plane.h"
+#include <string>
 
-namespace lattice::control {
+#include "control/event_bus.h"
+#include "control/views.h"
+
+namespace lattice::api {
 
 // {id, name, template, image, status, status_reason, desired_state, generation, node_id,
 //  endpoints: [{name, container_port, protocol, host, port, url}], credentials, resources,
 //  created_at, updated_at}
-boost::json::value WorkloadJson(const WorkloadView& v);
+boost::json::value WorkloadJson(const control::WorkloadView& v);
 
 // {id, name, status, cpus, memory_mb, disk_mb, labels, agent_version, address,
 //  last_heartbeat, created_at}
-boost::json::value NodeJson(const NodeView& n);
+boost::json::value NodeJson(const control::NodeView& n);
 
-}  // namespace lattice::control
+// One event as the event stream sends it: `type` ("workload", "workload.deleted", "node") and
+// `data` (JSON: a Workload without credentials, {id}, a Node).
+struct EventMessage {
+  std::string type;
+  std::string data;
+};
+EventMessage EventJson(const control::Event& e);
+
+}  // namespace lattice::api

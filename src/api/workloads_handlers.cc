@@ -10,10 +10,10 @@
 #include <mutex>
 
 #include "api/sse.h"
+#include "api/workload_json.h"
 #include "api/workload_request.h"
 #include "common/clock.h"
 #include "common/json_util.h"
-#include "control/workload_json.h"
 #include "http/problem.h"
 
 namespace lattice::api {
@@ -29,7 +29,7 @@ namespace asio = boost::asio;
 Reply WorkloadReply(bhttp::status status, const Result<control::WorkloadView>& v,
                     std::string_view path) {
   if (!v.ok()) return http::ProblemReply(v.error(), path);
-  return http::JsonReply(status, control::WorkloadJson(*v));
+  return http::JsonReply(status, WorkloadJson(*v));
 }
 
 // Parses ?tail= (default 100, 0..10000) and ?follow= (true/false/1/0).
@@ -156,7 +156,7 @@ void AddWorkloadRoutes(http::Router& router, ApiContext& ctx) {
                auto list = ctx.control.ListWorkloads(*req.principal);
                if (!list.ok()) co_return http::ProblemReply(list.error(), req.path);
                json::array items;
-               for (const auto& v : *list) items.push_back(control::WorkloadJson(v));
+               for (const auto& v : *list) items.push_back(WorkloadJson(v));
                co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
              });
   router.Add(bhttp::verb::get, "/api/v1/workloads/{id}", Access::kUser,

@@ -9,7 +9,6 @@
 #include "auth/token.h"
 #include "common/random.h"
 #include "common/secretbox.h"
-#include "control/workload_json.h"
 #include "link/join_token.h"
 #include "scheduler/placement.h"
 #include "store/engine_neutral.h"
@@ -607,9 +606,8 @@ void ControlPlane::PublishWorkloadLocally(store::Workload w) {
   const std::string owner = w.owner_id;
   auto v = View(std::move(w));
   if (!v.ok()) return;
-  json::value body = WorkloadJson(*v);
-  body.as_object().erase("credentials");  // events carry state, not secrets
-  events_.Publish({owner, "workload", json::serialize(body)});
+  v->credentials.clear();  // events carry state, not secrets
+  events_.Publish({owner, WorkloadChanged{std::move(v).value()}});
 }
 
 void ControlPlane::PublishDeleted(const std::string& id, const std::string& owner_id) {
@@ -618,7 +616,7 @@ void ControlPlane::PublishDeleted(const std::string& id, const std::string& owne
 }
 
 void ControlPlane::PublishDeletedLocally(const std::string& id, const std::string& owner_id) {
-  events_.Publish({owner_id, "workload.deleted", json::serialize(json::object{{"id", id}})});
+  events_.Publish({owner_id, WorkloadDeleted{id}});
 }
 
 void ControlPlane::PublishNode(const std::string& node_id) {
@@ -631,7 +629,7 @@ void ControlPlane::PublishNodeLocally(const std::string& node_id) {
   auto n = store_.GetNode(node_id);
   if (!n.ok()) return;
   const bool connected = LinkUp(*n);
-  events_.Publish({"", "node", json::serialize(NodeJson({std::move(n).value(), connected}))});
+  events_.Publish({"", NodeChanged{{std::move(n).value(), connected}}});
 }
 
 void ControlPlane::OnClusterMessage(const std::string& kind, const json::object& body) {

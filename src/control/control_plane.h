@@ -2,6 +2,8 @@
 // stop, start, delete); the scheduler places pending workloads on ready nodes; agents report
 // what is (status per generation) and the control plane records it, keeps each workload's
 // timeline, and tells browsers (EventBus) and agents (AgentHub) about changes.
+// Two jobs live in services of their own, which it owns and drives: the placement pass with
+// its tally (Placer, placer.h) and the edge's route table (PublicRoutes, public_routes.h).
 // Everything durable is in the store, so a restarted server loses nothing.
 // Holds references to its collaborators, which must outlive it. Thread-safe.
 #pragma once
@@ -25,6 +27,7 @@
 #include "control/event_bus.h"
 #include "control/placer.h"
 #include "control/public_routes.h"
+#include "control/views.h"
 #include "link/protocol.h"
 #include "store/store.h"
 #include "templates/admission.h"
@@ -57,26 +60,11 @@ struct ControlOptions {
   std::string ca_fingerprint;
 };
 
-// A workload as its owner sees it: the record plus decrypted credentials and the node address.
-struct WorkloadView {
-  store::Workload w;
-  templates::Credentials credentials;
-  std::string node_name;
-  std::string node_address;
-  std::vector<store::PublicPort> public_ports;  // empty without an edge
-  std::string public_host;
-};
-
 struct JoinTokenIssued {
   std::string id;  // the token's record (not secret)
   std::string token;
   std::string command;
   std::int64_t expires_at = 0;
-};
-
-struct NodeView {
-  store::Node node;
-  bool connected = false;
 };
 
 class ControlPlane {

@@ -1,5 +1,5 @@
-// EventBus: in-process fan-out of change notifications (workload and node changes) to the
-// Server-Sent Events streams of signed-in users. Publishers never block: a subscriber that
+// EventBus: in-process fan-out of typed change notifications (workload and node changes) to
+// the Server-Sent Events streams of signed-in users. Publishers never block: a subscriber that
 // cannot keep up is told so (its callback returns false) and is dropped. Thread-safe.
 #pragma once
 
@@ -9,13 +9,26 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <variant>
+
+#include "control/views.h"
 
 namespace lattice::control {
 
+// What changed, typed; the event stream's JSON for each is api/event_json.h's.
+struct WorkloadChanged {
+  WorkloadView view;  // without credentials
+};
+struct WorkloadDeleted {
+  std::string id;
+};
+struct NodeChanged {
+  NodeView node;
+};
+
 struct Event {
   std::string owner_id;  // the user it concerns; empty: every user (node changes)
-  std::string type;      // "workload", "workload.deleted", "node"
-  std::string data;      // JSON
+  std::variant<WorkloadChanged, WorkloadDeleted, NodeChanged> what;
 };
 
 class EventBus {
