@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/random.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lattice::audit {
 namespace {

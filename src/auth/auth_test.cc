@@ -10,6 +10,7 @@
 #include "auth/rate_limiter.h"
 #include "auth/token.h"
 #include "common/random.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace lattice::auth {
 namespace {

@@ -23,7 +23,7 @@
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
 #include "auth/invite_service.h"
-#include "cluster/pg_cluster.h"
+#include "backend/backend.h"
 #include "common/clock.h"
 #include "common/keyring.h"
 #include "common/random.h"
@@ -42,7 +42,6 @@
 #include "server/data_dir.h"
 #include "server/settings.h"
 #include "server/tls_front.h"
-#include "store/database_url.h"
 #include "store/store.h"
 #include "tls/server_pki.h"
 
@@ -139,23 +138,16 @@ Status OpenStorage(const ServerConfig& config, const Settings& s, App::Impl& imp
 
   store::StoreOptions store_options;
   store_options.round_trip_deadline = Millis(config.store_timeout_seconds);
-  auto st = store::OpenStore(config.database, (fs::path(config.data_dir) / "lattice.db").string(),
-                             store_options);
-  if (!st.ok()) return std::move(st).error();
-  impl.store = std::move(st).value();
+  // The store, and the coordination of the replicas that may share it (none on SQLite).
+  auto opened =
+      backend::OpenBackend(config.database, (fs::path(config.data_dir) / "lattice.db").string(),
+                           NewId("rep"), store_options);
+  if (!opened.ok()) return std::move(opened).error();
+  impl.store = std::move(opened->store);
+  impl.cluster = std::move(opened->cluster);
   impl.store_executor = std::make_unique<http::StoreExecutor>(impl.store->Concurrency(),
                                                               Millis(config.store_wait_seconds));
   spdlog::info("msg=\"store open\" database=\"{}\"", DatabaseForLogs(config));
-  // On PostgreSQL other replicas may share the database: coordinate through it.
-  const std::string replica_id = NewId("rep");
-  if (auto db = store::ParseDatabaseUrl(config.database);
-      db.ok() && db->engine == store::Engine::kPostgres) {
-    auto pc = cluster::PgCluster::Open(db->url, replica_id);
-    if (!pc.ok()) return std::move(pc).error();
-    impl.cluster = std::move(pc).value();
-  } else {
-    impl.cluster = std::make_unique<control::SoloCluster>(replica_id);
-  }
   return Status::Ok();
 }
 

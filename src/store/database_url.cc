@@ -1,7 +1,5 @@
 #include "store/database_url.h"
 
-#include "store/store.h"
-
 namespace lattice::store {
 namespace {
 
@@ -49,15 +47,6 @@ std::string RedactDatabaseUrl(std::string_view url) {
     q = amp < out.size() ? amp : std::string::npos;
   }
   return out;
-}
-
-Result<std::unique_ptr<Store>> OpenStore(const std::string& database,
-                                         const std::string& sqlite_path,
-                                         const StoreOptions& options) {
-  auto choice = ParseDatabaseUrl(database);
-  if (!choice.ok()) return std::move(choice).error();
-  if (choice->engine == Engine::kPostgres) return OpenPostgresStore(choice->url, options);
-  return OpenSqliteStore(sqlite_path);
 }
 
 }  // namespace lattice::store

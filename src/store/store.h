@@ -180,18 +180,4 @@ struct StoreOptions {
   std::chrono::milliseconds round_trip_deadline{20000};
 };
 
-// Opens (creating if needed) the SQLite store at `path` and applies pending migrations.
-Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
-
-// Connects to the PostgreSQL database at `url` (postgres://…) and applies pending migrations.
-// kUnavailable if it cannot be reached; kConflict if its schema is newer than this binary's.
-Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
-                                                 const StoreOptions& options = {});
-
-// The --database setting: "" or "sqlite" opens SQLite at `sqlite_path`; a postgres:// URL
-// opens PostgreSQL; anything else is kInvalidArgument (see database_url.h).
-Result<std::unique_ptr<Store>> OpenStore(const std::string& database,
-                                         const std::string& sqlite_path,
-                                         const StoreOptions& options = {});
-
 }  // namespace lattice::store

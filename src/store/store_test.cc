@@ -15,6 +15,7 @@
 #include "common/random.h"
 #include "common/test_env.h"
 #include "store/migrations.h"
+#include "store/postgres/pg_store.h"
 #include "store/postgres/pg_test_cluster.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/store.h"

@@ -162,3 +162,13 @@ Status InTransaction(Connection& c, F&& body) {
 }
 
 }  // namespace lattice::store::postgres
+
+namespace lattice::store {
+
+// Connects to the PostgreSQL database at `url` (postgres://…) and applies pending migrations,
+// with `options` turned into the connection's deadlines. kUnavailable if it cannot be reached;
+// kConflict if its schema is newer than this binary's.
+Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
+                                                 const StoreOptions& options = {});
+
+}  // namespace lattice::store

@@ -132,3 +132,10 @@ Status InTransaction(Connection& c, F&& body) {
 }
 
 }  // namespace lattice::store::sqlite
+
+namespace lattice::store {
+
+// Opens (creating if needed) the SQLite store at `path` and applies pending migrations.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+}  // namespace lattice::store
