@@ -257,15 +257,19 @@ Result<SignedIn> AuthService::ChangePasswordUnaudited(const Principal& who,
   return StartSession(*user, remote);
 }
 
-Result<Principal> AuthService::Authenticate(std::string_view token) const {
+std::optional<Principal> AuthService::CachedPrincipal(std::string_view token) const {
+  if (opts_.verified_cache_seconds <= 0) return std::nullopt;
   const std::int64_t now = clock_.NowSeconds();
-  if (opts_.verified_cache_seconds > 0) {
-    std::shared_lock lock(cache_mu_);
-    auto it = cache_.find(token);
-    if (it != cache_.end() && it->second.expires_at > now &&
-        now - it->second.checked_at < opts_.verified_cache_seconds)
-      return it->second.principal;
-  }
+  std::shared_lock lock(cache_mu_);
+  auto it = cache_.find(token);
+  if (it != cache_.end() && it->second.expires_at > now &&
+      now - it->second.checked_at < opts_.verified_cache_seconds)
+    return it->second.principal;
+  return std::nullopt;
+}
+
+Result<Principal> AuthService::Authenticate(std::string_view token) const {
+  if (auto cached = CachedPrincipal(token)) return std::move(*cached);
   auto v = AuthenticateUncached(token);
   if (!v.ok()) return std::move(v).error();
   if (opts_.verified_cache_seconds > 0) {

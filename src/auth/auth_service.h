@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
@@ -97,6 +98,10 @@ class AuthService {
                                   std::string_view next, const std::string& remote);
   // kUnauthenticated for a malformed, forged, expired or revoked token.
   Result<Principal> Authenticate(std::string_view token) const;
+  // Authenticate's answer when a recent verification of `token` is cached (the same rules:
+  // not expired, checked within verified_cache_seconds); nullopt otherwise. Never reads the
+  // store, so it may run on a network thread.
+  std::optional<Principal> CachedPrincipal(std::string_view token) const;
 
   store::Registration registration() const { return opts_.registration; }
 

@@ -242,5 +242,72 @@ TEST(StoreExecutor, TheRefusalIsProblemJsonWithRetryAfter) {
   EXPECT_EQ(body["status"].as_int64(), 503);
 }
 
+// A signed-in route that does not use the store runs on the I/O thread when its caller's
+// verification is cached, even with the store saturated; without a cached verification the
+// sign-in check needs the store and waits for it like any other request.
+TEST(StoreExecutor, ACachedSignInKeepsAStorelessRouteOffTheExecutor) {
+  asio::io_context ioc;
+  StoreExecutor ex(1, 150ms);
+  Router router;
+  router.Add(
+      bhttp::verb::get, "/api/v1/auth/me", Access::kUser,
+      [](RequestContext& req) -> asio::awaitable<Reply> {
+        co_return TextReply(bhttp::status::ok, req.principal->email, "text/plain");
+      },
+      UsesStore::kNo);
+  router.Add(
+      bhttp::verb::get, "/api/v1/admin", Access::kAdmin,
+      [](RequestContext&) -> asio::awaitable<Reply> {
+        co_return TextReply(bhttp::status::ok, "admin", "text/plain");
+      },
+      UsesStore::kNo);
+  HttpMetrics metrics;
+  DispatchOptions opts;
+  opts.access_log = false;
+  opts.store_executor = &ex;
+  opts.cached_auth = [](std::string_view token) -> std::optional<Principal> {
+    if (token != "cached") return std::nullopt;
+    return Principal{"usr_1", "a@x.io", "user", "ses_1", 1};
+  };
+  int uncached_checks = 0;
+  Dispatcher d(
+      router, metrics,
+      [&](std::string_view) -> Result<Principal> {
+        ++uncached_checks;
+        return Principal{"usr_2", "b@x.io", "user", "ses_2", 1};
+      },
+      opts);
+  Saturation busy(ioc, ex);
+  auto get = [](const char* path, const char* token) {
+    Request r{bhttp::verb::get, path, 11};
+    r.set(bhttp::field::authorization, std::string("Bearer ") + token);
+    return r;
+  };
+  Reply me, forbidden, uncached;
+  Clock::duration me_took{};
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        while (busy.started() < 1) {
+          asio::steady_timer t(ioc, 5ms);
+          co_await t.async_wait(asio::use_awaitable);
+        }
+        auto start = Clock::now();
+        me = co_await d.Dispatch(get("/api/v1/auth/me", "cached"), "127.0.0.1");
+        me_took = Clock::now() - start;
+        forbidden = co_await d.Dispatch(get("/api/v1/admin", "cached"), "127.0.0.1");
+        uncached = co_await d.Dispatch(get("/api/v1/auth/me", "fresh"), "127.0.0.1");
+        busy.Release();
+      },
+      asio::detached);
+  ioc.run();
+  EXPECT_EQ(me.res.result(), bhttp::status::ok);
+  EXPECT_EQ(me.res.body(), "a@x.io");
+  EXPECT_LT(me_took, 50ms);
+  EXPECT_EQ(forbidden.res.result(), bhttp::status::forbidden);  // roles still apply
+  EXPECT_EQ(uncached.res.result(), bhttp::status::service_unavailable);
+  EXPECT_EQ(uncached_checks, 0);
+}
+
 }  // namespace
 }  // namespace lattice::http

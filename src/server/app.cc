@@ -260,6 +260,9 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
         return m->edge->AcceptDataConnection(std::move(s), std::move(prefix));
       });
   dispatch.store_executor = impl.store_executor.get();
+  dispatch.cached_auth = [auth = impl.auth.get()](std::string_view token) {
+    return auth->CachedPrincipal(token);
+  };
   impl.dispatcher = std::make_unique<http::Dispatcher>(
       impl.router, impl.metrics,
       [auth = impl.auth.get()](std::string_view token) { return auth->Authenticate(token); },

@@ -43,7 +43,7 @@ class LoadTest(unittest.TestCase):
         self.node_id = nodes[0]["id"]
         out = os.path.join(self.srv.tmp_dir, "load.json")
         rc = load.main(["--url", self.srv.base_url, "--clients", "200", "--accounts", "40",
-                        "--duration", "20", "--max-deploys", "30", "--cleanup",
+                        "--duration", "30", "--max-deploys", "30", "--cleanup",
                         "--json", out])
         with open(out) as f:
             r = json.load(f)
