@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <thread>
 
 #include <unistd.h>
 
@@ -29,7 +28,7 @@ namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using std::chrono::milliseconds;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxQueuedBytes = 8 << 20;  // log data waits beyond this
+constexpr std::size_t kMaxQueuedBytes = 8 << 20;  // log data waits for room beyond this
 // A session that lasted this long counts as healthy: the next drop starts the backoff afresh.
 constexpr auto kHealthySession = std::chrono::seconds(10);
 
@@ -49,7 +48,10 @@ Agent::Agent(AgentOptions options, std::unique_ptr<runtime::Runtime> runtime)
     : options_(std::move(options)),
       runtime_(std::move(runtime)),
       write_signal_(ioc_),
-      backoff_timer_(ioc_) {}
+      room_signal_(ioc_),
+      backoff_timer_(ioc_) {
+  room_signal_.expires_at(asio::steady_timer::time_point::max());
+}
 
 Agent::~Agent() {
   tunnel_.reset();
@@ -114,6 +116,7 @@ void Agent::Stop() {
   asio::post(ioc_, [this] {
     backoff_timer_.cancel();
     write_signal_.cancel();
+    room_signal_.cancel();
     if (transport_) transport_->Cancel();
   });
 }
@@ -194,6 +197,7 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   log_pump_->CloseAll();
   for (const auto& m : queue_) queued_bytes_ -= MessageSize(m);
   queue_.clear();
+  room_signal_.cancel();  // log senders waiting for room see that their link is gone
   co_return Status::Ok();
 }
 
@@ -251,7 +255,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
     reconciler_ = std::make_unique<Reconciler>(
         std::move(ro), *runtime_, [this](const link::StatusReport& s) { PostSend(0, s); });
     reconciler_->Start();
-    log_pump_ = std::make_unique<LogPump>(*runtime_, options_.tuning.logs);
+    log_pump_ = std::make_unique<LogPump>(ioc_.get_executor(), *runtime_, options_.tuning.logs);
     // Tunnel streams dial the edge on the server's own port unless stream.open names another.
     auto ep = ParseServerUrl(options_.server_url);
     if (!ep.ok()) return ep.error();
@@ -297,7 +301,8 @@ void Agent::Dispatch(link::Message m) {
     reconciler_->Remove(r->workload_id);
   } else if (auto* o = std::get_if<link::LogsOpen>(&m)) {
     const std::uint64_t epoch = epoch_;
-    log_pump_->Open(*o, [this, epoch](link::Message out) { SendLog(epoch, std::move(out)); });
+    log_pump_->Open(*o,
+                    [this, epoch](link::Message out) { return SendLog(epoch, std::move(out)); });
   } else if (auto* c = std::get_if<link::LogsClose>(&m)) {
     log_pump_->Close(c->stream_id);
   } else if (auto* so = std::get_if<link::StreamOpen>(&m)) {
@@ -321,6 +326,7 @@ asio::awaitable<void> Agent::WriteLoop(LinkTransport& t) {
     queue_.pop_front();
     Status st = co_await t.Write(text);
     queued_bytes_ -= MessageSize(text);
+    if (queued_bytes_ <= kMaxQueuedBytes) room_signal_.cancel();  // wakes waiting log senders
     if (!st.ok()) {
       spdlog::warn("event=link_write_failed error=\"{}\"", st.error().message);
       t.Cancel();
@@ -397,14 +403,16 @@ void Agent::PostSend(std::uint64_t epoch, link::Message m) {
   });
 }
 
-void Agent::SendLog(std::uint64_t epoch, link::Message m) {
-  // Back-pressure: a slow link slows the log readers rather than growing the queue unbounded.
+asio::awaitable<void> Agent::SendLog(std::uint64_t epoch, link::Message m) {
+  // Back-pressure: a slow link holds the log streams (and so their engine reads) rather than
+  // growing the queue unbounded. WriteLoop wakes the waiters whenever the queue has room again,
+  // the session's end and Stop() when the link is gone.
   if (std::holds_alternative<link::LogsData>(m)) {
     while (queued_bytes_ > kMaxQueuedBytes && epoch_ == epoch && !stopping_)
-      std::this_thread::sleep_for(milliseconds(5));
+      co_await room_signal_.async_wait(kNoThrow);
   }
-  if (epoch_ != epoch || stopping_) return;  // the link this stream was for is gone
-  PostSend(epoch, std::move(m));
+  if (epoch_ != epoch || stopping_ || !live_) co_return;  // the link this stream was for is gone
+  Enqueue(link::Encode(m));
 }
 
 }  // namespace lattice::agent

@@ -10,8 +10,11 @@
 // reconnect. src/agent/README.md describes the exchange from the agent's side.
 //
 // Threading: Run() drives all link I/O on the calling thread (one Asio io_context; one
-// outstanding websocket write at a time, through one queue). The Reconciler and the LogPump
-// have threads of their own. Stop() may be called from any thread, and before Run().
+// outstanding websocket write at a time, through one queue). Followed logs run there too: each
+// LogPump stream is a coroutine on the io_context reading the engine asynchronously, and its
+// `logs.data` waits for room in the write queue (8 MiB) instead of growing it. The Reconciler
+// runs blocking engine calls on its own bounded pool. Stop() may be called from any thread,
+// and before Run().
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -97,7 +100,9 @@ class Agent {
   void Enqueue(std::string text);  // I/O thread only
   // From any thread: send on the current link (epoch 0) or only on link `epoch`.
   void PostSend(std::uint64_t epoch, link::Message m);
-  void SendLog(std::uint64_t epoch, link::Message m);  // pump threads: waits for queue room
+  // I/O thread: the LogPump's sink. Waits while the queue is over its bound, then sends on
+  // link `epoch` (dropped if that link is gone).
+  boost::asio::awaitable<void> SendLog(std::uint64_t epoch, link::Message m);
 
   // Constant after construction.
   const AgentOptions options_;
@@ -121,6 +126,7 @@ class Agent {
   int heartbeat_seconds_ = 5;
   std::deque<std::string> queue_;
   boost::asio::steady_timer write_signal_;
+  boost::asio::steady_timer room_signal_;  // never expires; cancelled when the queue has room
   boost::asio::steady_timer backoff_timer_;
 
   // Created at the first welcome (the node id goes on container labels); outlive the link.

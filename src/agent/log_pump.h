@@ -1,5 +1,6 @@
 // LogPump: serves the server's log requests (`logs.open` / `logs.close`) from the engine.
-// Each stream runs on its own thread:
+// Each stream is a coroutine on the link's executor reading the engine's log asynchronously
+// (runtime::Runtime::StreamLogs); no thread is spent on it and nothing polls:
 //   follow=false  the last `tail` lines (≤ 0: all) in `logs.data` messages of ≤ 500 lines,
 //                 then `logs.end`
 //   follow=true   the last `tail` lines, then new lines as the workload prints them, batched
@@ -7,32 +8,41 @@
 //                 (link loss)
 // Every accepted or refused stream finishes with exactly one `logs.end` (with an error text
 // when the workload has no container on this node, or too many streams are open), and nothing
-// follows it. Concurrent follows are bounded (128 by default: the server caps each user at 8,
-// so this node-wide bound only binds past 16 users at their cap), one-shot reads too.
+// follows it. Close() and CloseAll() close the engine connection: data not yet handed to the
+// sink is dropped and `logs.end` follows at once. Concurrent follows are bounded (128 by
+// default: the server caps each user at 8, so this node-wide bound only binds past 16 users at
+// their cap), one-shot reads too.
 //
-// Threading: public methods are thread-safe and never block on the engine, so the link's I/O
-// thread may call them. The sink is called from pump threads (and, for an immediate refusal,
-// from the caller of Open); it may block briefly to apply back-pressure but must not call back
-// into the LogPump. The Runtime must outlive the LogPump.
+// Back-pressure: a stream's reader hands full batches (and, every flush interval, partial
+// ones) to its sender through a bounded channel, and the sender awaits the sink. A sink that
+// waits (a slow link) therefore stops the engine reads: each stream holds at most a few
+// batches (≤ max_lines_per_message lines, ≤ max_bytes_per_message bytes each), however much
+// the container prints.
+//
+// Threading: every method must be called on `executor`'s thread (the Agent calls them from its
+// link coroutines); the sink runs there too. The stream coroutines hold what they use, so the
+// LogPump may be destroyed while they finish (its destructor closes them all); the Runtime
+// must outlive the executor's run.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "link/protocol.h"
 #include "runtime/runtime.h"
 
 namespace lattice::agent {
 
-// Receives the stream's link::LogsData messages and, last, its link::LogsEnd.
-using LogSink = std::function<void(link::Message)>;
+// Receives the stream's link::LogsData messages and, last, its link::LogsEnd; may wait (for
+// room on the link) before it completes, and the stream waits with it.
+using LogSink = std::function<boost::asio::awaitable<void>(link::Message)>;
 
 struct LogPumpOptions {
   int max_follows = 128;
@@ -45,8 +55,9 @@ struct LogPumpOptions {
 
 class LogPump {
  public:
-  explicit LogPump(runtime::Runtime& runtime, LogPumpOptions options = {});
-  ~LogPump();  // cancels every stream and waits for its thread
+  LogPump(boost::asio::any_io_executor executor, runtime::Runtime& runtime,
+          LogPumpOptions options = {});
+  ~LogPump();  // closes every stream
   LogPump(const LogPump&) = delete;
   LogPump& operator=(const LogPump&) = delete;
 
@@ -56,32 +67,28 @@ class LogPump {
   void Close(const std::string& stream_id);
   // Ends every stream: the link they were for is gone.
   void CloseAll();
-  // Streams still running.
+  // Streams whose `logs.end` has not been handed to their sink yet.
   int ActiveStreams() const;
+  // Lines read from the engine and not yet handed to a sink, over all streams: bounded by a
+  // few batches per stream, whatever the sink's pace.
+  std::size_t BufferedLines() const;
 
  private:
   struct Stream;
 
-  void Serve(Stream& s, link::LogsOpen req);
-  void ServeOnce(Stream& s, const std::string& container, int tail);
-  void ServeFollow(Stream& s, const std::string& container, int tail);
-  void AddLine(Stream& s, std::string_view line);  // may flush a full batch
-  void Flush(Stream& s);                           // s.mu held
-  void End(Stream& s, std::string error);
-  void FlushLoop();
-  void Reap();  // joins finished streams
+  // A stream's coroutines. Static: they may outlive the LogPump (Stream::pump says if not).
+  static boost::asio::awaitable<void> Read(std::shared_ptr<Stream> s);  // engine → batches
+  static boost::asio::awaitable<std::string> ReadLines(Stream& s);  // the logs.end error, if any
+  static boost::asio::awaitable<void> Tick(std::shared_ptr<Stream> s);  // flushes a follow
+  static boost::asio::awaitable<void> Send(std::shared_ptr<Stream> s);  // batches → sink
+  void Spawn(boost::asio::awaitable<void> work, const std::string& stream_id);
 
   // Constant after construction.
+  const boost::asio::any_io_executor executor_;
   runtime::Runtime& runtime_;
   const LogPumpOptions options_;
 
-  // Protected by mu_.
-  mutable std::mutex mu_;
-  std::condition_variable wake_;
-  std::map<std::string, std::shared_ptr<Stream>> streams_;
-  bool stopping_ = false;
-
-  std::thread flusher_;
+  std::map<std::string, std::shared_ptr<Stream>> streams_;  // open, by id
 };
 
 }  // namespace lattice::agent

@@ -3,9 +3,14 @@
 // containers and their volumes, find containers by label (to adopt them after a restart), and
 // read logs. The Docker implementation lives in docker/; tests use the real engine.
 //
-// All calls are synchronous and bounded by a timeout; none throws. Implementations must be
-// safe to call from several threads at once (each call uses its own connection).
+// All calls but StreamLogs are synchronous and bounded by a timeout; none throws.
+// Implementations must be safe to call from several threads at once (each call uses its own
+// connection). StreamLogs is the exception: it reads on the caller's executor, blocking no
+// thread, so the agent follows its logs on the link's io_context.
 #pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -111,6 +116,21 @@ struct NodeInfo {
   std::string os;
 };
 
+// One container's log read asynchronously (Runtime::StreamLogs). Lives on the executor it was
+// opened on: call Next() and Close() from there only, one Next() at a time. Owns its
+// connection; destroying it closes the connection.
+class LogReader {
+ public:
+  virtual ~LogReader() = default;
+  // The next lines, at least one, without their '\n' (stdout and stderr interleaved as they
+  // arrive; an unterminated last line comes at the end). An empty vector: the log ended (all
+  // of it read, the followed container stopped, or Close() was called). An error: the engine
+  // refused (kNotFound: no such container) or the connection broke.
+  virtual boost::asio::awaitable<Result<std::vector<std::string>>> Next() = 0;
+  // Ends the read at once: a Next() in progress, and every later one, returns the end.
+  virtual void Close() = 0;
+};
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
@@ -166,6 +186,13 @@ class Runtime {
   virtual Status FollowLogs(const std::string& id, int tail,
                             const std::function<bool(std::string_view line)>& on_line,
                             const std::atomic<bool>& cancel) = 0;
+  // Opens the log of container `id` (an id or a name) on `executor`: the last `tail` lines
+  // (0: all), then, with `follow`, new lines until the container stops. Connecting waits for
+  // nothing: the first Next() does it, bounded by the runtime's timeout; a followed body has
+  // no bound (Close() ends it). The default reader fails every Next() with kUnavailable:
+  // runtimes that cannot stream logs say so.
+  virtual std::unique_ptr<LogReader> StreamLogs(boost::asio::any_io_executor executor,
+                                                const std::string& id, int tail, bool follow);
 };
 
 // A Docker Engine API client over a unix socket ("unix:///var/run/docker.sock") or

@@ -9,6 +9,7 @@
 
 #include "runtime/docker/engine_json.h"
 #include "runtime/docker/log_demux.h"
+#include "runtime/docker/log_reader.h"
 #include "runtime/docker/pull_error.h"
 #include "runtime/docker/tar_writer.h"
 
@@ -363,6 +364,15 @@ Status DockerRuntime::FollowLogs(const std::string& id, int tail,
   demux.Finish(sink);
   if (more) lines.Flush(emit);
   return Status::Ok();
+}
+
+std::unique_ptr<LogReader> DockerRuntime::StreamLogs(boost::asio::any_io_executor executor,
+                                                     const std::string& id, int tail, bool follow) {
+  return std::make_unique<EngineLogReader>(
+      std::move(executor), client_.address(),
+      ContainerPath(id) + "/logs?stdout=1&stderr=1" + (follow ? "&follow=1" : "") +
+          "&tail=" + TailParam(tail),
+      std::string(follow ? "follow" : "read") + " the logs of " + Quote(id), opts_.timeout);
 }
 
 }  // namespace lattice::runtime::docker

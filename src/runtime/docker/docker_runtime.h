@@ -4,6 +4,7 @@
 // Immutable after construction and safe to use from many threads: each call opens its own
 // connection. Every call is bounded by `timeout` (Stop: grace + timeout; a pull:
 // pull_timeout); only FollowLogs may run longer, and it honours its cancel flag within 100 ms.
+// StreamLogs hands out readers that run on the caller's executor instead (log_reader.h).
 //
 // Engine quirk (Docker 20.10, json-file logging): a followed log stream ends when the container
 // exits, before the logger has flushed a final line that lacks its '\n'; FollowLogs therefore
@@ -56,6 +57,9 @@ class DockerRuntime final : public Runtime {
   Status FollowLogs(const std::string& id, int tail,
                     const std::function<bool(std::string_view line)>& on_line,
                     const std::atomic<bool>& cancel) override;
+  // An EngineLogReader (log_reader.h) on `executor`.
+  std::unique_ptr<LogReader> StreamLogs(boost::asio::any_io_executor executor,
+                                        const std::string& id, int tail, bool follow) override;
 
   // The underlying client, e.g. for tests that need an endpoint the Runtime does not cover.
   const EngineClient& client() const { return client_; }

@@ -14,6 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -24,6 +27,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -598,6 +602,77 @@ TEST_F(DockerRuntimeTest, ConcurrentCallsShareOneRuntime) {
 
 // --- Without an engine ------------------------------------------------------------------------
 
+// Reads `reader` to its end on `ioc`, on this thread: every line, or the first error.
+Result<std::vector<std::string>> ReadToEnd(boost::asio::io_context& ioc, LogReader& reader) {
+  std::optional<Result<std::vector<std::string>>> out;
+  auto read = [&]() -> boost::asio::awaitable<void> {
+    std::vector<std::string> all;
+    for (;;) {
+      auto lines = co_await reader.Next();
+      if (!lines.ok()) {
+        out = lines.error();
+        co_return;
+      }
+      if (lines->empty()) break;
+      all.insert(all.end(), lines->begin(), lines->end());
+    }
+    out = std::move(all);
+  };
+  boost::asio::co_spawn(ioc, read(), boost::asio::detached);
+  ioc.restart();
+  ioc.run_for(10s);
+  if (!out) return Error::Internal("the reader did not end within 10 s");
+  return std::move(*out);
+}
+
+TEST_F(DockerRuntimeTest, StreamLogsReadsAndFollowsWithoutAThread) {
+  std::string id = CreateAndStart(
+      Spec("streamed", {"sh", "-c", "echo one; sleep 1; echo two >&2; sleep 0.2; echo three"}));
+  ASSERT_FALSE(id.empty());
+  boost::asio::io_context ioc;
+  // Followed: the lines as they come, and the end when the container stops.
+  auto followed = rt_->StreamLogs(ioc.get_executor(), id, 0, true);
+  auto lines = ReadToEnd(ioc, *followed);
+  ASSERT_TRUE(lines.ok()) << lines.error().message;
+  EXPECT_EQ(*lines, (std::vector<std::string>{"one", "two", "three"}));
+  // Not followed: the last lines, then the end.
+  auto tail = rt_->StreamLogs(ioc.get_executor(), id, 2, false);
+  lines = ReadToEnd(ioc, *tail);
+  ASSERT_TRUE(lines.ok()) << lines.error().message;
+  EXPECT_EQ(*lines, (std::vector<std::string>{"two", "three"}));
+  // No such container: kNotFound.
+  auto none = rt_->StreamLogs(ioc.get_executor(), "lattice-test-no-such-container", 0, true);
+  lines = ReadToEnd(ioc, *none);
+  ASSERT_FALSE(lines.ok());
+  EXPECT_EQ(lines.error().code, ErrorCode::kNotFound) << lines.error().message;
+}
+
+TEST_F(DockerRuntimeTest, StreamLogsEndsAtOnceWhenClosed) {
+  std::string id = CreateAndStart(Spec("quiet", {"sh", "-c", "echo hello; exec sleep 600"}));
+  ASSERT_FALSE(id.empty());
+  boost::asio::io_context ioc;
+  auto reader = rt_->StreamLogs(ioc.get_executor(), id, 0, true);
+  std::vector<std::string> got;
+  bool ended = false;
+  auto read = [&]() -> boost::asio::awaitable<void> {
+    for (;;) {
+      auto lines = co_await reader->Next();
+      if (!lines.ok() || lines->empty()) break;
+      got.insert(got.end(), lines->begin(), lines->end());
+    }
+    ended = true;
+  };
+  boost::asio::co_spawn(ioc, read(), boost::asio::detached);
+  const auto deadline = Clock::now() + 5s;
+  while (got.empty() && Clock::now() < deadline) ioc.run_for(20ms);
+  ASSERT_EQ(got, (std::vector<std::string>{"hello"}));
+  const auto closed_at = Clock::now();
+  reader->Close();
+  while (!ended && Clock::now() < deadline) ioc.run_for(20ms);
+  EXPECT_TRUE(ended);
+  EXPECT_LT(SecondsSince(closed_at), 0.2);
+}
+
 TEST(DockerRuntimeNoEngineTest, EngineDownIsUnavailableWithoutHanging) {
   auto rt = NewDockerRuntime("unix:///nonexistent/lattice/docker.sock");
   ASSERT_TRUE(rt.ok());
@@ -620,6 +695,11 @@ TEST(DockerRuntimeNoEngineTest, EngineDownIsUnavailableWithoutHanging) {
                 .error()
                 .code,
             ErrorCode::kUnavailable);
+  boost::asio::io_context ioc;
+  auto reader = (*rt)->StreamLogs(ioc.get_executor(), "x", 1, true);
+  auto lines = ReadToEnd(ioc, *reader);
+  ASSERT_FALSE(lines.ok());
+  EXPECT_EQ(lines.error().code, ErrorCode::kUnavailable);
   ContainerSpec spec;
   spec.name = "x";
   spec.image = "y";

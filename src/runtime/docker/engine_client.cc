@@ -56,8 +56,8 @@ std::string Describe(const Exchange& ex) {
   return std::string(bhttp::to_string(ex.request.method)) + " " + target;
 }
 
-Error NotAnswering(const Exchange& ex, const beast::error_code& ec) {
-  return Error::Unavailable("the Docker engine at " + ex.address.url +
+Error NotAnswering(const EngineAddress& address, const beast::error_code& ec) {
+  return Error::Unavailable("the Docker engine at " + address.url +
                             " is not answering (connect: " + ec.message() + ")");
 }
 
@@ -66,48 +66,12 @@ Error ConnectionLost(const Exchange& ex, const char* step, const beast::error_co
                             " for " + Describe(ex) + ": " + ec.message());
 }
 
-asio::awaitable<std::optional<Error>> Connect(Exchange& ex) {
-  if (!ex.address.unix_path.empty()) {
-    asio::local::stream_protocol::endpoint ep(ex.address.unix_path);
-    auto [ec] = co_await ex.socket.async_connect(Socket::endpoint_type(ep), kTuple);
-    if (ec) co_return NotAnswering(ex, ec);
-    co_return std::nullopt;
-  }
-  beast::error_code ec;
-  std::vector<asio::ip::tcp::endpoint> endpoints;
-  auto ip = asio::ip::make_address(ex.address.host, ec);
-  if (!ec) {
-    endpoints.emplace_back(ip, static_cast<unsigned short>(std::stoi(ex.address.port)));
-  } else {
-    auto [rec, results] =
-        co_await ex.resolver.async_resolve(ex.address.host, ex.address.port, kTuple);
-    if (rec) co_return NotAnswering(ex, rec);
-    for (const auto& r : results) endpoints.push_back(r.endpoint());
-  }
-  for (const auto& ep : endpoints) {
-    beast::error_code ignored;
-    ex.socket.close(ignored);
-    auto [cec] = co_await ex.socket.async_connect(Socket::endpoint_type(ep), kTuple);
-    if (!cec) co_return std::nullopt;
-    ec = cec;
-  }
-  co_return NotAnswering(ex, ec);
-}
-
 asio::awaitable<Result<EngineResponse>> Converse(Exchange& ex) {
-  if (auto err = co_await Connect(ex)) co_return std::move(*err);
+  if (Status st = co_await AsyncConnect(ex.address, ex.socket, ex.resolver); !st.ok())
+    co_return st.error();
 
   ex.phase = "sending the request";
-  bhttp::request<bhttp::string_body> req{ex.request.method,
-                                         std::string(kApiPrefix) + ex.request.target, 11};
-  req.set(bhttp::field::host, "docker");
-  req.set(bhttp::field::user_agent, "lattice");
-  req.set(bhttp::field::connection, "close");
-  if (!ex.request.body.empty()) {
-    req.set(bhttp::field::content_type, ex.request.content_type);
-    req.body() = ex.request.body;
-  }
-  req.prepare_payload();
+  auto req = ToHttpRequest(ex.request);
   auto [write_ec, written] = co_await bhttp::async_write(ex.socket, req, kTuple);
   if (write_ec && write_ec != asio::error::broken_pipe &&
       write_ec != asio::error::connection_reset) {
@@ -198,6 +162,47 @@ std::string Seconds(std::chrono::milliseconds d) {
 }
 
 }  // namespace
+
+asio::awaitable<Status> AsyncConnect(const EngineAddress& address, EngineSocket& socket,
+                                     asio::ip::tcp::resolver& resolver) {
+  if (!address.unix_path.empty()) {
+    asio::local::stream_protocol::endpoint ep(address.unix_path);
+    auto [ec] = co_await socket.async_connect(Socket::endpoint_type(ep), kTuple);
+    if (ec) co_return NotAnswering(address, ec);
+    co_return Status::Ok();
+  }
+  beast::error_code ec;
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  auto ip = asio::ip::make_address(address.host, ec);
+  if (!ec) {
+    endpoints.emplace_back(ip, static_cast<unsigned short>(std::stoi(address.port)));
+  } else {
+    auto [rec, results] = co_await resolver.async_resolve(address.host, address.port, kTuple);
+    if (rec) co_return NotAnswering(address, rec);
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
+  for (const auto& ep : endpoints) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    auto [cec] = co_await socket.async_connect(Socket::endpoint_type(ep), kTuple);
+    if (!cec) co_return Status::Ok();
+    ec = cec;
+  }
+  co_return NotAnswering(address, ec);
+}
+
+bhttp::request<bhttp::string_body> ToHttpRequest(const EngineRequest& r) {
+  bhttp::request<bhttp::string_body> req{r.method, std::string(kApiPrefix) + r.target, 11};
+  req.set(bhttp::field::host, "docker");
+  req.set(bhttp::field::user_agent, "lattice");
+  req.set(bhttp::field::connection, "close");
+  if (!r.body.empty()) {
+    req.set(bhttp::field::content_type, r.content_type);
+    req.body() = r.body;
+  }
+  req.prepare_payload();
+  return req;
+}
 
 Result<EngineAddress> ParseEngineAddress(std::string_view url) {
   auto invalid = [&](std::string why) {

@@ -9,6 +9,11 @@
 // (/v1.41, Docker 20.10) is added to every target.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 
 #include <atomic>
@@ -82,6 +87,20 @@ class EngineClient {
   const EngineAddress address_;
   const std::chrono::milliseconds timeout_;
 };
+
+// The socket an engine connection uses (unix or TCP).
+using EngineSocket = boost::asio::generic::stream_protocol::socket;
+
+// Connects `socket` to the engine at `address` on the socket's own executor, without
+// blocking a thread (`resolver` is used for a tcp:// host name). kUnavailable ("… is not
+// answering") on failure. Unbounded: the caller bounds it by closing the socket and
+// cancelling the resolver.
+boost::asio::awaitable<Status> AsyncConnect(const EngineAddress& address, EngineSocket& socket,
+                                            boost::asio::ip::tcp::resolver& resolver);
+
+// `req` as sent to the engine: the API version prefix, Host, User-Agent, Connection: close.
+boost::beast::http::request<boost::beast::http::string_body> ToHttpRequest(
+    const EngineRequest& req);
 
 // Maps a non-2xx answer to an Error: 400 kInvalidArgument, 403 kPermissionDenied,
 // 404 kNotFound, 409 kConflict, 503 kUnavailable, anything else kInternal. The message is
