@@ -509,8 +509,8 @@ def main():
         bench = Bench(a, srv.host, srv.port, ca, srv.proc.pid)
         if pg is not None:
             db = args[-1].rsplit("/", 1)[-1].split("?")[0]
-            bench.commits = lambda: int(pg.psql(
-                "postgres", f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{db}'"))
+            sql = f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{db}'"
+            bench.commits = lambda: int(pg.psql("postgres", sql).stdout)
         result = asyncio.run(bench.run())
     finally:
         srv.cleanup()
