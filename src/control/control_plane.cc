@@ -84,11 +84,13 @@ void ControlPlane::SetDefaultAdvertiseUrl(std::string url) {
 
 // ---------------------------------------------------------------- users
 
-Result<WorkloadView> ControlPlane::View(store::Workload w) {
+Result<WorkloadView> ControlPlane::View(store::Workload w, Secrets secrets) {
   WorkloadView v;
-  auto creds = Open(w.credentials_enc, keys_.secrets_key());
-  if (!creds.ok()) return std::move(creds).error();
-  v.credentials = CredentialsFromJson(*creds);
+  if (secrets == Secrets::kInclude) {
+    auto creds = Open(w.credentials_enc, keys_.secrets_key());
+    if (!creds.ok()) return std::move(creds).error();
+    v.credentials = CredentialsFromJson(*creds);
+  }
   if (!w.node_id.empty()) {
     if (auto n = store_.GetNode(w.node_id); n.ok()) {
       v.node_name = n->name;
@@ -604,9 +606,8 @@ bool ControlPlane::PublishWorkloadLocally(const std::string& id) {
 void ControlPlane::PublishWorkloadLocally(store::Workload w) {
   routes_.Publish(w);
   const std::string owner = w.owner_id;
-  auto v = View(std::move(w));
+  auto v = View(std::move(w), Secrets::kOmit);  // events carry state, not secrets
   if (!v.ok()) return;
-  v->credentials.clear();  // events carry state, not secrets
   events_.Publish({owner, WorkloadChanged{std::move(v).value()}});
 }
 

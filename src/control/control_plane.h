@@ -142,7 +142,10 @@ class ControlPlane {
   std::vector<PublicRoute> Routes();
 
  private:
-  Result<WorkloadView> View(store::Workload w);
+  // The owner's view of `w`; without credentials (nothing decrypted) for events, which never
+  // carry secrets.
+  enum class Secrets { kInclude, kOmit };
+  Result<WorkloadView> View(store::Workload w, Secrets secrets = Secrets::kInclude);
   Result<store::Workload> Owned(const Principal& who, const std::string& id);
   // Asks for a placement pass. A pass reads every node and every node's allocation, so a
   // request made within kPassGap of the last pass is owed instead (ScheduleIfOwed pays it):

@@ -43,6 +43,13 @@ class Saturation {
   }
   void Release() { gate_.set_value(); }
   int started() const { return started_.load(); }
+  // Resumes once a job holds a store thread.
+  asio::awaitable<void> Busy() const {
+    while (started() < 1) {
+      asio::steady_timer t(co_await asio::this_coro::executor, 5ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }
   int finished() const { return finished_.load(); }
 
  private:
@@ -181,10 +188,7 @@ TEST(StoreExecutor, TheDispatcherAnswers503WhenTheStoreCannotTakeTheRequest) {
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        while (busy.started() < 1) {
-          asio::steady_timer t(ioc, 5ms);
-          co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await busy.Busy();
         auto start = Clock::now();
         health = co_await d.Dispatch(Request{bhttp::verb::get, "/healthz", 11}, "127.0.0.1");
         health_took = Clock::now() - start;
@@ -225,10 +229,7 @@ TEST(StoreExecutor, TheRefusalIsProblemJsonWithRetryAfter) {
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        while (busy.started() < 1) {
-          asio::steady_timer t(ioc, 5ms);
-          co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await busy.Busy();
         r = co_await d.Dispatch(Request{bhttp::verb::get, "/api/v1/things", 11}, "127.0.0.1");
         busy.Release();
       },
@@ -288,10 +289,7 @@ TEST(StoreExecutor, ACachedSignInKeepsAStorelessRouteOffTheExecutor) {
   asio::co_spawn(
       ioc,
       [&]() -> asio::awaitable<void> {
-        while (busy.started() < 1) {
-          asio::steady_timer t(ioc, 5ms);
-          co_await t.async_wait(asio::use_awaitable);
-        }
+        co_await busy.Busy();
         auto start = Clock::now();
         me = co_await d.Dispatch(get("/api/v1/auth/me", "cached"), "127.0.0.1");
         me_took = Clock::now() - start;
