@@ -173,6 +173,10 @@ void Reconciler::Pass() {
     desired = desired_;
     have_truth = have_truth_;
   }
+  // Steps ended so far, per supervisor: one that ends while the list below is read may have
+  // changed what it lists (created or removed its container), so it gets no step from it.
+  std::map<std::string, std::uint64_t> ended;
+  for (const auto& [id, sup] : supervisors_) ended[id] = sup->StepsEnded();
   auto actual = runtime_.ListByLabel(kLabelWorkload);
   if (!actual.ok()) {
     if (!engine_down_)
@@ -204,12 +208,13 @@ void Reconciler::Pass() {
       it = supervisors_.erase(it);
     }
   }
-  Dispatch(desired, *actual);
+  Dispatch(desired, *actual, ended);
   if (have_truth) StopOrphans(*actual, desired);
 }
 
 void Reconciler::Dispatch(const std::map<std::string, link::Assignment>& desired,
-                          const std::vector<runtime::ContainerInfo>& actual) {
+                          const std::vector<runtime::ContainerInfo>& actual,
+                          const std::map<std::string, std::uint64_t>& ended_before) {
   std::map<std::string, const runtime::ContainerInfo*> by_name;
   for (const auto& c : actual) by_name[c.name] = &c;
   for (const auto& [id, a] : desired) {
@@ -217,6 +222,12 @@ void Reconciler::Dispatch(const std::map<std::string, link::Assignment>& desired
     std::unique_ptr<WorkloadSupervisor>& sup = supervisors_[id];
     if (!sup) sup = std::make_unique<WorkloadSupervisor>(context_);
     if (!sup->TryClaim(a.generation)) continue;  // its step is still in flight: next pass
+    const auto before = ended_before.find(id);
+    if (sup->StepsEnded() != (before == ended_before.end() ? 0 : before->second)) {
+      sup->Unclaim();  // its last step ended after the list was read: list again, at once
+      StepEnded(NextPass::kNow);
+      continue;
+    }
     std::optional<runtime::ContainerInfo> c;
     if (auto it = by_name.find(ContainerName(id)); it != by_name.end()) c = *it->second;
     boost::asio::post(engine_pool_, [this, s = sup.get(), a, c = std::move(c)]() mutable {

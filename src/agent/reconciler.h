@@ -100,9 +100,11 @@ class Reconciler final : private SupervisorHost {
   static SupervisorOptions StepOptions(const ReconcilerOptions& o);
   void Loop();
   void Pass();  // one diff of desired against actual; hands out the steps
-  // Posts a step for every desired workload whose supervisor is idle.
+  // Hands each idle supervisor a step from `actual`, except one whose step ended after
+  // `ended_before` (its StepsEnded() before `actual` was listed) was taken.
   void Dispatch(const std::map<std::string, link::Assignment>& desired,
-                const std::vector<runtime::ContainerInfo>& actual);
+                const std::vector<runtime::ContainerInfo>& actual,
+                const std::map<std::string, std::uint64_t>& ended_before);
   // Engine workers: a step ended and wants the next pass at `next`.
   void StepEnded(NextPass next);
   void StopOrphans(const std::vector<runtime::ContainerInfo>& actual,

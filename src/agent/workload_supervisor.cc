@@ -52,6 +52,7 @@ NextPass WorkloadSupervisor::Step(const link::Assignment& a,
   const NextPass next = owed_.exchange(false) ? NextPass::kNow
                         : fast                ? NextPass::kSoon
                                               : NextPass::kOnTick;
+  ended_.fetch_add(1, std::memory_order_acq_rel);
   busy_.store(false, std::memory_order_release);  // the last touch: the loop may now destroy us
   return next;
 }

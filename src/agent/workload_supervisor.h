@@ -87,6 +87,11 @@ class WorkloadSupervisor {
   bool TryClaim(std::int64_t generation);
   // Whether a step is claimed or in flight.
   bool Busy() const { return busy_.load(std::memory_order_acquire); }
+  // How many steps have ended. A claim made after a step ended that the caller's view of the
+  // engine predates must be given back (Unclaim): that view may miss what the step did.
+  std::uint64_t StepsEnded() const { return ended_.load(std::memory_order_acquire); }
+  // Gives back a claim TryClaim() granted, with no step run.
+  void Unclaim() { busy_.store(false, std::memory_order_release); }
   // The next step starts afresh, as for a new generation (the workload left the desired set
   // while its step ran; it may come back with the same generation).
   void ForgetProgress() { forget_.store(true); }
@@ -135,6 +140,7 @@ class WorkloadSupervisor {
 
   // Thread-safe: the claim.
   std::atomic<bool> busy_{false};
+  std::atomic<std::uint64_t> ended_{0};
   std::atomic<std::int64_t> claimed_generation_{-1};
   std::atomic<bool> owed_{false};    // a pass brought a new generation while busy
   std::atomic<bool> forget_{false};  // ForgetProgress() was called
