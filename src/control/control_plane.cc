@@ -84,14 +84,20 @@ void ControlPlane::SetDefaultAdvertiseUrl(std::string url) {
 
 // ---------------------------------------------------------------- users
 
-Result<WorkloadView> ControlPlane::View(store::Workload w, Secrets secrets) {
+Result<WorkloadView> ControlPlane::View(store::Workload w, Secrets secrets,
+                                        const std::map<std::string, store::Node>* nodes) {
   WorkloadView v;
   if (secrets == Secrets::kInclude) {
     auto creds = Open(w.credentials_enc, keys_.secrets_key());
     if (!creds.ok()) return std::move(creds).error();
     v.credentials = CredentialsFromJson(*creds);
   }
-  if (!w.node_id.empty()) {
+  if (nodes != nullptr) {
+    if (auto it = nodes->find(w.node_id); it != nodes->end()) {
+      v.node_name = it->second.name;
+      v.node_address = it->second.address;
+    }
+  } else if (!w.node_id.empty()) {
     if (auto n = store_.GetNode(w.node_id); n.ok()) {
       v.node_name = n->name;
       v.node_address = n->address;
@@ -177,10 +183,22 @@ Result<std::vector<WorkloadView>> ControlPlane::ListWorkloads(const Principal& w
   f.owner_id = who.user_id;
   auto list = store_.ListWorkloads(f);
   if (!list.ok()) return std::move(list).error();
+  // Every node the list names, in one store call (not one per item).
+  std::vector<std::string> ids;
+  for (const auto& w : *list)
+    if (!w.node_id.empty()) ids.push_back(w.node_id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::map<std::string, store::Node> nodes;
+  if (!ids.empty()) {
+    auto found = store_.GetNodes(ids);
+    if (!found.ok()) return std::move(found).error();
+    for (auto& n : *found) nodes.emplace(n.id, std::move(n));
+  }
   std::vector<WorkloadView> out;
   out.reserve(list->size());
   for (auto& w : *list) {
-    auto v = View(std::move(w));
+    auto v = View(std::move(w), Secrets::kInclude, &nodes);
     if (!v.ok()) return std::move(v).error();
     out.push_back(std::move(v).value());
   }

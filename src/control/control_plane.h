@@ -145,7 +145,10 @@ class ControlPlane {
   // The owner's view of `w`; without credentials (nothing decrypted) for events, which never
   // carry secrets.
   enum class Secrets { kInclude, kOmit };
-  Result<WorkloadView> View(store::Workload w, Secrets secrets = Secrets::kInclude);
+  // The node's name and address come from `nodes` when given (a list reads them at once),
+  // else from the store.
+  Result<WorkloadView> View(store::Workload w, Secrets secrets = Secrets::kInclude,
+                            const std::map<std::string, store::Node>* nodes = nullptr);
   Result<store::Workload> Owned(const Principal& who, const std::string& id);
   // Asks for a placement pass. A pass reads every node and every node's allocation, so a
   // request made within kPassGap of the last pass is owed instead (ScheduleIfOwed pays it):

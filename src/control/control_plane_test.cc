@@ -97,6 +97,42 @@ TEST_F(ControlPlaneTest, CreateRefusesWhatTheAdmissionPolicyDoesNotAllow) {
   EXPECT_TRUE(store_->ListWorkloads({})->empty());  // nothing half-written
 }
 
+TEST_F(ControlPlaneTest, AListNamesItsNodesWithOneStoreCallNotOnePerItem) {
+  for (const char* id : {"node_a", "node_b"}) {
+    store::JoinToken t;
+    t.id = std::string("jt_") + id;
+    t.token_hash = std::string("hash_") + id;
+    t.created_by = owner_.user_id;
+    t.created_at = 1;
+    t.expires_at = 5000;
+    ASSERT_TRUE(store_->CreateJoinToken(t).ok());
+    store::Node n;
+    n.id = id;
+    n.name = std::string("name-of-") + id;
+    n.address = std::string("10.0.0.") + (id[5] == 'a' ? "1" : "2");
+    n.secret_hash = "s";
+    ASSERT_TRUE(store_->JoinNode(t.token_hash, n, 2).ok());
+  }
+  for (const char* id : {"wl_1", "wl_2", "wl_3", "wl_4"}) {
+    store::Workload w = LegacyRow(id);
+    if (std::string(id) != "wl_4") w.node_id = std::string(id) == "wl_3" ? "node_b" : "node_a";
+    ASSERT_TRUE(store_->CreateWorkload(w, {}).ok());
+  }
+  store::testing::CountingStore counting(*store_);
+  ControlPlane cp(counting, clock_, keys_, events_, hub_, cluster_, ControlOptions{});
+  auto list = cp.ListWorkloads(owner_);
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ(list->size(), 4u);
+  EXPECT_EQ(counting.Of("GetNode"), 0);
+  EXPECT_EQ(counting.Of("GetNodes"), 1);
+  std::map<std::string, std::string> named;
+  for (const auto& v : *list) named[v.w.id] = v.node_name + "@" + v.node_address;
+  EXPECT_EQ(named["wl_1"], "name-of-node_a@10.0.0.1");
+  EXPECT_EQ(named["wl_2"], "name-of-node_a@10.0.0.1");
+  EXPECT_EQ(named["wl_3"], "name-of-node_b@10.0.0.2");
+  EXPECT_EQ(named["wl_4"], "@");  // not placed: no node
+}
+
 // A replica that is not the leader: placement happens elsewhere, so a create's store calls are
 // its own. Records what it broadcasts.
 class FollowerCluster final : public Cluster {

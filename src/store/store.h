@@ -64,6 +64,9 @@ class Store {
   virtual Status JoinNode(const std::string& token_hash, const Node& node, std::int64_t now) = 0;
   virtual Result<Node> GetNode(const std::string& id) = 0;
   virtual Result<std::vector<Node>> ListNodes() = 0;
+  // The nodes among `ids` that exist, in one round trip (unknown ids are left out; order is
+  // unspecified). A list of workloads names its nodes with this, not one GetNode per item.
+  virtual Result<std::vector<Node>> GetNodes(const std::vector<std::string>& ids) = 0;
   // Updates what the agent reports about itself at each (re)connection.
   virtual Status UpdateNodeInfo(const Node& node) = 0;
   virtual Status SetNodeStatus(const std::string& id, NodeStatus status,

@@ -233,6 +233,12 @@ TEST_P(StoreTest, JoinTokensAreSingleUseAndExpire) {
   ASSERT_TRUE(nodes.ok());
   ASSERT_EQ(nodes->size(), 1u);
   EXPECT_EQ((*nodes)[0].name, "n1");
+  auto some = store_->GetNodes({"node_1", "node_9", "x' OR '1'='1"});
+  ASSERT_TRUE(some.ok());
+  ASSERT_EQ(some->size(), 1u);  // unknown ids (and quotes) are not rows
+  EXPECT_EQ((*some)[0].id, "node_1");
+  EXPECT_EQ((*some)[0].name, "n1");
+  EXPECT_TRUE(store_->GetNodes({})->empty());
   ASSERT_TRUE(store_->SetNodeStatus("node_1", NodeStatus::kDown, 500).ok());
   ASSERT_TRUE(
       store_->SetNodeStatus("node_1", NodeStatus::kDown, 400).ok());  // heartbeat never goes back

@@ -1,6 +1,8 @@
 // PostgresStore: nodes and join tokens.
 #include "store/postgres/pg_store.h"
 
+#include <boost/json.hpp>
+
 namespace lattice::store::postgres {
 namespace {
 
@@ -93,6 +95,23 @@ Result<std::vector<Node>> PostgresStore::ListNodes() {
   auto r = (*c)->Exec(sql);
   if (!r.ok()) return std::move(r).error();
   std::vector<Node> out;
+  out.reserve(static_cast<std::size_t>(r->rows()));
+  for (int i = 0; i < r->rows(); ++i) out.push_back(ReadNode(*r, i));
+  return out;
+}
+
+Result<std::vector<Node>> PostgresStore::GetNodes(const std::vector<std::string>& ids) {
+  std::vector<Node> out;
+  if (ids.empty()) return out;
+  boost::json::array arr;
+  for (const auto& id : ids) arr.emplace_back(id);
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  // One parameter whatever the count: the ids travel as a JSON array.
+  static const std::string sql =
+      std::string(kNodeSelect) + " WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))";
+  auto r = (*c)->Exec(sql, Params().Add(boost::json::serialize(arr)));
+  if (!r.ok()) return std::move(r).error();
   out.reserve(static_cast<std::size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) out.push_back(ReadNode(*r, i));
   return out;

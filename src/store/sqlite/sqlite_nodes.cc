@@ -1,6 +1,8 @@
 // SqliteStore: nodes and join tokens.
 #include "store/sqlite/sqlite_store.h"
 
+#include <boost/json.hpp>
+
 namespace lattice::store::sqlite {
 namespace {
 
@@ -99,6 +101,24 @@ Result<std::vector<Node>> SqliteStore::ListNodes() {
   int rc;
   while ((rc = (*q)->Step()) == SQLITE_ROW) out.push_back(ReadNode(**q));
   if (rc != SQLITE_DONE) return c->ToError(rc, "list nodes");
+  return out;
+}
+
+Result<std::vector<Node>> SqliteStore::GetNodes(const std::vector<std::string>& ids) {
+  std::vector<Node> out;
+  if (ids.empty()) return out;
+  boost::json::array arr;
+  for (const auto& id : ids) arr.emplace_back(id);
+  auto c = Acquire();
+  // One parameter whatever the count: the ids travel as a JSON array.
+  static const std::string sql =
+      std::string(kNodeSelect) + " WHERE id IN (SELECT value FROM json_each(?))";
+  auto q = c->Prepare(sql.c_str());
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, boost::json::serialize(arr));
+  int rc;
+  while ((rc = (*q)->Step()) == SQLITE_ROW) out.push_back(ReadNode(**q));
+  if (rc != SQLITE_DONE) return c->ToError(rc, "get nodes");
   return out;
 }
 

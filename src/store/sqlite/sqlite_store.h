@@ -37,6 +37,7 @@ class SqliteStore final : public Store {
   Status JoinNode(const std::string& token_hash, const Node& node, std::int64_t now) override;
   Result<Node> GetNode(const std::string& id) override;
   Result<std::vector<Node>> ListNodes() override;
+  Result<std::vector<Node>> GetNodes(const std::vector<std::string>& ids) override;
   Status UpdateNodeInfo(const Node& node) override;
   Status SetNodeStatus(const std::string& id, NodeStatus status,
                        std::int64_t last_heartbeat) override;

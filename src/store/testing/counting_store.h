@@ -96,6 +96,10 @@ class CountingStore final : public Store {
     Count("ListNodes");
     return inner_.ListNodes();
   }
+  Result<std::vector<Node>> GetNodes(const std::vector<std::string>& ids) override {
+    Count("GetNodes");
+    return inner_.GetNodes(ids);
+  }
   Status UpdateNodeInfo(const Node& node) override {
     Count("UpdateNodeInfo");
     return inner_.UpdateNodeInfo(node);
