@@ -129,6 +129,15 @@ TEST(States, EveryStateRoundTripsThroughItsNameAndUnknownNamesAreRefused) {
   EXPECT_FALSE(ParseWorkloadStatus(""));
   EXPECT_FALSE(ParseDesiredState("pending"));
   EXPECT_FALSE(ParseNodeStatus("up"));
+  for (auto s : {BackupStatus::kRunning, BackupStatus::kSucceeded, BackupStatus::kFailed})
+    EXPECT_EQ(ParseBackupStatus(Name(s)), s);
+  for (auto s : {VerifyStatus::kPending, VerifyStatus::kVerified, VerifyStatus::kFailed,
+                 VerifyStatus::kSkipped})
+    EXPECT_EQ(ParseVerifyStatus(Name(s)), s);
+  EXPECT_EQ(Name(BackupStatus::kSucceeded), "succeeded");
+  EXPECT_EQ(Name(VerifyStatus::kVerified), "verified");
+  EXPECT_FALSE(ParseBackupStatus("ok"));
+  EXPECT_FALSE(ParseVerifyStatus("running"));
 }
 
 }  // namespace

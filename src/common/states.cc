@@ -46,6 +46,19 @@ constexpr std::array<std::pair<NodeStatus, std::string_view>, 3> kNode{{
     {NodeStatus::kDraining, "draining"},
 }};
 
+constexpr std::array<std::pair<BackupStatus, std::string_view>, 3> kBackup{{
+    {BackupStatus::kRunning, "running"},
+    {BackupStatus::kSucceeded, "succeeded"},
+    {BackupStatus::kFailed, "failed"},
+}};
+
+constexpr std::array<std::pair<VerifyStatus, std::string_view>, 4> kVerify{{
+    {VerifyStatus::kPending, "pending"},
+    {VerifyStatus::kVerified, "verified"},
+    {VerifyStatus::kFailed, "failed"},
+    {VerifyStatus::kSkipped, "skipped"},
+}};
+
 }  // namespace
 
 std::string_view Name(DesiredState s) {
@@ -58,6 +71,13 @@ std::string_view Name(NodeStatus s) {
   return NameIn(kNode, s);
 }
 
+std::string_view Name(BackupStatus s) {
+  return NameIn(kBackup, s);
+}
+std::string_view Name(VerifyStatus s) {
+  return NameIn(kVerify, s);
+}
+
 std::optional<DesiredState> ParseDesiredState(std::string_view n) {
   return Find(kDesired, n);
 }
@@ -66,6 +86,13 @@ std::optional<WorkloadStatus> ParseWorkloadStatus(std::string_view n) {
 }
 std::optional<NodeStatus> ParseNodeStatus(std::string_view n) {
   return Find(kNode, n);
+}
+
+std::optional<BackupStatus> ParseBackupStatus(std::string_view n) {
+  return Find(kBackup, n);
+}
+std::optional<VerifyStatus> ParseVerifyStatus(std::string_view n) {
+  return Find(kVerify, n);
 }
 
 }  // namespace lattice

@@ -2,7 +2,8 @@
 // last observed to be (WorkloadStatus), and whether a node can take work (NodeStatus). Code
 // compares these enums; their names ("running", "pending", …) exist only at the codecs: the
 // SQL rows, the API's JSON and the agent link. Parse* answer nullopt for a name this build does
-// not know. Pure; thread-safe.
+// not know. BackupStatus and VerifyStatus are a backup's run and its proof (issue 19).
+// Pure; thread-safe.
 #pragma once
 
 #include <optional>
@@ -27,12 +28,22 @@ enum class WorkloadStatus {
 
 enum class NodeStatus { kReady, kDown, kDraining };
 
+// A backup's run (issue 19): started on its node, then succeeded or failed, never back.
+enum class BackupStatus { kRunning, kSucceeded, kFailed };
+// Whether a succeeded backup has been proven to restore: pending until the node has restored
+// it into a throw-away container and read every table; skipped when the policy says so.
+enum class VerifyStatus { kPending, kVerified, kFailed, kSkipped };
+
 std::string_view Name(DesiredState s);
 std::string_view Name(WorkloadStatus s);
 std::string_view Name(NodeStatus s);
+std::string_view Name(BackupStatus s);
+std::string_view Name(VerifyStatus s);
 
 std::optional<DesiredState> ParseDesiredState(std::string_view name);
 std::optional<WorkloadStatus> ParseWorkloadStatus(std::string_view name);
 std::optional<NodeStatus> ParseNodeStatus(std::string_view name);
+std::optional<BackupStatus> ParseBackupStatus(std::string_view name);
+std::optional<VerifyStatus> ParseVerifyStatus(std::string_view name);
 
 }  // namespace lattice

@@ -9,6 +9,115 @@ DROP INDEX workloads_owner;
 CREATE INDEX workloads_owner ON workloads(owner_id, created_at, desired_state, memory_mb, cpus);
 )sql";
 
+// Migration 8 (backups), in each dialect: only the integer type differs.
+constexpr const char* kBackupsSqlite = R"sql(
+CREATE TABLE backup_targets (
+  id                 TEXT PRIMARY KEY,
+  owner_id           TEXT NOT NULL,
+  name               TEXT NOT NULL,
+  endpoint           TEXT NOT NULL,
+  bucket             TEXT NOT NULL,
+  region             TEXT NOT NULL DEFAULT '',
+  prefix             TEXT NOT NULL DEFAULT '',
+  source_workload_id TEXT NOT NULL DEFAULT '',
+  keys_enc           TEXT NOT NULL,
+  created_at         INTEGER NOT NULL,
+  UNIQUE (owner_id, name)
+);
+CREATE TABLE backup_policies (
+  workload_id      TEXT PRIMARY KEY,
+  owner_id         TEXT NOT NULL,
+  target_id        TEXT NOT NULL,
+  interval_seconds INTEGER NOT NULL DEFAULT 0,
+  keep_count       INTEGER NOT NULL DEFAULT 0,
+  keep_seconds     INTEGER NOT NULL DEFAULT 0,
+  verify           INTEGER NOT NULL DEFAULT 1,
+  next_due_at      INTEGER NOT NULL DEFAULT 0,
+  updated_at       INTEGER NOT NULL
+);
+CREATE INDEX backup_policies_due ON backup_policies(next_due_at);
+CREATE INDEX backup_policies_target ON backup_policies(target_id);
+CREATE TABLE backups (
+  id                 TEXT PRIMARY KEY,
+  workload_id        TEXT NOT NULL,
+  owner_id           TEXT NOT NULL,
+  target_id          TEXT NOT NULL,
+  node_id            TEXT NOT NULL DEFAULT '',
+  trigger_kind       TEXT NOT NULL DEFAULT 'manual',
+  status             TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+  started_at         INTEGER NOT NULL,
+  finished_at        INTEGER NOT NULL DEFAULT 0,
+  size_bytes         INTEGER NOT NULL DEFAULT 0,
+  duration_ms        INTEGER NOT NULL DEFAULT 0,
+  start_lsn          TEXT NOT NULL DEFAULT '',
+  end_lsn            TEXT NOT NULL DEFAULT '',
+  error_code         TEXT NOT NULL DEFAULT '',
+  message            TEXT NOT NULL DEFAULT '',
+  verify_status      TEXT NOT NULL DEFAULT 'pending',
+  verified_at        INTEGER NOT NULL DEFAULT 0,
+  verify_duration_ms INTEGER NOT NULL DEFAULT 0,
+  verify_tables      INTEGER NOT NULL DEFAULT 0,
+  verify_rows        INTEGER NOT NULL DEFAULT 0,
+  verify_message     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX backups_workload ON backups(workload_id, started_at);
+CREATE INDEX backups_running ON backups(node_id, status);
+)sql";
+
+constexpr const char* kBackupsPostgres = R"sql(
+CREATE TABLE backup_targets (
+  id                 TEXT PRIMARY KEY,
+  owner_id           TEXT NOT NULL,
+  name               TEXT NOT NULL,
+  endpoint           TEXT NOT NULL,
+  bucket             TEXT NOT NULL,
+  region             TEXT NOT NULL DEFAULT '',
+  prefix             TEXT NOT NULL DEFAULT '',
+  source_workload_id TEXT NOT NULL DEFAULT '',
+  keys_enc           TEXT NOT NULL,
+  created_at         BIGINT NOT NULL,
+  UNIQUE (owner_id, name)
+);
+CREATE TABLE backup_policies (
+  workload_id      TEXT PRIMARY KEY,
+  owner_id         TEXT NOT NULL,
+  target_id        TEXT NOT NULL,
+  interval_seconds BIGINT NOT NULL DEFAULT 0,
+  keep_count       INTEGER NOT NULL DEFAULT 0,
+  keep_seconds     BIGINT NOT NULL DEFAULT 0,
+  verify           INTEGER NOT NULL DEFAULT 1,
+  next_due_at      BIGINT NOT NULL DEFAULT 0,
+  updated_at       BIGINT NOT NULL
+);
+CREATE INDEX backup_policies_due ON backup_policies(next_due_at);
+CREATE INDEX backup_policies_target ON backup_policies(target_id);
+CREATE TABLE backups (
+  id                 TEXT PRIMARY KEY,
+  workload_id        TEXT NOT NULL,
+  owner_id           TEXT NOT NULL,
+  target_id          TEXT NOT NULL,
+  node_id            TEXT NOT NULL DEFAULT '',
+  trigger_kind       TEXT NOT NULL DEFAULT 'manual',
+  status             TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+  started_at         BIGINT NOT NULL,
+  finished_at        BIGINT NOT NULL DEFAULT 0,
+  size_bytes         BIGINT NOT NULL DEFAULT 0,
+  duration_ms        BIGINT NOT NULL DEFAULT 0,
+  start_lsn          TEXT NOT NULL DEFAULT '',
+  end_lsn            TEXT NOT NULL DEFAULT '',
+  error_code         TEXT NOT NULL DEFAULT '',
+  message            TEXT NOT NULL DEFAULT '',
+  verify_status      TEXT NOT NULL DEFAULT 'pending',
+  verified_at        BIGINT NOT NULL DEFAULT 0,
+  verify_duration_ms BIGINT NOT NULL DEFAULT 0,
+  verify_tables      BIGINT NOT NULL DEFAULT 0,
+  verify_rows        BIGINT NOT NULL DEFAULT 0,
+  verify_message     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX backups_workload ON backups(workload_id, started_at);
+CREATE INDEX backups_running ON backups(node_id, status);
+)sql";
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "users and sessions",
@@ -279,6 +388,11 @@ ALTER TABLE nodes ADD COLUMN down_since BIGINT NOT NULL DEFAULT 0;
       // alone, never the rows. Each keeps its old columns first, so it still serves every
       // lookup the index it replaces served (by node; by owner in creation order).
       {7, "covering indexes for allocation and quota sums", kCoveringIndexes, kCoveringIndexes},
+      // Backups (issue 19): targets (S3 buckets, keys sealed), one policy per workload, and
+      // every backup run with its verification. A backup outlives nothing it names: deleting a
+      // target a policy still uses is refused by the store, not by a foreign key, so both
+      // engines answer the same way.
+      {8, "backup targets, policies and backups", kBackupsSqlite, kBackupsPostgres},
   };
   return kMigrations;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "store/backup_store.h"
 #include "store/models.h"
 
 namespace lattice::store {
@@ -29,6 +30,8 @@ class Store {
   // calls on a pool of their own size it by this; more threads would only wait for a
   // connection. Constant after construction.
   virtual int Concurrency() const = 0;
+  // Backup targets, policies and backups (store/backup_store.h), in the same database.
+  virtual BackupStore& Backups() = 0;
 
   // Inserts `user` if `admission` lets it in, deciding atomically (in one transaction):
   //  - no user exists yet: it becomes the "admin", whatever the policy (an invite is not used);

@@ -30,7 +30,7 @@ struct PoolOptions {
   std::chrono::milliseconds acquire_timeout{10000};
 };
 
-class PostgresStore final : public Store {
+class PostgresStore final : public Store, public BackupStore {
  public:
   // Connects, applies pending migrations, and keeps that connection in the pool.
   // kUnavailable if the server cannot be reached; kConflict if its schema is newer than
@@ -105,6 +105,27 @@ class PostgresStore final : public Store {
       const std::function<bool(int)>& usable) override;
   Result<std::vector<PublicPort>> ListPublicPorts() override;
   Result<std::vector<PublicPort>> ListPublicPortsOf(const std::string& workload_id) override;
+
+  // pg_backups.cc (store/backup_store.h)
+  BackupStore& Backups() override { return *this; }
+  Status CreateBackupTarget(const BackupTarget& t) override;
+  Result<BackupTarget> GetBackupTarget(const std::string& id) override;
+  Result<std::vector<BackupTarget>> ListBackupTargets(const std::string& owner_id) override;
+  Status DeleteBackupTarget(const std::string& id) override;
+  Status PutBackupPolicy(const BackupPolicy& p) override;
+  Result<BackupPolicy> GetBackupPolicy(const std::string& workload_id) override;
+  Status DeleteBackupPolicy(const std::string& workload_id) override;
+  Result<std::vector<BackupPolicy>> DueBackupPolicies(std::int64_t now, int limit) override;
+  Result<bool> AdvanceBackupSchedule(const std::string& workload_id, std::int64_t expected_due,
+                                     std::int64_t next_due) override;
+  Status CreateBackup(const Backup& b) override;
+  Result<Backup> GetBackup(const std::string& id) override;
+  Result<std::vector<Backup>> ListBackups(const std::string& workload_id) override;
+  Status FinishBackup(const Backup& b) override;
+  Status RecordVerification(const Backup& b) override;
+  Result<std::vector<Backup>> FailRunningBackups(const std::string& node_id, std::int64_t now,
+                                                 const std::string& message) override;
+  Status DeleteBackup(const std::string& id) override;
 
  private:
   // Exclusive use of one pooled connection; returns it (or, if broken, drops it) on exit.

@@ -14,7 +14,7 @@
 
 namespace lattice::store::sqlite {
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, public BackupStore {
  public:
   // Opens `path`, applies migrations, and fills a pool of `pool_size` connections.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int pool_size = 4);
@@ -82,6 +82,27 @@ class SqliteStore final : public Store {
       const std::function<bool(int)>& usable) override;
   Result<std::vector<PublicPort>> ListPublicPorts() override;
   Result<std::vector<PublicPort>> ListPublicPortsOf(const std::string& workload_id) override;
+
+  // sqlite_backups.cc (store/backup_store.h)
+  BackupStore& Backups() override { return *this; }
+  Status CreateBackupTarget(const BackupTarget& t) override;
+  Result<BackupTarget> GetBackupTarget(const std::string& id) override;
+  Result<std::vector<BackupTarget>> ListBackupTargets(const std::string& owner_id) override;
+  Status DeleteBackupTarget(const std::string& id) override;
+  Status PutBackupPolicy(const BackupPolicy& p) override;
+  Result<BackupPolicy> GetBackupPolicy(const std::string& workload_id) override;
+  Status DeleteBackupPolicy(const std::string& workload_id) override;
+  Result<std::vector<BackupPolicy>> DueBackupPolicies(std::int64_t now, int limit) override;
+  Result<bool> AdvanceBackupSchedule(const std::string& workload_id, std::int64_t expected_due,
+                                     std::int64_t next_due) override;
+  Status CreateBackup(const Backup& b) override;
+  Result<Backup> GetBackup(const std::string& id) override;
+  Result<std::vector<Backup>> ListBackups(const std::string& workload_id) override;
+  Status FinishBackup(const Backup& b) override;
+  Status RecordVerification(const Backup& b) override;
+  Result<std::vector<Backup>> FailRunningBackups(const std::string& node_id, std::int64_t now,
+                                                 const std::string& message) override;
+  Status DeleteBackup(const std::string& id) override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.

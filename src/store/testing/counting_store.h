@@ -39,6 +39,7 @@ class CountingStore final : public Store {
 
   using Store::CreateWorkload;
   int Concurrency() const override { return inner_.Concurrency(); }
+  BackupStore& Backups() override { return inner_.Backups(); }  // not counted
   Status Ping() override {
     Count("Ping");
     return inner_.Ping();

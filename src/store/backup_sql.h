@@ -1,0 +1,18 @@
+// The column lists of the backup tables, shared by both engines' BackupStore (the order is
+// what their row readers expect). SQL text only; no dialect-specific syntax.
+#pragma once
+
+namespace lattice::store::backup_sql {
+
+inline constexpr const char* kTargetSelect =
+    "SELECT id, owner_id, name, endpoint, bucket, region, prefix, source_workload_id, keys_enc, "
+    "created_at FROM backup_targets";
+inline constexpr const char* kPolicySelect =
+    "SELECT workload_id, owner_id, target_id, interval_seconds, keep_count, keep_seconds, verify, "
+    "next_due_at, updated_at FROM backup_policies";
+inline constexpr const char* kBackupColumns =
+    "id, workload_id, owner_id, target_id, node_id, trigger_kind, status, started_at, "
+    "finished_at, size_bytes, duration_ms, start_lsn, end_lsn, error_code, message, "
+    "verify_status, verified_at, verify_duration_ms, verify_tables, verify_rows, verify_message";
+
+}  // namespace lattice::store::backup_sql
