@@ -323,7 +323,40 @@ struct EncodeVisitor {
   json::object operator()(const StreamFail& m) const {
     return {{"type", "stream.fail"}, {"stream_id", m.stream_id}, {"reason", m.reason}};
   }
+  json::object operator()(const BackupRun& m) const {
+    const BackupTargetSpec& t = m.target;
+    return {{"type", "backup.run"},
+            {"job_id", m.job_id},
+            {"op", Name(m.op)},
+            {"workload_id", m.workload_id},
+            {"backup_id", m.backup_id},
+            {"target",
+             {{"endpoint", t.endpoint},
+              {"bucket", t.bucket},
+              {"region", t.region},
+              {"prefix", t.prefix},
+              {"access_key", t.access_key},
+              {"secret_key", t.secret_key},
+              {"workload_name", t.workload_name},
+              {"workload_port", t.workload_port}}}};
+  }
+  json::object operator()(const BackupResult& m) const {
+    return {{"type", "backup.result"},    {"job_id", m.job_id},
+            {"op", Name(m.op)},           {"workload_id", m.workload_id},
+            {"backup_id", m.backup_id},   {"ok", m.ok},
+            {"error_code", m.error_code}, {"message", m.message},
+            {"size_bytes", m.size_bytes}, {"duration_ms", m.duration_ms},
+            {"start_lsn", m.start_lsn},   {"end_lsn", m.end_lsn},
+            {"tables", m.tables},         {"rows", m.rows}};
+  }
 };
+
+std::optional<BackupOp> ParseBackupOp(std::string_view name) {
+  if (name == "backup") return BackupOp::kBackup;
+  if (name == "verify") return BackupOp::kVerify;
+  if (name == "delete") return BackupOp::kDelete;
+  return std::nullopt;
+}
 
 Result<Message> DecodeObject(const json::object& o) {
   Reader r(o);
@@ -450,10 +483,58 @@ Result<Message> DecodeObject(const json::object& o) {
     return done(std::move(m));
   }
   if (type == "stream.fail") return done(StreamFail{r.Str("stream_id"), r.Str("reason", false)});
+  if (type == "backup.run" || type == "backup.result") {
+    auto op = ParseBackupOp(r.Str("op"));
+    if (!op) err = "op must be backup, verify or delete";
+    if (type == "backup.run") {
+      BackupRun m;
+      m.job_id = r.Str("job_id");
+      m.op = op.value_or(BackupOp::kBackup);
+      m.workload_id = r.Str("workload_id");
+      m.backup_id = r.Str("backup_id");
+      if (const json::object* t = r.Obj("target")) {
+        Reader tr(*t);
+        m.target = BackupTargetSpec{
+            tr.Str("endpoint", false),      tr.Str("bucket"),
+            tr.Str("region", false),        tr.Str("prefix", false),
+            tr.Str("access_key"),           tr.Str("secret_key"),
+            tr.Str("workload_name", false), static_cast<int>(tr.Int("workload_port", false))};
+        if (!tr.error().empty()) err = "target: " + tr.error();
+      }
+      return done(std::move(m));
+    }
+    BackupResult m;
+    m.job_id = r.Str("job_id");
+    m.op = op.value_or(BackupOp::kBackup);
+    m.workload_id = r.Str("workload_id");
+    m.backup_id = r.Str("backup_id");
+    m.ok = r.Bool("ok");
+    m.error_code = r.Str("error_code", false);
+    m.message = r.Str("message", false);
+    m.size_bytes = r.Int("size_bytes", false);
+    m.duration_ms = r.Int("duration_ms", false);
+    m.start_lsn = r.Str("start_lsn", false);
+    m.end_lsn = r.Str("end_lsn", false);
+    m.tables = r.Int("tables", false);
+    m.rows = r.Int("rows", false);
+    return done(std::move(m));
+  }
   return Error::Invalid("link message type '" + type.substr(0, 64) + "' is unknown");
 }
 
 }  // namespace
+
+std::string_view Name(BackupOp op) {
+  switch (op) {
+    case BackupOp::kBackup:
+      return "backup";
+    case BackupOp::kVerify:
+      return "verify";
+    case BackupOp::kDelete:
+      return "delete";
+  }
+  return "backup";
+}
 
 std::string_view LinkErrorCodeName(LinkErrorCode code) {
   switch (code) {

@@ -12,6 +12,8 @@
 //   server → agent  stream.open  carry one outside connection of a public port: dial the edge
 //                                with the one-time secret (tunnel/handshake.h) and relay
 //   agent → server  stream.fail  the stream could not be opened (the edge closes the client)
+//   server → agent  backup.run   run one backup job of a workload (back up, verify, delete)
+//   agent → server  backup.result  how that job ended (exactly one per backup.run received)
 //
 // States travel as their names (common/states.h), converted only here: a state name this build
 // does not know makes that message undecodable. Decode never throws: any malformed input is a
@@ -162,9 +164,50 @@ struct StreamFail {
   std::string reason;
 };
 
-using Message =
-    std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport, Heartbeat,
-                 LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen, StreamFail>;
+// Where a backup job reads and writes: one S3 bucket. The keys travel only inside the link's
+// TLS and are handed to the job as a file, never in an environment or a command line.
+struct BackupTargetSpec {
+  std::string endpoint;  // http(s)://host[:port]; empty when `workload_name` is set
+  std::string bucket;
+  std::string region;
+  std::string prefix;  // the workload's backups live under prefix + workload id
+  std::string access_key;
+  std::string secret_key;
+  // The tenant's own S3 workload of this name, reached by name on the tenant's network.
+  std::string workload_name;
+  int workload_port = 0;
+};
+
+enum class BackupOp { kBackup, kVerify, kDelete };
+std::string_view Name(BackupOp op);
+
+struct BackupRun {
+  std::string job_id;  // unique per run; echoed by the result
+  BackupOp op = BackupOp::kBackup;
+  std::string workload_id;
+  std::string backup_id;  // the backup to take, verify or delete
+  BackupTargetSpec target;
+};
+
+struct BackupResult {
+  std::string job_id;
+  BackupOp op = BackupOp::kBackup;
+  std::string workload_id;
+  std::string backup_id;
+  bool ok = false;
+  std::string error_code;  // the tool's machine-readable cause ("target-auth", …) when !ok
+  std::string message;     // for the workload's owner
+  std::int64_t size_bytes = 0;
+  std::int64_t duration_ms = 0;
+  std::string start_lsn;
+  std::string end_lsn;
+  std::int64_t tables = 0;  // verify: user tables read
+  std::int64_t rows = 0;    // verify: rows counted over them
+};
+
+using Message = std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport,
+                             Heartbeat, LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen,
+                             StreamFail, BackupRun, BackupResult>;
 
 std::string Encode(const Message& m);
 Result<Message> Decode(std::string_view text);

@@ -50,7 +50,18 @@ TEST(Protocol, RoundTripsEveryMessage) {
       LogsClose{"s1"},
       StreamOpen{"st_1", "sec", "wl_1", 5432, "", 0},
       StreamOpen{"st_2", "sec", "wl_1", 5432, "", 3'600'000},
-      StreamFail{"st_1", "no such port"}};
+      StreamFail{"st_1", "no such port"},
+      BackupRun{"job_1",
+                BackupOp::kBackup,
+                "wl_1",
+                "bk_1",
+                {"https://s3.example:9000", "b", "eu", "p/", "AK", "SK", "", 0}},
+      BackupRun{
+          "job_2", BackupOp::kVerify, "wl_1", "bk_1", {"", "b", "", "", "AK", "SK", "s3", 9000}},
+      BackupResult{"job_1", BackupOp::kBackup, "wl_1", "bk_1", true, "", "", 4096, 1200,
+                   "0/2000028", "0/2000100", 0, 0},
+      BackupResult{"job_2", BackupOp::kVerify, "wl_1", "bk_1", false, "verify-failed",
+                   "the base is damaged", 0, 900, "", "", 3, 120}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
     auto back = Decode(text);
@@ -58,6 +69,21 @@ TEST(Protocol, RoundTripsEveryMessage) {
     EXPECT_EQ(back->index(), m.index());
     EXPECT_EQ(Encode(*back), text);
   }
+}
+
+TEST(Protocol, ABackupRunNeedsAKnownOpAndItsTargetsKeys) {
+  EXPECT_FALSE(
+      Decode(R"({"type":"backup.run","job_id":"j","op":"restore","workload_id":"w",)"
+             R"("backup_id":"b","target":{"bucket":"b","access_key":"a","secret_key":"s"}})")
+          .ok());
+  EXPECT_FALSE(Decode(R"({"type":"backup.run","job_id":"j","op":"backup","workload_id":"w",)"
+                      R"("backup_id":"b","target":{"bucket":"b","access_key":"a"}})")
+                   .ok());
+  auto ok = Decode(R"({"type":"backup.run","job_id":"j","op":"delete","workload_id":"w",)"
+                   R"("backup_id":"b","target":{"bucket":"b","access_key":"a","secret_key":"s"}})");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(std::get<BackupRun>(*ok).op, BackupOp::kDelete);
+  EXPECT_EQ(std::get<BackupRun>(*ok).target.secret_key, "s");
 }
 
 TEST(Protocol, LinkErrorsCarryACodeAndUnknownCodesReadAsUnspecified) {
