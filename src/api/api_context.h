@@ -14,6 +14,7 @@
 #include "auth/invite_service.h"
 #include "common/clock.h"
 #include "control/agent_hub.h"
+#include "control/backups.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
 #include "http/metrics.h"
@@ -30,6 +31,7 @@ struct ApiContext {
   // Store calls of handlers that run on the I/O thread (routes with UsesStore::kNo).
   http::StoreExecutor& store_executor;
   control::ControlPlane& control;
+  control::Backups& backups;
   control::EventBus& events;
   control::AgentHub& hub;
   auth::InviteService& invites;

@@ -19,22 +19,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string CredentialsToJson(const templates::Credentials& c) {
-  json::object o;
-  for (const auto& [k, v] : c) o[k] = v;
-  return json::serialize(o);
-}
-
-templates::Credentials CredentialsFromJson(const std::string& text) {
-  templates::Credentials c;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return c;
-  for (const auto& [k, val] : v.as_object())
-    if (val.is_string()) c[std::string(k)] = std::string(val.as_string());
-  return c;
-}
-
 std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
   json::array a;
   for (const auto& p : ports) {
@@ -90,7 +74,7 @@ Result<WorkloadView> ControlPlane::View(store::Workload w, Secrets secrets,
   if (secrets == Secrets::kInclude) {
     auto creds = Open(w.credentials_enc, keys_.secrets_key());
     if (!creds.ok()) return std::move(creds).error();
-    v.credentials = CredentialsFromJson(*creds);
+    v.credentials = templates::CredentialsFromJson(*creds);
   }
   if (nodes != nullptr) {
     if (auto it = nodes->find(w.node_id); it != nodes->end()) {
@@ -133,7 +117,7 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.template_name = req.template_name;
   w.image = spec.image;
   w.spec_enc = Seal(templates::EncodeStoredSpec(spec), keys_.secrets_key());
-  w.credentials_enc = Seal(CredentialsToJson(creds), keys_.secrets_key());
+  w.credentials_enc = Seal(templates::CredentialsToJson(creds), keys_.secrets_key());
   w.ports_json = PortsToJson(spec.ports);
   w.memory_mb = spec.memory_mb;
   w.cpus = spec.cpus;

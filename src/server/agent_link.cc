@@ -14,6 +14,7 @@
 #include <atomic>
 #include <limits>
 #include <optional>
+#include <variant>
 
 #include "tunnel/tls_stream_ref.h"
 
@@ -26,8 +27,9 @@ using namespace asio::experimental::awaitable_operators;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 using Channel =
     asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
-using StatusQueue =
-    asio::experimental::concurrent_channel<void(boost::system::error_code, link::StatusReport)>;
+// What the link's reader hands its store work, in arrival order.
+using Report = std::variant<link::StatusReport, link::BackupResult>;
+using StatusQueue = asio::experimental::concurrent_channel<void(boost::system::error_code, Report)>;
 constexpr std::size_t kStatusQueue = 1024;
 
 namespace {
@@ -66,7 +68,8 @@ asio::awaitable<void> Writer(Ws& ws, LinkConnection& conn) {
   }
 }
 
-// Reads until the link ends. Never waits for the store: status reports go to `statuses`.
+// Reads until the link ends. Never waits for the store: status reports and backup results go
+// to `statuses`.
 asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::ControlPlane& cp,
                              control::AgentHub& hub, StatusQueue& statuses) {
   beast::flat_buffer buf;
@@ -80,9 +83,14 @@ asio::awaitable<void> Reader(Ws& ws, const std::string& node_id, control::Contro
       spdlog::warn("msg=\"bad agent message\" node={} error=\"{}\"", node_id, msg.error().message);
       continue;
     }
-    if (auto* s = std::get_if<link::StatusReport>(&*msg)) {
+    std::optional<Report> report;
+    if (auto* s = std::get_if<link::StatusReport>(&*msg))
+      report.emplace(std::move(*s));
+    else if (auto* b = std::get_if<link::BackupResult>(&*msg))
+      report.emplace(std::move(*b));
+    if (report) {
       cp.OnHeartbeat(node_id);  // a report is a sign of life too
-      if (!statuses.try_send(boost::system::error_code{}, std::move(*s))) {
+      if (!statuses.try_send(boost::system::error_code{}, std::move(*report))) {
         spdlog::warn("msg=\"agent status queue full; closing\" node={}", node_id);
         co_return;  // the agent reconnects and reports afresh
       }
@@ -119,7 +127,12 @@ asio::awaitable<bool> CallPersistently(http::StoreExecutor& executor, F fn, int 
 asio::awaitable<void> StoreWork(const std::string& node_id, const AgentLinkServices& s,
                                 LinkConnection& conn, StatusQueue& statuses) {
   const bool connected = co_await CallPersistently(
-      s.store_executor, [&] { s.cp.OnAgentConnected(node_id); }, 3);
+      s.store_executor,
+      [&] {
+        s.cp.OnAgentConnected(node_id);
+        s.backups.OnAgentConnected(node_id);
+      },
+      3);
   if (!connected) {
     spdlog::warn("msg=\"agent connect not recorded: the store is busy; closing\" node={}", node_id);
     conn.Close();  // ends the writer, and so the link: the agent reconnects
@@ -134,14 +147,18 @@ asio::awaitable<void> StoreWork(const std::string& node_id, const AgentLinkServi
     // the link ends.
     for (;;) {
       Status applied;
-      if (!co_await CallPersistently(
-              s.store_executor, [&] { applied = s.cp.OnStatus(node_id, report); },
-              std::numeric_limits<int>::max()))
+      const auto apply = [&] {
+        if (const auto* st = std::get_if<link::StatusReport>(&report))
+          applied = s.cp.OnStatus(node_id, *st);
+        else
+          applied = s.backups.OnResult(node_id, std::get<link::BackupResult>(report));
+      };
+      if (!co_await CallPersistently(s.store_executor, apply, std::numeric_limits<int>::max()))
         co_return;  // the link is ending
       if (applied.ok()) break;
       if (applied.error().code != ErrorCode::kUnavailable) {
-        spdlog::warn("msg=\"agent status not applied\" node={} workload={} error=\"{}\"", node_id,
-                     report.workload_id, applied.error().message);
+        spdlog::warn("msg=\"agent report not applied\" node={} error=\"{}\"", node_id,
+                     applied.error().message);
         break;
       }
       backoff.expires_after(std::chrono::milliseconds(500));

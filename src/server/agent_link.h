@@ -19,6 +19,7 @@
 
 #include "audit/audit_log.h"
 #include "control/agent_hub.h"
+#include "control/backups.h"
 #include "control/control_plane.h"
 #include "http/store_executor.h"
 #include "tunnel/tls_socket.h"
@@ -28,6 +29,7 @@ namespace lattice::server {
 // What a link uses; all owned by server::App and outliving every link.
 struct AgentLinkServices {
   control::ControlPlane& cp;
+  control::Backups& backups;  // backup results, and running backups an agent restart ended
   control::AgentHub& hub;
   audit::AuditLog& audit;
   http::StoreExecutor& store_executor;  // where the link's store calls run

@@ -16,6 +16,7 @@
 #include "api/api_context.h"
 #include "api/audit_handlers.h"
 #include "api/auth_handlers.h"
+#include "api/backups_handlers.h"
 #include "api/invites_handlers.h"
 #include "api/nodes_handlers.h"
 #include "api/ops_handlers.h"
@@ -77,6 +78,7 @@ struct App::Impl {
   // Routes stream.open / stream.fail between the edge, the hub and the other replicas.
   std::unique_ptr<ClusterRelay> relay;
   std::unique_ptr<control::ControlPlane> control;
+  std::unique_ptr<control::Backups> backups;
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
   std::unique_ptr<http::Dispatcher> dispatcher;
@@ -179,10 +181,11 @@ void BuildServices(Settings& s, App::Impl& impl) {
   impl.control = std::make_unique<control::ControlPlane>(
       *impl.store, impl.clock, impl.keys, impl.events, impl.hub, *impl.cluster, s.control);
   impl.control->RecoverAfterRestart();
+  impl.backups = std::make_unique<control::Backups>(*impl.store, impl.clock, impl.keys, impl.hub);
   impl.api = std::make_unique<api::ApiContext>(
       api::ApiContext{*impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.store_executor,
-                      *impl.control, impl.events, impl.hub, *impl.invites, *impl.audit, impl.clock,
-                      *impl.streams, impl.config.heartbeat_seconds});
+                      *impl.control, *impl.backups, impl.events, impl.hub, *impl.invites,
+                      *impl.audit, impl.clock, *impl.streams, impl.config.heartbeat_seconds});
 }
 
 Result<std::unique_ptr<App::Impl>> Construct(const ServerConfig& config, Settings& s) {
@@ -227,6 +230,7 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
   api::AddNodeRoutes(impl.router, *impl.api);
   api::AddInviteRoutes(impl.router, *impl.api);
   api::AddAuditRoutes(impl.router, *impl.api);
+  api::AddBackupRoutes(impl.router, *impl.api);
   api::AddOpsRoutes(impl.router, *impl.api);
   console::AddConsoleRoutes(impl.router);
   // The agent link is served only over TLS (TlsFront, same port). Over plain HTTP the route
@@ -250,8 +254,8 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
         const auto peer = s->socket().remote_endpoint(ec);
         std::string client = ec ? "unknown" : peer.address().to_string();
         co_await RunAgentLink(std::move(s), std::move(rq),
-                              AgentLinkServices{*m->control, m->hub, *m->audit, *m->store_executor,
-                                                m->config.heartbeat_seconds},
+                              AgentLinkServices{*m->control, *m->backups, m->hub, *m->audit,
+                                                *m->store_executor, m->config.heartbeat_seconds},
                               std::move(client));
       });
   // Tunnel data connections arrive on the same port and go to the edge.
@@ -303,16 +307,20 @@ asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock,
   }
 }
 
-// The control plane's periodic duties (placement retries, lost nodes), every 2 s, and the
-// placement passes a burst of requests left owed, within 250 ms: off the I/O threads because
-// they touch the store, on a pool of their own.
-asio::awaitable<void> Duties(control::ControlPlane& cp, asio::thread_pool& pool) {
+// The control plane's periodic duties (placement retries, lost nodes, due backups), every 2 s,
+// and the placement passes a burst of requests left owed, within 250 ms: off the I/O threads
+// because they touch the store, on a pool of their own.
+asio::awaitable<void> Duties(control::ControlPlane& cp, control::Backups& backups,
+                             asio::thread_pool& pool) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (int beat = 1;; ++beat) {
     timer.expires_after(std::chrono::milliseconds(250));
     co_await timer.async_wait(asio::use_awaitable);
-    co_await api::RunBlocking(pool, [&cp, tick = beat % 8 == 0] {
-      if (tick) cp.Tick();
+    co_await api::RunBlocking(pool, [&cp, &backups, tick = beat % 8 == 0] {
+      if (tick) {
+        cp.Tick();
+        backups.Tick();
+      }
       cp.ScheduleIfOwed();
       return 0;
     });
@@ -359,7 +367,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
   });
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock, *m.store_executor), asio::detached);
-  asio::co_spawn(m.ioc, Duties(*m.control, m.duties), asio::detached);
+  asio::co_spawn(m.ioc, Duties(*m.control, *m.backups, m.duties), asio::detached);
 
   const std::string shown_host =
       ep->address().is_v6() ? "[" + ep->address().to_string() + "]" : ep->address().to_string();

@@ -2,6 +2,8 @@
 // are URL-safe without escaping and paste into shells, URLs and config files unquoted.
 // Usernames and database names start with a letter so they are plain SQL identifiers.
 
+#include <boost/json.hpp>
+
 #include <string_view>
 
 #include "common/random.h"
@@ -44,6 +46,22 @@ Credentials GenerateCredentials(const std::string& template_name) {
             {"secret_key", RandomString(kAlnum, 40)}};
   }
   return {};
+}
+
+std::string CredentialsToJson(const Credentials& c) {
+  boost::json::object o;
+  for (const auto& [k, v] : c) o[k] = v;
+  return boost::json::serialize(o);
+}
+
+Credentials CredentialsFromJson(const std::string& text) {
+  Credentials c;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return c;
+  for (const auto& [k, val] : v.as_object())
+    if (val.is_string()) c[std::string(k)] = std::string(val.as_string());
+  return c;
 }
 
 }  // namespace lattice::templates

@@ -136,6 +136,10 @@ Status Validate(const WorkloadRequest& req);
 // Fresh credentials for the template (CSPRNG; URL-safe alphabet so they paste anywhere).
 // Empty for custom and for unknown template names.
 Credentials GenerateCredentials(const std::string& template_name);
+// Credentials as stored (sealed) with the workload: a flat JSON object of strings. Reading
+// text that is not such an object gives no credentials.
+std::string CredentialsToJson(const Credentials& c);
+Credentials CredentialsFromJson(const std::string& text);
 
 // The workload to run. `req` must have passed Validate; `creds` come from GenerateCredentials
 // (a missing key renders as ""). Managed templates put their own env first, then the user's.

@@ -53,6 +53,26 @@ def new_workload(t):
     return {"id": t.deploy(t.owner, f"w{next(t.names)}")["id"]}
 
 
+def target_body(t):
+    return {"name": f"t{next(t.names)}", "endpoint": "https://s3.example.test",
+            "bucket": "backups", "access_key": "AKMATRIX", "secret_key": "SKMATRIX"}
+
+
+def new_target(t, token=None):
+    """A backup target of `token`'s account (bob's, who the user-route test signs in as)."""
+    token = token or t.other
+    return accounts.call(t.srv, "POST", "/api/v1/backup-targets", target_body(t), token=token,
+                         expect=201)[1]["id"]
+
+
+def workload_with_policy(t):
+    """A fresh workload of the owner's with a backup policy."""
+    wid = new_workload(t)["id"]
+    accounts.call(t.srv, "PUT", "/api/v1/workloads/{id}/backup-policy",
+                  {"target_id": new_target(t, t.owner)}, token=t.owner, expect=200, id=wid)
+    return {"id": wid}
+
+
 # Every route of the server. Owned routes get a fresh workload of the owner for each call
 # that may change it.
 ROUTES = {
@@ -83,6 +103,22 @@ ROUTES = {
     ("GET", "/api/v1/workloads/{id}/events"): Route("user", owned=True),
     ("GET", "/api/v1/workloads/{id}/logs"): Route("user", owned=True,
                                                   ok=(409,)),  # not placed: no logs yet
+    ("POST", "/api/v1/backup-targets"): Route("user", ok=(201,), body=target_body),
+    ("GET", "/api/v1/backup-targets"): Route("user"),
+    ("DELETE", "/api/v1/backup-targets/{id}"): Route("user", ok=(204,),
+                                                     params=lambda t: {"id": new_target(t)}),
+    ("PUT", "/api/v1/workloads/{id}/backup-policy"): Route(
+        "user", owned=True, body=lambda t: {"target_id": new_target(t, t.owner)}),
+    ("GET", "/api/v1/workloads/{id}/backup-policy"): Route("user", owned=True,
+                                                           params=workload_with_policy),
+    ("DELETE", "/api/v1/workloads/{id}/backup-policy"): Route("user", owned=True, ok=(204,),
+                                                              params=workload_with_policy),
+    ("POST", "/api/v1/workloads/{id}/backups"): Route(
+        "user", owned=True, ok=(409,), params=workload_with_policy),  # not running: refused
+    ("GET", "/api/v1/workloads/{id}/backups"): Route("user", owned=True),
+    ("GET", "/api/v1/workloads/{id}/backups/{backup_id}"): Route(
+        "user", owned=True, ok=(404,),  # no such backup of the owner's workload
+        params=lambda t: {"id": t.secret_workload["id"], "backup_id": "bk_none"}),
     ("GET", "/api/v1/nodes"): Route("user"),
     ("POST", "/api/v1/nodes/join-tokens"): Route("admin", ok=(201,)),
     ("POST", "/api/v1/invites"): Route("admin", ok=(201,), body={"note": "matrix"}),
@@ -199,7 +235,8 @@ class AuthorisationMatrix(unittest.TestCase):
             if access == "public":
                 continue
             params = self.params_for(pattern, route) if not route.params else {
-                "id": "inv_none" if "invites" in pattern else self.secret_workload["id"]}
+                "id": "inv_none" if "invites" in pattern else self.secret_workload["id"],
+                "backup_id": "bk_none"}
             for who, token in (("anonymous", None), ("forged", forged(self.owner)),
                                ("signed out", self.revoked), ("garbage", "not-a-token")):
                 with self.subTest(route=f"{method} {pattern}", caller=who):
@@ -244,7 +281,7 @@ class AuthorisationMatrix(unittest.TestCase):
                 self.assert_no_owner_data(theirs, f"{method} {pattern} as another user")
                 # Exactly what a workload that does not exist gets (apart from the id echoed).
                 _, _, missing = self.request(method, pattern, route, self.other,
-                                             {"id": "wl_doesnotexist"})
+                                             {**params, "id": "wl_doesnotexist"})
                 self.assertEqual((theirs["type"], theirs["title"]),
                                  (missing["type"], missing["title"]))
                 self.assertEqual(theirs["detail"].replace(params["id"], "X"),

@@ -1,0 +1,215 @@
+#include "api/backups_handlers.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/json_util.h"
+#include "http/problem.h"
+
+namespace lattice::api {
+namespace {
+
+using http::Access;
+using http::Reply;
+using http::RequestContext;
+namespace bhttp = http::bhttp;
+namespace json = boost::json;
+namespace asio = boost::asio;
+
+json::value TimeOrNull(std::int64_t t) {
+  return t > 0 ? json::value(FormatTimestamp(t)) : json::value(nullptr);
+}
+
+json::object TargetJson(const store::BackupTarget& t) {
+  json::object o{{"id", t.id},         {"name", t.name},
+                 {"bucket", t.bucket}, {"region", t.region},
+                 {"prefix", t.prefix}, {"created_at", FormatTimestamp(t.created_at)}};
+  if (t.source_workload_id.empty()) {
+    o["kind"] = "external";
+    o["endpoint"] = t.endpoint;
+    o["workload_id"] = nullptr;
+  } else {
+    o["kind"] = "workload";
+    o["endpoint"] = nullptr;
+    o["workload_id"] = t.source_workload_id;
+  }
+  return o;
+}
+
+json::object PolicyJson(const store::BackupPolicy& p) {
+  return {{"workload_id", p.workload_id},
+          {"target_id", p.target_id},
+          {"interval_seconds", p.interval_seconds},
+          {"keep_count", p.keep_count},
+          {"keep_days", p.keep_seconds / 86400},
+          {"verify", p.verify},
+          {"next_run_at", TimeOrNull(p.next_due_at)},
+          {"updated_at", FormatTimestamp(p.updated_at)}};
+}
+
+json::object BackupJson(const store::Backup& b) {
+  json::object verification{{"status", Name(b.verify_status)},
+                            {"verified_at", TimeOrNull(b.verified_at)},
+                            {"duration_ms", b.verify_duration_ms},
+                            {"tables", b.verify_tables},
+                            {"rows", b.verify_rows},
+                            {"message", b.verify_message}};
+  return {{"id", b.id},
+          {"workload_id", b.workload_id},
+          {"target_id", b.target_id},
+          {"trigger", b.trigger},
+          {"status", Name(b.status)},
+          {"started_at", FormatTimestamp(b.started_at)},
+          {"finished_at", TimeOrNull(b.finished_at)},
+          {"size_bytes", b.size_bytes},
+          {"duration_ms", b.duration_ms},
+          {"start_lsn", b.start_lsn},
+          {"end_lsn", b.end_lsn},
+          {"error_code", b.error_code.empty() ? json::value(nullptr) : json::value(b.error_code)},
+          {"message", b.message},
+          {"verification", std::move(verification)}};
+}
+
+Result<control::TargetRequest> ReadTarget(const RequestContext& req) {
+  auto obj = ParseJsonObject(req.req.body());
+  if (!obj.ok()) return std::move(obj).error();
+  FieldReader r(*obj);
+  r.RefuseUnknown(
+      {"name", "endpoint", "access_key", "secret_key", "workload", "bucket", "region", "prefix"});
+  control::TargetRequest t;
+  t.name = r.RequiredString("name");
+  t.bucket = r.RequiredString("bucket");
+  t.endpoint = r.OptionalString("endpoint").value_or("");
+  t.access_key = r.OptionalString("access_key").value_or("");
+  t.secret_key = r.OptionalString("secret_key").value_or("");
+  t.workload = r.OptionalString("workload").value_or("");
+  t.region = r.OptionalString("region").value_or("");
+  t.prefix = r.OptionalString("prefix").value_or("");
+  if (!r.ok()) return r.ToError();
+  return t;
+}
+
+// An optional non-negative integer member; records an error if mistyped.
+std::int64_t OptionalCount(const json::object& o, FieldReader& r, std::string_view k,
+                           std::int64_t fallback) {
+  const json::value* v = o.if_contains(k);
+  if (!v || v->is_null()) return fallback;
+  if (v->is_int64() && v->as_int64() >= 0) return v->as_int64();
+  r.AddError(std::string(k), "must be a non-negative integer");
+  return fallback;
+}
+
+Result<control::PolicyRequest> ReadPolicy(const RequestContext& req) {
+  auto obj = ParseJsonObject(req.req.body());
+  if (!obj.ok()) return std::move(obj).error();
+  FieldReader r(*obj);
+  r.RefuseUnknown({"target_id", "interval_seconds", "keep_count", "keep_days", "verify"});
+  control::PolicyRequest p;
+  p.target_id = r.RequiredString("target_id");
+  p.interval_seconds = OptionalCount(*obj, r, "interval_seconds", 0);
+  p.keep_count =
+      static_cast<int>(std::min<std::int64_t>(OptionalCount(*obj, r, "keep_count", 0), 1 << 30));
+  p.keep_days = OptionalCount(*obj, r, "keep_days", 0);
+  if (const json::value* v = obj->if_contains("verify"); v && !v->is_null()) {
+    if (v->is_bool())
+      p.verify = v->as_bool();
+    else
+      r.AddError("verify", "must be a boolean");
+  }
+  if (!r.ok()) return r.ToError();
+  return p;
+}
+
+}  // namespace
+
+void AddBackupRoutes(http::Router& router, ApiContext& ctx) {
+  router.Add(bhttp::verb::post, "/api/v1/backup-targets", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto in = ReadTarget(req);
+               if (!in.ok()) co_return http::ProblemReply(in.error(), req.path);
+               auto made = ctx.backups.CreateTarget(*req.principal, *in);
+               ctx.audit.Outcome(audit::Actor::Of(*req.principal), "backup-target.create",
+                                 made.ok() ? made->id : "", req.remote_addr, made);
+               if (!made.ok()) co_return http::ProblemReply(made.error(), req.path);
+               co_return http::JsonReply(bhttp::status::created, TargetJson(*made));
+             });
+  router.Add(bhttp::verb::get, "/api/v1/backup-targets", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto list = ctx.backups.ListTargets(*req.principal);
+               if (!list.ok()) co_return http::ProblemReply(list.error(), req.path);
+               json::array items;
+               for (const auto& t : *list) items.push_back(TargetJson(t));
+               co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
+             });
+  router.Add(bhttp::verb::delete_, "/api/v1/backup-targets/{id}", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               const std::string id(req.Param("id"));
+               Status s = ctx.backups.DeleteTarget(*req.principal, id);
+               const audit::Actor who = audit::Actor::Of(*req.principal);
+               if (!s.ok()) {
+                 ctx.audit.Failure(who, "backup-target.delete", id, req.remote_addr, s.error());
+                 co_return http::ProblemReply(s.error(), req.path);
+               }
+               ctx.audit.Success(who, "backup-target.delete", id, req.remote_addr);
+               co_return http::EmptyReply(bhttp::status::no_content);
+             });
+
+  router.Add(bhttp::verb::put, "/api/v1/workloads/{id}/backup-policy", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               const std::string id(req.Param("id"));
+               auto in = ReadPolicy(req);
+               if (!in.ok()) co_return http::ProblemReply(in.error(), req.path);
+               auto put = ctx.backups.PutPolicy(*req.principal, id, *in);
+               ctx.audit.Outcome(audit::Actor::Of(*req.principal), "backup-policy.set", id,
+                                 req.remote_addr, put);
+               if (!put.ok()) co_return http::ProblemReply(put.error(), req.path);
+               co_return http::JsonReply(bhttp::status::ok, PolicyJson(*put));
+             });
+  router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/backup-policy", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto p = ctx.backups.GetPolicy(*req.principal, std::string(req.Param("id")));
+               if (!p.ok()) co_return http::ProblemReply(p.error(), req.path);
+               co_return http::JsonReply(bhttp::status::ok, PolicyJson(*p));
+             });
+  router.Add(bhttp::verb::delete_, "/api/v1/workloads/{id}/backup-policy", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               const std::string id(req.Param("id"));
+               Status s = ctx.backups.DeletePolicy(*req.principal, id);
+               const audit::Actor who = audit::Actor::Of(*req.principal);
+               if (!s.ok()) {
+                 ctx.audit.Failure(who, "backup-policy.delete", id, req.remote_addr, s.error());
+                 co_return http::ProblemReply(s.error(), req.path);
+               }
+               ctx.audit.Success(who, "backup-policy.delete", id, req.remote_addr);
+               co_return http::EmptyReply(bhttp::status::no_content);
+             });
+
+  router.Add(bhttp::verb::post, "/api/v1/workloads/{id}/backups", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               const std::string id(req.Param("id"));
+               auto started = ctx.backups.BackupNow(*req.principal, id);
+               ctx.audit.Outcome(audit::Actor::Of(*req.principal), "backup.start", id,
+                                 req.remote_addr, started);
+               if (!started.ok()) co_return http::ProblemReply(started.error(), req.path);
+               co_return http::JsonReply(bhttp::status::accepted, BackupJson(*started));
+             });
+  router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/backups", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto list = ctx.backups.List(*req.principal, std::string(req.Param("id")));
+               if (!list.ok()) co_return http::ProblemReply(list.error(), req.path);
+               json::array items;
+               for (const auto& b : *list) items.push_back(BackupJson(b));
+               co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
+             });
+  router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/backups/{backup_id}", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               auto b = ctx.backups.Get(*req.principal, std::string(req.Param("id")),
+                                        std::string(req.Param("backup_id")));
+               if (!b.ok()) co_return http::ProblemReply(b.error(), req.path);
+               co_return http::JsonReply(bhttp::status::ok, BackupJson(*b));
+             });
+}
+
+}  // namespace lattice::api

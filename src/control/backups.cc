@@ -1,0 +1,465 @@
+#include "control/backups.h"
+
+#include <spdlog/spdlog.h>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "common/random.h"
+#include "common/secretbox.h"
+#include "templates/builtin.h"
+#include "templates/template.h"
+
+namespace lattice::control {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::int64_t kMinIntervalSeconds = 60;
+constexpr std::int64_t kMaxIntervalSeconds = 366 * 86400;
+constexpr int kMaxKeepCount = 1000;
+constexpr std::int64_t kMaxKeepDays = 3650;
+constexpr int kDueBatch = 100;
+
+bool CharsIn(std::string_view s, std::string_view allowed) {
+  return s.find_first_not_of(allowed) == std::string_view::npos;
+}
+constexpr std::string_view kLowerDigits = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+// Keys go into the job's rclone configuration file: printable ASCII, no spaces, bounded.
+bool PlainKey(std::string_view k) {
+  if (k.empty() || k.size() > 256) return false;
+  return std::all_of(k.begin(), k.end(), [](char c) { return c > ' ' && c < 127; });
+}
+
+// http(s)://host[:port] and nothing else (no user info, path, query or fragment).
+bool PlainEndpoint(std::string_view e) {
+  std::string_view rest;
+  if (e.rfind("https://", 0) == 0)
+    rest = e.substr(8);
+  else if (e.rfind("http://", 0) == 0)
+    rest = e.substr(7);
+  else
+    return false;
+  if (rest.empty() || rest.size() > 253) return false;
+  return CharsIn(rest, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]");
+}
+
+Status ValidateTarget(const TargetRequest& r) {
+  std::vector<FieldError> bad;
+  if (r.name.empty() || r.name.size() > 63 || !CharsIn(r.name, std::string(kLowerDigits) + "-"))
+    bad.push_back({"name", "must be 1-63 lower-case letters, digits or '-'"});
+  if (r.bucket.size() < 3 || r.bucket.size() > 63 ||
+      !CharsIn(r.bucket, std::string(kLowerDigits) + ".-"))
+    bad.push_back({"bucket", "must be 3-63 lower-case letters, digits, '.' or '-'"});
+  if (r.region.size() > 32 || !CharsIn(r.region, std::string(kLowerDigits) + "-"))
+    bad.push_back({"region", "must be at most 32 lower-case letters, digits or '-'"});
+  if (r.prefix.size() > 200 || r.prefix.find("..") != std::string::npos ||
+      !CharsIn(r.prefix, std::string(kLowerDigits) + "ABCDEFGHIJKLMNOPQRSTUVWXYZ/_.-"))
+    bad.push_back({"prefix", "must be at most 200 letters, digits, '/', '_', '.' or '-'"});
+  if (r.workload.empty()) {
+    if (!PlainEndpoint(r.endpoint))
+      bad.push_back({"endpoint", "must be http(s)://host[:port] (or name a workload instead)"});
+    if (!PlainKey(r.access_key))
+      bad.push_back({"access_key", "is required (printable, no spaces)"});
+    if (!PlainKey(r.secret_key))
+      bad.push_back({"secret_key", "is required (printable, no spaces)"});
+  } else if (!r.endpoint.empty() || !r.access_key.empty() || !r.secret_key.empty()) {
+    bad.push_back({"workload", "names an S3 workload: give no endpoint or keys with it"});
+  }
+  if (!bad.empty()) return Error::Invalid("The backup target is not valid.", std::move(bad));
+  return Status::Ok();
+}
+
+Status ValidatePolicy(const PolicyRequest& r) {
+  std::vector<FieldError> bad;
+  if (r.target_id.empty()) bad.push_back({"target_id", "is required"});
+  if (r.interval_seconds != 0 &&
+      (r.interval_seconds < kMinIntervalSeconds || r.interval_seconds > kMaxIntervalSeconds))
+    bad.push_back({"interval_seconds", "must be 0 (no schedule) or between 60 and 31622400"});
+  if (r.keep_count < 0 || r.keep_count > kMaxKeepCount)
+    bad.push_back({"keep_count", "must be between 0 (no limit) and 1000"});
+  if (r.keep_days < 0 || r.keep_days > kMaxKeepDays)
+    bad.push_back({"keep_days", "must be between 0 (no limit) and 3650"});
+  if (!bad.empty()) return Error::Invalid("The backup policy is not valid.", std::move(bad));
+  return Status::Ok();
+}
+
+std::string SealKeys(const std::string& access, const std::string& secret, const Keyring& k) {
+  return Seal(json::serialize(json::object{{"access_key", access}, {"secret_key", secret}}),
+              k.secrets_key());
+}
+
+}  // namespace
+
+Backups::Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub)
+    : store_(store), backups_(store.Backups()), clock_(clock), keys_(keys), hub_(hub) {}
+
+Result<store::Workload> Backups::OwnedWorkload(const Principal& who, const std::string& id) {
+  auto w = store_.GetWorkload(id);
+  if (!w.ok() || w->owner_id != who.user_id) {
+    if (!w.ok() && w.error().code != ErrorCode::kNotFound) return std::move(w).error();
+    return Error::NotFound("No workload with id '" + id.substr(0, 64) + "'.");
+  }
+  return w;
+}
+
+Result<store::BackupTarget> Backups::OwnedTarget(const Principal& who, const std::string& id) {
+  auto t = backups_.GetBackupTarget(id);
+  if (!t.ok() || t->owner_id != who.user_id) {
+    if (!t.ok() && t.error().code != ErrorCode::kNotFound) return std::move(t).error();
+    return Error::NotFound("No backup target with id '" + id.substr(0, 64) + "'.");
+  }
+  return t;
+}
+
+Result<store::BackupTarget> Backups::CreateTarget(const Principal& who, const TargetRequest& req) {
+  if (Status s = ValidateTarget(req); !s.ok()) return std::move(s).error();
+  store::BackupTarget t;
+  t.id = NewId("bt");
+  t.owner_id = who.user_id;
+  t.name = req.name;
+  t.endpoint = req.endpoint;
+  t.bucket = req.bucket;
+  t.region = req.region;
+  t.prefix = req.prefix;
+  t.created_at = clock_.NowSeconds();
+  if (!req.workload.empty()) {
+    store::WorkloadFilter f;
+    f.owner_id = who.user_id;
+    auto mine = store_.ListWorkloads(f);
+    if (!mine.ok()) return std::move(mine).error();
+    auto it = std::find_if(mine->begin(), mine->end(),
+                           [&](const store::Workload& w) { return w.name == req.workload; });
+    if (it == mine->end() || it->template_name != "minio")
+      return Error::Invalid("The backup target is not valid.",
+                            {{"workload", "must name one of your S3 workloads"}});
+    auto creds = Open(it->credentials_enc, keys_.secrets_key());
+    if (!creds.ok()) return std::move(creds).error();
+    auto c = templates::CredentialsFromJson(*creds);
+    t.source_workload_id = it->id;
+    t.keys_enc = SealKeys(c["access_key"], c["secret_key"], keys_);
+  } else {
+    t.keys_enc = SealKeys(req.access_key, req.secret_key, keys_);
+  }
+  if (Status s = backups_.CreateBackupTarget(t); !s.ok()) return std::move(s).error();
+  return t;
+}
+
+Result<std::vector<store::BackupTarget>> Backups::ListTargets(const Principal& who) {
+  return backups_.ListBackupTargets(who.user_id);
+}
+
+Status Backups::DeleteTarget(const Principal& who, const std::string& id) {
+  auto t = OwnedTarget(who, id);
+  if (!t.ok()) return std::move(t).error();
+  return backups_.DeleteBackupTarget(id);
+}
+
+Result<store::BackupPolicy> Backups::PutPolicy(const Principal& who, const std::string& workload_id,
+                                               const PolicyRequest& req) {
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  if (Status s = ValidatePolicy(req); !s.ok()) return std::move(s).error();
+  if (w->template_name != "postgres")
+    return Error::Conflict("Only PostgreSQL workloads can be backed up so far.");
+  auto t = OwnedTarget(who, req.target_id);
+  if (!t.ok())
+    return Error::Invalid("The backup policy is not valid.",
+                          {{"target_id", "must name one of your backup targets"}});
+  const std::int64_t now = clock_.NowSeconds();
+  store::BackupPolicy p{workload_id,
+                        who.user_id,
+                        req.target_id,
+                        req.interval_seconds,
+                        req.keep_count,
+                        req.keep_days * 86400,
+                        req.verify,
+                        req.interval_seconds > 0 ? now + req.interval_seconds : 0,
+                        now};
+  if (Status s = backups_.PutBackupPolicy(p); !s.ok()) return std::move(s).error();
+  Timeline(*w, req.interval_seconds > 0
+                   ? "backup policy set: every " + std::to_string(req.interval_seconds) + " s"
+                   : "backup policy set: on demand");
+  return p;
+}
+
+Result<store::BackupPolicy> Backups::GetPolicy(const Principal& who,
+                                               const std::string& workload_id) {
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  auto p = backups_.GetBackupPolicy(workload_id);
+  if (!p.ok() && p.error().code == ErrorCode::kNotFound)
+    return Error::NotFound("The workload has no backup policy.");
+  return p;
+}
+
+Status Backups::DeletePolicy(const Principal& who, const std::string& workload_id) {
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  return backups_.DeleteBackupPolicy(workload_id);
+}
+
+Result<store::Backup> Backups::BackupNow(const Principal& who, const std::string& workload_id) {
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  auto p = backups_.GetBackupPolicy(workload_id);
+  if (!p.ok()) {
+    if (p.error().code != ErrorCode::kNotFound) return std::move(p).error();
+    return Error::Conflict("The workload has no backup policy: set one (its target) first.");
+  }
+  return Start(*w, *p, "manual", false);
+}
+
+Result<store::Backup> Backups::Start(const store::Workload& w, const store::BackupPolicy& policy,
+                                     const std::string& trigger, bool record_failure) {
+  store::Backup b;
+  b.id = NewId("bk");
+  b.workload_id = w.id;
+  b.owner_id = w.owner_id;
+  b.target_id = policy.target_id;
+  b.node_id = w.node_id;
+  b.trigger = trigger;
+  b.started_at = clock_.NowSeconds();
+  b.verify_status = policy.verify ? VerifyStatus::kPending : VerifyStatus::kSkipped;
+
+  std::optional<Error> refused;
+  if (w.template_name != "postgres")
+    refused = Error::Conflict("Only PostgreSQL workloads can be backed up so far.");
+  else if (w.desired_state != DesiredState::kRunning || w.status != WorkloadStatus::kRunning)
+    refused = Error::Conflict(
+        "The database is not running (it is " + std::string(Name(w.status)) +
+        "): a backup reads it through PostgreSQL's replication protocol, so start it first.");
+  else if (w.node_id.empty())
+    refused = Error::Conflict("The workload is not placed on a node yet.");
+  else if (!hub_.IsConnected(w.node_id))
+    refused = Error::Unavailable("The workload's node is not connected; try again when it is.");
+  if (!refused) {
+    auto list = backups_.ListBackups(w.id);
+    if (!list.ok()) return std::move(list).error();
+    for (const auto& other : *list)
+      if (other.status == BackupStatus::kRunning)
+        refused = Error::Conflict("Backup " + other.id + " of this workload is still running.");
+  }
+  auto target = backups_.GetBackupTarget(policy.target_id);
+  if (!refused && !target.ok()) {
+    if (target.error().code != ErrorCode::kNotFound) return std::move(target).error();
+    refused = Error::Conflict("The policy's backup target no longer exists.");
+  }
+  Result<link::BackupRun> job =
+      refused ? Result<link::BackupRun>(*refused) : Job(link::BackupOp::kBackup, b, *target);
+  if (!refused && !job.ok()) refused = job.error();
+
+  if (refused) {
+    if (!record_failure) return *refused;
+    // Recorded as a run that ended at once, so it is listed (and alerts) like any failure.
+    store::Backup missed = b;
+    missed.status = BackupStatus::kFailed;
+    missed.finished_at = b.started_at;
+    missed.error_code = kScheduleMissed;
+    missed.message = "The scheduled backup could not start: " + refused->message;
+    missed.verify_status = VerifyStatus::kSkipped;
+    if (Status s = backups_.CreateBackup(b); !s.ok()) return std::move(s).error();
+    if (Status s = backups_.FinishBackup(missed); !s.ok()) return std::move(s).error();
+    Timeline(w, "backup " + b.id + " failed: " + missed.message);
+    return *refused;
+  }
+  if (Status s = backups_.CreateBackup(b); !s.ok()) return std::move(s).error();
+  if (!hub_.Send(w.node_id, *job)) {
+    b.status = BackupStatus::kFailed;
+    b.finished_at = clock_.NowSeconds();
+    b.error_code = "node-unreachable";
+    b.message = "The node's link could not take the job.";
+    b.verify_status = VerifyStatus::kSkipped;
+    (void)backups_.FinishBackup(b);
+    Timeline(w, "backup " + b.id + " failed: " + b.message);
+    return Error::Unavailable(b.message);
+  }
+  Timeline(w, "backup " + b.id + " started (" + trigger + ")");
+  return b;
+}
+
+Result<link::BackupRun> Backups::Job(link::BackupOp op, const store::Backup& backup,
+                                     const store::BackupTarget& target) {
+  auto keys = Open(target.keys_enc, keys_.secrets_key());
+  if (!keys.ok()) return std::move(keys).error();
+  auto creds = templates::CredentialsFromJson(*keys);
+  link::BackupRun run;
+  run.job_id = NewId("job");
+  run.op = op;
+  run.workload_id = backup.workload_id;
+  run.backup_id = backup.id;
+  run.target.endpoint = target.endpoint;
+  run.target.bucket = target.bucket;
+  run.target.region = target.region;
+  run.target.prefix = target.prefix;
+  run.target.access_key = creds["access_key"];
+  run.target.secret_key = creds["secret_key"];
+  if (!target.source_workload_id.empty()) {
+    auto src = store_.GetWorkload(target.source_workload_id);
+    if (!src.ok()) return Error::Conflict("The backup target's S3 workload no longer exists.");
+    auto db = store_.GetWorkload(backup.workload_id);
+    if (db.ok() && db->node_id != src->node_id)
+      return Error::Conflict(
+          "The backup target's S3 workload runs on another node; use its public endpoint as "
+          "an external target instead.");
+    run.target.workload_name = src->name;
+    run.target.workload_port = templates::builtin::kMinioS3Port;
+  }
+  return run;
+}
+
+Result<std::vector<store::Backup>> Backups::List(const Principal& who,
+                                                 const std::string& workload_id) {
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  return backups_.ListBackups(workload_id);
+}
+
+Result<store::Backup> Backups::Get(const Principal& who, const std::string& workload_id,
+                                   const std::string& backup_id) {
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  auto b = backups_.GetBackup(backup_id);
+  if (!b.ok() || b->workload_id != workload_id) {
+    if (!b.ok() && b.error().code != ErrorCode::kNotFound) return std::move(b).error();
+    return Error::NotFound("No backup with id '" + backup_id.substr(0, 64) + "'.");
+  }
+  return b;
+}
+
+Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r) {
+  auto b = backups_.GetBackup(r.backup_id);
+  if (!b.ok()) return b.error().code == ErrorCode::kNotFound ? Status::Ok() : Status(b.error());
+  if (b->node_id != node_id || b->workload_id != r.workload_id) return Status::Ok();
+  auto w = store_.GetWorkload(b->workload_id);
+  const std::int64_t now = clock_.NowSeconds();
+  switch (r.op) {
+    case link::BackupOp::kBackup: {
+      store::Backup done = *b;
+      done.status = r.ok ? BackupStatus::kSucceeded : BackupStatus::kFailed;
+      done.finished_at = now;
+      done.size_bytes = r.size_bytes;
+      done.duration_ms = r.duration_ms;
+      done.start_lsn = r.start_lsn;
+      done.end_lsn = r.end_lsn;
+      done.error_code = r.ok ? "" : (r.error_code.empty() ? "failed" : r.error_code);
+      done.message = r.message;
+      if (!r.ok) done.verify_status = VerifyStatus::kSkipped;
+      Status s = backups_.FinishBackup(done);
+      if (!s.ok()) return s.error().code == ErrorCode::kNotFound ? Status::Ok() : s;
+      if (w.ok())
+        Timeline(*w, r.ok ? "backup " + b->id + " succeeded (" + std::to_string(r.size_bytes) +
+                                " bytes in " + std::to_string(r.duration_ms) + " ms)"
+                          : "backup " + b->id + " failed: " + done.error_code + ": " + r.message);
+      if (r.ok && done.verify_status == VerifyStatus::kPending)
+        SendFollowUp(link::BackupOp::kVerify, done);
+      if (r.ok && w.ok())
+        if (auto p = backups_.GetBackupPolicy(w->id); p.ok()) ApplyRetention(*w, *p);
+      return Status::Ok();
+    }
+    case link::BackupOp::kVerify: {
+      store::Backup proof = *b;
+      proof.verify_status = r.ok ? VerifyStatus::kVerified : VerifyStatus::kFailed;
+      proof.verified_at = now;
+      proof.verify_duration_ms = r.duration_ms;
+      proof.verify_tables = r.tables;
+      proof.verify_rows = r.rows;
+      proof.verify_message = r.ok ? "" : r.error_code + ": " + r.message;
+      Status s = backups_.RecordVerification(proof);
+      if (!s.ok()) return s.error().code == ErrorCode::kNotFound ? Status::Ok() : s;
+      if (w.ok())
+        Timeline(*w, r.ok ? "backup " + b->id + " verified: restored, " + std::to_string(r.tables) +
+                                " tables, " + std::to_string(r.rows) + " rows read"
+                          : "backup " + b->id + " FAILED verification: " + proof.verify_message);
+      return Status::Ok();
+    }
+    case link::BackupOp::kDelete:
+      if (!r.ok) {
+        spdlog::warn("msg=\"expired backup not deleted\" backup={} error=\"{}\"", b->id, r.message);
+        return Status::Ok();  // kept: retried at the next retention pass
+      }
+      if (Status s = backups_.DeleteBackup(b->id);
+          !s.ok() && s.error().code != ErrorCode::kNotFound)
+        return s;
+      if (w.ok()) Timeline(*w, "backup " + b->id + " deleted (retention)");
+      return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+void Backups::SendFollowUp(link::BackupOp op, const store::Backup& backup) {
+  auto target = backups_.GetBackupTarget(backup.target_id);
+  if (!target.ok()) return;
+  auto job = Job(op, backup, *target);
+  if (!job.ok() || !hub_.Send(backup.node_id, *job))
+    spdlog::warn("msg=\"backup follow-up not sent\" backup={} op={}", backup.id, Name(op));
+}
+
+void Backups::ApplyRetention(const store::Workload& w, const store::BackupPolicy& policy) {
+  if (policy.keep_count == 0 && policy.keep_seconds == 0) return;
+  auto list = backups_.ListBackups(w.id);  // newest first
+  if (!list.ok()) return;
+  const std::int64_t now = clock_.NowSeconds();
+  int kept = 0;
+  for (const auto& b : *list) {
+    if (b.status == BackupStatus::kRunning) continue;
+    const bool succeeded = b.status == BackupStatus::kSucceeded;
+    // The newest succeeded backup is never expired by age: a policy must not leave nothing.
+    const bool over_count = policy.keep_count > 0 && kept >= policy.keep_count;
+    const bool too_old = policy.keep_seconds > 0 && b.started_at < now - policy.keep_seconds &&
+                         !(succeeded && kept == 0);
+    if (succeeded) ++kept;
+    if (!over_count && !too_old) continue;
+    if (!succeeded) {
+      (void)backups_.DeleteBackup(b.id);  // a failed run's row; its partial objects stay unlisted
+      continue;
+    }
+    if (!hub_.IsConnected(b.node_id) && !hub_.IsConnected(w.node_id)) continue;
+    store::Backup on_node = b;
+    on_node.node_id = w.node_id;  // the workload's node reaches the target now
+    SendFollowUp(link::BackupOp::kDelete, on_node);
+  }
+}
+
+void Backups::OnAgentConnected(const std::string& node_id) {
+  auto failed = backups_.FailRunningBackups(
+      node_id, clock_.NowSeconds(),
+      "The node's agent restarted or lost its link during the backup; it did not finish.");
+  if (!failed.ok()) return;
+  for (const auto& b : *failed)
+    if (auto w = store_.GetWorkload(b.workload_id); w.ok())
+      Timeline(*w, "backup " + b.id + " failed: " + std::string(kInterrupted) + ": " + b.message);
+}
+
+void Backups::Tick() {
+  const std::int64_t now = clock_.NowSeconds();
+  auto due = backups_.DueBackupPolicies(now, kDueBatch);
+  if (!due.ok()) return;
+  for (const auto& p : *due) {
+    // Only one replica wins a firing; the next one is a whole interval after now, so a server
+    // that was down for several intervals starts one backup, not one per missed interval.
+    auto won =
+        backups_.AdvanceBackupSchedule(p.workload_id, p.next_due_at, now + p.interval_seconds);
+    if (!won.ok() || !*won) continue;
+    auto w = store_.GetWorkload(p.workload_id);
+    if (!w.ok()) {
+      if (w.error().code == ErrorCode::kNotFound) (void)backups_.DeleteBackupPolicy(p.workload_id);
+      continue;
+    }
+    (void)Start(*w, p, "schedule", true);
+  }
+}
+
+void Backups::Timeline(const store::Workload& w, const std::string& message) {
+  store::WorkloadEvent e;
+  e.workload_id = w.id;
+  e.at = clock_.NowSeconds();
+  e.status = w.status;
+  e.message = message;
+  if (Status s = store_.AppendEvent(e); !s.ok())
+    spdlog::warn("msg=\"timeline event not written\" workload={} error=\"{}\"", w.id,
+                 s.error().message);
+}
+
+}  // namespace lattice::control

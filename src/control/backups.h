@@ -1,0 +1,115 @@
+// Backups: the server's side of issue 19. Owners keep backup targets (S3 buckets: an external
+// endpoint with keys, sealed at rest, or one of their own S3 workloads), give a PostgreSQL
+// workload a policy (target, schedule, retention, verification) and back it up now or on
+// schedule. The job itself runs on the workload's node (the agent's tool container, see
+// docs/backups.md); this service records each run in the store, sends the node a
+// `backup.run`, applies the `backup.result`, asks for the verification of every new backup
+// (and for the deletion of expired ones), and writes what happened on the workload's timeline.
+//
+// Every failure is a failed backup with a machine-readable `error_code` and a reason: the node
+// is unreachable, the workload is stopped, the agent restarted mid-backup ("interrupted"), a
+// schedule could not run ("schedule-missed"), or whatever the tool reported ("target-auth", …).
+//
+// Owner-scoped like the workloads: another user's workload, target or backup is kNotFound.
+// Calls the store: run it off the network threads. Thread-safe (no state of its own beyond
+// its collaborators, which must outlive it).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/keyring.h"
+#include "common/principal.h"
+#include "common/result.h"
+#include "control/agent_hub.h"
+#include "link/protocol.h"
+#include "store/store.h"
+
+namespace lattice::control {
+
+struct TargetRequest {
+  std::string name;
+  // Either an external endpoint with keys…
+  std::string endpoint;
+  std::string access_key;
+  std::string secret_key;
+  // …or one of the owner's own S3 workloads, by name (its keys are used).
+  std::string workload;
+  std::string bucket;
+  std::string region;
+  std::string prefix;
+};
+
+struct PolicyRequest {
+  std::string target_id;
+  std::int64_t interval_seconds = 0;  // 0: no schedule
+  int keep_count = 0;
+  std::int64_t keep_days = 0;
+  bool verify = true;
+};
+
+class Backups {
+ public:
+  Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub);
+
+  // --- targets
+  Result<store::BackupTarget> CreateTarget(const Principal& who, const TargetRequest& req);
+  Result<std::vector<store::BackupTarget>> ListTargets(const Principal& who);
+  Status DeleteTarget(const Principal& who, const std::string& id);
+
+  // --- policy of one workload
+  Result<store::BackupPolicy> PutPolicy(const Principal& who, const std::string& workload_id,
+                                        const PolicyRequest& req);
+  Result<store::BackupPolicy> GetPolicy(const Principal& who, const std::string& workload_id);
+  Status DeletePolicy(const Principal& who, const std::string& workload_id);
+
+  // --- backups of one workload
+  // Starts a backup now with the policy's target. kConflict (with the reason) if the workload
+  // cannot be backed up now: not PostgreSQL, no policy, not running, not placed, or a backup
+  // of it is still running; kUnavailable if its node's agent is not connected.
+  Result<store::Backup> BackupNow(const Principal& who, const std::string& workload_id);
+  Result<std::vector<store::Backup>> List(const Principal& who, const std::string& workload_id);
+  Result<store::Backup> Get(const Principal& who, const std::string& workload_id,
+                            const std::string& backup_id);
+
+  // --- from agents and the clock
+  // Applies a node's report on a job. A report about a backup that is not the node's, or that
+  // already ended, is ignored (Ok). kUnavailable if the store could not be written.
+  Status OnResult(const std::string& node_id, const link::BackupResult& result);
+  // The node's agent (re)connected: a backup it was running is gone with the old process.
+  void OnAgentConnected(const std::string& node_id);
+  // Starts every scheduled backup that is due. Safe on every replica at once: the store's
+  // compare-and-set on the schedule lets one replica start each firing. A due backup that
+  // cannot start is recorded as a failed backup (`schedule-missed`, with the reason).
+  void Tick();
+
+  // What the reasons name, for tests and the API's problem types.
+  static constexpr const char* kScheduleMissed = "schedule-missed";
+  static constexpr const char* kInterrupted = "interrupted";
+
+ private:
+  Result<store::Workload> OwnedWorkload(const Principal& who, const std::string& id);
+  Result<store::BackupTarget> OwnedTarget(const Principal& who, const std::string& id);
+  // Starts a backup of `w` under `policy`; records a failed row (and returns its error) when
+  // it cannot start and `record_failure` is set.
+  Result<store::Backup> Start(const store::Workload& w, const store::BackupPolicy& policy,
+                              const std::string& trigger, bool record_failure);
+  // The job for `op` on `backup` (keys unsealed), or why the target cannot be used.
+  Result<link::BackupRun> Job(link::BackupOp op, const store::Backup& backup,
+                              const store::BackupTarget& target);
+  void SendFollowUp(link::BackupOp op, const store::Backup& backup);
+  void ApplyRetention(const store::Workload& w, const store::BackupPolicy& policy);
+  // Appends to the workload's timeline (its current status, this message).
+  void Timeline(const store::Workload& w, const std::string& message);
+
+  store::Store& store_;
+  store::BackupStore& backups_;
+  const Clock& clock_;
+  const Keyring& keys_;
+  AgentHub& hub_;
+};
+
+}  // namespace lattice::control

@@ -1,0 +1,322 @@
+// Backups on a real SQLite store with a manual clock and a recording agent link: targets
+// (validation, sealing, owner scope), back up now, results and verification, schedules
+// (including a missed one), an interrupted backup, retention.
+#include "control/backups.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/secretbox.h"
+#include "store/testing/temp_sqlite.h"
+#include "templates/template.h"
+
+namespace lattice::control {
+namespace {
+
+// A node's link that records what the server sends it.
+class RecordingLink final : public AgentConnection {
+ public:
+  bool Send(const link::Message& m) override {
+    if (const auto* run = std::get_if<link::BackupRun>(&m)) runs.push_back(*run);
+    return true;
+  }
+  void Close() override {}
+  std::vector<link::BackupRun> runs;
+};
+
+class BackupsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const store::User& u = db_.user();
+    owner_ = {u.id, u.email, u.role, "", 1};
+    auto other = store_->CreateUser({"usr_2", "b@x.io", "hash", "user", 1, 1}, {});
+    ASSERT_TRUE(other.ok());
+    stranger_ = {"usr_2", "b@x.io", "user", "", 1};
+    hub_.Attach("node_1", link_);
+    AddWorkload("wl_db", "db", "postgres", WorkloadStatus::kRunning);
+    AddWorkload("wl_s3", "files", "minio", WorkloadStatus::kRunning,
+                {{"access_key", "AKFILES"}, {"secret_key", "SKFILES"}});
+  }
+
+  void AddWorkload(const std::string& id, const std::string& name, const std::string& tmpl,
+                   WorkloadStatus status, templates::Credentials creds = {}) {
+    store::Workload w;
+    w.id = id;
+    w.owner_id = owner_.user_id;
+    w.name = name;
+    w.template_name = tmpl;
+    w.image = "img";
+    w.spec_enc = Seal("{}", keys_.secrets_key());
+    w.credentials_enc = Seal(templates::CredentialsToJson(creds), keys_.secrets_key());
+    w.status = status;
+    w.node_id = "node_1";
+    w.created_at = w.updated_at = 1;
+    ASSERT_TRUE(store_->CreateWorkload(w, {}).ok());
+  }
+
+  std::string AddTarget(const std::string& name = "main") {
+    TargetRequest t;
+    t.name = name;
+    t.endpoint = "https://s3.example:9000";
+    t.bucket = "backups";
+    t.access_key = "AKEXTERNAL";
+    t.secret_key = "SKEXTERNAL";
+    auto made = backups_.CreateTarget(owner_, t);
+    EXPECT_TRUE(made.ok()) << made.error().message;
+    return made.ok() ? made->id : "";
+  }
+
+  void SetPolicy(std::int64_t interval, int keep_count = 0, bool verify = true) {
+    PolicyRequest p;
+    p.target_id = target_;
+    p.interval_seconds = interval;
+    p.keep_count = keep_count;
+    p.verify = verify;
+    auto put = backups_.PutPolicy(owner_, "wl_db", p);
+    ASSERT_TRUE(put.ok()) << put.error().message;
+  }
+
+  link::BackupResult Result(const link::BackupRun& run, bool ok, const std::string& code = "") {
+    link::BackupResult r;
+    r.job_id = run.job_id;
+    r.op = run.op;
+    r.workload_id = run.workload_id;
+    r.backup_id = run.backup_id;
+    r.ok = ok;
+    r.error_code = code;
+    r.message = ok ? "" : "the tool said no";
+    r.size_bytes = 4096;
+    r.duration_ms = 1500;
+    r.tables = 2;
+    r.rows = 17;
+    return r;
+  }
+
+  std::vector<std::string> TimelineOf(const std::string& id) {
+    std::vector<std::string> out;
+    auto events = store_->ListEvents(id, 100);
+    EXPECT_TRUE(events.ok());
+    if (events.ok())
+      for (const auto& e : *events) out.push_back(e.message);
+    return out;
+  }
+  static bool Mentions(const std::vector<std::string>& lines, const std::string& what) {
+    for (const auto& l : lines)
+      if (l.find(what) != std::string::npos) return true;
+    return false;
+  }
+
+  store::testing::TempSqlite db_{"lattice-backups"};
+  store::sqlite::SqliteStore* store_ = &db_.store();
+  ManualClock clock_{1000};
+  Keyring keys_ = Keyring::FromMaster(std::string(32, 'k'));
+  AgentHub hub_;
+  std::shared_ptr<RecordingLink> link_ = std::make_shared<RecordingLink>();
+  Backups backups_{*store_, clock_, keys_, hub_};
+  Principal owner_;
+  Principal stranger_;
+  std::string target_;
+};
+
+TEST_F(BackupsTest, ATargetIsValidatedItsKeysSealedAndItIsTheOwnersAlone) {
+  TargetRequest bad;
+  bad.name = "Bad Name";
+  bad.endpoint = "ftp://x";
+  bad.bucket = "B";
+  bad.access_key = "with space";
+  auto refused = backups_.CreateTarget(owner_, bad);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  std::set<std::string> fields;
+  for (const auto& f : refused.error().fields) fields.insert(f.field);
+  EXPECT_EQ(fields,
+            (std::set<std::string>{"name", "endpoint", "bucket", "access_key", "secret_key"}));
+
+  target_ = AddTarget();
+  auto stored = store_->Backups().GetBackupTarget(target_);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->keys_enc.find("SKEXTERNAL"), std::string::npos);  // sealed at rest
+  auto keys = Open(stored->keys_enc, keys_.secrets_key());
+  ASSERT_TRUE(keys.ok());
+  EXPECT_NE(keys->find("SKEXTERNAL"), std::string::npos);
+  EXPECT_EQ(backups_.CreateTarget(owner_, {"main", "https://a:1", "k", "s", "", "bbb", "", ""})
+                .error()
+                .code,
+            ErrorCode::kConflict);
+
+  EXPECT_TRUE(backups_.ListTargets(stranger_)->empty());
+  EXPECT_EQ(backups_.DeleteTarget(stranger_, target_).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backups_.ListTargets(owner_)->size(), 1u);
+}
+
+TEST_F(BackupsTest, AnS3WorkloadTargetUsesThatWorkloadsKeysAndIsReachedByName) {
+  TargetRequest t;
+  t.name = "own";
+  t.workload = "files";
+  t.bucket = "pg-backups";
+  auto made = backups_.CreateTarget(owner_, t);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(made->source_workload_id, "wl_s3");
+  target_ = made->id;
+  t.name = "not-s3";
+  t.workload = "db";  // a database is not an S3 target
+  EXPECT_EQ(backups_.CreateTarget(owner_, t).error().code, ErrorCode::kInvalidArgument);
+
+  SetPolicy(0);
+  auto started = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  ASSERT_EQ(link_->runs.size(), 1u);
+  const link::BackupRun& run = link_->runs[0];
+  EXPECT_EQ(run.target.workload_name, "files");
+  EXPECT_EQ(run.target.workload_port, 9000);
+  EXPECT_EQ(run.target.access_key, "AKFILES");
+  EXPECT_EQ(run.target.secret_key, "SKFILES");
+  EXPECT_TRUE(run.target.endpoint.empty());
+}
+
+TEST_F(BackupsTest, ABackupRunsOnItsNodeThenIsVerifiedAndTheTimelineSaysSo) {
+  target_ = AddTarget();
+  EXPECT_EQ(backups_.BackupNow(owner_, "wl_db").error().code, ErrorCode::kConflict);  // no policy
+  SetPolicy(0);
+  auto started = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  EXPECT_EQ(started->status, BackupStatus::kRunning);
+  ASSERT_EQ(link_->runs.size(), 1u);
+  const link::BackupRun run = link_->runs[0];
+  EXPECT_EQ(run.op, link::BackupOp::kBackup);
+  EXPECT_EQ(run.backup_id, started->id);
+  EXPECT_EQ(run.target.endpoint, "https://s3.example:9000");
+  EXPECT_EQ(run.target.secret_key, "SKEXTERNAL");
+  auto again = backups_.BackupNow(owner_, "wl_db");  // one at a time
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+
+  clock_.Advance(30);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(run, true)).ok());
+  auto done = backups_.Get(owner_, "wl_db", started->id);
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->status, BackupStatus::kSucceeded);
+  EXPECT_EQ(done->size_bytes, 4096);
+  EXPECT_EQ(done->verify_status, VerifyStatus::kPending);
+  ASSERT_EQ(link_->runs.size(), 2u);  // the verification was asked for
+  EXPECT_EQ(link_->runs[1].op, link::BackupOp::kVerify);
+  EXPECT_EQ(link_->runs[1].backup_id, started->id);
+
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[1], true)).ok());
+  done = backups_.Get(owner_, "wl_db", started->id);
+  EXPECT_EQ(done->verify_status, VerifyStatus::kVerified);
+  EXPECT_EQ(done->verify_rows, 17);
+  EXPECT_EQ(done->verified_at, 1030);
+  // A report from another node, or a repeated one, changes nothing.
+  ASSERT_TRUE(backups_.OnResult("node_9", Result(run, false)).ok());
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(run, false)).ok());
+  EXPECT_EQ(backups_.Get(owner_, "wl_db", started->id)->status, BackupStatus::kSucceeded);
+
+  const auto lines = TimelineOf("wl_db");
+  EXPECT_TRUE(Mentions(lines, "backup " + started->id + " started (manual)"));
+  EXPECT_TRUE(Mentions(lines, "backup " + started->id + " succeeded"));
+  EXPECT_TRUE(Mentions(lines, "backup " + started->id + " verified"));
+  // Another user sees none of it.
+  EXPECT_EQ(backups_.List(stranger_, "wl_db").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backups_.Get(stranger_, "wl_db", started->id).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backups_.BackupNow(stranger_, "wl_db").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backups_.GetPolicy(stranger_, "wl_db").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(BackupsTest, AFailedVerificationIsRecordedWithItsReason) {
+  target_ = AddTarget();
+  SetPolicy(0);
+  auto started = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(started.ok());
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[0], true)).ok());
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[1], false, "verify-failed")).ok());
+  auto b = backups_.Get(owner_, "wl_db", started->id);
+  EXPECT_EQ(b->status, BackupStatus::kSucceeded);
+  EXPECT_EQ(b->verify_status, VerifyStatus::kFailed);
+  EXPECT_EQ(b->verify_message, "verify-failed: the tool said no");
+  EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "FAILED verification: verify-failed"));
+}
+
+TEST_F(BackupsTest, AStoppedDatabaseIsRefusedWithTheReason) {
+  target_ = AddTarget();
+  SetPolicy(0);
+  ASSERT_TRUE(
+      store_->SetDesiredState("wl_db", DesiredState::kStopped, WorkloadStatus::kStopped, 2).ok());
+  auto refused = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
+  EXPECT_NE(refused.error().message.find("not running"), std::string::npos);
+  EXPECT_TRUE(link_->runs.empty());
+  EXPECT_TRUE(backups_.List(owner_, "wl_db")->empty());  // a refused "now" leaves no row
+}
+
+TEST_F(BackupsTest, SchedulesFireWhenDueOnceAndAMissedOneIsAFailure) {
+  target_ = AddTarget();
+  SetPolicy(3600);  // at t=1000: first due at 4600
+  clock_.Advance(4599 - clock_.NowSeconds());
+  backups_.Tick();
+  EXPECT_TRUE(link_->runs.empty());
+  clock_.Advance(4600 - clock_.NowSeconds());
+  backups_.Tick();
+  backups_.Tick();  // the same firing once only
+  ASSERT_EQ(link_->runs.size(), 1u);
+  auto list = backups_.List(owner_, "wl_db");
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].trigger, "schedule");
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[0], true)).ok());
+
+  // The next firing finds the node gone: a failed backup says why.
+  ASSERT_TRUE(hub_.Detach("node_1", link_.get()));
+  clock_.Advance(8200 - clock_.NowSeconds());
+  backups_.Tick();
+  list = backups_.List(owner_, "wl_db");
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].status, BackupStatus::kFailed);
+  EXPECT_EQ((*list)[0].error_code, Backups::kScheduleMissed);
+  EXPECT_NE((*list)[0].message.find("node is not connected"), std::string::npos);
+  EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->next_due_at, 8200 + 3600);
+}
+
+TEST_F(BackupsTest, ABackupRunningWhenTheAgentCameBackIsFailedAndItsLateResultIgnored) {
+  target_ = AddTarget();
+  SetPolicy(0);
+  auto started = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(started.ok());
+  backups_.OnAgentConnected("node_1");
+  auto b = backups_.Get(owner_, "wl_db", started->id);
+  EXPECT_EQ(b->status, BackupStatus::kFailed);
+  EXPECT_EQ(b->error_code, Backups::kInterrupted);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[0], true)).ok());
+  EXPECT_EQ(backups_.Get(owner_, "wl_db", started->id)->status, BackupStatus::kFailed);
+  EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "failed: interrupted"));
+  // The next one can start.
+  EXPECT_TRUE(backups_.BackupNow(owner_, "wl_db").ok());
+}
+
+TEST_F(BackupsTest, RetentionByCountDeletesExactlyTheOldestBackups) {
+  target_ = AddTarget();
+  SetPolicy(0, /*keep_count=*/2, /*verify=*/false);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(100);
+    auto b = backups_.BackupNow(owner_, "wl_db");
+    ASSERT_TRUE(b.ok()) << b.error().message;
+    ids.push_back(b->id);
+    ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs.back(), true)).ok());
+  }
+  // After the third success: one delete job, for the first backup.
+  std::vector<link::BackupRun> deletes;
+  for (const auto& r : link_->runs)
+    if (r.op == link::BackupOp::kDelete) deletes.push_back(r);
+  ASSERT_EQ(deletes.size(), 1u);
+  EXPECT_EQ(deletes[0].backup_id, ids[0]);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(deletes[0], true)).ok());
+  auto left = backups_.List(owner_, "wl_db");
+  ASSERT_EQ(left->size(), 2u);
+  EXPECT_EQ((*left)[0].id, ids[2]);
+  EXPECT_EQ((*left)[1].id, ids[1]);
+}
+
+}  // namespace
+}  // namespace lattice::control
