@@ -231,6 +231,7 @@ cmd_verify() {
   setup_target
   T0=$(now_ms)
   local work
+  [[ -d $WORK_DIR ]] || usage_error "--work-dir $WORK_DIR is not a directory"
   work=$(mktemp -d "$WORK_DIR/lattice-verify.XXXXXX") || fail disk-full "cannot create a scratch directory in $WORK_DIR"
   VERIFY_WORK=$work
   chmod 755 "$work"
