@@ -2,7 +2,7 @@
 # Build Lattice's local images (no container registry is reachable here), skipping any whose
 # recipe is unchanged.
 #
-#   scripts/build-images.sh [NAME...]      NAME = debian postgres s3 busybox (default: all)
+#   scripts/build-images.sh [NAME...]      NAME = debian postgres s3 busybox pgtools (default: all)
 #
 # lattice/debian:bookworm is `mmdebstrap --variant=minbase` of the host's Debian apt sources,
 # imported with `docker import`; the other images are `docker build` of images/<name>/ FROM it.
@@ -20,8 +20,8 @@ flock 9
 
 # name -> tag; children are built in this order, after the base.
 declare -A TAGS=([debian]=lattice/debian:bookworm [postgres]=lattice/postgres:15
-                 [s3]=lattice/s3:dev [busybox]=lattice/busybox:dev)
-CHILDREN=(postgres s3 busybox)
+                 [s3]=lattice/s3:dev [busybox]=lattice/busybox:dev [pgtools]=lattice/pgtools:15)
+CHILDREN=(postgres s3 busybox pgtools)
 
 log() { echo "build-images: $*" >&2; }
 

@@ -34,11 +34,14 @@ if [[ $(id -u) == 0 ]]; then
   file_env POSTGRES_DB
 fi
 
-# Started as root: fix ownership of the data volume (a fresh bind mount may be root's), then
-# re-exec as postgres. setpriv execs in place, so postgres stays PID 1 and gets docker's signals.
+# Started as root: fix ownership of the data volume (a fresh bind mount may be root's, a restored
+# backup may carry another image's uid), then re-exec as postgres. Like the official image, only
+# files not already postgres's are touched, so a normal start does not rewrite every inode.
+# setpriv execs in place, so postgres stays PID 1 and gets docker's signals.
 if [[ $(id -u) == 0 ]]; then
   mkdir -p "$PGDATA" /var/run/postgresql
-  chown postgres:postgres "$PGDATA" /var/run/postgresql
+  find "$PGDATA" /var/run/postgresql \( \! -user postgres -o \! -group postgres \) \
+    -exec chown postgres:postgres '{}' +
   chmod 700 "$PGDATA"
   exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" postgres "$@"
 fi
