@@ -140,10 +140,6 @@ class FakeRuntime final : public runtime::Runtime {
     return out;
   }
   Result<std::string> Logs(const std::string&, int) override { return std::string(); }
-  Status FollowLogs(const std::string&, int, const std::function<bool(std::string_view)>&,
-                    const std::atomic<bool>&) override {
-    return Status::Ok();
-  }
 
  private:
   runtime::ContainerInfo* Find(const std::string& id_or_name) {

@@ -3,13 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
-#include <algorithm>
 #include <unordered_map>
 
-#include "auth/token.h"
 #include "common/random.h"
 #include "common/secretbox.h"
-#include "link/join_token.h"
 #include "scheduler/placement.h"
 #include "store/engine_neutral.h"
 #include "templates/spec_storage.h"
@@ -32,6 +29,16 @@ std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
   return json::serialize(a);
 }
 
+NodeRegistryOptions NodeOptions(const ControlOptions& o) {
+  return {.heartbeat_seconds = o.heartbeat_seconds,
+          .lost_grace_seconds = o.lost_grace_seconds,
+          .replica_timeout_seconds = o.replica_timeout_seconds,
+          .join_token_ttl_seconds = o.join_token_ttl_seconds,
+          .advertise_url = o.advertise_url,
+          .ca_fingerprint = o.ca_fingerprint,
+          .registries = o.admission.registries};
+}
+
 }  // namespace
 
 ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys,
@@ -45,25 +52,12 @@ ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyrin
       opts_(std::move(opts)),
       routes_(store, PublicPortRange{opts_.public_port_low, opts_.public_port_high,
                                      opts_.public_port_usable}),
+      registry_(store, clock, events, hub, cluster, NodeOptions(opts_),
+                [this] { placer_.NodesChanged(); }),  // the next placement pass rereads them
       placer_(store, clock,
-              Placer::Hooks{[this](const store::Node& n) { return LinkUp(n); },
+              Placer::Hooks{[this](const store::Node& n) { return registry_.LinkUp(n); },
                             [this](const store::Workload& w, WorkloadStatus status,
-                                   const std::string& message) { OnPlaced(w, status, message); }}),
-      started_at_(clock.NowSeconds()),
-      advertise_url_(opts_.advertise_url) {}
-
-std::string ControlPlane::AdvertiseUrl() {
-  std::lock_guard lock(url_mu_);
-  return advertise_url_;
-}
-
-void ControlPlane::SetDefaultAdvertiseUrl(std::string url) {
-  if (opts_.advertise_url.empty()) {  // the operator's --advertise-url wins
-    std::lock_guard lock(url_mu_);
-    advertise_url_ = std::move(url);
-  }
-  // Other replicas name this one to their agents from now on, not only after the next Tick.
-  (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), clock_.NowSeconds()});
+                                   const std::string& message) { OnPlaced(w, status, message); }}) {
 }
 
 // ---------------------------------------------------------------- users
@@ -246,95 +240,9 @@ Result<std::string> ControlPlane::NodeOf(const Principal& who, const std::string
   if (w->node_id.empty())
     return Error::Conflict("The workload has not been placed on a node yet, so it has no logs.");
   auto node = store_.GetNode(w->node_id);
-  if (!node.ok() || !LinkUp(*node))
+  if (!node.ok() || !registry_.LinkUp(*node))
     return Error::Unavailable("The workload's node is not connected right now.");
   return w->node_id;
-}
-
-// ---------------------------------------------------------------- nodes
-
-Result<JoinTokenIssued> ControlPlane::CreateJoinToken(const std::string& created_by) {
-  const std::int64_t now = clock_.NowSeconds();
-  const std::string token = link::FormatJoinToken(RandomToken(32), opts_.ca_fingerprint);
-  store::JoinToken t{NewId("jt"),
-                     auth::HashSecret(token),
-                     created_by,
-                     now,
-                     now + opts_.join_token_ttl_seconds,
-                     std::nullopt,
-                     ""};
-  if (Status s = store_.CreateJoinToken(t); !s.ok()) return std::move(s).error();
-  std::string url;
-  {
-    std::lock_guard lock(url_mu_);
-    url = advertise_url_;
-  }
-  return JoinTokenIssued{t.id, token, "lattice agent --server " + url + " --join-token " + token,
-                         t.expires_at};
-}
-
-Result<std::vector<NodeView>> ControlPlane::ListNodes() {
-  auto nodes = store_.ListNodes();
-  if (!nodes.ok()) return std::move(nodes).error();
-  std::vector<NodeView> out;
-  std::lock_guard lock(seen_mu_);
-  for (auto& n : *nodes) {
-    if (auto it = last_seen_.find(n.id); it != last_seen_.end())
-      n.last_heartbeat = std::max(n.last_heartbeat, it->second);
-    const bool connected = LinkUp(n);
-    out.push_back({std::move(n), connected});
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- agent link
-
-Result<link::Welcome> ControlPlane::AuthenticateAgent(const link::Hello& h) {
-  if (h.protocol != link::kProtocolVersion) {
-    Error e = Error::Invalid("This server speaks agent protocol " +
-                             std::to_string(link::kProtocolVersion) + "; the agent speaks " +
-                             std::to_string(h.protocol) + ". Upgrade the older side.");
-    e.type = "incompatible-protocol";
-    return e;
-  }
-  const std::int64_t now = clock_.NowSeconds();
-  store::Node n;
-  n.name = h.name.substr(0, 128);
-  n.cpus = h.cpus;
-  n.memory_mb = h.memory_mb;
-  n.disk_mb = h.disk_mb;
-  json::object labels;
-  for (const auto& [k, v] : h.labels) labels[k] = v;
-  n.labels_json = json::serialize(labels);
-  n.agent_version = h.agent_version.substr(0, 64);
-  n.address = h.address.empty() ? "127.0.0.1" : h.address.substr(0, 255);
-  link::Welcome welcome;
-  welcome.heartbeat_seconds = opts_.heartbeat_seconds;
-  welcome.servers = ReplicaUrls(now);
-  welcome.registries = opts_.admission.registries;
-  if (!h.node_id.empty()) {
-    auto existing = store_.GetNode(h.node_id);
-    const std::string hash = auth::HashSecret(h.node_secret);
-    if (!existing.ok() || existing->secret_hash != hash)
-      return Error::Unauthenticated("Unknown node or wrong node secret.");
-    n.id = existing->id;
-    n.secret_hash = existing->secret_hash;
-    if (Status s = store_.UpdateNodeInfo(n); !s.ok()) return std::move(s).error();
-    welcome.node_id = n.id;
-    return welcome;
-  }
-  if (h.join_token.empty()) return Error::Unauthenticated("A join token is required.");
-  const std::string secret = RandomToken(32);
-  n.id = NewId("node");
-  n.status = NodeStatus::kDown;
-  n.secret_hash = auth::HashSecret(secret);
-  n.created_at = now;
-  if (Status s = store_.JoinNode(auth::HashSecret(h.join_token), n, now); !s.ok())
-    return std::move(s).error();
-  spdlog::info("msg=\"node joined\" node={} name=\"{}\"", n.id, n.name);
-  welcome.node_id = n.id;
-  welcome.node_secret = secret;
-  return welcome;
 }
 
 int ControlPlane::MigrateStoredSpecs() {
@@ -376,43 +284,13 @@ void ControlPlane::RecoverAfterRestart() {
       }
     }
   }
-  const std::int64_t now = clock_.NowSeconds();
-  if (!cluster_.Shared()) {
-    // Alone: whoever held the links before this start is gone, and nobody is linked yet.
-    (void)store_.ReapReplicas(now + 1, now);
-    if (auto nodes = store_.ListNodes(); nodes.ok()) {
-      for (const auto& n : *nodes)
-        if (n.status != NodeStatus::kDown) (void)store_.SetNodeStatus(n.id, NodeStatus::kDown, 0);
-    }
-  }
-  (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), now});
+  registry_.RecoverAfterRestart();
 }
 
-std::vector<std::string> ControlPlane::ReplicaUrls(std::int64_t now) {
-  std::vector<std::string> urls;
-  if (!cluster_.Shared()) return urls;
-  const std::string own = AdvertiseUrl();
-  urls.push_back(own);
-  auto live = store_.ListReplicas(now - opts_.replica_timeout_seconds);
-  if (!live.ok()) return urls;
-  for (const auto& r : *live)
-    if (!r.url.empty() && std::find(urls.begin(), urls.end(), r.url) == urls.end())
-      urls.push_back(r.url);
-  return urls;
-}
-
-bool ControlPlane::LinkUp(const store::Node& n) const {
-  if (n.link_replica == cluster_.ReplicaId()) return hub_.IsConnected(n.id);
-  return !n.link_replica.empty() && n.status == NodeStatus::kReady;
-}
+// ---------------------------------------------------------------- agent link
 
 void ControlPlane::OnAgentConnected(const std::string& node_id) {
-  const std::int64_t now = clock_.NowSeconds();
-  {
-    std::lock_guard lock(seen_mu_);
-    last_seen_[node_id] = now;
-  }
-  (void)store_.ClaimNodeLink(node_id, cluster_.ReplicaId(), now);
+  registry_.OnAgentConnected(node_id);
   store::WorkloadFilter f;
   f.node_id = node_id;
   link::Assignments all;
@@ -421,19 +299,8 @@ void ControlPlane::OnAgentConnected(const std::string& node_id) {
       if (auto a = AssignmentFor(w); a.ok()) all.items.push_back(std::move(a).value());
   }
   hub_.Send(node_id, all);
-  PublishNode(node_id);
+  registry_.PublishNode(node_id);
   SchedulePending();
-}
-
-void ControlPlane::OnAgentDisconnected(const std::string& node_id) {
-  // Only if the link is still ours: the agent may already be linked to another replica.
-  auto released = store_.ReleaseNodeLink(node_id, cluster_.ReplicaId(), clock_.NowSeconds());
-  if (released.ok() && *released) PublishNode(node_id);
-}
-
-void ControlPlane::OnHeartbeat(const std::string& node_id) {
-  std::lock_guard lock(seen_mu_);
-  last_seen_[node_id] = clock_.NowSeconds();
 }
 
 Status ControlPlane::OnStatus(const std::string& node_id, const link::StatusReport& r) {
@@ -474,37 +341,20 @@ Status ControlPlane::OnStatus(const std::string& node_id, const link::StatusRepo
 
 void ControlPlane::Tick() {
   const std::int64_t now = clock_.NowSeconds();
-  (void)store_.TouchReplica({cluster_.ReplicaId(), AdvertiseUrl(), now});
-  if (!cluster_.IsLeader()) {
-    leader_since_ = 0;
+  const bool leading = cluster_.IsLeader();
+  registry_.Tick(now, leading);
+  if (!leading) {
     placer_.Recount();  // a tally from an earlier term may have missed others' placements
     return;
-  }
-  if (leader_since_ == 0) leader_since_ = std::max(now, started_at_);
-  if (cluster_.Shared()) {
-    auto gone = store_.ReapReplicas(now - opts_.replica_timeout_seconds, now);
-    if (gone.ok()) {
-      for (const auto& node_id : *gone) {
-        spdlog::warn("msg=\"node down: its replica is gone\" node={}", node_id);
-        PublishNode(node_id);
-      }
-    }
   }
   PlacePending(/*recount=*/true);  // also retries what waits for a node
   MarkLost(now);
 }
 
 void ControlPlane::MarkLost(std::int64_t now) {
-  auto nodes = store_.ListNodes();
-  if (!nodes.ok()) return;
-  for (const auto& n : *nodes) {
-    if (LinkUp(n)) continue;
-    // Down since its link dropped, but never before this replica began to lead: a new leader
-    // (or a restarted server) gives every agent the whole grace to come back.
-    const std::int64_t since = std::max(n.down_since, leader_since_.load());
-    if (now - since < opts_.lost_grace_seconds) continue;
+  for (const auto& node_id : registry_.LostNodes(now)) {
     store::WorkloadFilter f;
-    f.node_id = n.id;
+    f.node_id = node_id;
     auto list = store_.ListWorkloads(f);
     if (!list.ok()) continue;
     for (const auto& w : *list) {
@@ -622,19 +472,6 @@ void ControlPlane::PublishDeletedLocally(const std::string& id, const std::strin
   events_.Publish({owner_id, WorkloadDeleted{id}});
 }
 
-void ControlPlane::PublishNode(const std::string& node_id) {
-  PublishNodeLocally(node_id);
-  cluster_.Broadcast("node", {{"id", node_id}});
-}
-
-void ControlPlane::PublishNodeLocally(const std::string& node_id) {
-  placer_.NodesChanged();  // the next placement pass rereads them
-  auto n = store_.GetNode(node_id);
-  if (!n.ok()) return;
-  const bool connected = LinkUp(*n);
-  events_.Publish({"", NodeChanged{{std::move(n).value(), connected}}});
-}
-
 void ControlPlane::OnClusterMessage(const std::string& kind, const json::object& body) {
   std::string id;
   if (const auto* v = body.if_contains("id"); v && v->is_string()) id = v->as_string();
@@ -652,7 +489,7 @@ void ControlPlane::OnClusterMessage(const std::string& kind, const json::object&
     if (const auto* v = body.if_contains("owner_id"); v && v->is_string()) owner = v->as_string();
     if (!owner.empty()) PublishDeletedLocally(id, owner);
   } else if (kind == "node" && !id.empty()) {
-    PublishNodeLocally(id);
+    registry_.PublishNodeLocally(id);
   } else if (kind == "schedule") {
     if (cluster_.IsLeader()) SchedulePending();
   } else if (kind == "resync") {

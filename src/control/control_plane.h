@@ -2,13 +2,14 @@
 // stop, start, delete); the scheduler places pending workloads on ready nodes; agents report
 // what is (status per generation) and the control plane records it, keeps each workload's
 // timeline, and tells browsers (EventBus) and agents (AgentHub) about changes.
-// Two jobs live in services of their own, which it owns and drives: the placement pass with
-// its tally (Placer, placer.h) and the edge's route table (PublicRoutes, public_routes.h).
+// Three jobs live in services of their own, which it owns and drives: the node side (join
+// tokens, agent authentication, link bookkeeping, node loss by timing: NodeRegistry,
+// node_registry.h), the placement pass with its tally (Placer, placer.h) and the edge's route
+// table (PublicRoutes, public_routes.h). Its node methods delegate to the registry.
 // Everything durable is in the store, so a restarted server loses nothing.
 // Holds references to its collaborators, which must outlive it. Thread-safe.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,7 @@
 #include "control/agent_hub.h"
 #include "control/cluster.h"
 #include "control/event_bus.h"
+#include "control/node_registry.h"
 #include "control/placer.h"
 #include "control/public_routes.h"
 #include "control/views.h"
@@ -60,13 +62,6 @@ struct ControlOptions {
   std::string ca_fingerprint;
 };
 
-struct JoinTokenIssued {
-  std::string id;  // the token's record (not secret)
-  std::string token;
-  std::string command;
-  std::int64_t expires_at = 0;
-};
-
 class ControlPlane {
  public:
   ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys, EventBus& events,
@@ -87,23 +82,24 @@ class ControlPlane {
   // Where the workload runs (for logs): kNotFound / kConflict if it has no node yet.
   Result<std::string> NodeOf(const Principal& who, const std::string& id);
 
-  // --- nodes
-  // A single-use token (link/join_token.h: it carries the CA fingerprint) and the exact
-  // command that joins a node with it.
-  Result<JoinTokenIssued> CreateJoinToken(const std::string& created_by);
-  Result<std::vector<NodeView>> ListNodes();
+  // --- nodes: the registry's (node_registry.h states their contracts)
+  Result<JoinTokenIssued> CreateJoinToken(const std::string& created_by) {
+    return registry_.CreateJoinToken(created_by);
+  }
+  Result<std::vector<NodeView>> ListNodes() { return registry_.ListNodes(); }
 
   // --- agent link
-  // Authenticates a hello (join token on first contact, node id + secret afterwards).
-  Result<link::Welcome> AuthenticateAgent(const link::Hello& hello);
+  Result<link::Welcome> AuthenticateAgent(const link::Hello& hello) {
+    return registry_.AuthenticateAgent(hello);
+  }
   // After the link is attached: marks the node ready, sends its assignments, schedules.
   void OnAgentConnected(const std::string& node_id);
-  void OnAgentDisconnected(const std::string& node_id);
+  void OnAgentDisconnected(const std::string& node_id) { registry_.OnAgentDisconnected(node_id); }
   // Applies an agent's report. A report about a workload that is not (or no longer) the
   // node's, or about a superseded generation, is ignored (Ok). kUnavailable if the store could
   // not be read or written: the report was not applied and may be offered again.
   Status OnStatus(const std::string& node_id, const link::StatusReport& report);
-  void OnHeartbeat(const std::string& node_id);
+  void OnHeartbeat(const std::string& node_id) { registry_.OnHeartbeat(node_id); }
 
   // Periodic duties, every couple of seconds on every replica: refresh this replica's row;
   // on the leader only, also notice replicas gone silent (their nodes go down), place pending
@@ -127,11 +123,11 @@ class ControlPlane {
   // replica's SSE subscribers and edge, pushes it to agents linked here, schedules if leader.
   void OnClusterMessage(const std::string& kind, const boost::json::object& body);
   // The advertise URL in use (what agents dial to reach this replica).
-  std::string AdvertiseUrl();
+  std::string AdvertiseUrl() { return registry_.AdvertiseUrl(); }
 
   // The URL shown in join commands, once the real listening address is known (--listen may
   // name port 0). Ignored if the operator set --advertise-url.
-  void SetDefaultAdvertiseUrl(std::string url);
+  void SetDefaultAdvertiseUrl(std::string url) { registry_.SetDefaultAdvertiseUrl(std::move(url)); }
 
   // --- the edge
   // Told a workload's routes whenever they may have changed (an empty list: none any more).
@@ -168,18 +164,13 @@ class ControlPlane {
   void Record(const store::Workload& w, WorkloadStatus status, const std::string& message);
   // Tells this replica's subscribers and edge, and the other replicas.
   void PublishWorkload(const std::string& id);
-  void PublishNode(const std::string& node_id);
   void PublishDeleted(const std::string& id, const std::string& owner_id);
   void PublishDeletedLocally(const std::string& id, const std::string& owner_id);
   // This replica's subscribers and edge only. Returns whether the workload still exists.
   bool PublishWorkloadLocally(const std::string& id);
   // The same for a record the caller holds (just written): no read.
   void PublishWorkloadLocally(store::Workload w);
-  void PublishNodeLocally(const std::string& node_id);
-  // Whether the node's agent link is up, on this replica or another.
-  bool LinkUp(const store::Node& n) const;
-  // With replicas: this replica's advertise URL, then every other live one's (for welcome).
-  std::vector<std::string> ReplicaUrls(std::int64_t now);
+  // Marks the workloads of the nodes lost by now (NodeRegistry::LostNodes) `lost`.
   void MarkLost(std::int64_t now);
   void Forget(const std::string& workload_id);  // purged: drop its ports and routes
 
@@ -190,19 +181,14 @@ class ControlPlane {
   AgentHub& hub_;
   Cluster& cluster_;
   const ControlOptions opts_;
-  PublicRoutes routes_;  // the edge's ports and routes (thread-safe)
-  Placer placer_;        // the placement pass and its tally (thread-safe)
-  const std::int64_t started_at_;
-  std::atomic<std::int64_t> leader_since_{0};  // 0: not the leader at the last Tick
+  PublicRoutes routes_;    // the edge's ports and routes (thread-safe)
+  NodeRegistry registry_;  // nodes, agent links, node loss (thread-safe)
+  Placer placer_;          // the placement pass and its tally (thread-safe)
 
   static constexpr std::chrono::milliseconds kPassGap{100};
   std::mutex owed_mu_;
   bool schedule_owed_ = false;                       // guarded by owed_mu_
   std::chrono::steady_clock::time_point last_pass_;  // guarded by owed_mu_
-  std::mutex url_mu_;
-  std::string advertise_url_;  // guarded by url_mu_
-  std::mutex seen_mu_;
-  std::map<std::string, std::int64_t> last_seen_;  // node id → last message; guarded by seen_mu_
 };
 
 }  // namespace lattice::control

@@ -1,5 +1,6 @@
 // ControlPlane on a real SQLite store with a manual clock, no agents: the stored-spec format
-// migration, admission at create, and what a create costs the store.
+// migration, admission at create, what a create costs the store, and the workloads of a node
+// whose link stays down past the grace becoming `lost`.
 #include "control/control_plane.h"
 
 #include <gtest/gtest.h>
@@ -41,6 +42,14 @@ class ControlPlaneTest : public ::testing::Test {
     return w;
   }
 
+  static templates::WorkloadRequest Busybox(const std::string& name) {
+    templates::WorkloadRequest req;
+    req.name = name;
+    req.template_name = "custom";
+    req.image = "lattice/busybox:dev";
+    return req;
+  }
+
   int FormatOf(const std::string& id) {
     auto w = store_->GetWorkload(id);
     if (!w.ok()) return -1;
@@ -63,11 +72,7 @@ class ControlPlaneTest : public ::testing::Test {
 
 TEST_F(ControlPlaneTest, OlderStoredSpecsAreRewrittenInTheCurrentFormatOnce) {
   ASSERT_TRUE(store_->CreateWorkload(LegacyRow("wl_old"), {}).ok());
-  templates::WorkloadRequest req;
-  req.name = "new";
-  req.template_name = "custom";
-  req.image = "lattice/busybox:dev";
-  auto created = cp_->CreateWorkload(owner_, req);
+  auto created = cp_->CreateWorkload(owner_, Busybox("new"));
   ASSERT_TRUE(created.ok()) << created.error().message;
   const std::string new_id = created->w.id;
   EXPECT_EQ(FormatOf("wl_old"), 0);
@@ -131,6 +136,61 @@ TEST_F(ControlPlaneTest, AListNamesItsNodesWithOneStoreCallNotOnePerItem) {
   EXPECT_EQ(named["wl_2"], "name-of-node_a@10.0.0.1");
   EXPECT_EQ(named["wl_3"], "name-of-node_b@10.0.0.2");
   EXPECT_EQ(named["wl_4"], "@");  // not placed: no node
+}
+
+// The agent's end of a link (the network is the edge of what runs here): accepts everything.
+class FakeConnection final : public AgentConnection {
+ public:
+  bool Send(const link::Message&) override { return true; }
+  void Close() override {}
+};
+
+// An agent that goes silent has its link closed by the link's idle timeout (3 heartbeats),
+// which is OnAgentDisconnected; the grace is counted from there.
+TEST_F(ControlPlaneTest, TheWorkloadsOfANodeDownLongerThanTheGraceBecomeLostNotBefore) {
+  auto issued = cp_->CreateJoinToken(owner_.user_id);
+  ASSERT_TRUE(issued.ok()) << issued.error().message;
+  link::Hello hello;
+  hello.name = "alpha";
+  hello.cpus = 2;
+  hello.memory_mb = 4096;
+  hello.join_token = issued->token;
+  auto welcome = cp_->AuthenticateAgent(hello);
+  ASSERT_TRUE(welcome.ok()) << welcome.error().message;
+  const std::string node = welcome->node_id;
+  auto conn = std::make_shared<FakeConnection>();
+  hub_.Attach(node, conn);
+  cp_->OnAgentConnected(node);
+  auto created = cp_->CreateWorkload(owner_, Busybox("app"));
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  const std::string id = created->w.id;
+  cp_->Tick();  // leads from 1000; places it if the create's pass was owed
+  ASSERT_EQ(store_->GetWorkload(id)->node_id, node);
+  ASSERT_EQ(store_->GetWorkload(id)->status, WorkloadStatus::kScheduled);
+  const auto events_before = store_->ListEvents(id, 50)->size();
+
+  clock_.Advance(10);  // 1010: the link drops
+  hub_.Detach(node, conn.get());
+  cp_->OnAgentDisconnected(node);
+  clock_.Advance(29);
+  cp_->Tick();
+  EXPECT_EQ(store_->GetWorkload(id)->status, WorkloadStatus::kScheduled);
+  EXPECT_EQ(store_->ListEvents(id, 50)->size(), events_before);
+
+  clock_.Advance(1);  // 30 s down
+  cp_->Tick();
+  auto lost = store_->GetWorkload(id);
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(lost->status, WorkloadStatus::kLost);
+  EXPECT_EQ(lost->status_reason, "its node has not been heard from for 30 s");
+  EXPECT_EQ(lost->node_id, node);  // it stays where it was: the node may come back
+  auto timeline = store_->ListEvents(id, 50);
+  ASSERT_TRUE(timeline.ok());
+  ASSERT_EQ(timeline->size(), events_before + 1);
+  EXPECT_EQ(timeline->back().status, WorkloadStatus::kLost);
+  EXPECT_EQ(timeline->back().message, lost->status_reason);
+  cp_->Tick();  // lost once, recorded once
+  EXPECT_EQ(store_->ListEvents(id, 50)->size(), events_before + 1);
 }
 
 // A replica that is not the leader: placement happens elsewhere, so a create's store calls are

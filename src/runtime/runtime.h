@@ -12,14 +12,11 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -180,12 +177,6 @@ class Runtime {
 
   // The last `tail` lines (0: all) of stdout+stderr, demultiplexed, as text.
   virtual Result<std::string> Logs(const std::string& id, int tail) = 0;
-  // Streams log lines (without trailing newline) to `on_line` starting with the last `tail`
-  // lines, following new output until the container stops, `cancel` becomes true (checked at
-  // least every 500 ms), or `on_line` returns false. Blocks the calling thread.
-  virtual Status FollowLogs(const std::string& id, int tail,
-                            const std::function<bool(std::string_view line)>& on_line,
-                            const std::atomic<bool>& cancel) = 0;
   // Opens the log of container `id` (an id or a name) on `executor`: the last `tail` lines
   // (0: all), then, with `follow`, new lines until the container stops. Connecting waits for
   // nothing: the first Next() does it, bounded by the runtime's timeout; a followed body has

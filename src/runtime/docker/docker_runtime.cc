@@ -336,36 +336,6 @@ Result<std::string> DockerRuntime::Logs(const std::string& id, int tail) {
   return text;
 }
 
-Status DockerRuntime::FollowLogs(const std::string& id, int tail,
-                                 const std::function<bool(std::string_view line)>& on_line,
-                                 const std::atomic<bool>& cancel) {
-  LogDemuxer demux;
-  LineSplitter lines;
-  bool more = true;
-  LineSplitter::LineFn emit = [&on_line](LogStream, std::string_view line) {
-    return on_line(line);
-  };
-  auto sink = [&](LogStream stream, std::string_view payload) {
-    if (more) more = lines.Feed(stream, payload, emit);
-  };
-  StreamOptions opts;
-  opts.cancel = &cancel;
-  opts.on_data = [&](std::string_view piece) {
-    demux.Feed(piece, sink);
-    return more;
-  };
-  auto res = client_.Stream(
-      Req(bhttp_verb::get,
-          ContainerPath(id) + "/logs?stdout=1&stderr=1&follow=1&tail=" + TailParam(tail)),
-      opts);
-  if (!res.ok()) return std::move(res).error();
-  if (res->stopped) return Status::Ok();  // cancelled, or `on_line` declined
-  if (res->status != 200) return ErrorFromResponse(*res, "follow the logs of " + Quote(id));
-  demux.Finish(sink);
-  if (more) lines.Flush(emit);
-  return Status::Ok();
-}
-
 std::unique_ptr<LogReader> DockerRuntime::StreamLogs(boost::asio::any_io_executor executor,
                                                      const std::string& id, int tail, bool follow) {
   return std::make_unique<EngineLogReader>(

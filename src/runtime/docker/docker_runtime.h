@@ -3,12 +3,12 @@
 //
 // Immutable after construction and safe to use from many threads: each call opens its own
 // connection. Every call is bounded by `timeout` (Stop: grace + timeout; a pull:
-// pull_timeout); only FollowLogs may run longer, and it honours its cancel flag within 100 ms.
-// StreamLogs hands out readers that run on the caller's executor instead (log_reader.h).
+// pull_timeout). StreamLogs hands out readers that run on the caller's executor instead
+// (log_reader.h); a followed log is not bounded.
 //
 // Engine quirk (Docker 20.10, json-file logging): a followed log stream ends when the container
-// exits, before the logger has flushed a final line that lacks its '\n'; FollowLogs therefore
-// may miss such a last line, which a later Logs call does return.
+// exits, before the logger has flushed a final line that lacks its '\n'; a followed StreamLogs
+// therefore may miss such a last line, which a later Logs call does return.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -54,9 +54,6 @@ class DockerRuntime final : public Runtime {
   Result<ContainerInfo> Inspect(const std::string& id_or_name) override;
   Result<std::vector<ContainerInfo>> ListByLabel(const std::string& key) override;
   Result<std::string> Logs(const std::string& id, int tail) override;
-  Status FollowLogs(const std::string& id, int tail,
-                    const std::function<bool(std::string_view line)>& on_line,
-                    const std::atomic<bool>& cancel) override;
   // An EngineLogReader (log_reader.h) on `executor`.
   std::unique_ptr<LogReader> StreamLogs(boost::asio::any_io_executor executor,
                                         const std::string& id, int tail, bool follow) override;

@@ -133,17 +133,13 @@ void Abort(Exchange& ex) {
   ex.ioc.run();
 }
 
-enum class Outcome { kFinished, kTimedOut, kCancelled };
+enum class Outcome { kFinished, kTimedOut };
 
-// Runs the exchange until it finishes, its current deadline passes, or it is cancelled.
+// Runs the exchange until it finishes or its current deadline passes. The deadline moves when
+// the body starts streaming, so the loop looks at it again at least every kPollInterval.
 Outcome Drive(Exchange& ex) {
-  const std::atomic<bool>* cancel = ex.stream != nullptr ? ex.stream->cancel : nullptr;
   for (;;) {
     if (ex.finished) return Outcome::kFinished;
-    if (cancel != nullptr && cancel->load()) {
-      Abort(ex);
-      return Outcome::kCancelled;
-    }
     auto now = Clock::now();
     if (now >= ex.deadline) {
       Abort(ex);
@@ -278,8 +274,6 @@ Result<EngineResponse> EngineClient::Run(const EngineRequest& req, const StreamO
   switch (Drive(ex)) {
     case Outcome::kFinished:
       break;
-    case Outcome::kCancelled:
-      return EngineResponse{0, {}, true};
     case Outcome::kTimedOut: {
       std::chrono::milliseconds bound = timeout;
       if (stream != nullptr && std::string_view(ex.phase) == "streaming the answer") {

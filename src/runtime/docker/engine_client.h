@@ -4,9 +4,8 @@
 // Each call opens its own connection and drives its own io_context on the calling thread, so
 // an EngineClient is immutable after construction and safe to use from many threads at once.
 // Every call is bounded: connecting, sending the request and reading the answer must finish
-// within the call's timeout. A streamed body (Stream) has its own bound, or none, in which
-// case the caller's cancel flag (polled every 100 ms) is what ends it. The API version prefix
-// (/v1.41, Docker 20.10) is added to every target.
+// within the call's timeout. A streamed body (Stream) has its own bound, or none. The API
+// version prefix (/v1.41, Docker 20.10) is added to every target.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -16,7 +15,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -48,13 +46,13 @@ struct EngineRequest {
 struct EngineResponse {
   int status = 0;
   std::string body;      // the whole body; empty for a streamed 2xx answer
-  bool stopped = false;  // a stream ended early: cancelled, or declined by the callback
+  bool stopped = false;  // a stream ended early: declined by the callback
 };
 
 struct StreamOptions {
-  // Bound on reading the body once the header is in; zero: none (then set `cancel`).
+  // Bound on reading the body once the header is in; zero: none (it lasts until the engine
+  // ends it or `on_data` declines).
   std::chrono::milliseconds body_timeout{0};
-  const std::atomic<bool>* cancel = nullptr;  // may be null
   // Receives the body of a 2xx answer piece by piece as it arrives; false stops reading.
   std::function<bool(std::string_view piece)> on_data;
 };
@@ -75,7 +73,8 @@ class EngineClient {
 
   // Like Call, but a 2xx body goes to `opts.on_data` as it arrives instead of being collected
   // (a non-2xx body is still read whole into EngineResponse::body). `timeout` bounds the time
-  // until the answer's header is in; cancelling ends the call with stopped = true.
+  // until the answer's header is in; a callback that declines ends the call with
+  // stopped = true.
   Result<EngineResponse> Stream(const EngineRequest& req, const StreamOptions& opts,
                                 std::chrono::milliseconds timeout = std::chrono::milliseconds{
                                     0}) const;

@@ -22,7 +22,7 @@ std::string Frame(LogStream stream, std::string_view payload) {
 
 using Line = std::pair<LogStream, std::string>;
 
-// Feeds `pieces` through a demuxer and a splitter, as FollowLogs does.
+// Feeds `pieces` through a demuxer and a splitter, as EngineLogReader does.
 std::vector<Line> Lines(const std::vector<std::string>& pieces) {
   std::vector<Line> out;
   LogDemuxer demux;
