@@ -54,6 +54,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<runtime::Runtime> runtime)
 }
 
 Agent::~Agent() {
+  backup_jobs_.reset();
   tunnel_.reset();
   log_pump_.reset();
   reconciler_.reset();
@@ -269,6 +270,17 @@ Status Agent::OnWelcome(const link::Welcome& w) {
         },
         [this](link::StreamFail f) { PostSend(0, std::move(f)); });
     tunnel_->Start();
+    backup_jobs_ = std::make_unique<BackupJobs>(
+        ioc_.get_executor(), *runtime_,
+        [this](const std::string& workload_id) -> std::optional<DatabaseAccess> {
+          auto a = reconciler_->AssignmentOf(workload_id);
+          if (!a || a->spec.readiness.kind != templates::Readiness::Kind::kPostgres)
+            return std::nullopt;
+          return DatabaseAccess{ContainerName(workload_id), a->spec.readiness.username,
+                                a->spec.readiness.password};
+        },
+        [this](link::BackupResult r) { PostSend(0, std::move(r)); }, options_.tuning.backups);
+    backup_jobs_->RemoveLeftovers();
   }
   reconciler_->SetAllowedRegistries(registries);
   return Status::Ok();
@@ -307,6 +319,8 @@ void Agent::Dispatch(link::Message m) {
     log_pump_->Close(c->stream_id);
   } else if (auto* so = std::get_if<link::StreamOpen>(&m)) {
     tunnel_->Open(std::move(*so));
+  } else if (auto* b = std::get_if<link::BackupRun>(&m)) {
+    backup_jobs_->Run(std::move(*b));
   } else if (auto* e = std::get_if<link::LinkError>(&m)) {
     spdlog::error("event=server_error error=\"{}\"", e->message);
   } else {

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/backup_jobs.h"
 #include "agent/log_pump.h"
 #include "agent/node_identity.h"
 #include "agent/reconciler.h"
@@ -50,6 +51,7 @@ struct AgentTuning {
   std::chrono::milliseconds connect_timeout{10000};
   ReconcilerOptions reconciler;  // node_id is filled in by the agent
   LogPumpOptions logs;
+  BackupJobOptions backups;
 };
 
 struct AgentOptions {
@@ -132,7 +134,8 @@ class Agent {
   // Created at the first welcome (the node id goes on container labels); outlive the link.
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<LogPump> log_pump_;
-  std::unique_ptr<TunnelClient> tunnel_;  // carries stream.open; uses reconciler_'s ports
+  std::unique_ptr<TunnelClient> tunnel_;     // carries stream.open; uses reconciler_'s ports
+  std::unique_ptr<BackupJobs> backup_jobs_;  // backup.run; reads reconciler_'s assignments
 };
 
 }  // namespace lattice::agent

@@ -92,6 +92,13 @@ void Reconciler::Remove(const std::string& workload_id) {
   wake_.notify_all();
 }
 
+std::optional<link::Assignment> Reconciler::AssignmentOf(const std::string& workload_id) const {
+  std::lock_guard lock(mu_);
+  auto it = desired_.find(workload_id);
+  if (it == desired_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::vector<link::StatusReport> Reconciler::Statuses() const {
   std::lock_guard lock(mu_);
   std::vector<link::StatusReport> out;

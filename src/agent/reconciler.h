@@ -87,6 +87,8 @@ class Reconciler final : private SupervisorHost {
   // Registries the server's administrator allowed by name (link::Welcome::registries).
   void SetAllowedRegistries(std::vector<std::string> registries);
 
+  // The workload's assignment as held now; nullopt if it is not assigned here. Thread-safe.
+  std::optional<link::Assignment> AssignmentOf(const std::string& workload_id) const;
   // The latest status of every assigned workload that has reported one.
   std::vector<link::StatusReport> Statuses() const;
   // How many assigned workloads are reported running.

@@ -61,7 +61,9 @@ struct ContainerSpec {
   std::int64_t memory_bytes = 0;  // 0: no limit; swap is never more than this
   double cpus = 0;                // 0: no limit; fractional CPUs (NanoCpus)
   std::map<std::string, std::string> labels;
-  std::string network;               // network to join; empty: the engine's default bridge
+  // Network to join; empty: the engine's default bridge; "container:NAME": NAME's network
+  // namespace (a helper that reaches it on 127.0.0.1; `aliases` and `ports` unused).
+  std::string network;
   std::vector<std::string> aliases;  // names others on `network` reach it by
   Confinement confinement;
 };

@@ -193,7 +193,9 @@ json::object ContainerCreateBody(const ContainerSpec& spec) {
                    {"Config", json::object{{"max-size", std::to_string(c.log_max_bytes)},
                                            {"max-file", std::to_string(c.log_max_files)}}}};
   if (!c.user.empty()) body["User"] = c.user;
-  if (!spec.network.empty()) {
+  if (spec.network.rfind("container:", 0) == 0) {
+    host["NetworkMode"] = spec.network;  // another container's namespace: no endpoint of its own
+  } else if (!spec.network.empty()) {
     host["NetworkMode"] = spec.network;
     json::array aliases;
     for (const auto& a : spec.aliases) aliases.emplace_back(a);

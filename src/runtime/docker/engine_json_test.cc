@@ -68,6 +68,12 @@ TEST(EngineJsonTest, ConfinementNetworkAndUser) {
   EXPECT_EQ(o.at("User"), json::value("999:999"));
   EXPECT_EQ(o.at("NetworkingConfig"),
             json::parse(R"({"EndpointsConfig":{"lattice-t-usr_1":{"Aliases":["db"]}}})"));
+  // A helper in another container's network namespace gets no endpoint of its own.
+  ContainerSpec helper = s;
+  helper.network = "container:lattice-wl_1";
+  json::object ho = ContainerCreateBody(helper);
+  EXPECT_EQ(ho["HostConfig"].as_object().at("NetworkMode"), json::value("container:lattice-wl_1"));
+  EXPECT_FALSE(ho.contains("NetworkingConfig"));
   s.confinement.cap_add = {"ALL"};
   s.confinement.user = "root";
   s.confinement.tmpfs = {"tmp"};
