@@ -26,10 +26,11 @@ bool CharsIn(std::string_view s, std::string_view allowed) {
 }
 constexpr std::string_view kLowerDigits = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-// Keys go into the job's rclone configuration file: printable ASCII, no spaces, bounded.
+// Keys go into the job's rclone configuration file (one INI value each): letters, digits and
+// the characters S3 keys use ("+/=_.-~"), bounded; nothing that could end or comment a line.
 bool PlainKey(std::string_view k) {
   if (k.empty() || k.size() > 256) return false;
-  return std::all_of(k.begin(), k.end(), [](char c) { return c > ' ' && c < 127; });
+  return CharsIn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=_.-~");
 }
 
 // http(s)://host[:port] and nothing else (no user info, path, query or fragment).
@@ -61,9 +62,9 @@ Status ValidateTarget(const TargetRequest& r) {
     if (!PlainEndpoint(r.endpoint))
       bad.push_back({"endpoint", "must be http(s)://host[:port] (or name a workload instead)"});
     if (!PlainKey(r.access_key))
-      bad.push_back({"access_key", "is required (printable, no spaces)"});
+      bad.push_back({"access_key", "is required: letters, digits and +/=_.-~"});
     if (!PlainKey(r.secret_key))
-      bad.push_back({"secret_key", "is required (printable, no spaces)"});
+      bad.push_back({"secret_key", "is required: letters, digits and +/=_.-~"});
   } else if (!r.endpoint.empty() || !r.access_key.empty() || !r.secret_key.empty()) {
     bad.push_back({"workload", "names an S3 workload: give no endpoint or keys with it"});
   }

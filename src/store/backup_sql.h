@@ -15,4 +15,12 @@ inline constexpr const char* kBackupColumns =
     "finished_at, size_bytes, duration_ms, start_lsn, end_lsn, error_code, message, "
     "verify_status, verified_at, verify_duration_ms, verify_tables, verify_rows, verify_message";
 
+// SummarizeBackups: one row per workload (both dialects accept it as written).
+inline constexpr const char* kSummary =
+    "SELECT workload_id, "
+    "COALESCE(MAX(CASE WHEN status = 'succeeded' THEN finished_at END), 0), "
+    "COALESCE(MAX(CASE WHEN verify_status = 'verified' THEN verified_at END), 0), "
+    "SUM(CASE WHEN status = 'failed' OR verify_status = 'failed' THEN 1 ELSE 0 END) "
+    "FROM backups GROUP BY workload_id ORDER BY workload_id";
+
 }  // namespace lattice::store::backup_sql

@@ -68,6 +68,14 @@ struct Backup {
   std::string verify_message;
 };
 
+// Per workload with backups: what /metrics says about them.
+struct BackupSummary {
+  std::string workload_id;
+  std::int64_t last_success_at = 0;   // finish of the newest succeeded backup (0: none)
+  std::int64_t last_verified_at = 0;  // newest verification that passed (0: none)
+  std::int64_t failed = 0;            // backups and verifications that failed, still listed
+};
+
 class BackupStore {
  public:
   virtual ~BackupStore() = default;
@@ -106,6 +114,8 @@ class BackupStore {
                                                          std::int64_t now,
                                                          const std::string& message) = 0;
   virtual Status DeleteBackup(const std::string& id) = 0;  // kNotFound if absent
+  // One row per workload that has any backup, by workload id.
+  virtual Result<std::vector<BackupSummary>> SummarizeBackups() = 0;
 };
 
 }  // namespace lattice::store

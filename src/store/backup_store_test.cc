@@ -141,6 +141,17 @@ TEST_P(BackupStoreTest, ABackupEndsOnceAndOnlyASucceededOneIsVerified) {
   EXPECT_EQ(ok.verify_rows, 1234);
   EXPECT_EQ(ok.verify_tables, 2);
 
+  auto summary = b().SummarizeBackups();
+  ASSERT_TRUE(summary.ok()) << summary.error().message;
+  ASSERT_EQ(summary->size(), 2u);
+  EXPECT_EQ((*summary)[0].workload_id, "wl_1");
+  EXPECT_EQ((*summary)[0].last_success_at, 130);
+  EXPECT_EQ((*summary)[0].last_verified_at, 160);
+  EXPECT_EQ((*summary)[0].failed, 1);
+  EXPECT_EQ((*summary)[1].workload_id, "wl_2");  // still running: nothing yet
+  EXPECT_EQ((*summary)[1].last_success_at, 0);
+  EXPECT_EQ((*summary)[1].failed, 0);
+
   ASSERT_TRUE(b().DeleteBackup("bk_2").ok());
   EXPECT_EQ(b().DeleteBackup("bk_2").error().code, ErrorCode::kNotFound);
   EXPECT_EQ(b().ListBackups("wl_1")->size(), 1u);

@@ -127,6 +127,19 @@ class BackupsTest(unittest.TestCase):
         self.assertEqual(failed["error_code"], "target-auth", failed)
         self.assertEqual(failed["verification"]["status"], "skipped")
 
+        # /metrics says it too (alice, the first account, is the administrator).
+        status, _, text = self.alice.call("GET", "/metrics")
+        self.assertEqual(status, 200)
+        series = {}
+        for line in text.splitlines():
+            if line.startswith("lattice_backup_") and f'workload="{db["id"]}"' in line:
+                series[line.split("{")[0]] = int(line.rsplit(" ", 1)[1])
+        self.assertGreater(series.get("lattice_backup_last_success_timestamp_seconds", 0),
+                           time.time() - 600, series)
+        self.assertGreater(series.get("lattice_backup_last_verified_timestamp_seconds", 0),
+                           time.time() - 600, series)
+        self.assertEqual(series.get("lattice_backup_failed"), 1, series)
+
 
 if __name__ == "__main__":
     unittest.main()

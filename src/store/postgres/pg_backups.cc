@@ -295,4 +295,14 @@ Status PostgresStore::DeleteBackup(const std::string& id) {
   return Status::Ok();
 }
 
+Result<std::vector<BackupSummary>> PostgresStore::SummarizeBackups() {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(backup_sql::kSummary);
+  if (!r.ok()) return std::move(r).error();
+  return All<BackupSummary>(*r, [](const PgResult& x, int i) {
+    return BackupSummary{x.Text(i, 0), x.Int(i, 1), x.Int(i, 2), x.Int(i, 3)};
+  });
+}
+
 }  // namespace lattice::store::postgres

@@ -126,6 +126,7 @@ class PostgresStore final : public Store, public BackupStore {
   Result<std::vector<Backup>> FailRunningBackups(const std::string& node_id, std::int64_t now,
                                                  const std::string& message) override;
   Status DeleteBackup(const std::string& id) override;
+  Result<std::vector<BackupSummary>> SummarizeBackups() override;
 
  private:
   // Exclusive use of one pooled connection; returns it (or, if broken, drops it) on exit.

@@ -312,4 +312,16 @@ Status SqliteStore::DeleteBackup(const std::string& id) {
   return Status::Ok();
 }
 
+Result<std::vector<BackupSummary>> SqliteStore::SummarizeBackups() {
+  auto c = Acquire();
+  auto q = c->Prepare(backup_sql::kSummary);
+  if (!q.ok()) return std::move(q).error();
+  return All<BackupSummary>(
+      *c, **q,
+      [](const Stmt& st) {
+        return BackupSummary{st.Text(0), st.Int(1), st.Int(2), st.Int(3)};
+      },
+      "summarize backups");
+}
+
 }  // namespace lattice::store::sqlite

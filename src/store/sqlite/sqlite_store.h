@@ -103,6 +103,7 @@ class SqliteStore final : public Store, public BackupStore {
   Result<std::vector<Backup>> FailRunningBackups(const std::string& node_id, std::int64_t now,
                                                  const std::string& message) override;
   Status DeleteBackup(const std::string& id) override;
+  Result<std::vector<BackupSummary>> SummarizeBackups() override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.
