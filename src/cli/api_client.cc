@@ -136,6 +136,10 @@ Result<json::value> ApiClient::Post(std::string_view target, const json::value& 
   return Json("POST", target, body);
 }
 
+Result<json::value> ApiClient::Put(std::string_view target, const json::value& body) {
+  return Json("PUT", target, body);
+}
+
 Result<json::value> ApiClient::Delete(std::string_view target) {
   return Json("DELETE", target, nullptr);
 }

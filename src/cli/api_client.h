@@ -27,6 +27,7 @@ class ApiClient {
   // A null `body` sends no body.
   Result<boost::json::value> Post(std::string_view target,
                                   const boost::json::value& body = nullptr);
+  Result<boost::json::value> Put(std::string_view target, const boost::json::value& body);
   Result<boost::json::value> Delete(std::string_view target);
   // A text/plain response (non-followed logs).
   Result<std::string> GetText(std::string_view target);

@@ -41,6 +41,7 @@ std::unique_ptr<ClientCommands> Register(CLI::App& app) {
   AddLifecycleVerbs(app, reg);
   AddNodeVerbs(app, reg);
   AddAdminVerbs(app, reg);
+  AddBackupVerbs(app, reg);
   AddCompletionVerb(app, reg);  // last: it describes everything above
   return std::make_unique<ClientCommands>(std::move(reg));
 }

@@ -46,6 +46,7 @@ std::string Describe(const beast::error_code& ec) {
 bhttp::verb VerbOf(const std::string& method) {
   if (method == "POST") return bhttp::verb::post;
   if (method == "DELETE") return bhttp::verb::delete_;
+  if (method == "PUT") return bhttp::verb::put;
   return bhttp::verb::get;
 }
 

@@ -77,6 +77,19 @@ TEST(cli_http_transport, RoundTripSendsTheRequestAndReadsTheResponse) {
   EXPECT_NE(srv.request().find("Content-Type: application/json"), std::string::npos);
 }
 
+TEST(cli_http_transport, PutIsSentAsPut) {
+  OneShotServer srv(
+      {"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+       "Content-Length: 2\r\n\r\n{}"});
+  auto t = NewHttpTransport(srv.url());
+  ASSERT_TRUE(t.ok());
+  HttpRequest req{"PUT", "/api/v1/workloads/w/backup-policy", "{}", "tok", "application/json"};
+  auto r = (*t)->RoundTrip(req, Deadlines{});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_NE(srv.request().find("PUT /api/v1/workloads/w/backup-policy HTTP/1.1"),
+            std::string::npos);
+}
+
 // A port that was just free: bound, never listened on, closed.
 int UnusedPort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -16,6 +16,7 @@ void AddLogsVerb(CLI::App& app, Registry& reg);        // logs
 void AddLifecycleVerbs(CLI::App& app, Registry& reg);  // start, stop, rm
 void AddNodeVerbs(CLI::App& app, Registry& reg);       // nodes, join-token create
 void AddAdminVerbs(CLI::App& app, Registry& reg);      // invite create|ls|rm, audit
+void AddBackupVerbs(CLI::App& app, Registry& reg);     // backup target|schedule|now|ls
 // completion bash: generated from `app` once everything else is registered.
 void AddCompletionVerb(CLI::App& app, Registry& reg);
 

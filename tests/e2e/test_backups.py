@@ -3,13 +3,16 @@ PostgreSQL workload backed up by the real tool image (lattice/pgtools: pg_baseba
 into the user's own S3 workload, then verified by restoring it into a throw-away container.
 """
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
-from harness import Client, Docker, LatticeDev, endpoint, psql, skip_reason, wait_until
+from harness import (Client, Docker, LatticeDev, endpoint, lattice_bin, psql, skip_reason,
+                     wait_until)
 
 REASON = skip_reason()
 S3CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images", "s3check.py")
@@ -111,6 +114,33 @@ class BackupsTest(unittest.TestCase):
             self.assertEqual(self.bob.call("GET", path)[0], 404, path)
         self.assertEqual(self.bob.call("GET", "/api/v1/backup-targets")[2]["items"], [])
 
+        # The CLI, as a script would use it: schedule, back up and wait, list (JSON).
+        with tempfile.TemporaryDirectory() as cfg:
+            def cli(*args):
+                env = {**os.environ, "LATTICE_SERVER": self.srv.base_url,
+                       "LATTICE_TOKEN": self.alice.token, "XDG_CONFIG_HOME": cfg}
+                r = subprocess.run([lattice_bin(), *args], capture_output=True, text=True,
+                                   env=env, timeout=300, stdin=subprocess.DEVNULL)
+                return r.returncode, r.stdout, r.stderr
+            rc, out, err = cli("backup", "schedule", "db", "--target", "own", "--keep", "5",
+                               "-o", "json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(json.loads(out)["keep_count"], 5)
+            rc, out, err = cli("backup", "now", "db", "--wait", "-o", "json")
+            self.assertEqual(rc, 0, err)
+            waited = json.loads(out)
+            self.assertEqual((waited["status"], waited["verification"]["status"]),
+                             ("succeeded", "verified"), waited)
+            rc, out, err = cli("backup", "ls", "db", "-o", "json")
+            self.assertEqual(rc, 0, err)
+            self.assertEqual([b["id"] for b in json.loads(out)], [waited["id"], started["id"]])
+            rc, out, err = cli("backup", "target", "rm", "own")
+            self.assertEqual(rc, 1, out)  # a policy still uses it
+            self.assertIn("policy", err)
+            rc, out, err = cli("backup", "ls", "nosuchdb")
+            self.assertEqual(rc, 1)
+            self.assertIn("no workload named 'nosuchdb'", err)
+
         # Wrong keys: the backup fails and says why.
         status, _, bad = self.alice.call("POST", "/api/v1/backup-targets",
                                          {"name": "wrong-keys", "endpoint": "http://files:9000",
@@ -138,7 +168,7 @@ class BackupsTest(unittest.TestCase):
                            time.time() - 600, series)
         self.assertGreater(series.get("lattice_backup_last_verified_timestamp_seconds", 0),
                            time.time() - 600, series)
-        self.assertEqual(series.get("lattice_backup_failed"), 1, series)
+        self.assertEqual(series.get("lattice_backup_failed"), 1, series)  # the wrong keys
 
 
 if __name__ == "__main__":

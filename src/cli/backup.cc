@@ -1,0 +1,285 @@
+// backup target add|ls|rm, backup schedule, backup now, backup ls: PostgreSQL backups
+// (docs/backups.md). A target's secret key is read from a file or stdin, never taken as an
+// argument (it would show in `ps` and shell history).
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <thread>
+
+#include "cli/table.h"
+#include "cli/verbs.h"
+#include "cli/views.h"
+
+namespace lattice::cli {
+namespace json = boost::json;
+
+namespace {
+
+struct BackupFlags {
+  std::string server;
+  std::string output = "table";
+  std::string name;      // target name, or the workload
+  std::string endpoint;  // target add
+  std::string access_key;
+  std::string secret_key_file;
+  std::string workload;  // target add --workload
+  std::string bucket;
+  std::string region;
+  std::string prefix;
+  std::string target;  // schedule
+  std::int64_t every = 0;
+  int keep = 0;
+  std::int64_t keep_days = 0;
+  bool no_verify = false;
+  bool wait = false;  // now
+};
+
+Result<std::string> ReadSecret(const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Error::Invalid("cannot read the secret key file '" + file + "'");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text;
+}
+
+// A target's id from its name or id.
+Result<std::string> FindTarget(ApiClient& api, const std::string& name_or_id) {
+  auto list = api.Get("/api/v1/backup-targets");
+  if (!list.ok()) return std::move(list).error();
+  for (const auto& t : Items(*list)) {
+    if (!t.is_object()) continue;
+    const json::object& o = t.as_object();
+    if (Text(o, "name") == name_or_id || Text(o, "id") == name_or_id) return Text(o, "id");
+  }
+  return Error::NotFound("no backup target named '" + name_or_id +
+                         "' — `lattice backup target ls` lists yours");
+}
+
+std::string BackupsTable(const json::array& items) {
+  Table t({"ID", "STATUS", "TRIGGER", "STARTED", "SIZE", "DURATION", "VERIFIED", "REASON"});
+  for (const auto& v : items) {
+    if (!v.is_object()) continue;
+    const json::object& b = v.as_object();
+    const json::value* ver = b.if_contains("verification");
+    const std::string verified =
+        ver && ver->is_object() ? Text(ver->as_object(), "status") : std::string("-");
+    std::string reason = Text(b, "message");
+    if (ver && ver->is_object() && Text(ver->as_object(), "status") == "failed")
+      reason = Text(ver->as_object(), "message");
+    t.AddRow({Text(b, "id"), Text(b, "status"), Text(b, "trigger"), Text(b, "started_at"),
+              Text(b, "size_bytes"), Text(b, "duration_ms") + " ms", verified,
+              reason.empty() ? "-" : reason});
+  }
+  return t.Render();
+}
+
+int RunTargetAdd(const CLI::App& cmd, const BackupFlags& f) {
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  json::object body{{"name", f.name}, {"bucket", f.bucket}};
+  if (!f.workload.empty()) {
+    body["workload"] = f.workload;
+  } else {
+    if (f.endpoint.empty() || f.access_key.empty() || f.secret_key_file.empty())
+      return Usage(cmd, "give --workload NAME, or --endpoint, --access-key and --secret-key-file");
+    auto secret = ReadSecret(f.secret_key_file);
+    if (!secret.ok()) return Fail(cmd, secret.error());
+    body["endpoint"] = f.endpoint;
+    body["access_key"] = f.access_key;
+    body["secret_key"] = *secret;
+  }
+  if (!f.region.empty()) body["region"] = f.region;
+  if (!f.prefix.empty()) body["prefix"] = f.prefix;
+  auto made = s->Post("/api/v1/backup-targets", body);
+  if (!made.ok()) return Fail(cmd, made.error());
+  if (f.output == "json")
+    PrintJson(*made);
+  else
+    Print("Backup target '" + f.name + "' added (" + Text(made->as_object(), "id") + ").\n");
+  return kExitOk;
+}
+
+int RunTargetLs(const CLI::App& cmd, const BackupFlags& f) {
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  auto list = s->Get("/api/v1/backup-targets");
+  if (!list.ok()) return Fail(cmd, list.error());
+  const json::array items = Items(*list);
+  if (f.output == "json") {
+    PrintJson(items);
+    return kExitOk;
+  }
+  if (items.empty()) {
+    Print("No backup targets yet: `lattice backup target add` adds one.\n");
+    return kExitOk;
+  }
+  Table t({"NAME", "KIND", "WHERE", "BUCKET", "PREFIX", "ID"});
+  for (const auto& v : items) {
+    if (!v.is_object()) continue;
+    const json::object& o = v.as_object();
+    const bool own = Text(o, "kind") == "workload";
+    t.AddRow({Text(o, "name"), Text(o, "kind"), own ? Text(o, "workload_id") : Text(o, "endpoint"),
+              Text(o, "bucket"), Text(o, "prefix"), Text(o, "id")});
+  }
+  Print(t.Render());
+  return kExitOk;
+}
+
+int RunTargetRm(const CLI::App& cmd, const BackupFlags& f) {
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  auto id = FindTarget(*s.client, f.name);
+  if (!id.ok()) return Fail(cmd, id.error());
+  if (auto r = s->Delete("/api/v1/backup-targets/" + *id); !r.ok()) return Fail(cmd, r.error());
+  if (f.output != "json") Print("Backup target '" + f.name + "' removed.\n");
+  return kExitOk;
+}
+
+int RunSchedule(const CLI::App& cmd, const BackupFlags& f) {
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  auto w = FindWorkload(*s.client, f.name);
+  if (!w.ok()) return Fail(cmd, w.error());
+  auto target = FindTarget(*s.client, f.target);
+  if (!target.ok()) return Fail(cmd, target.error());
+  json::object body{{"target_id", *target},
+                    {"interval_seconds", f.every},
+                    {"keep_count", static_cast<std::int64_t>(f.keep)},
+                    {"keep_days", f.keep_days},
+                    {"verify", !f.no_verify}};
+  auto put = s->Put("/api/v1/workloads/" + Text(*w, "id") + "/backup-policy", body);
+  if (!put.ok()) return Fail(cmd, put.error());
+  if (f.output == "json") {
+    PrintJson(*put);
+    return kExitOk;
+  }
+  const json::object& p = put->as_object();
+  Print("Backups of '" + f.name + "' go to '" + f.target + "' " +
+        (f.every > 0
+             ? "every " + std::to_string(f.every) + " s (next " + Text(p, "next_run_at") + ")"
+             : std::string("on demand (`lattice backup now`)")) +
+        (f.no_verify ? "" : "; each is verified by restoring it") + ".\n");
+  return kExitOk;
+}
+
+int RunNow(const CLI::App& cmd, const BackupFlags& f) {
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  auto w = FindWorkload(*s.client, f.name);
+  if (!w.ok()) return Fail(cmd, w.error());
+  const std::string base = "/api/v1/workloads/" + Text(*w, "id") + "/backups";
+  auto started = s->Post(base);
+  if (!started.ok()) return Fail(cmd, started.error());
+  json::value b = *started;
+  if (f.wait) {  // until it ended and, if asked for, its verification did
+    for (;;) {
+      const json::object& o = b.as_object();
+      const json::value* v = o.if_contains("verification");
+      const bool verifying = v && v->is_object() && Text(v->as_object(), "status") == "pending";
+      if (Text(o, "status") != "running" && !(Text(o, "status") == "succeeded" && verifying)) break;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      auto now = s->Get(base + "/" + Text(o, "id"));
+      if (!now.ok()) return Fail(cmd, now.error());
+      b = *now;
+    }
+  }
+  if (f.output == "json")
+    PrintJson(b);
+  else
+    Print(BackupsTable(json::array{b}));
+  const std::string status = Text(b.as_object(), "status");
+  return status == "failed" ? kExitError : kExitOk;
+}
+
+int RunLs(const CLI::App& cmd, const BackupFlags& f) {
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  auto w = FindWorkload(*s.client, f.name);
+  if (!w.ok()) return Fail(cmd, w.error());
+  auto list = s->Get("/api/v1/workloads/" + Text(*w, "id") + "/backups");
+  if (!list.ok()) return Fail(cmd, list.error());
+  const json::array items = Items(*list);
+  if (f.output == "json")
+    PrintJson(items);
+  else if (items.empty())
+    Print("No backups of '" + f.name + "' yet: `lattice backup now " + f.name + "` takes one.\n");
+  else
+    Print(BackupsTable(items));
+  return kExitOk;
+}
+
+CLI::App* Leaf(CLI::App& parent, Registry& reg, const char* name, const char* about,
+               const char* example, std::shared_ptr<BackupFlags> f,
+               int (*run)(const CLI::App&, const BackupFlags&)) {
+  CLI::App* c = parent.add_subcommand(name, about);
+  AddOutputOption(*c, f->output);
+  AddServerOption(*c, f->server);
+  c->footer(std::string("Example:\n  ") + example);
+  reg.Add(c, [c, f, run] { return run(*c, *f); });
+  return c;
+}
+
+}  // namespace
+
+void AddBackupVerbs(CLI::App& app, Registry& reg) {
+  CLI::App* backup = app.add_subcommand("backup", "Back up PostgreSQL workloads to S3");
+  backup->group("Backups");
+
+  CLI::App* target = backup->add_subcommand("target", "Manage where backups go (S3 buckets)");
+  auto af = std::make_shared<BackupFlags>();
+  CLI::App* add = Leaf(*target, reg, "add", "Add a backup target",
+                       "lattice backup target add offsite --endpoint https://s3.example.net "
+                       "--bucket pg --access-key AK --secret-key-file key.txt",
+                       af, RunTargetAdd);
+  add->add_option("name", af->name, "Its name (lower-case letters, digits, '-')")->required();
+  add->add_option("--bucket", af->bucket, "The bucket")->required();
+  add->add_option("--endpoint", af->endpoint, "http(s)://host[:port] of an S3 API");
+  add->add_option("--access-key", af->access_key, "The access key");
+  add->add_option("--secret-key-file", af->secret_key_file,
+                  "A file holding the secret key ('-': standard input)");
+  add->add_option("--workload", af->workload, "One of your S3 workloads, instead of an endpoint");
+  add->add_option("--region", af->region, "The bucket's region (default us-east-1)");
+  add->add_option("--prefix", af->prefix, "A key prefix inside the bucket");
+  auto lf = std::make_shared<BackupFlags>();
+  Leaf(*target, reg, "ls", "List your backup targets", "lattice backup target ls", lf, RunTargetLs);
+  auto rf = std::make_shared<BackupFlags>();
+  CLI::App* rm = Leaf(*target, reg, "rm", "Remove a backup target",
+                      "lattice backup target rm offsite", rf, RunTargetRm);
+  rm->add_option("target", rf->name, "Its name or id")->required();
+  AddChoiceGroup(*target, reg, "action");
+
+  auto sf = std::make_shared<BackupFlags>();
+  CLI::App* schedule =
+      Leaf(*backup, reg, "schedule", "Set where and how often a database is backed up",
+           "lattice backup schedule db --target offsite --every 86400 --keep 7", sf, RunSchedule);
+  schedule->add_option("workload", sf->name, "The PostgreSQL workload (name or id)")->required();
+  schedule->add_option("--target", sf->target, "The backup target (name or id)")->required();
+  schedule->add_option("--every", sf->every, "Seconds between backups (0: on demand only)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{366} * 86400));
+  schedule->add_option("--keep", sf->keep, "How many backups to keep (0: no limit)")
+      ->check(CLI::Range(0, 1000));
+  schedule->add_option("--keep-days", sf->keep_days, "Days to keep backups (0: no limit)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{3650}));
+  schedule->add_flag("--no-verify", sf->no_verify, "Do not verify new backups by restoring them");
+
+  auto nf = std::make_shared<BackupFlags>();
+  CLI::App* now = Leaf(*backup, reg, "now", "Back a database up now",
+                       "lattice backup now db --wait", nf, RunNow);
+  now->add_option("workload", nf->name, "The PostgreSQL workload (name or id)")->required();
+  now->add_flag("--wait", nf->wait, "Wait until it ended and was verified");
+
+  auto bf = std::make_shared<BackupFlags>();
+  CLI::App* ls = Leaf(*backup, reg, "ls", "List a database's backups",
+                      "lattice backup ls db -o json", bf, RunLs);
+  ls->add_option("workload", bf->name, "The PostgreSQL workload (name or id)")->required();
+  AddChoiceGroup(*backup, reg, "command");
+}
+
+}  // namespace lattice::cli
