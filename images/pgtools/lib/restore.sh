@@ -47,7 +47,12 @@ extract_base() {
   local sha
   sha=$(cut -d' ' -f1 "$TMP/rsha256")
   if ((st[0] != 0)); then
-    classify_target "$TMP/rcat.err"; die_classified "downloading base/$id.tar.zst"
+    classify_target "$TMP/rcat.err"
+    # A download cut short because zstd or tar stopped reading (a damaged archive: rclone then
+    # dies of a broken pipe) is not the target's fault; the checks below name the damage.
+    if [[ $ERR_CODE != target-error ]] || ((st[1] == 0 && st[2] == 0 && st[3] == 0)); then
+      die_classified "downloading base/$id.tar.zst"
+    fi
   fi
   if grep -q 'No space left on device' "$TMP/tar.err" "$TMP/zstd.err"; then
     fail disk-full "no space left on the device of $dir while extracting backup $id"
