@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -57,6 +58,15 @@ bool MayStartWith(const std::string& have, std::string_view magic) {
   return std::string_view(have).substr(0, magic.size()) == magic.substr(0, have.size());
 }
 
+// A new strand on `ex`'s io_context. A strand of the io_context's own executor fits inside an
+// any_io_executor; a strand of `ex` itself (type-erased) does not, and then every operation
+// pending on the connection allocates its executor for each of its work guards (several per
+// pending read: ~700 bytes on every idle link).
+asio::any_io_executor StrandOf(const asio::any_io_executor& ex) {
+  if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
+  return asio::make_strand(ex);
+}
+
 // The completion of a connection's own coroutine: what escapes it ends that connection only.
 auto LogEscaped(const char* what) {
   return [what](const std::exception_ptr& e) {
@@ -83,7 +93,7 @@ void TlsFront::SetDataConnectionHandler(DataConnectionHandler handler) {
 void TlsFront::Accept(beast::tcp_stream stream) {
   // The connection gets a strand of its own: its TLS reads and writes, its timers and (for a
   // link) the WebSocket's never run concurrently, even on a multi-threaded io_context.
-  auto strand = asio::make_strand(stream.get_executor());
+  const auto strand = StrandOf(stream.get_executor());
   tcp::socket accepted = stream.release_socket();
   error_code ec;
   const auto protocol = accepted.local_endpoint(ec).protocol();
