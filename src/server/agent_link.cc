@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <limits>
 #include <mutex>
@@ -65,11 +66,13 @@ asio::awaitable<bool> CallPersistently(http::StoreExecutor& executor, F fn, int 
   co_return false;
 }
 
-// One agent link: its TLS connection and WebSocket, what waits to be written and what waits
-// for the store. Shared by the link's coroutine (RunAgentLink), the hub (as the node's
-// AgentConnection) and two workers that exist only while they have work: the writer (while
-// messages are queued) and the store worker (while status reports wait). An idle link is its
-// reader's pending read and nothing else.
+// One agent link: its TLS connection and WebSocket, the message being read, what waits to be
+// written and what waits for the store. Owned by whatever is in progress on it: its pending
+// read (a handler, not a coroutine: while the agent is silent the link is that read, the hub's
+// reference and nothing else), the hub (as the node's AgentConnection), and two coroutines that
+// run only while they have work: the writer (messages queued) and the store worker (status
+// reports waiting). When a read fails the link ends: Finish closes it, lets the store worker
+// stop and records the disconnect.
 //
 // Send and Close may be called on any thread; everything else runs on the socket's strand.
 class Link final : public control::AgentConnection, public std::enable_shared_from_this<Link> {
@@ -118,36 +121,112 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
   }
 
   Ws& ws() { return ws_; }
-  const AgentLinkServices& services() const { return services_; }
   asio::any_io_executor executor() { return socket_->socket().get_executor(); }
 
-  // The node this link speaks for, once its hello is accepted (strand).
-  void Admitted(std::string node_id) { node_id_ = std::move(node_id); }
-  const std::string& node_id() const { return node_id_; }
-
-  // Starts the store worker with the connect bookkeeping (strand; once, after Admitted).
-  void RecordConnect() { StartStoreWork(); }
-
-  // Queues a status report for the store (strand); false when too many wait already.
-  bool QueueStatus(link::StatusReport r) {
-    if (statuses_.size() >= kStatusQueue) return false;
-    statuses_.push_back(std::move(r));
+  // Serves the admitted node (strand, once): queues the welcome, takes the node's place in the
+  // hub, starts the connect bookkeeping and the reader. Returns at once.
+  void Start(link::Welcome welcome) {
+    node_id_ = welcome.node_id;
+    Send(welcome);
+    services_.hub.Attach(node_id_, shared_from_this());
+    spdlog::info("msg=\"agent connected\" node={}", node_id_);
     StartStoreWork();
-    return true;
-  }
-
-  // Ends the link's store work (strand): reports still queued are dropped, one being applied
-  // finishes. Completes once the store worker has stopped.
-  asio::awaitable<void> StopStoreWork() {
-    ending_ = true;
-    backoff_.cancel();
-    while (store_busy_) {
-      store_idle_.expires_at(std::chrono::steady_clock::time_point::max());
-      co_await store_idle_.async_wait(kUseTuple);
-    }
+    ReadFirst();
   }
 
  private:
+  // The reader (strand): one read in progress from Start until the link ends. Until a message
+  // starts, the WebSocket is lent only `first_`; the rest of a longer message is read into
+  // `message_`, which is emptied (and its buffer freed) once the message is handled.
+  void ReadFirst() {
+    ws_.async_read_some(asio::buffer(first_),
+                        [self = shared_from_this()](error_code ec, std::size_t n) {
+                          if (!ec) self->message_.assign(self->first_, n);
+                          self->OnRead(ec);
+                        });
+  }
+
+  void ReadRest() {
+    const std::size_t had = message_.size();
+    const std::size_t want = std::clamp<std::size_t>(had, 4096, 1 << 20);  // grows with it
+    message_.resize(had + want);
+    ws_.async_read_some(asio::buffer(message_.data() + had, want),
+                        [self = shared_from_this(), had](error_code ec, std::size_t n) {
+                          self->message_.resize(had + n);
+                          self->OnRead(ec);
+                        });
+  }
+
+  void OnRead(error_code ec) {
+    bool go_on = !ec;
+    if (go_on && !ws_.is_message_done()) return ReadRest();
+    if (go_on) {
+      const std::string text = std::exchange(message_, {});
+      try {
+        go_on = OnMessage(text);
+      } catch (const std::exception& e) {  // a handler's exception must not reach the io_context
+        spdlog::error("msg=\"agent message failed\" node={} error=\"{}\"", node_id_, e.what());
+        go_on = false;
+      }
+    }
+    if (go_on) return ReadFirst();
+    asio::co_spawn(executor(), Finish(shared_from_this()), kLogEscaped);
+  }
+
+  // Acts on one message from the agent. False when the link must end. Never waits for the
+  // store: status reports queue for the store worker.
+  bool OnMessage(std::string_view text) {
+    const AgentLinkServices& s = services_;
+    auto msg = link::Decode(text);
+    if (!msg.ok()) {  // a newer agent may send what this server does not know: skip it
+      spdlog::warn("msg=\"bad agent message\" node={} error=\"{}\"", node_id_, msg.error().message);
+      return true;
+    }
+    if (auto* r = std::get_if<link::StatusReport>(&*msg)) {
+      s.cp.OnHeartbeat(node_id_);  // a report is a sign of life too
+      if (statuses_.size() >= kStatusQueue) {
+        spdlog::warn("msg=\"agent status queue full; closing\" node={}", node_id_);
+        return false;  // the agent reconnects and reports afresh
+      }
+      statuses_.push_back(std::move(*r));
+      StartStoreWork();
+    } else if (std::holds_alternative<link::Heartbeat>(*msg)) {
+      s.cp.OnHeartbeat(node_id_);
+    } else if (auto* d = std::get_if<link::LogsData>(&*msg)) {
+      s.hub.OnLogsData(node_id_, std::move(*d));
+    } else if (auto* e = std::get_if<link::LogsEnd>(&*msg)) {
+      s.hub.OnLogsEnd(node_id_, *e);
+    } else if (auto* f = std::get_if<link::StreamFail>(&*msg)) {
+      s.hub.OnStreamFail(node_id_, *f);
+    } else {
+      spdlog::warn("msg=\"unexpected agent message\" node={}", node_id_);
+    }
+    return true;
+  }
+
+  // The end of the link (the agent left or fell silent, a write failed, or the hub closed the
+  // link): the report being applied finishes, the others are dropped, the disconnect is
+  // recorded if this is still the node's link.
+  static asio::awaitable<void> Finish(std::shared_ptr<Link> self) {
+    Link& l = *self;
+    l.Close();
+    l.ending_ = true;
+    l.backoff_.cancel();
+    while (l.store_busy_) {
+      l.store_idle_.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await l.store_idle_.async_wait(kUseTuple);
+    }
+    const AgentLinkServices& s = l.services_;
+    if (s.hub.Detach(l.node_id_, &l)) {
+      const bool never = false;
+      if (!co_await CallPersistently(
+              s.store_executor, [&] { s.cp.OnAgentDisconnected(l.node_id_); }, 10, never))
+        spdlog::warn("msg=\"agent disconnect not recorded: the store is busy\" node={}",
+                     l.node_id_);
+    }
+    spdlog::info("msg=\"agent disconnected\" node={}", l.node_id_);
+  }
+
   // Writes what is queued, in order, until nothing is (then the writer ends) or a write fails
   // (then the link is closed).
   static asio::awaitable<void> WriteQueued(std::shared_ptr<Link> self) {
@@ -197,7 +276,7 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
 
   void StoreWorkEnded() {
     store_busy_ = false;
-    store_idle_.cancel();
+    store_idle_.cancel();  // Finish may be waiting
   }
 
   asio::awaitable<void> ApplyQueued() {
@@ -251,61 +330,15 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
 
   // Strand only.
   std::string node_id_;
+  char first_[kFirstRead];                    // lent to the read until a message starts
+  std::string message_;                       // the message being read; empty between messages
   std::vector<link::StatusReport> statuses_;  // waiting for the store worker
   bool store_busy_ = false;                   // a StoreWork runs
   bool connected_ = false;                    // OnAgentConnected ran
   bool ending_ = false;                       // the link is ending: no more store work
-  asio::steady_timer store_idle_;             // StopStoreWork waits on it for the worker
+  asio::steady_timer store_idle_;             // Finish waits on it for the store worker
   asio::steady_timer backoff_;                // the worker's wait before offering a report again
 };
-
-// Reads the next whole message into `text`. Until its first bytes arrive only a small array in
-// this frame is lent to the read; the rest of a longer message goes straight into `text`.
-asio::awaitable<error_code> ReadMessage(Ws& ws, std::string& text) {
-  char first[kFirstRead];
-  auto [ec, n] = co_await ws.async_read_some(asio::buffer(first), kUseTuple);
-  if (ec) co_return ec;
-  text.assign(first, n);
-  std::size_t chunk = 4096;
-  while (!ws.is_message_done()) {
-    const std::size_t had = text.size();
-    text.resize(had + chunk);
-    auto [mec, m] = co_await ws.async_read_some(asio::buffer(text.data() + had, chunk), kUseTuple);
-    text.resize(had + m);
-    if (mec) co_return mec;
-    chunk = std::min<std::size_t>(chunk * 2, 1 << 20);
-  }
-  co_return error_code{};
-}
-
-// Acts on one message from an admitted agent (strand). False when the link must end.
-bool OnMessage(Link& link, std::string_view text) {
-  const std::string& node_id = link.node_id();
-  const AgentLinkServices& s = link.services();
-  auto msg = link::Decode(text);
-  if (!msg.ok()) {  // a newer agent may send what this server does not know: skip it
-    spdlog::warn("msg=\"bad agent message\" node={} error=\"{}\"", node_id, msg.error().message);
-    return true;
-  }
-  if (auto* r = std::get_if<link::StatusReport>(&*msg)) {
-    s.cp.OnHeartbeat(node_id);  // a report is a sign of life too
-    if (!link.QueueStatus(std::move(*r))) {
-      spdlog::warn("msg=\"agent status queue full; closing\" node={}", node_id);
-      return false;  // the agent reconnects and reports afresh
-    }
-  } else if (std::holds_alternative<link::Heartbeat>(*msg)) {
-    s.cp.OnHeartbeat(node_id);
-  } else if (auto* d = std::get_if<link::LogsData>(&*msg)) {
-    s.hub.OnLogsData(node_id, std::move(*d));
-  } else if (auto* e = std::get_if<link::LogsEnd>(&*msg)) {
-    s.hub.OnLogsEnd(node_id, *e);
-  } else if (auto* f = std::get_if<link::StreamFail>(&*msg)) {
-    s.hub.OnStreamFail(node_id, *f);
-  } else {
-    spdlog::warn("msg=\"unexpected agent message\" node={}", node_id);
-  }
-  return true;
-}
 
 // The link code an agent branches on, for the error that refused its hello.
 link::LinkErrorCode LinkCodeFor(const Error& e) {
@@ -340,9 +373,10 @@ asio::awaitable<std::optional<link::Welcome>> Admit(
   auto [aec] = co_await ws.async_accept(req, kUseTuple);
   if (aec) co_return std::nullopt;
 
-  std::string first;
-  if (auto rec = co_await ReadMessage(ws, first)) co_return std::nullopt;
-  auto msg = link::Decode(first);
+  beast::flat_buffer buf;  // freed with this frame
+  auto [rec, n] = co_await ws.async_read(buf, kUseTuple);
+  if (rec) co_return std::nullopt;
+  auto msg = link::Decode(beast::buffers_to_string(buf.data()));
   if (!msg.ok() || !std::holds_alternative<link::Hello>(*msg)) {
     co_await Refuse(ws, "The first message must be a valid hello.");
     co_return std::nullopt;
@@ -385,34 +419,9 @@ asio::awaitable<void> RunAgentLink(std::unique_ptr<tunnel::TlsSocket> socket,
 
   std::optional<link::Welcome> welcome = co_await Admit(*link, std::move(req), s, client_address);
   if (!welcome) co_return;
-  link->Admitted(welcome->node_id);
-  const std::string& node_id = link->node_id();
   t.idle_timeout = std::chrono::seconds(3 * s.heartbeat_seconds);
   ws.set_option(t);
-
-  link->Send(*welcome);
-  welcome.reset();
-  s.hub.Attach(node_id, link);
-  spdlog::info("msg=\"agent connected\" node={}", node_id);
-  link->RecordConnect();
-
-  // Reads until the link ends: the agent leaves, falls silent, a write fails, or the hub closes
-  // the link (a newer one replaced it, or its queue overflowed). Never waits for the store.
-  for (;;) {
-    std::string text;
-    if (auto ec = co_await ReadMessage(ws, text)) break;
-    if (!OnMessage(*link, text)) break;
-  }
-
-  link->Close();
-  co_await link->StopStoreWork();
-  if (s.hub.Detach(node_id, link.get())) {
-    const bool never = false;
-    if (!co_await CallPersistently(
-            s.store_executor, [&] { s.cp.OnAgentDisconnected(node_id); }, 10, never))
-      spdlog::warn("msg=\"agent disconnect not recorded: the store is busy\" node={}", node_id);
-  }
-  spdlog::info("msg=\"agent disconnected\" node={}", node_id);
+  link->Start(std::move(*welcome));
 }
 
 }  // namespace lattice::server

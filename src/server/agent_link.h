@@ -15,10 +15,10 @@
 //
 // Memory: a server holds one link per node, tens of thousands, nearly all idle between
 // heartbeats. An idle link is its TLS connection (the SSL object; no record buffers), its
-// WebSocket, one pending read that lends the WebSocket a small array rather than a buffer, and
-// this coroutine's frame; the writer and the store worker run only while they have work, and
-// nothing of the accept, the TLS handshake or the hello is kept (the link is a coroutine of its
-// own, not one awaited by the session that accepted it). No permessage-deflate.
+// WebSocket and one pending read, whose handler owns the link and which is lent a 128-byte
+// array rather than a buffer; no coroutine frame is kept while the agent is silent (the writer
+// and the store worker run only while they have work), and nothing of the accept, the TLS
+// handshake or the hello is kept. No permessage-deflate.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -41,8 +41,9 @@ struct AgentLinkServices {
   int heartbeat_seconds = 5;
 };
 
-// Serves one link until it ends. Must run on the socket's executor (its strand), as the
-// coroutine TlsFront spawns for it does.
+// Accepts the upgrade and the hello, then leaves the admitted link running on its own (it ends
+// when the agent leaves or falls silent, or the hub closes it) and returns. Must run on the
+// socket's executor (its strand), as the coroutine TlsFront spawns for it does.
 boost::asio::awaitable<void> RunAgentLink(
     std::unique_ptr<tunnel::TlsSocket> socket,
     boost::beast::http::request<boost::beast::http::string_body> req, AgentLinkServices services,
