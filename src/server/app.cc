@@ -392,6 +392,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
   for (int i = 1; i < threads; ++i) pool.emplace_back([&] { m.ioc.run(); });
   m.ioc.run();
   for (auto& t : pool) t.join();
+  m.hub.CloseAll();  // while the io_context (which the links' sockets belong to) still exists
   spdlog::info("msg=\"stopped\"");
   return 0;
 }
