@@ -35,6 +35,15 @@ bool AgentHub::Detach(const std::string& node_id, const AgentConnection* conn) {
   return true;
 }
 
+void AgentHub::CloseAll() {
+  std::unordered_map<std::string, std::shared_ptr<AgentConnection>> links;
+  {
+    std::lock_guard lock(mu_);
+    links.swap(links_);
+  }
+  for (auto& [node, conn] : links) conn->Close();
+}
+
 bool AgentHub::IsConnected(const std::string& node_id) const {
   std::lock_guard lock(mu_);
   return links_.count(node_id) > 0;

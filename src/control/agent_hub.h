@@ -36,6 +36,9 @@ class AgentHub {
   // Ends the log streams open on it. Returns true if it was the current link.
   bool Detach(const std::string& node_id, const AgentConnection* conn);
   bool IsConnected(const std::string& node_id) const;
+  // Closes and lets go of every link (shutdown: a link must not outlive the io_context its
+  // socket belongs to, and the hub is destroyed after it).
+  void CloseAll();
   bool Send(const std::string& node_id, const link::Message& m);
 
   // Opens a log stream on the node; returns its id, or "" if the node is not connected.

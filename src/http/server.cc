@@ -128,7 +128,7 @@ asio::awaitable<void> RunSession(std::shared_ptr<HttpServer::State> st, tcp::soc
       auto byte = co_await PeekFirstByte(stream.socket(), first_deadline);
       if (!byte) co_return;
       if (*byte == kTlsHandshakeRecord) {
-        co_await st->tls_handler(std::move(stream));
+        st->tls_handler(std::move(stream));
         co_return;
       }
     }

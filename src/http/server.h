@@ -31,8 +31,11 @@ struct ServerOptions {
   std::chrono::seconds write_timeout{30};
 };
 
-// Takes over a connection whose first byte opens a TLS handshake; nothing has been read.
-using TlsHandler = std::function<asio::awaitable<void>(beast::tcp_stream stream)>;
+// Takes over a connection whose first byte opens a TLS handshake; nothing has been read. Called
+// on the connection's strand; returns at once, having started whatever serves the connection
+// (the session that accepted it ends: its frame is not kept for a connection that may live
+// for days).
+using TlsHandler = std::function<void(beast::tcp_stream stream)>;
 
 class HttpServer {
  public:

@@ -247,16 +247,16 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
       http::UsesStore::kNo);
   App::Impl* m = &impl;
   impl.tls_front = std::make_unique<TlsFront>(
-      impl.pki->server_context(),
-      [m](std::unique_ptr<tunnel::TlsSocket> s, http::Request rq) -> asio::awaitable<void> {
+      impl.pki->server_context(), [m](std::unique_ptr<tunnel::TlsSocket> s, http::Request rq) {
         // Agents dial the server itself (their TLS is pinned to its CA): the peer is the agent.
+        // Not a coroutine itself: the link's only long-lived frame is RunAgentLink's.
         boost::system::error_code ec;
         const auto peer = s->socket().remote_endpoint(ec);
         std::string client = ec ? "unknown" : peer.address().to_string();
-        co_await RunAgentLink(std::move(s), std::move(rq),
-                              AgentLinkServices{*m->control, *m->backups, m->hub, *m->audit,
-                                                *m->store_executor, m->config.heartbeat_seconds},
-                              std::move(client));
+        return RunAgentLink(std::move(s), std::move(rq),
+                            AgentLinkServices{*m->control, *m->backups, m->hub, *m->audit,
+                                              *m->store_executor, m->config.heartbeat_seconds},
+                            std::move(client));
       });
   // Tunnel data connections arrive on the same port and go to the edge.
   impl.tls_front->SetDataConnectionHandler(
@@ -362,9 +362,8 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
     spdlog::error("msg=\"cannot listen\" error=\"{}\"", ep.error().message);
     return 1;
   }
-  server.SetTlsHandler([front = m.tls_front.get()](boost::beast::tcp_stream s) {
-    return front->Serve(std::move(s));
-  });
+  server.SetTlsHandler(
+      [front = m.tls_front.get()](boost::beast::tcp_stream s) { front->Accept(std::move(s)); });
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock, *m.store_executor), asio::detached);
   asio::co_spawn(m.ioc, Duties(*m.control, *m.backups, m.duties), asio::detached);
@@ -401,6 +400,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
   for (int i = 1; i < threads; ++i) pool.emplace_back([&] { m.ioc.run(); });
   m.ioc.run();
   for (auto& t : pool) t.join();
+  m.hub.CloseAll();  // while the io_context (which the links' sockets belong to) still exists
   spdlog::info("msg=\"stopped\"");
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,6 +12,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <algorithm>
+#include <exception>
 #include <sstream>
 
 #include "http/problem.h"
@@ -56,6 +58,29 @@ bool MayStartWith(const std::string& have, std::string_view magic) {
   return std::string_view(have).substr(0, magic.size()) == magic.substr(0, have.size());
 }
 
+// A new strand on `ex`'s io_context. A strand of the io_context's own executor fits inside an
+// any_io_executor; a strand of `ex` itself (type-erased) does not, and then every operation
+// pending on the connection allocates its executor for each of its work guards (several per
+// pending read: ~700 bytes on every idle link).
+asio::any_io_executor StrandOf(const asio::any_io_executor& ex) {
+  if (const auto* io = ex.target<asio::io_context::executor_type>()) return asio::make_strand(*io);
+  return asio::make_strand(ex);
+}
+
+// The completion of a connection's own coroutine: what escapes it ends that connection only.
+auto LogEscaped(const char* what) {
+  return [what](const std::exception_ptr& e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      spdlog::error("msg=\"connection failed\" kind=\"{}\" error=\"{}\"", what, x.what());
+    } catch (...) {
+      spdlog::error("msg=\"connection failed\" kind=\"{}\" error=\"unknown\"", what);
+    }
+  };
+}
+
 }  // namespace
 
 TlsFront::TlsFront(asio::ssl::context& context, LinkHandler on_link, TlsFrontOptions opts)
@@ -65,23 +90,23 @@ void TlsFront::SetDataConnectionHandler(DataConnectionHandler handler) {
   on_data_ = std::move(handler);
 }
 
-asio::awaitable<void> TlsFront::Serve(beast::tcp_stream stream) {
+void TlsFront::Accept(beast::tcp_stream stream) {
   // The connection gets a strand of its own: its TLS reads and writes, its timers and (for a
   // link) the WebSocket's never run concurrently, even on a multi-threaded io_context.
-  auto strand = asio::make_strand(stream.get_executor());
+  const auto strand = StrandOf(stream.get_executor());
   tcp::socket accepted = stream.release_socket();
   error_code ec;
   const auto protocol = accepted.local_endpoint(ec).protocol();
-  if (ec) co_return;
+  if (ec) return;
   const auto fd = accepted.release(ec);
-  if (ec) co_return;
+  if (ec) return;
   tcp::socket socket(strand);
   socket.assign(protocol, fd, ec);
-  if (ec) co_return;
-  co_await asio::co_spawn(strand, ServeOnStrand(std::move(socket)), asio::use_awaitable);
+  if (ec) return;
+  asio::co_spawn(strand, Route(std::move(socket)), LogEscaped("TLS connection"));
 }
 
-asio::awaitable<void> TlsFront::ServeOnStrand(tcp::socket socket) {
+asio::awaitable<void> TlsFront::Route(tcp::socket socket) {
   error_code rec;
   const auto peer = socket.remote_endpoint(rec);
   const std::string remote = rec ? "unknown" : peer.address().to_string();
@@ -106,39 +131,43 @@ asio::awaitable<void> TlsFront::ServeOnStrand(tcp::socket socket) {
     auto got = co_await (ReadMore(*s, bytes, 4096) || Until(deadline));
     if (got.index() != 0 || !std::get<0>(got)) co_return;
   }
+  // The handler gets a coroutine of its own and this one ends, freeing its frame.
+  const auto strand = s->socket().get_executor();
   if (MayStartWith(bytes, kDataMagic)) {
-    if (on_data_) co_await on_data_(std::move(s), std::move(bytes));
+    if (on_data_)
+      asio::co_spawn(strand, on_data_(std::move(s), std::move(bytes)),
+                     LogEscaped("tunnel data connection"));
     co_return;
   }
   if (MayStartWith(bytes, kHttpGet)) {
-    co_await ServeHttp(std::move(s), std::move(bytes));
+    std::optional<http::Request> req = co_await ReadLinkRequest(*s, std::move(bytes));
+    if (req)
+      asio::co_spawn(strand, on_link_(std::move(s), std::move(*req)), LogEscaped("agent link"));
     co_return;
   }
   spdlog::debug("msg=\"unknown protocol over TLS\" remote={}", remote);
 }
 
-asio::awaitable<void> TlsFront::ServeHttp(std::unique_ptr<tunnel::TlsSocket> s, std::string bytes) {
+asio::awaitable<std::optional<http::Request>> TlsFront::ReadLinkRequest(tunnel::TlsSocket& s,
+                                                                        std::string bytes) {
   const auto deadline = std::chrono::steady_clock::now() + opts_.handshake_timeout;
   // The request header, read raw and parsed in place (no body: it is a GET).
   while (bytes.find("\r\n\r\n") == std::string::npos) {
-    if (bytes.size() >= opts_.header_limit) co_return;
-    auto got = co_await (ReadMore(*s, bytes, opts_.header_limit - bytes.size()) || Until(deadline));
-    if (got.index() != 0 || !std::get<0>(got)) co_return;
+    if (bytes.size() >= opts_.header_limit) co_return std::nullopt;
+    auto got = co_await (ReadMore(s, bytes, opts_.header_limit - bytes.size()) || Until(deadline));
+    if (got.index() != 0 || !std::get<0>(got)) co_return std::nullopt;
   }
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(opts_.header_limit));
   parser.body_limit(0);
   error_code ec;
   parser.put(asio::buffer(bytes), ec);
-  if (ec || !parser.is_done()) co_return;
+  if (ec || !parser.is_done()) co_return std::nullopt;
   http::Request req = parser.release();
 
   const std::string_view target = req.target();
   const std::string_view path = target.substr(0, target.find('?'));
-  if (path == kLinkPath && beast::websocket::is_upgrade(req)) {
-    co_await on_link_(std::move(s), std::move(req));
-    co_return;
-  }
+  if (path == kLinkPath && beast::websocket::is_upgrade(req)) co_return req;
   http::Reply reply =
       path == kLinkPath
           ? http::ProblemReply(Error::Invalid("This endpoint speaks WebSocket (the agent link)."),
@@ -155,9 +184,10 @@ asio::awaitable<void> TlsFront::ServeHttp(std::unique_ptr<tunnel::TlsSocket> s, 
   std::ostringstream out;
   out << reply.res;
   const std::string wire = out.str();
-  auto wrote = co_await (s->WriteAll(wire.data(), wire.size()) || Until(deadline));
-  if (wrote.index() != 0 || std::get<0>(wrote)) co_return;
-  co_await (s->ShutdownSend() || Until(deadline));
+  auto wrote = co_await (s.WriteAll(wire.data(), wire.size()) || Until(deadline));
+  if (wrote.index() != 0 || std::get<0>(wrote)) co_return std::nullopt;
+  co_await (s.ShutdownSend() || Until(deadline));
+  co_return std::nullopt;
 }
 
 }  // namespace lattice::server

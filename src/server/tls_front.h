@@ -10,9 +10,15 @@
 //           DataConnectionHandler (the edge); closed if none is installed.
 //   else    closed.
 //
+// A handler runs as a coroutine of its own on the connection's strand: once it has the
+// connection, nothing of the accept, the handshake or the routing stays allocated (a link or
+// a data connection lives for days, mostly idle, and there may be tens of thousands). An
+// exception a handler lets out ends that connection only (logged).
+//
 // Agents speak only TLS; browsers and the CLI speak plain HTTP on the same port.
-// Set the handlers before the server starts; Serve may then run on any number of threads.
-// The ssl::context must outlive the front.
+// Set the handlers before the server starts; Accept may then be called on any thread.
+// The ssl::context must outlive the front, and the front every connection it accepted (the
+// io_context's coroutines).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -22,6 +28,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "http/types.h"
@@ -30,7 +37,8 @@
 namespace lattice::server {
 
 // Takes over an agent link: a checked WebSocket upgrade request (not yet answered). The
-// socket's executor is a strand of its own; nothing bounds the connection's lifetime any more.
+// socket's executor is a strand of its own, which the returned coroutine runs on; nothing
+// bounds the connection's lifetime any more.
 using LinkHandler = std::function<boost::asio::awaitable<void>(
     std::unique_ptr<tunnel::TlsSocket> socket, http::Request request)>;
 
@@ -54,13 +62,16 @@ class TlsFront {
   // Installs the tunnel edge's hook for "LTUN" connections (before the server starts).
   void SetDataConnectionHandler(DataConnectionHandler handler);
 
-  // Serves one connection (nothing read from it yet) until the handler it reaches returns.
-  boost::asio::awaitable<void> Serve(boost::beast::tcp_stream stream);
+  // Takes over one connection (nothing read from it yet) and returns at once: the handshake,
+  // the routing and then the handler run on a strand of the connection's own.
+  void Accept(boost::beast::tcp_stream stream);
 
  private:
-  boost::asio::awaitable<void> ServeOnStrand(boost::asio::ip::tcp::socket socket);
-  boost::asio::awaitable<void> ServeHttp(std::unique_ptr<tunnel::TlsSocket> socket,
-                                         std::string bytes);
+  boost::asio::awaitable<void> Route(boost::asio::ip::tcp::socket socket);
+  // The agent-link upgrade request, once its header is in; nullopt when the connection was
+  // answered (any other request) or dropped.
+  boost::asio::awaitable<std::optional<http::Request>> ReadLinkRequest(tunnel::TlsSocket& s,
+                                                                       std::string bytes);
 
   boost::asio::ssl::context& context_;
   const LinkHandler on_link_;

@@ -76,7 +76,7 @@ class TlsFrontTest : public ::testing::Test {
           co_await ws.async_write(buf.data(), kNoThrow);
         },
         fopts);
-    server_->SetTlsHandler([this](beast::tcp_stream s) { return front_->Serve(std::move(s)); });
+    server_->SetTlsHandler([this](beast::tcp_stream s) { front_->Accept(std::move(s)); });
   }
   void Start() {
     auto ep = server_->Listen("127.0.0.1", 0);

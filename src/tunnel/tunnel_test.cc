@@ -4,6 +4,7 @@
 // which is what edge + agent do: integrity of large transfers both ways, half-close, abort,
 // idle timeout and back-pressure.
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <openssl/sha.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -447,6 +448,58 @@ TEST_F(TlsPair, AWebSocketRunsOverIt) {
       },
       asio::use_future);
   EXPECT_EQ(f.get(), "300000:ok");
+}
+
+// An idle WebSocket over the lean stream holds no TLS record buffers: after traffic both ways,
+// with the server's next read pending, OpenSSL has released the buffers it read and wrote
+// with (SSL_MODE_RELEASE_BUFFERS, and the read waits for readiness before calling SSL_read
+// again), so freeing them frees nothing. A server holds tens of thousands of such links; a
+// held buffer costs ~17 KB each way. The read then completes normally.
+TEST_F(TlsPair, AnIdleWebSocketHoldsNoRecordBuffers) {
+  auto [c, s] = Handshake(pki_.client.get(), "127.0.0.1");
+  ASSERT_TRUE(c.ok() && s.ok());
+  namespace websocket = boost::beast::websocket;
+  websocket::stream<TlsStreamRef> server{TlsStreamRef(*server_tls_)};
+  websocket::stream<TlsStreamRef> client{TlsStreamRef(*client_tls_)};
+  char first[64];
+  std::promise<std::string> idle_read;
+  auto busy = asio::co_spawn(
+      ioc_,
+      [&]() -> asio::awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        co_await (server.async_accept(asio::use_awaitable) &&
+                  client.async_handshake("127.0.0.1", "/link", asio::use_awaitable));
+        const std::string big(100000, 'z');  // records of full size, both ways
+        boost::beast::flat_buffer sb, cb;
+        co_await (client.async_write(asio::buffer(big), asio::use_awaitable) &&
+                  server.async_read(sb, asio::use_awaitable));
+        co_await (server.async_write(asio::buffer(big), asio::use_awaitable) &&
+                  client.async_read(cb, asio::use_awaitable));
+        // The server waits for the next message, lending the read only a small array.
+        server.async_read_some(asio::buffer(first), [&](error_code ec, std::size_t n) {
+          idle_read.set_value(ec ? ec.message() : std::string(first, n));
+        });
+      },
+      asio::use_future);
+  busy.get();
+  // On the io_context's thread, the only one allocating: what would freeing the buffers free?
+  auto freed = asio::co_spawn(
+      ioc_,
+      [&]() -> asio::awaitable<long> {
+        const auto before = static_cast<long>(mallinfo2().uordblks);
+        EXPECT_EQ(SSL_free_buffers(server_tls_->native_handle()), 1);
+        EXPECT_EQ(SSL_free_buffers(client_tls_->native_handle()), 1);
+        co_return before - static_cast<long>(mallinfo2().uordblks);
+      },
+      asio::use_future);
+  EXPECT_LT(freed.get(), 1024) << "an idle TLS connection held record buffers";
+  auto sent = asio::co_spawn(
+      ioc_, client.async_write(asio::buffer(std::string("hello")), asio::use_awaitable),
+      asio::use_future);
+  sent.get();
+  auto got = idle_read.get_future();
+  ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "hello");
 }
 
 }  // namespace

@@ -30,11 +30,12 @@ def _read_exact(sock, n):
     return data
 
 
-def ws_frame(text):
-    """One masked client text frame (RFC 6455 5.2) carrying `text`."""
-    payload = text.encode()
+def ws_frame(text, opcode=0x1, fin=True):
+    """One masked client frame (RFC 6455 5.2) carrying `text` (str or bytes): by default a
+    whole text message."""
+    payload = text.encode() if isinstance(text, str) else text
     mask = os.urandom(4)
-    head = bytes([0x81])  # FIN + text
+    head = bytes([(0x80 if fin else 0) | opcode])
     n = len(payload)
     if n < 126:
         head += bytes([0x80 | n])
@@ -51,16 +52,21 @@ def _send_text(sock, text):
     sock.sendall(ws_frame(text))
 
 
+def read_frame(sock):
+    """(opcode, payload) of the server's next frame."""
+    b0, b1 = _read_exact(sock, 2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", _read_exact(sock, 2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", _read_exact(sock, 8))[0]
+    return b0 & 0x0F, _read_exact(sock, n)  # server frames are not masked
+
+
 def _read_message(sock):
     """The next text message as a string; None if the server closes instead."""
     while True:
-        b0, b1 = _read_exact(sock, 2)
-        opcode, n = b0 & 0x0F, b1 & 0x7F
-        if n == 126:
-            n = struct.unpack("!H", _read_exact(sock, 2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", _read_exact(sock, 8))[0]
-        payload = _read_exact(sock, n)  # server frames are not masked
+        opcode, payload = read_frame(sock)
         if opcode == 0x8:
             return None
         if opcode == 0x1:
