@@ -285,9 +285,43 @@ class PointInTimeRecovery(unittest.TestCase):
         self.assertNotEqual(docker("exec", pg, "test", "-e", "/var/lib/postgresql/data/lattice-restore-wal",
                                    check=False).returncode, 0, "the restore WAL is removed once recovery ends")
         docker("stop", pg)
+        # The same restore again (an agent restarted after it) finds it finished: nothing changes.
+        rc, res, err = e.tool("restore", "--id", "pitr-1", "--data", "/restore", *e.common(),
+                              network=e.net, volumes=[f"{vol}:/restore"])
+        self.assertEqual((rc, res.get("already_restored")), (0, True), (res, err))
+        # A directory holding something else is never overwritten.
+        junk = e.volume("junk")
+        docker("run", "--rm", "-v", f"{junk}:/restore", "--entrypoint", "touch", PGTOOLS, "/restore/mine")
         rc, res, _ = e.tool("restore", "--id", "pitr-1", "--data", "/restore", *e.common(),
-                            network=e.net, volumes=[f"{vol}:/restore"])
+                            network=e.net, volumes=[f"{junk}:/restore"])
         self.assertEqual((rc, res["error"]), (1, "data-dir-not-empty"))
+
+        # Into a new workload: a restore that died half-way (its marker left behind) is started
+        # over; recovery runs inside the tool and the role gets the new password, so the
+        # database starts already promoted and only the new password lets anyone in.
+        vol = e.volume("newcreds")
+        docker("run", "--rm", "-v", f"{vol}:/restore", "--entrypoint", "sh", PGTOOLS, "-c",
+               "touch /restore/.lattice-restore-incomplete /restore/PG_VERSION /restore/half-written")
+        newpw = e.secret("newpw", "N3w-passw0rd-after-restore")
+        rc, res, err = e.tool("restore", "--id", "pitr-1", "--data", "/restore", "--target-time", t,
+                              "--new-password-file", "/run/secrets/newpw", *e.common(), network=e.net,
+                              volumes=[f"{vol}:/restore", f"{newpw}:/run/secrets/newpw:ro"])
+        self.assertEqual(rc, 0, (res, err))
+        self.assertIs(res["password_set"], True)
+        listing = docker("run", "--rm", "-v", f"{vol}:/restore", "--entrypoint", "ls", PGTOOLS, "-A",
+                         "/restore").stdout.split()
+        for gone in (".lattice-restore-incomplete", "half-written", "recovery.signal", "lattice-restore-wal"):
+            self.assertNotIn(gone, listing)
+        pg = e.run_detached("newcreds-db", "--network", e.net, "-v", f"{vol}:/var/lib/postgresql/data",
+                            POSTGRES)
+        wait_until("the restored database", lambda: e.sql("SELECT 1", container=pg, check=False) == "1", 90)
+        self.assertEqual(e.sql("SELECT count(*) FROM pitr", container=pg), "250")
+
+        def login(password):
+            return docker("exec", "-e", f"PGPASSWORD={password}", pg, "psql", "-XAtq", "-h", "127.0.0.1",
+                          "-U", DB_USER, "-d", DB_NAME, "-c", "SELECT 1", check=False).returncode
+        self.assertEqual(login("N3w-passw0rd-after-restore"), 0)
+        self.assertNotEqual(login(DB_PASSWORD), 0, "the backup's old password must not open the restore")
 
         # The backup alone: only the first rows. Owned by a uid nobody has: the database
         # image's entry point must hand the files to its postgres user.
@@ -397,6 +431,20 @@ class TargetErrors(unittest.TestCase):
         self.assertEqual((rc, res["error"]), (1, "backup-missing"), res)
         rc, res, _ = e.tool("backup", "--id", "../x", *e.common())
         self.assertEqual((rc, res["error"]), (2, "bad-argument"), res)
+
+    def test_drop_slot(self):
+        """A removed archiver's slot is dropped (else the server keeps WAL for it forever); an
+        absent one is fine; the running archiver's active slot is refused, not broken."""
+        e = ENV
+        e.sql("SELECT 1 FROM pg_create_physical_replication_slot('spare', true)")
+        rc, res, err = e.tool("drop-slot", "--slot", "spare", *e.common())
+        self.assertEqual((rc, res.get("dropped")), (0, True), (res, err))
+        self.assertEqual(e.sql("SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'spare'"), "0")
+        rc, res, err = e.tool("drop-slot", "--slot", "spare", *e.common())
+        self.assertEqual((rc, res.get("dropped")), (0, False), (res, err))
+        rc, res, _ = e.tool("drop-slot", *e.common())  # lattice_wal, in use by the archiver
+        self.assertEqual((rc, res["error"]), (1, "database-error"), res)
+        self.assertEqual(e.sql("SELECT active FROM pg_replication_slots WHERE slot_name = 'lattice_wal'"), "t")
 
 
 class Catalogue(unittest.TestCase):

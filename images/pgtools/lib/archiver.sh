@@ -188,3 +188,25 @@ cmd_wal() {
             covered_lsn: ($l | opt)}' \
     --arg n "$UPLOADED" --arg c "$COVERED" --arg l "$COVERED_LSN"
 }
+
+# drop-slot: the archiver is gone for good (the policy was removed): drop its replication slot,
+# or the server keeps every WAL segment from now on for a reader that never comes back. Stop the
+# archiver first (an active slot cannot be dropped). A slot that does not exist is fine.
+cmd_drop_slot() {
+  setup_pgpass
+  identify || die_classified "connecting for replication as $PGUSER"
+  local slot_type
+  slot_type=$(psql -XAtw "dbname=replication replication=true" -c "READ_REPLICATION_SLOT $SLOT" 2>"$TMP/slot.err" | cut -d'|' -f1) ||
+    { classify_db "$TMP/slot.err"; die_classified "reading replication slot $SLOT"; }
+  if [[ -z $slot_type ]]; then
+    emit_ok '{slot: $s, dropped: false}' --arg s "$SLOT"
+    return 0
+  fi
+  if ! pg_receivewal --drop-slot --slot="$SLOT" -w 2>"$TMP/slot.err"; then
+    cat "$TMP/slot.err" >&2
+    classify_db "$TMP/slot.err"
+    die_classified "dropping replication slot $SLOT"
+  fi
+  log "drop-slot: dropped replication slot $SLOT"
+  emit_ok '{slot: $s, dropped: true}' --arg s "$SLOT"
+}

@@ -68,7 +68,7 @@ extract_base() {
     fail backup-damaged "base/$id.tar.zst does not hold a PostgreSQL base backup"
   if [[ -f $dir/backup_manifest ]]; then
     # Checks every file's size and CRC32C against the manifest, and parses the WAL in pg_wal.
-    if ! pg_verifybackup -q "$dir" >"$TMP/verifybackup.err" 2>&1; then
+    if ! pg_verifybackup -q -i "$RESTORE_MARKER" "$dir" >"$TMP/verifybackup.err" 2>&1; then
       cat "$TMP/verifybackup.err" >&2
       fail backup-damaged "pg_verifybackup rejects backup $id: $(head -n 3 "$TMP/verifybackup.err" | tr '\n' ' ')"
     fi
@@ -216,17 +216,90 @@ restore_result() { # restore_result EXTRA_JQ [args]: the common restore/verify r
     --arg lc "$R_LAST_COMMIT" --arg bet "$B_END_TIME" --arg d "$(($(now_ms) - T0))" "$@"
 }
 
+# A restore in progress: written into the data directory before anything else, removed as the
+# very last step. A directory holding it was left by a restore that died (the job's container
+# was killed): the next restore empties it and starts over.
+RESTORE_MARKER=.lattice-restore-incomplete
+
 cmd_restore() {
   [[ -n $ID ]] || usage_error "restore needs --id"
   [[ -n $DATA ]] || usage_error "restore needs --data DIR"
-  setup_target
+  if [[ -n $NEW_PASSWORD_FILE ]]; then
+    [[ -r $NEW_PASSWORD_FILE && -s $NEW_PASSWORD_FILE ]] || usage_error "--new-password-file $NEW_PASSWORD_FILE cannot be read"
+  fi
   mkdir -p -- "$DATA"
-  [[ -z $(ls -A -- "$DATA") ]] || fail data-dir-not-empty "$DATA is not empty; restore only into an empty data directory"
+  if [[ -e $DATA/$RESTORE_MARKER ]]; then
+    log "restore: $DATA holds an unfinished restore; emptying it"
+    find "$DATA" -mindepth 1 -delete
+  elif [[ -n $(ls -A -- "$DATA") ]]; then
+    # Idempotent: the agent runs the same restore again after a restart; a finished restore is
+    # a data directory without the marker.
+    [[ -f $DATA/PG_VERSION ]] || fail data-dir-not-empty "$DATA is not empty; restore only into an empty data directory"
+    log "restore: $DATA already holds a finished restore"
+    emit_ok '{id: $id, already_restored: true, data: $data}' --arg id "$ID" --arg data "$DATA"
+    return 0
+  fi
+  setup_target
   RESTORE_DIR=$DATA  # was empty: on failure, on_exit empties it again
+  : >"$DATA/$RESTORE_MARKER"
   T0=$(now_ms)
   restore_into "$ID" "$DATA" "$OWNER"
   log "restore $ID into $DATA: $R_MODE, $R_SEGMENTS WAL segments, owner $R_OWNER"
-  restore_result '{data: $data, owner: $owner}' --arg data "$DATA" --arg owner "$R_OWNER"
+  local password_set=false
+  if [[ -n $NEW_PASSWORD_FILE ]]; then
+    recover_and_set_password "$DATA"
+    password_set=true
+  fi
+  rm -f -- "$DATA/$RESTORE_MARKER"
+  RESTORE_DIR=''
+  restore_result '{data: $data, owner: $owner, password_set: ($pw == "true")}' --arg data "$DATA" \
+    --arg owner "$R_OWNER" --arg pw "$password_set"
+}
+
+# recover_and_set_password DIR: runs the recovery now (socket only, as the data's owner), gives
+# the backup's role the password in --new-password-file, and shuts down cleanly, so the
+# database container starts on a promoted cluster that accepts only the new credentials.
+recover_and_set_password() {
+  local data=$1 sock=$TMP/sock pid
+  mkdir -p "$sock"
+  chown "$R_OWNER" "$sock"
+  printf 'local all all trust\n' >"$TMP/hba.conf"
+  chmod 644 "$TMP/hba.conf"
+  chmod 755 "$TMP"
+  log "restore: running recovery and setting the new password (unix socket only)"
+  setpriv --reuid="${R_OWNER%%:*}" --regid="${R_OWNER##*:}" --clear-groups \
+    postgres -D "$data" -c listen_addresses='' -c unix_socket_directories="$sock" -c port=5432 \
+    -c hba_file="$TMP/hba.conf" -c hot_standby=off -c archive_mode=off \
+    -c shared_buffers=128MB -c huge_pages=off -c logging_collector=off \
+    -c max_wal_senders=0 -c max_replication_slots=0 -c wal_level=replica \
+    >"$TMP/postgres.log" 2>&1 &
+  pid=$!
+  CHILDREN+=("$pid")
+  local deadline=$((SECONDS + TIMEOUT)) state=''
+  local psql=(psql -XAtq -v ON_ERROR_STOP=1 -h "$sock" -p 5432 -U "$B_USER" -d template1)
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      cat "$TMP/postgres.log" >&2
+      fail restore-failed "PostgreSQL stopped during recovery: $(grep -E 'FATAL|PANIC' "$TMP/postgres.log" | tail -n 2 | tr '\n' ' ')"
+    fi
+    state=$("${psql[@]}" -c 'SELECT pg_is_in_recovery()' 2>/dev/null || true)
+    [[ $state == f ]] && break
+    ((SECONDS < deadline)) || fail restore-failed "recovery did not end within $TIMEOUT s"
+    sleep 0.5
+  done
+  # psql variables quote the role (:"role") and the password (:'pw'); neither is spliced into
+  # the SQL text, and the password reaches psql through its environment, not its argv.
+  if ! LATTICE_NEW_PASSWORD=$(<"$NEW_PASSWORD_FILE") "${psql[@]}" -v role="$B_USER" -f - \
+    >/dev/null 2>"$TMP/q.err" <<'SQL'; then
+\getenv pw LATTICE_NEW_PASSWORD
+ALTER ROLE :"role" PASSWORD :'pw';
+CHECKPOINT;
+SQL
+    fail restore-failed "setting the new password failed: $(tool_message "$TMP/q.err")"
+  fi
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  [[ ! -f $data/postmaster.pid ]] || fail restore-failed "PostgreSQL did not shut down cleanly after recovery"
 }
 
 # verify: restore into a scratch directory, start PostgreSQL there (socket only, as postgres),
