@@ -13,4 +13,60 @@ std::string FormatTimestamp(std::int64_t unix_seconds) {
   return buf;
 }
 
+std::optional<std::int64_t> ParseTimestampMicros(std::string_view s) {
+  // YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}](Z|±HH:MM)
+  auto digits = [&](std::size_t at, std::size_t n, int& out) {
+    if (at + n > s.size()) return false;
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int year, mon, day, hour, min, sec;
+  if (s.size() < 20 || !digits(0, 4, year) || s[4] != '-' || !digits(5, 2, mon) || s[7] != '-' ||
+      !digits(8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(11, 2, hour) || s[13] != ':' || !digits(14, 2, min) || s[16] != ':' ||
+      !digits(17, 2, sec))
+    return std::nullopt;
+  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59)
+    return std::nullopt;
+  std::size_t at = 19;
+  std::int64_t micros = 0;
+  if (at < s.size() && s[at] == '.') {
+    std::size_t n = 0;
+    for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, ++n)
+      if (n < 6) micros = micros * 10 + (s[at] - '0');
+    if (n == 0) return std::nullopt;
+    for (; n < 6; ++n) micros *= 10;
+  }
+  std::int64_t offset = 0;
+  if (at < s.size() && (s[at] == 'Z' || s[at] == 'z')) {
+    ++at;
+  } else if (at < s.size() && (s[at] == '+' || s[at] == '-')) {
+    int oh, om;
+    if (!digits(at + 1, 2, oh) || at + 3 >= s.size() || s[at + 3] != ':' ||
+        !digits(at + 4, 2, om) || oh > 23 || om > 59)
+      return std::nullopt;
+    offset = (s[at] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    at += 6;
+  } else {
+    return std::nullopt;  // a zone is required: the server's must not decide what was meant
+  }
+  if (at != s.size()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  const std::time_t t = timegm(&tm);
+  std::tm back{};
+  gmtime_r(&t, &back);
+  if (back.tm_mday != day || back.tm_mon != mon - 1) return std::nullopt;  // e.g. 31 February
+  return (static_cast<std::int64_t>(t) - offset) * 1'000'000 + micros;
+}
+
 }  // namespace lattice

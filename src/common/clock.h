@@ -5,7 +5,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace lattice {
 
@@ -38,5 +40,8 @@ class ManualClock final : public Clock {
 
 // RFC 3339 UTC timestamp, e.g. "2026-11-25T00:17:13Z".
 std::string FormatTimestamp(std::int64_t unix_seconds);
+// An RFC 3339 timestamp with its zone ("2026-11-25T00:17:13Z", "…T01:17:13.25+01:00"; a space
+// may stand for the "T") as microseconds since the epoch; nullopt if it is not one.
+std::optional<std::int64_t> ParseTimestampMicros(std::string_view text);
 
 }  // namespace lattice

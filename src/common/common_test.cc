@@ -35,6 +35,19 @@ TEST(Clock, FormatsRfc3339) {
   EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00Z");
 }
 
+TEST(Clock, ParsesRfc3339WithAZoneOnly) {
+  EXPECT_EQ(ParseTimestampMicros("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(ParseTimestampMicros("2026-12-07T08:00:00Z"), 1796630400LL * 1'000'000);
+  EXPECT_EQ(ParseTimestampMicros("2026-12-07 09:30:00.25+01:30"),
+            1796630400LL * 1'000'000 + 250'000);
+  EXPECT_EQ(ParseTimestampMicros("2026-12-07T07:00:00.123456789-01:00"),
+            1796630400LL * 1'000'000 + 123'456);
+  for (const char* bad : {"", "2026-12-07T08:00:00", "2026-12-07", "2026-02-31T00:00:00Z",
+                          "2026-12-07T24:00:00Z", "2026-12-07T08:00:00Zjunk",
+                          "2026-12-07T08:00:00.Z", "2026-12-07T08:00:00+0100", "yesterday"})
+    EXPECT_EQ(ParseTimestampMicros(bad), std::nullopt) << bad;
+}
+
 TEST(Json, ParsesObjectsOnly) {
   EXPECT_TRUE(ParseJsonObject(R"({"a":1})").ok());
   EXPECT_FALSE(ParseJsonObject("[1]").ok());

@@ -128,6 +128,7 @@ std::string EncodeStoredSpec(const RenderedWorkload& s) {
         {"read_only_rootfs", c.read_only_rootfs},
         {"tmpfs", json::array(c.tmpfs.begin(), c.tmpfs.end())}};
   }
+  if (s.restore) out["restore"] = RestoreToJson(*s.restore);
   return json::serialize(out);
 }
 
@@ -189,6 +190,13 @@ Result<StoredSpec> DecodeStoredSpec(std::string_view text) {
     c.tmpfs = cf.Strings("tmpfs");
     f.Absorb(cf);
     s.confinement = std::move(c);
+  }
+  if (const json::value* rv = f.Get("restore"); rv && rv->is_object()) {
+    RestoreSource r;
+    std::string err;
+    if (!RestoreFromJson(rv->as_object(), r, err))
+      return Error::Internal("stored workload spec: restore: " + err);
+    s.restore = std::move(r);
   }
   for (const json::object* sf : f.Objects("secret_files")) {
     Fields ff(*sf, "secret_files: ");

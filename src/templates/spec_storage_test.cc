@@ -17,6 +17,9 @@ RenderedWorkload Full() {
   s.readiness = {Readiness::Kind::kPostgres, 5432, "", "u", "pw", "db"};
   s.confinement = Confinement{{"CHOWN", "SETUID"}, "", true, {"/tmp"}};
   s.secret_files = {{"postgres_password", "pw"}};
+  s.restore = RestoreSource{{"https://s3.example", "b", "eu", "p/wl_0", "AK", "SK", "", 0},
+                            "bk_1",
+                            "2026-12-07 08:00:00.000000+00"};
   return s;
 }
 
@@ -31,6 +34,9 @@ TEST(SpecStorage, RoundTripsEveryMemberInTheCurrentFormat) {
   EXPECT_EQ(back->spec.readiness.kind, Readiness::Kind::kPostgres);
   ASSERT_TRUE(back->spec.confinement.has_value());
   EXPECT_TRUE(back->spec.confinement->read_only_rootfs);
+  ASSERT_TRUE(back->spec.restore.has_value());
+  EXPECT_EQ(back->spec.restore->target.secret_key, "SK");
+  EXPECT_EQ(back->spec.restore->target_time, "2026-12-07 08:00:00.000000+00");
 }
 
 TEST(SpecStorage, ReadsRowsWrittenBeforeTheFormatExisted) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "templates/restore_source.h"
 
 namespace lattice::templates {
 
@@ -111,6 +112,9 @@ struct RenderedWorkload {
   // DefaultConfinement when it assigns them.
   std::optional<Confinement> confinement;
   std::vector<SecretFile> secret_files;
+  // A workload restored from a backup (postgres only): its data volume is filled from the
+  // backup before the container first starts (restore_source.h).
+  std::optional<RestoreSource> restore;
 };
 
 // Generated secrets: postgres {username "u"+10 [a-z0-9], password 32 [A-Za-z0-9], database
