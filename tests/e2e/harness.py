@@ -264,6 +264,18 @@ class EventTail:
         self._thread.join(timeout=5)
 
 
+def workload_ids(*clients):
+    """Every workload the clients' users have (best effort): call before stopping the server, so a
+    test class's tearDown can remove from the engine whatever a failed test left behind."""
+    ids = []
+    for c in clients:
+        try:
+            ids += [w["id"] for w in c.call("GET", "/api/v1/workloads")[2]["items"]]
+        except Exception:  # the server is already gone: nothing to ask
+            pass
+    return ids
+
+
 def endpoint(workload, name=None):
     for ep in workload["endpoints"]:
         if name is None or ep["name"] == name:

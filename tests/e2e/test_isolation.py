@@ -11,7 +11,7 @@ import socket
 import threading
 import unittest
 
-from harness import BUSYBOX, Client, Docker, LatticeDev, skip_reason, wait_until
+from harness import (BUSYBOX, Client, Docker, LatticeDev, skip_reason, wait_until, workload_ids)
 
 REASON = skip_reason()
 DEBIAN = "lattice/postgres:15"  # its entry point runs any command other than `postgres` as is
@@ -106,12 +106,13 @@ class IsolationTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        ids = workload_ids(cls.alice, cls.bob)
         try:
             cls.srv.stop()
         finally:
-            for c in (cls.alice, cls.bob):
-                for w in c.call("GET", "/api/v1/workloads")[2]["items"] if cls.srv.running else []:
-                    cls.docker.remove_labelled(f"lattice.workload={w['id']}")
+            # Whatever a failed test left behind on the engine.
+            for wid in ids:
+                cls.docker.remove_labelled(f"lattice.workload={wid}")
             cls.srv.cleanup()
 
     def shell(self, *cmd, timeout=60):

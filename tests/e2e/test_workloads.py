@@ -9,8 +9,8 @@ import sys
 import time
 import unittest
 
-from harness import (BUSYBOX, Client, Docker, LatticeDev, endpoint, http_get, psql, skip_reason,
-                     wait_until)
+from harness import (BUSYBOX, Client, Docker, endpoint, http_get, LatticeDev, psql, skip_reason,
+                     wait_until, workload_ids)
 
 REASON = skip_reason()
 S3CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images", "s3check.py")
@@ -36,13 +36,13 @@ class WorkloadsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        ids = workload_ids(cls.alice, cls.bob)
         try:
             cls.srv.stop()
         finally:
             # Whatever a failed test left behind on the engine.
-            for c in (cls.alice, cls.bob):
-                for w in c.call("GET", "/api/v1/workloads")[2]["items"] if cls.srv.running else []:
-                    cls.docker.remove_labelled(f"lattice.workload={w['id']}")
+            for wid in ids:
+                cls.docker.remove_labelled(f"lattice.workload={wid}")
             cls.srv.cleanup()
 
     def test_postgres_connect_persist_delete(self):
