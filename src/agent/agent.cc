@@ -54,6 +54,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<runtime::Runtime> runtime)
 }
 
 Agent::~Agent() {
+  wal_archivers_.reset();
   backup_jobs_.reset();
   tunnel_.reset();
   log_pump_.reset();
@@ -104,9 +105,10 @@ Status Agent::Run() {
     }
   });
   ioc_.run();
-  // Containers keep running; the next agent adopts them.
+  // Containers keep running (archivers too); the next agent adopts them.
   tunnel_.reset();
   log_pump_.reset();
+  if (wal_archivers_) wal_archivers_->Stop();
   if (reconciler_) reconciler_->Stop();
   if (fatal_) return *fatal_;
   return Status::Ok();
@@ -253,6 +255,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
   if (!reconciler_) {
     ReconcilerOptions ro = options_.tuning.reconciler;
     ro.node_id = identity_->node_id;
+    ro.tool_image = options_.tuning.backups.image;  // one tool image for backups and restores
     reconciler_ = std::make_unique<Reconciler>(
         std::move(ro), *runtime_, [this](const link::StatusReport& s) { PostSend(0, s); });
     reconciler_->Start();
@@ -270,17 +273,23 @@ Status Agent::OnWelcome(const link::Welcome& w) {
         },
         [this](link::StreamFail f) { PostSend(0, std::move(f)); });
     tunnel_->Start();
-    backup_jobs_ = std::make_unique<BackupJobs>(
-        ioc_.get_executor(), *runtime_,
+    DatabaseLookup database =
         [this](const std::string& workload_id) -> std::optional<DatabaseAccess> {
-          auto a = reconciler_->AssignmentOf(workload_id);
-          if (!a || a->spec.readiness.kind != templates::Readiness::Kind::kPostgres)
-            return std::nullopt;
-          return DatabaseAccess{ContainerName(workload_id), a->spec.readiness.username,
-                                a->spec.readiness.password};
-        },
+      auto a = reconciler_->AssignmentOf(workload_id);
+      if (!a || a->desired_state == DesiredState::kDeleted ||
+          a->spec.readiness.kind != templates::Readiness::Kind::kPostgres)
+        return std::nullopt;
+      return DatabaseAccess{ContainerName(workload_id), a->spec.readiness.username,
+                            a->spec.readiness.password};
+    };
+    backup_jobs_ = std::make_unique<BackupJobs>(
+        ioc_.get_executor(), *runtime_, database,
         [this](link::BackupResult r) { PostSend(0, std::move(r)); }, options_.tuning.backups);
     backup_jobs_->RemoveLeftovers();
+    WalArchiverOptions wo = options_.tuning.archivers;
+    wo.image = options_.tuning.backups.image;
+    wal_archivers_ = std::make_unique<WalArchivers>(*runtime_, database, wo);
+    wal_archivers_->Start();
   }
   reconciler_->SetAllowedRegistries(registries);
   return Status::Ok();
@@ -321,6 +330,8 @@ void Agent::Dispatch(link::Message m) {
     tunnel_->Open(std::move(*so));
   } else if (auto* b = std::get_if<link::BackupRun>(&m)) {
     backup_jobs_->Run(std::move(*b));
+  } else if (auto* as = std::get_if<link::ArchiveSet>(&m)) {
+    wal_archivers_->Set(std::move(*as));
   } else if (auto* e = std::get_if<link::LinkError>(&m)) {
     spdlog::error("event=server_error error=\"{}\"", e->message);
   } else {

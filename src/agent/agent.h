@@ -34,6 +34,7 @@
 #include "agent/log_pump.h"
 #include "agent/node_identity.h"
 #include "agent/reconciler.h"
+#include "agent/wal_archivers.h"
 #include "common/result.h"
 #include "link/protocol.h"
 #include "runtime/runtime.h"
@@ -52,6 +53,7 @@ struct AgentTuning {
   ReconcilerOptions reconciler;  // node_id is filled in by the agent
   LogPumpOptions logs;
   BackupJobOptions backups;
+  WalArchiverOptions archivers;
 };
 
 struct AgentOptions {
@@ -134,8 +136,9 @@ class Agent {
   // Created at the first welcome (the node id goes on container labels); outlive the link.
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<LogPump> log_pump_;
-  std::unique_ptr<TunnelClient> tunnel_;     // carries stream.open; uses reconciler_'s ports
-  std::unique_ptr<BackupJobs> backup_jobs_;  // backup.run; reads reconciler_'s assignments
+  std::unique_ptr<TunnelClient> tunnel_;         // carries stream.open; uses reconciler_'s ports
+  std::unique_ptr<BackupJobs> backup_jobs_;      // backup.run; reads reconciler_'s assignments
+  std::unique_ptr<WalArchivers> wal_archivers_;  // archive.set; reads reconciler_'s assignments
 };
 
 }  // namespace lattice::agent

@@ -1,6 +1,6 @@
 // FakeRuntime: an in-memory runtime::Runtime for the agent's hermetic tests (the supervisor and
 // the diff loop), where a real engine cannot be made to hang or fail on cue. Images, containers
-// and networks live in maps; containers "run" when started and never exit on their own. Tests
+// and networks live in maps; containers "run" when started and exit only when told (Exit). Tests
 // can hold one image's pull until they release it (HoldPull/ReleasePull), make the next creates
 // fail (FailCreates), and count calls. Test-only; thread-safe.
 #pragma once
@@ -51,6 +51,22 @@ class FakeRuntime final : public runtime::Runtime {
     return it == pulls_.end() ? 0 : it->second;
   }
   int creates() const { return creates_; }
+  // The spec the container named `name` was created with (empty if none was).
+  runtime::ContainerSpec SpecOf(const std::string& name) const {
+    std::lock_guard lock(mu_);
+    auto it = specs_.find(name);
+    return it == specs_.end() ? runtime::ContainerSpec{} : it->second;
+  }
+  // The container named `name` exits with `code`, having printed `logs` (what Logs returns).
+  void Exit(const std::string& name, int code, std::string logs) {
+    std::lock_guard lock(mu_);
+    if (auto* c = Find(name)) {
+      c->running = false;
+      c->state = "exited";
+      c->exit_code = code;
+      logs_[c->id] = std::move(logs);
+    }
+  }
 
   Status Ping() override { return Status::Ok(); }
   Result<runtime::NodeInfo> Info() override {
@@ -92,6 +108,7 @@ class FakeRuntime final : public runtime::Runtime {
       c.ports.push_back(p);
     }
     containers_[c.id] = c;
+    specs_[spec.name] = spec;
     return c.id;
   }
   Status Start(const std::string& id) override { return SetRunning(id, true); }
@@ -139,7 +156,11 @@ class FakeRuntime final : public runtime::Runtime {
       if (c.labels.count(key)) out.push_back(c);
     return out;
   }
-  Result<std::string> Logs(const std::string&, int) override { return std::string(); }
+  Result<std::string> Logs(const std::string& id, int) override {
+    std::lock_guard lock(mu_);
+    auto it = logs_.find(id);
+    return it == logs_.end() ? std::string() : it->second;
+  }
 
  private:
   runtime::ContainerInfo* Find(const std::string& id_or_name) {
@@ -164,6 +185,8 @@ class FakeRuntime final : public runtime::Runtime {
   std::map<std::string, int> pulls_;
   std::map<std::string, runtime::ContainerInfo> containers_;  // by id
   std::map<std::string, runtime::NetworkInfo> networks_;      // by name
+  std::map<std::string, runtime::ContainerSpec> specs_;       // by name, as created
+  std::map<std::string, std::string> logs_;                   // by id, after Exit()
   int next_id_ = 0;
   std::atomic<int> creates_{0};
   int failing_creates_ = 0;

@@ -132,6 +132,7 @@ SupervisorOptions Reconciler::StepOptions(const ReconcilerOptions& o) {
   s.probe_timeout = o.probe_timeout;
   s.max_backoff = o.max_backoff;
   s.tenant_networks = o.tenant_networks;
+  s.tool_image = o.tool_image;
   return s;
 }
 

@@ -59,6 +59,7 @@ struct ReconcilerOptions {
   // One network per tenant (tenant_networks.h). Off only to measure what isolation costs.
   bool tenant_networks = true;
   TenantNetworkOptions networks;
+  std::string tool_image = "lattice/pgtools:15";  // restores (restore_job.h)
 };
 
 class Reconciler final : private SupervisorHost {

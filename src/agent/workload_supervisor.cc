@@ -8,6 +8,7 @@
 
 #include "agent/readiness.h"
 #include "agent/registry_guard.h"
+#include "agent/restore_job.h"
 #include "agent/workload_container.h"
 
 namespace lattice::agent {
@@ -80,6 +81,12 @@ bool WorkloadSupervisor::Reconcile(const link::Assignment& a, const runtime::Con
 }
 
 void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime::ContainerInfo* c) {
+  if (a.spec.restore) {  // a restore still running holds the data volume
+    if (Status st = CancelRestore(ctx_.runtime, a.workload_id); !st.ok()) {
+      Report(a, WorkloadStatus::kFailed, "could not end the restore: " + st.error().message);
+      return;
+    }
+  }
   if (c) {
     spdlog::info("event=container_remove workload={} container={}", a.workload_id, c->id);
     if (Status st = ctx_.runtime.Remove(c->id); !st.ok()) {
@@ -104,6 +111,7 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
 
 void WorkloadSupervisor::EnsureStopped(const link::Assignment& a, const runtime::ContainerInfo* c) {
   p_.expect_running = false;
+  if (a.spec.restore && !c) (void)CancelRestore(ctx_.runtime, a.workload_id);  // starts over
   if (c && c->running) {
     spdlog::info("event=container_stop workload={} container={}", a.workload_id, c->id);
     if (Status st = ctx_.runtime.Stop(c->id, ctx_.options.stop_grace); !st.ok()) {
@@ -135,6 +143,7 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
 
   if (!current) {
     if (now < p_.retry_at) return;  // keep the failure reported until the retry
+    if (a.spec.restore && !Restored(a, network)) return;
     current = CreateOrAdopt(a, network);
     if (!current) return;
   }
@@ -163,6 +172,28 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
     p_.running_since = now;
   }
   CheckReady(a, *current);
+}
+
+bool WorkloadSupervisor::Restored(const link::Assignment& a, const std::string& network) {
+  if (p_.restored) return true;
+  const RestoreOutcome out = StepRestore(ctx_.runtime, a, network, ctx_.options.tool_image);
+  switch (out.state) {
+    case RestoreOutcome::State::kDone:
+      p_.restored = true;
+      return true;
+    case RestoreOutcome::State::kRunning: {
+      const templates::RestoreSource& r = *a.spec.restore;
+      Report(a, WorkloadStatus::kCreating,
+             "restoring backup " + r.backup_id +
+                 (r.target_time.empty() ? "" : " to " + r.target_time));
+      return false;
+    }
+    case RestoreOutcome::State::kFailed:
+      p_.retry_at = ctx_.clock.Now() + Backoff(++p_.failures);
+      Report(a, WorkloadStatus::kFailed, out.message, {}, out.detail);
+      return false;
+  }
+  return false;
 }
 
 std::optional<runtime::ContainerInfo> WorkloadSupervisor::CreateOrAdopt(

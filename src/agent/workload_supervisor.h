@@ -5,7 +5,9 @@
 // container towards the desired state and reports what it saw:
 //   running  → ensure the image (registry guard before a pull), create or adopt, write the
 //              secret files, start, probe readiness: creating → starting → running; a container
-//              that exits on its own is reported failed and restarted after a backoff
+//              that exits on its own is reported failed and restarted after a backoff. A
+//              workload restored from a backup (spec.restore) first has its data volume filled
+//              by the restore job (restore_job.h), reported as creating, "restoring backup …"
 //   stopped  → stop (SIGTERM, then SIGKILL after the grace period) → stopped
 //   deleted  → remove the container and its named volumes, prune unused tenant networks
 // The supervisor keeps what it learnt for the generation it is acting on (started, ready,
@@ -51,6 +53,7 @@ struct SupervisorOptions {
   std::chrono::milliseconds probe_timeout{2000};  // one readiness attempt
   std::chrono::seconds max_backoff{60};           // between restarts / retries of a failure
   bool tenant_networks = true;                    // one network per tenant (tenant_networks.h)
+  std::string tool_image = "lattice/pgtools:15";  // the restore job's (restore_job.h)
 };
 
 // What a supervisor asks of the reconciler that owns it. Thread-safe.
@@ -108,6 +111,7 @@ class WorkloadSupervisor {
     bool expect_running = false;   // started (or adopted running) for this generation
     bool ready = false;            // readiness passed since the last start
     bool volumes_removed = false;  // desired deleted: done
+    bool restored = false;         // spec.restore: the data volume holds the restore
     TimePoint ready_deadline;
     TimePoint running_since;
     TimePoint retry_at;       // no new attempt before this (after a failure)
@@ -123,6 +127,9 @@ class WorkloadSupervisor {
   // Image, network, create or adopt, inspect: the container, or nullopt after reporting why not.
   std::optional<runtime::ContainerInfo> CreateOrAdopt(const link::Assignment& a,
                                                       const std::string& network);
+  // spec.restore, before the container exists: true once the volume holds the restore; else
+  // it is running (reported) or failed (reported, retried after the backoff).
+  bool Restored(const link::Assignment& a, const std::string& network);
   // Secret files, start, inspect; then readiness (CheckReady).
   void StartContainer(const link::Assignment& a, const runtime::ContainerInfo& c);
   void CheckReady(const link::Assignment& a, const runtime::ContainerInfo& c);

@@ -14,6 +14,8 @@
 #include "agent/agent_test_util.h"
 #include "agent/fake_runtime.h"
 #include "agent/reconciler.h"
+#include "agent/restore_job.h"
+#include "agent/workload_container.h"
 
 namespace lattice::agent {
 namespace {
@@ -234,6 +236,87 @@ TEST_F(SupervisorTest, AFailureDueWithinATickAsksForTheFastTick) {
   // The first backoff (1 s) is shorter than the default 2 s tick: look again soon.
   EXPECT_EQ(sup_.Step(Workload("a", kFastImage), std::nullopt), NextPass::kSoon);
   EXPECT_EQ(host_.states.back(), WorkloadStatus::kFailed);
+}
+
+// A workload restored from a backup: the tool container fills its data volume first; the
+// workload's own container is created only once the tool reported success, a failed restore is
+// retried after its backoff, and deleting the workload mid-restore ends the tool container.
+link::Assignment Restored(const std::string& id) {
+  link::Assignment a = Workload(id, kFastImage);
+  a.spec.volumes = {{"data", "/var/lib/postgresql/data"}};
+  a.spec.secret_files = {{"postgres_password", "new-secret"}};
+  templates::RestoreSource r;
+  r.target.bucket = "backups";
+  r.target.prefix = "clusters/wl_src";
+  r.target.access_key = "AK";
+  r.target.secret_key = "SK";
+  r.target.endpoint = "http://s3.example:9000";
+  r.backup_id = "bk_1";
+  r.target_time = "2026-12-07 08:00:00.000000+00";
+  a.spec.restore = r;
+  return a;
+}
+
+TEST_F(DiffLoopTest, ARestoredWorkloadStartsOnlyAfterItsRestoreSucceeded) {
+  StartReconciler(Options());
+  rec_->SetAssignments({Restored("r")});
+  const std::string tool = RestoreContainerName("r");
+  ASSERT_TRUE(Eventually([&] { return rt_.Inspect(tool).ok(); }));
+  auto creating = statuses_.WaitFor(
+      "r",
+      [](const auto& s) { return s.reason.find("restoring backup bk_1") != std::string::npos; },
+      seconds(5));
+  ASSERT_TRUE(creating);
+  EXPECT_EQ(creating->state, WorkloadStatus::kCreating);
+  const runtime::ContainerSpec spec = rt_.SpecOf(tool);
+  EXPECT_EQ(spec.image, "lattice/pgtools:15");
+  EXPECT_EQ(spec.command, (std::vector<std::string>{
+                              "restore", "--id", "bk_1", "--data", "/var/lib/postgresql/data",
+                              "--bucket", "backups", "--prefix", "clusters/wl_src",
+                              "--target-config", "/work/target.conf", "--new-password-file",
+                              "/work/password", "--target-time", "2026-12-07 08:00:00.000000+00"}));
+  ASSERT_EQ(spec.volumes.size(), 2u);
+  EXPECT_EQ(spec.volumes[0].volume, "lattice-r-data");
+  EXPECT_EQ(spec.volumes[0].container_path, "/var/lib/postgresql/data");
+  EXPECT_TRUE(spec.ports.empty()) << "a restore job publishes nothing";
+  std::this_thread::sleep_for(milliseconds(150));  // passes go by while the tool runs
+  EXPECT_FALSE(rt_.Inspect(ContainerName("r")).ok()) << "no database before the data is there";
+
+  // The tool fails: the workload is failed with the tool's reason, retried after the backoff.
+  rt_.Exit(tool, 1, R"({"ok":false,"error":"backup-damaged","message":"sha256 differs"})");
+  auto failed = statuses_.WaitState("r", 1, WorkloadStatus::kFailed, seconds(5));
+  ASSERT_TRUE(failed);
+  EXPECT_NE(failed->reason.find("backup-damaged: sha256 differs"), std::string::npos)
+      << failed->reason;
+  ASSERT_TRUE(Eventually([&] { return !rt_.Inspect(tool).ok(); })) << "removed after its result";
+  std::this_thread::sleep_for(milliseconds(150));
+  EXPECT_FALSE(rt_.Inspect(tool).ok()) << "no retry before the backoff";
+  clock_.Advance(seconds(2));
+  ASSERT_TRUE(Eventually([&] { return rt_.Inspect(tool).ok(); })) << "retried after the backoff";
+
+  const std::size_t before = statuses_.size();
+  rt_.Exit(tool, 0,
+           "restoring...\n"
+           R"({"ok":true,"id":"bk_1","recovery":"target-time"})");
+  auto running = statuses_.WaitFor(
+      "r", [](const auto& s) { return s.state == WorkloadStatus::kRunning; }, seconds(5), before);
+  ASSERT_TRUE(running) << ::testing::PrintToString(statuses_.States("r"));
+  EXPECT_FALSE(rt_.Inspect(tool).ok());
+  EXPECT_TRUE(rt_.Inspect(ContainerName("r")).ok());
+}
+
+TEST_F(DiffLoopTest, DeletingAWorkloadMidRestoreEndsTheRestore) {
+  StartReconciler(Options());
+  rec_->SetAssignments({Restored("d")});
+  const std::string tool = RestoreContainerName("d");
+  ASSERT_TRUE(Eventually([&] { return rt_.Inspect(tool).ok(); }));
+  link::Assignment gone = Restored("d");
+  gone.generation = 2;
+  gone.desired_state = DesiredState::kDeleted;
+  rec_->Upsert(gone);
+  ASSERT_TRUE(statuses_.WaitState("d", 2, WorkloadStatus::kDeleted, seconds(5)));
+  EXPECT_FALSE(rt_.Inspect(tool).ok());
+  EXPECT_FALSE(rt_.Inspect(ContainerName("d")).ok());
 }
 
 }  // namespace

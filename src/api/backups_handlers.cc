@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "api/workload_json.h"
 #include "common/clock.h"
 #include "common/json_util.h"
 #include "http/problem.h"
@@ -122,6 +123,19 @@ Result<control::PolicyRequest> ReadPolicy(const RequestContext& req) {
   return p;
 }
 
+Result<control::RestoreRequest> ReadRestore(const RequestContext& req) {
+  auto obj = ParseJsonObject(req.req.body());
+  if (!obj.ok()) return std::move(obj).error();
+  FieldReader r(*obj);
+  r.RefuseUnknown({"name", "backup_id", "target_time"});
+  control::RestoreRequest out;
+  out.name = r.RequiredString("name");
+  out.backup_id = r.OptionalString("backup_id").value_or("");
+  out.target_time = r.OptionalString("target_time").value_or("");
+  if (!r.ok()) return r.ToError();
+  return out;
+}
+
 }  // namespace
 
 void AddBackupRoutes(http::Router& router, ApiContext& ctx) {
@@ -203,6 +217,33 @@ void AddBackupRoutes(http::Router& router, ApiContext& ctx) {
                for (const auto& b : *list) items.push_back(BackupJson(b));
                co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
              });
+  // Restore into a new workload: 202 with the new workload (it restores, then starts).
+  router.Add(
+      bhttp::verb::post, "/api/v1/workloads/{id}/restore", Access::kUser,
+      [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+        const std::string id(req.Param("id"));
+        const audit::Actor who = audit::Actor::Of(*req.principal);
+        auto in = ReadRestore(req);
+        if (!in.ok()) co_return http::ProblemReply(in.error(), req.path);
+        auto plan = ctx.backups.PlanRestore(*req.principal, id, *in);
+        if (!plan.ok()) {
+          ctx.audit.Failure(who, "workload.restore", id, req.remote_addr, plan.error());
+          co_return http::ProblemReply(plan.error(), req.path);
+        }
+        // Written with the new workload, in its transaction.
+        auto created = ctx.control.CreateWorkload(
+            *req.principal, plan->request,
+            ctx.audit.Event(who, "workload.restore", "", req.remote_addr, true,
+                            "backup " + plan->backup.id + " of " + id + " into '" + in->name + "'" +
+                                (plan->target_time.empty() ? "" : " to " + plan->target_time)),
+            plan->extras);
+        if (!created.ok()) {
+          ctx.audit.Failure(who, "workload.restore", id, req.remote_addr, created.error());
+          co_return http::ProblemReply(created.error(), req.path);
+        }
+        ctx.backups.RestoreStarted(*plan, *created);
+        co_return http::JsonReply(bhttp::status::accepted, WorkloadJson(*created));
+      });
   router.Add(bhttp::verb::get, "/api/v1/workloads/{id}/backups/{backup_id}", Access::kUser,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
                auto b = ctx.backups.Get(*req.principal, std::string(req.Param("id")),

@@ -3,6 +3,7 @@
 //   POST/GET /api/v1/backup-targets, DELETE /api/v1/backup-targets/{id}
 //   PUT/GET/DELETE /api/v1/workloads/{id}/backup-policy
 //   POST/GET /api/v1/workloads/{id}/backups, GET /api/v1/workloads/{id}/backups/{backup_id}
+//   POST /api/v1/workloads/{id}/restore (a new workload from a backup, control/backups.h)
 // The JSON of targets (never their keys), policies and backups is here too; docs/openapi.yaml
 // is the contract. Changes are audited.
 #pragma once

@@ -1,5 +1,5 @@
-// backup target add|ls|rm, backup schedule, backup now, backup ls: PostgreSQL backups
-// (docs/backups.md). A target's secret key is read from a file or stdin, never taken as an
+// backup target add|ls|rm, backup schedule, backup now, backup ls, backup restore: PostgreSQL
+// backups (docs/backups.md). A target's secret key is read from a file or stdin, never taken as an
 // argument (it would show in `ps` and shell history).
 #include <boost/json.hpp>
 
@@ -11,6 +11,7 @@
 #include "cli/table.h"
 #include "cli/verbs.h"
 #include "cli/views.h"
+#include "cli/wait.h"
 
 namespace lattice::cli {
 namespace json = boost::json;
@@ -33,7 +34,11 @@ struct BackupFlags {
   int keep = 0;
   std::int64_t keep_days = 0;
   bool no_verify = false;
-  bool wait = false;  // now
+  bool wait = false;  // now, restore
+  std::string as;     // restore: the new workload's name
+  std::string backup_id;
+  std::string time;
+  int timeout_seconds = 600;
 };
 
 Result<std::string> ReadSecret(const std::string& file) {
@@ -215,6 +220,40 @@ int RunLs(const CLI::App& cmd, const BackupFlags& f) {
   return kExitOk;
 }
 
+int RunRestore(const CLI::App& cmd, const BackupFlags& f) {
+  if (f.backup_id.empty() && f.time.empty())
+    return Usage(cmd, "give --backup ID, --time TIMESTAMP, or both");
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  auto w = FindWorkload(*s.client, f.name);
+  if (!w.ok()) return Fail(cmd, w.error());
+  json::object body{{"name", f.as}};
+  if (!f.backup_id.empty()) body["backup_id"] = f.backup_id;
+  if (!f.time.empty()) body["target_time"] = f.time;
+  auto created = s->Post("/api/v1/workloads/" + Text(*w, "id") + "/restore", body);
+  if (!created.ok()) return Fail(cmd, created.error());
+  if (!created->is_object())
+    return Fail(cmd, Error::Unavailable("the server's answer is not a workload"));
+  json::object restored = created->as_object();
+  if (f.wait) {
+    auto done =
+        WaitFor(*s.client, restored, Goal::kRunning, std::chrono::seconds(f.timeout_seconds));
+    if (!done.ok()) return Fail(cmd, done.error());
+    restored = std::move(done).value();
+  }
+  if (f.output == "json") {
+    PrintJson(restored);
+    return kExitOk;
+  }
+  std::string out = "Restoring '" + f.name + "' into new workload " + f.as + " (" +
+                    Text(restored, "id") + "): " + Text(restored, "status") + ".\n";
+  const std::string conn = ConnectionDetails(restored);
+  if (!conn.empty()) out += conn;
+  if (!f.wait) out += "Follow it with `lattice inspect " + f.as + "`.\n";
+  Print(out);
+  return kExitOk;
+}
+
 CLI::App* Leaf(CLI::App& parent, Registry& reg, const char* name, const char* about,
                const char* example, std::shared_ptr<BackupFlags> f,
                int (*run)(const CLI::App&, const BackupFlags&)) {
@@ -279,6 +318,19 @@ void AddBackupVerbs(CLI::App& app, Registry& reg) {
   CLI::App* ls = Leaf(*backup, reg, "ls", "List a database's backups",
                       "lattice backup ls db -o json", bf, RunLs);
   ls->add_option("workload", bf->name, "The PostgreSQL workload (name or id)")->required();
+
+  auto xf = std::make_shared<BackupFlags>();
+  CLI::App* restore =
+      Leaf(*backup, reg, "restore", "Restore a backup into a new workload (new credentials)",
+           "lattice backup restore db --as db-yesterday --time 2026-12-06T18:00:00Z --wait", xf,
+           RunRestore);
+  restore->add_option("workload", xf->name, "The PostgreSQL workload backed up (name or id)")
+      ->required();
+  restore->add_option("--as", xf->as, "The new workload's name")->required();
+  restore->add_option("--backup", xf->backup_id, "The backup to restore (an id from `backup ls`)");
+  restore->add_option("--time", xf->time,
+                      "Recover to this moment (RFC 3339 with a zone, e.g. 2026-12-06T18:00:00Z)");
+  AddWaitOptions(*restore, xf->wait, xf->timeout_seconds, "running");
   AddChoiceGroup(*backup, reg, "command");
 }
 

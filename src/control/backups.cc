@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "common/random.h"
 #include "common/secretbox.h"
 #include "templates/builtin.h"
@@ -182,6 +183,7 @@ Result<store::BackupPolicy> Backups::PutPolicy(const Principal& who, const std::
   Timeline(*w, req.interval_seconds > 0
                    ? "backup policy set: every " + std::to_string(req.interval_seconds) + " s"
                    : "backup policy set: on demand");
+  SendArchive(*w, &*t);
   return p;
 }
 
@@ -198,7 +200,9 @@ Result<store::BackupPolicy> Backups::GetPolicy(const Principal& who,
 Status Backups::DeletePolicy(const Principal& who, const std::string& workload_id) {
   auto w = OwnedWorkload(who, workload_id);
   if (!w.ok()) return std::move(w).error();
-  return backups_.DeleteBackupPolicy(workload_id);
+  if (Status s = backups_.DeleteBackupPolicy(workload_id); !s.ok()) return s;
+  SendArchive(*w, nullptr);
+  return Status::Ok();
 }
 
 Result<store::Backup> Backups::BackupNow(const Principal& who, const std::string& workload_id) {
@@ -282,32 +286,41 @@ Result<store::Backup> Backups::Start(const store::Workload& w, const store::Back
 
 Result<link::BackupRun> Backups::Job(link::BackupOp op, const store::Backup& backup,
                                      const store::BackupTarget& target) {
-  auto keys = Open(target.keys_enc, keys_.secrets_key());
-  if (!keys.ok()) return std::move(keys).error();
-  auto creds = templates::CredentialsFromJson(*keys);
+  auto db = store_.GetWorkload(backup.workload_id);
+  auto reach = Reach(target, db.ok() ? db->node_id : backup.node_id);
+  if (!reach.ok()) return std::move(reach).error();
   link::BackupRun run;
   run.job_id = NewId("job");
   run.op = op;
   run.workload_id = backup.workload_id;
   run.backup_id = backup.id;
-  run.target.endpoint = target.endpoint;
-  run.target.bucket = target.bucket;
-  run.target.region = target.region;
-  run.target.prefix = target.prefix;
-  run.target.access_key = creds["access_key"];
-  run.target.secret_key = creds["secret_key"];
+  run.target = std::move(reach).value();
+  return run;
+}
+
+Result<templates::S3Target> Backups::Reach(const store::BackupTarget& target,
+                                           const std::string& node_id) {
+  auto keys = Open(target.keys_enc, keys_.secrets_key());
+  if (!keys.ok()) return std::move(keys).error();
+  auto creds = templates::CredentialsFromJson(*keys);
+  templates::S3Target t;
+  t.endpoint = target.endpoint;
+  t.bucket = target.bucket;
+  t.region = target.region;
+  t.prefix = target.prefix;
+  t.access_key = creds["access_key"];
+  t.secret_key = creds["secret_key"];
   if (!target.source_workload_id.empty()) {
     auto src = store_.GetWorkload(target.source_workload_id);
     if (!src.ok()) return Error::Conflict("The backup target's S3 workload no longer exists.");
-    auto db = store_.GetWorkload(backup.workload_id);
-    if (db.ok() && db->node_id != src->node_id)
+    if (src->node_id != node_id)
       return Error::Conflict(
           "The backup target's S3 workload runs on another node; use its public endpoint as "
           "an external target instead.");
-    run.target.workload_name = src->name;
-    run.target.workload_port = templates::builtin::kMinioS3Port;
+    t.workload_name = src->name;
+    t.workload_port = templates::builtin::kMinioS3Port;
   }
-  return run;
+  return t;
 }
 
 Result<std::vector<store::Backup>> Backups::List(const Principal& who,
@@ -423,7 +436,133 @@ void Backups::ApplyRetention(const store::Workload& w, const store::BackupPolicy
   }
 }
 
+Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string& workload_id,
+                                         const RestoreRequest& req) {
+  std::optional<std::int64_t> at;
+  if (!req.target_time.empty()) {
+    at = ParseTimestampMicros(req.target_time);
+    if (!at)
+      return Error::Invalid("The restore is not valid.",
+                            {{"target_time",
+                              "must be an RFC 3339 time with a zone, e.g. "
+                              "2026-12-07T08:00:00Z"}});
+    if (*at > (clock_.NowSeconds() + 1) * 1'000'000)
+      return Error::Invalid("The restore is not valid.", {{"target_time", "is in the future"}});
+  }
+  if (req.backup_id.empty() && !at)
+    return Error::Invalid("The restore is not valid.",
+                          {{"backup_id", "give a backup, a target_time, or both"}});
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  if (w->template_name != "postgres")
+    return Error::Conflict("Only PostgreSQL workloads can be restored so far.");
+  if (w->node_id.empty()) return Error::Conflict("The workload is not placed on a node.");
+
+  RestorePlan plan;
+  plan.source = *w;
+  if (!req.backup_id.empty()) {
+    auto b = Get(who, workload_id, req.backup_id);
+    if (!b.ok()) return std::move(b).error();
+    plan.backup = std::move(b).value();
+  } else {
+    auto list = backups_.ListBackups(workload_id);  // newest first
+    if (!list.ok()) return std::move(list).error();
+    auto it = std::find_if(list->begin(), list->end(), [&](const store::Backup& b) {
+      return b.status == BackupStatus::kSucceeded && b.verify_status != VerifyStatus::kFailed &&
+             b.finished_at * 1'000'000 <= *at;
+    });
+    if (it == list->end())
+      return Error::Conflict("No backup of this workload finished before " + req.target_time +
+                             ": there is nothing to recover from.");
+    plan.backup = *it;
+  }
+  const store::Backup& b = plan.backup;
+  if (b.status != BackupStatus::kSucceeded)
+    return Error::Conflict("Backup " + b.id + " did not succeed (it is " +
+                           std::string(Name(b.status)) + ").");
+  if (b.verify_status == VerifyStatus::kFailed)
+    return Error::Conflict("Backup " + b.id + " failed verification: " + b.verify_message);
+  if (at && *at < b.started_at * 1'000'000)
+    return Error::Conflict("Backup " + b.id + " started after " + req.target_time +
+                           "; choose an older backup or a later time.");
+  if (!hub_.IsConnected(w->node_id))
+    return Error::Unavailable("The workload's node is not connected; try again when it is.");
+  auto target = backups_.GetBackupTarget(b.target_id);
+  if (!target.ok()) {
+    if (target.error().code != ErrorCode::kNotFound) return std::move(target).error();
+    return Error::Conflict("Backup " + b.id + "'s target no longer exists.");
+  }
+  auto reach = Reach(*target, w->node_id);
+  if (!reach.ok()) return std::move(reach).error();
+
+  auto sealed = Open(w->credentials_enc, keys_.secrets_key());
+  if (!sealed.ok()) return std::move(sealed).error();
+  const templates::Credentials creds = templates::CredentialsFromJson(*sealed);
+  templates::RestoreSource source;
+  source.target = std::move(reach).value();
+  std::string& prefix =
+      source.target.prefix;  // the source's objects (as the agent's jobs name them)
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  prefix += w->id;
+  source.backup_id = b.id;
+  if (at) {
+    const std::int64_t secs = *at / 1'000'000, micros = *at % 1'000'000;
+    std::string t = FormatTimestamp(secs);  // 2026-12-07T08:00:00Z
+    t[10] = ' ';
+    t.pop_back();
+    std::string frac = std::to_string(micros);
+    plan.target_time = t + "." + std::string(6 - frac.size(), '0') + frac + "+00";
+    source.target_time = plan.target_time;
+  }
+
+  templates::WorkloadRequest& r = plan.request;
+  r.name = req.name;
+  r.template_name = w->template_name;
+  r.image = w->image;
+  if (w->memory_mb > 0) r.memory_mb = w->memory_mb;
+  if (w->cpus > 0) r.cpus = w->cpus;
+  for (const char* key : {"username", "database"})
+    if (auto it = creds.find(key); it != creds.end()) plan.extras.credentials[key] = it->second;
+  plan.extras.restore = std::move(source);
+  plan.extras.node_id = w->node_id;
+  plan.extras.event = "created by " + who.email + " from backup " + b.id + " of '" + w->name + "'" +
+                      (at ? " recovered to " + req.target_time : "");
+  return plan;
+}
+
+void Backups::RestoreStarted(const RestorePlan& plan, const WorkloadView& restored) {
+  Timeline(plan.source, "backup " + plan.backup.id + " is being restored into new workload '" +
+                            restored.w.name + "' (" + restored.w.id + ")" +
+                            (plan.target_time.empty() ? "" : ", to " + plan.target_time));
+}
+
+void Backups::SendArchive(const store::Workload& w, const store::BackupTarget* target) {
+  if (w.node_id.empty() || w.template_name != "postgres") return;
+  link::ArchiveSet m;
+  m.workload_id = w.id;
+  if (target) {
+    auto reach = Reach(*target, w.node_id);
+    if (reach.ok())
+      m.target = std::move(reach).value();
+    else
+      Timeline(w, "continuous WAL archiving is off: " + reach.error().message);
+  }
+  (void)hub_.Send(w.node_id, m);  // not connected: sent again when its agent says hello
+}
+
 void Backups::OnAgentConnected(const std::string& node_id) {
+  // Continuous WAL archiving for every policy of the node's databases.
+  store::WorkloadFilter on_node;
+  on_node.node_id = node_id;
+  if (auto list = store_.ListWorkloads(on_node); list.ok()) {
+    for (const auto& w : *list) {
+      if (w.template_name != "postgres" || w.desired_state == DesiredState::kDeleted) continue;
+      auto p = backups_.GetBackupPolicy(w.id);
+      if (!p.ok()) continue;
+      auto t = backups_.GetBackupTarget(p->target_id);
+      if (t.ok()) SendArchive(w, &*t);
+    }
+  }
   auto failed = backups_.FailRunningBackups(
       node_id, clock_.NowSeconds(),
       "The node's agent restarted or lost its link during the backup; it did not finish.");

@@ -1,10 +1,11 @@
 // Backups: the server's side of issue 19. Owners keep backup targets (S3 buckets: an external
 // endpoint with keys, sealed at rest, or one of their own S3 workloads), give a PostgreSQL
 // workload a policy (target, schedule, retention, verification) and back it up now or on
-// schedule. The job itself runs on the workload's node (the agent's tool container, see
-// docs/backups.md); this service records each run in the store, sends the node a
-// `backup.run`, applies the `backup.result`, asks for the verification of every new backup
-// (and for the deletion of expired ones), and writes what happened on the workload's timeline.
+// schedule; while it has a policy, its node archives its WAL continuously (link::ArchiveSet). The
+// job itself runs on the workload's node (the agent's tool container, see docs/backups.md); this
+// service records each run in the store, sends the node a `backup.run`, applies the
+// `backup.result`, asks for the verification of every new backup (and for the deletion of expired
+// ones), and writes what happened on the workload's timeline.
 //
 // Every failure is a failed backup with a machine-readable `error_code` and a reason: the node
 // is unreachable, the workload is stopped, the agent restarted mid-backup ("interrupted"), a
@@ -25,6 +26,8 @@
 #include "common/principal.h"
 #include "common/result.h"
 #include "control/agent_hub.h"
+#include "control/create_extras.h"
+#include "control/views.h"
 #include "link/protocol.h"
 #include "store/store.h"
 
@@ -51,6 +54,21 @@ struct PolicyRequest {
   bool verify = true;
 };
 
+struct RestoreRequest {
+  std::string name;         // the new workload's
+  std::string backup_id;    // from this backup…
+  std::string target_time;  // …and/or to this time (RFC 3339 with a zone); at least one
+};
+
+// A restore, planned: the new workload to create (ControlPlane::CreateWorkload with `extras`).
+struct RestorePlan {
+  store::Workload source;
+  store::Backup backup;
+  std::string target_time;  // as the tool takes it, "YYYY-MM-DD HH:MM:SS.ffffff+00"; or empty
+  templates::WorkloadRequest request;  // the source's template, image and limits, a new name
+  CreateExtras extras;  // the restore, the source's user and database, the source's node
+};
+
 class Backups {
  public:
   Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub);
@@ -75,11 +93,24 @@ class Backups {
   Result<store::Backup> Get(const Principal& who, const std::string& workload_id,
                             const std::string& backup_id);
 
+  // --- restore into a new workload (never over the old one)
+  // Plans restoring `workload_id`'s backup (`req.backup_id`, or the newest succeeded one that
+  // finished before `req.target_time`) into a new workload on the same node, with the same role
+  // and database and a new password. kInvalidArgument: neither or a malformed time, a time in
+  // the future; kNotFound: not the caller's workload or backup; kConflict (the reason): not
+  // PostgreSQL, the backup did not succeed or failed verification, no backup before the time,
+  // its target is gone, the workload is not placed; kUnavailable: its node is not connected.
+  Result<RestorePlan> PlanRestore(const Principal& who, const std::string& workload_id,
+                                  const RestoreRequest& req);
+  // The restore was created as `restored`: says so on the source's timeline.
+  void RestoreStarted(const RestorePlan& plan, const WorkloadView& restored);
+
   // --- from agents and the clock
   // Applies a node's report on a job. A report about a backup that is not the node's, or that
   // already ended, is ignored (Ok). kUnavailable if the store could not be written.
   Status OnResult(const std::string& node_id, const link::BackupResult& result);
-  // The node's agent (re)connected: a backup it was running is gone with the old process.
+  // The node's agent (re)connected: a backup it was running is gone with the old process; its
+  // databases with a policy archive their WAL again (link::ArchiveSet).
   void OnAgentConnected(const std::string& node_id);
   // Starts every scheduled backup that is due. Safe on every replica at once: the store's
   // compare-and-set on the schedule lets one replica start each firing. A due backup that
@@ -100,7 +131,11 @@ class Backups {
   // The job for `op` on `backup` (keys unsealed), or why the target cannot be used.
   Result<link::BackupRun> Job(link::BackupOp op, const store::Backup& backup,
                               const store::BackupTarget& target);
+  // How a job on `node_id` reaches `target` (keys unsealed; the prefix as stored), or why not.
+  Result<templates::S3Target> Reach(const store::BackupTarget& target, const std::string& node_id);
   void SendFollowUp(link::BackupOp op, const store::Backup& backup);
+  // Tells `w`'s node to archive its WAL continuously to `target` (nullptr: to stop).
+  void SendArchive(const store::Workload& w, const store::BackupTarget* target);
   void ApplyRetention(const store::Workload& w, const store::BackupPolicy& policy);
   // Appends to the workload's timeline (its current status, this message).
   void Timeline(const store::Workload& w, const std::string& message);

@@ -34,7 +34,8 @@ class BackupsTest : public ::testing::Test {
     ASSERT_TRUE(other.ok());
     stranger_ = {"usr_2", "b@x.io", "user", "", 1};
     hub_.Attach("node_1", link_);
-    AddWorkload("wl_db", "db", "postgres", WorkloadStatus::kRunning);
+    AddWorkload("wl_db", "db", "postgres", WorkloadStatus::kRunning,
+                {{"username", "u1"}, {"password", "old-pw"}, {"database", "d1"}});
     AddWorkload("wl_s3", "files", "minio", WorkloadStatus::kRunning,
                 {{"access_key", "AKFILES"}, {"secret_key", "SKFILES"}});
   }
@@ -316,6 +317,69 @@ TEST_F(BackupsTest, RetentionByCountDeletesExactlyTheOldestBackups) {
   ASSERT_EQ(left->size(), 2u);
   EXPECT_EQ((*left)[0].id, ids[2]);
   EXPECT_EQ((*left)[1].id, ids[1]);
+}
+
+TEST_F(BackupsTest, ARestoreIsPlannedAsANewWorkloadWithTheSourcesRoleAndANewPassword) {
+  target_ = AddTarget();
+  SetPolicy(0);
+  clock_.Advance(2000 - clock_.NowSeconds());
+  auto first = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  clock_.Advance(10);  // finished at 2010
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs.back(), true)).ok());
+  clock_.Advance(1000);  // the next one starts at 3010, finishes at 3020
+  auto second = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  clock_.Advance(10);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[2], true)).ok());
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[3], false, "verify-failed")).ok());
+  clock_.Advance(4000 - clock_.NowSeconds());
+
+  // A backup by id: the source's role and database, its node, the target as the jobs reach it.
+  auto plan = backups_.PlanRestore(owner_, "wl_db", {"db-copy", first->id, ""});
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->request.name, "db-copy");
+  EXPECT_EQ(plan->request.template_name, "postgres");
+  EXPECT_EQ(plan->extras.credentials,
+            (templates::Credentials{{"database", "d1"}, {"username", "u1"}}))
+      << "the password is not carried over: the restore gets a new one";
+  EXPECT_EQ(plan->extras.node_id, "node_1");
+  ASSERT_TRUE(plan->extras.restore);
+  EXPECT_EQ(plan->extras.restore->backup_id, first->id);
+  EXPECT_EQ(plan->extras.restore->target_time, "");
+  EXPECT_EQ(plan->extras.restore->target.prefix, "wl_db");
+  EXPECT_EQ(plan->extras.restore->target.secret_key, "SKEXTERNAL");
+  EXPECT_NE(plan->extras.event.find("from backup " + first->id + " of 'db'"), std::string::npos);
+
+  // To a time: the newest backup that finished before it and did not fail verification.
+  plan = backups_.PlanRestore(owner_, "wl_db", {"db-copy", "", "1970-01-01T01:30:00.5+01:00"});
+  ASSERT_FALSE(plan.ok());  // 00:30:00.5 UTC: no backup had finished
+  EXPECT_EQ(plan.error().code, ErrorCode::kConflict);
+  plan = backups_.PlanRestore(owner_, "wl_db", {"db-copy", "", "1970-01-01T00:58:00Z"});  // 3480
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->backup.id, first->id) << "the second failed verification";
+  EXPECT_EQ(plan->target_time, "1970-01-01 00:58:00.000000+00");
+  EXPECT_EQ(plan->extras.restore->target_time, plan->target_time);
+
+  // Refusals, each with its reason.
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", {"x", second->id, ""}).error().code,
+            ErrorCode::kConflict);  // failed verification
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", {"x", "", ""}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", {"x", "", "tomorrow"}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", {"x", "", "2999-01-01T00:00:00Z"}).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      backups_.PlanRestore(owner_, "wl_db", {"x", first->id, "1970-01-01T00:30:00Z"}).error().code,
+      ErrorCode::kConflict);  // the backup started after the time
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_s3", {"x", first->id, ""}).error().code,
+            ErrorCode::kConflict);  // not PostgreSQL
+  EXPECT_EQ(backups_.PlanRestore(stranger_, "wl_db", {"x", first->id, ""}).error().code,
+            ErrorCode::kNotFound);
+  ASSERT_TRUE(hub_.Detach("node_1", link_.get()));
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", {"x", first->id, ""}).error().code,
+            ErrorCode::kUnavailable);
 }
 
 }  // namespace

@@ -98,11 +98,14 @@ Result<store::Workload> ControlPlane::Owned(const Principal& who, const std::str
 
 Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
                                                   const templates::WorkloadRequest& req,
-                                                  std::optional<store::AuditEvent> audit) {
+                                                  std::optional<store::AuditEvent> audit,
+                                                  const CreateExtras& extras) {
   if (Status s = templates::Validate(req); !s.ok()) return std::move(s).error();
   if (Status s = templates::Admit(req, opts_.admission); !s.ok()) return std::move(s).error();
-  const templates::Credentials creds = templates::GenerateCredentials(req.template_name);
-  const templates::RenderedWorkload spec = templates::Render(req, creds, opts_.images);
+  templates::Credentials creds = templates::GenerateCredentials(req.template_name);
+  for (const auto& [key, value] : extras.credentials) creds[key] = value;
+  templates::RenderedWorkload spec = templates::Render(req, creds, opts_.images);
+  spec.restore = extras.restore;
   const std::int64_t now = clock_.NowSeconds();
   store::Workload w;
   w.id = NewId("wl");
@@ -118,12 +121,17 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   w.desired_state = DesiredState::kRunning;
   w.generation = 1;
   w.status = WorkloadStatus::kPending;
+  if (!extras.node_id.empty()) {  // placed by the caller
+    w.node_id = extras.node_id;
+    w.status = WorkloadStatus::kScheduled;
+  }
   w.created_at = w.updated_at = now;
   store::Store::NewWorkload n{
       w,
       opts_.quota,
       {},
-      store::WorkloadEvent{0, w.id, now, WorkloadStatus::kPending, "created by " + who.email},
+      store::WorkloadEvent{0, w.id, now, WorkloadStatus::kPending,
+                           extras.event.empty() ? "created by " + who.email : extras.event},
       std::move(audit)};
   if (n.audit) n.audit->target = w.id;
   // Ports are picked from what this replica knows is held; another replica may have taken one
@@ -141,6 +149,11 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
   // Published before placement, which publishes the placed record after it.
   PublishWorkloadLocally(w);
   cluster_.Broadcast("workload", {{"id", w.id}});
+  if (!w.node_id.empty()) {
+    placer_.Recount();  // its memory is taken on that node
+    PushToNode(w);
+    return View(std::move(w));
+  }
   std::map<std::string, std::string> placed;
   SchedulePending(&placed);
   if (auto it = placed.find(w.id); it != placed.end()) {  // placed at once: say where

@@ -25,6 +25,7 @@
 #include "common/result.h"
 #include "control/agent_hub.h"
 #include "control/cluster.h"
+#include "control/create_extras.h"
 #include "control/event_bus.h"
 #include "control/node_registry.h"
 #include "control/placer.h"
@@ -72,8 +73,10 @@ class ControlPlane {
   // --- users (every call is owner-scoped: another user's workload is kNotFound)
   // One store transaction writes the workload, its public ports, its first event and `audit`
   // (the create's record, its target filled in here); nothing is read back.
+  // `extras` (server-made workloads only) are applied after validation and admission.
   Result<WorkloadView> CreateWorkload(const Principal& who, const templates::WorkloadRequest& req,
-                                      std::optional<store::AuditEvent> audit = std::nullopt);
+                                      std::optional<store::AuditEvent> audit = std::nullopt,
+                                      const CreateExtras& extras = {});
   Result<WorkloadView> GetWorkload(const Principal& who, const std::string& id);
   Result<std::vector<WorkloadView>> ListWorkloads(const Principal& who);
   Result<WorkloadView> SetDesired(const Principal& who, const std::string& id,

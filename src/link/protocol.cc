@@ -143,6 +143,7 @@ json::object SpecToJson(const RenderedWorkload& s) {
       files.push_back({{"name", f.name}, {"content", f.content}});
     out["secret_files"] = std::move(files);
   }
+  if (s.restore) out["restore"] = templates::RestoreToJson(*s.restore);
   return out;
 }
 
@@ -207,6 +208,11 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
     templates::SecretFile sf{fr.Str("name"), fr.Str("content")};
     if (!fr.error().empty()) return err = "secret_files: " + fr.error(), false;
     s.secret_files.push_back(std::move(sf));
+  }
+  if (const json::object* ro = r.Obj("restore", false)) {
+    templates::RestoreSource rs;
+    if (!templates::RestoreFromJson(*ro, rs, err)) return err = "restore: " + err, false;
+    s.restore = std::move(rs);
   }
   if (!r.error().empty()) return err = r.error(), false;
   return true;
@@ -323,22 +329,17 @@ struct EncodeVisitor {
   json::object operator()(const StreamFail& m) const {
     return {{"type", "stream.fail"}, {"stream_id", m.stream_id}, {"reason", m.reason}};
   }
+  json::object operator()(const ArchiveSet& m) const {
+    return {{"type", "archive.set"},
+            {"workload_id", m.workload_id},
+            {"target",
+             m.target ? json::value(templates::S3TargetToJson(*m.target)) : json::value(nullptr)}};
+  }
   json::object operator()(const BackupRun& m) const {
     const BackupTargetSpec& t = m.target;
-    return {{"type", "backup.run"},
-            {"job_id", m.job_id},
-            {"op", Name(m.op)},
-            {"workload_id", m.workload_id},
-            {"backup_id", m.backup_id},
-            {"target",
-             {{"endpoint", t.endpoint},
-              {"bucket", t.bucket},
-              {"region", t.region},
-              {"prefix", t.prefix},
-              {"access_key", t.access_key},
-              {"secret_key", t.secret_key},
-              {"workload_name", t.workload_name},
-              {"workload_port", t.workload_port}}}};
+    return {{"type", "backup.run"},     {"job_id", m.job_id},
+            {"op", Name(m.op)},         {"workload_id", m.workload_id},
+            {"backup_id", m.backup_id}, {"target", templates::S3TargetToJson(t)}};
   }
   json::object operator()(const BackupResult& m) const {
     return {{"type", "backup.result"},    {"job_id", m.job_id},
@@ -483,6 +484,17 @@ Result<Message> DecodeObject(const json::object& o) {
     return done(std::move(m));
   }
   if (type == "stream.fail") return done(StreamFail{r.Str("stream_id"), r.Str("reason", false)});
+  if (type == "archive.set") {
+    ArchiveSet m;
+    m.workload_id = r.Str("workload_id");
+    if (const json::object* t = r.Obj("target", false)) {  // null or absent: archiving stops
+      BackupTargetSpec target;
+      std::string terr;
+      if (!templates::S3TargetFromJson(*t, target, terr)) err = "target: " + terr;
+      m.target = std::move(target);
+    }
+    return done(std::move(m));
+  }
   if (type == "backup.run" || type == "backup.result") {
     auto op = ParseBackupOp(r.Str("op"));
     if (!op) err = "op must be backup, verify or delete";
@@ -493,13 +505,8 @@ Result<Message> DecodeObject(const json::object& o) {
       m.workload_id = r.Str("workload_id");
       m.backup_id = r.Str("backup_id");
       if (const json::object* t = r.Obj("target")) {
-        Reader tr(*t);
-        m.target = BackupTargetSpec{
-            tr.Str("endpoint", false),      tr.Str("bucket"),
-            tr.Str("region", false),        tr.Str("prefix", false),
-            tr.Str("access_key"),           tr.Str("secret_key"),
-            tr.Str("workload_name", false), static_cast<int>(tr.Int("workload_port", false))};
-        if (!tr.error().empty()) err = "target: " + tr.error();
+        std::string terr;
+        if (!templates::S3TargetFromJson(*t, m.target, terr)) err = "target: " + terr;
       }
       return done(std::move(m));
     }

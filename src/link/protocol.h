@@ -164,19 +164,8 @@ struct StreamFail {
   std::string reason;
 };
 
-// Where a backup job reads and writes: one S3 bucket. The keys travel only inside the link's
-// TLS and are handed to the job as a file, never in an environment or a command line.
-struct BackupTargetSpec {
-  std::string endpoint;  // http(s)://host[:port]; empty when `workload_name` is set
-  std::string bucket;
-  std::string region;
-  std::string prefix;  // the workload's backups live under prefix + workload id
-  std::string access_key;
-  std::string secret_key;
-  // The tenant's own S3 workload of this name, reached by name on the tenant's network.
-  std::string workload_name;
-  int workload_port = 0;
-};
+// Where a backup job reads and writes: one S3 bucket (templates/restore_source.h).
+using BackupTargetSpec = templates::S3Target;
 
 enum class BackupOp { kBackup, kVerify, kDelete };
 std::string_view Name(BackupOp op);
@@ -205,9 +194,18 @@ struct BackupResult {
   std::int64_t rows = 0;    // verify: rows counted over them
 };
 
+// Server → agent: continuous WAL archiving of a PostgreSQL workload on this node (its backup
+// policy's target), or none any more (nullopt: stop the archiver and drop its replication slot).
+// Sent when a policy is set or removed, and for every policy of the node's workloads when its
+// agent connects; the agent keeps the latest per workload.
+struct ArchiveSet {
+  std::string workload_id;
+  std::optional<BackupTargetSpec> target;  // the prefix as for backup jobs (+ "/" + workload id)
+};
+
 using Message = std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport,
                              Heartbeat, LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen,
-                             StreamFail, BackupRun, BackupResult>;
+                             StreamFail, BackupRun, BackupResult, ArchiveSet>;
 
 std::string Encode(const Message& m);
 Result<Message> Decode(std::string_view text);

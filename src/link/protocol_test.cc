@@ -34,7 +34,11 @@ TEST(Protocol, RoundTripsEveryMessage) {
   h.labels = {{"zone", "home"}};
   h.running = {{"wl_1", 3, WorkloadStatus::kRunning}, {"wl_2", 1, WorkloadStatus::kStopped}};
   Assignment a{"wl_1", 3, DesiredState::kRunning, SampleSpec(), "usr_1", "db"};
+  Assignment restored = a;  // a workload restored from a backup carries where from
+  restored.spec.restore = templates::RestoreSource{
+      {"", "b", "", "p/wl_0", "AK", "SK", "files", 9000}, "bk_1", "2026-12-07 08:00:00.000000+00"};
   const std::vector<Message> all = {
+      Upsert{restored},
       h,
       Welcome{"node_1", "secret", 5, {"https://a:1", "https://b:2"}, {"registry.example:5000"}},
       LinkError{"nope", LinkErrorCode::kUnspecified},
@@ -61,7 +65,10 @@ TEST(Protocol, RoundTripsEveryMessage) {
       BackupResult{"job_1", BackupOp::kBackup, "wl_1", "bk_1", true, "", "", 4096, 1200,
                    "0/2000028", "0/2000100", 0, 0},
       BackupResult{"job_2", BackupOp::kVerify, "wl_1", "bk_1", false, "verify-failed",
-                   "the base is damaged", 0, 900, "", "", 3, 120}};
+                   "the base is damaged", 0, 900, "", "", 3, 120},
+      ArchiveSet{"wl_1",
+                 BackupTargetSpec{"https://s3.example:9000", "b", "eu", "p", "AK", "SK", "", 0}},
+      ArchiveSet{"wl_1", std::nullopt}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
     auto back = Decode(text);

@@ -116,6 +116,9 @@ ROUTES = {
     ("POST", "/api/v1/workloads/{id}/backups"): Route(
         "user", owned=True, ok=(409,), params=workload_with_policy),  # not running: refused
     ("GET", "/api/v1/workloads/{id}/backups"): Route("user", owned=True),
+    ("POST", "/api/v1/workloads/{id}/restore"): Route(
+        "user", owned=True, ok=(404, 409),  # no such backup / not PostgreSQL
+        body={"name": "restored", "backup_id": "bk_none"}),
     ("GET", "/api/v1/workloads/{id}/backups/{backup_id}"): Route(
         "user", owned=True, ok=(404,),  # no such backup of the owner's workload
         params=lambda t: {"id": t.secret_workload["id"], "backup_id": "bk_none"}),

@@ -1,8 +1,10 @@
 """PostgreSQL backups end to end (issue 19): `lattice dev` on the real Docker engine, a real
 PostgreSQL workload backed up by the real tool image (lattice/pgtools: pg_basebackup + rclone)
-into the user's own S3 workload, then verified by restoring it into a throw-away container.
+into the user's own S3 workload, then verified by restoring it into a throw-away container,
+and restored into a new workload with new credentials.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -11,8 +13,8 @@ import tempfile
 import time
 import unittest
 
-from harness import (Client, Docker, LatticeDev, endpoint, lattice_bin, psql, skip_reason,
-                     wait_until)
+from harness import (Client, Docker, endpoint, lattice_bin, LatticeDev, psql, skip_reason,
+                     wait_until, workload_ids)
 
 REASON = skip_reason()
 S3CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "images", "s3check.py")
@@ -38,13 +40,16 @@ class BackupsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        ids = workload_ids(cls.alice, cls.bob)
         try:
             cls.srv.stop()
         finally:
-            for c in (cls.alice, cls.bob):
-                for w in c.call("GET", "/api/v1/workloads")[2]["items"] if cls.srv.running else []:
-                    cls.docker.remove_labelled(f"lattice.workload={w['id']}")
+            # Whatever a failed test left behind on the engine.
+            for wid in ids:
+                cls.docker.remove_labelled(f"lattice.workload={wid}")
             cls.docker.remove_labelled("lattice.job")
+            cls.docker.remove_labelled("lattice.restore")
+            cls.docker.remove_labelled("lattice.archiver")
             cls.srv.cleanup()
 
     def wait_backup(self, wid, bid, pred, what, timeout=240):
@@ -137,9 +142,15 @@ class BackupsTest(unittest.TestCase):
             rc, out, err = cli("backup", "target", "rm", "own")
             self.assertEqual(rc, 1, out)  # a policy still uses it
             self.assertIn("policy", err)
+            rc, out, err = cli("backup", "restore", "db", "--as", "db-copy")
+            self.assertEqual(rc, 2, err)  # neither a backup nor a time
+            self.assertIn("--backup", err)
             rc, out, err = cli("backup", "ls", "nosuchdb")
             self.assertEqual(rc, 1)
             self.assertIn("no workload named 'nosuchdb'", err)
+
+        self.restore_into_a_new_workload(db, started)
+        self.recover_to_a_moment(db, hostport, ak, sk)
 
         # Wrong keys: the backup fails and says why.
         status, _, bad = self.alice.call("POST", "/api/v1/backup-targets",
@@ -169,6 +180,90 @@ class BackupsTest(unittest.TestCase):
         self.assertGreater(series.get("lattice_backup_last_verified_timestamp_seconds", 0),
                            time.time() - 600, series)
         self.assertEqual(series.get("lattice_backup_failed"), 1, series)  # the wrong keys
+
+    def restore_into_a_new_workload(self, db, backup):
+        """A backup restored into a new workload: the same rows, its own endpoint, new credentials
+        (the old password does not open it), and both timelines say what happened."""
+        path = f"/api/v1/workloads/{db['id']}/restore"
+        for body, field in (({"name": "x"}, "backup_id"),
+                            ({"name": "x", "target_time": "yesterday"}, "target_time"),
+                            ({"name": "x", "target_time": "2999-01-01T00:00:00Z"}, "target_time"),
+                            ({"name": "Bad Name", "backup_id": backup["id"]}, "name")):
+            status, _, problem = self.alice.call("POST", path, body)
+            self.assertEqual(status, 400, problem)
+            self.assertIn(field, [e["field"] for e in problem.get("errors", [])], problem)
+        self.assertEqual(self.bob.call("POST", path, {"name": "mine", "backup_id": backup["id"]})[0],
+                         404)
+        # Old enough to come before any backup: nothing to recover from.
+        status, _, problem = self.alice.call("POST", path, {"name": "x",
+                                                           "target_time": "2020-01-01T00:00:00Z"})
+        self.assertEqual(status, 409, problem)
+
+        status, _, restored = self.alice.call("POST", path, {"name": "db-restored",
+                                                            "backup_id": backup["id"]})
+        self.assertEqual(status, 202, restored)
+        self.assertNotEqual(restored["id"], db["id"])
+        restored = self.alice.wait_status(restored["id"], "running", timeout=240)
+        old, new = db["credentials"], restored["credentials"]
+        self.assertEqual((new["username"], new["database"]), (old["username"], old["database"]))
+        self.assertNotEqual(new["password"], old["password"])
+        self.assertNotEqual(endpoint(restored, "postgres")["port"], endpoint(db, "postgres")["port"])
+        conn = new["connection_string"]
+        self.assertEqual(psql(conn, "SELECT (SELECT count(*) FROM t) || ',' || (SELECT count(*) FROM u)"),
+                         "25,2")
+        with_old = conn.replace(new["password"], old["password"])
+        r = subprocess.run(["psql", with_old, "-X", "-c", "SELECT 1"], capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+        self.assertNotEqual(r.returncode, 0, "the source's password must not open the restore")
+        self.assertIn("password authentication failed", r.stderr)
+        # The restore job's container is gone.
+        self.assertEqual(self.docker.containers("lattice.restore"), [])
+
+        def timeline(wid):
+            return [e["message"] for e in
+                    self.alice.call("GET", f"/api/v1/workloads/{wid}/events")[2]["items"]]
+        self.assertTrue(any(f"backup {backup['id']} is being restored into new workload 'db-restored'"
+                            in m for m in timeline(db["id"])), timeline(db["id"]))
+        self.assertTrue(any(f"from backup {backup['id']} of 'db'" in m for m in timeline(restored["id"])),
+                        timeline(restored["id"]))
+        self.assertTrue(any("restoring backup" in m for m in timeline(restored["id"])),
+                        timeline(restored["id"]))
+        status, _, _ = self.alice.call("DELETE", f"/api/v1/workloads/{restored['id']}")
+        self.assertEqual(status, 202)
+
+    def recover_to_a_moment(self, db, hostport, ak, sk):
+        """Point-in-time recovery through the API: the WAL archiver beside the database streamed
+        every change to the bucket, so a restore to a moment between two inserts has exactly the
+        rows of the first."""
+        conn = db["credentials"]["connection_string"]
+        psql(conn, "INSERT INTO t SELECT generate_series(26, 40)")
+        moment = psql(conn, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+        time.sleep(1.5)
+        psql(conn, "INSERT INTO t SELECT generate_series(41, 100)")
+        when = datetime.datetime.fromisoformat(moment.replace("Z", "+00:00"))
+
+        def covered():  # the archiver confirmed the archive complete past the moment
+            status, _, body = s3(hostport, ak, sk, "get", "pg-backups",
+                                 f"{db['id']}/archiver.json").partition("\n")
+            if not status.startswith("200"):
+                return None
+            until = json.loads(body).get("covered_until")
+            return until and datetime.datetime.fromisoformat(until.replace("Z", "+00:00")) >= when
+        wait_until(covered, 120, "the WAL archiver to confirm the archive past the moment")
+
+        status, _, restored = self.alice.call("POST", f"/api/v1/workloads/{db['id']}/restore",
+                                              {"name": "db-at-moment", "target_time": moment})
+        self.assertEqual(status, 202, restored)
+        restored = self.alice.wait_status(restored["id"], "running", timeout=240)
+        self.assertEqual(psql(restored["credentials"]["connection_string"],
+                              "SELECT count(*) || ',' || max(id) FROM t"), "40,40")
+        self.assertEqual(self.docker.containers("lattice.restore"), [])
+        running = [c for c in self.docker.containers("lattice.archiver") if c["State"] == "running"]
+        self.assertEqual([c["Labels"]["lattice.archiver"] for c in running], [db["id"]],
+                         "one archiver, for the database with a policy")
+        status, _, _ = self.alice.call("DELETE", f"/api/v1/workloads/{restored['id']}")
+        self.assertEqual(status, 202)
 
 
 if __name__ == "__main__":
