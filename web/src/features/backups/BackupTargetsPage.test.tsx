@@ -91,11 +91,11 @@ describe('BackupTargetsPage', () => {
 
   it('shows why the server refused to delete a target a policy still uses', async () => {
     serve([own]);
-    route('DELETE /api/v1/backup-targets/bt_own', problem(409, "The backup target is used by the backup policy of workload 'db'."));
+    route('DELETE /api/v1/backup-targets/bt_own', problem(409, 'A backup policy still uses this target; change or remove it first.'));
     renderWithQuery(<BackupTargetsPage />);
     await userEvent.click(await screen.findByRole('button', { name: 'Delete target own' }));
     await userEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: 'Delete' }));
-    expect((await screen.findByRole('alert')).textContent).toBe("The backup target is used by the backup policy of workload 'db'.");
+    expect((await screen.findByRole('alert')).textContent).toBe('A backup policy still uses this target; change or remove it first.');
     expect(calls.filter((c) => c.method === 'DELETE')).toHaveLength(1);
     expect(screen.getByRole('row', { name: /own/ })).toBeTruthy();
   });
