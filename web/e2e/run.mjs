@@ -223,6 +223,7 @@ try {
   const refusal = (await page.getByRole('alert').textContent()) ?? '';
   assert(/polic/i.test(refusal), `deleting a target in use is refused with the reason: ${refusal}`);
   assert(await page.locator('tr[data-target="own"]').count() === 1, 'the target is still listed');
+  await page.getByRole('link', { name: 'Workloads' }).click();
 
   step('custom image with env and command; live logs');
   const dlg3 = await deploy({

@@ -62,7 +62,7 @@ export function PolicyEditor({ policy, targets, onSave, onRemove }: {
             : 'Not backed up yet: choose a target and save.'}
         </p>
       </div>
-      <SelectField label="Target" value={form.targetId} options={targetOptions} error={errors.target_id}
+      <SelectField className="max-w-md" label="Target" value={form.targetId} options={targetOptions} error={errors.target_id}
         onChange={(e) => set('targetId', e.target.value)} />
       <fieldset className="flex flex-col gap-1">
         <legend className="text-sm font-medium text-slate-700">Schedule</legend>
