@@ -3,7 +3,7 @@
 // connection string → live logs → stop → start → delete; S3 storage with the shown endpoint
 // and keys; backups (a target from the user's own S3 workload, a policy set in the Backups tab,
 // "Back up now" until the backup is succeeded and verified, the 409 when deleting a target in
-// use); a custom image; the admin's Invites and Audit pages; a second user sees none of the
+// use, an external endpoint with wrong keys whose failed backup shows target-auth); a custom image; the admin's Invites and Audit pages; a second user sees none of the
 // first user's workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
 // Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
@@ -223,6 +223,28 @@ try {
   const refusal = (await page.getByRole('alert').textContent()) ?? '';
   assert(/polic/i.test(refusal), `deleting a target in use is refused with the reason: ${refusal}`);
   assert(await page.locator('tr[data-target="own"]').count() === 1, 'the target is still listed');
+
+  step('backups: an external endpoint with wrong keys → the failed backup shows target-auth');
+  await page.getByRole('button', { name: 'Add target' }).click();
+  await dlgT.getByLabel('Name', { exact: true }).fill('wrong-keys');
+  await dlgT.getByLabel('An external S3 endpoint').check();
+  await dlgT.getByLabel('Endpoint', { exact: true }).fill('http://vault:9000');
+  await dlgT.getByLabel('Access key').fill(vault[1]);
+  await dlgT.getByLabel('Secret key').fill('not-the-secret');
+  await dlgT.getByLabel('Bucket').fill('pg-backups');
+  await dlgT.getByRole('button', { name: 'Add target' }).click();
+  await page.locator('tr[data-target="wrong-keys"]').filter({ hasText: 'http://vault:9000' }).waitFor();
+  await page.goBack();
+  await page.waitForURL('**/backups');
+  await policy.getByLabel('Target').selectOption({ label: 'wrong-keys (pg-backups)' });
+  await policy.getByRole('button', { name: 'Save policy' }).click();
+  await policy.getByText('Policy saved.').waitFor();
+  await backUpNow.click();
+  await page.locator('tr[data-backup]').nth(1).waitFor(); // the new one on top of the verified one
+  const bad = page.locator('tr[data-backup]').first();
+  await bad.locator('[data-status="failed"]').waitFor({ timeout: T });
+  await bad.getByText('target-auth').waitFor();
+  await shot(page, 'workload-backups-failed');
   await page.getByRole('link', { name: 'Workloads' }).click();
 
   step('custom image with env and command; live logs');
