@@ -3,8 +3,9 @@
 // connection string → live logs → stop → start → delete; S3 storage with the shown endpoint
 // and keys; backups (a target from the user's own S3 workload, a policy set in the Backups tab,
 // "Back up now" until the backup is succeeded and verified, the 409 when deleting a target in
-// use, an external endpoint with wrong keys whose failed backup shows target-auth); a custom image; the admin's Invites and Audit pages; a second user sees none of the
-// first user's workloads.
+// use, an external endpoint with wrong keys whose failed backup shows target-auth); a custom
+// image; the admin's Invites and Audit pages; a second user sees none of the first user's
+// workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
 // Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
 import { execFileSync } from 'node:child_process';
