@@ -1,8 +1,11 @@
 // The console end to end, in real Chromium against `lattice dev` on the real Docker engine:
 // sign up → deploy PostgreSQL → running → reveal + copy credentials → psql with the shown
 // connection string → live logs → stop → start → delete; S3 storage with the shown endpoint
-// and keys; a custom image; the admin's Invites and Audit pages; a second user sees none of
-// the first user's workloads.
+// and keys; backups (a target from the user's own S3 workload, a policy set in the Backups tab,
+// "Back up now" until the backup is succeeded and verified, the 409 when deleting a target in
+// use, an external endpoint with wrong keys whose failed backup shows target-auth); a custom
+// image; the admin's Invites and Audit pages; a second user sees none of the first user's
+// workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
 // Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
 import { execFileSync } from 'node:child_process';
@@ -155,6 +158,95 @@ try {
   await shot(page, 'workload-s3');
   await confirmAction('Delete');
   await page.waitForURL(`${srv.url}/`);
+
+  step('backups: own S3 workload as target, policy in the Backups tab, back up now → verified');
+  const b0 = Date.now();
+  const dlgV = await deploy({ name: 'vault', template: 'S3 storage' });
+  await dlgV.locator('[data-status="running"]').waitFor({ timeout: T });
+  await dlgV.getByRole('link', { name: 'Open vault' }).click();
+  await waitStatus('running');
+  await page.getByRole('button', { name: 'Reveal credentials' }).click();
+  const vault = [(await credential('endpoint')).replace(/^https?:\/\//, ''), await credential('access_key'), await credential('secret_key')];
+  assert(execFileSync('python3', [S3CHECK, ...vault, 'mkbucket', 'pg-backups'], { encoding: 'utf8', timeout: 60_000 }).startsWith('200'), 'mkbucket pg-backups');
+  await page.getByRole('link', { name: 'Workloads' }).click();
+  const dlgD = await deploy({ name: 'db', template: 'PostgreSQL' });
+  await dlgD.locator('[data-status="running"]').waitFor({ timeout: T });
+  await dlgD.getByRole('link', { name: 'Open db' }).click();
+  await waitStatus('running');
+  await page.getByRole('button', { name: 'Reveal credentials' }).click();
+  execFileSync('psql', [await credential('connection_string'), '-X', '-q', '-c',
+    'CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 25);'], { encoding: 'utf8', timeout: 30_000 });
+  const sections = page.getByRole('navigation', { name: 'Workload sections' });
+  await sections.getByRole('link', { name: 'Backups' }).click();
+  await page.waitForURL('**/backups');
+  const backUpNow = page.getByRole('button', { name: 'Back up now' });
+  await page.getByText('Set a policy (where the backups go) first.').waitFor();
+  assert(await backUpNow.isDisabled(), 'Back up now is disabled without a policy');
+  await page.getByRole('link', { name: 'Add one' }).click();
+  await page.waitForURL('**/backup-targets');
+  await page.getByRole('button', { name: 'Add target' }).click();
+  const dlgT = page.getByRole('dialog', { name: 'Add a backup target' });
+  await dlgT.getByLabel('Name', { exact: true }).fill('own');
+  await dlgT.getByLabel('One of my S3 workloads').check();
+  await dlgT.getByLabel('S3 workload', { exact: true }).selectOption({ label: 'vault (running)' });
+  await dlgT.getByLabel('Bucket').fill('pg-backups');
+  await dlgT.getByRole('button', { name: 'Add target' }).click();
+  await page.locator('tr[data-target="own"]').filter({ hasText: 'S3 workload vault' }).waitFor();
+  await shot(page, 'backup-targets');
+  await page.goBack();
+  await page.waitForURL('**/backups');
+  const policy = page.getByRole('form', { name: 'Backup policy' });
+  await policy.getByLabel('Target').selectOption({ label: 'own (pg-backups)' });
+  await policy.getByLabel('Interval', { exact: true }).fill('6');
+  await policy.getByLabel('Interval unit').selectOption('hours');
+  await policy.getByLabel('Keep the last').fill('5');
+  assert(await policy.getByLabel(/Verify each backup/).isChecked(), 'verification is on by default');
+  await policy.getByRole('button', { name: 'Set policy' }).click();
+  await policy.getByText('Policy saved.').waitFor();
+  await policy.getByText(/Backed up every 6 hours; next /).waitFor();
+  const b1 = Date.now();
+  await backUpNow.click();
+  const row = page.locator('tr[data-backup]').first();
+  await row.locator('[data-status="running"]').waitFor();
+  await page.getByText(/A backup is running/).waitFor();
+  assert(await backUpNow.isDisabled(), 'Back up now is disabled while a backup runs');
+  await row.locator('[data-status="succeeded"]').waitFor({ timeout: T });
+  const b2 = Date.now();
+  await row.locator('[data-verification="verified"]').waitFor({ timeout: T });
+  const b3 = Date.now();
+  await row.getByText(/1 table, 25 rows read back/).waitFor();
+  assert(!(await backUpNow.isDisabled()), 'Back up now is enabled again');
+  console.log(`    backup timing: setup ${((b1 - b0) / 1000).toFixed(1)} s, click → succeeded ${((b2 - b1) / 1000).toFixed(1)} s, → verified ${((b3 - b1) / 1000).toFixed(1)} s`);
+  await shot(page, 'workload-backups');
+  await page.getByRole('link', { name: 'Backup targets' }).click();
+  await page.getByRole('button', { name: 'Delete target own' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  const refusal = (await page.getByRole('alert').textContent()) ?? '';
+  assert(/polic/i.test(refusal), `deleting a target in use is refused with the reason: ${refusal}`);
+  assert(await page.locator('tr[data-target="own"]').count() === 1, 'the target is still listed');
+
+  step('backups: an external endpoint with wrong keys → the failed backup shows target-auth');
+  await page.getByRole('button', { name: 'Add target' }).click();
+  await dlgT.getByLabel('Name', { exact: true }).fill('wrong-keys');
+  await dlgT.getByLabel('An external S3 endpoint').check();
+  await dlgT.getByLabel('Endpoint', { exact: true }).fill('http://vault:9000');
+  await dlgT.getByLabel('Access key').fill(vault[1]);
+  await dlgT.getByLabel('Secret key').fill('not-the-secret');
+  await dlgT.getByLabel('Bucket').fill('pg-backups');
+  await dlgT.getByRole('button', { name: 'Add target' }).click();
+  await page.locator('tr[data-target="wrong-keys"]').filter({ hasText: 'http://vault:9000' }).waitFor();
+  await page.goBack();
+  await page.waitForURL('**/backups');
+  await policy.getByLabel('Target').selectOption({ label: 'wrong-keys (pg-backups)' });
+  await policy.getByRole('button', { name: 'Save policy' }).click();
+  await policy.getByText('Policy saved.').waitFor();
+  await backUpNow.click();
+  await page.locator('tr[data-backup]').nth(1).waitFor(); // the new one on top of the verified one
+  const bad = page.locator('tr[data-backup]').first();
+  await bad.locator('[data-status="failed"]').waitFor({ timeout: T });
+  await bad.getByText('target-auth').waitFor();
+  await shot(page, 'workload-backups-failed');
+  await page.getByRole('link', { name: 'Workloads' }).click();
 
   step('custom image with env and command; live logs');
   const dlg3 = await deploy({

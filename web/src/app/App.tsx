@@ -1,6 +1,8 @@
 import { useEffect, useRef } from 'react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { AuditPage } from '../features/audit/AuditPage';
+import { BackupsSection } from '../features/backups/BackupsSection';
+import { BackupTargetsPage } from '../features/backups/BackupTargetsPage';
 import { logout } from '../features/auth/api/authApi';
 import { useSession } from '../features/auth/hooks/useSession';
 import { LoginPage } from '../features/auth/LoginPage';
@@ -8,7 +10,8 @@ import { SignupPage } from '../features/auth/SignupPage';
 import { NodeSummary } from '../features/nodes/components/NodeSummary';
 import { InvitesPage } from '../features/invites/InvitesPage';
 import { NodesPage } from '../features/nodes/NodesPage';
-import { WorkloadPage } from '../features/workloads/WorkloadPage';
+import type { Workload } from '../features/workloads/api/workloadsApi';
+import { WorkloadPage, type WorkloadTab } from '../features/workloads/WorkloadPage';
 import { WorkloadsSection } from '../features/workloads/WorkloadsSection';
 import { matchPath, navigate, usePath } from '../shared/lib/router';
 import { Shell } from './Shell';
@@ -17,6 +20,11 @@ import { useLiveUpdates } from './useLiveUpdates';
 export const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: 30_000, refetchOnWindowFocus: false } },
 });
+
+/** Tabs other features add to a workload's page (the workloads feature imports none of them). */
+function workloadTabs(w: Workload): WorkloadTab[] {
+  return w.template === 'postgres' ? [{ id: 'backups', label: 'Backups', content: <BackupsSection workload={w} /> }] : [];
+}
 
 function Routes() {
   const path = usePath();
@@ -35,7 +43,7 @@ function Routes() {
   }, [session, publicPage]);
 
   if (!session) return path === '/signup' ? <SignupPage /> : <LoginPage />;
-  const wl = matchPath('/workloads/:id', path);
+  const wl = matchPath('/workloads/:id', path) ?? matchPath('/workloads/:id/:tab', path);
   const isAdmin = session.user.role === 'admin';
   const adminOnly = <p>Only administrators can see this page.</p>;
   let page;
@@ -43,7 +51,8 @@ function Routes() {
   else if (path === '/nodes') page = <NodesPage isAdmin={isAdmin} />;
   else if (path === '/invites') page = isAdmin ? <InvitesPage /> : adminOnly;
   else if (path === '/audit') page = isAdmin ? <AuditPage /> : adminOnly;
-  else if (wl) page = <WorkloadPage key={wl.id} id={wl.id!} />;
+  else if (path === '/backup-targets') page = <BackupTargetsPage />;
+  else if (wl) page = <WorkloadPage key={wl.id} id={wl.id!} tab={wl.tab} extraTabs={workloadTabs} />;
   else page = <p>Page not found.</p>;
   return <Shell session={session} path={path} onSignOut={logout}>{page}</Shell>;
 }

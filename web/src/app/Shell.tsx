@@ -17,6 +17,7 @@ export function Shell({ session, path, onSignOut, children }: {
           <span className="mr-4 font-semibold text-white">Lattice</span>
           {nav('/', 'Workloads')}
           {nav('/nodes', 'Nodes')}
+          {nav('/backup-targets', 'Backup targets')}
           {session.user.role === 'admin' && nav('/invites', 'Invites')}
           {session.user.role === 'admin' && nav('/audit', 'Audit')}
           <span className="ml-auto text-sm text-slate-300">{session.user.email}</span>

@@ -1,4 +1,7 @@
-import { useState } from 'react';
+// A workload's page: status and actions, then tabs — Overview (endpoints, credentials, timeline,
+// logs) and any extra tabs the app plugs in for this workload (e.g. Backups for PostgreSQL), so
+// that this feature imports no other feature. Each tab has its own URL: /workloads/:id/:tab.
+import { useState, type ReactNode } from 'react';
 import { Button } from '../../shared/components/Button';
 import { CopyButton } from '../../shared/components/CopyButton';
 import { ErrorNote, Loading } from '../../shared/components/States';
@@ -8,9 +11,16 @@ import { ConfirmDialog } from './components/ConfirmDialog';
 import { CredentialsPanel } from './components/CredentialsPanel';
 import { LogsViewer } from './components/LogsViewer';
 import { Timeline } from './components/Timeline';
+import type { Workload } from './api/workloadsApi';
 import { useWorkload, useWorkloadAction, useWorkloadEvents } from './hooks/useWorkloads';
 
-export function WorkloadPage({ id }: { id: string }) {
+export type WorkloadTab = { id: string; label: string; content: ReactNode };
+
+export function WorkloadPage({ id, tab, extraTabs }: {
+  id: string;
+  tab?: string;
+  extraTabs?: (w: Workload) => WorkloadTab[];
+}) {
   const wl = useWorkload(id);
   const events = useWorkloadEvents(id);
   const action = useWorkloadAction(id);
@@ -23,6 +33,8 @@ export function WorkloadPage({ id }: { id: string }) {
   const w = wl.data;
   const stopped = w.desired_state === 'stopped';
   const placed = !!w.node_id && w.status !== 'pending' && w.status !== 'deleting';
+  const tabs = extraTabs?.(w) ?? [];
+  const current = tabs.find((t) => t.id === tab);
 
   return (
     <div className="flex flex-col gap-6">
@@ -40,23 +52,38 @@ export function WorkloadPage({ id }: { id: string }) {
       {w.status_reason && <p className="text-sm text-slate-600">{w.status_reason}</p>}
       {action.isError && <ErrorNote error={action.error} />}
 
-      <section aria-labelledby="ep-title">
-        <h2 id="ep-title" className="mb-2 text-base font-semibold">Endpoints</h2>
-        <ul className="flex flex-col gap-1 text-sm">
-          {w.endpoints.map((e) => (
-            <li key={e.name} className="flex items-center gap-2">
-              <span className="w-24 text-slate-500">{e.name}</span>
-              <span className="font-mono text-xs" data-endpoint={e.name}>{e.url ?? `port ${e.container_port} (assigned when running)`}</span>
-              {e.url && <CopyButton value={e.url} label={`${e.name} endpoint`} />}
-            </li>
+      {tabs.length > 0 && (
+        <nav aria-label="Workload sections" className="flex gap-1 border-b border-slate-200">
+          {[{ id: '', label: 'Overview' }, ...tabs].map((t) => (
+            <Link key={t.id} href={t.id ? `/workloads/${id}/${t.id}` : `/workloads/${id}`}
+              aria-current={(current?.id ?? '') === t.id ? 'page' : undefined}
+              className={`-mb-px border-b-2 px-3 py-1.5 text-sm ${(current?.id ?? '') === t.id ? 'border-indigo-600 font-medium text-indigo-700' : 'border-transparent text-slate-600 hover:text-slate-900'}`}>
+              {t.label}
+            </Link>
           ))}
-          {!w.endpoints.length && <li className="text-slate-500">No published ports.</li>}
-        </ul>
-      </section>
+        </nav>
+      )}
+      {current ? current.content : (
+        <>
+          <section aria-labelledby="ep-title">
+            <h2 id="ep-title" className="mb-2 text-base font-semibold">Endpoints</h2>
+            <ul className="flex flex-col gap-1 text-sm">
+              {w.endpoints.map((e) => (
+                <li key={e.name} className="flex items-center gap-2">
+                  <span className="w-24 text-slate-500">{e.name}</span>
+                  <span className="font-mono text-xs" data-endpoint={e.name}>{e.url ?? `port ${e.container_port} (assigned when running)`}</span>
+                  {e.url && <CopyButton value={e.url} label={`${e.name} endpoint`} />}
+                </li>
+              ))}
+              {!w.endpoints.length && <li className="text-slate-500">No published ports.</li>}
+            </ul>
+          </section>
 
-      <CredentialsPanel credentials={w.credentials} />
-      {events.data ? <Timeline events={events.data} /> : events.isError ? <ErrorNote error={events.error} /> : <Loading what="timeline" />}
-      <LogsViewer key={`${id}-${w.generation}-${placed}`} workloadId={id} name={w.name} active={placed} />
+          <CredentialsPanel credentials={w.credentials} />
+          {events.data ? <Timeline events={events.data} /> : events.isError ? <ErrorNote error={events.error} /> : <Loading what="timeline" />}
+          <LogsViewer key={`${id}-${w.generation}-${placed}`} workloadId={id} name={w.name} active={placed} />
+        </>
+      )}
 
       <ConfirmDialog open={confirm === 'stop'} title={`Stop ${w.name}?`} confirm="Stop"
         body="The container stops; its data is kept and it can be started again."

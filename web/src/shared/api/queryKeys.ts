@@ -8,4 +8,7 @@ export const queryKeys = {
   authConfig: ['auth', 'config'] as const,
   invites: ['invites'] as const,
   audit: ['audit'] as const,
+  backupTargets: ['backup-targets'] as const,
+  backupPolicy: (workloadId: string) => ['workloads', workloadId, 'backup-policy'] as const,
+  backups: (workloadId: string) => ['workloads', workloadId, 'backups'] as const,
 };
