@@ -282,9 +282,16 @@ Status Agent::OnWelcome(const link::Welcome& w) {
       return DatabaseAccess{ContainerName(workload_id), a->spec.readiness.username,
                             a->spec.readiness.password};
     };
+    ContainerLookup container =
+        [this](const std::string& workload_id) -> std::optional<std::string> {
+      auto a = reconciler_->AssignmentOf(workload_id);
+      if (!a || a->desired_state == DesiredState::kDeleted) return std::nullopt;
+      return ContainerName(workload_id);
+    };
     backup_jobs_ = std::make_unique<BackupJobs>(
         ioc_.get_executor(), *runtime_, database,
-        [this](link::BackupResult r) { PostSend(0, std::move(r)); }, options_.tuning.backups);
+        [this](link::BackupResult r) { PostSend(0, std::move(r)); }, options_.tuning.backups,
+        container);
     backup_jobs_->RemoveLeftovers();
     WalArchiverOptions wo = options_.tuning.archivers;
     wo.image = options_.tuning.backups.image;

@@ -57,6 +57,14 @@ std::string StrOf(const json::object& o, std::string_view k) {
 }  // namespace
 
 std::vector<std::string> ToolCommand(const link::BackupRun& run, const std::string& user) {
+  if (run.op == link::BackupOp::kProbe)  // the target's own prefix; no database
+    return {"probe",
+            "--bucket",
+            run.target.bucket,
+            "--prefix",
+            run.target.prefix,
+            "--target-config",
+            std::string(kWorkDir) + "/target.conf"};
   std::vector<std::string> cmd = {std::string(link::Name(run.op)),
                                   "--id",
                                   run.backup_id,
@@ -129,10 +137,11 @@ link::BackupResult ReadToolResult(const link::BackupRun& run, const std::string&
 }
 
 BackupJobs::BackupJobs(asio::any_io_executor io, runtime::Runtime& runtime, DatabaseLookup lookup,
-                       BackupResultSink sink, BackupJobOptions options)
+                       BackupResultSink sink, BackupJobOptions options, ContainerLookup containers)
     : io_(std::move(io)),
       runtime_(runtime),
       lookup_(std::move(lookup)),
+      containers_(std::move(containers)),
       sink_(std::move(sink)),
       options_(std::move(options)) {}
 
@@ -172,9 +181,16 @@ asio::awaitable<decltype(std::declval<F>()())> BackupJobs::OnPool(F fn) {
 }
 
 asio::awaitable<void> BackupJobs::Job(link::BackupRun run) {
-  std::optional<DatabaseAccess> db = lookup_(run.workload_id);
+  std::optional<DatabaseAccess> db;
+  if (run.op != link::BackupOp::kProbe) {
+    db = lookup_(run.workload_id);
+  } else if (auto container = containers_ ? containers_(run.workload_id) : std::nullopt) {
+    db = DatabaseAccess{*container, "", ""};  // only the namespace; the probe reads no database
+  }
   link::BackupResult result;
-  if (!db) {
+  if (!db && run.op == link::BackupOp::kProbe) {
+    result = Failure(run, "internal", "The workload to probe from is not on this node any more.");
+  } else if (!db) {
     result =
         Failure(run, "database-unreachable", "The database is not assigned to this node any more.");
   } else {

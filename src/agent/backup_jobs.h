@@ -1,4 +1,5 @@
-// BackupJobs: runs the server's backup jobs (link::BackupRun: back up, verify, delete) on this
+// BackupJobs: runs the server's backup jobs (link::BackupRun: back up, verify, delete, and
+// probe a target) on this
 // node, each in a throw-away container of the tool image (lattice/pgtools, docs/backups.md)
 // that shares the database container's network namespace, so it reaches PostgreSQL on
 // 127.0.0.1 and the tenant's own S3 workload by name; it publishes no port. The target's keys
@@ -45,6 +46,9 @@ struct DatabaseAccess {
 
 // The database of a workload assigned to this node; nullopt if it has none here.
 using DatabaseLookup = std::function<std::optional<DatabaseAccess>(const std::string& workload_id)>;
+// The container of any workload assigned to this node (a probe joins its network namespace,
+// where the owner's backups will reach the target from); nullopt if it has none here.
+using ContainerLookup = std::function<std::optional<std::string>(const std::string& workload_id)>;
 using BackupResultSink = std::function<void(link::BackupResult)>;
 
 // The tool's command line for `run` (argv; the files it names are in /work), and the rclone
@@ -59,7 +63,7 @@ link::BackupResult ReadToolResult(const link::BackupRun& run, const std::string&
 class BackupJobs {
  public:
   BackupJobs(boost::asio::any_io_executor io, runtime::Runtime& runtime, DatabaseLookup lookup,
-             BackupResultSink sink, BackupJobOptions options = {});
+             BackupResultSink sink, BackupJobOptions options = {}, ContainerLookup containers = {});
   ~BackupJobs();
   BackupJobs(const BackupJobs&) = delete;
   BackupJobs& operator=(const BackupJobs&) = delete;
@@ -83,6 +87,7 @@ class BackupJobs {
   const boost::asio::any_io_executor io_;
   runtime::Runtime& runtime_;
   const DatabaseLookup lookup_;
+  const ContainerLookup containers_;
   const BackupResultSink sink_;
   const BackupJobOptions options_;
   boost::asio::thread_pool pool_{2};

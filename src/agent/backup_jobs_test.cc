@@ -30,6 +30,12 @@ TEST(BackupJobs, TheToolGetsArgvWithFilesNotSecrets) {
   auto no_prefix = SampleRun(link::BackupOp::kDelete);
   no_prefix.target.prefix = "";
   EXPECT_EQ(ToolCommand(no_prefix, "u")[6], "wl_1");
+  // A probe writes under the target's own prefix and names no database.
+  const auto probe_run = SampleRun(link::BackupOp::kProbe);
+  EXPECT_EQ(
+      ToolCommand(probe_run, "u"),
+      (std::vector<std::string>{"probe", "--bucket", "bucket", "--prefix", probe_run.target.prefix,
+                                "--target-config", "/work/target.conf"}));
 }
 
 TEST(BackupJobs, TheTargetConfigNamesTheEndpointOrTheTenantsWorkload) {

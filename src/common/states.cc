@@ -59,6 +59,13 @@ constexpr std::array<std::pair<VerifyStatus, std::string_view>, 4> kVerify{{
     {VerifyStatus::kSkipped, "skipped"},
 }};
 
+constexpr std::array<std::pair<ProbeStatus, std::string_view>, 4> kProbe{{
+    {ProbeStatus::kUntested, "untested"},
+    {ProbeStatus::kPending, "pending"},
+    {ProbeStatus::kPassed, "passed"},
+    {ProbeStatus::kFailed, "failed"},
+}};
+
 }  // namespace
 
 std::string_view Name(DesiredState s) {
@@ -77,6 +84,9 @@ std::string_view Name(BackupStatus s) {
 std::string_view Name(VerifyStatus s) {
   return NameIn(kVerify, s);
 }
+std::string_view Name(ProbeStatus s) {
+  return NameIn(kProbe, s);
+}
 
 std::optional<DesiredState> ParseDesiredState(std::string_view n) {
   return Find(kDesired, n);
@@ -93,6 +103,9 @@ std::optional<BackupStatus> ParseBackupStatus(std::string_view n) {
 }
 std::optional<VerifyStatus> ParseVerifyStatus(std::string_view n) {
   return Find(kVerify, n);
+}
+std::optional<ProbeStatus> ParseProbeStatus(std::string_view n) {
+  return Find(kProbe, n);
 }
 
 }  // namespace lattice

@@ -34,16 +34,22 @@ enum class BackupStatus { kRunning, kSucceeded, kFailed };
 // it into a throw-away container and read every table; skipped when the policy says so.
 enum class VerifyStatus { kPending, kVerified, kFailed, kSkipped };
 
+// Whether a backup target was shown to work: a node wrote, read back and deleted a probe
+// object with its keys. Untested when no node could try (nothing of the owner's runs).
+enum class ProbeStatus { kUntested, kPending, kPassed, kFailed };
+
 std::string_view Name(DesiredState s);
 std::string_view Name(WorkloadStatus s);
 std::string_view Name(NodeStatus s);
 std::string_view Name(BackupStatus s);
 std::string_view Name(VerifyStatus s);
+std::string_view Name(ProbeStatus s);
 
 std::optional<DesiredState> ParseDesiredState(std::string_view name);
 std::optional<WorkloadStatus> ParseWorkloadStatus(std::string_view name);
 std::optional<NodeStatus> ParseNodeStatus(std::string_view name);
 std::optional<BackupStatus> ParseBackupStatus(std::string_view name);
 std::optional<VerifyStatus> ParseVerifyStatus(std::string_view name);
+std::optional<ProbeStatus> ParseProbeStatus(std::string_view name);
 
 }  // namespace lattice

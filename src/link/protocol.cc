@@ -356,6 +356,7 @@ std::optional<BackupOp> ParseBackupOp(std::string_view name) {
   if (name == "backup") return BackupOp::kBackup;
   if (name == "verify") return BackupOp::kVerify;
   if (name == "delete") return BackupOp::kDelete;
+  if (name == "probe") return BackupOp::kProbe;
   return std::nullopt;
 }
 
@@ -497,7 +498,7 @@ Result<Message> DecodeObject(const json::object& o) {
   }
   if (type == "backup.run" || type == "backup.result") {
     auto op = ParseBackupOp(r.Str("op"));
-    if (!op) err = "op must be backup, verify or delete";
+    if (!op) err = "op must be backup, verify, delete or probe";
     if (type == "backup.run") {
       BackupRun m;
       m.job_id = r.Str("job_id");
@@ -539,6 +540,8 @@ std::string_view Name(BackupOp op) {
       return "verify";
     case BackupOp::kDelete:
       return "delete";
+    case BackupOp::kProbe:
+      return "probe";
   }
   return "backup";
 }

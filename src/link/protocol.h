@@ -167,7 +167,10 @@ struct StreamFail {
 // Where a backup job reads and writes: one S3 bucket (templates/restore_source.h).
 using BackupTargetSpec = templates::S3Target;
 
-enum class BackupOp { kBackup, kVerify, kDelete };
+// kProbe checks a target (writes, reads back and deletes an object under its prefix) from the
+// network namespace of `workload_id`, any of the owner's workloads on the node; its
+// `backup_id` is the target's id.
+enum class BackupOp { kBackup, kVerify, kDelete, kProbe };
 std::string_view Name(BackupOp op);
 
 struct BackupRun {

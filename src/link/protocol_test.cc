@@ -91,6 +91,13 @@ TEST(Protocol, ABackupRunNeedsAKnownOpAndItsTargetsKeys) {
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(std::get<BackupRun>(*ok).op, BackupOp::kDelete);
   EXPECT_EQ(std::get<BackupRun>(*ok).target.secret_key, "s");
+  BackupRun run{"j", BackupOp::kProbe, "w", "bt_1", {}};
+  run.target.bucket = "b";
+  run.target.access_key = "a";
+  run.target.secret_key = "s";
+  auto probe = Decode(Encode(run));
+  ASSERT_TRUE(probe.ok()) << probe.error().message;
+  EXPECT_EQ(std::get<BackupRun>(*probe).op, BackupOp::kProbe);
 }
 
 TEST(Protocol, LinkErrorsCarryACodeAndUnknownCodesReadAsUnspecified) {

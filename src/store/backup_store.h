@@ -28,6 +28,10 @@ struct BackupTarget {
   std::string source_workload_id;  // set when the target is one of the owner's S3 workloads
   std::string keys_enc;            // sealed {"access_key":…, "secret_key":…}
   std::int64_t created_at = 0;
+  // The last check that the target works (a probe object written, read back, deleted).
+  ProbeStatus probe_status = ProbeStatus::kUntested;
+  std::string probe_message;  // why it failed or was not tried ("target-auth: …")
+  std::int64_t probed_at = 0;
 };
 
 // How one workload is backed up. At most one per workload.
@@ -86,6 +90,9 @@ class BackupStore {
   virtual Result<std::vector<BackupTarget>> ListBackupTargets(const std::string& owner_id) = 0;
   // kNotFound if absent; kConflict while a policy still names it.
   virtual Status DeleteBackupTarget(const std::string& id) = 0;
+  // Records the outcome of a probe of the target (status, message, probed_at); kNotFound if
+  // absent.
+  virtual Status RecordTargetProbe(const BackupTarget& t) = 0;
 
   // --- policies (one per workload; Put replaces).
   virtual Status PutBackupPolicy(const BackupPolicy& p) = 0;
@@ -108,6 +115,14 @@ class BackupStore {
   virtual Status FinishBackup(const Backup& b) = 0;
   // Records a verification outcome of a succeeded backup.
   virtual Status RecordVerification(const Backup& b) = 0;
+  // Marks a succeeded backup's verification pending again (it is verified anew), only if no
+  // verification is pending and `verified_at` is still `expected_verified_at` (a replica that
+  // lost the race gets false and sends no second job).
+  virtual Result<bool> MarkVerifying(const std::string& id, std::int64_t expected_verified_at) = 0;
+  // Succeeded backups last verified (and passed) before `verified_before`, of workloads whose
+  // policy asks for verification; oldest verification first.
+  virtual Result<std::vector<Backup>> BackupsToReverify(std::int64_t verified_before,
+                                                        int limit) = 0;
   // Every backup still `running` on `node_id` becomes failed with `message` (its agent came
   // back without it, or the node is lost). Returns the ones it failed.
   virtual Result<std::vector<Backup>> FailRunningBackups(const std::string& node_id,

@@ -13,7 +13,7 @@ class BackupStoreTest : public StoreTest {
   static BackupTarget Target(const std::string& id, const std::string& owner,
                              const std::string& name) {
     return BackupTarget{id,      owner,    name, "http://127.0.0.1:9000", "bk", "", "lattice/",
-                        "wl_s3", "sealed", 100};
+                        "wl_s3", "sealed", 100,  ProbeStatus::kUntested,  "",   0};
   }
   static Backup Running(const std::string& id, const std::string& wl, std::int64_t at,
                         const std::string& node = "node_1") {
@@ -46,6 +46,25 @@ TEST_P(BackupStoreTest, TargetsAreNamedOncePerOwnerAndListedByOwner) {
   EXPECT_EQ((*mine)[0].keys_enc, "sealed");
   EXPECT_EQ(b().GetBackupTarget("bt_2")->owner_id, "usr_b");
   EXPECT_EQ(b().GetBackupTarget("bt_9").error().code, ErrorCode::kNotFound);
+}
+
+TEST_P(BackupStoreTest, ATargetKeepsItsLatestProbe) {
+  BackupTarget t = Target("bt_1", "usr_a", "main");
+  t.probe_status = ProbeStatus::kPending;
+  ASSERT_TRUE(b().CreateBackupTarget(t).ok());
+  EXPECT_EQ(b().GetBackupTarget("bt_1")->probe_status, ProbeStatus::kPending);
+  t.probe_status = ProbeStatus::kFailed;
+  t.probe_message = "target-auth: the keys were refused";
+  t.probed_at = 1234;
+  ASSERT_TRUE(b().RecordTargetProbe(t).ok());
+  auto got = b().GetBackupTarget("bt_1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->probe_status, ProbeStatus::kFailed);
+  EXPECT_EQ(got->probe_message, "target-auth: the keys were refused");
+  EXPECT_EQ(got->probed_at, 1234);
+  EXPECT_EQ(b().ListBackupTargets("usr_a")->at(0).probe_status, ProbeStatus::kFailed);
+  t.id = "bt_9";
+  EXPECT_EQ(b().RecordTargetProbe(t).error().code, ErrorCode::kNotFound);
 }
 
 TEST_P(BackupStoreTest, ATargetAPolicyUsesCannotBeDeleted) {
@@ -179,6 +198,44 @@ TEST_P(BackupStoreTest, ANodesRunningBackupsFailTogetherAndOthersAreUntouched) {
   EXPECT_EQ(b().GetBackup("bk_2")->status, BackupStatus::kSucceeded);
   EXPECT_EQ(b().GetBackup("bk_3")->status, BackupStatus::kRunning);
   EXPECT_TRUE(b().FailRunningBackups("node_1", 600, "again")->empty());
+}
+
+TEST_P(BackupStoreTest, OldVerificationsAreDueAgainAndOneReplicaClaimsEach) {
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_1", "usr_a", "bt_1", 0, 0, 0, true, 0, 100}).ok());
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_2", "usr_a", "bt_1", 0, 0, 0, false, 0, 100}).ok());
+  auto verified = [&](const std::string& id, const std::string& wl, std::int64_t at,
+                      VerifyStatus v = VerifyStatus::kVerified) {
+    Backup x = Running(id, wl, at - 50);
+    ASSERT_TRUE(b().CreateBackup(x).ok());
+    x.status = BackupStatus::kSucceeded;
+    x.finished_at = at - 40;
+    ASSERT_TRUE(b().FinishBackup(x).ok());
+    x.verify_status = v;
+    x.verified_at = at;
+    ASSERT_TRUE(b().RecordVerification(x).ok());
+  };
+  verified("bk_old", "wl_1", 160);
+  verified("bk_new", "wl_1", 500);
+  verified("bk_older", "wl_1", 120);
+  verified("bk_noverify", "wl_2", 100);                    // its policy verifies nothing
+  verified("bk_bad", "wl_1", 110, VerifyStatus::kFailed);  // failed: not a re-check
+  ASSERT_TRUE(b().CreateBackup(Running("bk_running", "wl_1", 90)).ok());
+
+  auto due = b().BackupsToReverify(400, 10);
+  ASSERT_TRUE(due.ok()) << due.error().message;
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].id, "bk_older");  // the oldest verification first
+  EXPECT_EQ((*due)[1].id, "bk_old");
+  EXPECT_EQ(b().BackupsToReverify(400, 1)->size(), 1u);
+
+  EXPECT_FALSE(*b().MarkVerifying("bk_old", 999));  // verified at another time: not ours
+  EXPECT_TRUE(*b().MarkVerifying("bk_old", 160));
+  EXPECT_FALSE(*b().MarkVerifying("bk_old", 160));  // the second replica loses
+  EXPECT_EQ(b().GetBackup("bk_old")->verify_status, VerifyStatus::kPending);
+  EXPECT_FALSE(*b().MarkVerifying("bk_running", 0));  // not succeeded
+  due = b().BackupsToReverify(400, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id, "bk_older");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, BackupStoreTest, ::testing::Values(SqliteImpl(), PostgresImpl()),

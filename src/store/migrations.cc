@@ -393,6 +393,18 @@ ALTER TABLE nodes ADD COLUMN down_since BIGINT NOT NULL DEFAULT 0;
       // target a policy still uses is refused by the store, not by a foreign key, so both
       // engines answer the same way.
       {8, "backup targets, policies and backups", kBackupsSqlite, kBackupsPostgres},
+      // A target records whether a node could write, read and delete a probe object with it.
+      {9, "backup target probes",
+       R"sql(
+ALTER TABLE backup_targets ADD COLUMN probe_status TEXT NOT NULL DEFAULT 'untested';
+ALTER TABLE backup_targets ADD COLUMN probe_message TEXT NOT NULL DEFAULT '';
+ALTER TABLE backup_targets ADD COLUMN probed_at INTEGER NOT NULL DEFAULT 0;
+)sql",
+       R"sql(
+ALTER TABLE backup_targets ADD COLUMN probe_status TEXT NOT NULL DEFAULT 'untested';
+ALTER TABLE backup_targets ADD COLUMN probe_message TEXT NOT NULL DEFAULT '';
+ALTER TABLE backup_targets ADD COLUMN probed_at BIGINT NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

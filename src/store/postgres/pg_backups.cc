@@ -11,8 +11,19 @@ const std::string kBackupSelect =
     std::string("SELECT ") + backup_sql::kBackupColumns + " FROM backups";
 
 BackupTarget ReadTarget(const PgResult& r, int i) {
-  return BackupTarget{r.Text(i, 0), r.Text(i, 1), r.Text(i, 2), r.Text(i, 3), r.Text(i, 4),
-                      r.Text(i, 5), r.Text(i, 6), r.Text(i, 7), r.Text(i, 8), r.Int(i, 9)};
+  return BackupTarget{r.Text(i, 0),
+                      r.Text(i, 1),
+                      r.Text(i, 2),
+                      r.Text(i, 3),
+                      r.Text(i, 4),
+                      r.Text(i, 5),
+                      r.Text(i, 6),
+                      r.Text(i, 7),
+                      r.Text(i, 8),
+                      r.Int(i, 9),
+                      ParseProbeStatus(r.Text(i, 10)).value_or(ProbeStatus::kUntested),
+                      r.Text(i, 11),
+                      r.Int(i, 12)};
 }
 
 BackupPolicy ReadPolicy(const PgResult& r, int i) {
@@ -62,7 +73,8 @@ Status PostgresStore::CreateBackupTarget(const BackupTarget& t) {
   if (!c.ok()) return std::move(c).error();
   auto r = (*c)->Exec(
       "INSERT INTO backup_targets(id, owner_id, name, endpoint, bucket, region, prefix, "
-      "source_workload_id, keys_enc, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      "source_workload_id, keys_enc, created_at, probe_status, probe_message, probed_at) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
       Params()
           .Add(t.id)
           .Add(t.owner_id)
@@ -73,7 +85,10 @@ Status PostgresStore::CreateBackupTarget(const BackupTarget& t) {
           .Add(t.prefix)
           .Add(t.source_workload_id)
           .Add(t.keys_enc)
-          .Add(t.created_at));
+          .Add(t.created_at)
+          .Add(std::string(Name(t.probe_status)))
+          .Add(t.probe_message)
+          .Add(t.probed_at));
   if (!r.ok()) {
     if (r.error().code == ErrorCode::kConflict)
       return Error::Conflict("A backup target named '" + t.name + "' already exists.");
@@ -119,6 +134,22 @@ Status PostgresStore::DeleteBackupTarget(const std::string& id) {
     if (!r.ok()) return std::move(r).error();
     return Status::Ok();
   });
+}
+
+Status PostgresStore::RecordTargetProbe(const BackupTarget& t) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE backup_targets SET probe_status = $1, probe_message = $2, probed_at = $3 "
+      "WHERE id = $4",
+      Params()
+          .Add(std::string(Name(t.probe_status)))
+          .Add(t.probe_message)
+          .Add(t.probed_at)
+          .Add(t.id));
+  if (!r.ok()) return std::move(r).error();
+  if (r->affected() == 0) return Error::NotFound("backup target not found");
+  return Status::Ok();
 }
 
 Status PostgresStore::PutBackupPolicy(const BackupPolicy& p) {
@@ -268,6 +299,33 @@ Status PostgresStore::RecordVerification(const Backup& b) {
   if (!r.ok()) return std::move(r).error();
   if (r->affected() == 0) return Error::NotFound("no succeeded backup with this id");
   return Status::Ok();
+}
+
+Result<bool> PostgresStore::MarkVerifying(const std::string& id,
+                                          std::int64_t expected_verified_at) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE backups SET verify_status = 'pending' WHERE id = $1 AND status = 'succeeded' "
+      "AND verify_status != 'pending' AND verified_at = $2",
+      Params().Add(id).Add(expected_verified_at));
+  if (!r.ok()) return std::move(r).error();
+  return r->affected() == 1;
+}
+
+Result<std::vector<Backup>> PostgresStore::BackupsToReverify(std::int64_t verified_before,
+                                                             int limit) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql = [] {
+    std::string where = backup_sql::kReverifyWhere;
+    where.replace(where.find("{1}"), 3, "$1");
+    where.replace(where.find("{2}"), 3, "$2");
+    return kBackupSelect + where;
+  }();
+  auto r = (*c)->Exec(sql, Params().Add(verified_before).Add(static_cast<std::int64_t>(limit)));
+  if (!r.ok()) return std::move(r).error();
+  return All<Backup>(*r, ReadBackup);
 }
 
 Result<std::vector<Backup>> PostgresStore::FailRunningBackups(const std::string& node_id,

@@ -11,8 +11,19 @@ const std::string kBackupSelect =
     std::string("SELECT ") + backup_sql::kBackupColumns + " FROM backups";
 
 BackupTarget ReadTarget(const Stmt& s) {
-  return BackupTarget{s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4),
-                      s.Text(5), s.Text(6), s.Text(7), s.Text(8), s.Int(9)};
+  return BackupTarget{s.Text(0),
+                      s.Text(1),
+                      s.Text(2),
+                      s.Text(3),
+                      s.Text(4),
+                      s.Text(5),
+                      s.Text(6),
+                      s.Text(7),
+                      s.Text(8),
+                      s.Int(9),
+                      ParseProbeStatus(s.Text(10)).value_or(ProbeStatus::kUntested),
+                      s.Text(11),
+                      s.Int(12)};
 }
 
 BackupPolicy ReadPolicy(const Stmt& s) {
@@ -62,7 +73,8 @@ Status SqliteStore::CreateBackupTarget(const BackupTarget& t) {
   auto c = Acquire();
   auto q = c->Prepare(
       "INSERT INTO backup_targets(id, owner_id, name, endpoint, bucket, region, prefix, "
-      "source_workload_id, keys_enc, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "source_workload_id, keys_enc, created_at, probe_status, probe_message, probed_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!q.ok()) return std::move(q).error();
   (*q)->Bind(1, t.id)
       .Bind(2, t.owner_id)
@@ -73,7 +85,10 @@ Status SqliteStore::CreateBackupTarget(const BackupTarget& t) {
       .Bind(7, t.prefix)
       .Bind(8, t.source_workload_id)
       .Bind(9, t.keys_enc)
-      .Bind(10, t.created_at);
+      .Bind(10, t.created_at)
+      .Bind(11, std::string(Name(t.probe_status)))
+      .Bind(12, t.probe_message)
+      .Bind(13, t.probed_at);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) {
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
       return Error::Conflict("A backup target named '" + t.name + "' already exists.");
@@ -119,6 +134,18 @@ Status SqliteStore::DeleteBackupTarget(const std::string& id) {
     if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("backup target not found");
     return Status::Ok();
   });
+}
+
+Status SqliteStore::RecordTargetProbe(const BackupTarget& t) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "UPDATE backup_targets SET probe_status = ?, probe_message = ?, probed_at = ? WHERE id = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, std::string(Name(t.probe_status))).Bind(2, t.probe_message).Bind(3, t.probed_at);
+  (*q)->Bind(4, t.id);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "record target probe");
+  if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("backup target not found");
+  return Status::Ok();
 }
 
 Status SqliteStore::PutBackupPolicy(const BackupPolicy& p) {
@@ -267,6 +294,32 @@ Status SqliteStore::RecordVerification(const Backup& b) {
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "record verification");
   if (sqlite3_changes(c->raw()) == 0) return Error::NotFound("no succeeded backup with this id");
   return Status::Ok();
+}
+
+Result<bool> SqliteStore::MarkVerifying(const std::string& id, std::int64_t expected_verified_at) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "UPDATE backups SET verify_status = 'pending' WHERE id = ? AND status = 'succeeded' "
+      "AND verify_status != 'pending' AND verified_at = ?");
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, id).Bind(2, expected_verified_at);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "mark verifying");
+  return sqlite3_changes(c->raw()) == 1;
+}
+
+Result<std::vector<Backup>> SqliteStore::BackupsToReverify(std::int64_t verified_before,
+                                                           int limit) {
+  auto c = Acquire();
+  static const std::string sql = [] {
+    std::string where = backup_sql::kReverifyWhere;
+    where.replace(where.find("{1}"), 3, "?");
+    where.replace(where.find("{2}"), 3, "?");
+    return std::string(kBackupSelect) + where;
+  }();
+  auto q = c->Prepare(sql.c_str());
+  if (!q.ok()) return std::move(q).error();
+  (*q)->Bind(1, verified_before).Bind(2, static_cast<std::int64_t>(limit));
+  return All<Backup>(*c, **q, ReadBackup, "backups to re-verify");
 }
 
 Result<std::vector<Backup>> SqliteStore::FailRunningBackups(const std::string& node_id,

@@ -89,6 +89,7 @@ class SqliteStore final : public Store, public BackupStore {
   Result<BackupTarget> GetBackupTarget(const std::string& id) override;
   Result<std::vector<BackupTarget>> ListBackupTargets(const std::string& owner_id) override;
   Status DeleteBackupTarget(const std::string& id) override;
+  Status RecordTargetProbe(const BackupTarget& t) override;
   Status PutBackupPolicy(const BackupPolicy& p) override;
   Result<BackupPolicy> GetBackupPolicy(const std::string& workload_id) override;
   Status DeleteBackupPolicy(const std::string& workload_id) override;
@@ -103,6 +104,8 @@ class SqliteStore final : public Store, public BackupStore {
   Result<std::vector<Backup>> FailRunningBackups(const std::string& node_id, std::int64_t now,
                                                  const std::string& message) override;
   Status DeleteBackup(const std::string& id) override;
+  Result<bool> MarkVerifying(const std::string& id, std::int64_t expected_verified_at) override;
+  Result<std::vector<Backup>> BackupsToReverify(std::int64_t verified_before, int limit) override;
   Result<std::vector<BackupSummary>> SummarizeBackups() override;
 
  private:
