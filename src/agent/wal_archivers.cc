@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
+#include <functional>
+
 #include "agent/workload_container.h"
 
 namespace lattice::agent {
@@ -9,11 +12,21 @@ namespace {
 
 constexpr const char* kHome = "/var/lib/lattice-pgtool";  // the archiver's volume
 constexpr const char* kLabelDb = "lattice.db";            // the database container it joined
+constexpr const char* kLabelTarget = "lattice.target";    // digest of the target it writes to
 
 std::string Prefix(const link::BackupTargetSpec& t, const std::string& workload_id) {
   std::string p = t.prefix;
   if (!p.empty() && p.back() != '/') p += '/';
   return p + workload_id;
+}
+
+// Tells targets apart without putting anything secret into a label.
+std::string TargetDigest(const link::BackupTargetSpec& t, const std::string& workload_id) {
+  const std::size_t h =
+      std::hash<std::string>{}(TargetConfig(t) + "\n" + t.bucket + "\n" + Prefix(t, workload_id));
+  char out[17];
+  std::snprintf(out, sizeof out, "%016zx", h);
+  return out;
 }
 
 std::string PgPass(const DatabaseAccess& db) {
@@ -127,7 +140,8 @@ void WalArchivers::Ensure(const std::string& id, const link::BackupTargetSpec& t
   auto database = runtime_.Inspect(db->container);
   if (!database.ok() || !database->running) return;  // an archiver still there exits by itself
   if (archiver) {
-    if (archiver->running && LabelOf(*archiver, kLabelDb) == database->id) {
+    if (archiver->running && LabelOf(*archiver, kLabelDb) == database->id &&
+        LabelOf(*archiver, kLabelTarget) == TargetDigest(target, id)) {
       auto started = last_start_.find(id);  // up for a minute: healthy again
       if (started == last_start_.end() ||
           std::chrono::steady_clock::now() - started->second > std::chrono::minutes(1))
@@ -140,7 +154,8 @@ void WalArchivers::Ensure(const std::string& id, const link::BackupTargetSpec& t
       spdlog::warn("event=wal_archiver_exited workload={} code={} output=\"{}\"", id,
                    archiver->exit_code, logs.ok() ? *logs : std::string());
     }
-    // Exited, or joined a database container that is no longer there: start afresh.
+    // Exited, joined a database container that is no longer there, or archives to a target
+    // the policy no longer names: start afresh.
     if (archiver->running) (void)runtime_.Stop(archiver->id, std::chrono::seconds(10));
     if (Status s = runtime_.Remove(archiver->id); !s.ok()) return;
   }
@@ -160,7 +175,8 @@ void WalArchivers::Ensure(const std::string& id, const link::BackupTargetSpec& t
   spec.command = ArchiverCommand(target, id, db->user, options_.interval_seconds);
   spec.network = "container:" + db->container;
   spec.volumes = {{name, kHome}};
-  spec.labels = {{kLabelArchiver, id}, {kLabelDb, database->id}};
+  spec.labels = {
+      {kLabelArchiver, id}, {kLabelDb, database->id}, {kLabelTarget, TargetDigest(target, id)}};
   spec.confinement.pids_limit = 256;  // it needs no capability: root in its own volume
   if (Status s = runtime_.EnsureImage(options_.image); !s.ok()) {
     spdlog::warn("event=wal_archiver_image_missing image={} error=\"{}\"", options_.image,

@@ -9,7 +9,8 @@
 //   - an archiver that is wanted and whose database runs is started if absent; one that exited
 //     (the database container was restarted or re-created: the namespace it joined is gone, see
 //     docs/backups.md) is removed and started again, after `restart_gap`, doubled with every
-//     exit in a row (an archiver with wrong keys is not restarted every few seconds);
+//     exit in a row (an archiver with wrong keys is not restarted every few seconds); one
+//     whose policy now names another target is replaced;
 //   - an archiver no longer wanted (the policy was removed) is stopped, and its replication slot
 //     dropped by a short `lattice-pgtool drop-slot` job, or the database would keep every WAL
 //     segment from then on; its spool volume is removed;

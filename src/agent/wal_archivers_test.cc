@@ -88,6 +88,14 @@ TEST_F(WalArchiversTest, AWantedDatabaseGetsOneArchiverInItsNamespaceRestartedWh
   ASSERT_TRUE(a);
   EXPECT_EQ(a->labels.at("lattice.db"), rt_.Inspect("lattice-wl_a")->id);
 
+  // The policy names another bucket: the archiver is replaced.
+  link::BackupTargetSpec other = Target();
+  other.bucket = "elsewhere";
+  archivers_->Set({"wl_a", other});
+  archivers_->Reconcile();
+  EXPECT_EQ(rt_.SpecOf(ArchiverName("wl_a")).command[2], "elsewhere");
+  ASSERT_TRUE(Archiver() && Archiver()->running);
+
   // A stopped database gets no archiver until it runs again.
   ASSERT_TRUE(rt_.Stop("lattice-wl_a", 1s).ok());
   rt_.Exit(ArchiverName("wl_a"), 1, "{}");

@@ -6,6 +6,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <optional>
 
 #include "api/stream_registry.h"
@@ -39,6 +40,9 @@ struct ApiContext {
   const Clock& clock;
   StreamRegistry& streams;  // open event streams and followed logs, capped per user
   int heartbeat_seconds = 5;
+  // How long creating or checking a backup target waits for the node's probe before it
+  // answers with the probe still pending.
+  std::chrono::milliseconds target_probe_wait{30000};
 };
 
 // Runs `fn` on the blocking pool and resumes the caller on its own executor with the result.

@@ -1,8 +1,12 @@
 #include "api/backups_handlers.h"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 
 #include "api/workload_json.h"
 #include "common/clock.h"
@@ -27,6 +31,9 @@ json::object TargetJson(const store::BackupTarget& t) {
   json::object o{{"id", t.id},         {"name", t.name},
                  {"bucket", t.bucket}, {"region", t.region},
                  {"prefix", t.prefix}, {"created_at", FormatTimestamp(t.created_at)}};
+  o["probe"] = json::object{{"status", Name(t.probe_status)},
+                            {"message", t.probe_message},
+                            {"checked_at", TimeOrNull(t.probed_at)}};
   if (t.source_workload_id.empty()) {
     o["kind"] = "external";
     o["endpoint"] = t.endpoint;
@@ -77,8 +84,8 @@ Result<control::TargetRequest> ReadTarget(const RequestContext& req) {
   auto obj = ParseJsonObject(req.req.body());
   if (!obj.ok()) return std::move(obj).error();
   FieldReader r(*obj);
-  r.RefuseUnknown(
-      {"name", "endpoint", "access_key", "secret_key", "workload", "bucket", "region", "prefix"});
+  r.RefuseUnknown({"name", "endpoint", "access_key", "secret_key", "workload", "bucket", "region",
+                   "prefix", "check"});
   control::TargetRequest t;
   t.name = r.RequiredString("name");
   t.bucket = r.RequiredString("bucket");
@@ -88,6 +95,12 @@ Result<control::TargetRequest> ReadTarget(const RequestContext& req) {
   t.workload = r.OptionalString("workload").value_or("");
   t.region = r.OptionalString("region").value_or("");
   t.prefix = r.OptionalString("prefix").value_or("");
+  if (const json::value* v = obj->if_contains("check"); v && !v->is_null()) {
+    if (v->is_bool())
+      t.check = v->as_bool();
+    else
+      r.AddError("check", "must be a boolean");
+  }
   if (!r.ok()) return r.ToError();
   return t;
 }
@@ -136,19 +149,59 @@ Result<control::RestoreRequest> ReadRestore(const RequestContext& req) {
   return out;
 }
 
+// The field a failed probe points at, from the tool's code.
+std::string ProbeField(const std::string& message, bool own_workload) {
+  auto has = [&](const char* code) { return message.rfind(code, 0) == 0; };
+  if (has("bucket-missing")) return "bucket";
+  if (has("target-auth")) return own_workload ? "workload" : "secret_key";
+  if (has("target-unreachable")) return own_workload ? "workload" : "endpoint";
+  return own_workload ? "workload" : "endpoint";
+}
+
+// Waits (its thread free) until the node answered the target's probe or `wait` passed.
+asio::awaitable<store::BackupTarget> AwaitProbe(ApiContext& ctx, const Principal& who,
+                                                store::BackupTarget t,
+                                                std::chrono::milliseconds wait) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (t.probe_status == ProbeStatus::kPending && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(200));
+    co_await timer.async_wait(asio::use_awaitable);
+    auto now = ctx.backups.GetTarget(who, t.id);
+    if (!now.ok()) break;
+    t = std::move(now).value();
+  }
+  co_return t;
+}
+
 }  // namespace
 
 void AddBackupRoutes(http::Router& router, ApiContext& ctx) {
-  router.Add(bhttp::verb::post, "/api/v1/backup-targets", Access::kUser,
-             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
-               auto in = ReadTarget(req);
-               if (!in.ok()) co_return http::ProblemReply(in.error(), req.path);
-               auto made = ctx.backups.CreateTarget(*req.principal, *in);
-               ctx.audit.Outcome(audit::Actor::Of(*req.principal), "backup-target.create",
-                                 made.ok() ? made->id : "", req.remote_addr, made);
-               if (!made.ok()) co_return http::ProblemReply(made.error(), req.path);
-               co_return http::JsonReply(bhttp::status::created, TargetJson(*made));
-             });
+  router.Add(
+      bhttp::verb::post, "/api/v1/backup-targets", Access::kUser,
+      [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+        auto in = ReadTarget(req);
+        if (!in.ok()) co_return http::ProblemReply(in.error(), req.path);
+        auto made = ctx.backups.CreateTarget(*req.principal, *in);
+        const audit::Actor who = audit::Actor::Of(*req.principal);
+        if (!made.ok()) {
+          ctx.audit.Failure(who, "backup-target.create", "", req.remote_addr, made.error());
+          co_return http::ProblemReply(made.error(), req.path);
+        }
+        // A target that does not work is not kept: the answer says what failed.
+        store::BackupTarget t = co_await AwaitProbe(ctx, *req.principal, std::move(made).value(),
+                                                    ctx.target_probe_wait);
+        if (t.probe_status == ProbeStatus::kFailed) {
+          (void)ctx.backups.DeleteTarget(*req.principal, t.id);
+          Error e = Error::Invalid(
+              "The backup target does not work: " + t.probe_message,
+              {{ProbeField(t.probe_message, !t.source_workload_id.empty()), t.probe_message}});
+          ctx.audit.Failure(who, "backup-target.create", t.id, req.remote_addr, e);
+          co_return http::ProblemReply(e, req.path);
+        }
+        ctx.audit.Success(who, "backup-target.create", t.id, req.remote_addr);
+        co_return http::JsonReply(bhttp::status::created, TargetJson(t));
+      });
   router.Add(bhttp::verb::get, "/api/v1/backup-targets", Access::kUser,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
                auto list = ctx.backups.ListTargets(*req.principal);
@@ -156,6 +209,17 @@ void AddBackupRoutes(http::Router& router, ApiContext& ctx) {
                json::array items;
                for (const auto& t : *list) items.push_back(TargetJson(t));
                co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
+             });
+  router.Add(bhttp::verb::post, "/api/v1/backup-targets/{id}/check", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               const std::string id(req.Param("id"));
+               auto t = ctx.backups.ProbeTarget(*req.principal, id);
+               ctx.audit.Outcome(audit::Actor::Of(*req.principal), "backup-target.check", id,
+                                 req.remote_addr, t);
+               if (!t.ok()) co_return http::ProblemReply(t.error(), req.path);
+               store::BackupTarget done = co_await AwaitProbe(
+                   ctx, *req.principal, std::move(t).value(), ctx.target_probe_wait);
+               co_return http::JsonReply(bhttp::status::ok, TargetJson(done));
              });
   router.Add(bhttp::verb::delete_, "/api/v1/backup-targets/{id}", Access::kUser,
              [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
@@ -216,6 +280,16 @@ void AddBackupRoutes(http::Router& router, ApiContext& ctx) {
                json::array items;
                for (const auto& b : *list) items.push_back(BackupJson(b));
                co_return http::JsonReply(bhttp::status::ok, {{"items", std::move(items)}});
+             });
+  router.Add(bhttp::verb::post, "/api/v1/workloads/{id}/backups/{backup_id}/verify", Access::kUser,
+             [&ctx](RequestContext& req) -> asio::awaitable<Reply> {
+               const std::string id(req.Param("id"));
+               const std::string backup_id(req.Param("backup_id"));
+               auto started = ctx.backups.VerifyNow(*req.principal, id, backup_id);
+               ctx.audit.Outcome(audit::Actor::Of(*req.principal), "backup.verify", backup_id,
+                                 req.remote_addr, started);
+               if (!started.ok()) co_return http::ProblemReply(started.error(), req.path);
+               co_return http::JsonReply(bhttp::status::accepted, BackupJson(*started));
              });
   // Restore into a new workload: 202 with the new workload (it restores, then starts).
   router.Add(

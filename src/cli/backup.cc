@@ -1,6 +1,6 @@
-// backup target add|ls|rm, backup schedule, backup now, backup ls, backup restore: PostgreSQL
-// backups (docs/backups.md). A target's secret key is read from a file or stdin, never taken as an
-// argument (it would show in `ps` and shell history).
+// backup target add|ls|rm, backup schedule, backup now, backup verify, backup ls, backup
+// restore: PostgreSQL backups (docs/backups.md). A target's secret key is read from a file or
+// stdin, never taken as an argument (it would show in `ps` and shell history).
 #include <boost/json.hpp>
 
 #include <fstream>
@@ -102,13 +102,28 @@ int RunTargetAdd(const CLI::App& cmd, const BackupFlags& f) {
   }
   if (!f.region.empty()) body["region"] = f.region;
   if (!f.prefix.empty()) body["prefix"] = f.prefix;
+  // The server checks the target first (a probe object written, read back, deleted) and
+  // refuses one that does not work, naming the cause.
   auto made = s->Post("/api/v1/backup-targets", body);
   if (!made.ok()) return Fail(cmd, made.error());
-  if (f.output == "json")
+  if (f.output == "json") {
     PrintJson(*made);
-  else
-    Print("Backup target '" + f.name + "' added (" + Text(made->as_object(), "id") + ").\n");
+    return kExitOk;
+  }
+  const json::object& o = made->as_object();
+  const json::value* probe = o.if_contains("probe");
+  const json::object empty;
+  const json::object& p = probe && probe->is_object() ? probe->as_object() : empty;
+  const std::string status = Text(p, "status");
+  Print("Backup target '" + f.name + "' added (" + Text(o, "id") + ")" +
+        (status == "passed" ? ": checked, it works.\n" : ".\n"));
+  if (status != "passed" && !Text(p, "message").empty()) Print(Text(p, "message") + "\n");
   return kExitOk;
+}
+
+std::string ProbeText(const json::object& target) {
+  const json::value* p = target.if_contains("probe");
+  return p && p->is_object() ? Text(p->as_object(), "status") : std::string();
 }
 
 int RunTargetLs(const CLI::App& cmd, const BackupFlags& f) {
@@ -125,13 +140,13 @@ int RunTargetLs(const CLI::App& cmd, const BackupFlags& f) {
     Print("No backup targets yet: `lattice backup target add` adds one.\n");
     return kExitOk;
   }
-  Table t({"NAME", "KIND", "WHERE", "BUCKET", "PREFIX", "ID"});
+  Table t({"NAME", "KIND", "WHERE", "BUCKET", "PREFIX", "CHECK", "ID"});
   for (const auto& v : items) {
     if (!v.is_object()) continue;
     const json::object& o = v.as_object();
     const bool own = Text(o, "kind") == "workload";
     t.AddRow({Text(o, "name"), Text(o, "kind"), own ? Text(o, "workload_id") : Text(o, "endpoint"),
-              Text(o, "bucket"), Text(o, "prefix"), Text(o, "id")});
+              Text(o, "bucket"), Text(o, "prefix"), ProbeText(o), Text(o, "id")});
   }
   Print(t.Render());
   return kExitOk;
@@ -201,6 +216,31 @@ int RunNow(const CLI::App& cmd, const BackupFlags& f) {
     Print(BackupsTable(json::array{b}));
   const std::string status = Text(b.as_object(), "status");
   return status == "failed" ? kExitError : kExitOk;
+}
+
+int RunVerify(const CLI::App& cmd, const BackupFlags& f) {
+  Session s = Connect(cmd, f.server);
+  if (!s) return s.exit_code;
+  auto w = FindWorkload(*s.client, f.name);
+  if (!w.ok()) return Fail(cmd, w.error());
+  const std::string path = "/api/v1/workloads/" + Text(*w, "id") + "/backups/" + f.backup_id;
+  auto started = s->Post(path + "/verify");
+  if (!started.ok()) return Fail(cmd, started.error());
+  json::value b = *started;
+  while (f.wait) {  // until the verification ended
+    const json::value* v = b.as_object().if_contains("verification");
+    if (!v || !v->is_object() || Text(v->as_object(), "status") != "pending") break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto now = s->Get(path);
+    if (!now.ok()) return Fail(cmd, now.error());
+    b = *now;
+  }
+  if (f.output == "json")
+    PrintJson(b);
+  else
+    Print(BackupsTable(json::array{b}));
+  const json::value* v = b.as_object().if_contains("verification");
+  return v && v->is_object() && Text(v->as_object(), "status") == "failed" ? kExitError : kExitOk;
 }
 
 int RunLs(const CLI::App& cmd, const BackupFlags& f) {
@@ -313,6 +353,13 @@ void AddBackupVerbs(CLI::App& app, Registry& reg) {
                        "lattice backup now db --wait", nf, RunNow);
   now->add_option("workload", nf->name, "The PostgreSQL workload (name or id)")->required();
   now->add_flag("--wait", nf->wait, "Wait until it ended and was verified");
+
+  auto vf = std::make_shared<BackupFlags>();
+  CLI::App* verify = Leaf(*backup, reg, "verify", "Verify a backup again by restoring it",
+                          "lattice backup verify db bk_123 --wait", vf, RunVerify);
+  verify->add_option("workload", vf->name, "The PostgreSQL workload (name or id)")->required();
+  verify->add_option("backup", vf->backup_id, "The backup's id (from `backup ls`)")->required();
+  verify->add_flag("--wait", vf->wait, "Wait until it is verified (exit 1 if it failed)");
 
   auto bf = std::make_shared<BackupFlags>();
   CLI::App* ls = Leaf(*backup, reg, "ls", "List a database's backups",

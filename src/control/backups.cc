@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include "common/clock.h"
 #include "common/random.h"
@@ -94,8 +95,14 @@ std::string SealKeys(const std::string& access, const std::string& secret, const
 
 }  // namespace
 
-Backups::Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub)
-    : store_(store), backups_(store.Backups()), clock_(clock), keys_(keys), hub_(hub) {}
+Backups::Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub,
+                 BackupsOptions options)
+    : store_(store),
+      backups_(store.Backups()),
+      clock_(clock),
+      keys_(keys),
+      hub_(hub),
+      options_(options) {}
 
 Result<store::Workload> Backups::OwnedWorkload(const Principal& who, const std::string& id) {
   auto w = store_.GetWorkload(id);
@@ -144,8 +151,96 @@ Result<store::BackupTarget> Backups::CreateTarget(const Principal& who, const Ta
   } else {
     t.keys_enc = SealKeys(req.access_key, req.secret_key, keys_);
   }
+  // Planned before the row is written, so it is written once, already pending or untested.
+  std::optional<ProbeJob> probe;
+  if (req.check) {
+    probe = PlanProbe(t);
+  } else {
+    t.probe_message = "Not checked: saved without a check.";
+  }
   if (Status s = backups_.CreateBackupTarget(t); !s.ok()) return std::move(s).error();
+  SendProbe(t, std::move(probe));
   return t;
+}
+
+Result<store::BackupTarget> Backups::ProbeTarget(const Principal& who, const std::string& id) {
+  auto t = OwnedTarget(who, id);
+  if (!t.ok()) return std::move(t).error();
+  auto probe = PlanProbe(*t);  // a probe still pending is simply asked again
+  if (Status s = backups_.RecordTargetProbe(*t); !s.ok()) return std::move(s).error();
+  SendProbe(*t, std::move(probe));
+  return t;
+}
+
+Result<store::BackupTarget> Backups::GetTarget(const Principal& who, const std::string& id) {
+  return OwnedTarget(who, id);
+}
+
+std::optional<Backups::ProbeJob> Backups::PlanProbe(store::BackupTarget& t) {
+  t.probed_at = 0;
+  t.probe_message.clear();
+  // From where the owner's backups reach the target: its own S3 workload's namespace, or any
+  // running workload of the owner's (a PostgreSQL one first) on a connected node.
+  std::optional<store::Workload> from;
+  auto usable = [&](const store::Workload& w) {
+    return w.desired_state == DesiredState::kRunning && w.status == WorkloadStatus::kRunning &&
+           !w.node_id.empty() && hub_.IsConnected(w.node_id);
+  };
+  if (!t.source_workload_id.empty()) {
+    if (auto w = store_.GetWorkload(t.source_workload_id); w.ok() && usable(*w)) from = *w;
+  } else {
+    store::WorkloadFilter f;
+    f.owner_id = t.owner_id;
+    if (auto mine = store_.ListWorkloads(f); mine.ok())
+      for (const auto& w : *mine)
+        if (usable(w) &&
+            (!from || (w.template_name == "postgres" && from->template_name != "postgres")))
+          from = w;
+  }
+  if (!from) {
+    t.probe_status = ProbeStatus::kUntested;
+    t.probe_message = t.source_workload_id.empty()
+                          ? "Not checked: none of your workloads runs on a connected node to "
+                            "check it from. Its first backup will show whether it works."
+                          : "Not checked: its S3 workload is not running on a connected node.";
+    return std::nullopt;
+  }
+  auto reach = Reach(t, from->node_id);
+  if (!reach.ok()) {
+    t.probe_status = ProbeStatus::kUntested;
+    t.probe_message = "Not checked: " + reach.error().message;
+    return std::nullopt;
+  }
+  link::BackupRun run;
+  run.job_id = NewId("job");
+  run.op = link::BackupOp::kProbe;
+  run.workload_id = from->id;
+  run.backup_id = t.id;
+  run.target = std::move(reach).value();
+  t.probe_status = ProbeStatus::kPending;
+  return ProbeJob{from->node_id, std::move(run)};
+}
+
+void Backups::SendProbe(store::BackupTarget& t, std::optional<ProbeJob> job) {
+  if (!job || hub_.Send(job->node_id, job->run)) return;
+  t.probe_status = ProbeStatus::kUntested;
+  t.probe_message = "Not checked: the node to check it from went away.";
+  (void)backups_.RecordTargetProbe(t);
+}
+
+Status Backups::OnProbeResult(const std::string& node_id, const link::BackupResult& r) {
+  auto t = backups_.GetBackupTarget(r.backup_id);
+  if (!t.ok()) return t.error().code == ErrorCode::kNotFound ? Status::Ok() : Status(t.error());
+  auto from = store_.GetWorkload(r.workload_id);
+  // Only the answer to a probe this target waits for, from the node it was sent to.
+  if (t->probe_status != ProbeStatus::kPending || !from.ok() || from->node_id != node_id ||
+      from->owner_id != t->owner_id)
+    return Status::Ok();
+  t->probe_status = r.ok ? ProbeStatus::kPassed : ProbeStatus::kFailed;
+  t->probe_message = r.ok ? "" : r.error_code + ": " + r.message;
+  t->probed_at = clock_.NowSeconds();
+  Status s = backups_.RecordTargetProbe(*t);
+  return s.ok() || s.error().code == ErrorCode::kNotFound ? Status::Ok() : s;
 }
 
 Result<std::vector<store::BackupTarget>> Backups::ListTargets(const Principal& who) {
@@ -342,7 +437,68 @@ Result<store::Backup> Backups::Get(const Principal& who, const std::string& work
   return b;
 }
 
+Result<store::Backup> Backups::VerifyNow(const Principal& who, const std::string& workload_id,
+                                         const std::string& backup_id) {
+  auto w = OwnedWorkload(who, workload_id);
+  if (!w.ok()) return std::move(w).error();
+  auto b = Get(who, workload_id, backup_id);
+  if (!b.ok()) return std::move(b).error();
+  return StartVerification(*w, std::move(b).value(), "asked by " + who.email);
+}
+
+Result<store::Backup> Backups::StartVerification(const store::Workload& w, store::Backup b,
+                                                 const std::string& why) {
+  if (b.status != BackupStatus::kSucceeded)
+    return Error::Conflict("Backup " + b.id + " did not succeed: there is nothing to verify.");
+  if (b.verify_status == VerifyStatus::kPending)
+    return Error::Conflict("Backup " + b.id + " is being verified already.");
+  if (w.desired_state != DesiredState::kRunning || w.status != WorkloadStatus::kRunning)
+    return Error::Conflict("The database is not running (it is " + std::string(Name(w.status)) +
+                           "): verification runs beside it, so start it first.");
+  if (w.node_id != b.node_id)
+    return Error::Conflict("The database has moved to another node since backup " + b.id + ".");
+  if (!hub_.IsConnected(w.node_id))
+    return Error::Unavailable("The workload's node is not connected; try again when it is.");
+  auto target = backups_.GetBackupTarget(b.target_id);
+  if (!target.ok()) {
+    if (target.error().code != ErrorCode::kNotFound) return std::move(target).error();
+    return Error::Conflict("Backup " + b.id + "'s target no longer exists.");
+  }
+  auto job = Job(link::BackupOp::kVerify, b, *target);
+  if (!job.ok()) return std::move(job).error();
+  auto won = backups_.MarkVerifying(b.id, b.verified_at);
+  if (!won.ok()) return std::move(won).error();
+  if (!*won) return Error::Conflict("Backup " + b.id + " is being verified already.");
+  b.verify_status = VerifyStatus::kPending;
+  if (!hub_.Send(w.node_id, *job)) {
+    b.verify_status = VerifyStatus::kFailed;
+    b.verified_at = clock_.NowSeconds();
+    b.verify_message = "node-unreachable: the node's link could not take the job";
+    (void)backups_.RecordVerification(b);
+    return Error::Unavailable("The node's link could not take the job.");
+  }
+  Timeline(w, "backup " + b.id + " is being verified again (" + why + ")");
+  return b;
+}
+
+void Backups::Reverify() {
+  const std::int64_t now = clock_.NowSeconds();
+  auto due = backups_.BackupsToReverify(now - options_.reverify_after_seconds, kDueBatch);
+  if (!due.ok()) return;
+  std::set<std::string> started;  // one verification per database at a time
+  for (const auto& b : *due) {
+    if (started.count(b.workload_id)) continue;
+    auto w = store_.GetWorkload(b.workload_id);
+    if (!w.ok()) continue;
+    const std::int64_t days = (now - b.verified_at) / 86400;
+    auto s =
+        StartVerification(*w, b, "scheduled: last verified " + std::to_string(days) + " days ago");
+    if (s.ok()) started.insert(b.workload_id);  // else: tried again at the next look
+  }
+}
+
 Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r) {
+  if (r.op == link::BackupOp::kProbe) return OnProbeResult(node_id, r);
   auto b = backups_.GetBackup(r.backup_id);
   if (!b.ok()) return b.error().code == ErrorCode::kNotFound ? Status::Ok() : Status(b.error());
   if (b->node_id != node_id || b->workload_id != r.workload_id) return Status::Ok();
@@ -388,6 +544,8 @@ Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r
                           : "backup " + b->id + " FAILED verification: " + proof.verify_message);
       return Status::Ok();
     }
+    case link::BackupOp::kProbe:
+      return Status::Ok();  // answered above
     case link::BackupOp::kDelete:
       if (!r.ok) {
         spdlog::warn("msg=\"expired backup not deleted\" backup={} error=\"{}\"", b->id, r.message);
@@ -574,6 +732,9 @@ void Backups::OnAgentConnected(const std::string& node_id) {
 
 void Backups::Tick() {
   const std::int64_t now = clock_.NowSeconds();
+  if (std::int64_t last = last_reverify_.load();
+      now - last >= 60 && last_reverify_.compare_exchange_strong(last, now))
+    Reverify();
   auto due = backups_.DueBackupPolicies(now, kDueBatch);
   if (!due.ok()) return;
   for (const auto& p : *due) {

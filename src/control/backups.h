@@ -16,6 +16,7 @@
 // its collaborators, which must outlive it).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@ struct TargetRequest {
   std::string bucket;
   std::string region;
   std::string prefix;
+  bool check = true;  // probe it now (false: save it untested, e.g. before the bucket exists)
 };
 
 struct PolicyRequest {
@@ -69,14 +71,29 @@ struct RestorePlan {
   CreateExtras extras;  // the restore, the source's user and database, the source's node
 };
 
+struct BackupsOptions {
+  // A verified backup is verified again (restored, its rows counted) once its last verification
+  // is this old, so a backup kept for months is still known to restore.
+  std::int64_t reverify_after_seconds = 7 * 86400;
+};
+
 class Backups {
  public:
-  Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub);
+  Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub,
+          BackupsOptions options = {});
 
   // --- targets
   Result<store::BackupTarget> CreateTarget(const Principal& who, const TargetRequest& req);
   Result<std::vector<store::BackupTarget>> ListTargets(const Principal& who);
   Status DeleteTarget(const Principal& who, const std::string& id);
+  Result<store::BackupTarget> GetTarget(const Principal& who, const std::string& id);
+  // Checks the target again: a node writes, reads back and deletes a probe object with its
+  // keys (CreateTarget does it too). The target comes back `pending` and its outcome is
+  // recorded when the node answers — `failed` with the tool's code and reason — or
+  // `untested` with why no node could try: the probe runs in the network namespace the
+  // owner's backups would use (the target's own S3 workload, or a running workload of the
+  // owner's, PostgreSQL first, on a connected node).
+  Result<store::BackupTarget> ProbeTarget(const Principal& who, const std::string& id);
 
   // --- policy of one workload
   Result<store::BackupPolicy> PutPolicy(const Principal& who, const std::string& workload_id,
@@ -92,6 +109,12 @@ class Backups {
   Result<std::vector<store::Backup>> List(const Principal& who, const std::string& workload_id);
   Result<store::Backup> Get(const Principal& who, const std::string& workload_id,
                             const std::string& backup_id);
+  // Verifies a succeeded backup again, now: its verification becomes pending and the node
+  // restores it into a throw-away container. kConflict (the reason): not succeeded, already
+  // being verified, the database not running (the job joins its network namespace) or moved
+  // to another node; kUnavailable: its node is not connected.
+  Result<store::Backup> VerifyNow(const Principal& who, const std::string& workload_id,
+                                  const std::string& backup_id);
 
   // --- restore into a new workload (never over the old one)
   // Plans restoring `workload_id`'s backup (`req.backup_id`, or the newest succeeded one that
@@ -114,7 +137,9 @@ class Backups {
   void OnAgentConnected(const std::string& node_id);
   // Starts every scheduled backup that is due. Safe on every replica at once: the store's
   // compare-and-set on the schedule lets one replica start each firing. A due backup that
-  // cannot start is recorded as a failed backup (`schedule-missed`, with the reason).
+  // cannot start is recorded as a failed backup (`schedule-missed`, with the reason). About
+  // once a minute, also verifies again the backups whose last verification is older than
+  // `reverify_after_seconds` (the store's compare-and-set lets one replica start each).
   void Tick();
 
   // What the reasons name, for tests and the API's problem types.
@@ -124,6 +149,15 @@ class Backups {
  private:
   Result<store::Workload> OwnedWorkload(const Principal& who, const std::string& id);
   Result<store::BackupTarget> OwnedTarget(const Principal& who, const std::string& id);
+  struct ProbeJob {
+    std::string node_id;
+    link::BackupRun run;
+  };
+  // Sets `t`'s probe to pending with the job to send once the row is written, or to untested
+  // with the reason (no job).
+  std::optional<ProbeJob> PlanProbe(store::BackupTarget& t);
+  void SendProbe(store::BackupTarget& t, std::optional<ProbeJob> job);
+  Status OnProbeResult(const std::string& node_id, const link::BackupResult& r);
   // Starts a backup of `w` under `policy`; records a failed row (and returns its error) when
   // it cannot start and `record_failure` is set.
   Result<store::Backup> Start(const store::Workload& w, const store::BackupPolicy& policy,
@@ -134,6 +168,11 @@ class Backups {
   // How a job on `node_id` reaches `target` (keys unsealed; the prefix as stored), or why not.
   Result<templates::S3Target> Reach(const store::BackupTarget& target, const std::string& node_id);
   void SendFollowUp(link::BackupOp op, const store::Backup& backup);
+  // Why `b` of `w` cannot be verified now, or nullopt; then claims it (MarkVerifying) and sends
+  // the job. `why` goes on the timeline.
+  Result<store::Backup> StartVerification(const store::Workload& w, store::Backup b,
+                                          const std::string& why);
+  void Reverify();
   // Tells `w`'s node to archive its WAL continuously to `target` (nullptr: to stop).
   void SendArchive(const store::Workload& w, const store::BackupTarget* target);
   void ApplyRetention(const store::Workload& w, const store::BackupPolicy& policy);
@@ -145,6 +184,8 @@ class Backups {
   const Clock& clock_;
   const Keyring& keys_;
   AgentHub& hub_;
+  const BackupsOptions options_;
+  std::atomic<std::int64_t> last_reverify_{0};  // when Tick last looked for old verifications
 };
 
 }  // namespace lattice::control

@@ -63,6 +63,7 @@ class BackupsTest : public ::testing::Test {
     t.bucket = "backups";
     t.access_key = "AKEXTERNAL";
     t.secret_key = "SKEXTERNAL";
+    t.check = false;  // probes have tests of their own; here only backup jobs are sent
     auto made = backups_.CreateTarget(owner_, t);
     EXPECT_TRUE(made.ok()) << made.error().message;
     return made.ok() ? made->id : "";
@@ -141,10 +142,11 @@ TEST_F(BackupsTest, ATargetIsValidatedItsKeysSealedAndItIsTheOwnersAlone) {
   auto keys = Open(stored->keys_enc, keys_.secrets_key());
   ASSERT_TRUE(keys.ok());
   EXPECT_NE(keys->find("SKEXTERNAL"), std::string::npos);
-  EXPECT_EQ(backups_.CreateTarget(owner_, {"main", "https://a:1", "k", "s", "", "bbb", "", ""})
-                .error()
-                .code,
-            ErrorCode::kConflict);
+  EXPECT_EQ(
+      backups_.CreateTarget(owner_, {"main", "https://a:1", "k", "s", "", "bbb", "", "", false})
+          .error()
+          .code,
+      ErrorCode::kConflict);
 
   EXPECT_TRUE(backups_.ListTargets(stranger_)->empty());
   EXPECT_EQ(backups_.DeleteTarget(stranger_, target_).error().code, ErrorCode::kNotFound);
@@ -160,6 +162,14 @@ TEST_F(BackupsTest, AnS3WorkloadTargetUsesThatWorkloadsKeysAndIsReachedByName) {
   ASSERT_TRUE(made.ok()) << made.error().message;
   EXPECT_EQ(made->source_workload_id, "wl_s3");
   target_ = made->id;
+  // It is probed from its own S3 workload's namespace, with that workload's keys.
+  ASSERT_EQ(link_->runs.size(), 1u);
+  EXPECT_EQ(link_->runs[0].op, link::BackupOp::kProbe);
+  EXPECT_EQ(link_->runs[0].workload_id, "wl_s3");
+  EXPECT_EQ(link_->runs[0].backup_id, target_);
+  EXPECT_EQ(link_->runs[0].target.access_key, "AKFILES");
+  EXPECT_EQ(made->probe_status, ProbeStatus::kPending);
+  link_->runs.clear();
   t.name = "not-s3";
   t.workload = "db";  // a database is not an S3 target
   EXPECT_EQ(backups_.CreateTarget(owner_, t).error().code, ErrorCode::kInvalidArgument);
@@ -174,6 +184,68 @@ TEST_F(BackupsTest, AnS3WorkloadTargetUsesThatWorkloadsKeysAndIsReachedByName) {
   EXPECT_EQ(run.target.access_key, "AKFILES");
   EXPECT_EQ(run.target.secret_key, "SKFILES");
   EXPECT_TRUE(run.target.endpoint.empty());
+}
+
+TEST_F(BackupsTest, ATargetIsProbedFromWhereItsBackupsRunAndTheOutcomeIsRecorded) {
+  TargetRequest t;
+  t.name = "ext";
+  t.endpoint = "https://s3.example:9000";
+  t.bucket = "backups";
+  t.prefix = "team";
+  t.access_key = "AK";
+  t.secret_key = "SK";
+  auto made = backups_.CreateTarget(owner_, t);
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(made->probe_status, ProbeStatus::kPending);
+  ASSERT_EQ(link_->runs.size(), 1u);
+  const link::BackupRun probe = link_->runs[0];
+  EXPECT_EQ(probe.op, link::BackupOp::kProbe);
+  EXPECT_EQ(probe.workload_id, "wl_db");  // a PostgreSQL workload of the owner's, first
+  EXPECT_EQ(probe.backup_id, made->id);
+  EXPECT_EQ(probe.target.prefix, "team");
+  EXPECT_EQ(probe.target.secret_key, "SK");
+
+  // Another node's answer, or another owner's workload, is not the answer.
+  EXPECT_TRUE(backups_.OnResult("node_9", Result(probe, false, "target-auth")).ok());
+  EXPECT_EQ(backups_.GetTarget(owner_, made->id)->probe_status, ProbeStatus::kPending);
+
+  clock_.Advance(3);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(probe, false, "target-auth")).ok());
+  auto failed = backups_.GetTarget(owner_, made->id);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->probe_status, ProbeStatus::kFailed);
+  EXPECT_EQ(failed->probe_message, "target-auth: the tool said no");
+  EXPECT_EQ(failed->probed_at, 1003);
+  // A late second answer does not overwrite the outcome.
+  EXPECT_TRUE(backups_.OnResult("node_1", Result(probe, true)).ok());
+  EXPECT_EQ(backups_.GetTarget(owner_, made->id)->probe_status, ProbeStatus::kFailed);
+
+  // Checked again: pending, then passed.
+  EXPECT_EQ(backups_.ProbeTarget(stranger_, made->id).error().code, ErrorCode::kNotFound);
+  auto again = backups_.ProbeTarget(owner_, made->id);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->probe_status, ProbeStatus::kPending);
+  ASSERT_EQ(link_->runs.size(), 2u);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[1], true)).ok());
+  EXPECT_EQ(backups_.GetTarget(owner_, made->id)->probe_status, ProbeStatus::kPassed);
+  EXPECT_TRUE(backups_.GetTarget(owner_, made->id)->probe_message.empty());
+
+  // Saved without a check: untested, nothing sent.
+  t.name = "later";
+  t.check = false;
+  auto unchecked = backups_.CreateTarget(owner_, t);
+  ASSERT_TRUE(unchecked.ok());
+  EXPECT_EQ(unchecked->probe_status, ProbeStatus::kUntested);
+  EXPECT_EQ(link_->runs.size(), 2u);
+
+  // No connected node to check from: untested, with the reason.
+  ASSERT_TRUE(hub_.Detach("node_1", link_.get()));
+  auto again_offline = backups_.ProbeTarget(owner_, made->id);
+  ASSERT_TRUE(again_offline.ok());
+  EXPECT_EQ(again_offline->probe_status, ProbeStatus::kUntested);
+  EXPECT_NE(again_offline->probe_message.find("none of your workloads"), std::string::npos)
+      << again_offline->probe_message;
+  EXPECT_EQ(backups_.GetTarget(owner_, made->id)->probe_status, ProbeStatus::kUntested);
 }
 
 TEST_F(BackupsTest, ABackupRunsOnItsNodeThenIsVerifiedAndTheTimelineSaysSo) {
@@ -317,6 +389,56 @@ TEST_F(BackupsTest, RetentionByCountDeletesExactlyTheOldestBackups) {
   ASSERT_EQ(left->size(), 2u);
   EXPECT_EQ((*left)[0].id, ids[2]);
   EXPECT_EQ((*left)[1].id, ids[1]);
+}
+
+TEST_F(BackupsTest, AVerifiedBackupIsVerifiedAgainOnDemandAndWhenItsProofIsAWeekOld) {
+  target_ = AddTarget();
+  SetPolicy(0);
+  auto b = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[0], true)).ok());
+  EXPECT_EQ(backups_.VerifyNow(owner_, "wl_db", b->id).error().code, ErrorCode::kConflict)
+      << "its first verification is still pending";
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[1], true)).ok());
+  ASSERT_EQ(link_->runs.size(), 2u);
+
+  clock_.Advance(3600);
+  auto again = backups_.VerifyNow(owner_, "wl_db", b->id);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->verify_status, VerifyStatus::kPending);
+  ASSERT_EQ(link_->runs.size(), 3u);
+  EXPECT_EQ(link_->runs[2].op, link::BackupOp::kVerify);
+  EXPECT_EQ(backups_.VerifyNow(owner_, "wl_db", b->id).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(backups_.VerifyNow(stranger_, "wl_db", b->id).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[2], false, "verify-failed")).ok());
+  EXPECT_EQ(backups_.Get(owner_, "wl_db", b->id)->verify_status, VerifyStatus::kFailed);
+  EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "is being verified again (asked by"));
+
+  // A failed proof is not re-checked on schedule; a passed one is, once it is a week old.
+  clock_.Advance(8 * 86400);
+  backups_.Tick();
+  EXPECT_EQ(link_->runs.size(), 3u);
+  auto c = backups_.VerifyNow(owner_, "wl_db", b->id);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[3], true)).ok());
+  clock_.Advance(6 * 86400);
+  backups_.Tick();
+  EXPECT_EQ(link_->runs.size(), 4u) << "verified six days ago: not yet";
+  clock_.Advance(86400 + 60);
+  backups_.Tick();
+  backups_.Tick();  // once
+  ASSERT_EQ(link_->runs.size(), 5u);
+  EXPECT_EQ(link_->runs[4].op, link::BackupOp::kVerify);
+  EXPECT_EQ(link_->runs[4].backup_id, b->id);
+  EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "scheduled: last verified 7 days ago"));
+
+  // A stopped database cannot host the job: refused with the reason.
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[4], true)).ok());
+  ASSERT_TRUE(
+      store_->SetDesiredState("wl_db", DesiredState::kStopped, WorkloadStatus::kStopped, 2).ok());
+  auto refused = backups_.VerifyNow(owner_, "wl_db", b->id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("not running"), std::string::npos);
 }
 
 TEST_F(BackupsTest, ARestoreIsPlannedAsANewWorkloadWithTheSourcesRoleAndANewPassword) {

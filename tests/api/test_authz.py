@@ -107,6 +107,8 @@ ROUTES = {
     ("GET", "/api/v1/backup-targets"): Route("user"),
     ("DELETE", "/api/v1/backup-targets/{id}"): Route("user", ok=(204,),
                                                      params=lambda t: {"id": new_target(t)}),
+    ("POST", "/api/v1/backup-targets/{id}/check"): Route(
+        "user", ok=(200,), params=lambda t: {"id": new_target(t)}),  # no node: untested
     ("PUT", "/api/v1/workloads/{id}/backup-policy"): Route(
         "user", owned=True, body=lambda t: {"target_id": new_target(t, t.owner)}),
     ("GET", "/api/v1/workloads/{id}/backup-policy"): Route("user", owned=True,
@@ -116,6 +118,9 @@ ROUTES = {
     ("POST", "/api/v1/workloads/{id}/backups"): Route(
         "user", owned=True, ok=(409,), params=workload_with_policy),  # not running: refused
     ("GET", "/api/v1/workloads/{id}/backups"): Route("user", owned=True),
+    ("POST", "/api/v1/workloads/{id}/backups/{backup_id}/verify"): Route(
+        "user", owned=True, ok=(404,),  # no such backup of the owner's workload
+        params=lambda t: {"id": t.secret_workload["id"], "backup_id": "bk_none"}),
     ("POST", "/api/v1/workloads/{id}/restore"): Route(
         "user", owned=True, ok=(404, 409),  # no such backup / not PostgreSQL
         body={"name": "restored", "backup_id": "bk_none"}),

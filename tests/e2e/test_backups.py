@@ -85,6 +85,9 @@ class BackupsTest(unittest.TestCase):
                                              "bucket": "pg-backups"})
         self.assertEqual(status, 201, target)
         self.assertEqual(target["kind"], "workload")
+        # Checked before the answer: a probe object written, read back and deleted.
+        self.assertEqual(target["probe"]["status"], "passed", target)
+        self.assertTrue(target["probe"]["checked_at"], target)
         status, _, policy = self.alice.call("PUT", f"/api/v1/workloads/{db['id']}/backup-policy",
                                             {"target_id": target["id"], "verify": True})
         self.assertEqual(status, 200, policy)
@@ -120,44 +123,57 @@ class BackupsTest(unittest.TestCase):
         self.assertEqual(self.bob.call("GET", "/api/v1/backup-targets")[2]["items"], [])
 
         # The CLI, as a script would use it: schedule, back up and wait, list (JSON).
-        with tempfile.TemporaryDirectory() as cfg:
-            def cli(*args):
-                env = {**os.environ, "LATTICE_SERVER": self.srv.base_url,
-                       "LATTICE_TOKEN": self.alice.token, "XDG_CONFIG_HOME": cfg}
-                r = subprocess.run([lattice_bin(), *args], capture_output=True, text=True,
-                                   env=env, timeout=300, stdin=subprocess.DEVNULL)
-                return r.returncode, r.stdout, r.stderr
-            rc, out, err = cli("backup", "schedule", "db", "--target", "own", "--keep", "5",
-                               "-o", "json")
-            self.assertEqual(rc, 0, err)
-            self.assertEqual(json.loads(out)["keep_count"], 5)
-            rc, out, err = cli("backup", "now", "db", "--wait", "-o", "json")
-            self.assertEqual(rc, 0, err)
-            waited = json.loads(out)
-            self.assertEqual((waited["status"], waited["verification"]["status"]),
-                             ("succeeded", "verified"), waited)
-            rc, out, err = cli("backup", "ls", "db", "-o", "json")
-            self.assertEqual(rc, 0, err)
-            self.assertEqual([b["id"] for b in json.loads(out)], [waited["id"], started["id"]])
-            rc, out, err = cli("backup", "target", "rm", "own")
-            self.assertEqual(rc, 1, out)  # a policy still uses it
-            self.assertIn("policy", err)
-            rc, out, err = cli("backup", "restore", "db", "--as", "db-copy")
-            self.assertEqual(rc, 2, err)  # neither a backup nor a time
-            self.assertIn("--backup", err)
-            rc, out, err = cli("backup", "ls", "nosuchdb")
-            self.assertEqual(rc, 1)
-            self.assertIn("no workload named 'nosuchdb'", err)
+        cfg = self.enterContext(tempfile.TemporaryDirectory())
+        def cli(*args):
+            env = {**os.environ, "LATTICE_SERVER": self.srv.base_url,
+                   "LATTICE_TOKEN": self.alice.token, "XDG_CONFIG_HOME": cfg}
+            r = subprocess.run([lattice_bin(), *args], capture_output=True, text=True,
+                               env=env, timeout=300, stdin=subprocess.DEVNULL)
+            return r.returncode, r.stdout, r.stderr
+        rc, out, err = cli("backup", "schedule", "db", "--target", "own", "--keep", "5",
+                           "-o", "json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["keep_count"], 5)
+        rc, out, err = cli("backup", "now", "db", "--wait", "-o", "json")
+        self.assertEqual(rc, 0, err)
+        waited = json.loads(out)
+        self.assertEqual((waited["status"], waited["verification"]["status"]),
+                         ("succeeded", "verified"), waited)
+        rc, out, err = cli("backup", "ls", "db", "-o", "json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([b["id"] for b in json.loads(out)], [waited["id"], started["id"]])
+        rc, out, err = cli("backup", "target", "rm", "own")
+        self.assertEqual(rc, 1, out)  # a policy still uses it
+        self.assertIn("policy", err)
+        rc, out, err = cli("backup", "restore", "db", "--as", "db-copy")
+        self.assertEqual(rc, 2, err)  # neither a backup nor a time
+        self.assertIn("--backup", err)
+        rc, out, err = cli("backup", "ls", "nosuchdb")
+        self.assertEqual(rc, 1)
+        self.assertIn("no workload named 'nosuchdb'", err)
 
         self.restore_into_a_new_workload(db, started)
-        self.recover_to_a_moment(db, hostport, ak, sk)
+        self.recover_to_a_moment(db, hostport, ak, sk, cli)
+        self.a_damaged_backup_fails_verification(db, started, hostport, ak, sk, cli)
 
-        # Wrong keys: the backup fails and says why.
+        # Wrong keys: refused when the target is added, naming the cause and the field…
+        wrong = {"name": "wrong-keys", "endpoint": "http://files:9000", "bucket": "pg-backups",
+                 "access_key": ak, "secret_key": "not-the-secret"}
+        status, _, refused = self.alice.call("POST", "/api/v1/backup-targets", wrong)
+        self.assertEqual(status, 400, refused)
+        self.assertIn("target-auth", refused["detail"], refused)
+        self.assertEqual([e["field"] for e in refused.get("errors", [])], ["secret_key"], refused)
+        names = [t["name"] for t in self.alice.call("GET", "/api/v1/backup-targets")[2]["items"]]
+        self.assertNotIn("wrong-keys", names)  # not kept
+        # …and, saved without the check, its backup fails and says why.
         status, _, bad = self.alice.call("POST", "/api/v1/backup-targets",
-                                         {"name": "wrong-keys", "endpoint": "http://files:9000",
-                                          "bucket": "pg-backups", "access_key": ak,
-                                          "secret_key": "not-the-secret"})
+                                         {**wrong, "check": False})
         self.assertEqual(status, 201, bad)
+        self.assertEqual(bad["probe"]["status"], "untested", bad)
+        status, _, rechecked = self.alice.call("POST", f"/api/v1/backup-targets/{bad['id']}/check")
+        self.assertEqual(status, 200, rechecked)
+        self.assertEqual(rechecked["probe"]["status"], "failed", rechecked)
+        self.assertTrue(rechecked["probe"]["message"].startswith("target-auth"), rechecked)
         self.assertEqual(self.alice.call("PUT", f"/api/v1/workloads/{db['id']}/backup-policy",
                                          {"target_id": bad["id"]})[0], 200)
         status, _, second = self.alice.call("POST", f"/api/v1/workloads/{db['id']}/backups")
@@ -167,6 +183,25 @@ class BackupsTest(unittest.TestCase):
         self.assertEqual(failed["status"], "failed", failed)
         self.assertEqual(failed["error_code"], "target-auth", failed)
         self.assertEqual(failed["verification"]["status"], "skipped")
+
+        # A bucket that is not there: the cause is named too.
+        status, _, refused = self.alice.call("POST", "/api/v1/backup-targets",
+                                             {"name": "no-bucket", "workload": "files",
+                                              "bucket": "never-made"})
+        self.assertEqual(status, 400, refused)
+        self.assertIn("bucket-missing", refused["detail"], refused)
+        status, _, gone = self.alice.call("POST", "/api/v1/backup-targets",
+                                          {"name": "no-bucket", "workload": "files",
+                                           "bucket": "never-made", "check": False})
+        self.assertEqual(status, 201, gone)
+        self.assertEqual(self.alice.call("PUT", f"/api/v1/workloads/{db['id']}/backup-policy",
+                                         {"target_id": gone["id"]})[0], 200)
+        status, _, third = self.alice.call("POST", f"/api/v1/workloads/{db['id']}/backups")
+        self.assertEqual(status, 202, third)
+        failed = self.wait_backup(db["id"], third["id"], lambda b: b["status"] != "running",
+                                  "the backup to a missing bucket to end")
+        self.assertEqual((failed["status"], failed["error_code"]), ("failed", "bucket-missing"),
+                         failed)
 
         # /metrics says it too (alice, the first account, is the administrator).
         status, _, text = self.alice.call("GET", "/metrics")
@@ -179,7 +214,7 @@ class BackupsTest(unittest.TestCase):
                            time.time() - 600, series)
         self.assertGreater(series.get("lattice_backup_last_verified_timestamp_seconds", 0),
                            time.time() - 600, series)
-        self.assertEqual(series.get("lattice_backup_failed"), 1, series)  # the wrong keys
+        self.assertEqual(series.get("lattice_backup_failed"), 3, series)  # damaged, keys, bucket
 
     def restore_into_a_new_workload(self, db, backup):
         """A backup restored into a new workload: the same rows, its own endpoint, new credentials
@@ -231,7 +266,7 @@ class BackupsTest(unittest.TestCase):
         status, _, _ = self.alice.call("DELETE", f"/api/v1/workloads/{restored['id']}")
         self.assertEqual(status, 202)
 
-    def recover_to_a_moment(self, db, hostport, ak, sk):
+    def recover_to_a_moment(self, db, hostport, ak, sk, cli):
         """Point-in-time recovery through the API: the WAL archiver beside the database streamed
         every change to the bucket, so a restore to a moment between two inserts has exactly the
         rows of the first."""
@@ -240,7 +275,7 @@ class BackupsTest(unittest.TestCase):
         moment = psql(conn, "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
                             "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
         time.sleep(1.5)
-        psql(conn, "INSERT INTO t SELECT generate_series(41, 100)")
+        psql(conn, "INSERT INTO t SELECT generate_series(41, 100); DROP TABLE u")
         when = datetime.datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
         def covered():  # the archiver confirmed the archive complete past the moment
@@ -252,18 +287,37 @@ class BackupsTest(unittest.TestCase):
             return until and datetime.datetime.fromisoformat(until.replace("Z", "+00:00")) >= when
         wait_until(covered, 120, "the WAL archiver to confirm the archive past the moment")
 
-        status, _, restored = self.alice.call("POST", f"/api/v1/workloads/{db['id']}/restore",
-                                              {"name": "db-at-moment", "target_time": moment})
-        self.assertEqual(status, 202, restored)
-        restored = self.alice.wait_status(restored["id"], "running", timeout=240)
+        # Through the CLI, as a script would: it returns once the restore runs.
+        rc, out, err = cli("backup", "restore", "db", "--as", "db-at-moment", "--time", moment,
+                           "--wait", "--timeout", "240", "-o", "json")
+        self.assertEqual(rc, 0, f"{err}\n{self.srv.output()[-4000:]}")
+        restored = json.loads(out)
+        self.assertEqual(restored["status"], "running", restored)
         self.assertEqual(psql(restored["credentials"]["connection_string"],
-                              "SELECT count(*) || ',' || max(id) FROM t"), "40,40")
+                              "SELECT count(*) || ',' || max(id) || ',' || (SELECT count(*) FROM u) "
+                              "FROM t"), "40,40,2", "exactly the rows at the moment, the table "
+                                                     "dropped after it still there")
         self.assertEqual(self.docker.containers("lattice.restore"), [])
         running = [c for c in self.docker.containers("lattice.archiver") if c["State"] == "running"]
         self.assertEqual([c["Labels"]["lattice.archiver"] for c in running], [db["id"]],
                          "one archiver, for the database with a policy")
         status, _, _ = self.alice.call("DELETE", f"/api/v1/workloads/{restored['id']}")
         self.assertEqual(status, 202)
+
+    def a_damaged_backup_fails_verification(self, db, backup, hostport, ak, sk, cli):
+        """Verification is a proof: a backup whose object was damaged in the bucket fails it when
+        it is verified again, with the reason, on the timeline, and in /metrics."""
+        key = f"{db['id']}/base/{backup['id']}.tar.zst"
+        self.assertTrue(s3(hostport, ak, sk, "put", "pg-backups", key, "not a backup").startswith("200"))
+        rc, out, err = cli("backup", "verify", "db", backup["id"], "--wait", "-o", "json")
+        self.assertEqual(rc, 1, (out, err))  # it no longer restores
+        v = json.loads(out)["verification"]
+        self.assertEqual(v["status"], "failed", v)
+        self.assertIn("damaged", v["message"])
+        timeline = [e["message"] for e in
+                    self.alice.call("GET", f"/api/v1/workloads/{db['id']}/events")[2]["items"]]
+        self.assertTrue(any(f"backup {backup['id']} FAILED verification" in m for m in timeline),
+                        timeline)
 
 
 if __name__ == "__main__":

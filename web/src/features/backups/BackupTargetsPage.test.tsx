@@ -9,10 +9,12 @@ import { BackupTargetsPage } from './BackupTargetsPage';
 const own: BackupTarget = {
   id: 'bt_own', name: 'own', kind: 'workload', endpoint: null, workload_id: 'wl_s3', bucket: 'pg-backups',
   region: '', prefix: '', created_at: '2026-12-01T10:00:00Z',
+  probe: { status: 'passed', message: '', checked_at: '2026-12-01T10:00:01Z' },
 };
 const offsite: BackupTarget = {
   id: 'bt_off', name: 'offsite', kind: 'external', endpoint: 'https://s3.example.net', workload_id: null,
   bucket: 'far-away', region: 'eu-west-1', prefix: 'lattice/prod', created_at: '2026-12-01T10:00:00Z',
+  probe: { status: 'failed', message: 'target-auth: the keys were refused', checked_at: '2026-12-01T10:00:01Z' },
 };
 const wl = (id: string, name: string, template: string) =>
   ({ id, name, template, status: 'running', endpoints: [] }) as unknown as WorkloadStreamed;
@@ -34,6 +36,9 @@ describe('BackupTargetsPage', () => {
     expect(within(rows[1]!).getByText('pg-backups')).toBeTruthy();
     expect(within(rows[2]!).getByText('https://s3.example.net (eu-west-1)')).toBeTruthy();
     expect(within(rows[2]!).getByText('lattice/prod')).toBeTruthy();
+    // Whether each target was shown to work, and why not.
+    expect(rows[1]!.querySelector('[data-probe]')!.textContent).toBe('works');
+    expect(rows[2]!.querySelector('[data-probe]')!.textContent).toBe('failed: target-auth: the keys were refused');
   });
 
   it('adds a target from one of my S3 workloads (only minio workloads are offered)', async () => {

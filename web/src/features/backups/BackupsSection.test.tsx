@@ -12,6 +12,7 @@ const workload = { id: 'wl_1', name: 'db', template: 'postgres', status: 'runnin
 const target: BackupTarget = {
   id: 'bt_1', name: 'own', kind: 'workload', endpoint: null, workload_id: 'wl_s3', bucket: 'pg-backups',
   region: '', prefix: '', created_at: '2026-12-01T10:00:00Z',
+  probe: { status: 'passed', message: '', checked_at: '2026-12-01T10:00:01Z' },
 };
 const policy: BackupPolicy = {
   workload_id: 'wl_1', target_id: 'bt_1', interval_seconds: 86_400, keep_count: 7, keep_days: 0, verify: true,
