@@ -8,6 +8,7 @@ export type BackupTargetRequest = components['schemas']['BackupTargetRequest'];
 export type BackupPolicy = components['schemas']['BackupPolicy'];
 export type BackupPolicyRequest = components['schemas']['BackupPolicyRequest'];
 export type Backup = components['schemas']['Backup'];
+export type RestoreRequest = components['schemas']['RestoreRequest'];
 export type Workload = components['schemas']['Workload'];
 export type WorkloadStreamed = components['schemas']['WorkloadStreamed'];
 
@@ -35,6 +36,10 @@ export const fetchBackups = async (workloadId: string) =>
   (await unwrap(api.GET('/api/v1/workloads/{id}/backups', byId(workloadId)))).items;
 export const startBackup = (workloadId: string) =>
   unwrap(api.POST('/api/v1/workloads/{id}/backups', byId(workloadId)));
+
+/** Restores one of the workload's backups into a NEW workload; answers that workload (202). */
+export const restoreWorkload = (workloadId: string, body: RestoreRequest) =>
+  unwrap(api.POST('/api/v1/workloads/{id}/restore', { ...byId(workloadId), body }));
 
 /** The user's workloads (same list and cache entry as the dashboard), to pick S3 targets from. */
 export const fetchWorkloads = async () => (await unwrap(api.GET('/api/v1/workloads'))).items;

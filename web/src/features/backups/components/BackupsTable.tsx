@@ -1,5 +1,7 @@
 // A workload's backups, newest first: when and why each started, how it ended (a failure with
-// its code and the server's message), its size and duration, and the proof it restores.
+// its code and the server's message), its size and duration, the proof it restores, and —
+// for a backup that can be restored — "Restore…".
+import { Button } from '../../../shared/components/Button';
 import { StatusBadge } from '../../../shared/components/StatusBadge';
 import { formatBytes, formatDuration, formatTime } from '../../../shared/lib/format';
 import type { Backup } from '../api/backupsApi';
@@ -41,7 +43,10 @@ function Verification({ b }: { b: Backup }) {
   );
 }
 
-export function BackupsTable({ backups }: { backups: Backup[] }) {
+/** A backup the server would restore: it succeeded and its verification did not fail. */
+export const restorable = (b: Backup) => b.status === 'succeeded' && b.verification.status !== 'failed';
+
+export function BackupsTable({ backups, onRestore }: { backups: Backup[]; onRestore?: (b: Backup) => void }) {
   return (
     <table className="w-full text-left text-sm" aria-label="Backups">
       <thead className="border-b border-slate-200 text-slate-500">
@@ -52,6 +57,7 @@ export function BackupsTable({ backups }: { backups: Backup[] }) {
           <th className="font-medium">Size</th>
           <th className="font-medium">Duration</th>
           <th className="font-medium">Verification</th>
+          {onRestore && <th className="font-medium"><span className="sr-only">Actions</span></th>}
         </tr>
       </thead>
       <tbody>
@@ -63,6 +69,13 @@ export function BackupsTable({ backups }: { backups: Backup[] }) {
             <td className="whitespace-nowrap pr-2">{b.status === 'succeeded' ? formatBytes(b.size_bytes) : '—'}</td>
             <td className="whitespace-nowrap pr-2">{b.status === 'running' ? 'running…' : b.duration_ms ? formatDuration(b.duration_ms) : '—'}</td>
             <td className="max-w-xs"><Verification b={b} /></td>
+            {onRestore && (
+              <td className="whitespace-nowrap pl-2 text-right">
+                {restorable(b) && (
+                  <Button onClick={() => onRestore(b)} title={`Restore ${b.id} into a new workload`}>Restore…</Button>
+                )}
+              </td>
+            )}
           </tr>
         ))}
       </tbody>
