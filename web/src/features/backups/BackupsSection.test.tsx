@@ -298,3 +298,49 @@ describe('BackupsSection: restore into a new workload', () => {
     expect(location.pathname).toBe('/workloads/wl_1/backups');
   });
 });
+
+describe('BackupsSection: verify again', () => {
+  beforeEach(() => resetRoutes());
+
+  const pending = { status: 'pending', verified_at: null, duration_ms: 0, tables: 0, rows: 0, message: '' } as const;
+  const list = [
+    backup('bk_pending', { verification: pending }),
+    backup('bk_ok'),
+    backup('bk_unverified', { verification: { ...pending, status: 'skipped' } }),
+    backup('bk_bad', { status: 'failed', error_code: 'target-auth', message: 'refused', size_bytes: 0, verification: { ...pending, status: 'skipped' } }),
+    backup('bk_corrupt', { verification: { ...pending, status: 'failed', duration_ms: 900, message: 'backup-damaged' } }),
+    { ...running, id: 'bk_run2' },
+  ];
+  const rowOf = async (id: string) => (await screen.findAllByRole('row')).find((r) => r.getAttribute('data-backup') === id)!;
+  const verifyPosts = () => calls.filter((c) => c.method === 'POST' && c.path.endsWith('/verify'));
+
+  it('offers "Verify again" on succeeded backups that are not being verified', async () => {
+    serve({ backups: list });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const rows = within(await screen.findByRole('table', { name: 'Backups' })).getAllByRole('row').slice(1);
+    const offered = rows.filter((r) => within(r).queryByRole('button', { name: 'Verify again' })).map((r) => r.getAttribute('data-backup'));
+    expect(offered).toEqual(['bk_ok', 'bk_unverified', 'bk_corrupt']);
+  });
+
+  it('posts to the backup\'s verify endpoint and shows its verification pending', async () => {
+    const again = backup('bk_corrupt', { verification: pending });
+    serve({ backups: list });
+    route(`GET ${W}/backups`, { status: 200, body: { items: list } }, { status: 200, body: { items: list.map((b) => (b.id === again.id ? again : b)) } });
+    route(`POST ${W}/backups/bk_corrupt/verify`, { status: 202, body: again });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await userEvent.click(within(await rowOf('bk_corrupt')).getByRole('button', { name: 'Verify again' }));
+    await waitFor(async () => expect((await rowOf('bk_corrupt')).querySelector('[data-verification="pending"]')).toBeTruthy());
+    expect(within(await rowOf('bk_corrupt')).queryByRole('button', { name: 'Verify again' })).toBeNull();
+    expect(verifyPosts().map((c) => c.path)).toEqual([`${W}/backups/bk_corrupt/verify`]);
+  });
+
+  it('shows the server\'s reason when it refuses (409)', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/backups/bk_ok/verify`, problem(409, 'Backup bk_ok is being verified.'));
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await userEvent.click(within(await rowOf('bk_ok')).getByRole('button', { name: 'Verify again' }));
+    const alert = await screen.findByText('Backup bk_ok is being verified.');
+    expect(alert.getAttribute('role')).toBe('alert');
+    expect(verifyPosts()).toHaveLength(1);
+  });
+});

@@ -1,6 +1,6 @@
 // The Backups tab of a PostgreSQL workload: its policy, "Back up now" (disabled, with the
 // reason, when it cannot start) and its backups, refreshed while one runs or is being verified.
-// Restores go into a new workload (from a backup in the list, or to a point in time), whose
+// "Verify again" re-checks a succeeded backup. Restores go into a new workload (from a backup in the list, or to a point in time), whose
 // page opens once the server accepted the restore.
 import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -14,7 +14,7 @@ import { PolicyEditor } from './components/PolicyEditor';
 import { RestoreDialog } from './components/RestoreDialog';
 import { earliestRestorable } from './components/restoreForm';
 import { useBackupTargets } from './hooks/useBackupTargets';
-import { useBackupNow, useBackupPolicy, useBackups, useDeletePolicy, usePutPolicy, useRestore } from './hooks/useBackups';
+import { useBackupNow, useBackupPolicy, useBackups, useDeletePolicy, usePutPolicy, useRestore, useVerifyBackup } from './hooks/useBackups';
 
 /** Why "Back up now" cannot start, or '' when it can (the server checks again and may refuse). */
 export function backupNowBlocker(w: Workload, policy: BackupPolicy | null | undefined, backups: Backup[] | undefined): string {
@@ -34,6 +34,7 @@ export function BackupsSection({ workload }: { workload: Workload }) {
   const remove = useDeletePolicy(id);
   const now = useBackupNow(id);
   const restore = useRestore(id);
+  const verify = useVerifyBackup(id);
   const qc = useQueryClient();
   // undefined: closed; null: to a point in time; a backup: from that backup.
   const [restoring, setRestoring] = useState<Backup | null | undefined>(undefined);
@@ -78,7 +79,11 @@ export function BackupsSection({ workload }: { workload: Workload }) {
         </div>
       )}
       {backups.isPending ? <Loading what="backups" /> : backups.isError ? <ErrorNote error={backups.error} /> : backups.data.length ? (
-        <BackupsTable backups={backups.data} onRestore={(b) => setRestoring(b)} />
+        <>
+          {verify.isError && <ErrorNote error={verify.error} />}
+          <BackupsTable backups={backups.data} onRestore={(b) => setRestoring(b)}
+            onVerify={(b) => verify.mutate(b.id)} verifying={verify.isPending ? verify.variables : undefined} />
+        </>
       ) : (
         <p className="text-sm text-slate-600">No backups yet.</p>
       )}

@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../../shared/api/queryKeys';
 import {
-  deletePolicy, fetchBackups, fetchPolicy, putPolicy, restoreWorkload, startBackup, type Backup, type BackupPolicyRequest,
+  deletePolicy, fetchBackups, fetchPolicy, putPolicy, restoreWorkload, startBackup, verifyBackup, type Backup, type BackupPolicyRequest,
   type RestoreRequest,
 } from '../api/backupsApi';
 
@@ -55,6 +55,18 @@ export function useBackupNow(workloadId: string) {
     mutationFn: () => startBackup(workloadId),
     onSuccess: (b) => {
       qc.setQueryData<Backup[]>(queryKeys.backups(workloadId), (old) => [b, ...(old ?? []).filter((x) => x.id !== b.id)]);
+      void qc.invalidateQueries({ queryKey: queryKeys.backups(workloadId) });
+    },
+  });
+}
+
+/** "Verify again": the answered backup (verification pending) replaces its row, and polling resumes. */
+export function useVerifyBackup(workloadId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (backupId: string) => verifyBackup(workloadId, backupId),
+    onSuccess: (b) => {
+      qc.setQueryData<Backup[]>(queryKeys.backups(workloadId), (old) => (old ?? []).map((x) => (x.id === b.id ? b : x)));
       void qc.invalidateQueries({ queryKey: queryKeys.backups(workloadId) });
     },
   });
