@@ -1,7 +1,7 @@
 import { calls, fetchMock, problem, resetRoutes, route } from '../../test/mockFetch';
-import { act, screen, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { renderWithQuery } from '../../test/renderWithQuery';
 import type { Backup, BackupPolicy, BackupTarget, Workload } from './api/backupsApi';
 import { BackupsSection } from './BackupsSection';
@@ -167,5 +167,181 @@ describe('BackupsSection', () => {
     const row = await screen.findByRole('row', { name: /running/ });
     expect(row.getAttribute('data-backup')).toBe('bk_run');
     expect((screen.getByRole('button', { name: 'Back up now' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('BackupsSection: restore into a new workload', () => {
+  // Pin the zone, so the local moment typed below has one UTC value on any machine.
+  const zone = process.env.TZ;
+  beforeAll(() => { process.env.TZ = 'Asia/Tokyo'; });
+  afterAll(() => { if (zone === undefined) delete process.env.TZ; else process.env.TZ = zone; });
+  beforeEach(() => {
+    resetRoutes();
+    history.replaceState(null, '', '/workloads/wl_1/backups');
+  });
+
+  const restored = { id: 'wl_new', name: 'db-copy', template: 'postgres', status: 'creating', status_reason: 'restoring backup bk_ok' } as Workload;
+  const list = [
+    backup('bk_pending', { verification: { status: 'pending', verified_at: null, duration_ms: 0, tables: 0, rows: 0, message: '' } }),
+    backup('bk_ok'),
+    backup('bk_unverified', { verification: { status: 'skipped', verified_at: null, duration_ms: 0, tables: 0, rows: 0, message: '' } }),
+    backup('bk_bad', { status: 'failed', error_code: 'target-auth', message: 'refused', size_bytes: 0,
+      verification: { status: 'skipped', verified_at: null, duration_ms: 0, tables: 0, rows: 0, message: '' } }),
+    backup('bk_corrupt', { verification: { status: 'failed', verified_at: null, duration_ms: 900, tables: 0, rows: 0, message: 'backup-damaged' } }),
+    { ...running, id: 'bk_run2' },
+  ];
+  const restoreIn = async (id: string) => {
+    const row = (await screen.findAllByRole('row')).find((r) => r.getAttribute('data-backup') === id)!;
+    await userEvent.click(within(row).getByRole('button', { name: 'Restore…' }));
+    return screen.findByRole('dialog');
+  };
+  const posts = () => calls.filter((c) => c.method === 'POST' && c.path === `${W}/restore`);
+
+  it('offers "Restore…" only on succeeded backups whose verification did not fail', async () => {
+    serve({ backups: list });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const rows = within(await screen.findByRole('table', { name: 'Backups' })).getAllByRole('row').slice(1);
+    const offered = rows.filter((r) => within(r).queryByRole('button', { name: 'Restore…' })).map((r) => r.getAttribute('data-backup'));
+    expect(offered).toEqual(['bk_pending', 'bk_ok', 'bk_unverified']);
+    expect(screen.getByRole('button', { name: 'Restore to a point in time…' })).toBeTruthy();
+  });
+
+  it('has no restore entry at all without a restorable backup', async () => {
+    serve({ backups: [list[3]!, list[4]!] });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await screen.findByRole('table', { name: 'Backups' });
+    expect(screen.queryByRole('button', { name: /Restore/ })).toBeNull();
+  });
+
+  it('restores a backup as taken under the edited name, then opens the new workload', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/restore`, { status: 202, body: restored });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const dlg = await restoreIn('bk_ok');
+    expect(within(dlg).getByText(/db itself is never changed/)).toBeTruthy();
+    expect(within(dlg).getByText(/new credentials/)).toBeTruthy();
+    const name = within(dlg).getByLabelText('New workload name') as HTMLInputElement;
+    expect(name.value).toBe('db-restored');
+    expect(within(dlg).queryByLabelText('Recover to')).toBeNull();
+    await userEvent.clear(name);
+    await userEvent.type(name, 'db-copy');
+    await userEvent.click(within(dlg).getByRole('button', { name: 'Restore into new workload' }));
+    await waitFor(() => expect(location.pathname).toBe('/workloads/wl_new'));
+    expect(posts().map((c) => c.body)).toEqual([{ name: 'db-copy', backup_id: 'bk_ok' }]);
+  });
+
+  it('recovers a backup to a later local moment, sent as UTC', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/restore`, { status: 202, body: restored });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const dlg = await restoreIn('bk_ok');
+    await userEvent.click(within(dlg).getByLabelText('Recover to a later moment'));
+    expect(within(dlg).getByText(/Replays the WAL archived since this backup/)).toBeTruthy();
+    fireEvent.change(within(dlg).getByLabelText('Recover to'), { target: { value: '2026-12-02T12:00' } });
+    await userEvent.click(within(dlg).getByRole('button', { name: 'Restore into new workload' }));
+    await waitFor(() => expect(location.pathname).toBe('/workloads/wl_new'));
+    // 12:00 in Tokyo (UTC+9) is 03:00 UTC.
+    expect(posts()[0]!.body).toEqual({ name: 'db-restored', backup_id: 'bk_ok', target_time: '2026-12-02T03:00:00Z' });
+  });
+
+  it('restores to a point in time with the name and the moment only', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/restore`, { status: 202, body: restored });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Restore to a point in time…' }));
+    const dlg = await screen.findByRole('dialog', { name: 'Restore db to a point in time' });
+    expect(within(dlg).queryByLabelText('Recover to a later moment')).toBeNull();
+    fireEvent.change(within(dlg).getByLabelText('Moment'), { target: { value: '2026-12-03T08:15:30' } });
+    await userEvent.click(within(dlg).getByRole('button', { name: 'Restore into new workload' }));
+    await waitFor(() => expect(location.pathname).toBe('/workloads/wl_new'));
+    expect(posts()[0]!.body).toEqual({ name: 'db-restored', target_time: '2026-12-02T23:15:30Z' });
+  });
+
+  it('refuses, before asking the server, a moment in the future or before the oldest backup finished', async () => {
+    serve({ backups: list });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Restore to a point in time…' }));
+    const dlg = await screen.findByRole('dialog');
+    const moment = within(dlg).getByLabelText('Moment') as HTMLInputElement;
+    // The oldest restorable backup finished 2026-12-01T11:00:03Z, 20:00:03 in Tokyo.
+    expect(moment.min).toBe('2026-12-01T20:00');
+    fireEvent.change(moment, { target: { value: '2026-12-01T19:59' } });
+    await userEvent.click(within(dlg).getByRole('button', { name: 'Restore into new workload' }));
+    expect(await within(dlg).findByText(/after the oldest backup finished/)).toBeTruthy();
+    fireEvent.change(moment, { target: { value: '2999-01-01T00:00' } });
+    await userEvent.click(within(dlg).getByRole('button', { name: 'Restore into new workload' }));
+    expect(await within(dlg).findByText('This moment is in the future.')).toBeTruthy();
+    expect(posts()).toHaveLength(0);
+  });
+
+  it('shows the server field errors next to their fields, and a 409 or 503 reason in the dialog', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/restore`,
+      problem(400, 'The restore is not valid.', [{ field: 'name', message: 'a workload with this name exists' }, { field: 'target_time', message: 'is in the future' }]),
+      problem(409, 'No backup of this workload finished before 2026-12-01T10:00:00Z: there is nothing to recover from.'),
+      { status: 503, body: { type: 'urn:lattice:problem:unavailable', title: 'Service Unavailable', status: 503, detail: "The workload's node is not connected; try again when it is.", instance: '/api' } });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Restore to a point in time…' }));
+    const dlg = await screen.findByRole('dialog');
+    const submit = within(dlg).getByRole('button', { name: 'Restore into new workload' });
+    await userEvent.click(submit);
+    expect(await within(dlg).findByText('a workload with this name exists')).toBeTruthy();
+    expect(within(dlg).getByLabelText('New workload name').getAttribute('aria-invalid')).toBe('true');
+    expect(within(dlg).getByText('is in the future')).toBeTruthy();
+    expect(within(dlg).getByLabelText('Moment').getAttribute('aria-invalid')).toBe('true');
+    await userEvent.click(submit);
+    const refusal = await within(dlg).findByText(/there is nothing to recover from/);
+    expect(refusal.getAttribute('role')).toBe('alert');
+    expect(within(dlg).getByLabelText('New workload name').getAttribute('aria-invalid')).toBeNull();
+    await userEvent.click(submit);
+    expect(await within(dlg).findByText(/node is not connected/)).toBeTruthy();
+    expect(posts()).toHaveLength(3);
+    expect(location.pathname).toBe('/workloads/wl_1/backups');
+  });
+});
+
+describe('BackupsSection: verify again', () => {
+  beforeEach(() => resetRoutes());
+
+  const pending = { status: 'pending', verified_at: null, duration_ms: 0, tables: 0, rows: 0, message: '' } as const;
+  const list = [
+    backup('bk_pending', { verification: pending }),
+    backup('bk_ok'),
+    backup('bk_unverified', { verification: { ...pending, status: 'skipped' } }),
+    backup('bk_bad', { status: 'failed', error_code: 'target-auth', message: 'refused', size_bytes: 0, verification: { ...pending, status: 'skipped' } }),
+    backup('bk_corrupt', { verification: { ...pending, status: 'failed', duration_ms: 900, message: 'backup-damaged' } }),
+    { ...running, id: 'bk_run2' },
+  ];
+  const rowOf = async (id: string) => (await screen.findAllByRole('row')).find((r) => r.getAttribute('data-backup') === id)!;
+  const verifyPosts = () => calls.filter((c) => c.method === 'POST' && c.path.endsWith('/verify'));
+
+  it('offers "Verify again" on succeeded backups that are not being verified', async () => {
+    serve({ backups: list });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const rows = within(await screen.findByRole('table', { name: 'Backups' })).getAllByRole('row').slice(1);
+    const offered = rows.filter((r) => within(r).queryByRole('button', { name: 'Verify again' })).map((r) => r.getAttribute('data-backup'));
+    expect(offered).toEqual(['bk_ok', 'bk_unverified', 'bk_corrupt']);
+  });
+
+  it('posts to the backup\'s verify endpoint and shows its verification pending', async () => {
+    const again = backup('bk_corrupt', { verification: pending });
+    serve({ backups: list });
+    route(`GET ${W}/backups`, { status: 200, body: { items: list } }, { status: 200, body: { items: list.map((b) => (b.id === again.id ? again : b)) } });
+    route(`POST ${W}/backups/bk_corrupt/verify`, { status: 202, body: again });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await userEvent.click(within(await rowOf('bk_corrupt')).getByRole('button', { name: 'Verify again' }));
+    await waitFor(async () => expect((await rowOf('bk_corrupt')).querySelector('[data-verification="pending"]')).toBeTruthy());
+    expect(within(await rowOf('bk_corrupt')).queryByRole('button', { name: 'Verify again' })).toBeNull();
+    expect(verifyPosts().map((c) => c.path)).toEqual([`${W}/backups/bk_corrupt/verify`]);
+  });
+
+  it('shows the server\'s reason when it refuses (409)', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/backups/bk_ok/verify`, problem(409, 'Backup bk_ok is being verified.'));
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await userEvent.click(within(await rowOf('bk_ok')).getByRole('button', { name: 'Verify again' }));
+    const alert = await screen.findByText('Backup bk_ok is being verified.');
+    expect(alert.getAttribute('role')).toBe('alert');
+    expect(verifyPosts()).toHaveLength(1);
   });
 });

@@ -1,13 +1,20 @@
 // The Backups tab of a PostgreSQL workload: its policy, "Back up now" (disabled, with the
 // reason, when it cannot start) and its backups, refreshed while one runs or is being verified.
+// "Verify again" re-checks a succeeded backup. Restores go into a new workload (from a backup in the list, or to a point in time), whose
+// page opens once the server accepted the restore.
+import { useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
+import { queryKeys } from '../../shared/api/queryKeys';
 import { ErrorNote, Loading } from '../../shared/components/States';
 import { Button } from '../../shared/components/Button';
-import { Link } from '../../shared/lib/router';
-import type { Backup, BackupPolicy, Workload } from './api/backupsApi';
-import { BackupsTable } from './components/BackupsTable';
+import { Link, navigate } from '../../shared/lib/router';
+import type { Backup, BackupPolicy, Workload, WorkloadStreamed } from './api/backupsApi';
+import { BackupsTable, restorable } from './components/BackupsTable';
 import { PolicyEditor } from './components/PolicyEditor';
+import { RestoreDialog } from './components/RestoreDialog';
+import { earliestRestorable } from './components/restoreForm';
 import { useBackupTargets } from './hooks/useBackupTargets';
-import { useBackupNow, useBackupPolicy, useBackups, useDeletePolicy, usePutPolicy } from './hooks/useBackups';
+import { useBackupNow, useBackupPolicy, useBackups, useDeletePolicy, usePutPolicy, useRestore, useVerifyBackup } from './hooks/useBackups';
 
 /** Why "Back up now" cannot start, or '' when it can (the server checks again and may refuse). */
 export function backupNowBlocker(w: Workload, policy: BackupPolicy | null | undefined, backups: Backup[] | undefined): string {
@@ -26,6 +33,14 @@ export function BackupsSection({ workload }: { workload: Workload }) {
   const put = usePutPolicy(id);
   const remove = useDeletePolicy(id);
   const now = useBackupNow(id);
+  const restore = useRestore(id);
+  const verify = useVerifyBackup(id);
+  const qc = useQueryClient();
+  // undefined: closed; null: to a point in time; a backup: from that backup.
+  const [restoring, setRestoring] = useState<Backup | null | undefined>(undefined);
+  // The dashboard's list when it is cached (not fetched for this), to suggest a free name.
+  const taken = (qc.getQueryData<WorkloadStreamed[]>(queryKeys.workloads) ?? []).map((w) => w.name);
+  const canRestore = !!backups.data?.some(restorable);
 
   const blocker = backupNowBlocker(workload, policy.data, backups.data);
   return (
@@ -55,10 +70,30 @@ export function BackupsSection({ workload }: { workload: Workload }) {
             </>
           )}
 
+      {canRestore && (
+        <div className="flex flex-wrap items-center gap-3">
+          <p className="mr-auto text-sm text-slate-600">
+            Restoring creates a new workload; {workload.name} is never changed.
+          </p>
+          <Button onClick={() => setRestoring(null)}>Restore to a point in time…</Button>
+        </div>
+      )}
       {backups.isPending ? <Loading what="backups" /> : backups.isError ? <ErrorNote error={backups.error} /> : backups.data.length ? (
-        <BackupsTable backups={backups.data} />
+        <>
+          {verify.isError && <ErrorNote error={verify.error} />}
+          <BackupsTable backups={backups.data} onRestore={(b) => setRestoring(b)}
+            onVerify={(b) => verify.mutate(b.id)} verifying={verify.isPending ? verify.variables : undefined} />
+        </>
       ) : (
         <p className="text-sm text-slate-600">No backups yet.</p>
+      )}
+      {restoring !== undefined && (
+        <RestoreDialog source={workload.name} backup={restoring} earliest={earliestRestorable(backups.data ?? [])}
+          takenNames={taken} onClose={() => setRestoring(undefined)}
+          onRestore={async (r) => {
+            const created = await restore.mutateAsync(r);
+            navigate(`/workloads/${created.id}`);
+          }} />
       )}
     </section>
   );

@@ -1,6 +1,7 @@
 // Typed fetchers for backup targets, a workload's backup policy and its backups (issue 19).
-// Every call goes through the one generated client; failures throw ApiError (problem+json).
-import { ApiError, api, unwrap } from '../../../shared/api/client';
+// Every call but verifyBackup goes through the one generated client; failures throw ApiError
+// (problem+json).
+import { ApiError, api, authHeaders, unwrap } from '../../../shared/api/client';
 import type { components } from '../../../shared/api/schema';
 
 export type BackupTarget = components['schemas']['BackupTarget'];
@@ -8,6 +9,7 @@ export type BackupTargetRequest = components['schemas']['BackupTargetRequest'];
 export type BackupPolicy = components['schemas']['BackupPolicy'];
 export type BackupPolicyRequest = components['schemas']['BackupPolicyRequest'];
 export type Backup = components['schemas']['Backup'];
+export type RestoreRequest = components['schemas']['RestoreRequest'];
 export type Workload = components['schemas']['Workload'];
 export type WorkloadStreamed = components['schemas']['WorkloadStreamed'];
 
@@ -35,6 +37,24 @@ export const fetchBackups = async (workloadId: string) =>
   (await unwrap(api.GET('/api/v1/workloads/{id}/backups', byId(workloadId)))).items;
 export const startBackup = (workloadId: string) =>
   unwrap(api.POST('/api/v1/workloads/{id}/backups', byId(workloadId)));
+
+/**
+ * Verifies a succeeded backup again (restores it in a scratch container and reads it back);
+ * answers the backup with its verification pending (202), 409 if it did not succeed or is
+ * being verified.
+ * The operation is not in docs/openapi.yaml yet (it lands with the server's handler), so this
+ * is the one request here made outside the typed client; move it to `api.POST` then.
+ */
+export async function verifyBackup(workloadId: string, backupId: string): Promise<Backup> {
+  const path = `/api/v1/workloads/${encodeURIComponent(workloadId)}/backups/${encodeURIComponent(backupId)}/verify`;
+  const response = await fetch(new Request(path, { method: 'POST', headers: authHeaders() }));
+  const body: unknown = await response.json().catch(() => undefined);
+  return unwrap(Promise.resolve(response.ok ? { data: body as Backup, response } : { error: body, response }));
+}
+
+/** Restores one of the workload's backups into a NEW workload; answers that workload (202). */
+export const restoreWorkload = (workloadId: string, body: RestoreRequest) =>
+  unwrap(api.POST('/api/v1/workloads/{id}/restore', { ...byId(workloadId), body }));
 
 /** The user's workloads (same list and cache entry as the dashboard), to pick S3 targets from. */
 export const fetchWorkloads = async () => (await unwrap(api.GET('/api/v1/workloads'))).items;

@@ -1,5 +1,8 @@
 // A workload's backups, newest first: when and why each started, how it ended (a failure with
-// its code and the server's message), its size and duration, and the proof it restores.
+// its code and the server's message), its size and duration, the proof it restores, and the
+// actions a backup allows: "Restore…" when it can be restored, "Verify again" when it
+// succeeded and is not being verified.
+import { Button } from '../../../shared/components/Button';
 import { StatusBadge } from '../../../shared/components/StatusBadge';
 import { formatBytes, formatDuration, formatTime } from '../../../shared/lib/format';
 import type { Backup } from '../api/backupsApi';
@@ -41,7 +44,20 @@ function Verification({ b }: { b: Backup }) {
   );
 }
 
-export function BackupsTable({ backups }: { backups: Backup[] }) {
+/** A backup the server would restore: it succeeded and its verification did not fail. */
+export const restorable = (b: Backup) => b.status === 'succeeded' && b.verification.status !== 'failed';
+
+/** A backup the server would verify again: it succeeded and no verification of it is pending. */
+export const reverifiable = (b: Backup) => b.status === 'succeeded' && b.verification.status !== 'pending';
+
+export function BackupsTable({ backups, onRestore, onVerify, verifying }: {
+  backups: Backup[];
+  onRestore?: (b: Backup) => void;
+  onVerify?: (b: Backup) => void;
+  /** The backup whose "Verify again" is being sent, if any. */
+  verifying?: string;
+}) {
+  const actions = !!(onRestore || onVerify);
   return (
     <table className="w-full text-left text-sm" aria-label="Backups">
       <thead className="border-b border-slate-200 text-slate-500">
@@ -52,6 +68,7 @@ export function BackupsTable({ backups }: { backups: Backup[] }) {
           <th className="font-medium">Size</th>
           <th className="font-medium">Duration</th>
           <th className="font-medium">Verification</th>
+          {actions && <th className="font-medium"><span className="sr-only">Actions</span></th>}
         </tr>
       </thead>
       <tbody>
@@ -63,6 +80,21 @@ export function BackupsTable({ backups }: { backups: Backup[] }) {
             <td className="whitespace-nowrap pr-2">{b.status === 'succeeded' ? formatBytes(b.size_bytes) : '—'}</td>
             <td className="whitespace-nowrap pr-2">{b.status === 'running' ? 'running…' : b.duration_ms ? formatDuration(b.duration_ms) : '—'}</td>
             <td className="max-w-xs"><Verification b={b} /></td>
+            {actions && (
+              <td className="whitespace-nowrap pl-2 text-right">
+                <div className="flex justify-end gap-2">
+                  {onVerify && reverifiable(b) && (
+                    <Button onClick={() => onVerify(b)} disabled={verifying === b.id}
+                      title={`Restore ${b.id} in a scratch container and read it back again`}>
+                      {verifying === b.id ? 'Starting…' : 'Verify again'}
+                    </Button>
+                  )}
+                  {onRestore && restorable(b) && (
+                    <Button onClick={() => onRestore(b)} title={`Restore ${b.id} into a new workload`}>Restore…</Button>
+                  )}
+                </div>
+              </td>
+            )}
           </tr>
         ))}
       </tbody>

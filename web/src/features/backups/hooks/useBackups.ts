@@ -4,7 +4,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../../shared/api/queryKeys';
 import {
-  deletePolicy, fetchBackups, fetchPolicy, putPolicy, startBackup, type Backup, type BackupPolicyRequest,
+  deletePolicy, fetchBackups, fetchPolicy, putPolicy, restoreWorkload, startBackup, verifyBackup, type Backup, type BackupPolicyRequest,
+  type RestoreRequest,
 } from '../api/backupsApi';
 
 export const POLL_MS = 3000;
@@ -55,6 +56,34 @@ export function useBackupNow(workloadId: string) {
     onSuccess: (b) => {
       qc.setQueryData<Backup[]>(queryKeys.backups(workloadId), (old) => [b, ...(old ?? []).filter((x) => x.id !== b.id)]);
       void qc.invalidateQueries({ queryKey: queryKeys.backups(workloadId) });
+    },
+  });
+}
+
+/** "Verify again": the answered backup (verification pending) replaces its row, and polling resumes. */
+export function useVerifyBackup(workloadId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (backupId: string) => verifyBackup(workloadId, backupId),
+    onSuccess: (b) => {
+      qc.setQueryData<Backup[]>(queryKeys.backups(workloadId), (old) => (old ?? []).map((x) => (x.id === b.id ? b : x)));
+      void qc.invalidateQueries({ queryKey: queryKeys.backups(workloadId) });
+    },
+  });
+}
+
+/**
+ * Restores into a new workload. The answer is that workload (`creating`, restoring): it is
+ * cached so its page opens at once, and the dashboard and the source's timeline are refreshed.
+ */
+export function useRestore(workloadId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: RestoreRequest) => restoreWorkload(workloadId, body),
+    onSuccess: (w) => {
+      qc.setQueryData(queryKeys.workload(w.id), w);
+      void qc.invalidateQueries({ queryKey: queryKeys.workloads, exact: true });
+      void qc.invalidateQueries({ queryKey: queryKeys.workloadEvents(workloadId) });
     },
   });
 }
