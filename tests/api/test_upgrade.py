@@ -33,6 +33,11 @@ def unpack(fixture, data_dir):
         tar.extractall(data_dir)
 
 
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def schema_versions(data_dir):
     db = sqlite3.connect(os.path.join(data_dir, "lattice.db"))
     try:
@@ -90,7 +95,7 @@ class UpgradeTest(unittest.TestCase):
                        "VALUES (?, 'from_the_future', 0)", (newer,))
             db.commit()
             db.close()
-            before = open(os.path.join(srv.data_dir, "lattice.db"), "rb").read()
+            before = read_bytes(os.path.join(srv.data_dir, "lattice.db"))
             with self.assertRaises(ServerError) as ctx:
                 srv.start()
             message = str(ctx.exception)
@@ -98,7 +103,7 @@ class UpgradeTest(unittest.TestCase):
             self.assertIn(f"newer than this lattice binary knows ({schema})", message)
             self.assertIn("run the newer lattice release", message)
             self.assertEqual(schema_versions(srv.data_dir)[-1], newer)
-            self.assertEqual(open(os.path.join(srv.data_dir, "lattice.db"), "rb").read(), before)
+            self.assertEqual(read_bytes(os.path.join(srv.data_dir, "lattice.db")), before)
         finally:
             srv.cleanup()
 
