@@ -46,11 +46,13 @@ step "web console (web/dist)"
 # npm ci only when package-lock.json changed since the last install; the build only when a
 # console source is newer than web/dist.
 if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  echo "      installing the console's packages (npm ci)" >&2
   (cd web && quiet "../$LOGS/npm-ci.log" npm ci --no-audit --no-fund --loglevel=error)
 fi
 if [[ ! -f web/dist/index.html ]] ||
    [[ -n $(find web -path web/node_modules -prune -o -path web/dist -prune -o -path web/e2e -prune -o \
             -type f -newer web/dist/index.html -print -quit) ]]; then
+  echo "      building the console (npm run build)" >&2
   (cd web && quiet "../$LOGS/npm-build.log" npm run build --silent)
 else
   echo "      web/dist is up to date" >&2
@@ -58,7 +60,11 @@ fi
 done_step
 
 step "lattice binary (cmake --build build --target lattice)"
-[[ -f build/CMakeCache.txt ]] || quiet "$LOGS/configure.log" cmake --preset release
+if [[ ! -f build/CMakeCache.txt ]]; then
+  echo "      configuring (cmake --preset release)" >&2
+  quiet "$LOGS/configure.log" cmake --preset release
+fi
+echo "      compiling" >&2
 # Ninja shows one status line on a terminal: [finished/total] and the file being compiled.
 if ((tty)); then
   NINJA_STATUS='      [%f/%t %p] ' cmake --build build --target lattice -j "$(nproc)"
