@@ -39,6 +39,14 @@ def skip_reason():
     return None
 
 
+def required(reason):
+    """reason, for unittest.skipIf; under the project's test command (LATTICE_REQUIRE_DOCKER)
+    a missing requirement fails the test run instead of skipping it."""
+    if reason and os.environ.get("LATTICE_REQUIRE_DOCKER"):
+        raise RuntimeError(f"LATTICE_REQUIRE_DOCKER is set but {reason}")
+    return reason
+
+
 def deb_path():
     path = os.environ.get("LATTICE_DEB")
     if not path or not os.path.isfile(path):

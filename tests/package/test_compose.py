@@ -9,7 +9,7 @@ import subprocess
 import unittest
 
 from pkg_harness import (SOURCE_DIR, deb_path, docker, free_port, free_port_range, healthz, http,
-                         items, run, run_id, skip_reason, wait_until)
+                         items, required, run, run_id, skip_reason, wait_until)
 
 COMPOSE_FILE = os.path.join(SOURCE_DIR, "compose.yaml")
 PASSWORD = "a-long-test-password"
@@ -28,7 +28,7 @@ def compose_skip_reason():
     return None
 
 
-@unittest.skipIf(compose_skip_reason(), compose_skip_reason())
+@unittest.skipIf(required(compose_skip_reason()), compose_skip_reason())
 class ComposeTest(unittest.TestCase):
     def setUp(self):
         rid = run_id()

@@ -14,7 +14,7 @@ import tempfile
 import unittest
 
 from pkg_harness import (BASE_IMAGE, deb_path, docker, free_port, free_port_range, healthz, http,
-                         items, run, run_id, skip_reason, wait_until)
+                         items, required, run, run_id, skip_reason, wait_until)
 
 UNIT = "/lib/systemd/system/lattice-server.service"
 
@@ -40,7 +40,7 @@ def bumped_copy(deb, version, out_dir):
     return out
 
 
-@unittest.skipIf(skip_reason(), skip_reason())
+@unittest.skipIf(required(skip_reason()), skip_reason())
 class DebTest(unittest.TestCase):
     def setUp(self):
         self.deb = deb_path()
