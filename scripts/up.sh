@@ -7,7 +7,8 @@
 # It builds only what running needs: the `lattice` binary (not the tests: scripts/test.sh
 # builds those) and the console, and skips every step whose inputs did not change — ccache
 # keeps compiled objects across clones, web/dist is rebuilt only when web/ changed, images
-# only when their recipe did. A second run with nothing changed starts in seconds.
+# only when their recipe did. The images (network and disk) build in the background while the
+# binary compiles (CPU). A second run with nothing changed starts in seconds.
 #
 # On a terminal each step shows its progress; elsewhere (CI, a pipe) it prints one line per
 # step and keeps the build output in .cache/up/*.log, shown only when a step fails.
@@ -42,6 +43,18 @@ step "Debian packages (scripts/setup.sh --run)"
 quiet "$LOGS/setup.log" scripts/setup.sh --run
 done_step
 
+step "Docker engine, then the images in the background"
+engine=$(scripts/ensure-docker.sh 2>"$LOGS/engine.log" | tail -1) ||
+  { cat "$LOGS/engine.log" >&2; exit 1; }
+export "${engine?}"
+# The images need the network and the disk, the compile below needs the CPU: building them
+# side by side saves the images' time (minutes when they are built for the first time).
+scripts/build-images.sh debian postgres s3 pgtools >"$LOGS/images.out" 2>"$LOGS/images.log" &
+images_pid=$!
+trap '[[ -z ${images_pid:-} ]] || kill "$images_pid" 2>/dev/null || true' EXIT
+echo "      building in the background (log: $LOGS/images.log)" >&2
+done_step
+
 step "web console (web/dist)"
 # npm ci only when package-lock.json changed since the last install; the build only when a
 # console source is newer than web/dist.
@@ -73,12 +86,16 @@ else
 fi
 done_step
 
-step "Docker engine"
-eval "export $(scripts/ensure-docker.sh | tail -1)"
-done_step
-
 step "images (scripts/build-images.sh debian postgres s3 pgtools)"
-scripts/build-images.sh debian postgres s3 pgtools | sed 's/^/      /' >&2
+# Started in the background after the engine; here we wait for it and show its summary.
+if ! wait "$images_pid"; then
+  images_pid=""
+  echo "up: failed: scripts/build-images.sh (last lines of $LOGS/images.log):" >&2
+  tail -n 40 "$LOGS/images.log" >&2
+  exit 1
+fi
+images_pid=""
+sed 's/^/      /' "$LOGS/images.out" >&2
 done_step
 
 listen="${LATTICE_LISTEN:-127.0.0.1:8080}"
