@@ -49,6 +49,7 @@ cleanup() {
   if ((cold)); then
     awk -v d="$tmp/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r | xargs -r umount || true
   fi
+  if ((cold)) && [[ -n ${bridge:-} ]]; then ip link del "$bridge" 2>/dev/null || true; fi
   if ((keep)); then echo "first-run: kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -59,9 +60,15 @@ if ((cold)); then
   export CCACHE_DIR=$tmp/ccache npm_config_cache=$tmp/npm-cache
   export LATTICE_DOCKER_RUN_DIR=$tmp/docker-run LATTICE_DOCKER_DATA_ROOT=$tmp/docker-data
   export LATTICE_DOCKER_LOG=$tmp/dockerd.log
-  # No default bridge and no iptables rules: the engine must not touch the machine's own
-  # engine's bridge or chains; image builds use --network host anyway.
-  export LATTICE_DOCKERD_ARGS="--bridge=none --iptables=false"
+  # A bridge of its own and no iptables rules: the engine must not touch the machine's own
+  # engine's docker0 or chains (image builds use --network host anyway). Not --bridge=none:
+  # dockerd then deletes the host's docker0, which the machine's engine still uses. The
+  # bridge's address is link-local: nothing is routed through it.
+  bridge=lfrbr${tmp##*.}
+  ip link add "$bridge" type bridge
+  ip addr add 169.254.213.1/24 dev "$bridge"
+  ip link set "$bridge" up
+  export LATTICE_DOCKERD_ARGS="--bridge=$bridge --iptables=false"
   unset DOCKER_HOST
   if curl -sf --max-time 3 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null 2>&1; then
     echo "first-run: /var/run/docker.sock answers; up.sh would use it, so --cold can't start a cold engine" >&2
