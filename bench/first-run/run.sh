@@ -109,6 +109,8 @@ git -C "$clone" -c advice.detachedHead=false checkout -q "$commit"
 clone_s=$(since "$t")
 
 up_run first; t1=$run_t0 first_s=$run_s
+# The background image build's last summary line, before the second run rewrites the file.
+images_mtime=$(stat -c %Y "$clone/.cache/up/images.out" 2>/dev/null || echo "")
 echo "first-run: first run: console answered after ${first_s}s (+ ${clone_s}s clone)" >&2
 up_run second; t2=$run_t0 second_s=$run_s
 echo "first-run: second run: console answered after ${second_s}s" >&2
@@ -117,9 +119,10 @@ ninja_log=$clone/build/.ninja_log
 mkdir -p "$SRC/bench/results"
 out=$SRC/bench/results/first-run-$mode-$(date +%Y%m%dT%H%M%S).json
 python3 - "$tmp/first.steps" "$t1" "$first_s" "$tmp/second.steps" "$t2" "$second_s" \
-  "$clone_s" "$mode" "$commit" "$ninja_log" "$out" <<'EOF'
+  "$clone_s" "$mode" "$commit" "$ninja_log" "$out" "$images_mtime" <<'EOF'
 import json, os, re, sys
-(first, t1, first_s, second, t2, second_s, clone_s, mode, commit, ninja_log, out) = sys.argv[1:]
+(first, t1, first_s, second, t2, second_s, clone_s, mode, commit, ninja_log, out,
+ images_mtime) = sys.argv[1:]
 
 # Phases: each is timed from its line in up.sh's output to the next line that starts a phase.
 PHASES = [("packages", r"^\[\d+/\d+\] Debian packages"),
@@ -148,10 +151,9 @@ def phases(path, t0, total):
     res["(script start)"] = round(first_mark - float(t0), 1)
     return res
 
-def images_done(clone, t0):
+def images_done(mtime, t0):
     """When the background image build wrote its last summary line (up.sh's images.out)."""
-    path = os.path.join(clone, ".cache", "up", "images.out")
-    return round(os.path.getmtime(path) - float(t0), 1) if os.path.exists(path) else None
+    return round(float(mtime) - float(t0), 1) if mtime else None
 
 def slowest_units(path, n=15):
     if not os.path.exists(path):
@@ -170,7 +172,7 @@ def slowest_units(path, n=15):
 r = {"benchmark": "first-run", "mode": mode, "commit": commit, "cores": os.cpu_count(),
      "load_avg_at_end": os.getloadavg(), "clone_s": float(clone_s),
      "first_run_s": float(first_s), "first_run_phases_s": phases(first, t1, first_s),
-     "first_run_images_done_at_s": images_done(os.path.dirname(os.path.dirname(ninja_log)), t1),
+     "first_run_images_done_at_s": images_done(images_mtime, t1),
      "second_run_s": float(second_s), "second_run_phases_s": phases(second, t2, second_s),
      "compile": slowest_units(ninja_log)}
 json.dump(r, open(out, "w"), indent=2)
