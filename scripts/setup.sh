@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12 packages only, everything Lattice needs to build and test.
 # Idempotent: installs only what is missing and runs `apt-get update` only when it must.
-# Usage: scripts/setup.sh [--bench]   (--bench adds the benchmark tools: wrk, nginx, iperf3)
+# Usage: scripts/setup.sh [--run | --bench]
+#   --run    only what building and running Lattice needs (scripts/up.sh): no test browser,
+#            no PostgreSQL server, no clang or fuzzing toolchain — about half the download
+#   --bench  everything, plus the benchmark tools: wrk, nginx, iperf3
 set -euo pipefail
 
+run_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsodium-dev
+  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libpq-dev
+  mmdebstrap docker.io curl ca-certificates nodejs npm
+)
 packages=(
   # build
   build-essential cmake ninja-build ccache pkg-config clang libclang-rt-14-dev clang-format git
@@ -20,15 +29,21 @@ packages=(
   postgresql
   # web console: its build (Node.js 20+, npm) and its end-to-end test browser
   nodejs npm chromium
+  # packaging: the .deb's Depends (dpkg-shlibdeps, in dpkg-dev) and the compose test
+  dpkg-dev docker-compose
 )
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light iperf3)
-fi
+case "${1:-}" in
+  --run) packages=("${run_packages[@]}") ;;
+  --bench) packages+=(wrk nginx-light iperf3) ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--run | --bench]" >&2; exit 2 ;;
+esac
 
 # A package whose program is already on the PATH from elsewhere (a newer Node.js, a psql or
 # dockerd installed another way) counts as present: installing Debian's over it can conflict.
 declare -A provides=([nodejs]=node [npm]=npm [chromium]=chromium [postgresql-client]=psql
-                     [docker.io]=dockerd [jq]=jq [curl]=curl [git]=git)
+                     [docker.io]=dockerd [jq]=jq [curl]=curl [git]=git
+                     [docker-compose]=docker-compose)
 missing=()
 for p in "${packages[@]}"; do
   if [[ -n ${provides[$p]:-} ]] && command -v "${provides[$p]}" >/dev/null; then continue; fi
@@ -44,4 +59,4 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "setup: all build and test dependencies present" >&2
+echo "setup: all ${1:+${1#--} }dependencies present" >&2

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "common/logging.h"
 #include "common/random.h"
+#include "main/version.h"
 #include "runtime/runtime.h"
 #include "server/app.h"
 #include "store/database_url.h"
@@ -424,7 +425,7 @@ int main(int argc, char** argv) {
   lattice::InitCrypto();
   CLI::App app{"Lattice: a self-hosted, decentralized cloud.", "lattice"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("lattice ") + LATTICE_VERSION);
+  app.set_version_flag("--version", lattice::VersionLine());
 
   ServerConfig server_cfg;
   CLI::App* server = app.add_subcommand("server", "Run the control plane (API, console, edge)");
