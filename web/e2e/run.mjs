@@ -227,7 +227,7 @@ try {
   assert(/polic/i.test(refusal), `deleting a target in use is refused with the reason: ${refusal}`);
   assert(await page.locator('tr[data-target="own"]').count() === 1, 'the target is still listed');
 
-  step('backups: an external endpoint with wrong keys → the failed backup shows target-auth');
+  step('backups: an external endpoint with wrong keys → refused when added (target-auth); saved unchecked, its backup fails with target-auth');
   await page.getByRole('button', { name: 'Add target' }).click();
   await dlgT.getByLabel('Name', { exact: true }).fill('wrong-keys');
   await dlgT.getByLabel('An external S3 endpoint').check();
@@ -236,7 +236,13 @@ try {
   await dlgT.getByLabel('Secret key').fill('not-the-secret');
   await dlgT.getByLabel('Bucket').fill('pg-backups');
   await dlgT.getByRole('button', { name: 'Add target' }).click();
-  await page.locator('tr[data-target="wrong-keys"]').filter({ hasText: 'http://vault:9000' }).waitFor();
+  await dlgT.getByText(/target-auth/).waitFor({ timeout: T }); // the check failed: named on the form
+  assert(await page.locator('tr[data-target="wrong-keys"]').count() === 0, 'a target that does not work is not kept');
+  await dlgT.getByLabel('Check that it works before saving', { exact: false }).uncheck();
+  await dlgT.getByRole('button', { name: 'Add target' }).click();
+  const wrongRow = page.locator('tr[data-target="wrong-keys"]').filter({ hasText: 'http://vault:9000' });
+  await wrongRow.waitFor();
+  await wrongRow.locator('[data-probe="untested"]').waitFor();
   await page.goBack();
   await page.waitForURL('**/backups');
   await policy.getByLabel('Target').selectOption({ label: 'wrong-keys (pg-backups)' });

@@ -98,10 +98,14 @@ export function AddTargetDialog({ open, onClose, onCreate, s3Workloads }: {
           <Field className="flex-1" label="Prefix" value={form.prefix} error={errors.prefix}
             hint="Optional folder inside the bucket." onChange={(e) => set('prefix', e.target.value)} />
         </div>
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={form.check} onChange={(e) => set('check', e.target.checked)} />
+          Check that it works before saving (a node writes, reads back and deletes a test object)
+        </label>
         {formError && <p role="alert" className="text-sm text-red-600">{formError}</p>}
         <div className="flex justify-end gap-2">
           <Button onClick={close}>Cancel</Button>
-          <Button type="submit" variant="primary" disabled={busy}>{busy ? 'Adding…' : 'Add target'}</Button>
+          <Button type="submit" variant="primary" disabled={busy}>{busy ? (form.check ? 'Checking…' : 'Adding…') : 'Add target'}</Button>
         </div>
       </form>
     </Dialog>

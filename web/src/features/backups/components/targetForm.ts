@@ -13,10 +13,11 @@ export type TargetForm = {
   region: string;
   bucket: string;
   prefix: string;
+  check: boolean; // the server probes the target before saving it (off: saved untested)
 };
 
 export const emptyTargetForm: TargetForm = {
-  name: '', source: 'workload', workload: '', endpoint: '', accessKey: '', secretKey: '', region: '', bucket: '', prefix: '',
+  name: '', source: 'workload', workload: '', endpoint: '', accessKey: '', secretKey: '', region: '', bucket: '', prefix: '', check: true,
 };
 
 const KEY = /^[A-Za-z0-9+/=_.~-]{1,256}$/;
@@ -31,7 +32,7 @@ export function validateTarget(f: TargetForm): { errors: Record<string, string>;
   if (!/^[a-z0-9.-]{3,63}$/.test(bucket)) errors.bucket = '3-63 lower-case letters, digits, dots or hyphens.';
   if (!/^[A-Za-z0-9/_.-]{0,200}$/.test(prefix) || prefix.includes('..'))
     errors.prefix = "Letters, digits, '/', '_', '.' or '-' (no '..').";
-  const request: BackupTargetRequest = { name, bucket, ...(prefix ? { prefix } : {}) };
+  const request: BackupTargetRequest = { name, bucket, ...(prefix ? { prefix } : {}), ...(f.check ? {} : { check: false }) };
   if (f.source === 'workload') {
     if (!f.workload) errors.workload = 'Choose one of your S3 workloads.';
     request.workload = f.workload;
