@@ -82,15 +82,14 @@ TEST(Cron, RefusesMalformedExpressionsNamingTheField) {
     const char* text;
     const char* says;
   };
-  for (const Case& c : {Case{"", "five fields"}, Case{"* * * *", "five fields"},
-                        Case{"* * * * * *", "five fields"}, Case{"61 * * * *", "minute"},
-                        Case{"* 24 * * *", "hour"}, Case{"* * 0 * *", "day of month"},
-                        Case{"* * * 13 *", "month"}, Case{"* * * * 8", "day of week"},
-                        Case{"* * * foo *", "unknown name"}, Case{"5-1 * * * *", "backwards"},
-                        Case{"*/0 * * * *", "step"}, Case{"*/x * * * *", "step"},
-                        Case{"1,,2 * * * *", "empty"}, Case{"a * * * *", "unknown name"},
-                        Case{"1x * * * *", "not a number"}, Case{"0 0 30 2 *", "never fires"},
-                        Case{"@sometimes", "macro"}}) {
+  for (const Case& c :
+       {Case{"", "five fields"}, Case{"* * * *", "five fields"}, Case{"* * * * * *", "five fields"},
+        Case{"61 * * * *", "minute"}, Case{"* 24 * * *", "hour"}, Case{"* * 0 * *", "day of month"},
+        Case{"* * * 13 *", "month"}, Case{"* * * * 8", "day of week"},
+        Case{"* * * foo *", "unknown name"}, Case{"5-1 * * * *", "backwards"},
+        Case{"*/0 * * * *", "step"}, Case{"*/x * * * *", "step"}, Case{"1,,2 * * * *", "empty"},
+        Case{"a * * * *", "unknown name"}, Case{"1x * * * *", "not a number"},
+        Case{"0 0 30 2 *", "never fires"}, Case{"@sometimes", "macro"}}) {
     auto r = CronSchedule::Parse(c.text);
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << c.text;
