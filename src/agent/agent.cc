@@ -288,14 +288,17 @@ Status Agent::OnWelcome(const link::Welcome& w) {
       if (!a || a->desired_state == DesiredState::kDeleted) return std::nullopt;
       return ContainerName(workload_id);
     };
+    BackupJobOptions bo = options_.tuning.backups;
+    bo.node_id = identity_->node_id;
     backup_jobs_ = std::make_unique<BackupJobs>(
         ioc_.get_executor(), *runtime_, database,
-        [this](link::BackupResult r) { PostSend(0, std::move(r)); }, options_.tuning.backups,
-        container);
+        [this](link::BackupResult r) { PostSend(0, std::move(r)); }, bo, container);
     backup_jobs_->RemoveLeftovers();
     WalArchiverOptions wo = options_.tuning.archivers;
     wo.image = options_.tuning.backups.image;
-    wal_archivers_ = std::make_unique<WalArchivers>(*runtime_, database, wo);
+    wo.node_id = identity_->node_id;
+    wal_archivers_ = std::make_unique<WalArchivers>(
+        *runtime_, database, wo, [this](link::ArchiveStatus s) { PostSend(0, std::move(s)); });
     wal_archivers_->Start();
   }
   reconciler_->SetAllowedRegistries(registries);

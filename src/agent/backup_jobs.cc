@@ -10,6 +10,8 @@
 
 #include <sstream>
 
+#include "agent/workload_container.h"
+
 namespace lattice::agent {
 namespace {
 
@@ -159,6 +161,10 @@ void BackupJobs::RemoveLeftovers() {
     auto left = runtime_.ListByLabel(kJobLabel);
     if (!left.ok()) return;
     for (const auto& c : *left) {
+      // Another agent's job on a shared engine is not ours to remove; an unlabelled one is
+      // from before jobs carried the node (one agent per engine then).
+      const std::string node = LabelOf(c, kLabelNode);
+      if (!node.empty() && node != options_.node_id) continue;
       spdlog::info("event=backup_job_leftover_removed container={}", c.name);
       (void)runtime_.Remove(c.id);
       (void)runtime_.RemoveVolume(c.name);  // the job's volume is named like its container
@@ -218,6 +224,7 @@ asio::awaitable<link::BackupResult> BackupJobs::Execute(const link::BackupRun& r
   spec.network = "container:" + db.container;
   spec.volumes = {{name, kWorkDir}};
   spec.labels = {{kJobLabel, run.job_id}};
+  if (!options_.node_id.empty()) spec.labels[kLabelNode] = options_.node_id;
   // What the tool needs and no more: it restores as root, hands the files to postgres, runs
   // PostgreSQL as postgres and watches and stops it (verify: KILL, as root may not signal
   // another user's process without it). Every other capability stays dropped.

@@ -35,6 +35,9 @@ struct BackupJobOptions {
   std::string image = "lattice/pgtools:15";
   std::chrono::milliseconds poll{500};     // how often a running job is looked at
   std::chrono::seconds timeout{6 * 3600};  // a job still running after this is ended
+  // This node's id, on the label of every job container: leftovers are only this node's (other
+  // agents may share the engine — nodes on one host, tests side by side).
+  std::string node_id;
 };
 
 // How the job reaches the database: its superuser (from the workload's assignment).

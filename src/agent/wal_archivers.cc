@@ -33,6 +33,20 @@ std::string PgPass(const DatabaseAccess& db) {
   return "127.0.0.1:5432:*:" + db.user + ":" + db.password + "\n";
 }
 
+// What an exited archiver said (the tool's last JSON result in its output), as a status.
+link::ArchiveStatus ArchiverFailure(const std::string& id, int exit_code,
+                                    const std::string& output) {
+  link::BackupRun run;
+  run.workload_id = id;
+  link::BackupResult r = ReadToolResult(run, output, exit_code);
+  if (r.ok || r.error_code == "internal") {  // no result: killed, or the container went
+    r.error_code = "archiver-exited";
+    r.message = "The WAL archiver exited (code " + std::to_string(exit_code) +
+                ") without saying why; it is started again.";
+  }
+  return {id, false, r.error_code, r.message};
+}
+
 }  // namespace
 
 std::string ArchiverName(const std::string& workload_id) {
@@ -61,8 +75,11 @@ std::vector<std::string> ArchiverCommand(const link::BackupTargetSpec& target,
 }
 
 WalArchivers::WalArchivers(runtime::Runtime& runtime, DatabaseLookup lookup,
-                           WalArchiverOptions options)
-    : runtime_(runtime), lookup_(std::move(lookup)), options_(std::move(options)) {}
+                           WalArchiverOptions options, ArchiveStatusSink status)
+    : runtime_(runtime),
+      lookup_(std::move(lookup)),
+      options_(std::move(options)),
+      status_(std::move(status)) {}
 
 WalArchivers::~WalArchivers() {
   Stop();
@@ -78,6 +95,7 @@ void WalArchivers::Set(link::ArchiveSet m) {
       wanted_.erase(m.workload_id);
       unwanted_.insert(m.workload_id);
     }
+    fresh_.insert(m.workload_id);
     poke_ = true;
   }
   cv_.notify_all();
@@ -105,6 +123,15 @@ void WalArchivers::Stop() {
   if (loop_.joinable()) loop_.join();
 }
 
+void WalArchivers::Report(link::ArchiveStatus s) {
+  auto it = reported_.find(s.workload_id);
+  if (it != reported_.end() && it->second.ok == s.ok && it->second.error_code == s.error_code &&
+      it->second.message == s.message)
+    return;
+  reported_[s.workload_id] = s;
+  if (status_) status_(std::move(s));
+}
+
 void WalArchivers::Reconcile() {
   std::map<std::string, link::BackupTargetSpec> wanted;
   std::set<std::string> unwanted;
@@ -112,11 +139,20 @@ void WalArchivers::Reconcile() {
     std::lock_guard lock(mu_);
     wanted = wanted_;
     unwanted = unwanted_;
+    for (const std::string& id : fresh_) reported_.erase(id);
+    fresh_.clear();
   }
   auto listed = runtime_.ListByLabel(kLabelArchiver);
   if (!listed.ok()) return;  // the engine is busy: the next pass
   std::map<std::string, runtime::ContainerInfo> running;
-  for (auto& c : *listed) running[LabelOf(c, kLabelArchiver)] = std::move(c);
+  for (auto& c : *listed) {
+    const std::string id = LabelOf(c, kLabelArchiver);
+    const std::string node = LabelOf(c, kLabelNode);
+    // Another node's, or (unlabelled, from before archivers carried the node) one of a
+    // workload not assigned here: not ours.
+    if (node.empty() ? !lookup_(id) : node != options_.node_id) continue;
+    running[id] = std::move(c);
+  }
 
   for (const auto& [id, target] : wanted) {
     auto it = running.find(id);
@@ -142,10 +178,12 @@ void WalArchivers::Ensure(const std::string& id, const link::BackupTargetSpec& t
   if (archiver) {
     if (archiver->running && LabelOf(*archiver, kLabelDb) == database->id &&
         LabelOf(*archiver, kLabelTarget) == TargetDigest(target, id)) {
-      auto started = last_start_.find(id);  // up for a minute: healthy again
+      auto started = last_start_.find(id);  // up for a while (or adopted): healthy again
       if (started == last_start_.end() ||
-          std::chrono::steady_clock::now() - started->second > std::chrono::minutes(1))
+          std::chrono::steady_clock::now() - started->second >= options_.healthy_after) {
         failures_.erase(id);
+        Report({id, true, "", ""});
+      }
       return;
     }
     if (!archiver->running) {
@@ -153,6 +191,7 @@ void WalArchivers::Ensure(const std::string& id, const link::BackupTargetSpec& t
       auto logs = runtime_.Logs(archiver->id, 20);
       spdlog::warn("event=wal_archiver_exited workload={} code={} output=\"{}\"", id,
                    archiver->exit_code, logs.ok() ? *logs : std::string());
+      Report(ArchiverFailure(id, archiver->exit_code, logs.ok() ? *logs : std::string()));
     }
     // Exited, joined a database container that is no longer there, or archives to a target
     // the policy no longer names: start afresh.
@@ -177,6 +216,7 @@ void WalArchivers::Ensure(const std::string& id, const link::BackupTargetSpec& t
   spec.volumes = {{name, kHome}};
   spec.labels = {
       {kLabelArchiver, id}, {kLabelDb, database->id}, {kLabelTarget, TargetDigest(target, id)}};
+  if (!options_.node_id.empty()) spec.labels[kLabelNode] = options_.node_id;
   spec.confinement.pids_limit = 256;  // it needs no capability: root in its own volume
   if (Status s = runtime_.EnsureImage(options_.image); !s.ok()) {
     spdlog::warn("event=wal_archiver_image_missing image={} error=\"{}\"", options_.image,
@@ -203,6 +243,7 @@ void WalArchivers::Ensure(const std::string& id, const link::BackupTargetSpec& t
 
 void WalArchivers::Retire(const std::string& id, const runtime::ContainerInfo* archiver,
                           bool drop_slot) {
+  reported_.erase(id);
   if (archiver) {
     spdlog::info("event=wal_archiver_stop workload={} drop_slot={}", id, drop_slot);
     // SIGTERM: the tool uploads what it has before it exits.

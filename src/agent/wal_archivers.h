@@ -18,11 +18,15 @@
 //     spool volume; its database, and the slot in it, went with the workload.
 // The target's keys and the database password are files in the spool volume, never an
 // environment variable or an argument. Archivers of an earlier agent process are adopted.
+// How each archiver is doing goes to the status sink when it changes (link::ArchiveStatus):
+// failing when it exited (the tool's error code and reason from its last output), archiving
+// once it has run `healthy_after`; and again after each Set, for a server that asks anew.
 // Thread-safe: Set() from any thread; Start()/Stop() once each.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -45,7 +49,13 @@ struct WalArchiverOptions {
   std::chrono::seconds restart_gap{5};
   int interval_seconds = 15;  // the tool's --interval: the recovery point is within about twice it
   std::chrono::seconds drop_slot_timeout{60};
+  std::chrono::seconds healthy_after{60};  // up this long: archiving (and its backoff forgotten)
+  // This node's id, on the label of its archivers: only those are looked at (other agents may
+  // share the engine — nodes on one host, tests side by side — and keep their own).
+  std::string node_id;
 };
+
+using ArchiveStatusSink = std::function<void(link::ArchiveStatus)>;
 
 // The names of `workload_id`'s archiver container and its spool volume.
 std::string ArchiverName(const std::string& workload_id);
@@ -56,7 +66,8 @@ std::vector<std::string> ArchiverCommand(const link::BackupTargetSpec& target,
 
 class WalArchivers {
  public:
-  WalArchivers(runtime::Runtime& runtime, DatabaseLookup lookup, WalArchiverOptions options = {});
+  WalArchivers(runtime::Runtime& runtime, DatabaseLookup lookup, WalArchiverOptions options = {},
+               ArchiveStatusSink status = {});
   ~WalArchivers();
   WalArchivers(const WalArchivers&) = delete;
   WalArchivers& operator=(const WalArchivers&) = delete;
@@ -74,10 +85,13 @@ class WalArchivers {
   void Retire(const std::string& workload_id, const runtime::ContainerInfo* archiver,
               bool drop_slot);
   bool DropSlot(const std::string& workload_id, const DatabaseAccess& db);
+  // Sends `s` unless it says what was last sent for its workload.
+  void Report(link::ArchiveStatus s);
 
   runtime::Runtime& runtime_;
   const DatabaseLookup lookup_;
   const WalArchiverOptions options_;
+  const ArchiveStatusSink status_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -85,11 +99,13 @@ class WalArchivers {
   std::set<std::string> unwanted_;                        // guarded by mu_: policy removed
   bool stopping_ = false;                                 // guarded by mu_
   bool poke_ = false;                                     // guarded by mu_
+  std::set<std::string> fresh_;  // guarded by mu_: Set since the last pass (report anew)
   std::thread loop_;
 
   // The pass's own (one caller at a time).
   std::map<std::string, std::chrono::steady_clock::time_point> last_start_;
-  std::map<std::string, int> failures_;  // exits since it last ran healthy
+  std::map<std::string, int> failures_;                  // exits since it last ran healthy
+  std::map<std::string, link::ArchiveStatus> reported_;  // the last status sent, by workload
 };
 
 }  // namespace lattice::agent

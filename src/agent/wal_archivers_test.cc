@@ -22,13 +22,15 @@ class WalArchiversTest : public ::testing::Test {
     WalArchiverOptions o;
     o.restart_gap = 0s;
     o.drop_slot_timeout = 10s;
+    o.healthy_after = 0s;
+    o.node_id = "node_1";
     archivers_ = std::make_unique<WalArchivers>(
         rt_,
         [this](const std::string& id) -> std::optional<DatabaseAccess> {
           if (id != "wl_a" || !assigned_) return std::nullopt;
           return DatabaseAccess{"lattice-wl_a", "u1", "pw1"};
         },
-        o);
+        o, [this](link::ArchiveStatus s) { statuses_.push_back(std::move(s)); });
   }
   void StartDatabase() {
     runtime::ContainerSpec db;
@@ -49,8 +51,60 @@ class WalArchiversTest : public ::testing::Test {
 
   testing::FakeRuntime rt_;
   std::atomic<bool> assigned_{true};
+  std::vector<link::ArchiveStatus> statuses_;  // what the server was told, in order
   std::unique_ptr<WalArchivers> archivers_;
 };
+
+TEST_F(WalArchiversTest, AnotherNodesArchiverOnTheSameEngineIsLeftAlone) {
+  runtime::ContainerSpec theirs;
+  theirs.name = ArchiverName("wl_b");
+  theirs.image = "lattice/pgtools:15";
+  theirs.labels = {{kLabelArchiver, "wl_b"}, {"lattice.node", "node_2"}};
+  auto id = rt_.Create(theirs);
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(rt_.Start(*id).ok());
+  archivers_->Set({"wl_a", Target()});
+  archivers_->Reconcile();
+  archivers_->Reconcile();
+  auto still = rt_.Inspect(ArchiverName("wl_b"));
+  ASSERT_TRUE(still.ok());
+  EXPECT_TRUE(still->running);
+  EXPECT_EQ(rt_.SpecOf(ArchiverName("wl_a")).labels.at("lattice.node"), "node_1");
+}
+
+TEST_F(WalArchiversTest, TheServerHearsWhenArchivingWorksFailsWithTheToolsReasonAndRecovers) {
+  archivers_->Set({"wl_a", Target()});
+  archivers_->Reconcile();  // started
+  archivers_->Reconcile();  // up (for `healthy_after`): archiving
+  archivers_->Reconcile();  // nothing new: nothing sent
+  ASSERT_EQ(statuses_.size(), 1u);
+  EXPECT_TRUE(statuses_[0].ok);
+  EXPECT_EQ(statuses_[0].workload_id, "wl_a");
+
+  rt_.Exit(ArchiverName("wl_a"), 1,
+           "2026-12-07T10:00:00Z lattice-pgtool: error\n"
+           R"({"ok":false,"error":"target-auth","message":"the keys were refused"})");
+  archivers_->Reconcile();  // exited: failing, with the tool's reason; started again
+  ASSERT_EQ(statuses_.size(), 2u);
+  EXPECT_FALSE(statuses_[1].ok);
+  EXPECT_EQ(statuses_[1].error_code, "target-auth");
+  EXPECT_EQ(statuses_[1].message, "the keys were refused");
+
+  rt_.Exit(ArchiverName("wl_a"), 137, "");  // killed, saying nothing
+  archivers_->Reconcile();
+  ASSERT_EQ(statuses_.size(), 3u);
+  EXPECT_EQ(statuses_[2].error_code, "archiver-exited");
+  EXPECT_NE(statuses_[2].message.find("137"), std::string::npos);
+
+  archivers_->Reconcile();  // the restarted one is up: archiving again
+  ASSERT_EQ(statuses_.size(), 4u);
+  EXPECT_TRUE(statuses_[3].ok);
+  // The server says it again (its agent reconnected): it hears the state again.
+  archivers_->Set({"wl_a", Target()});
+  archivers_->Reconcile();
+  ASSERT_EQ(statuses_.size(), 5u);
+  EXPECT_TRUE(statuses_[4].ok);
+}
 
 TEST_F(WalArchiversTest, AWantedDatabaseGetsOneArchiverInItsNamespaceRestartedWhenItExits) {
   archivers_->Set({"wl_a", Target()});

@@ -55,7 +55,11 @@ json::object PolicyJson(const store::BackupPolicy& p) {
           {"keep_days", p.keep_seconds / 86400},
           {"verify", p.verify},
           {"next_run_at", TimeOrNull(p.next_due_at)},
-          {"updated_at", FormatTimestamp(p.updated_at)}};
+          {"updated_at", FormatTimestamp(p.updated_at)},
+          {"archiving",
+           {{"state", Name(p.archive_state)},
+            {"message", p.archive_message},
+            {"changed_at", TimeOrNull(p.archive_changed_at)}}}};
 }
 
 json::object BackupJson(const store::Backup& b) {

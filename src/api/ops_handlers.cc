@@ -45,6 +45,19 @@ std::string BackupMetrics(const std::vector<store::BackupSummary>& all) {
   return out;
 }
 
+// Per database with a backup policy whose node has said how its continuous WAL archiving is
+// doing: 1 archiving, 0 failing (an alert on `== 0` says the recovery point is slipping).
+std::string ArchiveMetrics(const std::vector<store::BackupPolicy>& all) {
+  std::string out =
+      "# HELP lattice_backup_wal_archiving Whether the workload's continuous WAL archiving runs "
+      "(1) or fails (0), as its node last said.\n# TYPE lattice_backup_wal_archiving gauge\n";
+  for (const auto& p : all)
+    if (p.archive_state != ArchiveState::kUnknown)
+      out += "lattice_backup_wal_archiving{workload=\"" + p.workload_id + "\"} " +
+             (p.archive_state == ArchiveState::kArchiving ? "1" : "0") + "\n";
+  return out;
+}
+
 }  // namespace
 
 void AddOpsRoutes(http::Router& router, ApiContext& ctx) {
@@ -71,6 +84,8 @@ void AddOpsRoutes(http::Router& router, ApiContext& ctx) {
                std::string text = ctx.metrics.Render();
                auto backups = ctx.store.Backups().SummarizeBackups();
                if (backups.ok()) text += BackupMetrics(*backups);
+               auto policies = ctx.store.Backups().ListBackupPolicies();
+               if (policies.ok()) text += ArchiveMetrics(*policies);
                co_return http::TextReply(bhttp::status::ok, std::move(text),
                                          "text/plain; version=0.0.4; charset=utf-8");
              });

@@ -66,6 +66,12 @@ constexpr std::array<std::pair<ProbeStatus, std::string_view>, 4> kProbe{{
     {ProbeStatus::kFailed, "failed"},
 }};
 
+constexpr std::array<std::pair<ArchiveState, std::string_view>, 3> kArchive{{
+    {ArchiveState::kUnknown, "unknown"},
+    {ArchiveState::kArchiving, "archiving"},
+    {ArchiveState::kFailing, "failing"},
+}};
+
 }  // namespace
 
 std::string_view Name(DesiredState s) {
@@ -87,6 +93,9 @@ std::string_view Name(VerifyStatus s) {
 std::string_view Name(ProbeStatus s) {
   return NameIn(kProbe, s);
 }
+std::string_view Name(ArchiveState s) {
+  return NameIn(kArchive, s);
+}
 
 std::optional<DesiredState> ParseDesiredState(std::string_view n) {
   return Find(kDesired, n);
@@ -106,6 +115,9 @@ std::optional<VerifyStatus> ParseVerifyStatus(std::string_view n) {
 }
 std::optional<ProbeStatus> ParseProbeStatus(std::string_view n) {
   return Find(kProbe, n);
+}
+std::optional<ArchiveState> ParseArchiveState(std::string_view n) {
+  return Find(kArchive, n);
 }
 
 }  // namespace lattice

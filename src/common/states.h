@@ -37,6 +37,9 @@ enum class VerifyStatus { kPending, kVerified, kFailed, kSkipped };
 // Whether a backup target was shown to work: a node wrote, read back and deleted a probe
 // object with its keys. Untested when no node could try (nothing of the owner's runs).
 enum class ProbeStatus { kUntested, kPending, kPassed, kFailed };
+// How a database's continuous WAL archiving is doing, as its node last said: unknown until it
+// says, archiving once its archiver has run a while, failing when it exited (with the reason).
+enum class ArchiveState { kUnknown, kArchiving, kFailing };
 
 std::string_view Name(DesiredState s);
 std::string_view Name(WorkloadStatus s);
@@ -44,6 +47,7 @@ std::string_view Name(NodeStatus s);
 std::string_view Name(BackupStatus s);
 std::string_view Name(VerifyStatus s);
 std::string_view Name(ProbeStatus s);
+std::string_view Name(ArchiveState s);
 
 std::optional<DesiredState> ParseDesiredState(std::string_view name);
 std::optional<WorkloadStatus> ParseWorkloadStatus(std::string_view name);
@@ -51,5 +55,6 @@ std::optional<NodeStatus> ParseNodeStatus(std::string_view name);
 std::optional<BackupStatus> ParseBackupStatus(std::string_view name);
 std::optional<VerifyStatus> ParseVerifyStatus(std::string_view name);
 std::optional<ProbeStatus> ParseProbeStatus(std::string_view name);
+std::optional<ArchiveState> ParseArchiveState(std::string_view name);
 
 }  // namespace lattice

@@ -736,6 +736,21 @@ void Backups::SendArchive(const store::Workload& w, const store::BackupTarget* t
   (void)hub_.Send(w.node_id, m);  // not connected: sent again when its agent says hello
 }
 
+Status Backups::OnArchiveStatus(const std::string& node_id, const link::ArchiveStatus& status) {
+  auto w = store_.GetWorkload(status.workload_id);
+  if (!w.ok()) return w.error().code == ErrorCode::kNotFound ? Status::Ok() : Status(w.error());
+  if (w->node_id != node_id) return Status::Ok();  // not that node's to say
+  const std::string message = status.ok ? std::string() : status.error_code + ": " + status.message;
+  auto changed = backups_.RecordArchiveState(
+      w->id, status.ok ? ArchiveState::kArchiving : ArchiveState::kFailing, message,
+      clock_.NowSeconds());
+  if (!changed.ok()) return changed.error();
+  if (*changed)
+    Timeline(*w, status.ok ? "continuous WAL archiving is running"
+                           : "continuous WAL archiving is failing: " + message);
+  return Status::Ok();
+}
+
 void Backups::OnAgentConnected(const std::string& node_id) {
   // Continuous WAL archiving for every policy of the node's databases.
   store::WorkloadFilter on_node;

@@ -135,6 +135,11 @@ class Backups {
   // Applies a node's report on a job. A report about a backup that is not the node's, or that
   // already ended, is ignored (Ok). kUnavailable if the store could not be written.
   Status OnResult(const std::string& node_id, const link::BackupResult& result);
+  // Applies a node's word on a workload's continuous WAL archiving: recorded on the policy
+  // (for the API and /metrics) and, when it changed, on the workload's timeline — a failure
+  // with the tool's reason. Ignored (Ok) for a workload that is not on that node or has no
+  // policy; kUnavailable if the store could not be written.
+  Status OnArchiveStatus(const std::string& node_id, const link::ArchiveStatus& status);
   // The node's agent (re)connected: a backup it was running is gone with the old process; its
   // databases with a policy archive their WAL again (link::ArchiveSet).
   void OnAgentConnected(const std::string& node_id);

@@ -417,6 +417,33 @@ TEST_F(BackupsTest, FiringsMissedWhileNoServerRanAreAFailureThenOneBackupRuns) {
   EXPECT_EQ(link_->runs.size(), 3u);  // the backup and its verification, then the next backup
 }
 
+TEST_F(BackupsTest, ArchivingFailuresAndRecoveriesAreRecordedAndOnTheTimelineOnce) {
+  target_ = AddTarget();
+  SetPolicy(0);
+  ASSERT_TRUE(backups_.OnArchiveStatus("node_1", {"wl_db", true, "", ""}).ok());
+  ASSERT_TRUE(backups_.OnArchiveStatus("node_1", {"wl_db", true, "", ""}).ok());  // same again
+  EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->archive_state, ArchiveState::kArchiving);
+  ASSERT_TRUE(
+      backups_.OnArchiveStatus("node_1", {"wl_db", false, "target-auth", "keys refused"}).ok());
+  auto p = store_->Backups().GetBackupPolicy("wl_db");
+  EXPECT_EQ(p->archive_state, ArchiveState::kFailing);
+  EXPECT_EQ(p->archive_message, "target-auth: keys refused");
+  // Another node's word on it is not taken.
+  ASSERT_TRUE(backups_.OnArchiveStatus("node_2", {"wl_db", true, "", ""}).ok());
+  EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->archive_state, ArchiveState::kFailing);
+  ASSERT_TRUE(backups_.OnArchiveStatus("node_1", {"wl_db", true, "", ""}).ok());
+  ASSERT_TRUE(backups_.OnArchiveStatus("node_1", {"wl_gone", true, "", ""}).ok());
+
+  int running = 0;
+  int failing = 0;
+  for (const auto& line : TimelineOf("wl_db")) {
+    running += line == "continuous WAL archiving is running";
+    failing += line == "continuous WAL archiving is failing: target-auth: keys refused";
+  }
+  EXPECT_EQ(running, 2);  // first, and after the failure: not for the repeat
+  EXPECT_EQ(failing, 1);
+}
+
 TEST_F(BackupsTest, ABackupRunningWhenTheAgentCameBackIsFailedAndItsLateResultIgnored) {
   target_ = AddTarget();
   SetPolicy(0);

@@ -335,6 +335,13 @@ struct EncodeVisitor {
             {"target",
              m.target ? json::value(templates::S3TargetToJson(*m.target)) : json::value(nullptr)}};
   }
+  json::object operator()(const ArchiveStatus& m) const {
+    return {{"type", "archive.status"},
+            {"workload_id", m.workload_id},
+            {"ok", m.ok},
+            {"error_code", m.error_code},
+            {"message", m.message}};
+  }
   json::object operator()(const BackupRun& m) const {
     const BackupTargetSpec& t = m.target;
     return {{"type", "backup.run"},     {"job_id", m.job_id},
@@ -494,6 +501,11 @@ Result<Message> DecodeObject(const json::object& o) {
       if (!templates::S3TargetFromJson(*t, target, terr)) err = "target: " + terr;
       m.target = std::move(target);
     }
+    return done(std::move(m));
+  }
+  if (type == "archive.status") {
+    ArchiveStatus m{r.Str("workload_id"), r.Bool("ok"), r.Str("error_code", false),
+                    r.Str("message", false)};
     return done(std::move(m));
   }
   if (type == "backup.run" || type == "backup.result") {

@@ -206,9 +206,19 @@ struct ArchiveSet {
   std::optional<BackupTargetSpec> target;  // the prefix as for backup jobs (+ "/" + workload id)
 };
 
+// Agent → server: how a workload's continuous WAL archiving is doing, sent when it changes —
+// archiving (its archiver has run for a minute), or failing (it exited; the tool's error code
+// and reason) — and again after every ArchiveSet, so a reconnected server learns it anew.
+struct ArchiveStatus {
+  std::string workload_id;
+  bool ok = false;
+  std::string error_code;  // !ok: the tool's code ("target-auth", …) or "archiver-exited"
+  std::string message;     // !ok: for the workload's owner
+};
+
 using Message = std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport,
                              Heartbeat, LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen,
-                             StreamFail, BackupRun, BackupResult, ArchiveSet>;
+                             StreamFail, BackupRun, BackupResult, ArchiveSet, ArchiveStatus>;
 
 std::string Encode(const Message& m);
 Result<Message> Decode(std::string_view text);

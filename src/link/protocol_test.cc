@@ -68,7 +68,9 @@ TEST(Protocol, RoundTripsEveryMessage) {
                    "the base is damaged", 0, 900, "", "", 3, 120},
       ArchiveSet{"wl_1",
                  BackupTargetSpec{"https://s3.example:9000", "b", "eu", "p", "AK", "SK", "", 0}},
-      ArchiveSet{"wl_1", std::nullopt}};
+      ArchiveSet{"wl_1", std::nullopt},
+      ArchiveStatus{"wl_1", true, "", ""},
+      ArchiveStatus{"wl_1", false, "target-auth", "the keys were refused"}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
     auto back = Decode(text);

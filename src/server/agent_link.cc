@@ -37,7 +37,7 @@ constexpr std::size_t kFirstRead = 128;
 namespace {
 
 // What the link's reader hands its store worker, in arrival order.
-using Report = std::variant<link::StatusReport, link::BackupResult>;
+using Report = std::variant<link::StatusReport, link::BackupResult, link::ArchiveStatus>;
 
 // No permessage-deflate, at compile time: it would give every link its own zlib state (tens of
 // KB each way) for messages that are small JSON. (Beast's server side declines it by default;
@@ -191,6 +191,8 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
       report.emplace(std::move(*r));
     else if (auto* b = std::get_if<link::BackupResult>(&*msg))
       report.emplace(std::move(*b));
+    else if (auto* a = std::get_if<link::ArchiveStatus>(&*msg))
+      report.emplace(std::move(*a));
     if (report) {
       s.cp.OnHeartbeat(node_id_);  // a report is a sign of life too
       if (statuses_.size() >= kStatusQueue) {
@@ -318,6 +320,8 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
           const auto apply = [&] {
             if (const auto* st = std::get_if<link::StatusReport>(&report))
               applied = s.cp.OnStatus(l.node_id_, *st);
+            else if (const auto* ar = std::get_if<link::ArchiveStatus>(&report))
+              applied = s.backups.OnArchiveStatus(l.node_id_, *ar);
             else
               applied = s.backups.OnResult(l.node_id_, std::get<link::BackupResult>(report));
           };

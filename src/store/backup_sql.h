@@ -9,7 +9,8 @@ inline constexpr const char* kTargetSelect =
     "created_at, probe_status, probe_message, probed_at FROM backup_targets";
 inline constexpr const char* kPolicySelect =
     "SELECT workload_id, owner_id, target_id, interval_seconds, keep_count, keep_seconds, verify, "
-    "next_due_at, updated_at, cron FROM backup_policies";
+    "next_due_at, updated_at, cron, archive_state, archive_message, archive_changed_at "
+    "FROM backup_policies";
 // DueBackupPolicies' condition: a schedule is set (the parameters are the dialect's: now, limit).
 inline constexpr const char* kDueWhere =
     " WHERE (interval_seconds > 0 OR cron <> '') AND next_due_at > 0 AND next_due_at <= {1} "

@@ -46,6 +46,10 @@ struct BackupPolicy {
   std::int64_t next_due_at = 0;       // when the schedule next fires (0: not scheduled)
   std::int64_t updated_at = 0;
   std::string cron;  // a cron expression (UTC; common/cron.h), or "": set instead of an interval
+  // Continuous WAL archiving, as the node last reported it (RecordArchiveState).
+  ArchiveState archive_state = ArchiveState::kUnknown;
+  std::string archive_message{};  // failing: the tool's code and reason
+  std::int64_t archive_changed_at = 0;
 };
 
 // One backup run and, once it succeeded, its verification.
@@ -99,6 +103,12 @@ class BackupStore {
   virtual Status PutBackupPolicy(const BackupPolicy& p) = 0;
   virtual Result<BackupPolicy> GetBackupPolicy(const std::string& workload_id) = 0;
   virtual Status DeleteBackupPolicy(const std::string& workload_id) = 0;  // idempotent
+  // Records how the workload's WAL archiving is doing; true if that changed it (state or
+  // message), false if it already said so or the workload has no policy.
+  virtual Result<bool> RecordArchiveState(const std::string& workload_id, ArchiveState state,
+                                          const std::string& message, std::int64_t at) = 0;
+  // Every policy, by workload (for /metrics; one per PostgreSQL workload with backups).
+  virtual Result<std::vector<BackupPolicy>> ListBackupPolicies() = 0;
   // Policies with a schedule (an interval or a cron expression) whose next_due_at is at or before
   // `now`, oldest first.
   virtual Result<std::vector<BackupPolicy>> DueBackupPolicies(std::int64_t now, int limit) = 0;

@@ -124,6 +124,29 @@ TEST_P(BackupStoreTest, ACronPolicyKeepsItsExpressionAndIsDueLikeAnInterval) {
   EXPECT_EQ(b().GetBackupPolicy("wl_1")->interval_seconds, 3600);
 }
 
+TEST_P(BackupStoreTest, APolicyKeepsItsArchivingStateAndSaysWhenItChanged) {
+  EXPECT_FALSE(*b().RecordArchiveState("wl_1", ArchiveState::kArchiving, "", 10));  // no policy
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_1", "usr_a", "bt_1", 0, 0, 0, true, 0, 100, ""}).ok());
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_2", "usr_a", "bt_1", 0, 0, 0, true, 0, 100, ""}).ok());
+  EXPECT_EQ(b().GetBackupPolicy("wl_1")->archive_state, ArchiveState::kUnknown);
+  EXPECT_TRUE(*b().RecordArchiveState("wl_1", ArchiveState::kArchiving, "", 200));
+  EXPECT_FALSE(*b().RecordArchiveState("wl_1", ArchiveState::kArchiving, "", 210));  // same
+  EXPECT_TRUE(*b().RecordArchiveState("wl_1", ArchiveState::kFailing, "target-auth: no", 220));
+  EXPECT_TRUE(*b().RecordArchiveState("wl_1", ArchiveState::kFailing, "bucket-missing: x", 230));
+  auto p = b().GetBackupPolicy("wl_1");
+  EXPECT_EQ(p->archive_state, ArchiveState::kFailing);
+  EXPECT_EQ(p->archive_message, "bucket-missing: x");
+  EXPECT_EQ(p->archive_changed_at, 230);
+  // Setting the policy again keeps what the node said.
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_1", "usr_a", "bt_1", 60, 0, 0, true, 0, 300, ""}).ok());
+  EXPECT_EQ(b().GetBackupPolicy("wl_1")->archive_state, ArchiveState::kFailing);
+  auto all = b().ListBackupPolicies();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].workload_id, "wl_1");
+  EXPECT_EQ((*all)[1].archive_state, ArchiveState::kUnknown);
+}
+
 TEST_P(BackupStoreTest, ABackupEndsOnceAndOnlyASucceededOneIsVerified) {
   ASSERT_TRUE(b().CreateBackup(Running("bk_1", "wl_1", 100)).ok());
   ASSERT_TRUE(b().CreateBackup(Running("bk_2", "wl_1", 200)).ok());

@@ -409,6 +409,18 @@ ALTER TABLE backup_targets ADD COLUMN probed_at BIGINT NOT NULL DEFAULT 0;
       {10, "backup policy cron schedules",
        "ALTER TABLE backup_policies ADD COLUMN cron TEXT NOT NULL DEFAULT '';",
        "ALTER TABLE backup_policies ADD COLUMN cron TEXT NOT NULL DEFAULT '';"},
+      // The node's last word on the policy's continuous WAL archiving.
+      {11, "backup policy archiving state",
+       R"sql(
+ALTER TABLE backup_policies ADD COLUMN archive_state TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE backup_policies ADD COLUMN archive_message TEXT NOT NULL DEFAULT '';
+ALTER TABLE backup_policies ADD COLUMN archive_changed_at INTEGER NOT NULL DEFAULT 0;
+)sql",
+       R"sql(
+ALTER TABLE backup_policies ADD COLUMN archive_state TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE backup_policies ADD COLUMN archive_message TEXT NOT NULL DEFAULT '';
+ALTER TABLE backup_policies ADD COLUMN archive_changed_at BIGINT NOT NULL DEFAULT 0;
+)sql"},
   };
   return kMigrations;
 }

@@ -175,6 +175,13 @@ class BackupsTest(unittest.TestCase):
         self.recover_to_a_moment(db, hostport, ak, sk, cli)
         self.a_damaged_backup_fails_verification(db, started, hostport, ak, sk, cli)
 
+        # The node said its archiver runs (once it ran a minute): the policy and the timeline
+        # show it.
+        policy_path = f"/api/v1/workloads/{db['id']}/backup-policy"
+        wait_until(lambda: self.alice.call("GET", policy_path)[2]["archiving"]["state"]
+                   == "archiving", 120, "the node to say WAL archiving runs")
+        self.assertIn("continuous WAL archiving is running", self.timeline(db["id"]))
+
         # Wrong keys: refused when the target is added, naming the cause and the field…
         wrong = {"name": "wrong-keys", "endpoint": "http://files:9000", "bucket": "pg-backups",
                  "access_key": ak, "secret_key": "not-the-secret"}
@@ -202,6 +209,13 @@ class BackupsTest(unittest.TestCase):
         self.assertEqual(failed["status"], "failed", failed)
         self.assertEqual(failed["error_code"], "target-auth", failed)
         self.assertEqual(failed["verification"]["status"], "skipped")
+        # The archiver, now writing with those keys, fails too: the node says so with the cause.
+        def archiving_fails():
+            a = self.alice.call("GET", policy_path)[2]["archiving"]
+            return a["state"] == "failing" and a["message"].startswith("target-auth") and a
+        failing = wait_until(archiving_fails, 120, "the node to say WAL archiving fails")
+        self.assertIn("continuous WAL archiving is failing: " + failing["message"],
+                      self.timeline(db["id"]))
 
         # A bucket that is not there: the cause is named too.
         status, _, refused = self.alice.call("POST", "/api/v1/backup-targets",
@@ -234,6 +248,11 @@ class BackupsTest(unittest.TestCase):
         self.assertGreater(series.get("lattice_backup_last_verified_timestamp_seconds", 0),
                            time.time() - 600, series)
         self.assertEqual(series.get("lattice_backup_failed"), 3, series)  # damaged, keys, bucket
+        self.assertEqual(series.get("lattice_backup_wal_archiving"), 0, series)  # bucket gone
+
+    def timeline(self, wid):
+        return [e["message"] for e in
+                self.alice.call("GET", f"/api/v1/workloads/{wid}/events")[2]["items"]]
 
     def restore_into_a_new_workload(self, db, backup):
         """A backup restored into a new workload: the same rows, its own endpoint, new credentials

@@ -27,9 +27,13 @@ BackupTarget ReadTarget(const PgResult& r, int i) {
 }
 
 BackupPolicy ReadPolicy(const PgResult& r, int i) {
-  return BackupPolicy{
+  BackupPolicy p{
       r.Text(i, 0), r.Text(i, 1),     r.Text(i, 2), r.Int(i, 3), static_cast<int>(r.Int(i, 4)),
       r.Int(i, 5),  r.Int(i, 6) != 0, r.Int(i, 7),  r.Int(i, 8), r.Text(i, 9)};
+  p.archive_state = ParseArchiveState(r.Text(i, 10)).value_or(ArchiveState::kUnknown);
+  p.archive_message = r.Text(i, 11);
+  p.archive_changed_at = r.Int(i, 12);
+  return p;
 }
 
 Backup ReadBackup(const PgResult& r, int i) {
@@ -196,6 +200,28 @@ Status PostgresStore::DeleteBackupPolicy(const std::string& workload_id) {
       (*c)->Exec("DELETE FROM backup_policies WHERE workload_id = $1", Params().Add(workload_id));
   if (!r.ok()) return std::move(r).error();
   return Status::Ok();
+}
+
+Result<bool> PostgresStore::RecordArchiveState(const std::string& workload_id, ArchiveState state,
+                                               const std::string& message, std::int64_t at) {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  auto r = (*c)->Exec(
+      "UPDATE backup_policies SET archive_state = $1, archive_message = $2, "
+      "archive_changed_at = $3 WHERE workload_id = $4 AND "
+      "(archive_state <> $1 OR archive_message <> $2)",
+      Params().Add(std::string(Name(state))).Add(message).Add(at).Add(workload_id));
+  if (!r.ok()) return std::move(r).error();
+  return r->affected() == 1;
+}
+
+Result<std::vector<BackupPolicy>> PostgresStore::ListBackupPolicies() {
+  auto c = Acquire();
+  if (!c.ok()) return std::move(c).error();
+  static const std::string sql = std::string(kPolicySelect) + " ORDER BY workload_id";
+  auto r = (*c)->Exec(sql, Params());
+  if (!r.ok()) return std::move(r).error();
+  return All<BackupPolicy>(*r, ReadPolicy);
 }
 
 Result<std::vector<BackupPolicy>> PostgresStore::DueBackupPolicies(std::int64_t now, int limit) {

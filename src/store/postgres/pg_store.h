@@ -116,6 +116,9 @@ class PostgresStore final : public Store, public BackupStore {
   Status PutBackupPolicy(const BackupPolicy& p) override;
   Result<BackupPolicy> GetBackupPolicy(const std::string& workload_id) override;
   Status DeleteBackupPolicy(const std::string& workload_id) override;
+  Result<bool> RecordArchiveState(const std::string& workload_id, ArchiveState state,
+                                  const std::string& message, std::int64_t at) override;
+  Result<std::vector<BackupPolicy>> ListBackupPolicies() override;
   Result<std::vector<BackupPolicy>> DueBackupPolicies(std::int64_t now, int limit) override;
   Result<bool> AdvanceBackupSchedule(const std::string& workload_id, std::int64_t expected_due,
                                      std::int64_t next_due) override;

@@ -27,8 +27,12 @@ BackupTarget ReadTarget(const Stmt& s) {
 }
 
 BackupPolicy ReadPolicy(const Stmt& s) {
-  return BackupPolicy{s.Text(0), s.Text(1),     s.Text(2), s.Int(3), static_cast<int>(s.Int(4)),
-                      s.Int(5),  s.Int(6) != 0, s.Int(7),  s.Int(8), s.Text(9)};
+  BackupPolicy p{s.Text(0), s.Text(1),     s.Text(2), s.Int(3), static_cast<int>(s.Int(4)),
+                 s.Int(5),  s.Int(6) != 0, s.Int(7),  s.Int(8), s.Text(9)};
+  p.archive_state = ParseArchiveState(s.Text(10)).value_or(ArchiveState::kUnknown);
+  p.archive_message = s.Text(11);
+  p.archive_changed_at = s.Int(12);
+  return p;
 }
 
 Backup ReadBackup(const Stmt& s) {
@@ -192,6 +196,28 @@ Status SqliteStore::DeleteBackupPolicy(const std::string& workload_id) {
   (*q)->Bind(1, workload_id);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "delete backup policy");
   return Status::Ok();
+}
+
+Result<bool> SqliteStore::RecordArchiveState(const std::string& workload_id, ArchiveState state,
+                                             const std::string& message, std::int64_t at) {
+  auto c = Acquire();
+  auto q = c->Prepare(
+      "UPDATE backup_policies SET archive_state = ?, archive_message = ?, archive_changed_at = ? "
+      "WHERE workload_id = ? AND (archive_state <> ? OR archive_message <> ?)");
+  if (!q.ok()) return std::move(q).error();
+  const std::string name(Name(state));
+  (*q)->Bind(1, name).Bind(2, message).Bind(3, at).Bind(4, workload_id);
+  (*q)->Bind(5, name).Bind(6, message);
+  if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "record archive state");
+  return sqlite3_changes(c->raw()) == 1;
+}
+
+Result<std::vector<BackupPolicy>> SqliteStore::ListBackupPolicies() {
+  auto c = Acquire();
+  static const std::string sql = std::string(kPolicySelect) + " ORDER BY workload_id";
+  auto q = c->Prepare(sql.c_str());
+  if (!q.ok()) return std::move(q).error();
+  return All<BackupPolicy>(*c, **q, ReadPolicy, "backup policies");
 }
 
 Result<std::vector<BackupPolicy>> SqliteStore::DueBackupPolicies(std::int64_t now, int limit) {
