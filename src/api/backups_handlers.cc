@@ -50,6 +50,7 @@ json::object PolicyJson(const store::BackupPolicy& p) {
   return {{"workload_id", p.workload_id},
           {"target_id", p.target_id},
           {"interval_seconds", p.interval_seconds},
+          {"cron", p.cron},
           {"keep_count", p.keep_count},
           {"keep_days", p.keep_seconds / 86400},
           {"verify", p.verify},
@@ -119,10 +120,11 @@ Result<control::PolicyRequest> ReadPolicy(const RequestContext& req) {
   auto obj = ParseJsonObject(req.req.body());
   if (!obj.ok()) return std::move(obj).error();
   FieldReader r(*obj);
-  r.RefuseUnknown({"target_id", "interval_seconds", "keep_count", "keep_days", "verify"});
+  r.RefuseUnknown({"target_id", "interval_seconds", "cron", "keep_count", "keep_days", "verify"});
   control::PolicyRequest p;
   p.target_id = r.RequiredString("target_id");
   p.interval_seconds = OptionalCount(*obj, r, "interval_seconds", 0);
+  p.cron = r.OptionalString("cron").value_or("");
   p.keep_count =
       static_cast<int>(std::min<std::int64_t>(OptionalCount(*obj, r, "keep_count", 0), 1 << 30));
   p.keep_days = OptionalCount(*obj, r, "keep_days", 0);

@@ -31,10 +31,11 @@ struct BackupFlags {
   std::string prefix;
   std::string target;  // schedule
   std::int64_t every = 0;
+  std::string cron;
   int keep = 0;
   std::int64_t keep_days = 0;
   bool no_verify = false;
-  bool wait = false;  // now, restore
+  bool wait = false;  // now, verify, restore
   std::string as;     // restore: the new workload's name
   std::string backup_id;
   std::string time;
@@ -65,6 +66,38 @@ Result<std::string> FindTarget(ApiClient& api, const std::string& name_or_id) {
   }
   return Error::NotFound("no backup target named '" + name_or_id +
                          "' — `lattice backup target ls` lists yours");
+}
+
+bool Running(const json::object& b) {
+  return Text(b, "status") == "running";
+}
+bool Verifying(const json::object& b) {
+  const json::value* v = b.if_contains("verification");
+  return v && v->is_object() && Text(v->as_object(), "status") == "pending";
+}
+// Still running, or succeeded and its verification still pending.
+bool RunningOrVerifying(const json::object& b) {
+  return Running(b) || (Text(b, "status") == "succeeded" && Verifying(b));
+}
+
+// Follows backup `b` (GET `path`) once a second while `busy` says so, for at most `timeout`:
+// the backup as last seen; kUnavailable (the backup goes on, on the server) once it passed.
+Result<json::value> PollBackup(ApiClient& api, const std::string& path, json::value b,
+                               bool (*busy)(const json::object&), std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (b.is_object() && busy(b.as_object())) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return Error::Unavailable("backup " + Text(b.as_object(), "id") + " has not finished after " +
+                                std::to_string(timeout.count()) +
+                                " s; it goes on on the server — `lattice backup ls` shows how it "
+                                "ends");
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto now = api.Get(path + "/" + Text(b.as_object(), "id"));
+    if (!now.ok()) return std::move(now).error();
+    b = std::move(now).value();
+  }
+  if (!b.is_object()) return Error::Unavailable("the server's answer is not a backup");
+  return b;
 }
 
 std::string BackupsTable(const json::array& items) {
@@ -169,11 +202,9 @@ int RunSchedule(const CLI::App& cmd, const BackupFlags& f) {
   if (!w.ok()) return Fail(cmd, w.error());
   auto target = FindTarget(*s.client, f.target);
   if (!target.ok()) return Fail(cmd, target.error());
-  json::object body{{"target_id", *target},
-                    {"interval_seconds", f.every},
-                    {"keep_count", static_cast<std::int64_t>(f.keep)},
-                    {"keep_days", f.keep_days},
-                    {"verify", !f.no_verify}};
+  json::object body{{"target_id", *target},     {"interval_seconds", f.every},
+                    {"cron", f.cron},           {"keep_count", static_cast<std::int64_t>(f.keep)},
+                    {"keep_days", f.keep_days}, {"verify", !f.no_verify}};
   auto put = s->Put("/api/v1/workloads/" + Text(*w, "id") + "/backup-policy", body);
   if (!put.ok()) return Fail(cmd, put.error());
   if (f.output == "json") {
@@ -181,10 +212,13 @@ int RunSchedule(const CLI::App& cmd, const BackupFlags& f) {
     return kExitOk;
   }
   const json::object& p = put->as_object();
-  Print("Backups of '" + f.name + "' go to '" + f.target + "' " +
-        (f.every > 0
-             ? "every " + std::to_string(f.every) + " s (next " + Text(p, "next_run_at") + ")"
-             : std::string("on demand (`lattice backup now`)")) +
+  const std::string when =
+      !f.cron.empty()
+          ? "on cron '" + Text(p, "cron") + "' (UTC; next " + Text(p, "next_run_at") + ")"
+      : f.every > 0
+          ? "every " + std::to_string(f.every) + " s (next " + Text(p, "next_run_at") + ")"
+          : std::string("on demand (`lattice backup now`)");
+  Print("Backups of '" + f.name + "' go to '" + f.target + "' " + when +
         (f.no_verify ? "" : "; each is verified by restoring it") + ".\n");
   return kExitOk;
 }
@@ -199,16 +233,10 @@ int RunNow(const CLI::App& cmd, const BackupFlags& f) {
   if (!started.ok()) return Fail(cmd, started.error());
   json::value b = *started;
   if (f.wait) {  // until it ended and, if asked for, its verification did
-    for (;;) {
-      const json::object& o = b.as_object();
-      const json::value* v = o.if_contains("verification");
-      const bool verifying = v && v->is_object() && Text(v->as_object(), "status") == "pending";
-      if (Text(o, "status") != "running" && !(Text(o, "status") == "succeeded" && verifying)) break;
-      std::this_thread::sleep_for(std::chrono::seconds(1));
-      auto now = s->Get(base + "/" + Text(o, "id"));
-      if (!now.ok()) return Fail(cmd, now.error());
-      b = *now;
-    }
+    auto done =
+        PollBackup(*s.client, base, b, RunningOrVerifying, std::chrono::seconds(f.timeout_seconds));
+    if (!done.ok()) return Fail(cmd, done.error());
+    b = std::move(done).value();
   }
   if (f.output == "json")
     PrintJson(b);
@@ -223,17 +251,14 @@ int RunVerify(const CLI::App& cmd, const BackupFlags& f) {
   if (!s) return s.exit_code;
   auto w = FindWorkload(*s.client, f.name);
   if (!w.ok()) return Fail(cmd, w.error());
-  const std::string path = "/api/v1/workloads/" + Text(*w, "id") + "/backups/" + f.backup_id;
-  auto started = s->Post(path + "/verify");
+  const std::string base = "/api/v1/workloads/" + Text(*w, "id") + "/backups";
+  auto started = s->Post(base + "/" + f.backup_id + "/verify");
   if (!started.ok()) return Fail(cmd, started.error());
   json::value b = *started;
-  while (f.wait) {  // until the verification ended
-    const json::value* v = b.as_object().if_contains("verification");
-    if (!v || !v->is_object() || Text(v->as_object(), "status") != "pending") break;
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    auto now = s->Get(path);
-    if (!now.ok()) return Fail(cmd, now.error());
-    b = *now;
+  if (f.wait) {  // until the verification ended
+    auto done = PollBackup(*s.client, base, b, Verifying, std::chrono::seconds(f.timeout_seconds));
+    if (!done.ok()) return Fail(cmd, done.error());
+    b = std::move(done).value();
   }
   if (f.output == "json")
     PrintJson(b);
@@ -305,6 +330,14 @@ CLI::App* Leaf(CLI::App& parent, Registry& reg, const char* name, const char* ab
   return c;
 }
 
+void AddBackupWait(CLI::App& cmd, BackupFlags& f, const std::string& what) {
+  cmd.add_flag("-w,--wait", f.wait, what);
+  cmd.add_option("--timeout", f.timeout_seconds, "With --wait: give up after this many seconds")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 24 * 3600))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void AddBackupVerbs(CLI::App& app, Registry& reg) {
@@ -335,13 +368,17 @@ void AddBackupVerbs(CLI::App& app, Registry& reg) {
   AddChoiceGroup(*target, reg, "action");
 
   auto sf = std::make_shared<BackupFlags>();
-  CLI::App* schedule =
-      Leaf(*backup, reg, "schedule", "Set where and how often a database is backed up",
-           "lattice backup schedule db --target offsite --every 86400 --keep 7", sf, RunSchedule);
+  CLI::App* schedule = Leaf(
+      *backup, reg, "schedule", "Set where and how often a database is backed up",
+      "lattice backup schedule db --target offsite --cron '30 2 * * *' --keep 7", sf, RunSchedule);
   schedule->add_option("workload", sf->name, "The PostgreSQL workload (name or id)")->required();
   schedule->add_option("--target", sf->target, "The backup target (name or id)")->required();
   schedule->add_option("--every", sf->every, "Seconds between backups (0: on demand only)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{366} * 86400));
+  schedule
+      ->add_option("--cron", sf->cron,
+                   "A cron expression in UTC, e.g. '30 2 * * *' (daily at 02:30) or @daily")
+      ->excludes("--every");
   schedule->add_option("--keep", sf->keep, "How many backups to keep (0: no limit)")
       ->check(CLI::Range(0, 1000));
   schedule->add_option("--keep-days", sf->keep_days, "Days to keep backups (0: no limit)")
@@ -352,14 +389,14 @@ void AddBackupVerbs(CLI::App& app, Registry& reg) {
   CLI::App* now = Leaf(*backup, reg, "now", "Back a database up now",
                        "lattice backup now db --wait", nf, RunNow);
   now->add_option("workload", nf->name, "The PostgreSQL workload (name or id)")->required();
-  now->add_flag("--wait", nf->wait, "Wait until it ended and was verified");
+  AddBackupWait(*now, *nf, "Wait until it ended and was verified (exit 1 if it failed)");
 
   auto vf = std::make_shared<BackupFlags>();
   CLI::App* verify = Leaf(*backup, reg, "verify", "Verify a backup again by restoring it",
                           "lattice backup verify db bk_123 --wait", vf, RunVerify);
   verify->add_option("workload", vf->name, "The PostgreSQL workload (name or id)")->required();
   verify->add_option("backup", vf->backup_id, "The backup's id (from `backup ls`)")->required();
-  verify->add_flag("--wait", vf->wait, "Wait until it is verified (exit 1 if it failed)");
+  AddBackupWait(*verify, *vf, "Wait until it is verified (exit 1 if it failed)");
 
   auto bf = std::make_shared<BackupFlags>();
   CLI::App* ls = Leaf(*backup, reg, "ls", "List a database's backups",

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/cron.h"
 #include "common/random.h"
 #include "common/secretbox.h"
 #include "templates/builtin.h"
@@ -20,6 +21,7 @@ namespace json = boost::json;
 constexpr std::int64_t kMinIntervalSeconds = 60;
 constexpr std::int64_t kMaxIntervalSeconds = 366 * 86400;
 constexpr int kMaxKeepCount = 1000;
+constexpr std::size_t kMaxCronLength = 128;
 constexpr std::int64_t kMaxKeepDays = 3650;
 constexpr int kDueBatch = 100;
 
@@ -80,12 +82,44 @@ Status ValidatePolicy(const PolicyRequest& r) {
   if (r.interval_seconds != 0 &&
       (r.interval_seconds < kMinIntervalSeconds || r.interval_seconds > kMaxIntervalSeconds))
     bad.push_back({"interval_seconds", "must be 0 (no schedule) or between 60 and 31622400"});
+  if (!r.cron.empty()) {
+    if (r.interval_seconds != 0)
+      bad.push_back({"cron", "give a cron expression or interval_seconds, not both"});
+    else if (r.cron.size() > kMaxCronLength)
+      bad.push_back({"cron", "must be at most 128 characters"});
+    else if (auto c = CronSchedule::Parse(r.cron); !c.ok())
+      bad.push_back(
+          {"cron", c.error().fields.empty() ? c.error().message : c.error().fields[0].message});
+  }
   if (r.keep_count < 0 || r.keep_count > kMaxKeepCount)
     bad.push_back({"keep_count", "must be between 0 (no limit) and 1000"});
   if (r.keep_days < 0 || r.keep_days > kMaxKeepDays)
     bad.push_back({"keep_days", "must be between 0 (no limit) and 3650"});
   if (!bad.empty()) return Error::Invalid("The backup policy is not valid.", std::move(bad));
   return Status::Ok();
+}
+
+// When `p`'s schedule next fires after `now` (0: it has none). Its cron expression was
+// validated when the policy was set.
+std::int64_t NextDue(const store::BackupPolicy& p, std::int64_t now) {
+  if (!p.cron.empty()) {
+    auto c = CronSchedule::Parse(p.cron);
+    return c.ok() ? c->Next(now) : 0;
+  }
+  return p.interval_seconds > 0 ? now + p.interval_seconds : 0;
+}
+
+// How many firings of `p` fell in (due, now]: the ones no server started.
+std::int64_t FiringsSince(const store::BackupPolicy& p, std::int64_t due, std::int64_t now) {
+  std::int64_t n = 0;
+  for (std::int64_t t = NextDue(p, due); t > 0 && t <= now && n < 1000; t = NextDue(p, t)) ++n;
+  return n;
+}
+
+std::string ScheduleText(const store::BackupPolicy& p) {
+  if (!p.cron.empty()) return "on cron \"" + p.cron + "\" (UTC)";
+  if (p.interval_seconds > 0) return "every " + std::to_string(p.interval_seconds) + " s";
+  return "on demand";
 }
 
 std::string SealKeys(const std::string& access, const std::string& secret, const Keyring& k) {
@@ -272,12 +306,12 @@ Result<store::BackupPolicy> Backups::PutPolicy(const Principal& who, const std::
                         req.keep_count,
                         req.keep_days * 86400,
                         req.verify,
-                        req.interval_seconds > 0 ? now + req.interval_seconds : 0,
-                        now};
+                        0,
+                        now,
+                        req.cron.empty() ? "" : CronSchedule::Parse(req.cron)->text()};
+  p.next_due_at = NextDue(p, now);
   if (Status s = backups_.PutBackupPolicy(p); !s.ok()) return std::move(s).error();
-  Timeline(*w, req.interval_seconds > 0
-                   ? "backup policy set: every " + std::to_string(req.interval_seconds) + " s"
-                   : "backup policy set: on demand");
+  Timeline(*w, "backup policy set: " + ScheduleText(p));
   SendArchive(*w, &*t);
   return p;
 }
@@ -352,16 +386,10 @@ Result<store::Backup> Backups::Start(const store::Workload& w, const store::Back
 
   if (refused) {
     if (!record_failure) return *refused;
-    // Recorded as a run that ended at once, so it is listed (and alerts) like any failure.
-    store::Backup missed = b;
-    missed.status = BackupStatus::kFailed;
-    missed.finished_at = b.started_at;
-    missed.error_code = kScheduleMissed;
-    missed.message = "The scheduled backup could not start: " + refused->message;
-    missed.verify_status = VerifyStatus::kSkipped;
-    if (Status s = backups_.CreateBackup(b); !s.ok()) return std::move(s).error();
-    if (Status s = backups_.FinishBackup(missed); !s.ok()) return std::move(s).error();
-    Timeline(w, "backup " + b.id + " failed: " + missed.message);
+    if (Status s =
+            RecordMissed(w, policy, "The scheduled backup could not start: " + refused->message);
+        !s.ok())
+      return std::move(s).error();
     return *refused;
   }
   if (Status s = backups_.CreateBackup(b); !s.ok()) return std::move(s).error();
@@ -738,18 +766,49 @@ void Backups::Tick() {
   auto due = backups_.DueBackupPolicies(now, kDueBatch);
   if (!due.ok()) return;
   for (const auto& p : *due) {
-    // Only one replica wins a firing; the next one is a whole interval after now, so a server
-    // that was down for several intervals starts one backup, not one per missed interval.
-    auto won =
-        backups_.AdvanceBackupSchedule(p.workload_id, p.next_due_at, now + p.interval_seconds);
+    // Only one replica wins a firing; the next one is the schedule's next after now, so a
+    // server that was down for several firings starts one backup, not one per missed firing,
+    // and says that the others were missed.
+    auto won = backups_.AdvanceBackupSchedule(p.workload_id, p.next_due_at, NextDue(p, now));
     if (!won.ok() || !*won) continue;
     auto w = store_.GetWorkload(p.workload_id);
     if (!w.ok()) {
       if (w.error().code == ErrorCode::kNotFound) (void)backups_.DeleteBackupPolicy(p.workload_id);
       continue;
     }
+    if (now - p.next_due_at > options_.late_grace_seconds) {
+      const std::int64_t later = FiringsSince(p, p.next_due_at, now);
+      (void)RecordMissed(*w, p,
+                         "No server was running when the backup was due at " +
+                             FormatTimestamp(p.next_due_at) +
+                             (later > 0 ? " (nor at " + std::to_string(later) + " later firing" +
+                                              (later > 1 ? "s" : "") + ")"
+                                        : "") +
+                             "; backing up now instead.");
+    }
     (void)Start(*w, p, "schedule", true);
   }
+}
+
+Status Backups::RecordMissed(const store::Workload& w, const store::BackupPolicy& policy,
+                             const std::string& message) {
+  store::Backup b;
+  b.id = NewId("bk");
+  b.workload_id = w.id;
+  b.owner_id = w.owner_id;
+  b.target_id = policy.target_id;
+  b.node_id = w.node_id;
+  b.trigger = "schedule";
+  b.started_at = clock_.NowSeconds();
+  b.verify_status = VerifyStatus::kSkipped;
+  if (Status s = backups_.CreateBackup(b); !s.ok()) return s;
+  b.status = BackupStatus::kFailed;
+  b.finished_at = b.started_at;
+  b.error_code = kScheduleMissed;
+  b.message = message;
+  if (Status s = backups_.FinishBackup(b); !s.ok()) return s;
+  Timeline(w, "backup " + b.id + " failed: " + std::string(kScheduleMissed) + ": " + message);
+  return Status::Ok();
 }
 
 void Backups::Timeline(const store::Workload& w, const std::string& message) {

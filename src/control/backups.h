@@ -50,7 +50,8 @@ struct TargetRequest {
 
 struct PolicyRequest {
   std::string target_id;
-  std::int64_t interval_seconds = 0;  // 0: no schedule
+  std::int64_t interval_seconds = 0;  // 0: no interval schedule
+  std::string cron;                   // or a cron expression in UTC (common/cron.h); not both
   int keep_count = 0;
   std::int64_t keep_days = 0;
   bool verify = true;
@@ -75,6 +76,8 @@ struct BackupsOptions {
   // A verified backup is verified again (restored, its rows counted) once its last verification
   // is this old, so a backup kept for months is still known to restore.
   std::int64_t reverify_after_seconds = 7 * 86400;
+  // A scheduled backup starting later than this after its time counts as a missed firing.
+  std::int64_t late_grace_seconds = 300;
 };
 
 class Backups {
@@ -137,7 +140,9 @@ class Backups {
   void OnAgentConnected(const std::string& node_id);
   // Starts every scheduled backup that is due. Safe on every replica at once: the store's
   // compare-and-set on the schedule lets one replica start each firing. A due backup that
-  // cannot start is recorded as a failed backup (`schedule-missed`, with the reason). About
+  // cannot start is recorded as a failed backup (`schedule-missed`, with the reason), and so
+  // is a firing found more than `late_grace_seconds` late (no server was running then: the
+  // backup runs now, once, and the failure says how many firings were missed). About
   // once a minute, also verifies again the backups whose last verification is older than
   // `reverify_after_seconds` (the store's compare-and-set lets one replica start each).
   void Tick();
@@ -176,6 +181,10 @@ class Backups {
   // Tells `w`'s node to archive its WAL continuously to `target` (nullptr: to stop).
   void SendArchive(const store::Workload& w, const store::BackupTarget* target);
   void ApplyRetention(const store::Workload& w, const store::BackupPolicy& policy);
+  // Records a scheduled run of `w` that ended at once as failed (`schedule-missed`): listed,
+  // counted in /metrics and on the timeline like any failure.
+  Status RecordMissed(const store::Workload& w, const store::BackupPolicy& policy,
+                      const std::string& message);
   // Appends to the workload's timeline (its current status, this message).
   void Timeline(const store::Workload& w, const std::string& message);
 

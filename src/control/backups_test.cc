@@ -351,6 +351,72 @@ TEST_F(BackupsTest, SchedulesFireWhenDueOnceAndAMissedOneIsAFailure) {
   EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->next_due_at, 8200 + 3600);
 }
 
+TEST_F(BackupsTest, ACronScheduleFiresAtItsTimesInUtc) {
+  target_ = AddTarget();
+  // 1000 s after the epoch is 00:16:40 on 1970-01-01: "30 2 * * *" next fires at 02:30.
+  PolicyRequest p;
+  p.target_id = target_;
+  p.cron = "  30 2 * * * ";
+  auto put = backups_.PutPolicy(owner_, "wl_db", p);
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  EXPECT_EQ(put->cron, "30 2 * * *");
+  EXPECT_EQ(put->next_due_at, 2 * 3600 + 30 * 60);
+  EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "on cron \"30 2 * * *\" (UTC)"));
+
+  clock_.Advance(9000 - clock_.NowSeconds());
+  backups_.Tick();
+  ASSERT_EQ(link_->runs.size(), 1u);
+  // The next firing is the next day's 02:30, not an interval after now.
+  EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->next_due_at, 86400 + 9000);
+  auto list = backups_.List(owner_, "wl_db");
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].status, BackupStatus::kRunning);
+}
+
+TEST_F(BackupsTest, ACronExpressionIsValidatedAndExcludesAnInterval) {
+  target_ = AddTarget();
+  PolicyRequest p;
+  p.target_id = target_;
+  for (const char* bad : {"61 * * * *", "* * *", "0 0 30 2 *"}) {
+    p.cron = bad;
+    auto refused = backups_.PutPolicy(owner_, "wl_db", p);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+    ASSERT_EQ(refused.error().fields.size(), 1u) << bad;
+    EXPECT_EQ(refused.error().fields[0].field, "cron");
+  }
+  p.cron = "@daily";
+  p.interval_seconds = 3600;
+  auto both = backups_.PutPolicy(owner_, "wl_db", p);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().fields.at(0).message.find("not both"), std::string::npos);
+  EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(BackupsTest, FiringsMissedWhileNoServerRanAreAFailureThenOneBackupRuns) {
+  target_ = AddTarget();
+  SetPolicy(3600);  // due at 4600, 8200, 11800, …
+  // The server comes back at 12000: the firings at 4600, 8200 and 11800 were missed.
+  clock_.Advance(12000 - clock_.NowSeconds());
+  backups_.Tick();
+  auto list = backups_.List(owner_, "wl_db");
+  ASSERT_EQ(list->size(), 2u);
+  ASSERT_EQ(link_->runs.size(), 1u);  // one backup now, not three
+  const store::Backup& missed =
+      (*list)[0].status == BackupStatus::kFailed ? (*list)[0] : (*list)[1];
+  EXPECT_EQ(missed.error_code, Backups::kScheduleMissed);
+  EXPECT_NE(missed.message.find("1970-01-01T01:16:40Z"), std::string::npos) << missed.message;
+  EXPECT_NE(missed.message.find("2 later firings"), std::string::npos) << missed.message;
+  EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "schedule-missed"));
+  EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->next_due_at, 12000 + 3600);
+  // A firing a few seconds late is not a miss.
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[0], true)).ok());
+  clock_.Advance(15630 - clock_.NowSeconds());
+  backups_.Tick();
+  EXPECT_EQ(backups_.List(owner_, "wl_db")->size(), 3u);
+  EXPECT_EQ(link_->runs.size(), 3u);  // the backup and its verification, then the next backup
+}
+
 TEST_F(BackupsTest, ABackupRunningWhenTheAgentCameBackIsFailedAndItsLateResultIgnored) {
   target_ = AddTarget();
   SetPolicy(0);

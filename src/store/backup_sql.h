@@ -9,7 +9,11 @@ inline constexpr const char* kTargetSelect =
     "created_at, probe_status, probe_message, probed_at FROM backup_targets";
 inline constexpr const char* kPolicySelect =
     "SELECT workload_id, owner_id, target_id, interval_seconds, keep_count, keep_seconds, verify, "
-    "next_due_at, updated_at FROM backup_policies";
+    "next_due_at, updated_at, cron FROM backup_policies";
+// DueBackupPolicies' condition: a schedule is set (the parameters are the dialect's: now, limit).
+inline constexpr const char* kDueWhere =
+    " WHERE (interval_seconds > 0 OR cron <> '') AND next_due_at > 0 AND next_due_at <= {1} "
+    "ORDER BY next_due_at LIMIT {2}";
 inline constexpr const char* kBackupColumns =
     "id, workload_id, owner_id, target_id, node_id, trigger_kind, status, started_at, "
     "finished_at, size_bytes, duration_ms, start_lsn, end_lsn, error_code, message, "

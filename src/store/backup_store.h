@@ -39,12 +39,13 @@ struct BackupPolicy {
   std::string workload_id;
   std::string owner_id;
   std::string target_id;
-  std::int64_t interval_seconds = 0;  // 0: no schedule, "back up now" only
+  std::int64_t interval_seconds = 0;  // 0: no interval schedule ("back up now", or `cron`)
   int keep_count = 0;                 // 0: no limit by count
   std::int64_t keep_seconds = 0;      // 0: no limit by age
   bool verify = true;                 // restore each new backup into a throw-away container
   std::int64_t next_due_at = 0;       // when the schedule next fires (0: not scheduled)
   std::int64_t updated_at = 0;
+  std::string cron;  // a cron expression (UTC; common/cron.h), or "": set instead of an interval
 };
 
 // One backup run and, once it succeeded, its verification.
@@ -98,7 +99,8 @@ class BackupStore {
   virtual Status PutBackupPolicy(const BackupPolicy& p) = 0;
   virtual Result<BackupPolicy> GetBackupPolicy(const std::string& workload_id) = 0;
   virtual Status DeleteBackupPolicy(const std::string& workload_id) = 0;  // idempotent
-  // Policies with a schedule whose next_due_at is at or before `now`, oldest first.
+  // Policies with a schedule (an interval or a cron expression) whose next_due_at is at or before
+  // `now`, oldest first.
   virtual Result<std::vector<BackupPolicy>> DueBackupPolicies(std::int64_t now, int limit) = 0;
   // Moves the schedule on, only if it is still `expected_due` (a replica that lost the race
   // gets false and does not start a second backup).

@@ -69,7 +69,7 @@ TEST_P(BackupStoreTest, ATargetKeepsItsLatestProbe) {
 
 TEST_P(BackupStoreTest, ATargetAPolicyUsesCannotBeDeleted) {
   ASSERT_TRUE(b().CreateBackupTarget(Target("bt_1", "usr_a", "main")).ok());
-  BackupPolicy p{"wl_1", "usr_a", "bt_1", 3600, 7, 86400, true, 5000, 100};
+  BackupPolicy p{"wl_1", "usr_a", "bt_1", 3600, 7, 86400, true, 5000, 100, ""};
   ASSERT_TRUE(b().PutBackupPolicy(p).ok());
   auto refused = b().DeleteBackupTarget("bt_1");
   ASSERT_FALSE(refused.ok());
@@ -81,7 +81,7 @@ TEST_P(BackupStoreTest, ATargetAPolicyUsesCannotBeDeleted) {
 }
 
 TEST_P(BackupStoreTest, APolicyIsReplacedAndItsScheduleAdvancesOnceWhenDue) {
-  BackupPolicy p{"wl_1", "usr_a", "bt_1", 3600, 7, 86400, true, 5000, 100};
+  BackupPolicy p{"wl_1", "usr_a", "bt_1", 3600, 7, 86400, true, 5000, 100, ""};
   ASSERT_TRUE(b().PutBackupPolicy(p).ok());
   p.keep_count = 3;
   p.verify = false;
@@ -94,7 +94,7 @@ TEST_P(BackupStoreTest, APolicyIsReplacedAndItsScheduleAdvancesOnceWhenDue) {
   EXPECT_EQ(got->keep_seconds, 86400);
   EXPECT_EQ(b().GetBackupPolicy("wl_2").error().code, ErrorCode::kNotFound);
   // Unscheduled policies are never due.
-  ASSERT_TRUE(b().PutBackupPolicy({"wl_2", "usr_a", "bt_1", 0, 0, 0, true, 0, 100}).ok());
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_2", "usr_a", "bt_1", 0, 0, 0, true, 0, 100, ""}).ok());
 
   EXPECT_TRUE(b().DueBackupPolicies(4999, 10)->empty());
   auto due = b().DueBackupPolicies(5000, 10);
@@ -106,6 +106,22 @@ TEST_P(BackupStoreTest, APolicyIsReplacedAndItsScheduleAdvancesOnceWhenDue) {
   EXPECT_FALSE(*b().AdvanceBackupSchedule("wl_1", 5000, 8600));
   EXPECT_TRUE(b().DueBackupPolicies(5000, 10)->empty());
   EXPECT_EQ(b().GetBackupPolicy("wl_1")->next_due_at, 8600);
+}
+
+TEST_P(BackupStoreTest, ACronPolicyKeepsItsExpressionAndIsDueLikeAnInterval) {
+  BackupPolicy p{"wl_1", "usr_a", "bt_1", 0, 7, 0, true, 5000, 100, "30 2 * * *"};
+  ASSERT_TRUE(b().PutBackupPolicy(p).ok());
+  EXPECT_EQ(b().GetBackupPolicy("wl_1")->cron, "30 2 * * *");
+  auto due = b().DueBackupPolicies(5000, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].cron, "30 2 * * *");
+  // Replaced by an interval schedule, the expression is gone.
+  p.cron.clear();
+  p.interval_seconds = 3600;
+  ASSERT_TRUE(b().PutBackupPolicy(p).ok());
+  EXPECT_EQ(b().GetBackupPolicy("wl_1")->cron, "");
+  EXPECT_EQ(b().GetBackupPolicy("wl_1")->interval_seconds, 3600);
 }
 
 TEST_P(BackupStoreTest, ABackupEndsOnceAndOnlyASucceededOneIsVerified) {
@@ -201,8 +217,8 @@ TEST_P(BackupStoreTest, ANodesRunningBackupsFailTogetherAndOthersAreUntouched) {
 }
 
 TEST_P(BackupStoreTest, OldVerificationsAreDueAgainAndOneReplicaClaimsEach) {
-  ASSERT_TRUE(b().PutBackupPolicy({"wl_1", "usr_a", "bt_1", 0, 0, 0, true, 0, 100}).ok());
-  ASSERT_TRUE(b().PutBackupPolicy({"wl_2", "usr_a", "bt_1", 0, 0, 0, false, 0, 100}).ok());
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_1", "usr_a", "bt_1", 0, 0, 0, true, 0, 100, ""}).ok());
+  ASSERT_TRUE(b().PutBackupPolicy({"wl_2", "usr_a", "bt_1", 0, 0, 0, false, 0, 100, ""}).ok());
   auto verified = [&](const std::string& id, const std::string& wl, std::int64_t at,
                       VerifyStatus v = VerifyStatus::kVerified) {
     Backup x = Running(id, wl, at - 50);

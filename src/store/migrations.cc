@@ -405,6 +405,10 @@ ALTER TABLE backup_targets ADD COLUMN probe_status TEXT NOT NULL DEFAULT 'untest
 ALTER TABLE backup_targets ADD COLUMN probe_message TEXT NOT NULL DEFAULT '';
 ALTER TABLE backup_targets ADD COLUMN probed_at BIGINT NOT NULL DEFAULT 0;
 )sql"},
+      // A policy's schedule may be a cron expression (UTC) instead of an interval.
+      {10, "backup policy cron schedules",
+       "ALTER TABLE backup_policies ADD COLUMN cron TEXT NOT NULL DEFAULT '';",
+       "ALTER TABLE backup_policies ADD COLUMN cron TEXT NOT NULL DEFAULT '';"},
   };
   return kMigrations;
 }

@@ -130,6 +130,25 @@ class BackupsTest(unittest.TestCase):
             r = subprocess.run([lattice_bin(), *args], capture_output=True, text=True,
                                env=env, timeout=300, stdin=subprocess.DEVNULL)
             return r.returncode, r.stdout, r.stderr
+        # A cron schedule (UTC): echoed back, next run at the next 02:30; a bad one names the
+        # field; --cron and --every together are a usage error.
+        rc, out, err = cli("backup", "schedule", "db", "--target", "own", "--cron",
+                           "30 2 * * *", "-o", "json")
+        self.assertEqual(rc, 0, err)
+        policy = json.loads(out)
+        self.assertEqual((policy["cron"], policy["interval_seconds"]), ("30 2 * * *", 0))
+        nxt = datetime.datetime.fromisoformat(policy["next_run_at"].replace("Z", "+00:00"))
+        self.assertEqual((nxt.hour, nxt.minute, nxt.second), (2, 30, 0), policy)
+        self.assertLess(nxt - datetime.datetime.now(datetime.timezone.utc),
+                        datetime.timedelta(days=1))
+        status, _, problem = self.alice.call(
+            "PUT", f"/api/v1/workloads/{db['id']}/backup-policy",
+            {"target_id": policy["target_id"], "cron": "61 * * * *"})
+        self.assertEqual(status, 400, problem)
+        self.assertIn("minute", {e["field"]: e["message"] for e in problem["errors"]}["cron"])
+        rc, out, err = cli("backup", "schedule", "db", "--target", "own", "--cron", "@daily",
+                           "--every", "3600")
+        self.assertEqual(rc, 2, err)
         rc, out, err = cli("backup", "schedule", "db", "--target", "own", "--keep", "5",
                            "-o", "json")
         self.assertEqual(rc, 0, err)
@@ -285,7 +304,11 @@ class BackupsTest(unittest.TestCase):
                 return None
             until = json.loads(body).get("covered_until")
             return until and datetime.datetime.fromisoformat(until.replace("Z", "+00:00")) >= when
-        wait_until(covered, 120, "the WAL archiver to confirm the archive past the moment")
+        try:
+            wait_until(covered, 120, "the WAL archiver to confirm the archive past the moment")
+        except AssertionError as e:
+            state = s3(hostport, ak, sk, "get", "pg-backups", f"{db['id']}/archiver.json")
+            raise AssertionError(f"{e}\narchiver.json: {state}\n{self.srv.output()}") from None
 
         # Through the CLI, as a script would: it returns once the restore runs.
         rc, out, err = cli("backup", "restore", "db", "--as", "db-at-moment", "--time", moment,

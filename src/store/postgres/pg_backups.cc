@@ -29,7 +29,7 @@ BackupTarget ReadTarget(const PgResult& r, int i) {
 BackupPolicy ReadPolicy(const PgResult& r, int i) {
   return BackupPolicy{
       r.Text(i, 0), r.Text(i, 1),     r.Text(i, 2), r.Int(i, 3), static_cast<int>(r.Int(i, 4)),
-      r.Int(i, 5),  r.Int(i, 6) != 0, r.Int(i, 7),  r.Int(i, 8)};
+      r.Int(i, 5),  r.Int(i, 6) != 0, r.Int(i, 7),  r.Int(i, 8), r.Text(i, 9)};
 }
 
 Backup ReadBackup(const PgResult& r, int i) {
@@ -157,9 +157,11 @@ Status PostgresStore::PutBackupPolicy(const BackupPolicy& p) {
   if (!c.ok()) return std::move(c).error();
   auto r = (*c)->Exec(
       "INSERT INTO backup_policies(workload_id, owner_id, target_id, interval_seconds, keep_count, "
-      "keep_seconds, verify, next_due_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+      "keep_seconds, verify, next_due_at, updated_at, cron) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
       "ON CONFLICT(workload_id) DO UPDATE SET target_id = excluded.target_id, "
-      "interval_seconds = excluded.interval_seconds, keep_count = excluded.keep_count, "
+      "interval_seconds = excluded.interval_seconds, cron = excluded.cron, "
+      "keep_count = excluded.keep_count, "
       "keep_seconds = excluded.keep_seconds, verify = excluded.verify, "
       "next_due_at = excluded.next_due_at, updated_at = excluded.updated_at",
       Params()
@@ -171,7 +173,8 @@ Status PostgresStore::PutBackupPolicy(const BackupPolicy& p) {
           .Add(p.keep_seconds)
           .Add(p.verify ? 1 : 0)
           .Add(p.next_due_at)
-          .Add(p.updated_at));
+          .Add(p.updated_at)
+          .Add(p.cron));
   if (!r.ok()) return std::move(r).error();
   return Status::Ok();
 }
@@ -198,9 +201,12 @@ Status PostgresStore::DeleteBackupPolicy(const std::string& workload_id) {
 Result<std::vector<BackupPolicy>> PostgresStore::DueBackupPolicies(std::int64_t now, int limit) {
   auto c = Acquire();
   if (!c.ok()) return std::move(c).error();
-  static const std::string sql = std::string(kPolicySelect) +
-                                 " WHERE interval_seconds > 0 AND next_due_at > 0 AND "
-                                 "next_due_at <= $1 ORDER BY next_due_at LIMIT $2";
+  static const std::string sql = [] {
+    std::string where = backup_sql::kDueWhere;
+    where.replace(where.find("{1}"), 3, "$1");
+    where.replace(where.find("{2}"), 3, "$2");
+    return std::string(kPolicySelect) + where;
+  }();
   auto r = (*c)->Exec(sql, Params().Add(now).Add(limit));
   if (!r.ok()) return std::move(r).error();
   return All<BackupPolicy>(*r, ReadPolicy);

@@ -28,7 +28,7 @@ BackupTarget ReadTarget(const Stmt& s) {
 
 BackupPolicy ReadPolicy(const Stmt& s) {
   return BackupPolicy{s.Text(0), s.Text(1),     s.Text(2), s.Int(3), static_cast<int>(s.Int(4)),
-                      s.Int(5),  s.Int(6) != 0, s.Int(7),  s.Int(8)};
+                      s.Int(5),  s.Int(6) != 0, s.Int(7),  s.Int(8), s.Text(9)};
 }
 
 Backup ReadBackup(const Stmt& s) {
@@ -152,9 +152,10 @@ Status SqliteStore::PutBackupPolicy(const BackupPolicy& p) {
   auto c = Acquire();
   auto q = c->Prepare(
       "INSERT INTO backup_policies(workload_id, owner_id, target_id, interval_seconds, keep_count, "
-      "keep_seconds, verify, next_due_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "keep_seconds, verify, next_due_at, updated_at, cron) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
       "ON CONFLICT(workload_id) DO UPDATE SET target_id = excluded.target_id, "
-      "interval_seconds = excluded.interval_seconds, keep_count = excluded.keep_count, "
+      "interval_seconds = excluded.interval_seconds, cron = excluded.cron, "
+      "keep_count = excluded.keep_count, "
       "keep_seconds = excluded.keep_seconds, verify = excluded.verify, "
       "next_due_at = excluded.next_due_at, updated_at = excluded.updated_at");
   if (!q.ok()) return std::move(q).error();
@@ -166,7 +167,8 @@ Status SqliteStore::PutBackupPolicy(const BackupPolicy& p) {
       .Bind(6, p.keep_seconds)
       .Bind(7, static_cast<std::int64_t>(p.verify ? 1 : 0))
       .Bind(8, p.next_due_at)
-      .Bind(9, p.updated_at);
+      .Bind(9, p.updated_at)
+      .Bind(10, p.cron);
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "put backup policy");
   return Status::Ok();
 }
@@ -194,9 +196,12 @@ Status SqliteStore::DeleteBackupPolicy(const std::string& workload_id) {
 
 Result<std::vector<BackupPolicy>> SqliteStore::DueBackupPolicies(std::int64_t now, int limit) {
   auto c = Acquire();
-  static const std::string sql = std::string(kPolicySelect) +
-                                 " WHERE interval_seconds > 0 AND next_due_at > 0 AND "
-                                 "next_due_at <= ? ORDER BY next_due_at LIMIT ?";
+  static const std::string sql = [] {
+    std::string where = backup_sql::kDueWhere;
+    where.replace(where.find("{1}"), 3, "?");
+    where.replace(where.find("{2}"), 3, "?");
+    return std::string(kPolicySelect) + where;
+  }();
   auto q = c->Prepare(sql.c_str());
   if (!q.ok()) return std::move(q).error();
   (*q)->Bind(1, now).Bind(2, static_cast<std::int64_t>(limit));
