@@ -40,9 +40,9 @@ describe('policyForm', () => {
   });
 
   it('checks only the shape of a cron expression (the server parses it)', () => {
-    for (const ok of ['30 2 * * *', '*/15 * * * *', '0 0 1,15 jan-jun mon', '@hourly', '@weekly', '@monthly', '@yearly'])
+    for (const ok of ['30 2 * * *', '*/15 * * * *', '0 0 1,15 jan-jun mon', '@hourly', '@weekly', '@monthly', '@yearly', '@annually', '@midnight'])
       expect(cronLooksValid(ok), ok).toBe(true);
-    for (const bad of ['', '30 2 * *', '30 2 * * * *', '@fortnightly', '30 2 * * ?', 'every day'])
+    for (const bad of ['', '30 2 * *', '30 2 * * * *', '@fortnightly', '@Daily', '30 2 * * ?', 'every day'])
       expect(cronLooksValid(bad), bad).toBe(false);
     expect(validatePolicy({ ...defaultPolicyForm('bt_1'), schedule: 'cron', cron: '30 2 * *' }).errors)
       .toEqual({ cron: expect.stringMatching(/Five fields/) });

@@ -22,8 +22,8 @@ const SECONDS: Record<IntervalUnit, number> = { minutes: 60, hours: 3600, days: 
 const MIN_INTERVAL = 60;
 const MAX_INTERVAL = 31_622_400;
 const MAX_CRON = 128;
-/** The macros the server accepts in place of five fields. */
-export const CRON_MACROS = ['@hourly', '@daily', '@weekly', '@monthly', '@yearly'] as const;
+/** The macros the server accepts in place of five fields (src/common/cron.cc; lower case only). */
+export const CRON_MACROS = ['@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@yearly', '@annually'] as const;
 /** What the cron field starts with: daily at 02:30 UTC. */
 export const EXAMPLE_CRON = '30 2 * * *';
 
@@ -59,7 +59,7 @@ function wholeNumber(v: string, max: number): number | undefined {
  */
 export function cronLooksValid(expr: string): boolean {
   const t = expr.trim();
-  if (t.startsWith('@')) return (CRON_MACROS as readonly string[]).includes(t.toLowerCase());
+  if (t.startsWith('@')) return (CRON_MACROS as readonly string[]).includes(t);
   const fields = t.split(/\s+/);
   return t.length <= MAX_CRON && fields.length === 5 && fields.every((f) => /^[0-9a-z*,\-/]+$/i.test(f));
 }
