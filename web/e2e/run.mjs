@@ -4,7 +4,9 @@
 // and keys; backups (a target from the user's own S3 workload, a policy set in the Backups tab,
 // "Back up now" until the backup is succeeded and verified, the 409 when deleting a target in
 // use, an external endpoint with wrong keys whose failed backup shows target-auth, a restore of
-// the verified backup into a new workload that psql then reads); a custom
+// the verified backup into a new workload that psql then reads, deep links to a workload's
+// Backups tab and to /backup-targets, a cron policy (the server's error on the cron field, then
+// a valid one described in the summary), "Verify again" → pending → verified); a custom
 // image; the admin's Invites and Audit pages; a second user sees none of the first user's
 // workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
@@ -219,7 +221,6 @@ try {
   await row.getByText(/1 table, 25 rows read back/).waitFor();
   assert(!(await backUpNow.isDisabled()), 'Back up now is enabled again');
   console.log(`    backup timing: setup ${((b1 - b0) / 1000).toFixed(1)} s, click → succeeded ${((b2 - b1) / 1000).toFixed(1)} s, → verified ${((b3 - b1) / 1000).toFixed(1)} s`);
-  await shot(page, 'workload-backups');
   await page.getByRole('link', { name: 'Backup targets' }).click();
   await page.getByRole('button', { name: 'Delete target own' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click();
@@ -282,12 +283,49 @@ try {
   assert(restoredCs !== dbCs, 'the restored workload has its own endpoint and password');
   const rows = execFileSync('psql', [restoredCs, '-X', '-A', '-t', '-c', 'SELECT count(*), sum(id) FROM t'], { encoding: 'utf8', timeout: 30_000 }).trim();
   assert(rows === '25|325', `the restored workload has the backed-up rows: ${rows}`);
-  // In the console: /workloads/{id}/backups is not a page the server answers on a reload.
-  await page.getByRole('link', { name: 'Workloads' }).click();
-  await page.getByRole('link', { name: 'db', exact: true }).click();
-  await sections.getByRole('link', { name: 'Backups' }).click();
-  await page.waitForURL(backupsUrl);
+
+  step('deep links: /workloads/{id}/backups and /backup-targets load by URL');
+  const direct = await page.goto(backupsUrl);
+  assert(direct.status() === 200, `${backupsUrl} is served: ${direct.status()}`);
+  await page.getByRole('heading', { name: 'Backups', exact: true }).waitFor();
+  assert(await sections.getByRole('link', { name: 'Backups' }).getAttribute('aria-current') === 'page', 'the Backups tab is the current one');
   await ok.getByRole('button', { name: 'Verify again' }).waitFor();
+
+  step('backups: a cron policy (UTC) through the form; the server\'s error shows on the cron field');
+  await policy.getByLabel('Target').selectOption({ label: 'own (pg-backups)' });
+  await policy.getByLabel('On a cron schedule (UTC)').check();
+  const cronField = policy.getByLabel('Cron expression');
+  await cronField.fill('0 25 * * *'); // five fields, so only the server can refuse the hour
+  await policy.getByRole('button', { name: 'Save policy' }).click();
+  await policy.locator('input[aria-label="Cron expression"][aria-invalid="true"]').waitFor();
+  const cronError = await policy.locator(`[id="${await cronField.getAttribute('aria-describedby')}"]`).textContent();
+  console.log(`    the server on cron 0 25 * * *: ${cronError}`);
+  assert(cronError && !/^Minute hour/.test(cronError), 'the server\'s cron error is shown under the field');
+  await cronField.fill('30 2 * * *');
+  await policy.getByRole('button', { name: 'Save policy' }).click();
+  await policy.getByText('Policy saved.').waitFor();
+  const cronSummary = /^Backed up on cron 30 2 \* \* \* \(UTC\); next .+ \(02:30 UTC\)\.$/;
+  await policy.getByTestId('policy-summary').filter({ hasText: cronSummary }).waitFor();
+  await page.reload();
+  await policy.getByTestId('policy-summary').filter({ hasText: cronSummary }).waitFor();
+  assert(await policy.getByLabel('On a cron schedule (UTC)').isChecked(), 'the saved policy reloads in cron mode');
+  assert(await cronField.inputValue() === '30 2 * * *', 'the saved cron reloads into the field');
+
+  step('backups: "Verify again" on the verified backup → pending → verified');
+  const v0 = Date.now();
+  await ok.getByRole('button', { name: 'Verify again' }).click();
+  await ok.locator('[data-verification="pending"]').waitFor({ timeout: 30_000 });
+  assert(await ok.getByRole('button', { name: 'Verify again' }).count() === 0, 'no "Verify again" while it is being verified');
+  await ok.locator('[data-verification="verified"]').waitFor({ timeout: T });
+  await ok.getByText(/1 table, 25 rows read back/).waitFor();
+  console.log(`    verify again: click → verified ${((Date.now() - v0) / 1000).toFixed(1)} s`);
+  await shot(page, 'workload-backups');
+
+  const targetsPage = await page.goto(`${srv.url}/backup-targets`);
+  assert(targetsPage.status() === 200, `/backup-targets is served: ${targetsPage.status()}`);
+  await page.getByRole('heading', { name: 'Backup targets' }).waitFor();
+  await page.locator('tr[data-target="own"]').filter({ hasText: 'S3 workload vault' }).waitFor();
+  await page.locator('tr[data-target="wrong-keys"]').waitFor();
   await page.getByRole('link', { name: 'Workloads' }).click();
 
   step('custom image with env and command; live logs');

@@ -15,7 +15,7 @@ const target: BackupTarget = {
   probe: { status: 'passed', message: '', checked_at: '2026-12-01T10:00:01Z' },
 };
 const policy: BackupPolicy = {
-  workload_id: 'wl_1', target_id: 'bt_1', interval_seconds: 86_400, keep_count: 7, keep_days: 0, verify: true,
+  workload_id: 'wl_1', target_id: 'bt_1', interval_seconds: 86_400, cron: '', keep_count: 7, keep_days: 0, verify: true,
   next_run_at: '2026-12-02T10:00:00Z', updated_at: '2026-12-01T10:00:00Z',
 };
 const backup = (id: string, extra: Partial<Backup> = {}): Backup => ({
@@ -54,7 +54,7 @@ describe('BackupsSection', () => {
     expect(await screen.findByText('Policy saved.')).toBeTruthy();
     const put = calls.find((c) => c.method === 'PUT')!;
     expect(put.path).toBe(`${W}/backup-policy`);
-    expect(put.body).toEqual({ target_id: 'bt_1', interval_seconds: 21_600, keep_count: 10, keep_days: 30, verify: false });
+    expect(put.body).toEqual({ target_id: 'bt_1', interval_seconds: 21_600, cron: '', keep_count: 10, keep_days: 30, verify: false });
   });
 
   it('starts from the saved policy and can switch to on demand only', async () => {
@@ -67,7 +67,7 @@ describe('BackupsSection', () => {
     await userEvent.click(screen.getByLabelText('On demand only'));
     await userEvent.click(screen.getByRole('button', { name: 'Save policy' }));
     await screen.findByText('Policy saved.');
-    expect(calls.find((c) => c.method === 'PUT')!.body).toEqual({ target_id: 'bt_1', interval_seconds: 0, keep_count: 7, keep_days: 0, verify: true });
+    expect(calls.find((c) => c.method === 'PUT')!.body).toEqual({ target_id: 'bt_1', interval_seconds: 0, cron: '', keep_count: 7, keep_days: 0, verify: true });
     expect(screen.getByTestId('policy-summary').textContent).toContain('on demand only');
   });
 
@@ -87,6 +87,66 @@ describe('BackupsSection', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Save policy' }));
     expect(await screen.findByText('must be between 0 (no limit) and 1000')).toBeTruthy();
     expect(screen.getByLabelText('Keep the last').getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it('sets a cron schedule (UTC): the body has the cron and no interval, the summary describes it', async () => {
+    serve();
+    route(`PUT ${W}/backup-policy`, (body) => ({ status: 200, body: { ...policy, ...(body as object), next_run_at: '2026-12-02T02:30:00Z' } }));
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await screen.findByTestId('policy-summary');
+    const cron = screen.getByLabelText('Cron expression') as HTMLInputElement;
+    expect(cron.disabled).toBe(true);
+    expect(screen.getByText(/is\s+daily at 02:30 UTC/)).toBeTruthy();
+    await userEvent.click(screen.getByLabelText('On a cron schedule (UTC)'));
+    expect(cron.disabled).toBe(false);
+    expect((screen.getByLabelText('Interval') as HTMLInputElement).disabled).toBe(true);
+    await userEvent.clear(cron);
+    await userEvent.type(cron, '15 3 * * mon-fri');
+    await userEvent.click(screen.getByRole('button', { name: 'Save policy' }));
+    await screen.findByText('Policy saved.');
+    expect(calls.find((c) => c.method === 'PUT')!.body)
+      .toEqual({ target_id: 'bt_1', interval_seconds: 0, cron: '15 3 * * mon-fri', keep_count: 7, keep_days: 0, verify: true });
+    const summary = screen.getByTestId('policy-summary');
+    expect(summary.textContent).toMatch(/^Backed up on cron 15 3 \* \* mon-fri \(UTC\); next .* \(02:30 UTC\)\.$/);
+    expect(summary.querySelector('code')!.textContent).toBe('15 3 * * mon-fri');
+  });
+
+  it('starts from a saved cron policy', async () => {
+    serve({ pol: { ...policy, interval_seconds: 0, cron: '@daily', next_run_at: null } });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    expect((await screen.findByTestId('policy-summary')).textContent).toBe('Backed up on cron @daily (UTC).');
+    expect((screen.getByLabelText('On a cron schedule (UTC)') as HTMLInputElement).checked).toBe(true);
+    expect((screen.getByLabelText('Cron expression') as HTMLInputElement).value).toBe('@daily');
+  });
+
+  it('refuses a cron that is not five fields before asking the server, and shows the server\'s cron error under the field', async () => {
+    serve();
+    route(`PUT ${W}/backup-policy`, problem(400, 'The backup policy is not valid.', [{ field: 'cron', message: 'hour 25 is out of range (0-23)' }]));
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await screen.findByTestId('policy-summary');
+    await userEvent.click(screen.getByLabelText('On a cron schedule (UTC)'));
+    const cron = screen.getByLabelText('Cron expression');
+    await userEvent.clear(cron);
+    await userEvent.type(cron, '30 2 * *');
+    await userEvent.click(screen.getByRole('button', { name: 'Save policy' }));
+    expect(screen.getByRole('alert').textContent).toMatch(/^Five fields/);
+    expect(calls.some((c) => c.method === 'PUT')).toBe(false);
+    await userEvent.clear(cron);
+    await userEvent.type(cron, '0 25 * * *');
+    await userEvent.click(screen.getByRole('button', { name: 'Save policy' }));
+    const error = await screen.findByText('hour 25 is out of range (0-23)');
+    expect(cron.getAttribute('aria-invalid')).toBe('true');
+    expect(cron.getAttribute('aria-describedby')).toBe(error.id);
+    expect(calls.find((c) => c.method === 'PUT')!.body).toMatchObject({ interval_seconds: 0, cron: '0 25 * * *' });
+  });
+
+  it('shows a server field error the form has no field for above the button', async () => {
+    serve();
+    route(`PUT ${W}/backup-policy`, problem(400, 'The backup policy is not valid.', [{ field: 'schedule', message: 'give interval_seconds or cron, not both' }]));
+    renderWithQuery(<BackupsSection workload={workload} />);
+    await screen.findByTestId('policy-summary');
+    await userEvent.click(screen.getByRole('button', { name: 'Save policy' }));
+    expect((await screen.findByText('schedule: give interval_seconds or cron, not both')).getAttribute('role')).toBe('alert');
   });
 
   it('shows why the server refused to back up now (problem+json detail)', async () => {
