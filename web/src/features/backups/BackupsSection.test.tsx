@@ -119,6 +119,20 @@ describe('BackupsSection', () => {
     expect((screen.getByLabelText('Cron expression') as HTMLInputElement).value).toBe('@daily');
   });
 
+  it('says whether continuous WAL archiving runs or fails, with the node\'s reason', async () => {
+    serve({ pol: { ...policy, archiving: { state: 'failing', message: 'target-auth: the keys were refused', changed_at: '2026-12-01T10:05:00Z' } } });
+    const { unmount } = renderWithQuery(<BackupsSection workload={workload} />);
+    const line = await screen.findByTestId('policy-archiving');
+    expect(line.getAttribute('role')).toBe('alert');
+    expect(line.textContent).toContain('failing');
+    expect(line.textContent).toContain('target-auth: the keys were refused');
+    unmount();
+    resetRoutes();
+    serve({ pol: { ...policy, archiving: { state: 'archiving', message: '', changed_at: '2026-12-01T10:05:00Z' } } });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    expect((await screen.findByTestId('policy-archiving')).textContent).toContain('archiving runs');
+  });
+
   it('refuses a cron that is not five fields before asking the server, and shows the server\'s cron error under the field', async () => {
     serve();
     route(`PUT ${W}/backup-policy`, problem(400, 'The backup policy is not valid.', [{ field: 'cron', message: 'hour 25 is out of range (0-23)' }]));
