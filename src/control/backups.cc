@@ -136,6 +136,7 @@ Backups::Backups(store::Store& store, const Clock& clock, const Keyring& keys, A
       clock_(clock),
       keys_(keys),
       hub_(hub),
+      audit_(store, clock),
       options_(options) {}
 
 Result<store::Workload> Backups::OwnedWorkload(const Principal& who, const std::string& id) {
@@ -401,6 +402,7 @@ Result<store::Backup> Backups::Start(const store::Workload& w, const store::Back
     b.verify_status = VerifyStatus::kSkipped;
     (void)backups_.FinishBackup(b);
     Timeline(w, "backup " + b.id + " failed: " + b.message);
+    AuditFailure("backup.failed", b.id, b.error_code + ": " + b.message);
     return Error::Unavailable(b.message);
   }
   Timeline(w, "backup " + b.id + " started (" + trigger + ")");
@@ -550,6 +552,7 @@ Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r
         Timeline(*w, r.ok ? "backup " + b->id + " succeeded (" + std::to_string(r.size_bytes) +
                                 " bytes in " + std::to_string(r.duration_ms) + " ms)"
                           : "backup " + b->id + " failed: " + done.error_code + ": " + r.message);
+      if (!r.ok) AuditFailure("backup.failed", b->id, done.error_code + ": " + r.message);
       if (r.ok && done.verify_status == VerifyStatus::kPending)
         SendFollowUp(link::BackupOp::kVerify, done);
       if (r.ok && w.ok())
@@ -570,6 +573,7 @@ Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r
         Timeline(*w, r.ok ? "backup " + b->id + " verified: restored, " + std::to_string(r.tables) +
                                 " tables, " + std::to_string(r.rows) + " rows read"
                           : "backup " + b->id + " FAILED verification: " + proof.verify_message);
+      if (!r.ok) AuditFailure("backup.verify-failed", b->id, proof.verify_message);
       return Status::Ok();
     }
     case link::BackupOp::kProbe:
@@ -748,6 +752,7 @@ Status Backups::OnArchiveStatus(const std::string& node_id, const link::ArchiveS
   if (*changed)
     Timeline(*w, status.ok ? "continuous WAL archiving is running"
                            : "continuous WAL archiving is failing: " + message);
+  if (*changed && !status.ok) AuditFailure("backup.archiving-failed", w->id, message);
   return Status::Ok();
 }
 
@@ -771,6 +776,8 @@ void Backups::OnAgentConnected(const std::string& node_id) {
   for (const auto& b : *failed)
     if (auto w = store_.GetWorkload(b.workload_id); w.ok())
       Timeline(*w, "backup " + b.id + " failed: " + std::string(kInterrupted) + ": " + b.message);
+  for (const auto& b : *failed)
+    AuditFailure("backup.failed", b.id, std::string(kInterrupted) + ": " + b.message);
 }
 
 void Backups::Tick() {
@@ -823,7 +830,13 @@ Status Backups::RecordMissed(const store::Workload& w, const store::BackupPolicy
   b.message = message;
   if (Status s = backups_.FinishBackup(b); !s.ok()) return s;
   Timeline(w, "backup " + b.id + " failed: " + std::string(kScheduleMissed) + ": " + message);
+  AuditFailure("backup.schedule-missed", b.id, message);
   return Status::Ok();
+}
+
+void Backups::AuditFailure(std::string_view action, const std::string& target,
+                           const std::string& why) {
+  audit_.Failure({"system", ""}, action, target, "", Error::Conflict(why));
 }
 
 void Backups::Timeline(const store::Workload& w, const std::string& message) {

@@ -7,7 +7,8 @@
 // `backup.result`, asks for the verification of every new backup (and for the deletion of expired
 // ones), and writes what happened on the workload's timeline.
 //
-// Every failure is a failed backup with a machine-readable `error_code` and a reason: the node
+// Every failure is a failed backup with a machine-readable `error_code` and a reason, on the
+// workload's timeline and in the audit trail (actor `system`): the node
 // is unreachable, the workload is stopped, the agent restarted mid-backup ("interrupted"), a
 // schedule could not run ("schedule-missed"), or whatever the tool reported ("target-auth", …).
 //
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/audit_log.h"
 #include "common/clock.h"
 #include "common/keyring.h"
 #include "common/principal.h"
@@ -192,12 +194,16 @@ class Backups {
                       const std::string& message);
   // Appends to the workload's timeline (its current status, this message).
   void Timeline(const store::Workload& w, const std::string& message);
+  // Records a failure the server found itself (no one acted: the actor is `system`) in the
+  // audit trail: `action` on `target` (a backup or workload id), with the reason.
+  void AuditFailure(std::string_view action, const std::string& target, const std::string& why);
 
   store::Store& store_;
   store::BackupStore& backups_;
   const Clock& clock_;
   const Keyring& keys_;
   AgentHub& hub_;
+  audit::AuditLog audit_;
   const BackupsOptions options_;
   std::atomic<std::int64_t> last_reverify_{0};  // when Tick last looked for old verifications
 };

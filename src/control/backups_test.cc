@@ -309,6 +309,15 @@ TEST_F(BackupsTest, AFailedVerificationIsRecordedWithItsReason) {
   EXPECT_EQ(b->verify_status, VerifyStatus::kFailed);
   EXPECT_EQ(b->verify_message, "verify-failed: the tool said no");
   EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "FAILED verification: verify-failed"));
+  // The audit trail has it too, with the server itself as the actor.
+  auto trail = store_->ListAudit(0, 10);
+  ASSERT_TRUE(trail.ok());
+  ASSERT_FALSE(trail->empty());
+  EXPECT_EQ(trail->at(0).action, "backup.verify-failed");
+  EXPECT_EQ(trail->at(0).target, started->id);
+  EXPECT_EQ(trail->at(0).actor_id, "system");
+  EXPECT_EQ(trail->at(0).outcome, "failure");
+  EXPECT_EQ(trail->at(0).detail, "verify-failed: the tool said no");
 }
 
 TEST_F(BackupsTest, AStoppedDatabaseIsRefusedWithTheReason) {
@@ -408,6 +417,7 @@ TEST_F(BackupsTest, FiringsMissedWhileNoServerRanAreAFailureThenOneBackupRuns) {
   EXPECT_NE(missed.message.find("1970-01-01T01:16:40Z"), std::string::npos) << missed.message;
   EXPECT_NE(missed.message.find("2 later firings"), std::string::npos) << missed.message;
   EXPECT_TRUE(Mentions(TimelineOf("wl_db"), "schedule-missed"));
+  EXPECT_EQ(store_->ListAudit(0, 10)->at(0).action, "backup.schedule-missed");
   EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->next_due_at, 12000 + 3600);
   // A firing a few seconds late is not a miss.
   ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs[0], true)).ok());

@@ -4,6 +4,7 @@ and the next one succeeds; kill -9 the server during a restore — after its res
 completes: one whole workload with the data, no half one, no job container left behind.
 """
 
+import datetime
 import os
 import subprocess
 import sys
@@ -114,6 +115,30 @@ class BackupFaultsTest(unittest.TestCase):
         self.assertEqual(sorted(names), ["db", "db-restored", "files"])
         self.assertEqual(len(self.docker.containers(f"lattice.workload={restored['id']}")), 1)
         self.assertEqual(self.docker.containers(f"lattice.restore={restored['id']}"), [])
+
+        # A cron schedule fires on time across a server restart: its next firing is in the
+        # store, and the restarted server starts it at that minute.
+        if datetime.datetime.now(datetime.timezone.utc).second > 40:
+            time.sleep(62 - datetime.datetime.now(datetime.timezone.utc).second)
+        status, _, policy = self.admin.call(
+            "PUT", f"/api/v1/workloads/{db['id']}/backup-policy",
+            {"target_id": target["id"], "verify": False, "cron": "* * * * *"})
+        self.assertEqual(status, 200, policy)
+        due = datetime.datetime.fromisoformat(policy["next_run_at"].replace("Z", "+00:00"))
+        self.srv.kill9()
+        self.srv.listen = f"127.0.0.1:{port}"
+        self.srv.start()
+
+        def scheduled():
+            items = self.admin.call("GET", f"/api/v1/workloads/{db['id']}/backups")[2]["items"]
+            return [b for b in items if b["trigger"] == "schedule"]
+        fired = wait_until(scheduled, 120, "the scheduled backup after the restart")[-1]
+        started = datetime.datetime.fromisoformat(fired["started_at"].replace("Z", "+00:00"))
+        self.assertGreaterEqual(started, due, fired)
+        self.assertLess((started - due).total_seconds(), 15, (fired, policy))
+        self.assertNotEqual(fired["error_code"], "schedule-missed", fired)
+        moved = self.admin.call("GET", f"/api/v1/workloads/{db['id']}/backup-policy")[2]
+        self.assertGreater(moved["next_run_at"], policy["next_run_at"], moved)
 
 
 if __name__ == "__main__":
