@@ -145,6 +145,9 @@ ROUTES = {
     ("GET", "/invites"): Route("public"),
     ("GET", "/audit"): Route("public"),
     ("GET", "/workloads/{id}"): Route("public", params=lambda t: {"id": "wl_whatever"}),
+    ("GET", "/workloads/{id}/{tab}"): Route("public",
+                                          params=lambda t: {"id": "wl_whatever", "tab": "backups"}),
+    ("GET", "/backup-targets"): Route("public"),
     ("GET", "/assets/{file}"): Route("public", ok=(404,), params=lambda t: {"file": "none.js"}),
 }
 
