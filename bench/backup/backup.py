@@ -525,7 +525,16 @@ class Bench:
                 stop.wait(max(0.0, self.a.write_every - (now() - t)))
         th = threading.Thread(target=writer, daemon=True)
         th.start()
-        time.sleep(self.a.rpo_warm)
+        # Meanwhile, once a second: how far behind the present the archive's confirmed point
+        # (archiver.json covered_until) is, i.e. what a node lost at that moment would lose.
+        lags = []
+        end = now() + self.a.rpo_warm
+        while now() < end:
+            st = self.archiver_status()
+            if st and st.get("covered_until"):
+                until = datetime.datetime.fromisoformat(st["covered_until"].replace("Z", "+00:00"))
+                lags.append(round(time.time() - until.timestamp(), 2))
+            time.sleep(max(0.0, min(1.0, end - now())))
         before = self.archiver_status()
         # The node is lost: nothing may restart or finish anything from here on.
         self.srv.kill9()
@@ -580,10 +589,121 @@ class Bench:
              "last_acked_id": last_id, "last_acked_epoch": last_ts, "kill_epoch": round(t_kill, 3),
              "restored_last_id": int(rid), "restored_last_epoch": float(rts),
              "lost_s": round(last_ts - float(rts), 2), "lost_rows": last_id - int(rid),
-             "archiver_before_kill": before, "restore_result": result,
+             "archiver_before_kill": before,
+             "covered_until_lag_s": {"samples": len(lags), "median": median(lags) if lags else None,
+                                     "max": max(lags) if lags else None, "all": lags}, "restore_result": result,
              "restore_s": round(restore_s, 1)}
         self.results["rpo"] = s
-        log(f"RPO: {s['lost_s']} s of acknowledged writes lost ({s['lost_rows']} rows); goal ≤ 60 s")
+        log(f"RPO: {s['lost_s']} s of acknowledged writes lost ({s['lost_rows']} rows); goal ≤ 60 s. "
+            f"The archive's confirmed point lagged the present by {s['covered_until_lag_s']['median']} s "
+            f"(median), {s['covered_until_lag_s']['max']} s (max) over the {self.a.rpo_warm:.0f} s before")
+
+    # ---------------------------------------------------------------------------- profile
+    def pipeline(self, label, script, extra=()):
+        """Runs `script` (sh) in a pgtools container in the database's network namespace; returns
+        its own timing (ms, printed by the script) and the CPU seconds of the containers."""
+        vol = self.anchor_volumes[0]
+        name = f"lattice-bench-profile-{os.getpid()}"
+        self.anchor_containers.append(name)
+        self.settle()
+        meter = CpuMeter(self.engine)
+        meter.start()
+        job = JobCpu(self.engine, BENCH_LABEL)
+        r = docker("run", "--name", name, "--label", BENCH_LABEL,
+                   "--network", f"container:{self.db_container}", "-v", f"{vol}:/out",
+                   "-e", f"PGUSER={self.pguser}", "-e", f"PGPASSWORD={self.pgpass}", *extra,
+                   "--entrypoint", "bash", PGTOOLS, "-c",
+                   "t0=$(date +%s%N); " + script + '; echo "$(( ($(date +%s%N) - t0) / 1000000 ))"')
+        cpu = meter.stop(extra=job.stop())
+        docker("rm", "-f", name, check=False)
+        self.anchor_containers.remove(name)
+        ms = int(r.stdout.split()[-1])
+        row = {"step": label, "duration_s": ms / 1000, "cpu": cpu}
+        log(f"profile {label}: {ms / 1000:.1f} s; cpu {cpu['cpu_s']} (host busy {cpu['host_busy_cpu_s']} s)")
+        return row
+
+    def profile(self):
+        """Where a backup's and a restore's time goes: the tool's pipeline taken apart."""
+        if not self.anchor_volumes:
+            self.anchor_backup("profile")
+        conf = os.path.join(self.scratch, "profile-target.conf")
+        with open(conf, "w") as f:
+            f.write(f"[target]\ntype = s3\nprovider = Other\nendpoint = http://files:9000\n"
+                    f"access_key_id = {self.ak}\nsecret_access_key = {self.sk}\nregion = us-east-1\n"
+                    "force_path_style = true\nuse_multipart_etag = false\n")
+        os.chmod(conf, 0o644)
+        bb = 'pg_basebackup -h 127.0.0.1 -U "$PGUSER" -D - -Ft -X fetch --checkpoint=fast -w'
+        rclone = ("rclone --config /conf --s3-no-check-bucket --contimeout 10s --timeout 120s "
+                  "--retries 3 --low-level-retries 5 --stats 0 --s3-chunk-size 16M "
+                  "--s3-upload-concurrency 4")
+        mount = ("-v", f"{conf}:/conf:ro")
+        rows = [
+            self.pipeline("pg_basebackup > /dev/null", f"{bb} > /dev/null"),
+            self.pipeline("pg_basebackup | zstd -T0 -3 > file (the anchor)",
+                          f"{bb} | zstd -q -T0 -3 > /out/p.tar.zst"),
+            self.pipeline("… | zstd | tee sha256sum, wc -c > file",
+                          f"{bb} | zstd -q -T0 -3 | tee >(sha256sum >/dev/null) >(wc -c >/dev/null) "
+                          "> /out/p.tar.zst"),
+            self.pipeline("… | zstd | rclone rcat (S3 workload)",
+                          f"{bb} | zstd -q -T0 -3 | {rclone} rcat target:{BUCKET}/profile/p.tar.zst",
+                          mount),
+            self.pipeline("… | zstd | tee sha256sum, wc -c | rclone rcat (the tool's pipeline)",
+                          f"{bb} | zstd -q -T0 -3 | tee >(sha256sum >/dev/null) >(wc -c >/dev/null) "
+                          f"| {rclone} rcat target:{BUCKET}/profile/p.tar.zst", mount),
+            self.pipeline("rclone lsjson --stat (one of the tool's 3 small S3 calls)",
+                          f"{rclone} lsjson --stat target:{BUCKET}/profile/p.tar.zst > /dev/null", mount),
+        ]
+        lat = self.lattice_backup("profile")
+        rows.append({"step": "Lattice backup (API; the tool's duration_ms)", "duration_s": lat["duration_s"],
+                     "cpu": lat["cpu"]})
+        log(f"profile Lattice backup: {lat['duration_s']:.1f} s; cpu {lat['cpu']['cpu_s']}")
+
+        # The restore, step by step: the tool as the agent runs it, its log lines timed here.
+        vol = f"lattice-bench-backup-profile-restore-{os.getpid()}"
+        docker("volume", "create", "--label", BENCH_LABEL, vol)
+        self.anchor_volumes.append(vol)
+        pw = os.path.join(self.scratch, "pw")
+        with open(pw, "w") as f:
+            f.write("bench-new-password")
+        os.chmod(pw, 0o644)
+        rconf = os.path.join(self.scratch, "profile-target2.conf")
+        with open(rconf, "w") as f:
+            f.write(open(conf).read().replace("http://files:9000", "http://127.0.0.1:9000"))
+        os.chmod(rconf, 0o644)
+        name = f"lattice-bench-profile-restore-{os.getpid()}"
+        self.anchor_containers.append(name)
+        self.settle()
+        t = now()
+        proc = subprocess.Popen(
+            ["docker", "run", "--name", name, "--label", BENCH_LABEL,
+             "--network", f"container:{self.files_container}",
+             "-v", f"{rconf}:/run/secrets/target.conf:ro", "-v", f"{pw}:/pw:ro",
+             "-v", f"{vol}:{PGDATA}", PGTOOLS, "restore", "--id", lat["id"], "--data", PGDATA,
+             "--bucket", BUCKET, "--prefix", self.db["id"], "--new-password-file", "/pw"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        steps = []
+        for line in proc.stderr:
+            if "lattice-pgtool:" in line:
+                steps.append((round(now() - t, 2), line.split("lattice-pgtool:", 1)[1].strip()[:120]))
+        out = proc.stdout.read()
+        proc.wait()
+        steps.append((round(now() - t, 2), "tool exited"))
+        docker("rm", "-f", name, check=False)
+        self.anchor_containers.remove(name)
+        for ts, what in steps:
+            log(f"profile restore +{ts:6.2f} s  {what}")
+        verify = self.pipeline("pg_verifybackup of the restored directory (a second time)",
+                               f"pg_verifybackup -q -n -i .lattice-restore-incomplete {PGDATA} || true",
+                               ("-v", f"{vol}:{PGDATA}"))
+        try:
+            owner = json.loads(out.strip().splitlines()[-1])["owner"]
+        except (ValueError, IndexError, KeyError):
+            owner = "100:102"
+        chown = self.pipeline("chown -R of the restored directory (a second time)",
+                              f"chown -R {owner} {PGDATA}", ("-v", f"{vol}:{PGDATA}"))
+        self.results["profile"] = {"backup": rows, "restore_tool_log": steps,
+                                   "restore_result": out.strip()[-2000:],
+                                   "restore_parts": [verify, chown]}
 
     # ---------------------------------------------------------------------------- clean-up
     def save_server_log(self):
@@ -690,6 +810,8 @@ def main():
             if not hasattr(b, "anchor_file"):
                 b.anchor_backup("restore")
             b.restores()
+        if "profile" in phases:
+            b.profile()
         if "rpo" in phases:
             b.rpo()
     except BaseException as e:

@@ -12,7 +12,8 @@
 #   TPS_SECONDS  each pgbench run of the tps phase (60)   PGBENCH_ARGS  extra pgbench flags ('')
 #   RPO_WARM     seconds of continuous writes before the node is lost (60)
 #   WRITE_EVERY  seconds between the writer's inserts (0.1)
-#   PHASES       any of backup,tps,restore,rpo (all)
+#   PHASES       any of backup,tps,restore,rpo (default: all four), and profile: the backup
+#                pipeline taken apart step by step, and the restore tool's steps timed
 #   WAIT_QUIET   seconds to wait for other Lattice processes on this machine to end first (900):
 #                agents sharing one Docker engine remove each other's WAL archivers and jobs
 #   LATTICE_BIN  binary to test (default build/lattice; copied first, so a rebuild during the
