@@ -22,8 +22,8 @@ S3 workload) and an on-demand policy without verification, which also starts the
                else running, then again with a Lattice backup started 1 s into the run.
   b) restore   anchor: `zstd -d | tar -x` of the anchor file into an empty volume (pgtools
                container), then `docker run -d lattice/postgres:15` on it until `psql` answers
-               a query through the published port. Lattice: POST /workloads/{id}/restore (the
-               newest backup) until the new workload is `running` and the same query answers
+               a query through the published port. Lattice: POST /workloads/{id}/restore (its
+               backup of the last round of a), taken without load like the anchor's file) until the new workload is `running` and the same query answers
                with its new credentials.
   c) RPO       a writer inserts (clock_timestamp()) every WRITE_EVERY s, one psql per insert,
                keeping the server time of the last acknowledged insert. After RPO_WARM s the
@@ -384,6 +384,7 @@ class Bench:
         s["anchor_mb_s"] = round(self.cluster_bytes / 1e6 / s["anchor_median_s"], 1)
         s["lattice_mb_s"] = round(self.cluster_bytes / 1e6 / s["lattice_median_s"], 1)
         self.results["backup"] = s
+        self.quiet_backup = self.last_backup  # what the restore phase restores (no load meanwhile)
         log(f"backup: anchor {s['anchor_mb_s']} MB/s, Lattice {s['lattice_mb_s']} MB/s, "
             f"ratio {s['throughput_ratio']} (wall {s['throughput_ratio_wall']}; goal ≥ 0.9)")
 
@@ -467,7 +468,7 @@ class Bench:
     def lattice_restore(self, name):
         t = now()
         status, _, w = self.alice.call("POST", f"/api/v1/workloads/{self.db['id']}/restore",
-                                       {"name": name, "backup_id": self.last_backup["id"]})
+                                       {"name": name, "backup_id": self.quiet_backup["id"]})
         assert status == 202, w
         self.restored_ids.append(w["id"])
         t_running = None
@@ -487,7 +488,7 @@ class Bench:
         events = [e for e in self.alice.call("GET", f"/api/v1/workloads/{w['id']}/events")[2]["items"]]
         self.alice.call("DELETE", f"/api/v1/workloads/{w['id']}")
         self.alice.wait_gone(w["id"], timeout=120)
-        return {"running_s": round(t_running, 2), "total_s": round(total, 2), "backup": self.last_backup["id"],
+        return {"running_s": round(t_running, 2), "total_s": round(total, 2), "backup": self.quiet_backup["id"],
                 "events": [(e.get("time") or e.get("at"), e["message"]) for e in events]}
 
     def restores(self):
@@ -805,8 +806,9 @@ def main():
         if "tps" in phases:
             b.tps()
         if "restore" in phases:
-            if not hasattr(b, "last_backup"):
-                b.lattice_backup("restore", meter=False)
+            if not hasattr(b, "quiet_backup"):
+                b.settle()
+                b.quiet_backup = b.lattice_backup("restore", meter=False) and b.last_backup
             if not hasattr(b, "anchor_file"):
                 b.anchor_backup("restore")
             b.restores()
