@@ -171,6 +171,10 @@ class JobCpu:
         return {f"{n} (job, last sample)": round(v, 2) for n, v in self.last.items()}
 
 
+class Interfered(Exception):
+    pass
+
+
 def lattice_processes():
     """{pid: command line} of every `lattice dev|server|agent` process on this machine."""
     out = {}
@@ -200,6 +204,7 @@ class Bench:
         self.node_lost = False
         self.restored_ids = []
         self.foreign = {}
+        self.interfered = threading.Event()
 
     # ---------------------------------------------------------------------------- set-up
     def mine(self):
@@ -228,6 +233,9 @@ class Bench:
                         continue
                     seen = self.foreign.setdefault(pid, {"cmd": cmd, "first": time.time()})
                     seen["last"] = time.time()
+                    if self.a.abort_on_other and not self.interfered.is_set():
+                        log(f"another Lattice process started ({pid}: {cmd}): aborting this attempt")
+                        self.interfered.set()
         threading.Thread(target=watch, daemon=True).start()
 
     def start_lattice(self):
@@ -300,7 +308,12 @@ class Bench:
                              f"{self.db['id']}/archiver.json").partition("\n")
         return json.loads(body) if status.startswith("200") else None
 
+    def check(self):
+        if self.interfered.is_set():
+            raise Interfered("another Lattice process shares the Docker engine")
+
     def settle(self):
+        self.check()
         psql(self.url, "CHECKPOINT")
         time.sleep(self.a.settle)
 
@@ -367,6 +380,7 @@ class Bench:
             for side in order:
                 self.settle()
                 row = self.anchor_backup(n) if side == "anchor" else self.lattice_backup(n)
+                self.check()
                 row["mb_s"] = round(self.cluster_bytes / 1e6 / row["duration_s"], 1)
                 row["mb_s_wall"] = round(self.cluster_bytes / 1e6 / row["wall_s"], 1)
                 log(f"backup round {n} {side}: {row['duration_s']:.1f} s (wall {row['wall_s']:.1f} s),"
@@ -419,6 +433,7 @@ class Bench:
         during, during_p = self.pgbench()
         t1 = now()
         th.join()
+        self.check()
         if "error" in box:
             raise RuntimeError(box["error"])
         overlap = max(0.0, min(t1, box["t_end"]) - max(t0, box["t_start"]))
@@ -498,6 +513,7 @@ class Bench:
             for side in order:
                 self.settle()
                 row = self.anchor_restore() if side == "anchor" else self.lattice_restore(f"db-r{n}")
+                self.check()
                 row.update(side=side, round=n)
                 log(f"restore round {n} {side}: {row['total_s']} s")
                 rows.append(row)
@@ -536,6 +552,9 @@ class Bench:
                 until = datetime.datetime.fromisoformat(st["covered_until"].replace("Z", "+00:00"))
                 lags.append(round(time.time() - until.timestamp(), 2))
             time.sleep(max(0.0, min(1.0, end - now())))
+        if self.interfered.is_set():
+            stop.set()
+            self.check()
         before = self.archiver_status()
         # The node is lost: nothing may restart or finish anything from here on.
         self.srv.kill9()
@@ -787,6 +806,7 @@ def main():
     p.add_argument("--settle", type=float, default=3)
     p.add_argument("--timeout", type=float, default=1800)
     p.add_argument("--wait-quiet", type=float, default=900)
+    p.add_argument("--abort-on-other", type=int, default=1)
     p.add_argument("--phases", default="backup,tps,restore,rpo")
     p.add_argument("--results", required=True)
     a = p.parse_args()
@@ -816,6 +836,10 @@ def main():
             b.profile()
         if "rpo" in phases:
             b.rpo()
+    except Interfered as e:
+        log(f"INTERFERED: {e}")
+        b.results["error"] = repr(e)
+        rc = 3
     except BaseException as e:
         log(f"FAILED: {e!r}")
         b.results["error"] = repr(e)

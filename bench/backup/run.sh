@@ -16,6 +16,9 @@
 #                pipeline taken apart step by step, and the restore tool's steps timed
 #   WAIT_QUIET   seconds to wait for other Lattice processes on this machine to end first (900):
 #                agents sharing one Docker engine remove each other's WAL archivers and jobs
+#   ABORT_ON_OTHER  1 (default): an attempt during which another Lattice process starts is
+#                abandoned (its numbers would be the other agent's doing) and run again, up to
+#   ATTEMPTS     attempts in all (3); 0: carry on and only record the other processes
 #   LATTICE_BIN  binary to test (default build/lattice; copied first, so a rebuild during the
 #                run does not change what is measured)
 #   RESULTS      JSON output (default bench/results/backup.json; the server log goes next to
@@ -26,7 +29,8 @@
 # Every container and volume it creates itself is labelled lattice.bench=backup and removed at
 # exit; Lattice's workloads are deleted through the API (after the RPO phase has killed the
 # node, Lattice is started again on the same data dir to do that).
-# Exit status: 0 if every goal measured is met, 1 if one is missed, 2 on a setup error.
+# Exit status: 0 if every goal measured is met, 1 if one is missed, 2 on a setup error or when
+# every attempt was disturbed.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,9 +55,15 @@ cp "$SRC_BIN" "$TMP/lattice"
 
 echo "backup: binary $SRC_BIN ($(sha256sum "$TMP/lattice" | cut -c1-12)), engine $DOCKER_HOST," \
   "SCALE=${SCALE:-130} ROUNDS=${ROUNDS:-2}" >&2
-rc=0
-python3 "$HERE/backup.py" --binary "$TMP/lattice" --results "$RESULTS" \
-  --scale "${SCALE:-130}" --rounds "${ROUNDS:-2}" --tps-seconds "${TPS_SECONDS:-60}" \
-  --pgbench-args "${PGBENCH_ARGS:-}" --rpo-warm "${RPO_WARM:-60}" \
-  --write-every "${WRITE_EVERY:-0.1}" --wait-quiet "${WAIT_QUIET:-900}" --phases "${PHASES:-backup,tps,restore,rpo}" || rc=$?
+for attempt in $(seq 1 "${ATTEMPTS:-3}"); do
+  rc=0
+  python3 "$HERE/backup.py" --binary "$TMP/lattice" --results "$RESULTS" \
+    --scale "${SCALE:-130}" --rounds "${ROUNDS:-2}" --tps-seconds "${TPS_SECONDS:-60}" \
+    --pgbench-args "${PGBENCH_ARGS:-}" --rpo-warm "${RPO_WARM:-60}" \
+    --write-every "${WRITE_EVERY:-0.1}" --wait-quiet "${WAIT_QUIET:-900}" \
+    --abort-on-other "${ABORT_ON_OTHER:-1}" --phases "${PHASES:-backup,tps,restore,rpo}" || rc=$?
+  [[ $rc == 3 ]] || break
+  echo "backup: attempt $attempt was disturbed by another Lattice process; starting again" >&2
+done
+[[ $rc != 3 ]] || rc=2
 exit "$rc"
