@@ -176,7 +176,8 @@ class Interfered(Exception):
 
 
 def lattice_processes():
-    """{pid: command line} of every `lattice dev|server|agent` process on this machine."""
+    """{pid: command line} of every `lattice dev` or `lattice agent` process on this machine (the
+    ones with an agent that drives the engine; `lattice server` alone does not touch it)."""
     out = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -186,7 +187,7 @@ def lattice_processes():
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if len(argv) > 1 and argv[0].endswith(b"lattice") and argv[1] in (b"dev", b"server", b"agent"):
+        if len(argv) > 1 and argv[0].endswith(b"lattice") and argv[1] in (b"dev", b"agent"):
             out[int(pid)] = b" ".join(argv[:4]).decode(errors="replace")
     return out
 
