@@ -273,6 +273,7 @@ class Bench:
         self.db_container = self.container_of(self.db["id"])
         self.files_container = self.container_of(self.files["id"])
         log(f"db {self.db['id']} ({self.db_container}), s3 {self.files['id']} ({self.files_container})")
+        self.results["containers"] = {self.db_container: "database", self.files_container: "S3"}
 
         log(f"pgbench -i -I dtGvp -s {self.a.scale} …")
         t = now()
@@ -795,7 +796,79 @@ def machine():
             "docker": docker("version", "--format", "{{.Server.Version}}", check=False).stdout.strip()}
 
 
+def report(r):
+    """Markdown tables of a results file (what docs/BENCHMARKS.md records)."""
+    out = []
+    d = r["database"]
+    roles = r.get("containers", {})
+
+    def role(name):
+        if name in roles:
+            return roles[name]
+        for prefix, what in (("lattice-wal-", "archiver"), ("lattice-job-", "job"),
+                             ("lattice-bench-", "bench job")):
+            if name.startswith(prefix):
+                return what
+        return name
+    out.append(f"Run {r['started']} – {r['finished']}, scale {d['scale']} "
+               f"({d['cluster_bytes'] / 1e6:.0f} MB cluster, {d['accounts']} accounts), "
+               f"load average {r['machine']['loadavg_at_start'][0]:.1f} → {r['machine']['loadavg_at_end'][0]:.1f}, "
+               f"other Lattice agents during the run: {len(r.get('other_lattice_processes_during_run', []))}, "
+               f"archiver starts: {len(r.get('archiver_starts') or [])}\n")
+    if "backup" in r:
+        b = r["backup"]
+        out.append("| backup, round | anchor s (wall) | Lattice s (wall) | compressed MB |")
+        out.append("| --- | --- | --- | --- |")
+        rounds = sorted({x["round"] for x in b["rows"]})
+        for n in rounds:
+            a = next(x for x in b["rows"] if x["round"] == n and x["side"] == "anchor")
+            l = next(x for x in b["rows"] if x["round"] == n and x["side"] == "lattice")
+            out.append(f"| {n} | {a['duration_s']:.1f} ({a['wall_s']:.1f}) | {l['duration_s']:.1f} "
+                       f"({l['wall_s']:.1f}) | {a['size_bytes'] / 1e6:.1f} / {l['size_bytes'] / 1e6:.1f} |")
+        out.append(f"| median | {b['anchor_median_s']:.1f} ({b['anchor_median_wall_s']:.1f}) | "
+                   f"{b['lattice_median_s']:.1f} ({b['lattice_median_wall_s']:.1f}) | |")
+        out.append(f"\nthroughput {b['anchor_mb_s']} vs {b['lattice_mb_s']} MB/s: ratio "
+                   f"{b['throughput_ratio']} (wall {b['throughput_ratio_wall']})\n")
+    if "tps" in r:
+        t = r["tps"]
+        out.append(f"tps ({t['pgbench']}): alone {t['alone_tps']:.0f}, during a backup "
+                   f"{t['during_backup_tps']:.0f} ({t['ratio']}×); the backup took "
+                   f"{t['backup_during_pgbench']['duration_s']:.1f} s, {t['backup_overlap_s']} s inside the run\n")
+    if "restore" in r:
+        x = r["restore"]
+        out.append("| restore, round | anchor s (untar) | Lattice s (running) |")
+        out.append("| --- | --- | --- |")
+        for n in sorted({y["round"] for y in x["rows"]}):
+            a = next(y for y in x["rows"] if y["round"] == n and y["side"] == "anchor")
+            l = next(y for y in x["rows"] if y["round"] == n and y["side"] == "lattice")
+            out.append(f"| {n} | {a['total_s']:.1f} ({a['untar_s']:.1f}) | {l['total_s']:.1f} ({l['running_s']:.1f}) |")
+        out.append(f"| median | {x['anchor_median_s']:.1f} | {x['lattice_median_s']:.1f} |")
+        out.append(f"\nrestore ratio {x['ratio']}\n")
+    if "profile" in r:
+        out.append("| step | s | CPU s by container |")
+        out.append("| --- | --- | --- |")
+        for row in r["profile"]["backup"] + r["profile"]["restore_parts"]:
+            cpu = ", ".join(f"{role(k.split(' ')[0])} {v}" for k, v in row["cpu"]["cpu_s"].items())
+            step = row["step"].replace("|", "\\|")
+            out.append(f"| {step} | {row['duration_s']:.1f} | {cpu} |")
+        out.append("")
+        for ts, what in r["profile"]["restore_tool_log"]:
+            out.append(f"    +{ts:6.2f} s  {what}")
+        out.append("")
+    if "rpo" in r:
+        x = r["rpo"]
+        lag = x.get("covered_until_lag_s", {})
+        out.append(f"RPO: {x['writes_acked']} inserts acknowledged, {x['lost_rows']} lost = "
+                   f"{x['lost_s']} s; archive lag median {lag.get('median')} s, max {lag.get('max')} s "
+                   f"({lag.get('samples')} samples); restore {x['restore_s']} s ({x['restore_result'].get('recovery')})")
+    return "\n".join(out)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        with open(sys.argv[2]) as f:
+            print(report(json.load(f)))
+        return
     p = argparse.ArgumentParser()
     p.add_argument("--binary", required=True)
     p.add_argument("--scale", type=int, default=130)
