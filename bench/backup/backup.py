@@ -205,11 +205,15 @@ class Bench:
         self.node_lost = False
         self.restored_ids = []
         self.foreign = {}
+        self.own_pids = set()
         self.interfered = threading.Event()
 
     # ---------------------------------------------------------------------------- set-up
     def mine(self):
-        return {self.srv.proc.pid} if self.srv is not None and self.srv.proc is not None else set()
+        """Every Lattice process this run started (a stopped one may linger while it exits)."""
+        if self.srv is not None and self.srv.proc is not None:
+            self.own_pids.add(self.srv.proc.pid)
+        return self.own_pids
 
     def wait_quiet(self):
         """Lattice agents that share a Docker engine remove each other's WAL archivers and job
