@@ -253,7 +253,13 @@ asio::awaitable<link::BackupResult> BackupJobs::Execute(const link::BackupRun& r
     co_await timer.async_wait(asio::use_awaitable);
     if (stopping_) co_return Failure(run, "interrupted", "The agent is stopping.");
     auto info = co_await OnPool([&] { return runtime_.Inspect(*created); });
-    if (!info.ok()) continue;  // the engine is busy: look again
+    if (!info.ok()) {
+      // Gone (removed by hand, or by the engine's restart): it will never end by itself.
+      if (info.error().code == ErrorCode::kNotFound)
+        co_return Failure(run, "interrupted",
+                          "The backup job's container was removed before it ended.");
+      continue;  // the engine is busy: look again
+    }
     if (info->running) {
       if (std::chrono::steady_clock::now() < deadline) continue;
       co_return Failure(run, "timeout", "The backup job ran longer than its time limit.");

@@ -1,8 +1,13 @@
 // The pure parts of BackupJobs: the tool's command line, its target configuration and reading
-// its result. The jobs themselves run against the real engine in tests/e2e/test_backups.py.
+// its result, and a job against the in-memory engine. The jobs themselves run against the real
+// engine in tests/e2e/test_backups.py.
 #include "agent/backup_jobs.h"
 
 #include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include "agent/fake_runtime.h"
 
 namespace lattice::agent {
 namespace {
@@ -15,6 +20,34 @@ link::BackupRun SampleRun(link::BackupOp op) {
   r.backup_id = "bk_1";
   r.target = {"https://s3.example:9000", "bucket", "", "team/", "AK", "S/K+1=", "", 0};
   return r;
+}
+
+TEST(BackupJobs, AJobWhoseContainerIsRemovedEndsInterruptedNotAtItsTimeout) {
+  boost::asio::io_context io;
+  testing::FakeRuntime rt;
+  std::vector<link::BackupResult> results;
+  BackupJobOptions o;
+  o.poll = std::chrono::milliseconds(5);
+  o.node_id = "node_1";
+  BackupJobs jobs(
+      io.get_executor(), rt,
+      [](const std::string&) {
+        return std::optional<DatabaseAccess>({"lattice-wl_1", "u", "p"});
+      },
+      [&](link::BackupResult r) { results.push_back(std::move(r)); }, o);
+  jobs.Run(SampleRun(link::BackupOp::kBackup));
+  // The job's container appears (running, labelled with the node); then someone removes it.
+  for (int i = 0; i < 2000 && !rt.Inspect("lattice-job-job_1").ok(); ++i)
+    io.run_for(std::chrono::milliseconds(1));
+  auto job = rt.Inspect("lattice-job-job_1");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->labels.at("lattice.node"), "node_1");
+  ASSERT_TRUE(rt.Remove(job->id).ok());
+  for (int i = 0; i < 2000 && results.empty(); ++i) io.run_for(std::chrono::milliseconds(1));
+  jobs.Stop();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_EQ(results[0].error_code, "interrupted");
 }
 
 TEST(BackupJobs, TheToolGetsArgvWithFilesNotSecrets) {
