@@ -66,8 +66,9 @@ class Docker:
     def has_image(self, ref):
         return self.call("GET", f"/images/{ref}/json")[0] == 200
 
-    def containers(self, label):
-        f = urllib.parse.quote(json.dumps({"label": [label]}))
+    def containers(self, *labels):
+        """Containers carrying every one of `labels` ("key" or "key=value")."""
+        f = urllib.parse.quote(json.dumps({"label": list(labels)}))
         status, body = self.call("GET", f"/containers/json?all=1&filters={f}")
         assert status == 200, body
         return body

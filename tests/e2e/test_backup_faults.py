@@ -77,7 +77,8 @@ class BackupFaultsTest(unittest.TestCase):
         # kill -9 the agent while its backup job runs.
         status, _, first = self.admin.call("POST", f"/api/v1/workloads/{db['id']}/backups")
         self.assertEqual(status, 202, first)
-        wait_until(lambda: self.docker.containers("lattice.job"), 30, "the backup job container")
+        jobs = ("lattice.job", f"lattice.node={db['node_id']}")  # this node's, not other tests'
+        wait_until(lambda: self.docker.containers(*jobs), 30, "the backup job container")
         self.agent.kill9()
         time.sleep(1)
         self.assertEqual(self.backup(db["id"], first["id"])["status"], "running")
@@ -85,7 +86,7 @@ class BackupFaultsTest(unittest.TestCase):
         failed = wait_until(lambda: (lambda b: b if b["status"] != "running" else None)(
             self.backup(db["id"], first["id"])), 60, "the interrupted backup to end")
         self.assertEqual((failed["status"], failed["error_code"]), ("failed", "interrupted"), failed)
-        wait_until(lambda: not self.docker.containers("lattice.job"), 30,
+        wait_until(lambda: not self.docker.containers(*jobs), 30,
                    "the dead agent's job container to be removed")
         status, _, second = self.admin.call("POST", f"/api/v1/workloads/{db['id']}/backups")
         self.assertEqual(status, 202, second)

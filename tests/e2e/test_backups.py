@@ -109,7 +109,9 @@ class BackupsTest(unittest.TestCase):
         self.assertEqual((v["tables"], v["rows"]), (2, 27), proof)
         self.assertIsNotNone(v["verified_at"])
         # The throw-away containers are gone, and none published a port.
-        wait_until(lambda: self.docker.containers("lattice.job") == [], 30,
+        # (Only this node's: other tests' agents may share the engine.)
+        wait_until(lambda: self.docker.containers("lattice.job",
+                                                  f"lattice.node={db['node_id']}") == [], 30,
                    "the job containers to be removed")
         timeline = [e["message"] for e in
                     self.alice.call("GET", f"/api/v1/workloads/{db['id']}/events")[2]["items"]]
@@ -290,7 +292,7 @@ class BackupsTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0, "the source's password must not open the restore")
         self.assertIn("password authentication failed", r.stderr)
         # The restore job's container is gone.
-        self.assertEqual(self.docker.containers("lattice.restore"), [])
+        self.assertEqual(self.docker.containers(f"lattice.restore={restored['id']}"), [])
 
         def timeline(wid):
             return [e["message"] for e in
@@ -339,8 +341,10 @@ class BackupsTest(unittest.TestCase):
                               "SELECT count(*) || ',' || max(id) || ',' || (SELECT count(*) FROM u) "
                               "FROM t"), "40,40,2", "exactly the rows at the moment, the table "
                                                      "dropped after it still there")
-        self.assertEqual(self.docker.containers("lattice.restore"), [])
-        running = [c for c in self.docker.containers("lattice.archiver") if c["State"] == "running"]
+        self.assertEqual(self.docker.containers(f"lattice.restore={restored['id']}"), [])
+        running = [c for c in self.docker.containers("lattice.archiver",
+                                                     f"lattice.node={db['node_id']}")
+                   if c["State"] == "running"]
         self.assertEqual([c["Labels"]["lattice.archiver"] for c in running], [db["id"]],
                          "one archiver, for the database with a policy")
         status, _, _ = self.alice.call("DELETE", f"/api/v1/workloads/{restored['id']}")
