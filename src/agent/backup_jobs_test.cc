@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/restore_job.h"
+
 namespace lattice::agent {
 namespace {
 
@@ -38,6 +40,68 @@ TEST(BackupJobs, TheToolGetsArgvWithFilesNotSecrets) {
                                 "--target-config", "/work/target.conf"}));
 }
 
+TEST(BackupJobs, AVolumeSnapshotReadsTheWorkloadsVolumesReadOnlyAndNamesNoDatabase) {
+  auto run = SampleRun(link::BackupOp::kBackup);
+  run.kind = BackupKind::kVolume;
+  EXPECT_EQ(ToolCommand(run, ""),
+            (std::vector<std::string>{"snapshot", "--id", "bk_1", "--bucket", "bucket", "--prefix",
+                                      "team/wl_1", "--target-config", "/work/target.conf",
+                                      "--source", "/source"}));
+  const WorkloadVolumes volumes{"lattice-t-usr_1", {"data", "cache"}};
+  const auto mounts = SnapshotMounts(run, volumes, "lattice-job-job_1");
+  ASSERT_EQ(mounts.size(), 3u);
+  EXPECT_EQ(mounts[0].volume, "lattice-job-job_1");
+  EXPECT_EQ(mounts[0].container_path, "/work");
+  EXPECT_FALSE(mounts[0].read_only);
+  EXPECT_EQ(mounts[1].volume, "lattice-wl_1-data");  // the workload container's volume
+  EXPECT_EQ(mounts[1].container_path, "/source/data");
+  EXPECT_TRUE(mounts[1].read_only);
+  EXPECT_EQ(mounts[2].volume, "lattice-wl_1-cache");
+  EXPECT_TRUE(mounts[2].read_only);
+
+  // Verification and deletion read the bucket only: no volume of the workload is mounted.
+  run.op = link::BackupOp::kVerify;
+  EXPECT_EQ(ToolCommand(run, "").front(), "snapshot-verify");
+  EXPECT_EQ(ToolCommand(run, "").size(), 9u);
+  EXPECT_EQ(SnapshotMounts(run, volumes, "j").size(), 1u);
+  run.op = link::BackupOp::kDelete;
+  EXPECT_EQ(ToolCommand(run, "").front(), "snapshot-delete");
+  EXPECT_EQ(SnapshotMounts(run, volumes, "j").size(), 1u);
+  // A probe is the same for both kinds.
+  run.op = link::BackupOp::kProbe;
+  EXPECT_EQ(ToolCommand(run, "").front(), "probe");
+}
+
+TEST(BackupJobs, ASnapshotRestoreFillsEveryVolumeOfTheNewWorkload) {
+  link::Assignment a;
+  a.workload_id = "wl_new";
+  a.spec.volumes = {{"data", "/data"}, {"conf", "/etc/app"}};
+  a.spec.secret_files = {{"postgres_password", "must-not-be-used"}};
+  templates::RestoreSource r;
+  r.target = {"", "b", "", "p/wl_src", "AK", "SK", "files", 9000};
+  r.backup_id = "bk_9";
+  r.kind = BackupKind::kVolume;
+  a.spec.restore = r;
+  EXPECT_EQ(RestoreCommand(a),
+            (std::vector<std::string>{"snapshot-restore", "--id", "bk_9", "--data", "/data",
+                                      "--bucket", "b", "--prefix", "p/wl_src", "--target-config",
+                                      "/work/target.conf", "--skip-if-restored"}));
+  const auto mounts = RestoreMounts(a);
+  ASSERT_EQ(mounts.size(), 3u);
+  EXPECT_EQ(mounts[0].volume, "lattice-wl_new-data");
+  EXPECT_EQ(mounts[0].container_path, "/data/data");
+  EXPECT_EQ(mounts[1].volume, "lattice-wl_new-conf");
+  EXPECT_EQ(mounts[1].container_path, "/data/conf");
+  EXPECT_FALSE(mounts[1].read_only);
+  EXPECT_EQ(mounts[2].volume, RestoreContainerName("wl_new"));
+  EXPECT_EQ(mounts[2].container_path, "/work");
+  // PostgreSQL keeps its one data volume at $PGDATA.
+  a.spec.restore->kind = BackupKind::kPostgres;
+  a.spec.volumes = {{"data", "/var/lib/postgresql/data"}};
+  EXPECT_EQ(RestoreMounts(a)[0].container_path, "/var/lib/postgresql/data");
+  EXPECT_EQ(RestoreCommand(a).front(), "restore");
+}
+
 TEST(BackupJobs, TheTargetConfigNamesTheEndpointOrTheTenantsWorkload) {
   std::string conf = TargetConfig(SampleRun(link::BackupOp::kBackup).target);
   EXPECT_NE(conf.find("[target]\ntype = s3\n"), std::string::npos);
@@ -58,6 +122,7 @@ TEST(BackupJobs, TheToolsLastJsonLineIsTheResult) {
                            "\"start_lsn\":\"0/2000028\",\"end_lsn\":\"0/2000100\"}\n",
                            0);
   EXPECT_TRUE(ok.ok);
+  EXPECT_EQ(ReadToolResult(run, R"({"ok":true,"files":17,"size_bytes":5})", 0).files, 17);
   EXPECT_EQ(ok.size_bytes, 4096);
   EXPECT_EQ(ok.start_lsn, "0/2000028");
   EXPECT_EQ(ok.job_id, "job_1");
