@@ -419,13 +419,13 @@ std::optional<Error> Backups::SnapshotRefusal(const store::Workload& w) {
   if (w.desired_state == DesiredState::kDeleted)
     return Error::Conflict("The workload is being deleted.");
   if (w.node_id.empty()) return Error::Conflict("The workload is not placed on a node yet.");
-  if (w.status == WorkloadStatus::kScheduled || w.status == WorkloadStatus::kCreating)
-    return Error::Conflict("The workload's volumes are not created yet (it is " +
-                           std::string(Name(w.status)) + "); try again once it has started.");
   auto volumes = VolumeCount(w);
   if (!volumes.ok()) return volumes.error();
   if (*volumes == 0)
     return Error::Conflict("The workload has no volume: there is nothing to snapshot.");
+  if (w.status == WorkloadStatus::kScheduled || w.status == WorkloadStatus::kCreating)
+    return Error::Conflict("The workload's volumes are not created yet (it is " +
+                           std::string(Name(w.status)) + "); try again once it has started.");
   if (!hub_.IsConnected(w.node_id))
     return Error::Unavailable("The workload's node is not connected; try again when it is.");
   return std::nullopt;
