@@ -8,6 +8,9 @@
 # shellcheck disable=SC2016  # jq filters name their $variables inside single quotes
 
 SNAP_MARKER=.lattice-restore-incomplete
+# What a damaged snapshot is: backup-damaged, but verify-failed for snapshot-verify (as for
+# `verify`: a failure of the backup itself; problems of the target keep their own codes).
+DAMAGED=backup-damaged
 
 # The volume directories directly under DIR (sorted, one per line); bad-argument if there are
 # none or a name is not a plain volume name.
@@ -35,7 +38,7 @@ snapshot_record() {
   S_RECORD=$TEXT
   IFS=$'\t' read -r S_SIZE S_SHA S_FILES < <(jq -r '[.size_bytes, .sha256, .files] | @tsv' <<<"$S_RECORD")
   if ! [[ $(jq -r .kind <<<"$S_RECORD") == volume && $S_SIZE =~ ^[0-9]+$ && $S_SHA =~ ^[0-9a-f]{64}$ ]]; then
-    fail backup-damaged "the record snapshots/$1.json is not a lattice-pgtool snapshot record"
+    fail "$DAMAGED" "the record snapshots/$1.json is not a lattice-pgtool snapshot record"
   fi
 }
 
@@ -109,9 +112,9 @@ stream_snapshot() {
   local id=$1
   shift
   t_size "snapshots/$id.tar.zst" || die_classified "looking for the archive of snapshot $id"
-  [[ -n $SIZE ]] || fail backup-damaged "snapshot $id has a record but its archive snapshots/$id.tar.zst is missing"
+  [[ -n $SIZE ]] || fail "$DAMAGED" "snapshot $id has a record but its archive snapshots/$id.tar.zst is missing"
   [[ $SIZE == "$S_SIZE" ]] ||
-    fail backup-damaged "snapshots/$id.tar.zst is $SIZE bytes but the snapshot record says $S_SIZE"
+    fail "$DAMAGED" "snapshots/$id.tar.zst is $SIZE bytes but the snapshot record says $S_SIZE"
   mkfifo "$TMP/rhash.fifo"
   sha256sum <"$TMP/rhash.fifo" >"$TMP/rsha256" &
   local hash_pid=$!
@@ -136,9 +139,9 @@ stream_snapshot() {
   local sha
   sha=$(cut -d' ' -f1 "$TMP/rsha256")
   [[ $sha == "$S_SHA" ]] ||
-    fail backup-damaged "snapshots/$id.tar.zst was changed or damaged: its sha256 is $sha, the snapshot recorded $S_SHA"
+    fail "$DAMAGED" "snapshots/$id.tar.zst was changed or damaged: its sha256 is $sha, the snapshot recorded $S_SHA"
   if ((st[2] != 0 || st[3] != 0)); then
-    fail backup-damaged "snapshots/$id.tar.zst cannot be unpacked: $(tool_message "$TMP/zstd.err") $(tool_message "$TMP/tar.err")"
+    fail "$DAMAGED" "snapshots/$id.tar.zst cannot be unpacked: $(tool_message "$TMP/zstd.err") $(tool_message "$TMP/tar.err")"
   fi
 }
 
@@ -190,6 +193,7 @@ cmd_snapshot_restore() {
 # read it to the end with as many files as recorded. Needs no disk beyond a listing.
 cmd_snapshot_verify() {
   [[ -n $ID ]] || usage_error "snapshot-verify needs --id"
+  DAMAGED=verify-failed
   setup_target
   snapshot_record "$ID"
   stream_snapshot "$ID" -t
