@@ -323,6 +323,9 @@ asio::awaitable<link::BackupResult> BackupJobs::Execute(const link::BackupRun& r
     co_await timer.async_wait(asio::use_awaitable);
     if (stopping_) co_return Failure(run, "interrupted", "The agent is stopping.");
     auto info = co_await OnPool([&] { return runtime_.Inspect(*created); });
+    if (!info.ok() && info.error().code == ErrorCode::kNotFound)  // removed under the job
+      co_return Failure(run, "interrupted",
+                        "The backup job's container was removed before it ended.");
     if (!info.ok()) continue;  // the engine is busy: look again
     if (info->running) {
       if (std::chrono::steady_clock::now() < deadline) continue;
