@@ -1,9 +1,18 @@
 // The pure parts of BackupJobs: the tool's command line, its target configuration and reading
-// its result. The jobs themselves run against the real engine in tests/e2e/test_backups.py.
+// its result; and volume snapshot jobs run on a fake engine (what the container is made of, its
+// result, a container removed under it). The jobs themselves run against the real engine in
+// tests/e2e/test_backups.py and tests/e2e/test_snapshots.py.
 #include "agent/backup_jobs.h"
 
 #include <gtest/gtest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "agent/fake_runtime.h"
 #include "agent/restore_job.h"
 
 namespace lattice::agent {
@@ -147,6 +156,105 @@ TEST(BackupJobs, TheToolsLastJsonLineIsTheResult) {
   EXPECT_EQ(verified.tables, 3);
   EXPECT_EQ(verified.rows, 1366);
   EXPECT_EQ(verified.op, link::BackupOp::kVerify);
+}
+
+// Volume snapshot jobs on the fake engine: one io_context thread drives the jobs' timers.
+class SnapshotJobsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    BackupJobOptions options;
+    options.poll = std::chrono::milliseconds(5);
+    jobs_ = std::make_unique<BackupJobs>(
+        io_.get_executor(), rt_, [](const std::string&) { return std::nullopt; },
+        [this](link::BackupResult r) {
+          std::lock_guard lock(mu_);
+          results_.push_back(std::move(r));
+          cv_.notify_all();
+        },
+        options, ContainerLookup{},
+        [this](const std::string& id) -> std::optional<WorkloadVolumes> {
+          if (id != "wl_1") return std::nullopt;
+          return WorkloadVolumes{"lattice-t-usr_1", {"data"}};
+        });
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    jobs_->Stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  std::optional<link::BackupResult> NextResult() {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, std::chrono::seconds(5), [&] { return !results_.empty(); }))
+      return std::nullopt;
+    link::BackupResult r = results_.front();
+    results_.erase(results_.begin());
+    return r;
+  }
+  bool Eventually(const std::function<bool()>& f) {
+    for (int i = 0; i < 500; ++i) {
+      if (f()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+  static link::BackupRun Snapshot(const std::string& workload = "wl_1") {
+    link::BackupRun r = SampleRun(link::BackupOp::kBackup);
+    r.kind = BackupKind::kVolume;
+    r.workload_id = workload;
+    return r;
+  }
+
+  testing::FakeRuntime rt_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  std::unique_ptr<BackupJobs> jobs_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<link::BackupResult> results_;
+};
+
+TEST_F(SnapshotJobsTest, ASnapshotJobReadsTheVolumesOnTheTenantNetworkAndReportsTheTool) {
+  jobs_->Run(Snapshot());
+  const std::string name = "lattice-job-job_1";
+  ASSERT_TRUE(Eventually([&] { return rt_.Inspect(name).ok(); }));
+  const runtime::ContainerSpec spec = rt_.SpecOf(name);
+  EXPECT_EQ(spec.network, "lattice-t-usr_1") << "not a database's namespace: it may be stopped";
+  EXPECT_EQ(spec.command.front(), "snapshot");
+  ASSERT_EQ(spec.volumes.size(), 2u);
+  EXPECT_EQ(spec.volumes[1].volume, "lattice-wl_1-data");
+  EXPECT_TRUE(spec.volumes[1].read_only);
+  EXPECT_EQ(spec.confinement.cap_add, (std::vector<std::string>{"DAC_READ_SEARCH"}));
+  EXPECT_TRUE(spec.ports.empty());
+  rt_.Exit(name, 0, "snapshot: 3 files\n{\"ok\":true,\"files\":3,\"size_bytes\":99}\n");
+  auto r = NextResult();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->ok) << r->message;
+  EXPECT_EQ(r->files, 3);
+  EXPECT_EQ(r->size_bytes, 99);
+  EXPECT_TRUE(Eventually([&] { return !rt_.Inspect(name).ok(); })) << "removed after its result";
+}
+
+TEST_F(SnapshotJobsTest, AJobWhoseContainerVanishesEndsInterruptedAtOnce) {
+  jobs_->Run(Snapshot());
+  const std::string name = "lattice-job-job_1";
+  ASSERT_TRUE(Eventually([&] { return rt_.Inspect(name).ok(); }));
+  ASSERT_TRUE(rt_.Remove(name).ok());  // another agent's leftover sweep on a shared engine
+  auto r = NextResult();
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->error_code, "interrupted");
+}
+
+TEST_F(SnapshotJobsTest, AWorkloadNoLongerHereFailsWithoutAContainer) {
+  jobs_->Run(Snapshot("wl_gone"));
+  auto r = NextResult();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->error_code, "workload-missing");
+  EXPECT_EQ(rt_.creates(), 0);
 }
 
 }  // namespace
