@@ -288,11 +288,23 @@ Status Agent::OnWelcome(const link::Welcome& w) {
       if (!a || a->desired_state == DesiredState::kDeleted) return std::nullopt;
       return ContainerName(workload_id);
     };
+    VolumeLookup volumes =
+        [this](const std::string& workload_id) -> std::optional<WorkloadVolumes> {
+      auto a = reconciler_->AssignmentOf(workload_id);
+      if (!a || a->desired_state == DesiredState::kDeleted) return std::nullopt;
+      WorkloadVolumes v;
+      // The network the workload's container was created on (WorkloadSupervisor::NetworkFor):
+      // it exists while that container does, running or stopped.
+      if (options_.tuning.reconciler.tenant_networks && IsValidWorkloadId(a->tenant))
+        v.network = TenantNetworkName(a->tenant);
+      for (const auto& vol : a->spec.volumes) v.volumes.push_back(vol.name);
+      return v;
+    };
     BackupJobOptions bo = options_.tuning.backups;
     bo.node_id = identity_->node_id;
     backup_jobs_ = std::make_unique<BackupJobs>(
         ioc_.get_executor(), *runtime_, database,
-        [this](link::BackupResult r) { PostSend(0, std::move(r)); }, bo, container);
+        [this](link::BackupResult r) { PostSend(0, std::move(r)); }, bo, container, volumes);
     backup_jobs_->RemoveLeftovers();
     WalArchiverOptions wo = options_.tuning.archivers;
     wo.image = options_.tuning.backups.image;

@@ -19,7 +19,8 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 constexpr const char* kJobLabel = "lattice.job";
-constexpr const char* kWorkDir = "/work";  // the job's volume: secrets, and verify's scratch
+constexpr const char* kWorkDir = "/work";      // the job's volume: secrets, and verify's scratch
+constexpr const char* kSourceDir = "/source";  // a snapshot job: the workload's volumes, read-only
 
 std::string JobName(const std::string& job_id) {
   return "lattice-job-" + job_id;
@@ -59,6 +60,25 @@ std::string StrOf(const json::object& o, std::string_view k) {
 }  // namespace
 
 std::vector<std::string> ToolCommand(const link::BackupRun& run, const std::string& user) {
+  if (run.kind == BackupKind::kVolume && run.op != link::BackupOp::kProbe) {
+    const char* sub = run.op == link::BackupOp::kBackup   ? "snapshot"
+                      : run.op == link::BackupOp::kVerify ? "snapshot-verify"
+                                                          : "snapshot-delete";
+    std::vector<std::string> cmd = {sub,
+                                    "--id",
+                                    run.backup_id,
+                                    "--bucket",
+                                    run.target.bucket,
+                                    "--prefix",
+                                    WorkloadPrefix(run),
+                                    "--target-config",
+                                    std::string(kWorkDir) + "/target.conf"};
+    if (run.op == link::BackupOp::kBackup) {
+      cmd.push_back("--source");
+      cmd.push_back(kSourceDir);
+    }
+    return cmd;
+  }
   if (run.op == link::BackupOp::kProbe)  // the target's own prefix; no database
     return {"probe",
             "--bucket",
@@ -85,6 +105,16 @@ std::vector<std::string> ToolCommand(const link::BackupRun& run, const std::stri
     cmd.push_back(kWorkDir);
   }
   return cmd;
+}
+
+std::vector<runtime::VolumeMount> SnapshotMounts(const link::BackupRun& run,
+                                                 const WorkloadVolumes& volumes,
+                                                 const std::string& job_volume) {
+  std::vector<runtime::VolumeMount> mounts = {{job_volume, kWorkDir}};
+  if (run.op != link::BackupOp::kBackup) return mounts;  // verify and delete read the bucket only
+  for (const std::string& v : volumes.volumes)
+    mounts.push_back({VolumeName(run.workload_id, v), std::string(kSourceDir) + "/" + v, true});
+  return mounts;
 }
 
 std::string TargetConfig(const link::BackupTargetSpec& t) {
@@ -135,15 +165,18 @@ link::BackupResult ReadToolResult(const link::BackupRun& run, const std::string&
   r.end_lsn = StrOf(*result, "end_lsn");
   r.tables = IntOf(*result, "tables");
   r.rows = IntOf(*result, "rows");
+  r.files = IntOf(*result, "files");
   return r;
 }
 
 BackupJobs::BackupJobs(asio::any_io_executor io, runtime::Runtime& runtime, DatabaseLookup lookup,
-                       BackupResultSink sink, BackupJobOptions options, ContainerLookup containers)
+                       BackupResultSink sink, BackupJobOptions options, ContainerLookup containers,
+                       VolumeLookup volumes)
     : io_(std::move(io)),
       runtime_(runtime),
       lookup_(std::move(lookup)),
       containers_(std::move(containers)),
+      volumes_(std::move(volumes)),
       sink_(std::move(sink)),
       options_(std::move(options)) {}
 
@@ -187,23 +220,41 @@ asio::awaitable<decltype(std::declval<F>()())> BackupJobs::OnPool(F fn) {
 }
 
 asio::awaitable<void> BackupJobs::Job(link::BackupRun run) {
-  std::optional<DatabaseAccess> db;
-  if (run.op != link::BackupOp::kProbe) {
-    db = lookup_(run.workload_id);
-  } else if (auto container = containers_ ? containers_(run.workload_id) : std::nullopt) {
-    db = DatabaseAccess{*container, "", ""};  // only the namespace; the probe reads no database
-  }
+  const std::string name = JobName(run.job_id);
+  std::optional<runtime::ContainerSpec> spec;
+  std::vector<runtime::FileEntry> files;
   link::BackupResult result;
-  if (!db && run.op == link::BackupOp::kProbe) {
-    result = Failure(run, "internal", "The workload to probe from is not on this node any more.");
-  } else if (!db) {
-    result =
-        Failure(run, "database-unreachable", "The database is not assigned to this node any more.");
+  if (run.kind == BackupKind::kVolume && run.op != link::BackupOp::kProbe) {
+    auto volumes = volumes_ ? volumes_(run.workload_id) : std::nullopt;
+    if (!volumes)
+      result =
+          Failure(run, "workload-missing", "The workload is not assigned to this node any more.");
+    else if (volumes->volumes.empty() && run.op == link::BackupOp::kBackup)
+      result = Failure(run, "nothing-to-snapshot", "The workload has no volume to snapshot.");
+    else
+      spec = VolumeJob(run, *volumes, name);
   } else {
-    const std::string name = JobName(run.job_id);
-    spdlog::info("event=backup_job_start job={} op={} workload={} backup={}", run.job_id,
-                 link::Name(run.op), run.workload_id, run.backup_id);
-    result = co_await Execute(run, *db, name);
+    std::optional<DatabaseAccess> db;
+    if (run.op != link::BackupOp::kProbe) {
+      db = lookup_(run.workload_id);
+    } else if (auto container = containers_ ? containers_(run.workload_id) : std::nullopt) {
+      db = DatabaseAccess{*container, "", ""};  // only the namespace; the probe reads no database
+    }
+    if (!db && run.op == link::BackupOp::kProbe) {
+      result = Failure(run, "internal", "The workload to probe from is not on this node any more.");
+    } else if (!db) {
+      result = Failure(run, "database-unreachable",
+                       "The database is not assigned to this node any more.");
+    } else {
+      spec = DatabaseJob(run, *db, name);
+      files.push_back({"pgpass", "127.0.0.1:5432:*:" + db->user + ":" + db->password + "\n", 0400});
+    }
+  }
+  if (spec) {
+    files.push_back({"target.conf", TargetConfig(run.target), 0400});
+    spdlog::info("event=backup_job_start job={} op={} kind={} workload={} backup={}", run.job_id,
+                 link::Name(run.op), Name(run.kind), run.workload_id, run.backup_id);
+    result = co_await Execute(run, std::move(*spec), std::move(files));
     co_await OnPool([this, &name] {
       (void)runtime_.Remove(name);
       return runtime_.RemoveVolume(name);
@@ -214,9 +265,8 @@ asio::awaitable<void> BackupJobs::Job(link::BackupRun run) {
   if (!stopping_) sink_(std::move(result));
 }
 
-asio::awaitable<link::BackupResult> BackupJobs::Execute(const link::BackupRun& run,
-                                                        const DatabaseAccess& db,
-                                                        const std::string& name) {
+runtime::ContainerSpec BackupJobs::DatabaseJob(const link::BackupRun& run, const DatabaseAccess& db,
+                                               const std::string& name) const {
   runtime::ContainerSpec spec;
   spec.name = name;
   spec.image = options_.image;
@@ -230,14 +280,34 @@ asio::awaitable<link::BackupResult> BackupJobs::Execute(const link::BackupRun& r
   // another user's process without it). Every other capability stays dropped.
   spec.confinement.cap_add = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"};
   spec.confinement.pids_limit = 256;
+  return spec;
+}
 
-  const std::string pgpass = "127.0.0.1:5432:*:" + db.user + ":" + db.password + "\n";
+runtime::ContainerSpec BackupJobs::VolumeJob(const link::BackupRun& run,
+                                             const WorkloadVolumes& volumes,
+                                             const std::string& name) const {
+  runtime::ContainerSpec spec;
+  spec.name = name;
+  spec.image = options_.image;
+  spec.command = ToolCommand(run, "");
+  spec.network = volumes.network;  // where the tenant's own S3 workload answers by name
+  spec.volumes = SnapshotMounts(run, volumes, name);
+  spec.labels = {{kJobLabel, run.job_id}};
+  if (!options_.node_id.empty()) spec.labels[kLabelNode] = options_.node_id;
+  // tar reads every file whoever owns it (DAC_READ_SEARCH); the volumes are read-only.
+  spec.confinement.cap_add = {"DAC_READ_SEARCH"};
+  spec.confinement.pids_limit = 256;
+  return spec;
+}
+
+asio::awaitable<link::BackupResult> BackupJobs::Execute(const link::BackupRun& run,
+                                                        runtime::ContainerSpec spec,
+                                                        std::vector<runtime::FileEntry> files) {
   auto created = co_await OnPool([&]() -> Result<std::string> {
     if (Status s = runtime_.EnsureImage(options_.image); !s.ok()) return std::move(s).error();
     auto id = runtime_.Create(spec);
     if (!id.ok()) return id;
-    Status copied = runtime_.CopyFiles(
-        *id, kWorkDir, {{"target.conf", TargetConfig(run.target), 0400}, {"pgpass", pgpass, 0400}});
+    Status copied = runtime_.CopyFiles(*id, kWorkDir, files);
     if (!copied.ok()) return std::move(copied).error();
     if (Status s = runtime_.Start(*id); !s.ok()) return std::move(s).error();
     return id;

@@ -1,9 +1,11 @@
 // BackupJobs: runs the server's backup jobs (link::BackupRun: back up, verify, delete, and
 // probe a target) on this
-// node, each in a throw-away container of the tool image (lattice/pgtools, docs/backups.md)
-// that shares the database container's network namespace, so it reaches PostgreSQL on
-// 127.0.0.1 and the tenant's own S3 workload by name; it publishes no port. The target's keys
-// and the database password are written as files into the job's own volume (never an
+// node, each in a throw-away container of the tool image (lattice/pgtools, docs/backups.md).
+// A PostgreSQL job shares the database container's network namespace, so it reaches PostgreSQL
+// on 127.0.0.1 and the tenant's own S3 workload by name. A volume snapshot job (kind kVolume:
+// S3 and custom workloads) mounts the workload's volumes read-only and joins the tenant's
+// network instead, so it works whether the workload runs or is stopped. It publishes no port. The
+// target's keys and the database password are written as files into the job's own volume (never an
 // environment variable or an argument); the container and the volume are removed when the job
 // ends, whatever happened. Exactly one link::BackupResult per job goes to the sink.
 //
@@ -47,16 +49,30 @@ struct DatabaseAccess {
   std::string password;
 };
 
+// The volumes of a workload assigned to this node, for a snapshot job.
+struct WorkloadVolumes {
+  std::string network;               // the tenant's network ("" for the engine's default)
+  std::vector<std::string> volumes;  // the spec's volume names ("data", …), in the spec's order
+};
+
 // The database of a workload assigned to this node; nullopt if it has none here.
 using DatabaseLookup = std::function<std::optional<DatabaseAccess>(const std::string& workload_id)>;
 // The container of any workload assigned to this node (a probe joins its network namespace,
 // where the owner's backups will reach the target from); nullopt if it has none here.
 using ContainerLookup = std::function<std::optional<std::string>(const std::string& workload_id)>;
+// The volumes of any workload assigned to this node; nullopt if it is not here (or deleted).
+using VolumeLookup = std::function<std::optional<WorkloadVolumes>(const std::string& workload_id)>;
 using BackupResultSink = std::function<void(link::BackupResult)>;
 
 // The tool's command line for `run` (argv; the files it names are in /work), and the rclone
 // configuration of its target. Pure; exposed for tests.
+// A volume snapshot job (run.kind kVolume) names no user.
 std::vector<std::string> ToolCommand(const link::BackupRun& run, const std::string& user);
+// What a volume job mounts: its own volume at /work and, to take a snapshot, each of the
+// workload's volumes read-only at /source/<name>. Pure; exposed for tests.
+std::vector<runtime::VolumeMount> SnapshotMounts(const link::BackupRun& run,
+                                                 const WorkloadVolumes& volumes,
+                                                 const std::string& job_volume);
 std::string TargetConfig(const link::BackupTargetSpec& target);
 // The tool's last JSON result line in `output` (its stdout and stderr interleaved) read into a
 // result for `run`; a missing or malformed line is a failure that says so.
@@ -66,7 +82,8 @@ link::BackupResult ReadToolResult(const link::BackupRun& run, const std::string&
 class BackupJobs {
  public:
   BackupJobs(boost::asio::any_io_executor io, runtime::Runtime& runtime, DatabaseLookup lookup,
-             BackupResultSink sink, BackupJobOptions options = {}, ContainerLookup containers = {});
+             BackupResultSink sink, BackupJobOptions options = {}, ContainerLookup containers = {},
+             VolumeLookup volumes = {});
   ~BackupJobs();
   BackupJobs(const BackupJobs&) = delete;
   BackupJobs& operator=(const BackupJobs&) = delete;
@@ -81,9 +98,15 @@ class BackupJobs {
 
  private:
   boost::asio::awaitable<void> Job(link::BackupRun run);
+  // The container of a PostgreSQL job, or of a volume job.
+  runtime::ContainerSpec DatabaseJob(const link::BackupRun& run, const DatabaseAccess& db,
+                                     const std::string& name) const;
+  runtime::ContainerSpec VolumeJob(const link::BackupRun& run, const WorkloadVolumes& volumes,
+                                   const std::string& name) const;
+  // Creates `spec`, copies `files` into its /work, starts it and waits for its result.
   boost::asio::awaitable<link::BackupResult> Execute(const link::BackupRun& run,
-                                                     const DatabaseAccess& db,
-                                                     const std::string& name);
+                                                     runtime::ContainerSpec spec,
+                                                     std::vector<runtime::FileEntry> files);
   template <typename F>
   boost::asio::awaitable<decltype(std::declval<F>()())> OnPool(F fn);
 
@@ -91,6 +114,7 @@ class BackupJobs {
   runtime::Runtime& runtime_;
   const DatabaseLookup lookup_;
   const ContainerLookup containers_;
+  const VolumeLookup volumes_;
   const BackupResultSink sink_;
   const BackupJobOptions options_;
   boost::asio::thread_pool pool_{2};

@@ -8,7 +8,12 @@
 namespace lattice::agent {
 namespace {
 
-constexpr const char* kWorkDir = "/work";  // the job's volume: the target's keys, the password
+constexpr const char* kWorkDir = "/work";   // the job's volume: the target's keys, the password
+constexpr const char* kDataRoot = "/data";  // a snapshot restore: each volume at /data/<name>
+
+bool IsSnapshot(const link::Assignment& a) {
+  return a.spec.restore->kind == BackupKind::kVolume;
+}
 
 // The database's data directory: where the template mounts its one volume.
 std::string DataPath(const link::Assignment& a) {
@@ -39,6 +44,19 @@ std::string RestoreContainerName(const std::string& workload_id) {
 
 std::vector<std::string> RestoreCommand(const link::Assignment& a) {
   const templates::RestoreSource& r = *a.spec.restore;
+  if (IsSnapshot(a))  // into the new workload's volumes; a second run finds them restored
+    return {"snapshot-restore",
+            "--id",
+            r.backup_id,
+            "--data",
+            kDataRoot,
+            "--bucket",
+            r.target.bucket,
+            "--prefix",
+            r.target.prefix,
+            "--target-config",
+            std::string(kWorkDir) + "/target.conf",
+            "--skip-if-restored"};
   std::vector<std::string> cmd = {"restore",
                                   "--id",
                                   r.backup_id,
@@ -59,6 +77,16 @@ std::vector<std::string> RestoreCommand(const link::Assignment& a) {
   return cmd;
 }
 
+std::vector<runtime::VolumeMount> RestoreMounts(const link::Assignment& a) {
+  const std::string job = RestoreContainerName(a.workload_id);
+  if (!IsSnapshot(a)) return {{DataVolume(a), DataPath(a)}, {job, kWorkDir}};
+  std::vector<runtime::VolumeMount> mounts;
+  for (const auto& v : a.spec.volumes)
+    mounts.push_back({VolumeName(a.workload_id, v.name), std::string(kDataRoot) + "/" + v.name});
+  mounts.push_back({job, kWorkDir});
+  return mounts;
+}
+
 RestoreOutcome StepRestore(runtime::Runtime& runtime, const link::Assignment& a,
                            const std::string& network, const std::string& tool_image) {
   const std::string name = RestoreContainerName(a.workload_id);
@@ -71,11 +99,15 @@ RestoreOutcome StepRestore(runtime::Runtime& runtime, const link::Assignment& a,
     spec.image = tool_image;
     spec.command = RestoreCommand(a);
     spec.network = network;
-    spec.volumes = {{DataVolume(a), DataPath(a)}, {name, kWorkDir}};
+    spec.volumes = RestoreMounts(a);
     spec.labels = {{kLabelRestore, a.workload_id}};
     // As the backup jobs: restore as root, hand the files to the data's owner, run and stop
-    // PostgreSQL as that owner. Nothing else.
-    spec.confinement.cap_add = {"CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "SETGID", "SETUID"};
+    // PostgreSQL as that owner. Nothing else. A snapshot: tar restores owners, modes and
+    // set-id bits as they were.
+    spec.confinement.cap_add =
+        IsSnapshot(a) ? std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID"}
+                      : std::vector<std::string>{"CHOWN", "DAC_OVERRIDE", "FOWNER",
+                                                 "KILL",  "SETGID",       "SETUID"};
     spec.confinement.pids_limit = 256;
     if (Status s = runtime.EnsureImage(tool_image); !s.ok())
       return Failed("the backup tool image " + tool_image +
@@ -85,9 +117,10 @@ RestoreOutcome StepRestore(runtime::Runtime& runtime, const link::Assignment& a,
       if (id.error().code == ErrorCode::kConflict) return {};  // created meanwhile: look again
       return Failed("could not create the restore job: " + id.error().message);
     }
-    Status copied = runtime.CopyFiles(*id, kWorkDir,
-                                      {{"target.conf", TargetConfig(a.spec.restore->target), 0400},
-                                       {"password", NewPassword(a), 0400}});
+    std::vector<runtime::FileEntry> files = {
+        {"target.conf", TargetConfig(a.spec.restore->target), 0400}};
+    if (!IsSnapshot(a)) files.push_back({"password", NewPassword(a), 0400});
+    Status copied = runtime.CopyFiles(*id, kWorkDir, files);
     if (copied.ok()) copied = runtime.Start(*id);
     if (!copied.ok()) {
       (void)runtime.Remove(*id);

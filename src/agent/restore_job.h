@@ -1,5 +1,7 @@
 // RestoreJob: fills a new PostgreSQL workload's empty data volume from a backup
-// (templates::RestoreSource, docs/backups.md "Restore") before its container first starts.
+// (templates::RestoreSource, docs/backups.md "Restore") before its container first starts —
+// or, for a volume snapshot (S3 and custom workloads), all of its empty volumes from the
+// snapshot (`lattice-pgtool snapshot-restore`; no password, no recovery).
 // One throw-away container of the tool image (lattice/pgtools) runs `lattice-pgtool restore`
 // with the workload's data volume mounted where the database will find it: it downloads and
 // checks the backup, recovers it (to the point in time, if asked) and gives the backup's role
@@ -38,6 +40,10 @@ struct RestoreOutcome {
 std::string RestoreContainerName(const std::string& workload_id);
 // The tool's command line for `a`'s restore (argv; the files it names are in /work). Pure.
 std::vector<std::string> RestoreCommand(const link::Assignment& a);
+// What the restore container mounts: a PostgreSQL restore the data volume at $PGDATA; a volume
+// snapshot (restore kind kVolume) each of the workload's volumes at /data/<name>; both their
+// own volume at /work. Pure.
+std::vector<runtime::VolumeMount> RestoreMounts(const link::Assignment& a);
 
 // One look at `a`'s restore (a.spec.restore must be set); `network` is the one the workload's
 // container will join (its tenant's: where an own S3 workload answers by name).

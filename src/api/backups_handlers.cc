@@ -71,6 +71,7 @@ json::object BackupJson(const store::Backup& b) {
                             {"message", b.verify_message}};
   return {{"id", b.id},
           {"workload_id", b.workload_id},
+          {"kind", Name(b.kind)},
           {"target_id", b.target_id},
           {"trigger", b.trigger},
           {"status", Name(b.status)},

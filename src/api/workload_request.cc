@@ -34,9 +34,9 @@ std::optional<std::int64_t> OptionalSeconds(const json::object& o, std::string_v
 }  // namespace
 
 Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body) {
-  static const std::set<std::string_view> kKnown = {"name",      "template",       "image",
-                                                    "env",       "command",        "ports",
-                                                    "resources", "idle_timeout_s", "security"};
+  static const std::set<std::string_view> kKnown = {
+      "name",  "template",  "image",          "env",      "command",
+      "ports", "resources", "idle_timeout_s", "security", "volumes"};
   FieldReader r(body);
   templates::WorkloadRequest req;
   for (const auto& [k, v] : body)
@@ -105,6 +105,30 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
         pr.idle_timeout_s =
             OptionalSeconds(p.as_object(), "idle_timeout_s", f + ".idle_timeout_s", r);
         req.ports.push_back(pr);
+      }
+    }
+  }
+  if (const json::value* vols = body.if_contains("volumes"); vols && !vols->is_null()) {
+    if (!vols->is_array()) {
+      r.AddError("volumes", "must be an array of {name, path}");
+    } else {
+      for (std::size_t i = 0; i < vols->as_array().size() && i < 64; ++i) {
+        const std::string f = "volumes[" + std::to_string(i) + "]";
+        const auto& v = vols->as_array()[i];
+        if (!v.is_object()) {
+          r.AddError(f, "must be an object {name, path}");
+          continue;
+        }
+        r.RefuseUnknown(v.as_object(), f + ".", {"name", "path"});
+        templates::VolumeRequest vr;
+        for (auto [key, out] : {std::pair{"name", &vr.name}, std::pair{"path", &vr.path}}) {
+          const json::value* x = v.as_object().if_contains(key);
+          if (!x || !x->is_string())
+            r.AddError(f + "." + key, x ? "must be a string" : "is required");
+          else
+            *out = std::string(x->as_string());
+        }
+        req.volumes.push_back(std::move(vr));
       }
     }
   }

@@ -122,6 +122,11 @@ void AddDeployVerbs(CLI::App& app, Registry& reg) {
                        "Container port to publish, tcp unless /udp (repeatable)")
             ->type_name("PORT[/udp]")
             ->allow_extra_args(false);
+        cmd.add_option("-v,--volume", f.args.volumes,
+                       "A named volume mounted at PATH: its data outlives the container and "
+                       "is what a volume snapshot saves (repeatable)")
+            ->type_name("NAME:/PATH")
+            ->allow_extra_args(false);
         cmd.add_option("--user", f.user,
                        "Run as this numeric user id (and group), from the server's allow-list")
             ->type_name("UID[:GID]");

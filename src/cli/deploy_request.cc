@@ -52,6 +52,15 @@ Result<json::object> BuildDeployRequest(const DeployArgs& args) {
   }
   if (!ports.empty()) body["ports"] = std::move(ports);
 
+  json::array volumes;
+  for (const auto& v : args.volumes) {
+    const auto colon = v.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 >= v.size() || v[colon + 1] != '/')
+      return Error::Invalid("--volume '" + v + "': expected NAME:/PATH, e.g. --volume data:/data");
+    volumes.push_back(json::object{{"name", v.substr(0, colon)}, {"path", v.substr(colon + 1)}});
+  }
+  if (!volumes.empty()) body["volumes"] = std::move(volumes);
+
   if (!args.command.empty()) {
     json::array cmd;
     for (const auto& a : args.command) cmd.push_back(json::string(a));

@@ -26,6 +26,7 @@ struct DeployArgs {
   std::optional<std::int64_t> idle_timeout_s;  // every port's (the server checks the range)
   std::optional<std::string> user;             // "uid[:gid]" (custom; the server's allow-list)
   std::vector<std::string> capabilities;       // added back (custom; the server's allow-list)
+  std::vector<std::string> volumes;            // "NAME:/PATH" (custom; named volumes)
 };
 
 // kInvalidArgument (a usage error) naming the flag: "--env 'FOO': expected KEY=VALUE".

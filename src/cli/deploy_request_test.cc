@@ -94,6 +94,24 @@ TEST(cli_deploy_request, BadEnvIsAUsageErrorNamingTheFlag) {
   EXPECT_NE(twice.error().message.find("more than once"), std::string::npos);
 }
 
+TEST(cli_deploy_request, VolumesAreNamePathPairs) {
+  DeployArgs a;
+  a.template_name = "custom";
+  a.name = "app";
+  a.image = "busybox";
+  a.volumes = {"data:/srv/data", "cache:/var/cache"};
+  auto body = BuildDeployRequest(a);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(boost::json::serialize(body->at("volumes")),
+            R"([{"name":"data","path":"/srv/data"},{"name":"cache","path":"/var/cache"}])");
+  for (const char* bad : {"data", ":/x", "data:", "data:relative"}) {
+    a.volumes = {bad};
+    auto refused = BuildDeployRequest(a);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("--volume"), std::string::npos);
+  }
+}
+
 TEST(cli_deploy_request, BadPortIsAUsageErrorNamingTheFlag) {
   for (const char* bad : {"0", "65536", "http", "80x", "", "-1", "80/sctp", "80/"}) {
     DeployArgs a = Args("custom", "w");

@@ -151,6 +151,12 @@ TEST(States, EveryStateRoundTripsThroughItsNameAndUnknownNamesAreRefused) {
   EXPECT_EQ(Name(VerifyStatus::kVerified), "verified");
   EXPECT_FALSE(ParseBackupStatus("ok"));
   EXPECT_FALSE(ParseVerifyStatus("running"));
+  for (auto k : {BackupKind::kPostgres, BackupKind::kVolume})
+    EXPECT_EQ(ParseBackupKind(Name(k)), k);
+  EXPECT_EQ(BackupKindOf("postgres"), BackupKind::kPostgres);
+  EXPECT_EQ(BackupKindOf("minio"), BackupKind::kVolume);
+  EXPECT_EQ(BackupKindOf("custom"), BackupKind::kVolume);
+  EXPECT_FALSE(BackupKindOf("redis"));
 }
 
 }  // namespace

@@ -72,6 +72,11 @@ constexpr std::array<std::pair<ArchiveState, std::string_view>, 3> kArchive{{
     {ArchiveState::kFailing, "failing"},
 }};
 
+constexpr std::array<std::pair<BackupKind, std::string_view>, 2> kKind{{
+    {BackupKind::kPostgres, "postgres"},
+    {BackupKind::kVolume, "volume"},
+}};
+
 }  // namespace
 
 std::string_view Name(DesiredState s) {
@@ -96,6 +101,9 @@ std::string_view Name(ProbeStatus s) {
 std::string_view Name(ArchiveState s) {
   return NameIn(kArchive, s);
 }
+std::string_view Name(BackupKind k) {
+  return NameIn(kKind, k);
+}
 
 std::optional<DesiredState> ParseDesiredState(std::string_view n) {
   return Find(kDesired, n);
@@ -118,6 +126,15 @@ std::optional<ProbeStatus> ParseProbeStatus(std::string_view n) {
 }
 std::optional<ArchiveState> ParseArchiveState(std::string_view n) {
   return Find(kArchive, n);
+}
+
+std::optional<BackupKind> ParseBackupKind(std::string_view n) {
+  return Find(kKind, n);
+}
+std::optional<BackupKind> BackupKindOf(std::string_view template_name) {
+  if (template_name == "postgres") return BackupKind::kPostgres;
+  if (template_name == "minio" || template_name == "custom") return BackupKind::kVolume;
+  return std::nullopt;
 }
 
 }  // namespace lattice

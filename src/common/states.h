@@ -41,6 +41,11 @@ enum class ProbeStatus { kUntested, kPending, kPassed, kFailed };
 // says, archiving once its archiver has run a while, failing when it exited (with the reason).
 enum class ArchiveState { kUnknown, kArchiving, kFailing };
 
+// What a backup is, decided by its workload's template (BackupKindOf): a PostgreSQL base
+// backup ("postgres": pg_basebackup + WAL, point-in-time recovery) or a volume snapshot
+// ("volume": a tar + zstd of the workload's volumes; S3 and custom workloads).
+enum class BackupKind { kPostgres, kVolume };
+
 std::string_view Name(DesiredState s);
 std::string_view Name(WorkloadStatus s);
 std::string_view Name(NodeStatus s);
@@ -48,6 +53,7 @@ std::string_view Name(BackupStatus s);
 std::string_view Name(VerifyStatus s);
 std::string_view Name(ProbeStatus s);
 std::string_view Name(ArchiveState s);
+std::string_view Name(BackupKind k);
 
 std::optional<DesiredState> ParseDesiredState(std::string_view name);
 std::optional<WorkloadStatus> ParseWorkloadStatus(std::string_view name);
@@ -56,5 +62,9 @@ std::optional<BackupStatus> ParseBackupStatus(std::string_view name);
 std::optional<VerifyStatus> ParseVerifyStatus(std::string_view name);
 std::optional<ProbeStatus> ParseProbeStatus(std::string_view name);
 std::optional<ArchiveState> ParseArchiveState(std::string_view name);
+std::optional<BackupKind> ParseBackupKind(std::string_view name);
+// The kind of backup a workload of `template_name` gets: postgres → kPostgres, minio and custom
+// → kVolume; nullopt for a template this build does not know.
+std::optional<BackupKind> BackupKindOf(std::string_view template_name);
 
 }  // namespace lattice

@@ -11,6 +11,7 @@
 #include "common/random.h"
 #include "common/secretbox.h"
 #include "templates/builtin.h"
+#include "templates/spec_storage.h"
 #include "templates/template.h"
 
 namespace lattice::control {
@@ -293,8 +294,8 @@ Result<store::BackupPolicy> Backups::PutPolicy(const Principal& who, const std::
   auto w = OwnedWorkload(who, workload_id);
   if (!w.ok()) return std::move(w).error();
   if (Status s = ValidatePolicy(req); !s.ok()) return std::move(s).error();
-  if (w->template_name != "postgres")
-    return Error::Conflict("Only PostgreSQL workloads can be backed up so far.");
+  if (!BackupKindOf(w->template_name))
+    return Error::Conflict("Workloads of this template cannot be backed up.");
   auto t = OwnedTarget(who, req.target_id);
   if (!t.ok())
     return Error::Invalid("The backup policy is not valid.",
@@ -357,10 +358,14 @@ Result<store::Backup> Backups::Start(const store::Workload& w, const store::Back
   b.trigger = trigger;
   b.started_at = clock_.NowSeconds();
   b.verify_status = policy.verify ? VerifyStatus::kPending : VerifyStatus::kSkipped;
+  const std::optional<BackupKind> kind = BackupKindOf(w.template_name);
+  b.kind = kind.value_or(BackupKind::kPostgres);
 
   std::optional<Error> refused;
-  if (w.template_name != "postgres")
-    refused = Error::Conflict("Only PostgreSQL workloads can be backed up so far.");
+  if (!kind)
+    refused = Error::Conflict("Workloads of this template cannot be backed up.");
+  else if (*kind == BackupKind::kVolume)
+    refused = SnapshotRefusal(w);  // running or stopped: the job reads the volumes
   else if (w.desired_state != DesiredState::kRunning || w.status != WorkloadStatus::kRunning)
     refused = Error::Conflict(
         "The database is not running (it is " + std::string(Name(w.status)) +
@@ -405,8 +410,45 @@ Result<store::Backup> Backups::Start(const store::Workload& w, const store::Back
     AuditFailure("backup.failed", b.id, b.error_code + ": " + b.message);
     return Error::Unavailable(b.message);
   }
-  Timeline(w, "backup " + b.id + " started (" + trigger + ")");
+  Timeline(w, std::string(b.kind == BackupKind::kVolume ? "snapshot " : "backup ") + b.id +
+                  " started (" + trigger + ")");
   return b;
+}
+
+std::optional<Error> Backups::SnapshotRefusal(const store::Workload& w) {
+  if (w.desired_state == DesiredState::kDeleted)
+    return Error::Conflict("The workload is being deleted.");
+  if (w.node_id.empty()) return Error::Conflict("The workload is not placed on a node yet.");
+  auto volumes = VolumeCount(w);
+  if (!volumes.ok()) return volumes.error();
+  if (*volumes == 0)
+    return Error::Conflict("The workload has no volume: there is nothing to snapshot.");
+  if (w.status == WorkloadStatus::kScheduled || w.status == WorkloadStatus::kCreating)
+    return Error::Conflict("The workload's volumes are not created yet (it is " +
+                           std::string(Name(w.status)) + "); try again once it has started.");
+  if (!hub_.IsConnected(w.node_id))
+    return Error::Unavailable("The workload's node is not connected; try again when it is.");
+  return std::nullopt;
+}
+
+Result<templates::RenderedWorkload> Backups::SpecOf(const store::Workload& w) {
+  auto text = Open(w.spec_enc, keys_.secrets_key());
+  if (!text.ok()) return std::move(text).error();
+  auto stored = templates::DecodeStoredSpec(*text);
+  if (!stored.ok()) return std::move(stored).error();
+  return std::move(stored->spec);
+}
+
+Result<std::size_t> Backups::VolumeCount(const store::Workload& w) {
+  auto spec = SpecOf(w);
+  if (!spec.ok()) return std::move(spec).error();
+  return spec->volumes.size();
+}
+
+Result<templates::WorkloadRequest> Backups::SourceRequest(const store::Workload& w) {
+  auto spec = SpecOf(w);
+  if (!spec.ok()) return std::move(spec).error();
+  return templates::RequestOf(w.template_name, *spec);
 }
 
 Result<link::BackupRun> Backups::Job(link::BackupOp op, const store::Backup& backup,
@@ -420,6 +462,7 @@ Result<link::BackupRun> Backups::Job(link::BackupOp op, const store::Backup& bac
   run.workload_id = backup.workload_id;
   run.backup_id = backup.id;
   run.target = std::move(reach).value();
+  run.kind = backup.kind;
   return run;
 }
 
@@ -482,7 +525,8 @@ Result<store::Backup> Backups::StartVerification(const store::Workload& w, store
     return Error::Conflict("Backup " + b.id + " did not succeed: there is nothing to verify.");
   if (b.verify_status == VerifyStatus::kPending)
     return Error::Conflict("Backup " + b.id + " is being verified already.");
-  if (w.desired_state != DesiredState::kRunning || w.status != WorkloadStatus::kRunning)
+  if (b.kind == BackupKind::kPostgres &&
+      (w.desired_state != DesiredState::kRunning || w.status != WorkloadStatus::kRunning))
     return Error::Conflict("The database is not running (it is " + std::string(Name(w.status)) +
                            "): verification runs beside it, so start it first.");
   if (w.node_id != b.node_id)
@@ -548,10 +592,13 @@ Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r
       if (!r.ok) done.verify_status = VerifyStatus::kSkipped;
       Status s = backups_.FinishBackup(done);
       if (!s.ok()) return s.error().code == ErrorCode::kNotFound ? Status::Ok() : s;
+      const std::string what = b->kind == BackupKind::kVolume ? "snapshot " : "backup ";
+      const std::string files =
+          b->kind == BackupKind::kVolume ? std::to_string(r.files) + " files, " : "";
       if (w.ok())
-        Timeline(*w, r.ok ? "backup " + b->id + " succeeded (" + std::to_string(r.size_bytes) +
+        Timeline(*w, r.ok ? what + b->id + " succeeded (" + files + std::to_string(r.size_bytes) +
                                 " bytes in " + std::to_string(r.duration_ms) + " ms)"
-                          : "backup " + b->id + " failed: " + done.error_code + ": " + r.message);
+                          : what + b->id + " failed: " + done.error_code + ": " + r.message);
       if (!r.ok) AuditFailure("backup.failed", b->id, done.error_code + ": " + r.message);
       if (r.ok && done.verify_status == VerifyStatus::kPending)
         SendFollowUp(link::BackupOp::kVerify, done);
@@ -569,7 +616,11 @@ Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r
       proof.verify_message = r.ok ? "" : r.error_code + ": " + r.message;
       Status s = backups_.RecordVerification(proof);
       if (!s.ok()) return s.error().code == ErrorCode::kNotFound ? Status::Ok() : s;
-      if (w.ok())
+      if (w.ok() && b->kind == BackupKind::kVolume)
+        Timeline(*w, r.ok ? "snapshot " + b->id + " verified: read back whole, " +
+                                std::to_string(r.files) + " files"
+                          : "snapshot " + b->id + " FAILED verification: " + proof.verify_message);
+      else if (w.ok())
         Timeline(*w, r.ok ? "backup " + b->id + " verified: restored, " + std::to_string(r.tables) +
                                 " tables, " + std::to_string(r.rows) + " rows read"
                           : "backup " + b->id + " FAILED verification: " + proof.verify_message);
@@ -644,8 +695,15 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
                           {{"backup_id", "give a backup, a target_time, or both"}});
   auto w = OwnedWorkload(who, workload_id);
   if (!w.ok()) return std::move(w).error();
-  if (w->template_name != "postgres")
-    return Error::Conflict("Only PostgreSQL workloads can be restored so far.");
+  const std::optional<BackupKind> kind = BackupKindOf(w->template_name);
+  if (!kind) return Error::Conflict("Workloads of this template cannot be restored.");
+  // A snapshot is restored as taken: a time only picks the newest snapshot before it.
+  if (*kind == BackupKind::kVolume && at && !req.backup_id.empty())
+    return Error::Invalid(
+        "The restore is not valid.",
+        {{"target_time",
+          "a volume snapshot restores as it was taken: give a backup_id or a target_time (which "
+          "picks the newest snapshot that finished before it), not both"}});
   if (w->node_id.empty()) return Error::Conflict("The workload is not placed on a node.");
 
   RestorePlan plan;
@@ -695,7 +753,8 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
   prefix += w->id;
   source.backup_id = b.id;
-  if (at) {
+  source.kind = *kind;
+  if (at && *kind == BackupKind::kPostgres) {
     const std::int64_t secs = *at / 1'000'000, micros = *at % 1'000'000;
     std::string t = FormatTimestamp(secs);  // 2026-12-07T08:00:00Z
     t[10] = ' ';
@@ -706,17 +765,27 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
   }
 
   templates::WorkloadRequest& r = plan.request;
+  if (*kind == BackupKind::kVolume) {
+    // The source's own request, again (a custom workload's env, command, ports and volumes);
+    // its generated credentials are not copied: the new workload gets its own.
+    auto same = SourceRequest(*w);
+    if (!same.ok()) return std::move(same).error();
+    r = std::move(same).value();
+  }
   r.name = req.name;
   r.template_name = w->template_name;
   r.image = w->image;
   if (w->memory_mb > 0) r.memory_mb = w->memory_mb;
   if (w->cpus > 0) r.cpus = w->cpus;
-  for (const char* key : {"username", "database"})
-    if (auto it = creds.find(key); it != creds.end()) plan.extras.credentials[key] = it->second;
+  if (*kind == BackupKind::kPostgres)
+    for (const char* key : {"username", "database"})
+      if (auto it = creds.find(key); it != creds.end()) plan.extras.credentials[key] = it->second;
   plan.extras.restore = std::move(source);
   plan.extras.node_id = w->node_id;
-  plan.extras.event = "created by " + who.email + " from backup " + b.id + " of '" + w->name + "'" +
-                      (at ? " recovered to " + req.target_time : "");
+  plan.extras.event =
+      "created by " + who.email + " from " +
+      (*kind == BackupKind::kVolume ? "snapshot " : "backup ") + b.id + " of '" + w->name + "'" +
+      (at && *kind == BackupKind::kPostgres ? " recovered to " + req.target_time : "");
   return plan;
 }
 

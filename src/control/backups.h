@@ -107,9 +107,11 @@ class Backups {
   Status DeletePolicy(const Principal& who, const std::string& workload_id);
 
   // --- backups of one workload
-  // Starts a backup now with the policy's target. kConflict (with the reason) if the workload
-  // cannot be backed up now: not PostgreSQL, no policy, not running, not placed, or a backup
-  // of it is still running; kUnavailable if its node's agent is not connected.
+  // Starts a backup now with the policy's target: a PostgreSQL base backup, or a volume snapshot
+  // of an S3 or custom workload (running or stopped). kConflict (with the reason) if the
+  // workload cannot be backed up now: no policy, a database not running, not placed, a custom
+  // workload without volumes, or a backup of it is still running; kUnavailable if its node's
+  // agent is not connected.
   Result<store::Backup> BackupNow(const Principal& who, const std::string& workload_id);
   Result<std::vector<store::Backup>> List(const Principal& who, const std::string& workload_id);
   Result<store::Backup> Get(const Principal& who, const std::string& workload_id,
@@ -124,10 +126,13 @@ class Backups {
   // --- restore into a new workload (never over the old one)
   // Plans restoring `workload_id`'s backup (`req.backup_id`, or the newest succeeded one that
   // finished before `req.target_time`) into a new workload on the same node, with the same role
-  // and database and a new password. kInvalidArgument: neither or a malformed time, a time in
-  // the future; kNotFound: not the caller's workload or backup; kConflict (the reason): not
-  // PostgreSQL, the backup did not succeed or failed verification, no backup before the time,
-  // its target is gone, the workload is not placed; kUnavailable: its node is not connected.
+  // and database and a new password. A volume snapshot: into a new workload made from the
+  // source's request (new generated credentials), as the snapshot was taken — a time only picks
+  // the snapshot, and a time with a backup_id is kInvalidArgument. kInvalidArgument: neither or a
+  // malformed time, a time in the future; kNotFound: not the caller's workload or backup; kConflict
+  // (the reason): not PostgreSQL, the backup did not succeed or failed verification, no backup
+  // before the time, its target is gone, the workload is not placed; kUnavailable: its node is not
+  // connected.
   Result<RestorePlan> PlanRestore(const Principal& who, const std::string& workload_id,
                                   const RestoreRequest& req);
   // The restore was created as `restored`: says so on the source's timeline.
@@ -174,6 +179,13 @@ class Backups {
   // it cannot start and `record_failure` is set.
   Result<store::Backup> Start(const store::Workload& w, const store::BackupPolicy& policy,
                               const std::string& trigger, bool record_failure);
+  // Why `w` (an S3 or custom workload) cannot be snapshotted now, or nullopt. Running or
+  // stopped are both fine: the job reads its volumes.
+  std::optional<Error> SnapshotRefusal(const store::Workload& w);
+  // `w`'s rendered spec (unsealed), its number of volumes, and the request that renders like it.
+  Result<templates::RenderedWorkload> SpecOf(const store::Workload& w);
+  Result<std::size_t> VolumeCount(const store::Workload& w);
+  Result<templates::WorkloadRequest> SourceRequest(const store::Workload& w);
   // The job for `op` on `backup` (keys unsealed), or why the target cannot be used.
   Result<link::BackupRun> Job(link::BackupOp op, const store::Backup& backup,
                               const store::BackupTarget& target);

@@ -9,6 +9,7 @@
 
 #include "common/secretbox.h"
 #include "store/testing/temp_sqlite.h"
+#include "templates/spec_storage.h"
 #include "templates/template.h"
 
 namespace lattice::control {
@@ -51,6 +52,26 @@ class BackupsTest : public ::testing::Test {
     w.spec_enc = Seal("{}", keys_.secrets_key());
     w.credentials_enc = Seal(templates::CredentialsToJson(creds), keys_.secrets_key());
     w.status = status;
+    w.node_id = "node_1";
+    w.created_at = w.updated_at = 1;
+    ASSERT_TRUE(store_->CreateWorkload(w, {}).ok());
+  }
+
+  // A workload whose stored spec is what `req` renders to (its volumes, for snapshots).
+  void AddRendered(const std::string& id, const templates::WorkloadRequest& req,
+                   WorkloadStatus status, DesiredState desired = DesiredState::kRunning) {
+    const templates::Credentials creds = templates::GenerateCredentials(req.template_name);
+    store::Workload w;
+    w.id = id;
+    w.owner_id = owner_.user_id;
+    w.name = req.name;
+    w.template_name = req.template_name;
+    const templates::RenderedWorkload spec = templates::Render(req, creds, {});
+    w.image = spec.image;
+    w.spec_enc = Seal(templates::EncodeStoredSpec(spec), keys_.secrets_key());
+    w.credentials_enc = Seal(templates::CredentialsToJson(creds), keys_.secrets_key());
+    w.status = status;
+    w.desired_state = desired;
     w.node_id = "node_1";
     w.created_at = w.updated_at = 1;
     ASSERT_TRUE(store_->CreateWorkload(w, {}).ok());
@@ -599,12 +620,127 @@ TEST_F(BackupsTest, ARestoreIsPlannedAsANewWorkloadWithTheSourcesRoleAndANewPass
       backups_.PlanRestore(owner_, "wl_db", {"x", first->id, "1970-01-01T00:30:00Z"}).error().code,
       ErrorCode::kConflict);  // the backup started after the time
   EXPECT_EQ(backups_.PlanRestore(owner_, "wl_s3", {"x", first->id, ""}).error().code,
-            ErrorCode::kConflict);  // not PostgreSQL
+            ErrorCode::kNotFound);  // a backup of another workload
   EXPECT_EQ(backups_.PlanRestore(stranger_, "wl_db", {"x", first->id, ""}).error().code,
             ErrorCode::kNotFound);
   ASSERT_TRUE(hub_.Detach("node_1", link_.get()));
   EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", {"x", first->id, ""}).error().code,
             ErrorCode::kUnavailable);
+}
+
+TEST_F(BackupsTest, AnS3WorkloadIsSnapshottedRunningOrStoppedVerifiedAndRestoredIntoANewOne) {
+  templates::WorkloadRequest s3;
+  s3.name = "objects";
+  s3.template_name = "minio";
+  AddRendered("wl_obj", s3, WorkloadStatus::kRunning);
+  s3.name = "archive";
+  AddRendered("wl_arc", s3, WorkloadStatus::kStopped, DesiredState::kStopped);
+  target_ = AddTarget();
+  for (const char* id : {"wl_obj", "wl_arc"}) {
+    PolicyRequest p;
+    p.target_id = target_;
+    ASSERT_TRUE(backups_.PutPolicy(owner_, id, p).ok()) << id;
+  }
+
+  // A running S3 workload: a volume snapshot job, verified from the bucket afterwards.
+  auto snap = backups_.BackupNow(owner_, "wl_obj");
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  EXPECT_EQ(snap->kind, BackupKind::kVolume);
+  EXPECT_EQ(store_->Backups().GetBackup(snap->id)->kind, BackupKind::kVolume);
+  link::BackupRun run = link_->runs.back();
+  EXPECT_EQ(run.op, link::BackupOp::kBackup);
+  EXPECT_EQ(run.kind, BackupKind::kVolume);
+  EXPECT_EQ(run.workload_id, "wl_obj");
+  link::BackupResult done = Result(run, true);
+  done.files = 12;
+  clock_.Advance(10);
+  ASSERT_TRUE(backups_.OnResult("node_1", done).ok());
+  EXPECT_TRUE(Mentions(TimelineOf("wl_obj"), "snapshot " + snap->id + " succeeded (12 files"));
+  run = link_->runs.back();
+  EXPECT_EQ(run.op, link::BackupOp::kVerify);
+  EXPECT_EQ(run.kind, BackupKind::kVolume);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(run, true)).ok());
+  EXPECT_EQ(store_->Backups().GetBackup(snap->id)->verify_status, VerifyStatus::kVerified);
+  EXPECT_TRUE(Mentions(TimelineOf("wl_obj"), "snapshot " + snap->id + " verified"));
+
+  // A stopped one is snapshotted from its volume too, and verified again without running.
+  const std::size_t sent = link_->runs.size();
+  auto stopped = backups_.BackupNow(owner_, "wl_arc");
+  ASSERT_TRUE(stopped.ok()) << stopped.error().message;
+  ASSERT_EQ(link_->runs.size(), sent + 1);
+  clock_.Advance(10);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs.back(), true)).ok());
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs.back(), true)).ok());
+  EXPECT_TRUE(backups_.VerifyNow(owner_, "wl_arc", stopped->id).ok());
+
+  // Restored into a new workload of the same template, as taken, with new credentials.
+  clock_.Advance(100);
+  auto plan = backups_.PlanRestore(owner_, "wl_obj", {"objects-copy", snap->id, ""});
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->request.template_name, "minio");
+  EXPECT_EQ(plan->request.name, "objects-copy");
+  EXPECT_TRUE(plan->extras.credentials.empty()) << "the new workload generates its own keys";
+  ASSERT_TRUE(plan->extras.restore);
+  EXPECT_EQ(plan->extras.restore->kind, BackupKind::kVolume);
+  EXPECT_EQ(plan->extras.restore->target.prefix, "wl_obj");
+  EXPECT_EQ(plan->extras.restore->target_time, "");
+  EXPECT_NE(plan->extras.event.find("from snapshot " + snap->id), std::string::npos);
+  // A time picks the newest snapshot that finished before it; there is no replay.
+  plan = backups_.PlanRestore(owner_, "wl_obj", {"objects-copy", "", FormatTimestamp(1100)});
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->backup.id, snap->id);
+  EXPECT_EQ(plan->target_time, "");
+  EXPECT_EQ(plan->extras.restore->target_time, "");
+  EXPECT_EQ(
+      backups_.PlanRestore(owner_, "wl_obj", {"x", snap->id, FormatTimestamp(1100)}).error().code,
+      ErrorCode::kInvalidArgument);
+
+  // Owners only.
+  EXPECT_EQ(backups_.BackupNow(stranger_, "wl_obj").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backups_.List(stranger_, "wl_obj").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(backups_.PlanRestore(stranger_, "wl_obj", {"x", snap->id, ""}).error().code,
+            ErrorCode::kNotFound);
+}
+
+TEST_F(BackupsTest, ACustomWorkloadIsSnapshottedOnlyWithVolumesAndRestoredWithItsRequest) {
+  templates::WorkloadRequest app;
+  app.name = "app";
+  app.template_name = "custom";
+  app.image = "lattice/busybox:dev";
+  app.command = {"sleep", "1000"};
+  app.env = {{"MODE", "test"}};
+  app.ports = {{8080, "tcp"}};
+  AddRendered("wl_bare", app, WorkloadStatus::kRunning);
+  app.name = "app2";
+  app.volumes = {{"data", "/srv/data"}};
+  AddRendered("wl_app", app, WorkloadStatus::kRunning);
+  target_ = AddTarget();
+  PolicyRequest p;
+  p.target_id = target_;
+  ASSERT_TRUE(backups_.PutPolicy(owner_, "wl_bare", p).ok());
+  ASSERT_TRUE(backups_.PutPolicy(owner_, "wl_app", p).ok());
+
+  auto bare = backups_.BackupNow(owner_, "wl_bare");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_EQ(bare.error().code, ErrorCode::kConflict);
+  EXPECT_NE(bare.error().message.find("no volume"), std::string::npos);
+
+  auto snap = backups_.BackupNow(owner_, "wl_app");
+  ASSERT_TRUE(snap.ok()) << snap.error().message;
+  clock_.Advance(10);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs.back(), true)).ok());
+  auto plan = backups_.PlanRestore(owner_, "wl_app", {"app-copy", snap->id, ""});
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  const templates::WorkloadRequest& r = plan->request;
+  EXPECT_EQ(r.template_name, "custom");
+  EXPECT_EQ(r.image, "lattice/busybox:dev");
+  EXPECT_EQ(r.command, app.command);
+  EXPECT_EQ(r.env, app.env);
+  ASSERT_EQ(r.ports.size(), 1u);
+  EXPECT_EQ(r.ports[0].port, 8080);
+  ASSERT_EQ(r.volumes.size(), 1u);
+  EXPECT_EQ(r.volumes[0].path, "/srv/data");
+  EXPECT_TRUE(templates::Validate(r).ok());
 }
 
 }  // namespace

@@ -346,16 +346,16 @@ struct EncodeVisitor {
     const BackupTargetSpec& t = m.target;
     return {{"type", "backup.run"},     {"job_id", m.job_id},
             {"op", Name(m.op)},         {"workload_id", m.workload_id},
-            {"backup_id", m.backup_id}, {"target", templates::S3TargetToJson(t)}};
+            {"backup_id", m.backup_id}, {"target", templates::S3TargetToJson(t)},
+            {"kind", Name(m.kind)}};
   }
   json::object operator()(const BackupResult& m) const {
-    return {{"type", "backup.result"},    {"job_id", m.job_id},
-            {"op", Name(m.op)},           {"workload_id", m.workload_id},
-            {"backup_id", m.backup_id},   {"ok", m.ok},
-            {"error_code", m.error_code}, {"message", m.message},
-            {"size_bytes", m.size_bytes}, {"duration_ms", m.duration_ms},
-            {"start_lsn", m.start_lsn},   {"end_lsn", m.end_lsn},
-            {"tables", m.tables},         {"rows", m.rows}};
+    return {
+        {"type", "backup.result"},      {"job_id", m.job_id},       {"op", Name(m.op)},
+        {"workload_id", m.workload_id}, {"backup_id", m.backup_id}, {"ok", m.ok},
+        {"error_code", m.error_code},   {"message", m.message},     {"size_bytes", m.size_bytes},
+        {"duration_ms", m.duration_ms}, {"start_lsn", m.start_lsn}, {"end_lsn", m.end_lsn},
+        {"tables", m.tables},           {"rows", m.rows},           {"files", m.files}};
   }
 };
 
@@ -521,6 +521,11 @@ Result<Message> DecodeObject(const json::object& o) {
         std::string terr;
         if (!templates::S3TargetFromJson(*t, m.target, terr)) err = "target: " + terr;
       }
+      if (const std::string kind = r.Str("kind", false); !kind.empty()) {
+        auto k = ParseBackupKind(kind);
+        if (!k) err = "kind must be postgres or volume";
+        m.kind = k.value_or(BackupKind::kPostgres);
+      }
       return done(std::move(m));
     }
     BackupResult m;
@@ -537,6 +542,7 @@ Result<Message> DecodeObject(const json::object& o) {
     m.end_lsn = r.Str("end_lsn", false);
     m.tables = r.Int("tables", false);
     m.rows = r.Int("rows", false);
+    m.files = r.Int("files", false);
     return done(std::move(m));
   }
   return Error::Invalid("link message type '" + type.substr(0, 64) + "' is unknown");

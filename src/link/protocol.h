@@ -179,6 +179,9 @@ struct BackupRun {
   std::string workload_id;
   std::string backup_id;  // the backup to take, verify or delete
   BackupTargetSpec target;
+  // kPostgres: pg_basebackup beside the database; kVolume: a snapshot of the workload's volumes
+  // (running or stopped). Absent on the wire from older servers: kPostgres.
+  BackupKind kind = BackupKind::kPostgres;
 };
 
 struct BackupResult {
@@ -195,6 +198,7 @@ struct BackupResult {
   std::string end_lsn;
   std::int64_t tables = 0;  // verify: user tables read
   std::int64_t rows = 0;    // verify: rows counted over them
+  std::int64_t files = 0;   // volume snapshots: files in the snapshot (backup and verify)
 };
 
 // Server → agent: continuous WAL archiving of a PostgreSQL workload on this node (its backup

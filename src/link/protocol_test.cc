@@ -80,6 +80,34 @@ TEST(Protocol, RoundTripsEveryMessage) {
   }
 }
 
+TEST(Protocol, ABackupRunCarriesItsKindAndAResultItsFileCount) {
+  BackupRun run{"j", BackupOp::kBackup, "w", "bk_1", {}, BackupKind::kVolume};
+  run.target.bucket = "b";
+  run.target.access_key = "a";
+  run.target.secret_key = "s";
+  auto back = Decode(Encode(run));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(std::get<BackupRun>(*back).kind, BackupKind::kVolume);
+  // A server from before snapshots sends no kind: a PostgreSQL job.
+  auto old =
+      Decode(R"({"type":"backup.run","job_id":"j","op":"backup","workload_id":"w",)"
+             R"("backup_id":"b","target":{"bucket":"b","access_key":"a","secret_key":"s"}})");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(std::get<BackupRun>(*old).kind, BackupKind::kPostgres);
+  EXPECT_FALSE(Decode(R"({"type":"backup.run","job_id":"j","op":"backup","workload_id":"w",)"
+                      R"("backup_id":"b","kind":"disk",)"
+                      R"("target":{"bucket":"b","access_key":"a","secret_key":"s"}})")
+                   .ok());
+  BackupResult result;
+  result.job_id = "j";
+  result.op = BackupOp::kVerify;
+  result.ok = true;
+  result.files = 42;
+  auto r = Decode(Encode(result));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(std::get<BackupResult>(*r).files, 42);
+}
+
 TEST(Protocol, ABackupRunNeedsAKnownOpAndItsTargetsKeys) {
   EXPECT_FALSE(
       Decode(R"({"type":"backup.run","job_id":"j","op":"restore","workload_id":"w",)"

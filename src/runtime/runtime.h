@@ -33,6 +33,7 @@ struct PortBinding {
 struct VolumeMount {
   std::string volume;          // named volume, created if missing
   std::string container_path;  // absolute path inside the container
+  bool read_only = false;      // mounted read-only (a snapshot job reads a workload's data)
 };
 
 // How a container is confined. Every container the agent creates drops all capabilities and

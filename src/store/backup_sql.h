@@ -18,7 +18,8 @@ inline constexpr const char* kDueWhere =
 inline constexpr const char* kBackupColumns =
     "id, workload_id, owner_id, target_id, node_id, trigger_kind, status, started_at, "
     "finished_at, size_bytes, duration_ms, start_lsn, end_lsn, error_code, message, "
-    "verify_status, verified_at, verify_duration_ms, verify_tables, verify_rows, verify_message";
+    "verify_status, verified_at, verify_duration_ms, verify_tables, verify_rows, verify_message, "
+    "kind";
 
 // BackupsToReverify's condition (the parameters are the dialect's: verified_before, limit).
 inline constexpr const char* kReverifyWhere =

@@ -75,6 +75,9 @@ struct Backup {
   std::int64_t verify_tables = 0;
   std::int64_t verify_rows = 0;
   std::string verify_message;
+  // A PostgreSQL base backup or a volume snapshot (its workload's template decides; set when it
+  // is created, never changed). Rows from before snapshots existed are kPostgres.
+  BackupKind kind = BackupKind::kPostgres;
 };
 
 // Per workload with backups: what /metrics says about them.

@@ -147,6 +147,26 @@ TEST_P(BackupStoreTest, APolicyKeepsItsArchivingStateAndSaysWhenItChanged) {
   EXPECT_EQ((*all)[1].archive_state, ArchiveState::kUnknown);
 }
 
+TEST_P(BackupStoreTest, ABackupKeepsItsKindThroughItsLife) {
+  Backup snap = Running("bk_v", "wl_s3", 100);
+  snap.kind = BackupKind::kVolume;
+  ASSERT_TRUE(b().CreateBackup(snap).ok());
+  ASSERT_TRUE(b().CreateBackup(Running("bk_p", "wl_pg", 100)).ok());
+  EXPECT_EQ(b().GetBackup("bk_v")->kind, BackupKind::kVolume);
+  EXPECT_EQ(b().GetBackup("bk_p")->kind, BackupKind::kPostgres);  // the default
+  snap.status = BackupStatus::kSucceeded;
+  snap.finished_at = 110;
+  ASSERT_TRUE(b().FinishBackup(snap).ok());
+  snap.verify_status = VerifyStatus::kVerified;
+  snap.verified_at = 120;
+  ASSERT_TRUE(b().RecordVerification(snap).ok());
+  auto list = b().ListBackups("wl_s3");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().kind, BackupKind::kVolume);
+  EXPECT_EQ(list->front().status, BackupStatus::kSucceeded);
+}
+
 TEST_P(BackupStoreTest, ABackupEndsOnceAndOnlyASucceededOneIsVerified) {
   ASSERT_TRUE(b().CreateBackup(Running("bk_1", "wl_1", 100)).ok());
   ASSERT_TRUE(b().CreateBackup(Running("bk_2", "wl_1", 200)).ok());

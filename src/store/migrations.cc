@@ -421,6 +421,10 @@ ALTER TABLE backup_policies ADD COLUMN archive_state TEXT NOT NULL DEFAULT 'unkn
 ALTER TABLE backup_policies ADD COLUMN archive_message TEXT NOT NULL DEFAULT '';
 ALTER TABLE backup_policies ADD COLUMN archive_changed_at BIGINT NOT NULL DEFAULT 0;
 )sql"},
+      // A backup is a PostgreSQL base backup or a volume snapshot (S3 and custom workloads);
+      // every backup before this migration was a base backup.
+      {12, "backup kinds", "ALTER TABLE backups ADD COLUMN kind TEXT NOT NULL DEFAULT 'postgres';",
+       "ALTER TABLE backups ADD COLUMN kind TEXT NOT NULL DEFAULT 'postgres';"},
   };
   return kMigrations;
 }

@@ -81,6 +81,7 @@ RenderedWorkload RenderCustom(const WorkloadRequest& req) {
     if (p.protocol == "udp" && tcp_ports.contains(p.port)) name += "-udp";
     out.ports.push_back({std::move(name), p.port, p.protocol, p.protocol});
   }
+  for (const VolumeRequest& v : req.volumes) out.volumes.push_back({v.name, v.path});
   out.memory_mb = req.memory_mb.value_or(builtin::kCustomDefaultMemoryMb);
   out.cpus = req.cpus.value_or(0);
   out.readiness.kind = Readiness::Kind::kRunning;
@@ -137,6 +138,45 @@ RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,
     out = RenderCustom(req);
   ApplyIdleTimeouts(req, out);
   return out;
+}
+
+WorkloadRequest RequestOf(std::string_view template_name, const RenderedWorkload& spec) {
+  WorkloadRequest req;
+  req.template_name = std::string(template_name);
+  req.image = spec.image;
+  const auto reserved = builtin::ReservedEnvKeys(template_name);
+  for (const std::string& kv : spec.env) {
+    const auto eq = kv.find('=');
+    const std::string key = kv.substr(0, eq);
+    if (std::find(reserved.begin(), reserved.end(), key) != reserved.end()) continue;
+    req.env.emplace_back(key, eq == std::string::npos ? std::string() : kv.substr(eq + 1));
+  }
+  if (spec.memory_mb > 0) req.memory_mb = spec.memory_mb;
+  if (spec.cpus > 0) req.cpus = spec.cpus;
+  if (template_name != builtin::kCustom) {
+    // Managed templates take no ports; one idle timeout for all of them is the request's.
+    if (!spec.ports.empty() && spec.ports.front().idle_timeout_s > 0)
+      req.idle_timeout_s = spec.ports.front().idle_timeout_s;
+    return req;
+  }
+  req.command = spec.command;
+  for (const PortSpec& p : spec.ports) {
+    PortRequest pr;
+    pr.port = p.container_port;
+    pr.protocol = p.protocol;
+    if (p.idle_timeout_s > 0) pr.idle_timeout_s = p.idle_timeout_s;
+    req.ports.push_back(pr);
+  }
+  for (const VolumeSpec& v : spec.volumes) req.volumes.push_back({v.name, v.container_path});
+  if (spec.confinement) {
+    if (!spec.confinement->user.empty()) req.user = spec.confinement->user;
+    const Confinement defaults = DefaultConfinement(builtin::kCustom);
+    for (const std::string& cap : spec.confinement->capabilities)
+      if (std::find(defaults.capabilities.begin(), defaults.capabilities.end(), cap) ==
+          defaults.capabilities.end())
+        req.capabilities.push_back(cap);
+  }
+  return req;
 }
 
 }  // namespace lattice::templates

@@ -58,9 +58,11 @@ bool S3TargetFromJson(const json::object& o, S3Target& t, std::string& err) {
 }
 
 json::object RestoreToJson(const RestoreSource& r) {
-  return {{"target", S3TargetToJson(r.target)},
-          {"backup_id", r.backup_id},
-          {"target_time", r.target_time}};
+  json::object o{{"target", S3TargetToJson(r.target)},
+                 {"backup_id", r.backup_id},
+                 {"target_time", r.target_time}};
+  if (r.kind != BackupKind::kPostgres) o["kind"] = Name(r.kind);  // older readers: postgres
+  return o;
 }
 
 bool RestoreFromJson(const json::object& o, RestoreSource& r, std::string& err) {
@@ -73,7 +75,20 @@ bool RestoreFromJson(const json::object& o, RestoreSource& r, std::string& err) 
     err = "target: " + err;
     return false;
   }
-  return Str(o, "backup_id", r.backup_id, err, true) && Str(o, "target_time", r.target_time, err);
+  std::string kind;
+  if (!Str(o, "backup_id", r.backup_id, err, true) || !Str(o, "target_time", r.target_time, err) ||
+      !Str(o, "kind", kind, err))
+    return false;
+  r.kind = BackupKind::kPostgres;
+  if (!kind.empty()) {
+    auto k = ParseBackupKind(kind);
+    if (!k) {
+      err = "kind must be postgres or volume";
+      return false;
+    }
+    r.kind = *k;
+  }
+  return true;
 }
 
 }  // namespace lattice::templates

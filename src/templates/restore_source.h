@@ -1,9 +1,11 @@
-// Where a new PostgreSQL workload's data comes from (issue 19, docs/backups.md "Restore"): a
+// Where a new workload's data comes from (issue 19, docs/backups.md "Restore"): a PostgreSQL
 // backup in an S3 bucket, restored into the workload's empty data volume by the node's agent
 // before the workload's container first starts, optionally recovered to a point in time, with
 // the backup's role given the new workload's password. Part of the rendered workload (sealed at
 // rest with it, as the bucket's keys are secrets), so an agent that restarts mid-restore is
 // handed the same restore again; the tool makes a second run of a finished restore a no-op.
+// Or (kind volume) a snapshot of an S3 or custom workload's volumes, extracted into the new
+// workload's empty volumes before its container first starts.
 //
 // Also the description of any bucket a backup job reads or writes (link::BackupTargetSpec).
 // The JSON codec is shared by the stored spec and the agent link. Pure; thread-safe.
@@ -12,6 +14,8 @@
 #include <boost/json/object.hpp>
 
 #include <string>
+
+#include "common/states.h"
 
 namespace lattice::templates {
 
@@ -33,6 +37,9 @@ struct RestoreSource {
   S3Target target;  // here `prefix` is where the backup's objects are, whole (no id appended)
   std::string backup_id;
   std::string target_time;  // "YYYY-MM-DD HH:MM:SS+00": recover to then; empty: the backup as taken
+  // kVolume: a volume snapshot, extracted into the workload's (empty) volumes; no target_time,
+  // no password. Absent in specs stored before snapshots: kPostgres.
+  BackupKind kind = BackupKind::kPostgres;
 };
 
 boost::json::object S3TargetToJson(const S3Target& t);

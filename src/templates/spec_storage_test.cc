@@ -37,6 +37,20 @@ TEST(SpecStorage, RoundTripsEveryMemberInTheCurrentFormat) {
   ASSERT_TRUE(back->spec.restore.has_value());
   EXPECT_EQ(back->spec.restore->target.secret_key, "SK");
   EXPECT_EQ(back->spec.restore->target_time, "2026-12-07 08:00:00.000000+00");
+  EXPECT_EQ(back->spec.restore->kind, BackupKind::kPostgres);
+}
+
+TEST(SpecStorage, KeepsTheKindOfAVolumeSnapshotRestore) {
+  RenderedWorkload s = Full();
+  s.restore->kind = BackupKind::kVolume;
+  s.restore->target_time.clear();
+  const std::string text = EncodeStoredSpec(s);
+  EXPECT_NE(text.find("\"kind\":\"volume\""), std::string::npos) << text;
+  auto back = DecodeStoredSpec(text);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_TRUE(back->spec.restore.has_value());
+  EXPECT_EQ(back->spec.restore->kind, BackupKind::kVolume);
+  EXPECT_EQ(EncodeStoredSpec(back->spec), text);
 }
 
 TEST(SpecStorage, ReadsRowsWrittenBeforeTheFormatExisted) {

@@ -23,6 +23,13 @@ struct PortRequest {
   std::optional<std::int64_t> idle_timeout_s{};
 };
 
+// A named volume of a custom workload: its data outlives the container (stop, start, a new
+// spec) and is what a volume snapshot saves.
+struct VolumeRequest {
+  std::string name;  // [a-z0-9][a-z0-9-]{0,31}, unique in the workload; not "secrets"
+  std::string path;  // absolute path in the container, unique; not under /run/secrets
+};
+
 // What the user asked for (POST /api/v1/workloads), already decoded from JSON.
 struct WorkloadRequest {
   std::string name;
@@ -40,6 +47,7 @@ struct WorkloadRequest {
   // Every port's idle timeout unless the port names its own (managed templates: their only
   // way to set it, as they take no `ports`).
   std::optional<std::int64_t> idle_timeout_s;
+  std::vector<VolumeRequest> volumes;  // custom only: at most 8
 };
 
 // Template images are configuration (`--image postgres=REF`); defaults are the public images.
@@ -156,6 +164,12 @@ Credentials CredentialsFromJson(const std::string& text);
 // kRunning (not every image listens on a port).
 RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,
                         const ImageConfig& images);
+
+// The request that renders like `spec` did for a workload of `template_name`, less what the
+// template generates (credentials, its own env): the user's env, and for custom the image's
+// command, ports (with their idle timeouts), user, added capabilities and volumes. Used to
+// create a workload like another one (a restore from its volume snapshot). `name` is empty.
+WorkloadRequest RequestOf(std::string_view template_name, const RenderedWorkload& spec);
 
 // What users paste: postgres → connection_string "postgres://user:pass@host:port/db";
 // minio → endpoint "http://host:port" (the S3 port). Empty map for custom. Userinfo and

@@ -443,6 +443,66 @@ TEST(Render, CustomSecurityAddsCapabilitiesAndUser) {
   EXPECT_EQ(w.confinement->user, "1000:1000");
 }
 
+TEST(Render, CustomVolumesAreNamedVolumesOfTheContainer) {
+  auto req = Custom();
+  req.volumes = {{"data", "/srv/data"}, {"cache", "/var/cache/app"}};
+  const RenderedWorkload w = Render(req, {}, ImageConfig{});
+  ASSERT_EQ(w.volumes.size(), 2u);
+  EXPECT_EQ(w.volumes[0].name, "data");
+  EXPECT_EQ(w.volumes[0].container_path, "/srv/data");
+  EXPECT_EQ(w.volumes[1].name, "cache");
+}
+
+TEST(Validate, Volumes) {
+  auto req = Custom();
+  req.volumes = {{"data", "/data"}};
+  EXPECT_TRUE(Validate(req).ok());
+  req.volumes = {{"Data", "/d0"}, {"ok", "data"},    {"secrets", "/s"}, {"x", "/run/secrets"},
+                 {"y", "/run"},   {"ok", "/a/../b"}, {"z", "/data"},    {"w", "/data"}};
+  EXPECT_THAT(Fields(req), ElementsAre("volumes[0].name", "volumes[1].path", "volumes[2].name",
+                                       "volumes[3].path", "volumes[4].path", "volumes[5].name",
+                                       "volumes[5].path", "volumes[7].path"));
+  auto managed = Managed("minio");
+  managed.volumes = {{"data", "/data"}};
+  EXPECT_THAT(Fields(managed), ElementsAre("volumes"));
+}
+
+TEST(RequestOf, RendersLikeTheSpecItWasTakenFrom) {
+  auto req = Custom();
+  req.env = {{"B", "2"}, {"A", "x=y"}};
+  req.command = {"sh", "-c", "sleep 1000"};
+  req.ports = {{80, "tcp", 120}, {53, "udp"}};
+  req.memory_mb = 128;
+  req.user = "1000:1000";
+  req.capabilities = {"CHOWN"};
+  req.volumes = {{"data", "/srv/data"}};
+  const RenderedWorkload w = Render(req, {}, ImageConfig{});
+  WorkloadRequest again = RequestOf("custom", w);
+  again.name = req.name;
+  EXPECT_TRUE(Validate(again).ok());
+  const RenderedWorkload w2 = Render(again, {}, ImageConfig{});
+  EXPECT_EQ(w2.env, w.env);
+  EXPECT_EQ(w2.command, w.command);
+  ASSERT_EQ(w2.ports.size(), 2u);
+  EXPECT_EQ(w2.ports[0].idle_timeout_s, 120);
+  EXPECT_EQ(w2.ports[1].protocol, "udp");
+  ASSERT_EQ(w2.volumes.size(), 1u);
+  EXPECT_EQ(w2.volumes[0].container_path, "/srv/data");
+  EXPECT_EQ(w2.memory_mb, 128);
+  EXPECT_EQ(w2.confinement->user, "1000:1000");
+  EXPECT_EQ(w2.confinement->capabilities, w.confinement->capabilities);
+
+  // A managed template's own env and secrets are not part of the request: the new workload
+  // generates its own credentials.
+  auto minio = Managed("minio");
+  minio.env = {{"MINIO_BROWSER", "off"}};
+  const RenderedWorkload m = Render(minio, {{"access_key", "AK"}, {"secret_key", "SK"}}, {});
+  const WorkloadRequest m2 = RequestOf("minio", m);
+  EXPECT_EQ(m2.env, (std::vector<std::pair<std::string, std::string>>{{"MINIO_BROWSER", "off"}}));
+  EXPECT_TRUE(m2.ports.empty());
+  EXPECT_TRUE(m2.volumes.empty());
+}
+
 TEST(Validate, Security) {
   auto r = Custom();
   r.user = "1000:1000";

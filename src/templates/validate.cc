@@ -192,6 +192,39 @@ void CheckSecurity(const WorkloadRequest& req, Collector& out) {
   }
 }
 
+void CheckVolumes(const WorkloadRequest& req, Collector& out) {
+  if (req.volumes.empty()) return;
+  if (req.template_name != builtin::kCustom)
+    return out.Add("volumes", "is only for the custom template (managed templates have theirs)");
+  if (req.volumes.size() > 8) return out.Add("volumes", "must have at most 8 entries");
+  std::set<std::string> names, paths;
+  for (std::size_t i = 0; i < req.volumes.size(); ++i) {
+    const VolumeRequest& v = req.volumes[i];
+    const std::string f = "volumes[" + std::to_string(i) + "]";
+    bool name_ok = !v.name.empty() && v.name.size() <= 32 &&
+                   (IsLower(v.name.front()) || IsDigit(v.name.front()));
+    for (char c : v.name) name_ok = name_ok && (IsLower(c) || IsDigit(c) || c == '-');
+    if (!name_ok)
+      out.Add(f + ".name", "must be 1-32 lower-case letters, digits or '-', starting with one");
+    else if (v.name == "secrets")
+      out.Add(f + ".name", "'secrets' is Lattice's own volume");
+    else if (!names.insert(v.name).second)
+      out.Add(f + ".name", "is given twice");
+    const std::string secrets = std::string(kSecretsDir);
+    if (v.path.size() < 2 || v.path.front() != '/' || v.path.size() > 255 ||
+        v.path.find("/../") != std::string::npos || v.path.find("//") != std::string::npos ||
+        v.path.back() == '/' || v.path.find('\0') != std::string::npos ||
+        v.path.find(':') != std::string::npos ||
+        (v.path.size() >= 3 && v.path.compare(v.path.size() - 3, 3, "/..") == 0))
+      out.Add(f + ".path", "must be an absolute path such as /data (at most 255 bytes)");
+    else if (v.path == secrets || v.path.rfind(secrets + "/", 0) == 0 ||
+             secrets.rfind(v.path + "/", 0) == 0)
+      out.Add(f + ".path", "must not be or contain " + secrets);
+    else if (!paths.insert(v.path).second)
+      out.Add(f + ".path", "is given twice");
+  }
+}
+
 }  // namespace
 
 Status Validate(const WorkloadRequest& req) {
@@ -209,6 +242,7 @@ Status Validate(const WorkloadRequest& req) {
   CheckPorts(req, out);
   CheckResources(req, out);
   CheckSecurity(req, out);
+  CheckVolumes(req, out);
   CheckIdleTimeout(req.idle_timeout_s, "idle_timeout_s", out);
   return out.Finish();
 }

@@ -395,6 +395,78 @@ class Verification(unittest.TestCase):
         self.assertNotIn("verify-1", [b["id"] for b in listing["backups"]])
 
 
+class VolumeSnapshots(unittest.TestCase):
+    """snapshot / snapshot-verify / snapshot-restore / snapshot-delete of plain volumes (S3 and
+    custom workloads): no database involved, only the S3 stand-in on the test network."""
+
+    def test_snapshot_verify_restore_damage(self):
+        e = ENV
+        src, other = e.volume("snap-src"), e.volume("snap-other")
+        docker("run", "--rm", "-v", f"{src}:/v/data", "-v", f"{other}:/v/conf", "--entrypoint",
+               "sh", PGTOOLS, "-c",
+               "set -e; mkdir -p /v/data/bucket/deep; echo one > /v/data/bucket/deep/a.txt;"
+               "head -c 300000 /dev/urandom > /v/data/blob; echo secret > /v/data/private;"
+               "chown 1234:1234 /v/data/private; chmod 600 /v/data/private; echo x > /v/conf/c")
+        common = ["--bucket", BUCKET, "--prefix", "snapshots-test/wl_1"]
+        ro = [f"{src}:/source/data:ro", f"{other}:/source/conf:ro"]
+        rc, snap, err = e.tool("snapshot", "--id", "s-1", "--source", "/source", *common,
+                               network=e.net, volumes=ro)
+        self.assertEqual(rc, 0, (snap, err))
+        self.assertEqual((snap["kind"], snap["volumes"], snap["files"]), ("volume", ["conf", "data"], 4))
+        self.assertGreater(snap["size_bytes"], 0)
+        rc, again, _ = e.tool("snapshot", "--id", "s-1", "--source", "/source", *common,
+                              network=e.net, volumes=ro)
+        self.assertEqual((rc, again["error"]), (1, "backup-exists"))
+
+        rc, res, err = e.tool("snapshot-verify", "--id", "s-1", *common, network=e.net)
+        self.assertEqual((rc, res["files"]), (0, 4), (res, err))
+
+        # Into empty volumes: the same bytes, owners and modes.
+        d1, d2 = e.volume("snap-dst1"), e.volume("snap-dst2")
+        dst = [f"{d1}:/data/data", f"{d2}:/data/conf"]
+        rc, res, err = e.tool("snapshot-restore", "--id", "s-1", "--data", "/data", *common,
+                              network=e.net, volumes=dst)
+        self.assertEqual((rc, res["files"]), (0, 4), (res, err))
+        listing = "find /v -printf '%P %U:%G %m %s\\n' | sort; md5sum /v/data/blob | cut -c1-32"
+        def show(data, conf):
+            return docker("run", "--rm", "-v", f"{data}:/v/data", "-v", f"{conf}:/v/conf",
+                          "--entrypoint", "sh", PGTOOLS, "-c", listing).stdout
+        self.assertEqual(show(d1, d2), show(src, other))
+        self.assertIn("data/private 1234:1234 600", show(d1, d2))
+        # Not into volumes that hold data, unless taken for a finished restore.
+        rc, res, _ = e.tool("snapshot-restore", "--id", "s-1", "--data", "/data", *common,
+                            network=e.net, volumes=dst)
+        self.assertEqual((rc, res["error"]), (1, "data-dir-not-empty"))
+        rc, res, _ = e.tool("snapshot-restore", "--id", "s-1", "--data", "/data",
+                            "--skip-if-restored", *common, network=e.net, volumes=dst)
+        self.assertEqual((rc, res.get("already_restored")), (0, True), res)
+
+        # Damaged in the bucket (same length): verify names it, a restore refuses it and leaves
+        # the volumes empty again.
+        key = f"target:{BUCKET}/snapshots-test/wl_1/snapshots/s-1.tar.zst"
+        p = docker("run", "--rm", "--network", e.net, *e.secret_mounts(),
+                   "--entrypoint", "bash", PGTOOLS, "-c",
+                   'set -e; r=(rclone --config /run/secrets/target.conf --s3-no-check-bucket)\n'
+                   '"${r[@]}" copyto "$1" /tmp/x; n=$(stat -c %s /tmp/x)\n'
+                   'printf "damage-damage-damage" | dd of=/tmp/x bs=1 seek=$((n / 2)) conv=notrunc status=none\n'
+                   '"${r[@]}" copyto /tmp/x "$1"', "_", key)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rc, res, _ = e.tool("snapshot-verify", "--id", "s-1", *common, network=e.net)
+        self.assertEqual((rc, res["error"]), (1, "verify-failed"))
+        self.assertIn("sha256", res["message"])
+        d3 = e.volume("snap-dst3")
+        rc, res, _ = e.tool("snapshot-restore", "--id", "s-1", "--data", "/data", *common,
+                            network=e.net, volumes=[f"{d3}:/data/data", f"{e.volume('snap-dst4')}:/data/conf"])
+        self.assertEqual((rc, res["error"]), (1, "backup-damaged"))
+        left = docker("run", "--rm", "-v", f"{d3}:/v", "--entrypoint", "ls", PGTOOLS, "-A", "/v").stdout
+        self.assertEqual(left, "", "a failed restore empties the volumes again")
+
+        rc, res, _ = e.tool("snapshot-delete", "--id", "s-1", *common, network=e.net)
+        self.assertEqual((rc, res["deleted_record"], res["deleted_archive"]), (0, True, True))
+        rc, res, _ = e.tool("snapshot-verify", "--id", "s-1", *common, network=e.net)
+        self.assertEqual((rc, res["error"]), (1, "backup-missing"))
+
+
 class TargetErrors(unittest.TestCase):
     def probe(self, conf, bucket=BUCKET):
         return ENV.tool("probe", "--bucket", bucket, "--prefix", "probe", conf=conf, network=ENV.net)

@@ -161,7 +161,7 @@ json::object ContainerCreateBody(const ContainerSpec& spec) {
     mounts.push_back(json::object{{"Type", "volume"},
                                   {"Source", v.volume},
                                   {"Target", v.container_path},
-                                  {"ReadOnly", false}});
+                                  {"ReadOnly", v.read_only}});
   }
   host["Mounts"] = std::move(mounts);
   if (spec.memory_bytes > 0) {

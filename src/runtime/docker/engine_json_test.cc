@@ -85,6 +85,15 @@ TEST(EngineJsonTest, ConfinementNetworkAndUser) {
   EXPECT_EQ(fields, (std::vector<std::string>{"cap_add[0]", "user", "tmpfs[0]", "pids_limit"}));
 }
 
+TEST(EngineJsonTest, AVolumeCanBeMountedReadOnly) {
+  ContainerSpec s = FullSpec();
+  s.volumes.push_back({"web-logs", "/logs", true});
+  json::value v = ContainerCreateBody(s);
+  EXPECT_EQ(v.at("HostConfig").at("Mounts"), json::parse(R"([
+    {"Type": "volume", "Source": "web-data", "Target": "/data", "ReadOnly": false},
+    {"Type": "volume", "Source": "web-logs", "Target": "/logs", "ReadOnly": true}])"));
+}
+
 TEST(EngineJsonTest, NetworkCreateBodyAndList) {
   NetworkSpec n{"lattice-t-usr_1",
                 "10.213.0.0/26",

@@ -59,6 +59,7 @@ Backup ReadBackup(const PgResult& r, int i) {
   b.verify_tables = r.Int(i, 18);
   b.verify_rows = r.Int(i, 19);
   b.verify_message = r.Text(i, 20);
+  b.kind = ParseBackupKind(r.Text(i, 21)).value_or(BackupKind::kPostgres);
   return b;
 }
 
@@ -255,7 +256,7 @@ Status PostgresStore::CreateBackup(const Backup& b) {
   if (!c.ok()) return std::move(c).error();
   auto r = (*c)->Exec(
       "INSERT INTO backups(id, workload_id, owner_id, target_id, node_id, trigger_kind, status, "
-      "started_at, verify_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      "started_at, verify_status, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
       Params()
           .Add(b.id)
           .Add(b.workload_id)
@@ -265,7 +266,8 @@ Status PostgresStore::CreateBackup(const Backup& b) {
           .Add(b.trigger)
           .Add(Name(b.status))
           .Add(b.started_at)
-          .Add(Name(b.verify_status)));
+          .Add(Name(b.verify_status))
+          .Add(Name(b.kind)));
   if (!r.ok()) return std::move(r).error();
   return Status::Ok();
 }

@@ -58,6 +58,7 @@ Backup ReadBackup(const Stmt& s) {
   b.verify_tables = s.Int(18);
   b.verify_rows = s.Int(19);
   b.verify_message = s.Text(20);
+  b.kind = ParseBackupKind(s.Text(21)).value_or(BackupKind::kPostgres);
   return b;
 }
 
@@ -249,7 +250,7 @@ Status SqliteStore::CreateBackup(const Backup& b) {
   auto c = Acquire();
   auto q = c->Prepare(
       "INSERT INTO backups(id, workload_id, owner_id, target_id, node_id, trigger_kind, status, "
-      "started_at, verify_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "started_at, verify_status, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!q.ok()) return std::move(q).error();
   (*q)->Bind(1, b.id)
       .Bind(2, b.workload_id)
@@ -259,7 +260,8 @@ Status SqliteStore::CreateBackup(const Backup& b) {
       .Bind(6, b.trigger)
       .Bind(7, Name(b.status))
       .Bind(8, b.started_at)
-      .Bind(9, Name(b.verify_status));
+      .Bind(9, Name(b.verify_status))
+      .Bind(10, Name(b.kind));
   if (int rc = (*q)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "create backup");
   return Status::Ok();
 }
