@@ -28,34 +28,6 @@ link::BackupRun SampleRun(link::BackupOp op) {
   return r;
 }
 
-TEST(BackupJobs, AJobWhoseContainerIsRemovedEndsInterruptedNotAtItsTimeout) {
-  boost::asio::io_context io;
-  testing::FakeRuntime rt;
-  std::vector<link::BackupResult> results;
-  BackupJobOptions o;
-  o.poll = std::chrono::milliseconds(5);
-  o.node_id = "node_1";
-  BackupJobs jobs(
-      io.get_executor(), rt,
-      [](const std::string&) {
-        return std::optional<DatabaseAccess>({"lattice-wl_1", "u", "p"});
-      },
-      [&](link::BackupResult r) { results.push_back(std::move(r)); }, o);
-  jobs.Run(SampleRun(link::BackupOp::kBackup));
-  // The job's container appears (running, labelled with the node); then someone removes it.
-  for (int i = 0; i < 2000 && !rt.Inspect("lattice-job-job_1").ok(); ++i)
-    io.run_for(std::chrono::milliseconds(1));
-  auto job = rt.Inspect("lattice-job-job_1");
-  ASSERT_TRUE(job.ok());
-  EXPECT_EQ(job->labels.at("lattice.node"), "node_1");
-  ASSERT_TRUE(rt.Remove(job->id).ok());
-  for (int i = 0; i < 2000 && results.empty(); ++i) io.run_for(std::chrono::milliseconds(1));
-  jobs.Stop();
-  ASSERT_EQ(results.size(), 1u);
-  EXPECT_FALSE(results[0].ok);
-  EXPECT_EQ(results[0].error_code, "interrupted");
-}
-
 TEST(BackupJobs, TheToolGetsArgvWithFilesNotSecrets) {
   const auto cmd = ToolCommand(SampleRun(link::BackupOp::kBackup), "u_owner");
   EXPECT_EQ(cmd,
