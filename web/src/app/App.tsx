@@ -23,7 +23,8 @@ export const queryClient = new QueryClient({
 
 /** Tabs other features add to a workload's page (the workloads feature imports none of them). */
 function workloadTabs(w: Workload): WorkloadTab[] {
-  return w.template === 'postgres' ? [{ id: 'backups', label: 'Backups', content: <BackupsSection workload={w} /> }] : [];
+  // PostgreSQL: base backups with point-in-time recovery; S3 and custom: volume snapshots.
+  return [{ id: 'backups', label: 'Backups', content: <BackupsSection workload={w} /> }];
 }
 
 function Routes() {

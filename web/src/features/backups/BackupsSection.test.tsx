@@ -19,7 +19,7 @@ const policy: BackupPolicy = {
   next_run_at: '2026-12-02T10:00:00Z', updated_at: '2026-12-01T10:00:00Z',
 };
 const backup = (id: string, extra: Partial<Backup> = {}): Backup => ({
-  id, workload_id: 'wl_1', target_id: 'bt_1', trigger: 'manual', status: 'succeeded', started_at: '2026-12-01T11:00:00Z',
+  id, workload_id: 'wl_1', kind: 'postgres', target_id: 'bt_1', trigger: 'manual', status: 'succeeded', started_at: '2026-12-01T11:00:00Z',
   finished_at: '2026-12-01T11:00:03Z', size_bytes: 3_713_939, duration_ms: 2332, start_lsn: '0/4000028', end_lsn: '0/4000138',
   error_code: null, message: '',
   verification: { status: 'verified', verified_at: '2026-12-01T11:00:12Z', duration_ms: 7239, tables: 2, rows: 27, message: '' },
@@ -117,6 +117,15 @@ describe('BackupsSection', () => {
     expect((await screen.findByTestId('policy-summary')).textContent).toBe('Backed up on cron @daily (UTC).');
     expect((screen.getByLabelText('On a cron schedule (UTC)') as HTMLInputElement).checked).toBe(true);
     expect((screen.getByLabelText('Cron expression') as HTMLInputElement).value).toBe('@daily');
+  });
+
+  it('a volume snapshot: verified means the archive was read back whole, and no point-in-time restore', async () => {
+    serve({ backups: [backup('bk_vol', { kind: 'volume', start_lsn: '', end_lsn: '',
+      verification: { status: 'verified', verified_at: '2026-12-01T11:00:12Z', duration_ms: 900, tables: 0, rows: 0, message: '' } })] });
+    renderWithQuery(<BackupsSection workload={{ ...workload, template: 'minio' }} />);
+    expect(await screen.findByText(/archive read back whole/)).toBeTruthy();
+    expect(screen.queryByText(/0 tables/)).toBeNull();
+    expect(screen.queryByRole('button', { name: /point in time/ })).toBeNull();
   });
 
   it('says whether continuous WAL archiving runs or fails, with the node\'s reason', async () => {

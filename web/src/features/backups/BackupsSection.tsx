@@ -75,7 +75,7 @@ export function BackupsSection({ workload }: { workload: Workload }) {
           <p className="mr-auto text-sm text-slate-600">
             Restoring creates a new workload; {workload.name} is never changed.
           </p>
-          <Button onClick={() => setRestoring(null)}>Restore to a point in time…</Button>
+          {workload.template === 'postgres' && <Button onClick={() => setRestoring(null)}>Restore to a point in time…</Button>}
         </div>
       )}
       {backups.isPending ? <Loading what="backups" /> : backups.isError ? <ErrorNote error={backups.error} /> : backups.data.length ? (

@@ -37,7 +37,7 @@ function Verification({ b }: { b: Backup }) {
     <div data-verification="verified" className="flex flex-col gap-0.5">
       <span><StatusBadge status="verified" /></span>
       <span className="text-xs text-slate-600">
-        {v.tables} {v.tables === 1 ? 'table' : 'tables'}, {v.rows} {v.rows === 1 ? 'row' : 'rows'} read back
+        {b.kind === 'volume' ? 'archive read back whole' : <>{v.tables} {v.tables === 1 ? 'table' : 'tables'}, {v.rows} {v.rows === 1 ? 'row' : 'rows'} read back</>}
         {' · '}{formatTime(v.verified_at)} · took {formatDuration(v.duration_ms)}
       </span>
     </div>
