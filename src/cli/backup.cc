@@ -1,6 +1,6 @@
 // backup target add|ls|rm, backup schedule, backup now, backup verify, backup ls, backup
-// restore: PostgreSQL backups (docs/backups.md). A target's secret key is read from a file or
-// stdin, never taken as an argument (it would show in `ps` and shell history).
+// restore: PostgreSQL backups and volume snapshots (docs/backups.md). A target's secret key is read
+// from a file or stdin, never taken as an argument (it would show in `ps` and shell history).
 #include <boost/json.hpp>
 
 #include <fstream>
@@ -101,7 +101,7 @@ Result<json::value> PollBackup(ApiClient& api, const std::string& path, json::va
 }
 
 std::string BackupsTable(const json::array& items) {
-  Table t({"ID", "STATUS", "TRIGGER", "STARTED", "SIZE", "DURATION", "VERIFIED", "REASON"});
+  Table t({"ID", "KIND", "STATUS", "TRIGGER", "STARTED", "SIZE", "DURATION", "VERIFIED", "REASON"});
   for (const auto& v : items) {
     if (!v.is_object()) continue;
     const json::object& b = v.as_object();
@@ -111,9 +111,9 @@ std::string BackupsTable(const json::array& items) {
     std::string reason = Text(b, "message");
     if (ver && ver->is_object() && Text(ver->as_object(), "status") == "failed")
       reason = Text(ver->as_object(), "message");
-    t.AddRow({Text(b, "id"), Text(b, "status"), Text(b, "trigger"), Text(b, "started_at"),
-              Text(b, "size_bytes"), Text(b, "duration_ms") + " ms", verified,
-              reason.empty() ? "-" : reason});
+    t.AddRow({Text(b, "id"), Text(b, "kind"), Text(b, "status"), Text(b, "trigger"),
+              Text(b, "started_at"), Text(b, "size_bytes"), Text(b, "duration_ms") + " ms",
+              verified, reason.empty() ? "-" : reason});
   }
   return t.Render();
 }
@@ -341,7 +341,9 @@ void AddBackupWait(CLI::App& cmd, BackupFlags& f, const std::string& what) {
 }  // namespace
 
 void AddBackupVerbs(CLI::App& app, Registry& reg) {
-  CLI::App* backup = app.add_subcommand("backup", "Back up PostgreSQL workloads to S3");
+  CLI::App* backup = app.add_subcommand(
+      "backup",
+      "Back up workloads to S3 (PostgreSQL with point-in-time recovery; S3 and custom volumes)");
   backup->group("Backups");
 
   CLI::App* target = backup->add_subcommand("target", "Manage where backups go (S3 buckets)");
@@ -371,7 +373,7 @@ void AddBackupVerbs(CLI::App& app, Registry& reg) {
   CLI::App* schedule = Leaf(
       *backup, reg, "schedule", "Set where and how often a database is backed up",
       "lattice backup schedule db --target offsite --cron '30 2 * * *' --keep 7", sf, RunSchedule);
-  schedule->add_option("workload", sf->name, "The PostgreSQL workload (name or id)")->required();
+  schedule->add_option("workload", sf->name, "The workload (name or id)")->required();
   schedule->add_option("--target", sf->target, "The backup target (name or id)")->required();
   schedule->add_option("--every", sf->every, "Seconds between backups (0: on demand only)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{366} * 86400));
@@ -386,30 +388,29 @@ void AddBackupVerbs(CLI::App& app, Registry& reg) {
   schedule->add_flag("--no-verify", sf->no_verify, "Do not verify new backups by restoring them");
 
   auto nf = std::make_shared<BackupFlags>();
-  CLI::App* now = Leaf(*backup, reg, "now", "Back a database up now",
+  CLI::App* now = Leaf(*backup, reg, "now", "Back a workload up now",
                        "lattice backup now db --wait", nf, RunNow);
-  now->add_option("workload", nf->name, "The PostgreSQL workload (name or id)")->required();
+  now->add_option("workload", nf->name, "The workload (name or id)")->required();
   AddBackupWait(*now, *nf, "Wait until it ended and was verified (exit 1 if it failed)");
 
   auto vf = std::make_shared<BackupFlags>();
   CLI::App* verify = Leaf(*backup, reg, "verify", "Verify a backup again by restoring it",
                           "lattice backup verify db bk_123 --wait", vf, RunVerify);
-  verify->add_option("workload", vf->name, "The PostgreSQL workload (name or id)")->required();
+  verify->add_option("workload", vf->name, "The workload (name or id)")->required();
   verify->add_option("backup", vf->backup_id, "The backup's id (from `backup ls`)")->required();
   AddBackupWait(*verify, *vf, "Wait until it is verified (exit 1 if it failed)");
 
   auto bf = std::make_shared<BackupFlags>();
-  CLI::App* ls = Leaf(*backup, reg, "ls", "List a database's backups",
+  CLI::App* ls = Leaf(*backup, reg, "ls", "List a workload's backups",
                       "lattice backup ls db -o json", bf, RunLs);
-  ls->add_option("workload", bf->name, "The PostgreSQL workload (name or id)")->required();
+  ls->add_option("workload", bf->name, "The workload (name or id)")->required();
 
   auto xf = std::make_shared<BackupFlags>();
   CLI::App* restore =
       Leaf(*backup, reg, "restore", "Restore a backup into a new workload (new credentials)",
            "lattice backup restore db --as db-yesterday --time 2026-12-06T18:00:00Z --wait", xf,
            RunRestore);
-  restore->add_option("workload", xf->name, "The PostgreSQL workload backed up (name or id)")
-      ->required();
+  restore->add_option("workload", xf->name, "The workload backed up (name or id)")->required();
   restore->add_option("--as", xf->as, "The new workload's name")->required();
   restore->add_option("--backup", xf->backup_id, "The backup to restore (an id from `backup ls`)");
   restore->add_option("--time", xf->time,
