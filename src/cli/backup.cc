@@ -223,40 +223,28 @@ int RunSchedule(const CLI::App& cmd, const BackupFlags& f) {
   return kExitOk;
 }
 
-int RunNow(const CLI::App& cmd, const BackupFlags& f) {
-  Session s = Connect(cmd, f.server);
-  if (!s) return s.exit_code;
-  auto w = FindWorkload(*s.client, f.name);
-  if (!w.ok()) return Fail(cmd, w.error());
-  const std::string base = "/api/v1/workloads/" + Text(*w, "id") + "/backups";
-  auto started = s->Post(base);
-  if (!started.ok()) return Fail(cmd, started.error());
-  json::value b = *started;
-  if (f.wait) {  // until it ended and, if asked for, its verification did
-    auto done =
-        PollBackup(*s.client, base, b, RunningOrVerifying, std::chrono::seconds(f.timeout_seconds));
-    if (!done.ok()) return Fail(cmd, done.error());
-    b = std::move(done).value();
-  }
-  if (f.output == "json")
-    PrintJson(b);
-  else
-    Print(BackupsTable(json::array{b}));
-  const std::string status = Text(b.as_object(), "status");
-  return status == "failed" ? kExitError : kExitOk;
+bool Failed(const json::object& b) {
+  return Text(b, "status") == "failed";
+}
+bool VerificationFailed(const json::object& b) {
+  const json::value* v = b.if_contains("verification");
+  return v && v->is_object() && Text(v->as_object(), "status") == "failed";
 }
 
-int RunVerify(const CLI::App& cmd, const BackupFlags& f) {
+// `backup now` and `backup verify`: POSTs `action` (under the workload's backups), follows the
+// backup while `busy` with --wait, and prints it; exit 1 if `failed` says so.
+int StartAndShow(const CLI::App& cmd, const BackupFlags& f, const std::string& action,
+                 bool (*busy)(const json::object&), bool (*failed)(const json::object&)) {
   Session s = Connect(cmd, f.server);
   if (!s) return s.exit_code;
   auto w = FindWorkload(*s.client, f.name);
   if (!w.ok()) return Fail(cmd, w.error());
   const std::string base = "/api/v1/workloads/" + Text(*w, "id") + "/backups";
-  auto started = s->Post(base + "/" + f.backup_id + "/verify");
+  auto started = s->Post(base + action);
   if (!started.ok()) return Fail(cmd, started.error());
   json::value b = *started;
-  if (f.wait) {  // until the verification ended
-    auto done = PollBackup(*s.client, base, b, Verifying, std::chrono::seconds(f.timeout_seconds));
+  if (f.wait) {
+    auto done = PollBackup(*s.client, base, b, busy, std::chrono::seconds(f.timeout_seconds));
     if (!done.ok()) return Fail(cmd, done.error());
     b = std::move(done).value();
   }
@@ -264,8 +252,17 @@ int RunVerify(const CLI::App& cmd, const BackupFlags& f) {
     PrintJson(b);
   else
     Print(BackupsTable(json::array{b}));
-  const json::value* v = b.as_object().if_contains("verification");
-  return v && v->is_object() && Text(v->as_object(), "status") == "failed" ? kExitError : kExitOk;
+  return failed(b.as_object()) ? kExitError : kExitOk;
+}
+
+// Until it ended and, if the policy asks for it, its verification did.
+int RunNow(const CLI::App& cmd, const BackupFlags& f) {
+  return StartAndShow(cmd, f, "", RunningOrVerifying, Failed);
+}
+
+// Until the verification ended.
+int RunVerify(const CLI::App& cmd, const BackupFlags& f) {
+  return StartAndShow(cmd, f, "/" + f.backup_id + "/verify", Verifying, VerificationFailed);
 }
 
 int RunLs(const CLI::App& cmd, const BackupFlags& f) {
