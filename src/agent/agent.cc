@@ -298,6 +298,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
       if (options_.tuning.reconciler.tenant_networks && IsValidWorkloadId(a->tenant))
         v.network = TenantNetworkName(a->tenant);
       for (const auto& vol : a->spec.volumes) v.volumes.push_back(vol.name);
+      v.epoch = a->spec.volume_epoch;
       return v;
     };
     BackupJobOptions bo = options_.tuning.backups;

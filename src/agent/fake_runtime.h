@@ -120,7 +120,16 @@ class FakeRuntime final : public runtime::Runtime {
     if (auto* c = Find(id)) containers_.erase(c->id);
     return Status::Ok();
   }
-  Status RemoveVolume(const std::string&) override { return Status::Ok(); }
+  Status RemoveVolume(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    removed_volumes_.push_back(name);
+    return Status::Ok();
+  }
+  // Every RemoveVolume call's name, in order.
+  std::vector<std::string> removed_volumes() const {
+    std::lock_guard lock(mu_);
+    return removed_volumes_;
+  }
 
   Result<std::string> CreateNetwork(const runtime::NetworkSpec& spec) override {
     std::lock_guard lock(mu_);
@@ -187,6 +196,7 @@ class FakeRuntime final : public runtime::Runtime {
   std::map<std::string, runtime::NetworkInfo> networks_;      // by name
   std::map<std::string, runtime::ContainerSpec> specs_;       // by name, as created
   std::map<std::string, std::string> logs_;                   // by id, after Exit()
+  std::vector<std::string> removed_volumes_;
   int next_id_ = 0;
   std::atomic<int> creates_{0};
   int failing_creates_ = 0;

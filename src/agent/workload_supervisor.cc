@@ -96,7 +96,9 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
     p_.volumes_removed = false;
   }
   if (!p_.volumes_removed) {
-    for (const std::string& name : VolumeNamesOf(a)) {
+    std::vector<std::string> names = ReplacedVolumeNamesOf(a);
+    for (std::string& name : VolumeNamesOf(a)) names.push_back(std::move(name));
+    for (const std::string& name : names) {
       if (Status st = ctx_.runtime.RemoveVolume(name); !st.ok()) {
         Report(a, WorkloadStatus::kFailed,
                "could not remove volume " + name + ": " + st.error().message);
@@ -302,6 +304,7 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
     p_.ready = true;
     p_.probe_error.clear();
     spdlog::info("event=workload_ready workload={} generation={}", a.workload_id, a.generation);
+    RemoveReplacedVolumes(a);
     Report(a, WorkloadStatus::kRunning, "", BindingsOf(c));
     return;
   }
@@ -314,6 +317,18 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
     return;
   }
   Report(a, WorkloadStatus::kStarting, "", BindingsOf(c));
+}
+
+void WorkloadSupervisor::RemoveReplacedVolumes(const link::Assignment& a) {
+  if (p_.replaced_removed || a.spec.volume_epoch == 0) return;
+  p_.replaced_removed = true;
+  for (const std::string& name : ReplacedVolumeNamesOf(a)) {
+    if (Status st = ctx_.runtime.RemoveVolume(name); !st.ok()) {
+      spdlog::warn("event=replaced_volume_remove_failed workload={} volume={} error=\"{}\"",
+                   a.workload_id, name, st.error().message);
+      p_.replaced_removed = false;
+    }
+  }
 }
 
 void WorkloadSupervisor::Report(const link::Assignment& a, WorkloadStatus state, std::string reason,

@@ -144,6 +144,7 @@ json::object SpecToJson(const RenderedWorkload& s) {
     out["secret_files"] = std::move(files);
   }
   if (s.restore) out["restore"] = templates::RestoreToJson(*s.restore);
+  if (s.volume_epoch > 0) out["volume_epoch"] = s.volume_epoch;  // absent: 0 (hash unchanged)
   return out;
 }
 
@@ -214,6 +215,8 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
     if (!templates::RestoreFromJson(*ro, rs, err)) return err = "restore: " + err, false;
     s.restore = std::move(rs);
   }
+  s.volume_epoch = r.Int("volume_epoch", false);  // absent: 0
+  if (s.volume_epoch < 0) return err = "volume_epoch must not be negative", false;
   if (!r.error().empty()) return err = r.error(), false;
   return true;
 }

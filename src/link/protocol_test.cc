@@ -37,6 +37,8 @@ TEST(Protocol, RoundTripsEveryMessage) {
   Assignment restored = a;  // a workload restored from a backup carries where from
   restored.spec.restore = templates::RestoreSource{
       {"", "b", "", "p/wl_0", "AK", "SK", "files", 9000}, "bk_1", "2026-12-07 08:00:00.000000+00"};
+  restored.spec.restore->verified = true;  // and, restored in place, its volume epoch
+  restored.spec.volume_epoch = 2;
   const std::vector<Message> all = {
       Upsert{restored},
       h,
