@@ -1,5 +1,6 @@
 #include "common/clock.h"
 
+#include <cstdio>
 #include <ctime>
 
 namespace lattice {
@@ -13,8 +14,32 @@ std::string FormatTimestamp(std::int64_t unix_seconds) {
   return buf;
 }
 
+std::string FormatTimestampNanos(std::int64_t unix_nanos) {
+  std::int64_t secs = unix_nanos / 1'000'000'000;
+  std::int64_t frac = unix_nanos % 1'000'000'000;
+  if (frac < 0) {
+    frac += 1'000'000'000;
+    --secs;
+  }
+  std::string out = FormatTimestamp(secs);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, ".%09lldZ", static_cast<long long>(frac));
+  out.pop_back();  // the 'Z'
+  out += buf;
+  return out;
+}
+
 std::optional<std::int64_t> ParseTimestampMicros(std::string_view s) {
-  // YYYY-MM-DD[T ]HH:MM:SS[.f{1,6}](Z|±HH:MM)
+  auto nanos = ParseTimestampNanos(s);
+  if (!nanos) return std::nullopt;
+  // Truncated towards the past, as the microsecond parser always did.
+  std::int64_t micros = *nanos / 1000;
+  if (*nanos % 1000 < 0) --micros;
+  return micros;
+}
+
+std::optional<std::int64_t> ParseTimestampNanos(std::string_view s) {
+  // YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}](Z|±HH:MM)
   auto digits = [&](std::size_t at, std::size_t n, int& out) {
     if (at + n > s.size()) return false;
     out = 0;
@@ -33,13 +58,13 @@ std::optional<std::int64_t> ParseTimestampMicros(std::string_view s) {
   if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 59)
     return std::nullopt;
   std::size_t at = 19;
-  std::int64_t micros = 0;
+  std::int64_t nanos = 0;
   if (at < s.size() && s[at] == '.') {
     std::size_t n = 0;
     for (++at; at < s.size() && s[at] >= '0' && s[at] <= '9'; ++at, ++n)
-      if (n < 6) micros = micros * 10 + (s[at] - '0');
+      if (n < 9) nanos = nanos * 10 + (s[at] - '0');
     if (n == 0) return std::nullopt;
-    for (; n < 6; ++n) micros *= 10;
+    for (; n < 9; ++n) nanos *= 10;
   }
   std::int64_t offset = 0;
   if (at < s.size() && (s[at] == 'Z' || s[at] == 'z')) {
@@ -66,7 +91,7 @@ std::optional<std::int64_t> ParseTimestampMicros(std::string_view s) {
   std::tm back{};
   gmtime_r(&t, &back);
   if (back.tm_mday != day || back.tm_mon != mon - 1) return std::nullopt;  // e.g. 31 February
-  return (static_cast<std::int64_t>(t) - offset) * 1'000'000 + micros;
+  return (static_cast<std::int64_t>(t) - offset) * 1'000'000'000 + nanos;
 }
 
 }  // namespace lattice
