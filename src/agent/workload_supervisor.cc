@@ -106,6 +106,11 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
     p_.volumes_removed = true;
     PruneNetworks();
   }
+  if (!p_.logs_removed && ctx_.options.logs) {
+    if (!ctx_.options.logs->Forget(a.workload_id))
+      spdlog::warn("event=logs_forget_slow workload={}", a.workload_id);
+    p_.logs_removed = true;
+  }
   Report(a, WorkloadStatus::kDeleted);
 }
 
@@ -134,6 +139,9 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
     spdlog::info("event=container_replace workload={} container={} reason=spec_changed",
                  a.workload_id, current->id);
     if (current->running) (void)ctx_.runtime.Stop(current->id, ctx_.options.stop_grace);
+    // Its last lines go to the kept logs before the container (and the engine's copy) goes.
+    if (ctx_.options.logs && !ctx_.options.logs->Drain(a.workload_id, current->id))
+      spdlog::warn("event=logs_drain_slow workload={} container={}", a.workload_id, current->id);
     if (Status st = ctx_.runtime.Remove(current->id); !st.ok()) {
       Report(a, WorkloadStatus::kFailed, "could not replace the container: " + st.error().message);
       return;
