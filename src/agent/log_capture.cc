@@ -273,7 +273,9 @@ asio::awaitable<bool> LogCapture::ReadOnce(const std::string& workload_id, Tail&
   for (;;) {
     auto lines = co_await reader->Next();
     if (!lines.ok()) {
-      exists = lines.error().code != ErrorCode::kNotFound;
+      // Gone, or going (the engine refuses a container marked for removal with a conflict).
+      exists =
+          lines.error().code != ErrorCode::kNotFound && lines.error().code != ErrorCode::kConflict;
       if (exists && !stopping_ && !t.forgotten)
         spdlog::warn("event=logs_capture_failed workload={} follow={} error=\"{}\"", workload_id,
                      follow, lines.error().message);

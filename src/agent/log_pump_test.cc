@@ -160,7 +160,8 @@ class LogPumpTest : public ::testing::Test {
     LogQuery q;
     q.tail = 100000;
     std::vector<std::string> out;
-    for (auto& r : store_->Read(id, q)->records) out.push_back(r.text);
+    auto page = store_->Read(id, q);
+    for (auto& r : page->records) out.push_back(r.text);
     return out;
   }
   // Runs the pump's io_context on this thread until `done()` or `timeout`.

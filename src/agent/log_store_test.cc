@@ -241,7 +241,7 @@ TEST(LogStore, AFollowerReadsOnAcrossRotationAndIsWokenByAppends) {
     if (recs->empty()) break;
     for (auto& r : *recs) seen.push_back(r.text);
   }
-  EXPECT_EQ(seen.size(), 111u);  // 19, 190-199, 1900-1999
+  EXPECT_EQ(seen.size(), 100u);  // 1900-1999: the follower stood past 19 and 190-199
   EXPECT_EQ(seen.back(), "line 1999");
   EXPECT_EQ(cursor.next_seq, 2001);
   store.Unwatch(handle);
@@ -397,7 +397,8 @@ TEST_F(LogCaptureTest, AContainerFoundStoppedIsReadOnceAndACrashLoopKeepsEveryRu
   ASSERT_TRUE(WaitFor([&] { return Kept(store).size() == 4; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(Kept(store), (std::vector<std::string>{"run 1", "run 2", "run 3", "run 4"}));
-  for (const auto& r : store.Read("wl_1", All())->records) EXPECT_EQ(r.generation, 1);
+  auto page = store.Read("wl_1", All());
+  for (const auto& r : page->records) EXPECT_EQ(r.generation, 1);
 }
 
 TEST_F(LogCaptureTest, ForgetDeletesTheLogsAndAStaleListingDoesNotBringThemBack) {

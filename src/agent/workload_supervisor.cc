@@ -289,6 +289,9 @@ void WorkloadSupervisor::StartContainer(const link::Assignment& a,
     Report(a, WorkloadStatus::kStarting);
     return;
   }
+  // The kept logs start with the container's first line, not at the next listing.
+  if (ctx_.options.logs)
+    ctx_.options.logs->Observe({{a.workload_id, info->id, info->running, info->started_at}});
   if (!info->running) {  // exited at once: report it as a crash
     EnsureRunning(a, &*info);
     return;

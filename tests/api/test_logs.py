@@ -58,6 +58,8 @@ class LogsApiTest(unittest.TestCase):
     def call(self, query):
         path = f"{WORKLOADS}/{self.wid}/logs{query}"
         status, headers, body = self.srv.request("GET", path, token=self.token, timeout=30)
+        if body is None and headers.get("Content-Type", "").startswith("text/plain"):
+            body = ""  # no lines: an empty text body (the harness reads it as None)
         openapi_check.check("GET", f"{WORKLOADS}/{{id}}/logs", status, headers, body)
         return status, headers, body
 

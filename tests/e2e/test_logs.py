@@ -82,8 +82,14 @@ class KeptLogsTest(unittest.TestCase):
         return cs[0] if cs else None
 
     def wait_text(self, wid, pattern, timeout=60, **params):
-        return wait_until(lambda: [t for t in self.texts(wid, tail=10000, **params)
-                                   if re.search(pattern, t)], timeout, f"a line like {pattern}")
+        def found():
+            q = urllib.parse.urlencode(dict(params, tail=10000, format="json"))
+            status, _, body = self.admin.call("GET", f"/api/v1/workloads/{wid}/logs?{q}")
+            if status == 503:  # the node is (re)connecting
+                return []
+            self.assertEqual(status, 200, body)
+            return [e["text"] for e in body["entries"] if re.search(pattern, e["text"])]
+        return wait_until(found, timeout, f"a line like {pattern}")
 
     def test_lines_outlive_a_recreated_container_and_an_agent_restart(self):
         wid = self.deploy("counter", "i=0; while true; do echo n=$i; i=$((i+1)); sleep 0.1; done")
