@@ -85,7 +85,7 @@ class KeptLogsTest(unittest.TestCase):
         def found():
             q = urllib.parse.urlencode(dict(params, tail=10000, format="json"))
             status, _, body = self.admin.call("GET", f"/api/v1/workloads/{wid}/logs?{q}")
-            if status == 503:  # the node is (re)connecting
+            if status in (409, 503):  # not placed yet, or the node is (re)connecting
                 return []
             self.assertEqual(status, 200, body)
             return [e["text"] for e in body["entries"] if re.search(pattern, e["text"])]
@@ -134,7 +134,7 @@ class KeptLogsTest(unittest.TestCase):
 
     def test_a_crash_loop_keeps_every_run(self):
         wid = self.deploy("crashy", "echo run at $(date +%s); exit 3")
-        wait_until(lambda: len(self.texts(wid, q="run at")) >= 3, 90, "three runs kept")
+        wait_until(lambda: len(self.wait_text(wid, r"^run at ")) >= 3, 90, "three runs kept")
         runs = self.texts(wid, q="run at")
         self.assertEqual(len(runs), len(set(runs)), "each run once")
         gens = {e["generation"] for e in self.logs(wid, q="run at")["entries"]}
