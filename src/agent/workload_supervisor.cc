@@ -108,6 +108,11 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
     p_.volumes_removed = true;
     PruneNetworks();
   }
+  if (!p_.logs_removed && ctx_.options.logs) {
+    if (!ctx_.options.logs->Forget(a.workload_id))
+      spdlog::warn("event=logs_forget_slow workload={}", a.workload_id);
+    p_.logs_removed = true;
+  }
   Report(a, WorkloadStatus::kDeleted);
 }
 
@@ -136,6 +141,9 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
     spdlog::info("event=container_replace workload={} container={} reason=spec_changed",
                  a.workload_id, current->id);
     if (current->running) (void)ctx_.runtime.Stop(current->id, ctx_.options.stop_grace);
+    // Its last lines go to the kept logs before the container (and the engine's copy) goes.
+    if (ctx_.options.logs && !ctx_.options.logs->Drain(a.workload_id, current->id))
+      spdlog::warn("event=logs_drain_slow workload={} container={}", a.workload_id, current->id);
     if (Status st = ctx_.runtime.Remove(current->id); !st.ok()) {
       Report(a, WorkloadStatus::kFailed, "could not replace the container: " + st.error().message);
       return;
@@ -283,6 +291,9 @@ void WorkloadSupervisor::StartContainer(const link::Assignment& a,
     Report(a, WorkloadStatus::kStarting);
     return;
   }
+  // The kept logs start with the container's first line, not at the next listing.
+  if (ctx_.options.logs)
+    ctx_.options.logs->Observe({{a.workload_id, info->id, info->running, info->started_at}});
   if (!info->running) {  // exited at once: report it as a crash
     EnsureRunning(a, &*info);
     return;

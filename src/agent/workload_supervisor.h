@@ -13,7 +13,7 @@
 //              only once the workload is ready on the restored data.
 //   stopped  → stop (SIGTERM, then SIGKILL after the grace period) → stopped
 //   deleted  → remove the container and its named volumes (every epoch's), prune unused tenant
-//              networks
+//              networks, delete the logs kept on the node (log_capture.h)
 // The supervisor keeps what it learnt for the generation it is acting on (started, ready,
 // deadlines, consecutive failures) between steps; a new generation starts afresh.
 //
@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/log_capture.h"
 #include "agent/tenant_networks.h"
 #include "common/states.h"
 #include "common/steady_clock.h"
@@ -58,6 +59,7 @@ struct SupervisorOptions {
   std::chrono::seconds max_backoff{60};           // between restarts / retries of a failure
   bool tenant_networks = true;                    // one network per tenant (tenant_networks.h)
   std::string tool_image = "lattice/pgtools:15";  // the restore job's (restore_job.h)
+  LogCapture* logs = nullptr;  // drained before a replacement, told of a deletion; may be null
 };
 
 // What a supervisor asks of the reconciler that owns it. Thread-safe.
@@ -115,6 +117,7 @@ class WorkloadSupervisor {
     bool expect_running = false;    // started (or adopted running) for this generation
     bool ready = false;             // readiness passed since the last start
     bool volumes_removed = false;   // desired deleted: done
+    bool logs_removed = false;      // desired deleted: the kept logs are gone too
     bool restored = false;          // spec.restore: the data volume holds the restore
     bool replaced_removed = false;  // the volumes a restore in place replaced are gone
     TimePoint ready_deadline;
