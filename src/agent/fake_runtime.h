@@ -68,6 +68,13 @@ class FakeRuntime final : public runtime::Runtime {
     }
   }
 
+  // The counters Stats() reports for the container named `name` while it runs.
+  void SetStats(const std::string& name, runtime::ContainerStats stats) {
+    std::lock_guard lock(mu_);
+    stats_[name] = stats;
+  }
+  int stats_calls() const { return stats_calls_; }
+
   Status Ping() override { return Status::Ok(); }
   Result<runtime::NodeInfo> Info() override {
     return runtime::NodeInfo{4, 8LL << 30, 0, "fake", "linux"};
@@ -161,6 +168,16 @@ class FakeRuntime final : public runtime::Runtime {
     auto it = logs_.find(id);
     return it == logs_.end() ? std::string() : it->second;
   }
+  Result<runtime::ContainerStats> Stats(const std::string& id_or_name,
+                                        std::chrono::milliseconds) override {
+    std::lock_guard lock(mu_);
+    ++stats_calls_;
+    auto* c = Find(id_or_name);
+    if (!c) return Error::NotFound("no container " + id_or_name);
+    if (!c->running) return Error::Conflict("container " + id_or_name + " is not running");
+    auto it = stats_.find(c->name);
+    return it == stats_.end() ? runtime::ContainerStats{} : it->second;
+  }
 
  private:
   runtime::ContainerInfo* Find(const std::string& id_or_name) {
@@ -187,6 +204,8 @@ class FakeRuntime final : public runtime::Runtime {
   std::map<std::string, runtime::NetworkInfo> networks_;      // by name
   std::map<std::string, runtime::ContainerSpec> specs_;       // by name, as created
   std::map<std::string, std::string> logs_;                   // by id, after Exit()
+  std::map<std::string, runtime::ContainerStats> stats_;      // by name
+  std::atomic<int> stats_calls_{0};
   int next_id_ = 0;
   std::atomic<int> creates_{0};
   int failing_creates_ = 0;
