@@ -98,6 +98,11 @@ void StatsSampler::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool StatsSampler::Stopping() {
+  std::lock_guard lock(mu_);
+  return stopping_;
+}
+
 void StatsSampler::Loop() {
   auto next = std::chrono::steady_clock::now();
   for (;;) {
@@ -138,6 +143,7 @@ link::MetricsBatch StatsSampler::SampleOnce(std::int64_t at) {
   std::set<std::string> seen;
   int failures = 0;
   for (const std::string& id : ids) {
+    if (Stopping()) break;  // Stop() waits for this pass: do not make it wait for every reading
     if (!seen.insert(id).second) continue;
     auto stats = runtime_.Stats(ContainerName(id), options_.request_timeout);
     const SteadyClock::time_point when = clock_.Now();

@@ -13,8 +13,8 @@
 // Threading: one thread of its own (Start() → Stop()), whatever the number of containers; the
 // engine calls are blocking and each bounded by `request_timeout`, so a slow engine delays the
 // next pass, never the link. The lookup and the sink are called on that thread and must not
-// block for long (the agent's sink posts to its io_context). Stop() waits for the pass in
-// flight. The Runtime must outlive the sampler.
+// block for long (the agent's sink posts to its io_context). Stop() waits for the reading in
+// flight (a pass stops between containers). The Runtime must outlive the sampler.
 #pragma once
 
 #include <chrono>
@@ -71,7 +71,7 @@ class StatsSampler {
 
   // Starts the sampling thread. Call once.
   void Start();
-  // Ends the thread after the pass in flight. Idempotent.
+  // Ends the thread after the reading in flight. Idempotent.
   void Stop();
 
   // One pass at wall time `at` (Unix seconds): reads everything and returns the samples (empty
@@ -85,6 +85,7 @@ class StatsSampler {
     SteadyClock::time_point when;
   };
   void Loop();
+  bool Stopping();
 
   runtime::Runtime& runtime_;
   const RunningLookup running_;
