@@ -135,7 +135,10 @@ class StatsSamplerTest : public ::testing::Test {
     Write("proc/meminfo", kMeminfo);
     Write("proc/net/dev", kNetDev);
     Write("proc/diskstats", kDiskstats);
-    auto id = engine_.Create({ContainerName("wl_1"), "img"});
+    runtime::ContainerSpec spec;
+    spec.name = ContainerName("wl_1");
+    spec.image = "img";
+    auto id = engine_.Create(spec);
     ASSERT_TRUE(id.ok());
     ASSERT_TRUE(engine_.Start(*id).ok());
     container_ = *id;
