@@ -97,8 +97,8 @@ TEST(NodeStats, ProcFilesAreParsedAndOnlyTheNodesOwnDevicesCount) {
   EXPECT_EQ(c.cpus, 2);
   EXPECT_EQ(c.cpu_total_ticks, 1000u);
   EXPECT_EQ(c.cpu_idle_ticks, 800u);
-  EXPECT_EQ(c.memory_total_bytes, 8000000u * 1024);
-  EXPECT_EQ(c.memory_available_bytes, 6000000u * 1024);
+  EXPECT_EQ(c.memory_total_bytes, 8000000ull * 1024);
+  EXPECT_EQ(c.memory_available_bytes, 6000000ull * 1024);
   EXPECT_EQ(c.net_rx_bytes, 4000u);  // eth0 + ens3; not lo, docker0, veth, lt- bridges
   EXPECT_EQ(c.net_tx_bytes, 6000u);
   EXPECT_EQ(c.disk_read_bytes, 2000u * 512);  // sda only: not its partition, loop or dm
@@ -112,7 +112,7 @@ TEST(NodeStats, ProcFilesAreParsedAndOnlyTheNodesOwnDevicesCount) {
 TEST(NodeStats, NodeUsageIsBusyTimeOverTotalTimesCores) {
   NodeCounters a, b;
   ParseProcStat(kProcStat, a);
-  ParseProcStat("cpu  200 0 200 1300 200 0 0 0 0 0\ncpu0 1\ncpu1 1\n", b);  // +1000, 200 busy
+  ParseProcStat("cpu  200 0 200 1400 200 0 0 0 0 0\ncpu0 1\ncpu1 1\n", b);  // +1000, 200 busy
   ParseMeminfo(kMeminfo, b);
   a.net_rx_bytes = 0;
   b.net_rx_bytes = 5000;
@@ -173,7 +173,7 @@ TEST_F(StatsSamplerTest, TheFirstPassIsTheBaselineAndTheNextOneMeasuresTheInterv
 
   clock_.Advance(std::chrono::seconds(10));
   engine_.SetStats(ContainerName("wl_1"), Reading(10e9, 120e9, 11000));
-  Write("proc/stat", "cpu  200 0 200 1300 200 0 0 0 0 0\ncpu0 1\ncpu1 1\n");
+  Write("proc/stat", "cpu  200 0 200 1400 200 0 0 0 0 0\ncpu0 1\ncpu1 1\n");
   link::MetricsBatch second = sampler.SampleOnce(1010);
   ASSERT_EQ(second.workloads.size(), 1u);  // wl_gone has no container
   EXPECT_EQ(second.workloads[0].workload_id, "wl_1");
