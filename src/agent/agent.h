@@ -5,9 +5,10 @@
 // containers in line with what the server assigns: `assignments` / `upsert` / `remove` go to
 // the Reconciler, `logs.open` / `logs.close` to the LogPump, `stream.open` to the TunnelClient
 // (which dials the edge over the same pinned TLS context); observed `status`, periodic
-// `heartbeat` and the StatsSampler's `metrics` go back. The link reconnects with exponential backoff (0.5 s → 30 s, full
-// jitter) when it drops; containers keep running meanwhile and statuses are re-sent after each
-// reconnect. src/agent/README.md describes the exchange from the agent's side.
+// `heartbeat` and the StatsSampler's `metrics` go back. The link reconnects with exponential
+// backoff (0.5 s → 30 s, full jitter) when it drops; containers keep running meanwhile and statuses
+// are re-sent after each reconnect. src/agent/README.md describes the exchange from the agent's
+// side.
 //
 // Threading: Run() drives all link I/O on the calling thread (one Asio io_context; one
 // outstanding websocket write at a time, through one queue). Followed logs run there too: each

@@ -61,10 +61,10 @@ std::optional<link::UsageSample> NodeUsage(const NodeCounters& before, const Nod
   const double busy = total > idle ? total - idle : 0;
   u.cpu_percent = busy / total * std::max(after.cpus, 1) * 100.0;
   u.memory_limit_bytes = static_cast<double>(after.memory_total_bytes);
-  u.memory_bytes = after.memory_total_bytes > after.memory_available_bytes
-                       ? static_cast<double>(after.memory_total_bytes -
-                                             after.memory_available_bytes)
-                       : 0;
+  u.memory_bytes =
+      after.memory_total_bytes > after.memory_available_bytes
+          ? static_cast<double>(after.memory_total_bytes - after.memory_available_bytes)
+          : 0;
   // An interface or disk that went away makes its sum go backwards: that interval reads 0.
   u.net_rx_bps = rx.value_or(0);
   u.net_tx_bps = tx.value_or(0);
@@ -124,10 +124,8 @@ void StatsSampler::Loop() {
 
 link::MetricsBatch StatsSampler::SampleOnce(std::int64_t at) {
   link::MetricsBatch batch;
-  batch.interval_seconds = static_cast<int>(
-      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
-                                    options_.interval)
-                                    .count()));
+  batch.interval_seconds = static_cast<int>(std::max<std::int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(options_.interval).count()));
   if (options_.node_totals) {
     NodeCounters node = ReadNodeCounters(options_.proc_root, options_.sys_root);
     const SteadyClock::time_point now = clock_.Now();

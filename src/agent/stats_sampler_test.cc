@@ -91,8 +91,8 @@ TEST(NodeStats, ProcFilesAreParsedAndOnlyTheNodesOwnDevicesCount) {
   ParseProcStat(kProcStat, c);
   ParseMeminfo(kMeminfo, c);
   ParseNetDev(kNetDev, c);
-  ParseDiskstats(kDiskstats, [](std::string_view n) { return n == "sda" || n == "loop0" ||
-                                                              n == "dm-0"; }, c);
+  ParseDiskstats(
+      kDiskstats, [](std::string_view n) { return n == "sda" || n == "loop0" || n == "dm-0"; }, c);
   EXPECT_TRUE(c.ok);
   EXPECT_EQ(c.cpus, 2);
   EXPECT_EQ(c.cpu_total_ticks, 1000u);

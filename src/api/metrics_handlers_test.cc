@@ -47,8 +47,9 @@ TEST(MetricsPrometheus, TheNewestSampleOfEachWorkloadAndNodeIsAGauge) {
   };
   const std::string text = UsagePrometheus(latest);
   EXPECT_NE(text.find("# TYPE lattice_workload_cpu_percent gauge\n"), std::string::npos);
-  EXPECT_NE(text.find("lattice_workload_cpu_percent{workload=\"wl_1\",name=\"my \\\"db\\\"\"} 42.5\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("lattice_workload_cpu_percent{workload=\"wl_1\",name=\"my \\\"db\\\"\"} 42.5\n"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("lattice_workload_memory_limit_bytes{workload=\"wl_1\",name=\"my "
                       "\\\"db\\\"\"} 2097152\n"),

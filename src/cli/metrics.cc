@@ -40,8 +40,9 @@ int RunMetrics(const CLI::App& cmd, const MetricsFlags& f) {
 
 void AddMetricsVerb(CLI::App& app, Registry& reg) {
   auto flags = std::make_shared<MetricsFlags>();
-  CLI::App* cmd = app.add_subcommand("metrics", "Show a workload's CPU, memory, network and "
-                                                "disk use over time");
+  CLI::App* cmd = app.add_subcommand("metrics",
+                                     "Show a workload's CPU, memory, network and "
+                                     "disk use over time");
   cmd->group("Workloads");
   cmd->add_option("NAME", flags->name, "The workload's name (or id)")->type_name("")->required();
   cmd->add_option("--since", flags->since, "How far back: 90s, 15m, 6h, 7d (at most 90d)")

@@ -54,7 +54,8 @@ std::string Rate(const json::object& p, std::string_view key) {
 // "2027-01-15T08:01:00Z" → "2027-01-15 08:01:00" (UTC, as the API says).
 std::string When(const json::object& p) {
   std::string t = Text(p, "at");
-  if (t.size() == 20 && t[10] == 'T' && t.back() == 'Z') t = t.substr(0, 10) + " " + t.substr(11, 8);
+  if (t.size() == 20 && t[10] == 'T' && t.back() == 'Z')
+    t = t.substr(0, 10) + " " + t.substr(11, 8);
   return t;
 }
 

@@ -16,7 +16,8 @@ TEST(cli_metrics_view, OneRowPerPointWithAveragesAndMaxima) {
                 "memory_limit_bytes": 268435456, "net_rx_bps": 1536, "net_rx_bps_max": 2048,
                 "net_tx_bps": 0, "net_tx_bps_max": 0, "disk_read_bps": 0,
                 "disk_read_bps_max": 0, "disk_write_bps": 1048576, "disk_write_bps_max": 1048576}]
-  })").as_object();
+  })")
+                          .as_object();
   const std::string text = MetricsTable(series);
   EXPECT_NE(text.find("every 60 s (1m data)"), std::string::npos) << text;
   EXPECT_NE(text.find("TIME"), std::string::npos);
@@ -29,8 +30,9 @@ TEST(cli_metrics_view, OneRowPerPointWithAveragesAndMaxima) {
 }
 
 TEST(cli_metrics_view, AnEmptySeriesSaysSo) {
-  const auto series = boost::json::parse(
-      R"({"from":"a","to":"b","step":30,"resolution":"raw","points":[]})").as_object();
+  const auto series =
+      boost::json::parse(R"({"from":"a","to":"b","step":30,"resolution":"raw","points":[]})")
+          .as_object();
   EXPECT_NE(MetricsTable(series).find("No samples"), std::string::npos);
 }
 

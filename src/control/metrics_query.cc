@@ -11,7 +11,7 @@ namespace {
 using store::MetricResolution;
 
 // The default steps, smallest first; a default step gives at most kTargetPoints points.
-constexpr std::int64_t kSteps[] = {10,   30,   60,    120,   300,   600,   900,  1800,
+constexpr std::int64_t kSteps[] = {10,   30,   60,    120,   300,   600,   900,   1800,
                                    3600, 7200, 10800, 21600, 43200, 86400, 604800};
 constexpr std::int64_t kTargetPoints = 300;
 
@@ -92,14 +92,15 @@ Result<MetricsPlan> PlanMetricsQuery(const MetricsParams& params, std::int64_t n
     if (auto f = ParseTime(*params.from, now))
       from = *f;
     else
-      errors.push_back(
-          {"from", "must be Unix seconds, an RFC 3339 time or -DURATION (e.g. -6h)"});
+      errors.push_back({"from", "must be Unix seconds, an RFC 3339 time or -DURATION (e.g. -6h)"});
   }
   std::optional<std::int64_t> step;
   if (params.step) {
     step = ParseMetricsDuration(*params.step);
-    if (!step) errors.push_back({"step", "must be a positive number of seconds or a duration "
-                                         "such as 10s, 5m, 1h"});
+    if (!step)
+      errors.push_back({"step",
+                        "must be a positive number of seconds or a duration "
+                        "such as 10s, 5m, 1h"});
   }
   if (errors.empty() && from >= to) errors.push_back({"from", "must be before to"});
   if (errors.empty() && to - from > keep.hour)
@@ -111,11 +112,10 @@ Result<MetricsPlan> PlanMetricsQuery(const MetricsParams& params, std::int64_t n
 
   // The finest resolution still kept at `from`.
   const std::int64_t age = now - from;
-  const std::int64_t finest = age <= keep.raw      ? 1
-                              : age <= keep.minute ? static_cast<std::int64_t>(
-                                                         MetricResolution::kMinute)
-                                                   : static_cast<std::int64_t>(
-                                                         MetricResolution::kHour);
+  const std::int64_t finest = age <= keep.raw ? 1
+                              : age <= keep.minute
+                                  ? static_cast<std::int64_t>(MetricResolution::kMinute)
+                                  : static_cast<std::int64_t>(MetricResolution::kHour);
   std::int64_t s = 0;
   if (step) {
     s = RoundUp(*step, finest);
@@ -136,9 +136,9 @@ Result<MetricsPlan> PlanMetricsQuery(const MetricsParams& params, std::int64_t n
   plan.step = s;
   plan.to = to;
   plan.from = from - from % s;
-  plan.resolution = s % 3600 == 0   ? MetricResolution::kHour
-                    : s % 60 == 0   ? MetricResolution::kMinute
-                                    : MetricResolution::kRaw;
+  plan.resolution = s % 3600 == 0 ? MetricResolution::kHour
+                    : s % 60 == 0 ? MetricResolution::kMinute
+                                  : MetricResolution::kRaw;
   return plan;
 }
 

@@ -56,12 +56,11 @@ Result<MetricSeries> MetricsService::ForNode(const std::string& id, const Metric
   return Query(id, params);
 }
 
-Result<MetricSeries> MetricsService::Query(const std::string& series,
-                                           const MetricsParams& params) {
+Result<MetricSeries> MetricsService::Query(const std::string& series, const MetricsParams& params) {
   auto plan = PlanMetricsQuery(params, clock_.NowSeconds(), options_.keep);
   if (!plan.ok()) return std::move(plan).error();
-  auto points = store_.Metrics().QueryMetrics(
-      {series, plan->resolution, plan->from, plan->to, plan->step});
+  auto points =
+      store_.Metrics().QueryMetrics({series, plan->resolution, plan->from, plan->to, plan->step});
   if (!points.ok()) return std::move(points).error();
   return MetricSeries{series, *plan, std::move(points).value()};
 }

@@ -42,8 +42,7 @@ TEST(MetricsQuery, TheResolutionFollowsTheStepAndTheAgeOfTheRange) {
   EXPECT_EQ(week->resolution, MetricResolution::kHour);
   // An explicit step: raw rows for 10 s, minute rollups for 2 minutes, hour rollups for 1 h.
   EXPECT_EQ(PlanMetricsQuery(P("-1h", {}, "10s"), kNow, {})->resolution, MetricResolution::kRaw);
-  EXPECT_EQ(PlanMetricsQuery(P("-1h", {}, "120"), kNow, {})->resolution,
-            MetricResolution::kMinute);
+  EXPECT_EQ(PlanMetricsQuery(P("-1h", {}, "120"), kNow, {})->resolution, MetricResolution::kMinute);
   EXPECT_EQ(PlanMetricsQuery(P("-1d", {}, "1h"), kNow, {})->resolution, MetricResolution::kHour);
   // Three days back there are no raw samples: 10 s becomes a minute.
   auto old = PlanMetricsQuery(P("-3d", "-2d", "10s"), kNow, {});
@@ -138,11 +137,14 @@ TEST_F(MetricsServiceTest, SamplesAreRecordedWithTheAgentsClockSkewCorrected) {
 }
 
 TEST_F(MetricsServiceTest, SamplesOutsideTheKeptWindowAreDropped) {
-  link::MetricsBatch b{kNow, 10, {}, {{"wl_1", U(kNow + 3600, 1)}, {"wl_1", U(kNow - 2 * 86400, 2)},
-                                      {"wl_1", U(kNow - 20, 3)}}};
+  link::MetricsBatch b{
+      kNow,
+      10,
+      {},
+      {{"wl_1", U(kNow + 3600, 1)}, {"wl_1", U(kNow - 2 * 86400, 2)}, {"wl_1", U(kNow - 20, 3)}}};
   ASSERT_TRUE(svc_.OnBatch("node_1", b).ok());
-  auto all = db_.store().Metrics().QueryMetrics(
-      {"wl_1", MetricResolution::kRaw, 0, kNow + 86400, 86400});
+  auto all =
+      db_.store().Metrics().QueryMetrics({"wl_1", MetricResolution::kRaw, 0, kNow + 86400, 86400});
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].samples, 1);

@@ -253,10 +253,10 @@ struct MetricsBatch {
 };
 inline constexpr std::size_t kMaxUsageSamples = 20000;
 
-using Message = std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport,
-                             Heartbeat, LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen,
-                             StreamFail, BackupRun, BackupResult, ArchiveSet, ArchiveStatus,
-                             MetricsBatch>;
+using Message =
+    std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport, Heartbeat,
+                 LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen, StreamFail, BackupRun,
+                 BackupResult, ArchiveSet, ArchiveStatus, MetricsBatch>;
 
 std::string Encode(const Message& m);
 Result<Message> Decode(std::string_view text);

@@ -71,7 +71,9 @@ TEST(Protocol, RoundTripsEveryMessage) {
       ArchiveSet{"wl_1", std::nullopt},
       ArchiveStatus{"wl_1", true, "", ""},
       ArchiveStatus{"wl_1", false, "target-auth", "the keys were refused"},
-      MetricsBatch{1700000010, 10, {{1700000010, 150.5, 1e9, 8e9, 100, 200, 0, 4096}},
+      MetricsBatch{1700000010,
+                   10,
+                   {{1700000010, 150.5, 1e9, 8e9, 100, 200, 0, 4096}},
                    {{"wl_1", {1700000010, 99.5, 64e6, 128e6, 10, 20, 30, 40}}}},
       MetricsBatch{1700000010, 10, {}, {}}};
   for (const Message& m : all) {
@@ -106,15 +108,16 @@ TEST(Protocol, AMetricsBatchCarriesNodeAndWorkloadSamples) {
 }
 
 TEST(Protocol, AMetricsBatchRefusesNegativeOrMissingValuesAndTooManySamples) {
-  for (const char* bad : {
-           R"({"type":"metrics","sent_at":5,"workloads":[{"workload_id":"w","at":1,"cpu_percent":-1}]})",
-           R"({"type":"metrics","sent_at":5,"workloads":[{"at":1}]})",
-           R"({"type":"metrics","sent_at":5,"workloads":[{"workload_id":"w"}]})",
-           R"({"type":"metrics","sent_at":5,"node":[{"at":1,"memory_bytes":"x"}]})",
-           R"({"type":"metrics","sent_at":5,"node":[7]})",
-           R"({"type":"metrics","workloads":[]})",
-           R"({"type":"metrics","sent_at":5,"interval_seconds":-1})",
-       }) {
+  for (
+      const char* bad : {
+          R"({"type":"metrics","sent_at":5,"workloads":[{"workload_id":"w","at":1,"cpu_percent":-1}]})",
+          R"({"type":"metrics","sent_at":5,"workloads":[{"at":1}]})",
+          R"({"type":"metrics","sent_at":5,"workloads":[{"workload_id":"w"}]})",
+          R"({"type":"metrics","sent_at":5,"node":[{"at":1,"memory_bytes":"x"}]})",
+          R"({"type":"metrics","sent_at":5,"node":[7]})",
+          R"({"type":"metrics","workloads":[]})",
+          R"({"type":"metrics","sent_at":5,"interval_seconds":-1})",
+      }) {
     EXPECT_FALSE(Decode(bad).ok()) << bad;
   }
   std::string many = R"({"type":"metrics","sent_at":5,"workloads":[)";

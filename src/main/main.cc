@@ -282,9 +282,10 @@ void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
       ->envname("LATTICE_NETWORK_PREFIX")
       ->check(CLI::Range(16, 29))
       ->capture_default_str();
-  cmd.add_option("--stats-interval", f.stats_interval_seconds,
-                 "Seconds between two readings of each workload's resource usage (docs/metrics.md); "
-                 "0 turns metrics off")
+  cmd.add_option(
+         "--stats-interval", f.stats_interval_seconds,
+         "Seconds between two readings of each workload's resource usage (docs/metrics.md); "
+         "0 turns metrics off")
       ->envname("LATTICE_STATS_INTERVAL")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();

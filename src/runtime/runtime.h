@@ -113,10 +113,10 @@ struct ContainerInfo {
 // the container started; rates and CPU percentages come from the difference of two readings
 // (agent/stats_sampler.h). A field the engine did not report reads 0.
 struct ContainerStats {
-  std::uint64_t cpu_total_ns = 0;   // CPU time the container used, all cores
-  std::uint64_t system_cpu_ns = 0;  // CPU time the whole host used, all cores (0: unknown)
-  int online_cpus = 0;              // cores the host has online (0: unknown)
-  std::uint64_t memory_bytes = 0;   // in use, without the reclaimable page cache
+  std::uint64_t cpu_total_ns = 0;        // CPU time the container used, all cores
+  std::uint64_t system_cpu_ns = 0;       // CPU time the whole host used, all cores (0: unknown)
+  int online_cpus = 0;                   // cores the host has online (0: unknown)
+  std::uint64_t memory_bytes = 0;        // in use, without the reclaimable page cache
   std::uint64_t memory_limit_bytes = 0;  // the cgroup's limit (the host's memory if none)
   std::uint64_t net_rx_bytes = 0;        // every interface of the container
   std::uint64_t net_tx_bytes = 0;

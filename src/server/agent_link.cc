@@ -37,8 +37,8 @@ constexpr std::size_t kFirstRead = 128;
 namespace {
 
 // What the link's reader hands its store worker, in arrival order.
-using Report = std::variant<link::StatusReport, link::BackupResult, link::ArchiveStatus,
-                            link::MetricsBatch>;
+using Report =
+    std::variant<link::StatusReport, link::BackupResult, link::ArchiveStatus, link::MetricsBatch>;
 
 // No permessage-deflate, at compile time: it would give every link its own zlib state (tens of
 // KB each way) for messages that are small JSON. (Beast's server side declines it by default;

@@ -11,8 +11,8 @@
 // reading meanwhile (heartbeats are in memory), so a frozen database does not stop the link:
 // status reports wait in a bounded queue (1024; on overflow the link is closed and the agent
 // reconnects and reports afresh) and are applied in order once the store answers. Metrics
-// batches queue with them but are never offered again: one the store cannot take is dropped. A hello
-// the store cannot take in time is refused with kUnavailable (the agent retries).
+// batches queue with them but are never offered again: one the store cannot take is dropped. A
+// hello the store cannot take in time is refused with kUnavailable (the agent retries).
 //
 // Memory: a server holds one link per node, tens of thousands, nearly all idle between
 // heartbeats. An idle link is its TLS connection (the SSL object; no record buffers), its

@@ -258,11 +258,11 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
         boost::system::error_code ec;
         const auto peer = s->socket().remote_endpoint(ec);
         std::string client = ec ? "unknown" : peer.address().to_string();
-        return RunAgentLink(std::move(s), std::move(rq),
-                            AgentLinkServices{*m->control, *m->backups, m->hub,
-                                              *m->metrics_service, *m->audit, *m->store_executor,
-                                              m->config.heartbeat_seconds},
-                            std::move(client));
+        return RunAgentLink(
+            std::move(s), std::move(rq),
+            AgentLinkServices{*m->control, *m->backups, m->hub, *m->metrics_service, *m->audit,
+                              *m->store_executor, m->config.heartbeat_seconds},
+            std::move(client));
       });
   // Tunnel data connections arrive on the same port and go to the edge.
   impl.tls_front->SetDataConnectionHandler(

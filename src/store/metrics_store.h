@@ -28,7 +28,7 @@ enum class MetricResolution : int { kRaw = 0, kMinute = 60, kHour = 3600 };
 
 // One reading of one series.
 struct MetricSample {
-  std::string series;  // workload or node id
+  std::string series;   // workload or node id
   std::int64_t at = 0;  // Unix seconds
   double cpu_percent = 0;
   double memory_bytes = 0;

@@ -56,12 +56,18 @@ class MetricsStoreTest : public StoreTest {
 void ExpectSame(const MetricPoint& a, const MetricPoint& b) {
   EXPECT_EQ(a.at, b.at);
   EXPECT_EQ(a.samples, b.samples) << "at " << a.at;
-  for (auto [x, y] : {std::pair{a.cpu_avg, b.cpu_avg}, {a.cpu_max, b.cpu_max},
-                      {a.memory_avg, b.memory_avg}, {a.memory_max, b.memory_max},
-                      {a.memory_limit, b.memory_limit}, {a.net_rx_avg, b.net_rx_avg},
-                      {a.net_rx_max, b.net_rx_max}, {a.net_tx_avg, b.net_tx_avg},
-                      {a.net_tx_max, b.net_tx_max}, {a.disk_read_avg, b.disk_read_avg},
-                      {a.disk_read_max, b.disk_read_max}, {a.disk_write_avg, b.disk_write_avg},
+  for (auto [x, y] : {std::pair{a.cpu_avg, b.cpu_avg},
+                      {a.cpu_max, b.cpu_max},
+                      {a.memory_avg, b.memory_avg},
+                      {a.memory_max, b.memory_max},
+                      {a.memory_limit, b.memory_limit},
+                      {a.net_rx_avg, b.net_rx_avg},
+                      {a.net_rx_max, b.net_rx_max},
+                      {a.net_tx_avg, b.net_tx_avg},
+                      {a.net_tx_max, b.net_tx_max},
+                      {a.disk_read_avg, b.disk_read_avg},
+                      {a.disk_read_max, b.disk_read_max},
+                      {a.disk_write_avg, b.disk_write_avg},
                       {a.disk_write_max, b.disk_write_max}})
     EXPECT_NEAR(x, y, 1e-6 * std::max(1.0, std::fabs(y))) << "at " << a.at;
 }
@@ -72,8 +78,7 @@ TEST_P(MetricsStoreTest, RollupsAgreeWithTheRawSamples) {
   for (std::int64_t t = kHour0 - 3600; t < kHour0 + 3600; t += 10)
     all.push_back(Sample("wl_1", t, static_cast<double>((t / 10) % 37)));
   for (std::size_t i = 0; i < all.size(); i += 100) {
-    std::vector<MetricSample> batch(all.begin() + i,
-                                    all.begin() + std::min(all.size(), i + 100));
+    std::vector<MetricSample> batch(all.begin() + i, all.begin() + std::min(all.size(), i + 100));
     auto n = m().RecordMetrics("node_1", batch);
     ASSERT_TRUE(n.ok()) << n.error().message;
     EXPECT_EQ(*n, static_cast<std::int64_t>(batch.size()));
@@ -171,9 +176,9 @@ TEST_P(MetricsStoreTest, TheLatestSampleOfEachSeriesComesWithItsName) {
   n.name = "box";
   n.secret_hash = "s";
   ASSERT_TRUE(store_->JoinNode("h", n, 10).ok());
-  ASSERT_TRUE(m().RecordMetrics("node_1", {Sample("wl_1", kHour0, 1), Sample("wl_1", kHour0 + 10, 2),
-                                           Sample("wl_2", kHour0 - 500, 3),
-                                           Sample("node_1", kHour0 + 5, 4)})
+  ASSERT_TRUE(m().RecordMetrics("node_1",
+                                {Sample("wl_1", kHour0, 1), Sample("wl_1", kHour0 + 10, 2),
+                                 Sample("wl_2", kHour0 - 500, 3), Sample("node_1", kHour0 + 5, 4)})
                   .ok());
   auto latest = m().LatestMetrics(kHour0 - 60);
   ASSERT_TRUE(latest.ok()) << latest.error().message;
@@ -190,8 +195,8 @@ TEST_P(MetricsStoreTest, TheLatestSampleOfEachSeriesComesWithItsName) {
 }
 
 TEST_P(MetricsStoreTest, ADeletedWorkloadsMetricsGoWithIt) {
-  ASSERT_TRUE(m().RecordMetrics("node_1", {Sample("wl_1", kHour0, 1), Sample("wl_2", kHour0, 1)})
-                  .ok());
+  ASSERT_TRUE(
+      m().RecordMetrics("node_1", {Sample("wl_1", kHour0, 1), Sample("wl_2", kHour0, 1)}).ok());
   ASSERT_TRUE(store_->DeleteWorkload("wl_1").ok());
   EXPECT_TRUE(Query("wl_1", MetricResolution::kRaw, 10).empty());
   EXPECT_TRUE(Query("wl_1", MetricResolution::kHour, 3600).empty());

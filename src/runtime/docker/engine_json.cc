@@ -368,8 +368,8 @@ ContainerStats ContainerStatsFromJson(const json::value& v) {
   }
 
   const json::object* blkio = Obj(root, "blkio_stats");
-  const json::value* io = blkio != nullptr ? blkio->if_contains("io_service_bytes_recursive")
-                                           : nullptr;
+  const json::value* io =
+      blkio != nullptr ? blkio->if_contains("io_service_bytes_recursive") : nullptr;
   if (io != nullptr && io->is_array()) {
     for (const json::value& e : io->as_array()) {
       const json::object* entry = e.is_object() ? &e.as_object() : nullptr;

@@ -298,9 +298,9 @@ TEST(EngineJsonTest, StatsOfACgroupV2Container) {
 
 TEST(EngineJsonTest, StatsOfACgroupV1Container) {
   const ContainerStats s = ContainerStatsFromJson(json::parse(kStatsV1));
-  EXPECT_EQ(s.online_cpus, 4);                // counted from percpu_usage
-  EXPECT_EQ(s.memory_bytes, 1500u);           // usage - total_inactive_file (v1 wins)
-  EXPECT_EQ(s.disk_read_bytes, 4096u);        // "Sync" and "Total" are not counted again
+  EXPECT_EQ(s.online_cpus, 4);          // counted from percpu_usage
+  EXPECT_EQ(s.memory_bytes, 1500u);     // usage - total_inactive_file (v1 wins)
+  EXPECT_EQ(s.disk_read_bytes, 4096u);  // "Sync" and "Total" are not counted again
   EXPECT_EQ(s.disk_write_bytes, 8192u);
   EXPECT_EQ(s.net_rx_bytes + s.net_tx_bytes, 0u);  // no networks (host or none)
 }

@@ -96,8 +96,8 @@ Result<std::vector<MetricPoint>> PostgresStore::QueryMetrics(const MetricQuery& 
   std::vector<MetricPoint> out;
   out.reserve(r->rows());
   for (int i = 0; i < r->rows(); ++i)
-    out.push_back(metrics_sql::MetricPointFromSums(
-        r->Int(i, 0), [&r, i](int k) { return r->Double(i, k + 1); }));
+    out.push_back(metrics_sql::MetricPointFromSums(r->Int(i, 0),
+                                                   [&r, i](int k) { return r->Double(i, k + 1); }));
   return out;
 }
 

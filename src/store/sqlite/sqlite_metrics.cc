@@ -110,8 +110,8 @@ Result<std::vector<MetricPoint>> SqliteStore::QueryMetrics(const MetricQuery& q)
   int rc;
   while ((rc = (*s)->Step()) == SQLITE_ROW) {
     Stmt& row = **s;
-    out.push_back(metrics_sql::MetricPointFromSums(
-        row.Int(0), [&row](int i) { return row.Double(i + 1); }));
+    out.push_back(
+        metrics_sql::MetricPointFromSums(row.Int(0), [&row](int i) { return row.Double(i + 1); }));
   }
   if (rc != SQLITE_DONE) return c->ToError(rc, "query metrics");
   return out;
@@ -150,10 +150,9 @@ Result<std::int64_t> SqliteStore::PruneMetrics(const MetricRetention& keep, std:
   auto c = Acquire();
   std::int64_t deleted = 0;
   Status st = InTransaction(*c, [&]() -> Status {
-    for (const auto& [r, age] :
-         {std::pair{MetricResolution::kRaw, keep.raw}, std::pair{MetricResolution::kMinute,
-                                                                 keep.minute},
-          std::pair{MetricResolution::kHour, keep.hour}}) {
+    for (const auto& [r, age] : {std::pair{MetricResolution::kRaw, keep.raw},
+                                 std::pair{MetricResolution::kMinute, keep.minute},
+                                 std::pair{MetricResolution::kHour, keep.hour}}) {
       auto q = c->Prepare("DELETE FROM metric_points WHERE resolution = ? AND at < ?");
       if (!q.ok()) return std::move(q).error();
       (*q)->Bind(1, static_cast<std::int64_t>(r)).Bind(2, now - age);
