@@ -383,6 +383,111 @@ describe('BackupsSection: restore into a new workload', () => {
   });
 });
 
+describe('BackupsSection: restore in place', () => {
+  const zone = process.env.TZ;
+  beforeAll(() => { process.env.TZ = 'Asia/Tokyo'; });
+  afterAll(() => { if (zone === undefined) delete process.env.TZ; else process.env.TZ = zone; });
+  beforeEach(() => {
+    resetRoutes();
+    history.replaceState(null, '', '/workloads/wl_1/backups');
+  });
+
+  // The answer is the same workload, restoring.
+  const same = { ...workload, status: 'scheduled', status_reason: 'restoring backup bk_ok' } as Workload;
+  const list = [backup('bk_ok')];
+  const posts = () => calls.filter((c) => c.method === 'POST' && c.path === `${W}/restore`);
+  const inPlace = async (entry: 'row' | 'moment') => {
+    if (entry === 'row') {
+      const row = (await screen.findAllByRole('row')).find((r) => r.getAttribute('data-backup') === 'bk_ok')!;
+      await userEvent.click(within(row).getByRole('button', { name: 'Restore…' }));
+    } else await userEvent.click(await screen.findByRole('button', { name: 'Restore to a point in time…' }));
+    const dlg = await screen.findByRole('dialog');
+    expect((within(dlg).getByLabelText('Into a new workload') as HTMLInputElement).checked).toBe(true);
+    await userEvent.click(within(dlg).getByLabelText("Replace this workload's data (in place)"));
+    return dlg;
+  };
+  const replace = (dlg: HTMLElement) => within(dlg).getByRole('button', { name: 'Replace data of db' }) as HTMLButtonElement;
+
+  it('replaces the data of a backup in place: no name, the warning, in_place and confirm sent, and this page stays', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/restore`, { status: 202, body: same });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const dlg = await inPlace('row');
+    expect(within(dlg).queryByLabelText('New workload name')).toBeNull();
+    expect(within(dlg).queryByText(/never changed/)).toBeNull();
+    const warning = within(dlg).getByTestId('in-place-warning').textContent!;
+    expect(warning).toMatch(/All of db's data is replaced/);
+    expect(warning).toMatch(/name, endpoint and credentials/);
+    expect(warning).toMatch(/current data is removed/);
+    expect(within(dlg).queryByRole('button', { name: 'Restore into new workload' })).toBeNull();
+    await userEvent.type(within(dlg).getByLabelText('Type db to confirm'), 'db');
+    await userEvent.click(replace(dlg));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(posts().map((c) => c.body)).toEqual([{ in_place: true, confirm: 'db', backup_id: 'bk_ok' }]);
+    expect(location.pathname).toBe('/workloads/wl_1/backups');
+    expect(screen.getByRole('status').textContent).toMatch(/Restoring db in place/);
+  });
+
+  it('keeps "Replace data of db" disabled until the name is typed exactly', async () => {
+    serve({ backups: list });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const dlg = await inPlace('row');
+    const confirm = within(dlg).getByLabelText('Type db to confirm');
+    expect(replace(dlg).disabled).toBe(true);
+    for (const typed of ['d', 'DB', 'db ', ' db']) {
+      await userEvent.clear(confirm);
+      await userEvent.type(confirm, typed);
+      expect(replace(dlg).disabled).toBe(true);
+    }
+    await userEvent.clear(confirm);
+    await userEvent.type(confirm, 'db');
+    expect(replace(dlg).disabled).toBe(false);
+    // Back to a new workload and again in place: the name must be typed again.
+    await userEvent.click(within(dlg).getByLabelText('Into a new workload'));
+    expect((within(dlg).getByLabelText('New workload name') as HTMLInputElement).value).toBe('db-restored');
+    await userEvent.click(within(dlg).getByLabelText("Replace this workload's data (in place)"));
+    expect((within(dlg).getByLabelText('Type db to confirm') as HTMLInputElement).value).toBe('');
+    expect(replace(dlg).disabled).toBe(true);
+    expect(posts()).toHaveLength(0);
+  });
+
+  it('restores to a point in time in place with the moment only, and stays on this page', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/restore`, { status: 202, body: { ...same, status_reason: 'restoring backup bk_ok to 2026-12-02T23:15:30Z' } });
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const dlg = await inPlace('moment');
+    expect(within(dlg).getByTestId('in-place-warning').textContent).toMatch(/as it was at the moment you choose/);
+    fireEvent.change(within(dlg).getByLabelText('Moment'), { target: { value: '2026-12-03T08:15:30' } });
+    await userEvent.type(within(dlg).getByLabelText('Type db to confirm'), 'db');
+    await userEvent.click(replace(dlg));
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(posts().map((c) => c.body)).toEqual([{ in_place: true, confirm: 'db', target_time: '2026-12-02T23:15:30Z' }]);
+    expect(location.pathname).toBe('/workloads/wl_1/backups');
+  });
+
+  it('shows a 400 on confirm under the confirmation field, and a 409 in the dialog', async () => {
+    serve({ backups: list });
+    route(`POST ${W}/restore`,
+      problem(400, 'The restore is not valid.', [{ field: 'confirm', message: "a restore in place replaces the workload's data: repeat its name ('db') to confirm" }]),
+      problem(409, 'A backup of this workload is running; restore in place when it has finished.'));
+    renderWithQuery(<BackupsSection workload={workload} />);
+    const dlg = await inPlace('row');
+    const confirm = within(dlg).getByLabelText('Type db to confirm');
+    await userEvent.type(confirm, 'db');
+    await userEvent.click(replace(dlg));
+    const error = await within(dlg).findByText(/repeat its name \('db'\) to confirm/);
+    expect(confirm.getAttribute('aria-invalid')).toBe('true');
+    expect(confirm.getAttribute('aria-describedby')).toBe(error.id);
+    expect(within(dlg).getAllByRole('alert')).toEqual([error]); // nothing above the buttons
+    await userEvent.click(replace(dlg));
+    const refusal = await within(dlg).findByText(/A backup of this workload is running/);
+    expect(refusal.getAttribute('role')).toBe('alert');
+    expect(confirm.getAttribute('aria-invalid')).toBeNull();
+    expect(posts()).toHaveLength(2);
+    expect(location.pathname).toBe('/workloads/wl_1/backups');
+  });
+});
+
 describe('BackupsSection: verify again', () => {
   beforeEach(() => resetRoutes());
 

@@ -1,7 +1,9 @@
 // The Backups tab of a PostgreSQL workload: its policy, "Back up now" (disabled, with the
 // reason, when it cannot start) and its backups, refreshed while one runs or is being verified.
-// "Verify again" re-checks a succeeded backup. Restores go into a new workload (from a backup in the list, or to a point in time), whose
-// page opens once the server accepted the restore.
+// "Verify again" re-checks a succeeded backup. A restore (from a backup in the list, or to a
+// point in time) goes into a new workload, whose page opens once the server accepted it, or, when
+// chosen and confirmed, in place over this workload's own data: then the dialog closes and this
+// page stays, its status showing the restore (the same workload, restoring, then running).
 import { useState } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../shared/api/queryKeys';
@@ -38,6 +40,9 @@ export function BackupsSection({ workload }: { workload: Workload }) {
   const qc = useQueryClient();
   // undefined: closed; null: to a point in time; a backup: from that backup.
   const [restoring, setRestoring] = useState<Backup | null | undefined>(undefined);
+  // Set once an in-place restore was accepted, until the dialog opens again.
+  const [restoredInPlace, setRestoredInPlace] = useState(false);
+  const openRestore = (b: Backup | null) => { setRestoredInPlace(false); setRestoring(b); };
   // The dashboard's list when it is cached (not fetched for this), to suggest a free name.
   const taken = (qc.getQueryData<WorkloadStreamed[]>(queryKeys.workloads) ?? []).map((w) => w.name);
   const canRestore = !!backups.data?.some(restorable);
@@ -73,15 +78,21 @@ export function BackupsSection({ workload }: { workload: Workload }) {
       {canRestore && (
         <div className="flex flex-wrap items-center gap-3">
           <p className="mr-auto text-sm text-slate-600">
-            Restoring creates a new workload; {workload.name} is never changed.
+            Restore into a new workload ({workload.name} is not changed), or replace {workload.name}'s data in place.
           </p>
-          {workload.template === 'postgres' && <Button onClick={() => setRestoring(null)}>Restore to a point in time…</Button>}
+          {workload.template === 'postgres' && <Button onClick={() => openRestore(null)}>Restore to a point in time…</Button>}
         </div>
+      )}
+      {restoredInPlace && (
+        <p role="status" className="text-sm text-slate-700">
+          Restoring {workload.name} in place: it restarts on the restored data, with the same name, endpoint and
+          credentials, and its previous data is removed once it is running.
+        </p>
       )}
       {backups.isPending ? <Loading what="backups" /> : backups.isError ? <ErrorNote error={backups.error} /> : backups.data.length ? (
         <>
           {verify.isError && <ErrorNote error={verify.error} />}
-          <BackupsTable backups={backups.data} onRestore={(b) => setRestoring(b)}
+          <BackupsTable backups={backups.data} onRestore={openRestore}
             onVerify={(b) => verify.mutate(b.id)} verifying={verify.isPending ? verify.variables : undefined} />
         </>
       ) : (
@@ -91,8 +102,12 @@ export function BackupsSection({ workload }: { workload: Workload }) {
         <RestoreDialog source={workload.name} backup={restoring} earliest={earliestRestorable(backups.data ?? [])}
           takenNames={taken} onClose={() => setRestoring(undefined)}
           onRestore={async (r) => {
-            const created = await restore.mutateAsync(r);
-            navigate(`/workloads/${created.id}`);
+            const restored = await restore.mutateAsync(r);
+            if (r.in_place) {
+              // The same workload: stay on its page, whose header now shows it restoring.
+              setRestoring(undefined);
+              setRestoredInPlace(true);
+            } else navigate(`/workloads/${restored.id}`);
           }} />
       )}
     </section>

@@ -8,7 +8,12 @@ export type BackupTargetRequest = components['schemas']['BackupTargetRequest'];
 export type BackupPolicy = components['schemas']['BackupPolicy'];
 export type BackupPolicyRequest = components['schemas']['BackupPolicyRequest'];
 export type Backup = components['schemas']['Backup'];
-export type RestoreRequest = components['schemas']['RestoreRequest'];
+type RestoreRequestSchema = components['schemas']['RestoreRequest'];
+/**
+ * `in_place` has a server default (false), which the generator turns into a required key; a
+ * restore into a new workload leaves it out, so that body is what it always was.
+ */
+export type RestoreRequest = Omit<RestoreRequestSchema, 'in_place'> & { in_place?: boolean };
 export type Workload = components['schemas']['Workload'];
 export type WorkloadStreamed = components['schemas']['WorkloadStreamed'];
 
@@ -47,9 +52,13 @@ export const verifyBackup = (workloadId: string, backupId: string) =>
     params: { path: { id: workloadId, backup_id: backupId } },
   }));
 
-/** Restores one of the workload's backups into a NEW workload; answers that workload (202). */
+/**
+ * Restores one of the workload's backups into a NEW workload and answers it (202), or, with
+ * `in_place` and `confirm` repeating the workload's name, over the workload's own data and
+ * answers the same workload, restoring.
+ */
 export const restoreWorkload = (workloadId: string, body: RestoreRequest) =>
-  unwrap(api.POST('/api/v1/workloads/{id}/restore', { ...byId(workloadId), body }));
+  unwrap(api.POST('/api/v1/workloads/{id}/restore', { ...byId(workloadId), body: body as RestoreRequestSchema }));
 
 /** The user's workloads (same list and cache entry as the dashboard), to pick S3 targets from. */
 export const fetchWorkloads = async () => (await unwrap(api.GET('/api/v1/workloads'))).items;

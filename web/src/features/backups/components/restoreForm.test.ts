@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backup } from '../api/backupsApi';
-import { defaultRestoreForm, earliestRestorable, localInputToUtc, suggestRestoreName, toLocalInput, validateRestore } from './restoreForm';
+import { confirmsSource, defaultRestoreForm, earliestRestorable, localInputToUtc, suggestRestoreName, toLocalInput, validateRestore } from './restoreForm';
 
 // Pin the zone, so the expected UTC times hold on any machine (Node reads TZ when it changes).
 const zone = process.env.TZ;
@@ -38,7 +38,7 @@ describe('restoreForm', () => {
   });
 
   it('mirrors the server: a valid name, a moment not in the future and not before the backup', () => {
-    const f = { name: 'db-restored', toTime: true, time: '2026-12-07T09:30' };
+    const f = { inPlace: false, name: 'db-restored', confirm: '', toTime: true, time: '2026-12-07T09:30' };
     expect(validateRestore({ ...f, name: 'Db_copy' }, backup, now).errors.name).toMatch(/Lower-case/);
     expect(validateRestore({ ...f, name: '' }, backup, now).errors.name).toBe('Enter a name.');
     expect(validateRestore({ ...f, time: '2026-12-07T13:01' }, backup, now).errors.target_time).toMatch(/future/);
@@ -59,9 +59,35 @@ describe('restoreForm', () => {
     const earliest = earliestRestorable(list);
     expect(earliest).toBe('2026-12-01T11:00:03Z');
     expect(earliestRestorable([])).toBeNull();
-    const f = { name: 'db-restored', toTime: true, time: '2026-12-01T12:00' }; // 11:00 UTC, before it finished
+    const f = { inPlace: false, name: 'db-restored', confirm: '', toTime: true, time: '2026-12-01T12:00' }; // 11:00 UTC, before it finished
     expect(validateRestore(f, null, now, earliest).errors.target_time).toMatch(/after the oldest backup finished/);
     expect(validateRestore({ ...f, time: '2026-12-01T12:00:03' }, null, now, earliest).request)
       .toEqual({ name: 'db-restored', target_time: '2026-12-01T11:00:03Z' });
+  });
+
+  it('in place: sends in_place and the typed name, no name, and only once it repeats the source exactly', () => {
+    const f = { ...defaultRestoreForm('db', [], false, now), inPlace: true };
+    expect(f.confirm).toBe('');
+    expect(validateRestore(f, backup, now, null, 'db')).toEqual({ errors: { confirm: 'Type db exactly to confirm.' } });
+    for (const typed of ['DB', 'db ', ' db', 'd']) {
+      expect(confirmsSource({ ...f, confirm: typed }, 'db')).toBe(false);
+      expect(validateRestore({ ...f, confirm: typed }, backup, now, null, 'db').request).toBeUndefined();
+    }
+    const ok = { ...f, confirm: 'db' };
+    expect(confirmsSource(ok, 'db')).toBe(true);
+    expect(confirmsSource({ ...f, confirm: '' }, '')).toBe(false); // no source: nothing confirms
+    expect(validateRestore(ok, backup, now, null, 'db').request).toEqual({ in_place: true, confirm: 'db', backup_id: 'bk_1' });
+    // The new name is not checked or sent, however it reads.
+    expect(validateRestore({ ...ok, name: '' }, backup, now, null, 'db')).toEqual({ errors: {}, request: { in_place: true, confirm: 'db', backup_id: 'bk_1' } });
+    expect(validateRestore({ ...ok, toTime: true, time: '2026-12-07T09:30' }, backup, now, null, 'db').request)
+      .toEqual({ in_place: true, confirm: 'db', backup_id: 'bk_1', target_time: '2026-12-07T08:30:00Z' });
+    expect(validateRestore({ ...ok, toTime: true }, null, now, null, 'db').request)
+      .toEqual({ in_place: true, confirm: 'db', target_time: '2026-12-07T12:00:00Z' });
+  });
+
+  it('in place: the moment is checked as for a new workload, next to a missing confirmation', () => {
+    const f = { inPlace: true, name: '', confirm: 'd', toTime: true, time: '2026-12-07T13:01' };
+    expect(validateRestore(f, backup, now, null, 'db').errors)
+      .toEqual({ confirm: 'Type db exactly to confirm.', target_time: 'This moment is in the future.' });
   });
 });

@@ -1,12 +1,18 @@
-// The "restore into a new workload" form: the new workload's name and, optionally, a moment to
-// recover to. The moment is entered in the browser's local time (<input type="datetime-local">)
-// and sent as UTC RFC 3339 with `Z`. Checks mirror the server's (src/control/backups.cc
-// PlanRestore, and the deploy form's name rule) and use its field names, so server field
-// errors land on the same fields.
+// The restore form: where to (a new workload, by default, or in place over the source's own
+// data), the new workload's name or, in place, the source's name typed again to confirm, and
+// optionally a moment to recover to. The moment is entered in the browser's local time
+// (<input type="datetime-local">) and sent as UTC RFC 3339 with `Z`. Checks mirror the server's
+// (src/control/backups.cc PlanRestore, and the deploy form's name rule) and use its field
+// names, so server field errors land on the same fields.
 import type { Backup, RestoreRequest } from '../api/backupsApi';
 
 export type RestoreForm = {
+  /** Replace the source's own data instead of creating a new workload. */
+  inPlace: boolean;
+  /** The new workload's name (not sent in place). */
   name: string;
+  /** In place: the source's name, typed again; must match it exactly. */
+  confirm: string;
   /** Recover to a moment (always true when restoring to a point in time without a backup). */
   toTime: boolean;
   /** "YYYY-MM-DDTHH:mm" or "YYYY-MM-DDTHH:mm:ss", local time, as datetime-local gives it. */
@@ -41,8 +47,11 @@ export function localInputToUtc(local: string): string | null {
 }
 
 export function defaultRestoreForm(source: string, taken: readonly string[], pointInTime: boolean, now = new Date()): RestoreForm {
-  return { name: suggestRestoreName(source, taken), toTime: pointInTime, time: toLocalInput(now) };
+  return { inPlace: false, name: suggestRestoreName(source, taken), confirm: '', toTime: pointInTime, time: toLocalInput(now) };
 }
+
+/** In place, whether the typed name repeats the source's exactly (as the server compares it). */
+export const confirmsSource = (f: RestoreForm, source: string) => !!source && f.confirm === source;
 
 /**
  * The earliest moment a point-in-time restore can reach: when the oldest restorable backup
@@ -61,18 +70,24 @@ export function earliestRestorable(backups: readonly Backup[]): string | null {
 /**
  * The request to send, or the errors to show. `backup` is the one chosen in the list, or null
  * for "restore to a point in time" (the server picks the newest backup before the moment);
- * then `earliest` (see earliestRestorable) bounds the moment from below.
+ * then `earliest` (see earliestRestorable) bounds the moment from below. `source` is the
+ * workload's name, which a restore in place must repeat in `confirm`; that request has no name.
  */
-export function validateRestore(f: RestoreForm, backup: Backup | null, now = new Date(), earliest: string | null = null):
+export function validateRestore(f: RestoreForm, backup: Backup | null, now = new Date(), earliest: string | null = null, source = ''):
   { errors: Record<string, string>; request?: RestoreRequest } {
   const errors: Record<string, string> = {};
-  const name = f.name.trim();
-  if (!name) errors.name = 'Enter a name.';
-  else if (name.length > 63) errors.name = 'At most 63 characters.';
-  else if (!DNS_LABEL.test(name))
-    errors.name = 'Lower-case letters, digits and hyphens; start with a letter, do not end with a hyphen.';
-
-  const request: RestoreRequest = { name };
+  let request: RestoreRequest;
+  if (f.inPlace) {
+    if (!confirmsSource(f, source)) errors.confirm = source ? `Type ${source} exactly to confirm.` : 'Type the workload\'s name to confirm.';
+    request = { in_place: true, confirm: f.confirm };
+  } else {
+    const name = f.name.trim();
+    if (!name) errors.name = 'Enter a name.';
+    else if (name.length > 63) errors.name = 'At most 63 characters.';
+    else if (!DNS_LABEL.test(name))
+      errors.name = 'Lower-case letters, digits and hyphens; start with a letter, do not end with a hyphen.';
+    request = { name };
+  }
   if (backup) request.backup_id = backup.id;
   if (f.toTime || !backup) {
     const utc = localInputToUtc(f.time);

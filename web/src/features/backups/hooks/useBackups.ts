@@ -73,8 +73,10 @@ export function useVerifyBackup(workloadId: string) {
 }
 
 /**
- * Restores into a new workload. The answer is that workload (`creating`, restoring): it is
- * cached so its page opens at once, and the dashboard and the source's timeline are refreshed.
+ * Restores into a new workload, or in place. The answer is the restored workload (the new one,
+ * or in place the source itself; `scheduled`/`creating`, restoring): it is cached so its page
+ * opens (or the source's page shows the restore) at once, and the dashboard and the source's
+ * timeline are refreshed.
  */
 export function useRestore(workloadId: string) {
   const qc = useQueryClient();
