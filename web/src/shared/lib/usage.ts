@@ -9,8 +9,11 @@ export type Unit = 'percent' | 'bytes' | 'bytes/s';
 
 export type ChartLine = { label: string; values: (number | null)[]; color: string; dash?: number[] };
 
-/** One chart: a title, its unit and lines over the shared x axis (Unix seconds). */
-export type UsageChartSpec = { id: string; title: string; unit: Unit; x: number[]; lines: ChartLine[] };
+/** One chart: a title, its unit and lines over the shared x axis (Unix seconds), drawn over the
+ *  whole requested range (`range`, Unix seconds) so that a gap or a recent start shows as such. */
+export type UsageChartSpec = {
+  id: string; title: string; unit: Unit; x: number[]; range: [number, number]; lines: ChartLine[];
+};
 
 /** The ranges the console offers; `from` is what the API takes. */
 export const RANGES = [
@@ -42,21 +45,22 @@ export function formatUsage(unit: Unit, v: number | null | undefined): string {
 export function usageCharts(series: MetricSeries, limitLabel = 'limit'): UsageChartSpec[] {
   const pts = series.points;
   const x = pts.map((p) => Math.floor(Date.parse(p.at) / 1000));
+  const range: [number, number] = [Math.floor(Date.parse(series.from) / 1000), Math.floor(Date.parse(series.to) / 1000)];
   const col = (f: (p: MetricPoint) => number) => pts.map(f);
   return [
-    { id: 'cpu', title: 'CPU', unit: 'percent', x, lines: [
+    { id: 'cpu', range, title: 'CPU', unit: 'percent', x, lines: [
       { label: 'average', values: col((p) => p.cpu_percent), color: '#4f46e5' },
       { label: 'peak', values: col((p) => p.cpu_percent_max), color: '#a5b4fc', dash: [4, 4] },
     ] },
-    { id: 'memory', title: 'Memory', unit: 'bytes', x, lines: [
+    { id: 'memory', range, title: 'Memory', unit: 'bytes', x, lines: [
       { label: 'in use', values: col((p) => p.memory_bytes), color: '#059669' },
       { label: limitLabel, values: col((p) => p.memory_limit_bytes), color: '#dc2626', dash: [6, 4] },
     ] },
-    { id: 'network', title: 'Network', unit: 'bytes/s', x, lines: [
+    { id: 'network', range, title: 'Network', unit: 'bytes/s', x, lines: [
       { label: 'in', values: col((p) => p.net_rx_bps), color: '#0284c7' },
       { label: 'out', values: col((p) => p.net_tx_bps), color: '#d97706' },
     ] },
-    { id: 'disk', title: 'Disk', unit: 'bytes/s', x, lines: [
+    { id: 'disk', range, title: 'Disk', unit: 'bytes/s', x, lines: [
       { label: 'read', values: col((p) => p.disk_read_bps), color: '#7c3aed' },
       { label: 'write', values: col((p) => p.disk_write_bps), color: '#db2777' },
     ] },
