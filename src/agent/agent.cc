@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include <unistd.h>
 
@@ -62,6 +63,8 @@ Agent::~Agent() {
   tunnel_.reset();
   log_pump_.reset();
   reconciler_.reset();
+  log_capture_.reset();
+  log_store_.reset();
 }
 
 Status Agent::Run() {
@@ -111,9 +114,10 @@ Status Agent::Run() {
   // Containers keep running (archivers too); the next agent adopts them.
   stats_.reset();
   tunnel_.reset();
-  log_pump_.reset();
   if (wal_archivers_) wal_archivers_->Stop();
   if (reconciler_) reconciler_->Stop();
+  if (log_capture_) log_capture_->Stop();  // what was read is kept; the next agent resumes
+  log_pump_.reset();
   if (fatal_) return *fatal_;
   return Status::Ok();
 }
@@ -258,13 +262,24 @@ Status Agent::OnWelcome(const link::Welcome& w) {
   heartbeat_seconds_ = std::clamp(w.heartbeat_seconds, 1, 3600);
   const std::vector<std::string> registries = w.registries;
   if (!reconciler_) {
+    log_store_ = std::make_unique<LogStore>(
+        (std::filesystem::path(options_.state_dir) / "logs").string(), options_.tuning.log_store);
+    log_capture_ = std::make_unique<LogCapture>(*runtime_, *log_store_);
+    log_capture_->Start();
     ReconcilerOptions ro = options_.tuning.reconciler;
     ro.node_id = identity_->node_id;
     ro.tool_image = options_.tuning.backups.image;  // one tool image for backups and restores
+    ro.logs = log_capture_.get();
     reconciler_ = std::make_unique<Reconciler>(
         std::move(ro), *runtime_, [this](const link::StatusReport& s) { PostSend(0, s); });
     reconciler_->Start();
-    log_pump_ = std::make_unique<LogPump>(ioc_.get_executor(), *runtime_, options_.tuning.logs);
+    log_pump_ = std::make_unique<LogPump>(
+        ioc_.get_executor(), *log_store_,
+        [this](const std::string& workload_id) {
+          auto a = reconciler_->AssignmentOf(workload_id);
+          return a && a->desired_state != DesiredState::kDeleted;
+        },
+        options_.tuning.logs);
     // Tunnel streams dial the edge on the server's own port unless stream.open names another.
     auto ep = ParseServerUrl(options_.server_url);
     if (!ep.ok()) return ep.error();
@@ -303,6 +318,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
       if (options_.tuning.reconciler.tenant_networks && IsValidWorkloadId(a->tenant))
         v.network = TenantNetworkName(a->tenant);
       for (const auto& vol : a->spec.volumes) v.volumes.push_back(vol.name);
+      v.epoch = a->spec.volume_epoch;
       return v;
     };
     BackupJobOptions bo = options_.tuning.backups;

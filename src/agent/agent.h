@@ -3,19 +3,21 @@
 // node.json keeps), introduces itself with `hello` (the join token the first time; afterwards
 // the node identity the server issued, kept in <state_dir>/node.json), and then keeps the node's
 // containers in line with what the server assigns: `assignments` / `upsert` / `remove` go to
-// the Reconciler, `logs.open` / `logs.close` to the LogPump, `stream.open` to the TunnelClient
+// the Reconciler, `logs.open` / `logs.close` to the LogPump (which reads the logs the node keeps:
+// LogCapture copies every workload container's output into the LogStore under
+// <state_dir>/logs), `stream.open` to the TunnelClient
 // (which dials the edge over the same pinned TLS context); observed `status`, periodic
 // `heartbeat` and the StatsSampler's `metrics` go back. The link reconnects with exponential
-// backoff (0.5 s → 30 s, full jitter) when it drops; containers keep running meanwhile and statuses
-// are re-sent after each reconnect. src/agent/README.md describes the exchange from the agent's
-// side.
+// backoff (0.5 s → 30 s, full jitter) when it drops; containers keep running meanwhile and
+// statuses are re-sent after each reconnect. src/agent/README.md describes the exchange from the
+// agent's side.
 //
 // Threading: Run() drives all link I/O on the calling thread (one Asio io_context; one
-// outstanding websocket write at a time, through one queue). Followed logs run there too: each
-// LogPump stream is a coroutine on the io_context reading the engine asynchronously, and its
-// `logs.data` waits for room in the write queue (8 MiB) instead of growing it. The Reconciler
-// runs blocking engine calls on its own bounded pool. Stop() may be called from any thread,
-// and before Run().
+// outstanding websocket write at a time, through one queue). Log reads run there too: each
+// LogPump stream is a coroutine on the io_context reading the node's kept logs, and its
+// `logs.data` waits for room in the write queue (8 MiB) instead of growing it. The LogCapture
+// has one thread of its own for every container's engine log. The Reconciler runs blocking
+// engine calls on its own bounded pool. Stop() may be called from any thread, and before Run().
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -32,7 +34,9 @@
 #include <string>
 
 #include "agent/backup_jobs.h"
+#include "agent/log_capture.h"
 #include "agent/log_pump.h"
+#include "agent/log_store.h"
 #include "agent/node_identity.h"
 #include "agent/reconciler.h"
 #include "agent/stats_sampler.h"
@@ -54,6 +58,7 @@ struct AgentTuning {
   std::chrono::milliseconds connect_timeout{10000};
   ReconcilerOptions reconciler;  // node_id is filled in by the agent
   LogPumpOptions logs;
+  LogStoreOptions log_store;  // the node's kept logs, under <state_dir>/logs
   BackupJobOptions backups;
   WalArchiverOptions archivers;
   // Resource usage sampling (stats_sampler.h); an interval of zero turns it off.
@@ -144,6 +149,8 @@ class Agent {
   std::deque<link::MetricsBatch> pending_metrics_;  // not sent yet (link down or queue full)
 
   // Created at the first welcome (the node id goes on container labels); outlive the link.
+  std::unique_ptr<LogStore> log_store_;      // the workloads' logs kept on the node
+  std::unique_ptr<LogCapture> log_capture_;  // fills log_store_; the reconciler tells it what runs
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<LogPump> log_pump_;
   std::unique_ptr<TunnelClient> tunnel_;         // carries stream.open; uses reconciler_'s ports

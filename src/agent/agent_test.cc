@@ -17,7 +17,9 @@
 
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 
 #include "agent/agent_test_util.h"
 #include "common/random.h"
@@ -472,11 +474,25 @@ TEST_F(AgentTest, AssignmentsBecomeStatusesAndLogsAndSurviveAReconnect) {
   ASSERT_TRUE(running);
   EXPECT_EQ(running->generation, 1);
 
+  // The node keeps the container's output under its state directory (docs/logs.md).
+  const std::filesystem::path kept = std::filesystem::path(state_dir_) / "logs" / id;
+  auto kept_hi = [&] {
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(kept, ec)) {
+      std::ifstream in(f.path());
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.find("\thi\n") != std::string::npos) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 100 && !kept_hi(); ++i) std::this_thread::sleep_for(milliseconds(100));
+  ASSERT_TRUE(kept_hi());
   server.Send(link::LogsOpen{"ls1", id, 10, false});
   auto data = server.NextOf<link::LogsData>(seconds(5));
   ASSERT_TRUE(data);
   EXPECT_EQ(data->stream_id, "ls1");
   EXPECT_EQ(data->lines, std::vector<std::string>{"hi"});
+  EXPECT_EQ(data->generations, std::vector<std::int64_t>{1});
   auto end = server.NextOf<link::LogsEnd>(seconds(5));
   ASSERT_TRUE(end);
   EXPECT_EQ(end->error, "");
@@ -499,6 +515,7 @@ TEST_F(AgentTest, AssignmentsBecomeStatusesAndLogsAndSurviveAReconnect) {
     return s.workload_id == id && s.state == WorkloadStatus::kDeleted;
   }));
   EXPECT_EQ(CountContainers(*rt_, id), 0);
+  EXPECT_FALSE(std::filesystem::exists(kept)) << "the kept logs go with the workload";
 }
 
 }  // namespace

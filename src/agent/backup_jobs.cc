@@ -113,7 +113,8 @@ std::vector<runtime::VolumeMount> SnapshotMounts(const link::BackupRun& run,
   std::vector<runtime::VolumeMount> mounts = {{job_volume, kWorkDir}};
   if (run.op != link::BackupOp::kBackup) return mounts;  // verify and delete read the bucket only
   for (const std::string& v : volumes.volumes)
-    mounts.push_back({VolumeName(run.workload_id, v), std::string(kSourceDir) + "/" + v, true});
+    mounts.push_back(
+        {VolumeName(run.workload_id, v, volumes.epoch), std::string(kSourceDir) + "/" + v, true});
   return mounts;
 }
 

@@ -53,6 +53,7 @@ struct DatabaseAccess {
 struct WorkloadVolumes {
   std::string network;               // the tenant's network ("" for the engine's default)
   std::vector<std::string> volumes;  // the spec's volume names ("data", …), in the spec's order
+  std::int64_t epoch = 0;            // of the set of volumes the container mounts (VolumeName)
 };
 
 // The database of a workload assigned to this node; nullopt if it has none here.

@@ -109,6 +109,16 @@ TEST(BackupJobs, ASnapshotRestoreFillsEveryVolumeOfTheNewWorkload) {
   a.spec.volumes = {{"data", "/var/lib/postgresql/data"}};
   EXPECT_EQ(RestoreMounts(a)[0].container_path, "/var/lib/postgresql/data");
   EXPECT_EQ(RestoreCommand(a).front(), "restore");
+  EXPECT_EQ(RestoreCommand(a).back(), "/work/password") << "not verified: every check runs";
+  a.spec.restore->verified = true;
+  EXPECT_EQ(RestoreCommand(a).back(), "--verified");
+  // Restored in place: the next volume epoch is filled, not the data it replaces.
+  a.spec.volume_epoch = 1;
+  EXPECT_EQ(RestoreMounts(a)[0].volume, "lattice-wl_new-data.r1");
+  // A snapshot of a workload restored in place reads the volumes its container mounts.
+  link::BackupRun run = SampleRun(link::BackupOp::kBackup);
+  run.kind = BackupKind::kVolume;
+  EXPECT_EQ(SnapshotMounts(run, {"", {"data"}, 1}, "j")[1].volume, "lattice-wl_1-data.r1");
 }
 
 TEST(BackupJobs, TheTargetConfigNamesTheEndpointOrTheTenantsWorkload) {

@@ -5,6 +5,10 @@
 // fail (FailCreates), and count calls. Test-only; thread-safe.
 #pragma once
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -14,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "runtime/runtime.h"
 
 namespace lattice::agent::testing {
@@ -75,6 +80,27 @@ class FakeRuntime final : public runtime::Runtime {
   }
   int stats_calls() const { return stats_calls_; }
 
+  // The container named `name` prints `line` at `time_ns` (0: 1 ms after the fake's last line).
+  // StreamLogs reads these (with timestamps, since, and follow while it runs).
+  void Print(const std::string& name, const std::string& line, std::int64_t time_ns = 0) {
+    std::lock_guard lock(mu_);
+    if (auto* c = Find(name)) {
+      clock_ns_ = time_ns != 0 ? time_ns : clock_ns_ + 1'000'000;
+      printed_[c->id].push_back({clock_ns_, line});
+    }
+  }
+  // How many StreamLogs reads were opened with follow, and without.
+  int follows() const { return follows_; }
+  int reads() const { return reads_; }
+
+  using runtime::Runtime::StreamLogs;
+  std::unique_ptr<runtime::LogReader> StreamLogs(boost::asio::any_io_executor ex,
+                                                 const std::string& id,
+                                                 const runtime::LogStreamOptions& o) override {
+    (o.follow ? follows_ : reads_)++;
+    return std::make_unique<Reader>(this, ex, id, o);
+  }
+
   Status Ping() override { return Status::Ok(); }
   Result<runtime::NodeInfo> Info() override {
     return runtime::NodeInfo{4, 8LL << 30, 0, "fake", "linux"};
@@ -127,7 +153,16 @@ class FakeRuntime final : public runtime::Runtime {
     if (auto* c = Find(id)) containers_.erase(c->id);
     return Status::Ok();
   }
-  Status RemoveVolume(const std::string&) override { return Status::Ok(); }
+  Status RemoveVolume(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    removed_volumes_.push_back(name);
+    return Status::Ok();
+  }
+  // Every RemoveVolume call's name, in order.
+  std::vector<std::string> removed_volumes() const {
+    std::lock_guard lock(mu_);
+    return removed_volumes_;
+  }
 
   Result<std::string> CreateNetwork(const runtime::NetworkSpec& spec) override {
     std::lock_guard lock(mu_);
@@ -180,6 +215,49 @@ class FakeRuntime final : public runtime::Runtime {
   }
 
  private:
+  class Reader final : public runtime::LogReader {
+   public:
+    Reader(FakeRuntime* rt, boost::asio::any_io_executor ex, std::string id,
+           runtime::LogStreamOptions o)
+        : rt_(rt), timer_(ex), id_(std::move(id)), o_(o) {}
+    boost::asio::awaitable<Result<std::vector<std::string>>> Next() override {
+      for (;;) {
+        if (closed_) co_return std::vector<std::string>{};
+        std::vector<std::string> out;
+        bool running = false;
+        {
+          std::lock_guard lock(rt_->mu_);
+          auto* c = rt_->Find(id_);
+          if (!c) co_return Error::NotFound("no container " + id_);
+          running = c->running;
+          const auto& lines = rt_->printed_[c->id];
+          for (; at_ < lines.size(); ++at_) {
+            if (lines[at_].first < o_.since_ns) continue;
+            out.push_back(o_.timestamps
+                              ? FormatTimestampNanos(lines[at_].first) + " " + lines[at_].second
+                              : lines[at_].second);
+          }
+        }
+        if (!out.empty()) co_return out;
+        if (!o_.follow || !running) co_return out;
+        timer_.expires_after(std::chrono::milliseconds(5));  // test-only: a fake polls
+        co_await timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+      }
+    }
+    void Close() override {
+      closed_ = true;
+      timer_.cancel();
+    }
+
+   private:
+    FakeRuntime* rt_;
+    boost::asio::steady_timer timer_;
+    const std::string id_;
+    const runtime::LogStreamOptions o_;
+    std::size_t at_ = 0;
+    bool closed_ = false;
+  };
+
   runtime::ContainerInfo* Find(const std::string& id_or_name) {
     for (auto& [id, c] : containers_)
       if (id == id_or_name || c.name == id_or_name) return &c;
@@ -191,6 +269,7 @@ class FakeRuntime final : public runtime::Runtime {
     if (!c) return Error::NotFound("no container " + id);
     c->running = running;
     c->state = running ? "running" : "exited";
+    if (running) c->started_at = "run-" + std::to_string(++starts_);
     return Status::Ok();
   }
 
@@ -204,6 +283,12 @@ class FakeRuntime final : public runtime::Runtime {
   std::map<std::string, runtime::NetworkInfo> networks_;      // by name
   std::map<std::string, runtime::ContainerSpec> specs_;       // by name, as created
   std::map<std::string, std::string> logs_;                   // by id, after Exit()
+  std::vector<std::string> removed_volumes_;
+  std::map<std::string, std::vector<std::pair<std::int64_t, std::string>>> printed_;  // by id
+  std::int64_t clock_ns_ = 1'700'000'000'000'000'000;
+  int starts_ = 0;
+  std::atomic<int> follows_{0};
+  std::atomic<int> reads_{0};
   std::map<std::string, runtime::ContainerStats> stats_;      // by name
   std::atomic<int> stats_calls_{0};
   int next_id_ = 0;

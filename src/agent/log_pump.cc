@@ -3,14 +3,13 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <utility>
 #include <vector>
-
-#include "agent/workload_container.h"
 
 namespace lattice::agent {
 namespace {
@@ -18,18 +17,7 @@ namespace {
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-// What a stream's reader hands its sender: lines for one `logs.data`, or the last ones and
-// the end.
-struct Batch {
-  std::vector<std::string> lines;
-  bool end = false;
-  std::string error;  // for logs.end
-};
-// Capacity 1: with the batch being filled and the one the sender holds, a stream keeps at most
-// a few batches however slow its sink.
-using BatchChannel = asio::experimental::channel<void(boost::system::error_code, Batch)>;
-
-std::string NoContainer(const std::string& workload_id) {
+std::string NoLogs(const std::string& workload_id) {
   return "workload " + workload_id.substr(0, 64) + " has no container on this node";
 }
 
@@ -40,56 +28,29 @@ asio::awaitable<void> Refuse(LogSink sink, link::Message end) {
 }  // namespace
 
 struct LogPump::Stream {
-  Stream(const asio::any_io_executor& ex, const link::LogsOpen& req, LogSink s, LogPump* p)
-      : id(req.stream_id),
-        workload_id(req.workload_id),
-        follow(req.follow),
-        sink(std::move(s)),
-        pump(p),
-        options(p->options_),
-        ticker(ex),
-        out(ex, 1) {}
-
-  // Holds a line back until the next batch goes; true when the batch is full.
-  bool Add(std::string_view line) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    std::string text(line.substr(0, options.max_line_bytes));
-    if (line.size() > options.max_line_bytes) text += " [line truncated]";
-    batch_bytes += text.size();
-    batch.push_back(std::move(text));
-    ++buffered;
-    return batch.size() >= options.max_lines_per_message ||
-           batch_bytes >= options.max_bytes_per_message;
-  }
-  Batch Take() {
-    batch_bytes = 0;
-    return Batch{std::exchange(batch, {}), false, {}};
+  Stream(const asio::any_io_executor& ex, const link::LogsOpen& r, LogSink s, LogPump* p)
+      : req(r), sink(std::move(s)), pump(p), store(p->store_), options(p->options_), wake(ex) {
+    wake.expires_at(asio::steady_timer::time_point::max());
   }
   void Close() {
     closing = true;
-    if (reader) reader->Close();
-    ticker.cancel();
+    wake.cancel();
   }
 
-  const std::string id;
-  const std::string workload_id;
-  const bool follow;
+  const link::LogsOpen req;
   const LogSink sink;
   LogPump* pump;  // null once the LogPump is gone
+  LogStore& store;
   const LogPumpOptions options;
-  std::unique_ptr<runtime::LogReader> reader;  // null: the workload id cannot name a container
-  asio::steady_timer ticker;                   // the flush interval of a follow
-  BatchChannel out;                            // reader (and ticker) → sender
-
-  std::vector<std::string> batch;  // being filled by the reader
-  std::size_t batch_bytes = 0;
-  std::size_t buffered = 0;  // lines read and not yet handed to the sink (or dropped)
-  bool closing = false;      // Close(): no more data goes out
-  bool read_done = false;    // the reader has sent its last batch, or is sending it
+  asio::steady_timer wake;  // a follower waits on it; the store's appends and Close() cancel it
+  bool dirty = false;       // appended since the follower last read
+  bool closing = false;     // Close(): no more data goes out
+  std::size_t buffered = 0;
 };
 
-LogPump::LogPump(asio::any_io_executor executor, runtime::Runtime& runtime, LogPumpOptions options)
-    : executor_(std::move(executor)), runtime_(runtime), options_(options) {}
+LogPump::LogPump(asio::any_io_executor executor, LogStore& store, WorkloadKnown known,
+                 LogPumpOptions options)
+    : executor_(std::move(executor)), store_(store), known_(std::move(known)), options_(options) {}
 
 LogPump::~LogPump() {
   for (auto& [id, s] : streams_) {
@@ -104,13 +65,15 @@ void LogPump::Open(const link::LogsOpen& req, LogSink sink) {
     return;
   }
   int follows = 0, oneshots = 0;
-  for (const auto& [id, s] : streams_) (s->follow ? follows : oneshots)++;
+  for (const auto& [id, s] : streams_) (s->req.follow ? follows : oneshots)++;
   std::string refusal;
   if (req.follow && follows >= options_.max_follows) {
     refusal = "too many log streams are being followed on this node (" +
               std::to_string(options_.max_follows) + "); try again later";
   } else if (!req.follow && oneshots >= options_.max_oneshots) {
     refusal = "too many log reads are running on this node; try again later";
+  } else if (!store_.Has(req.workload_id) && !(known_ && known_(req.workload_id))) {
+    refusal = NoLogs(req.workload_id);
   }
   if (!refusal.empty()) {
     if (sink) {
@@ -120,13 +83,8 @@ void LogPump::Open(const link::LogsOpen& req, LogSink sink) {
     return;
   }
   auto s = std::make_shared<Stream>(executor_, req, std::move(sink), this);
-  if (IsValidWorkloadId(req.workload_id))
-    s->reader = runtime_.StreamLogs(executor_, ContainerName(req.workload_id),
-                                    req.tail > 0 ? req.tail : 0, req.follow);
   streams_[req.stream_id] = s;
-  Spawn(Send(s), req.stream_id);
-  if (req.follow) Spawn(Tick(s), req.stream_id);
-  Spawn(Read(s), req.stream_id);
+  Spawn(Serve(s), req.stream_id);
 }
 
 void LogPump::Close(const std::string& stream_id) {
@@ -158,81 +116,111 @@ void LogPump::Spawn(asio::awaitable<void> work, const std::string& stream_id) {
   });
 }
 
-asio::awaitable<void> LogPump::Read(std::shared_ptr<Stream> s) {
+asio::awaitable<bool> LogPump::SendRecords(Stream& s, std::vector<LogRecord> records) {
+  std::size_t at = 0;
+  while (at < records.size()) {
+    if (s.closing) co_return false;
+    link::LogsData data;
+    data.stream_id = s.req.stream_id;
+    std::size_t bytes = 0;
+    while (at < records.size() && data.lines.size() < s.options.max_lines_per_message &&
+           (data.lines.empty() ||
+            bytes + records[at].text.size() <= s.options.max_bytes_per_message)) {
+      LogRecord& r = records[at++];
+      bytes += r.text.size();
+      data.seqs.push_back(r.seq);
+      data.generations.push_back(r.generation);
+      data.times_ns.push_back(r.time_ns);
+      data.lines.push_back(std::move(r.text));
+    }
+    s.buffered = data.lines.size();
+    // (A named message: GCC 12 destroys a temporary in a co_await full-expression twice.)
+    link::Message m = std::move(data);
+    if (s.sink) co_await s.sink(std::move(m));
+    s.buffered = 0;
+  }
+  co_return !s.closing;
+}
+
+asio::awaitable<void> LogPump::Serve(std::shared_ptr<Stream> s) {
   std::string error;
+  bool more = false;
+  std::uint64_t watch = 0;
   try {
-    error = co_await ReadLines(*s);
+    link::LogsOpen req = s->req;
+    LogQuery q;
+    q.tail = std::clamp(req.tail, 0, s->options.max_tail);
+    q.since_ns = req.since_ns;
+    q.until_ns = req.until_ns;
+    q.before_seq = req.before_seq;
+    q.generation = req.generation;
+    q.filter = req.filter.substr(0, link::kMaxLogFilterBytes);
+    if (req.follow) {
+      // Watch before the first read: an append after it wakes the follower, none is missed.
+      auto ex = s->wake.get_executor();
+      std::weak_ptr<Stream> weak = s;
+      watch = s->store.Watch(req.workload_id, [ex, weak] {
+        asio::post(ex, [weak] {
+          if (auto st = weak.lock()) {
+            st->dirty = true;
+            st->wake.cancel();
+          }
+        });
+      });
+    }
+    auto page = s->store.Read(req.workload_id, q);
+    if (!page.ok()) {
+      error = "could not read the logs: " + page.error().message;
+    } else {
+      more = page->more;
+      const std::int64_t next = page->next_seq;
+      bool open = co_await SendRecords(*s, std::move(page->records));
+      LogCursor cursor{next, 0, 0};
+      while (open && req.follow && !s->closing) {
+        if (!s->dirty) {
+          s->wake.expires_at(asio::steady_timer::time_point::max());
+          co_await s->wake.async_wait(kNoThrow);
+          if (s->closing) break;
+        }
+        // Gather a little: one message per flush interval, not one per line.
+        s->wake.expires_after(s->options.flush_interval);
+        co_await s->wake.async_wait(kNoThrow);
+        if (s->closing) break;
+        s->dirty = false;
+        for (;;) {
+          auto recs =
+              s->store.ReadAfter(req.workload_id, cursor, q, s->options.max_lines_per_message,
+                                 s->options.max_bytes_per_message);
+          if (!recs.ok()) {
+            error = "could not read the logs: " + recs.error().message;
+            open = false;
+            break;
+          }
+          if (recs->empty()) break;
+          if (!(open = co_await SendRecords(*s, std::move(*recs)))) break;
+        }
+        if (open && !s->store.Has(req.workload_id) &&
+            !(s->pump && s->pump->known_ && s->pump->known_(req.workload_id)))
+          break;  // the workload's logs were deleted with it
+      }
+    }
   } catch (const std::exception& e) {  // a bug: still end the stream
-    spdlog::error("event=logs_crash stream={} error=\"{}\"", s->id, e.what());
+    spdlog::error("event=logs_crash stream={} error=\"{}\"", s->req.stream_id, e.what());
     error = "internal error while reading the logs";
   }
-  s->read_done = true;
-  s->ticker.cancel();
-  Batch last = s->Take();
-  last.end = true;
-  last.error = std::move(error);
-  const boost::system::error_code ok;
-  co_await s->out.async_send(ok, std::move(last), kNoThrow);
-}
-
-asio::awaitable<std::string> LogPump::ReadLines(Stream& s) {
-  if (!s.reader) co_return NoContainer(s.workload_id);
-  for (;;) {
-    auto lines = co_await s.reader->Next();
-    if (s.closing) co_return "";
-    if (!lines.ok()) {
-      if (lines.error().code == ErrorCode::kNotFound) co_return NoContainer(s.workload_id);
-      co_return (s.follow ? "the log stream broke: " : "could not read the logs: ") +
-          lines.error().message;
-    }
-    if (lines->empty()) co_return "";
-    for (const auto& line : *lines) {
-      if (!s.Add(line)) continue;
-      const boost::system::error_code ok;
-      Batch full = s.Take();
-      co_await s.out.async_send(ok, std::move(full), kNoThrow);
-      if (s.closing) co_return "";
-    }
-  }
-}
-
-asio::awaitable<void> LogPump::Tick(std::shared_ptr<Stream> s) {
-  while (!s->read_done && !s->closing) {
-    s->ticker.expires_after(s->options.flush_interval);
-    co_await s->ticker.async_wait(kNoThrow);
-    if (s->read_done || s->closing) break;
-    if (s->batch.empty()) continue;
-    const boost::system::error_code ok;
-    Batch partial = s->Take();
-    co_await s->out.async_send(ok, std::move(partial), kNoThrow);
-  }
-}
-
-asio::awaitable<void> LogPump::Send(std::shared_ptr<Stream> s) {
-  auto forget = [&] {
-    if (s->pump == nullptr) return;
+  if (watch != 0) s->store.Unwatch(watch);
+  s->buffered = 0;
+  if (!error.empty())
+    spdlog::info("event=logs_end stream={} error=\"{}\"", s->req.stream_id, error);
+  if (s->pump != nullptr) {
     auto& streams = s->pump->streams_;
-    if (auto it = streams.find(s->id); it != streams.end() && it->second == s) streams.erase(it);
-  };
-  for (;;) {
-    auto [ec, b] = co_await s->out.async_receive(kNoThrow);
-    if (ec) break;
-    s->buffered -= b.lines.size();
-    // (Named messages: GCC 12 destroys a temporary in a co_await full-expression twice.)
-    if (!b.lines.empty() && !s->closing && s->sink) {
-      link::Message data = link::LogsData{s->id, std::move(b.lines)};
-      co_await s->sink(std::move(data));
-    }
-    if (!b.end) continue;
-    if (!b.error.empty()) spdlog::info("event=logs_end stream={} error=\"{}\"", s->id, b.error);
-    forget();
-    if (s->sink) {
-      link::Message end = link::LogsEnd{s->id, std::move(b.error)};
-      co_await s->sink(std::move(end));
-    }
-    co_return;
+    if (auto it = streams.find(s->req.stream_id); it != streams.end() && it->second == s)
+      streams.erase(it);
   }
-  forget();
+  if (s->sink) {
+    link::Message end = link::LogsEnd{s->req.stream_id, std::move(error), more};
+    co_await s->sink(std::move(end));
+  }
 }
 
 }  // namespace lattice::agent

@@ -141,6 +141,7 @@ SupervisorOptions Reconciler::StepOptions(const ReconcilerOptions& o) {
   s.max_backoff = o.max_backoff;
   s.tenant_networks = o.tenant_networks;
   s.tool_image = o.tool_image;
+  s.logs = o.logs;
   return s;
 }
 
@@ -211,6 +212,17 @@ void Reconciler::Pass() {
   }
   if (engine_down_) spdlog::info("event=engine_reachable");
   engine_down_ = false;
+  if (options_.logs) {
+    // This node's workload containers (not backup or restore jobs): the capture keeps their logs.
+    std::vector<ObservedContainer> seen;
+    for (const auto& c : *actual) {
+      const std::string id = LabelOf(c, kLabelWorkload);
+      if (!options_.node_id.empty() && LabelOf(c, kLabelNode) != options_.node_id) continue;
+      if (c.name != ContainerName(id)) continue;
+      seen.push_back({id, c.id, c.running, c.started_at});
+    }
+    options_.logs->Observe(std::move(seen));
+  }
 
   // Supervisors of workloads no longer desired go once idle; a busy one forgets its progress,
   // in case the workload comes back before its step ends.

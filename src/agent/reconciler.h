@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/log_capture.h"
 #include "agent/tenant_networks.h"
 #include "agent/workload_supervisor.h"
 #include "common/steady_clock.h"
@@ -60,6 +61,9 @@ struct ReconcilerOptions {
   bool tenant_networks = true;
   TenantNetworkOptions networks;
   std::string tool_image = "lattice/pgtools:15";  // restores (restore_job.h)
+  // Keeps the workloads' logs (log_capture.h): told what every listing found, drained before a
+  // container is replaced, and told to forget a deleted workload. Not owned; may be null.
+  LogCapture* logs = nullptr;
 };
 
 class Reconciler final : private SupervisorHost {

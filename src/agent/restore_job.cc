@@ -22,7 +22,8 @@ std::string DataPath(const link::Assignment& a) {
 }
 
 std::string DataVolume(const link::Assignment& a) {
-  return VolumeName(a.workload_id, a.spec.volumes.empty() ? "data" : a.spec.volumes.front().name);
+  return VolumeName(a.workload_id, a.spec.volumes.empty() ? "data" : a.spec.volumes.front().name,
+                    a.spec.volume_epoch);
 }
 
 // The new password: the template's secret file that holds it.
@@ -74,6 +75,7 @@ std::vector<std::string> RestoreCommand(const link::Assignment& a) {
     cmd.push_back("--target-time");
     cmd.push_back(r.target_time);
   }
+  if (r.verified) cmd.push_back("--verified");
   return cmd;
 }
 
@@ -82,7 +84,8 @@ std::vector<runtime::VolumeMount> RestoreMounts(const link::Assignment& a) {
   if (!IsSnapshot(a)) return {{DataVolume(a), DataPath(a)}, {job, kWorkDir}};
   std::vector<runtime::VolumeMount> mounts;
   for (const auto& v : a.spec.volumes)
-    mounts.push_back({VolumeName(a.workload_id, v.name), std::string(kDataRoot) + "/" + v.name});
+    mounts.push_back({VolumeName(a.workload_id, v.name, a.spec.volume_epoch),
+                      std::string(kDataRoot) + "/" + v.name});
   mounts.push_back({job, kWorkDir});
   return mounts;
 }

@@ -22,14 +22,25 @@ std::string ContainerName(const std::string& workload_id) {
   return "lattice-" + workload_id;
 }
 
-std::string VolumeName(const std::string& workload_id, const std::string& volume) {
-  return "lattice-" + workload_id + "-" + volume;
+std::string VolumeName(const std::string& workload_id, const std::string& volume,
+                       std::int64_t epoch) {
+  std::string name = "lattice-" + workload_id + "-" + volume;
+  if (epoch > 0) name += ".r" + std::to_string(epoch);
+  return name;
 }
 
 std::vector<std::string> VolumeNamesOf(const link::Assignment& a) {
   std::vector<std::string> out;
-  for (const auto& v : a.spec.volumes) out.push_back(VolumeName(a.workload_id, v.name));
+  for (const auto& v : a.spec.volumes)
+    out.push_back(VolumeName(a.workload_id, v.name, a.spec.volume_epoch));
   if (!a.spec.secret_files.empty()) out.push_back(VolumeName(a.workload_id, "secrets"));
+  return out;
+}
+
+std::vector<std::string> ReplacedVolumeNamesOf(const link::Assignment& a) {
+  std::vector<std::string> out;
+  for (std::int64_t e = 0; e < a.spec.volume_epoch; ++e)
+    for (const auto& v : a.spec.volumes) out.push_back(VolumeName(a.workload_id, v.name, e));
   return out;
 }
 
@@ -67,7 +78,7 @@ runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::str
     c.ports.push_back(std::move(b));
   }
   for (const auto& v : w.volumes)
-    c.volumes.push_back({VolumeName(a.workload_id, v.name), v.container_path});
+    c.volumes.push_back({VolumeName(a.workload_id, v.name, w.volume_epoch), v.container_path});
   if (!w.secret_files.empty())
     c.volumes.push_back({VolumeName(a.workload_id, "secrets"), templates::kSecretsDir});
   c.memory_bytes = (w.memory_mb > 0 ? w.memory_mb : kDefaultMemoryMb) * 1024 * 1024;

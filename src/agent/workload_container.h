@@ -25,11 +25,17 @@ bool IsValidWorkloadId(std::string_view id);
 
 // "lattice-<workload id>".
 std::string ContainerName(const std::string& workload_id);
-// "lattice-<workload id>-<volume name>".
-std::string VolumeName(const std::string& workload_id, const std::string& volume);
-// Every named volume the workload's container uses: the spec's, plus "secrets" (mounted at
-// templates::kSecretsDir) when the spec has secret files.
+// "lattice-<workload id>-<volume name>", and for a later set of data volumes (epoch N > 0, after
+// the N-th restore in place: templates::RenderedWorkload::volume_epoch) "…-<volume name>.rN".
+// Volume names hold no '.', so no epoch's name is another volume's.
+std::string VolumeName(const std::string& workload_id, const std::string& volume,
+                       std::int64_t epoch = 0);
+// Every named volume the workload's container uses: the spec's (of its volume epoch), plus
+// "secrets" (mounted at templates::kSecretsDir) when the spec has secret files.
 std::vector<std::string> VolumeNamesOf(const link::Assignment& a);
+// The spec's volumes of every epoch before the current one: what a restore in place replaced,
+// removed once the restored workload is ready (and when it is deleted).
+std::vector<std::string> ReplacedVolumeNamesOf(const link::Assignment& a);
 
 // What every container gets whatever its spec says (docs/security.md): memory when the spec
 // names none (stored specs from before every workload had a limit), pids, log rotation.

@@ -32,6 +32,8 @@ link::Assignment WebAssignment() {
 TEST(WorkloadContainer, NamesAndIds) {
   EXPECT_EQ(ContainerName("wl_abc"), "lattice-wl_abc");
   EXPECT_EQ(VolumeName("wl_abc", "data"), "lattice-wl_abc-data");
+  EXPECT_EQ(VolumeName("wl_abc", "data", 0), "lattice-wl_abc-data");
+  EXPECT_EQ(VolumeName("wl_abc", "data", 3), "lattice-wl_abc-data.r3");
   EXPECT_TRUE(IsValidWorkloadId("wl_abc.1-x"));
   EXPECT_FALSE(IsValidWorkloadId(""));
   EXPECT_FALSE(IsValidWorkloadId("-x"));
@@ -85,6 +87,24 @@ TEST(WorkloadContainer, TemplateConfinementAndSecretsVolume) {
   EXPECT_EQ(VolumeNamesOf(a),
             (std::vector<std::string>{"lattice-wl_abc-data", "lattice-wl_abc-secrets"}));
   for (const auto& e : c.env) EXPECT_EQ(e.find("pw"), std::string::npos) << e;
+}
+
+TEST(WorkloadContainer, ARestoreInPlaceMountsTheNextEpochsVolumesAndReplacesTheOlder) {
+  link::Assignment a = WebAssignment();
+  a.spec.secret_files = {{"postgres_password", "pw"}};
+  EXPECT_TRUE(ReplacedVolumeNamesOf(a).empty());
+  const std::string hash0 = SpecHash(a.spec);
+  a.spec.volume_epoch = 2;
+  EXPECT_NE(SpecHash(a.spec), hash0) << "a new epoch is a new container";
+  const runtime::ContainerSpec c = ToContainerSpec(a, "node_1");
+  ASSERT_EQ(c.volumes.size(), 2u);
+  EXPECT_EQ(c.volumes[0].volume, "lattice-wl_abc-data.r2");
+  EXPECT_EQ(c.volumes[0].container_path, "/data");
+  EXPECT_EQ(c.volumes[1].volume, "lattice-wl_abc-secrets") << "secrets are not data: one set";
+  EXPECT_EQ(VolumeNamesOf(a),
+            (std::vector<std::string>{"lattice-wl_abc-data.r2", "lattice-wl_abc-secrets"}));
+  EXPECT_EQ(ReplacedVolumeNamesOf(a),
+            (std::vector<std::string>{"lattice-wl_abc-data", "lattice-wl_abc-data.r1"}));
 }
 
 TEST(WorkloadContainer, TenantNetworkAndAlias) {

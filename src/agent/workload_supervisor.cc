@@ -96,7 +96,9 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
     p_.volumes_removed = false;
   }
   if (!p_.volumes_removed) {
-    for (const std::string& name : VolumeNamesOf(a)) {
+    std::vector<std::string> names = ReplacedVolumeNamesOf(a);
+    for (std::string& name : VolumeNamesOf(a)) names.push_back(std::move(name));
+    for (const std::string& name : names) {
       if (Status st = ctx_.runtime.RemoveVolume(name); !st.ok()) {
         Report(a, WorkloadStatus::kFailed,
                "could not remove volume " + name + ": " + st.error().message);
@@ -105,6 +107,11 @@ void WorkloadSupervisor::EnsureDeleted(const link::Assignment& a, const runtime:
     }
     p_.volumes_removed = true;
     PruneNetworks();
+  }
+  if (!p_.logs_removed && ctx_.options.logs) {
+    if (!ctx_.options.logs->Forget(a.workload_id))
+      spdlog::warn("event=logs_forget_slow workload={}", a.workload_id);
+    p_.logs_removed = true;
   }
   Report(a, WorkloadStatus::kDeleted);
 }
@@ -134,6 +141,9 @@ void WorkloadSupervisor::EnsureRunning(const link::Assignment& a, const runtime:
     spdlog::info("event=container_replace workload={} container={} reason=spec_changed",
                  a.workload_id, current->id);
     if (current->running) (void)ctx_.runtime.Stop(current->id, ctx_.options.stop_grace);
+    // Its last lines go to the kept logs before the container (and the engine's copy) goes.
+    if (ctx_.options.logs && !ctx_.options.logs->Drain(a.workload_id, current->id))
+      spdlog::warn("event=logs_drain_slow workload={} container={}", a.workload_id, current->id);
     if (Status st = ctx_.runtime.Remove(current->id); !st.ok()) {
       Report(a, WorkloadStatus::kFailed, "could not replace the container: " + st.error().message);
       return;
@@ -281,6 +291,9 @@ void WorkloadSupervisor::StartContainer(const link::Assignment& a,
     Report(a, WorkloadStatus::kStarting);
     return;
   }
+  // The kept logs start with the container's first line, not at the next listing.
+  if (ctx_.options.logs)
+    ctx_.options.logs->Observe({{a.workload_id, info->id, info->running, info->started_at}});
   if (!info->running) {  // exited at once: report it as a crash
     EnsureRunning(a, &*info);
     return;
@@ -302,6 +315,7 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
     p_.ready = true;
     p_.probe_error.clear();
     spdlog::info("event=workload_ready workload={} generation={}", a.workload_id, a.generation);
+    RemoveReplacedVolumes(a);
     Report(a, WorkloadStatus::kRunning, "", BindingsOf(c));
     return;
   }
@@ -314,6 +328,18 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
     return;
   }
   Report(a, WorkloadStatus::kStarting, "", BindingsOf(c));
+}
+
+void WorkloadSupervisor::RemoveReplacedVolumes(const link::Assignment& a) {
+  if (p_.replaced_removed || a.spec.volume_epoch == 0) return;
+  p_.replaced_removed = true;
+  for (const std::string& name : ReplacedVolumeNamesOf(a)) {
+    if (Status st = ctx_.runtime.RemoveVolume(name); !st.ok()) {
+      spdlog::warn("event=replaced_volume_remove_failed workload={} volume={} error=\"{}\"",
+                   a.workload_id, name, st.error().message);
+      p_.replaced_removed = false;
+    }
+  }
 }
 
 void WorkloadSupervisor::Report(const link::Assignment& a, WorkloadStatus state, std::string reason,

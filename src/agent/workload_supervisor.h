@@ -7,9 +7,13 @@
 //              secret files, start, probe readiness: creating → starting → running; a container
 //              that exits on its own is reported failed and restarted after a backoff. A
 //              workload restored from a backup (spec.restore) first has its data volume filled
-//              by the restore job (restore_job.h), reported as creating, "restoring backup …"
+//              by the restore job (restore_job.h), reported as creating, "restoring backup …".
+//              A restore in place comes as a new volume epoch: the container is replaced, the
+//              restore fills the new (empty) volumes, and the older epochs' volumes are removed
+//              only once the workload is ready on the restored data.
 //   stopped  → stop (SIGTERM, then SIGKILL after the grace period) → stopped
-//   deleted  → remove the container and its named volumes, prune unused tenant networks
+//   deleted  → remove the container and its named volumes (every epoch's), prune unused tenant
+//              networks, delete the logs kept on the node (log_capture.h)
 // The supervisor keeps what it learnt for the generation it is acting on (started, ready,
 // deadlines, consecutive failures) between steps; a new generation starts afresh.
 //
@@ -29,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/log_capture.h"
 #include "agent/tenant_networks.h"
 #include "common/states.h"
 #include "common/steady_clock.h"
@@ -54,6 +59,7 @@ struct SupervisorOptions {
   std::chrono::seconds max_backoff{60};           // between restarts / retries of a failure
   bool tenant_networks = true;                    // one network per tenant (tenant_networks.h)
   std::string tool_image = "lattice/pgtools:15";  // the restore job's (restore_job.h)
+  LogCapture* logs = nullptr;  // drained before a replacement, told of a deletion; may be null
 };
 
 // What a supervisor asks of the reconciler that owns it. Thread-safe.
@@ -108,10 +114,12 @@ class WorkloadSupervisor {
   // What the supervisor remembers about its workload, for the generation it is acting on.
   struct Progress {
     std::int64_t generation = -1;
-    bool expect_running = false;   // started (or adopted running) for this generation
-    bool ready = false;            // readiness passed since the last start
-    bool volumes_removed = false;  // desired deleted: done
-    bool restored = false;         // spec.restore: the data volume holds the restore
+    bool expect_running = false;    // started (or adopted running) for this generation
+    bool ready = false;             // readiness passed since the last start
+    bool volumes_removed = false;   // desired deleted: done
+    bool logs_removed = false;      // desired deleted: the kept logs are gone too
+    bool restored = false;          // spec.restore: the data volume holds the restore
+    bool replaced_removed = false;  // the volumes a restore in place replaced are gone
     TimePoint ready_deadline;
     TimePoint running_since;
     TimePoint retry_at;       // no new attempt before this (after a failure)
@@ -133,6 +141,10 @@ class WorkloadSupervisor {
   // Secret files, start, inspect; then readiness (CheckReady).
   void StartContainer(const link::Assignment& a, const runtime::ContainerInfo& c);
   void CheckReady(const link::Assignment& a, const runtime::ContainerInfo& c);
+  // After a restore in place, once the workload is ready on its new volumes: removes the
+  // volumes of the epochs before (the data it replaced). Once per generation; a failure is
+  // logged and tried again at the next generation (the workload runs on regardless).
+  void RemoveReplacedVolumes(const link::Assignment& a);
   // Counts a failure and reports it; the next attempt waits for the backoff.
   void Fail(const link::Assignment& a, std::string reason, std::string detail = {});
   void Report(const link::Assignment& a, WorkloadStatus state, std::string reason = {},

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -317,6 +318,37 @@ TEST_F(DiffLoopTest, DeletingAWorkloadMidRestoreEndsTheRestore) {
   ASSERT_TRUE(statuses_.WaitState("d", 2, WorkloadStatus::kDeleted, seconds(5)));
   EXPECT_FALSE(rt_.Inspect(tool).ok());
   EXPECT_FALSE(rt_.Inspect(ContainerName("d")).ok());
+}
+
+// A restore in place: the running workload gets a new generation whose spec names the next
+// volume epoch; its container is replaced, the restore fills the new volume, and the old one is
+// removed only once the workload is ready again.
+TEST_F(DiffLoopTest, ARestoreInPlaceKeepsTheOldVolumeUntilTheRestoredWorkloadIsReady) {
+  StartReconciler(Options());
+  link::Assignment a = Restored("p");
+  a.spec.restore.reset();
+  rec_->SetAssignments({a});
+  ASSERT_TRUE(statuses_.WaitState("p", 1, WorkloadStatus::kRunning, seconds(5)));
+  EXPECT_EQ(rt_.SpecOf(ContainerName("p")).volumes.at(0).volume, "lattice-p-data");
+
+  link::Assignment in_place = Restored("p");
+  in_place.generation = 2;
+  in_place.spec.volume_epoch = 1;
+  rec_->Upsert(in_place);
+  const std::string tool = RestoreContainerName("p");
+  ASSERT_TRUE(Eventually([&] { return rt_.Inspect(tool).ok(); }));
+  EXPECT_FALSE(rt_.Inspect(ContainerName("p")).ok()) << "the database is off its old data";
+  EXPECT_EQ(rt_.SpecOf(tool).volumes.at(0).volume, "lattice-p-data.r1") << "restored aside";
+  for (const auto& v : rt_.removed_volumes())
+    EXPECT_NE(v, "lattice-p-data") << "the old data stays while the restore runs";
+
+  rt_.Exit(tool, 0, R"({"ok":true,"id":"bk_1","recovery":"target-time"})");
+  ASSERT_TRUE(statuses_.WaitState("p", 2, WorkloadStatus::kRunning, seconds(5)));
+  EXPECT_EQ(rt_.SpecOf(ContainerName("p")).volumes.at(0).volume, "lattice-p-data.r1");
+  ASSERT_TRUE(Eventually([&] {
+    const auto removed = rt_.removed_volumes();
+    return std::find(removed.begin(), removed.end(), "lattice-p-data") != removed.end();
+  })) << "the replaced data is removed once the restored workload is ready";
 }
 
 }  // namespace

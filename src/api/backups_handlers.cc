@@ -101,12 +101,7 @@ Result<control::TargetRequest> ReadTarget(const RequestContext& req) {
   t.workload = r.OptionalString("workload").value_or("");
   t.region = r.OptionalString("region").value_or("");
   t.prefix = r.OptionalString("prefix").value_or("");
-  if (const json::value* v = obj->if_contains("check"); v && !v->is_null()) {
-    if (v->is_bool())
-      t.check = v->as_bool();
-    else
-      r.AddError("check", "must be a boolean");
-  }
+  if (auto b = r.OptionalBool("check")) t.check = *b;
   if (!r.ok()) return r.ToError();
   return t;
 }
@@ -133,12 +128,7 @@ Result<control::PolicyRequest> ReadPolicy(const RequestContext& req) {
   p.keep_count =
       static_cast<int>(std::min<std::int64_t>(OptionalCount(*obj, r, "keep_count", 0), 1 << 30));
   p.keep_days = OptionalCount(*obj, r, "keep_days", 0);
-  if (const json::value* v = obj->if_contains("verify"); v && !v->is_null()) {
-    if (v->is_bool())
-      p.verify = v->as_bool();
-    else
-      r.AddError("verify", "must be a boolean");
-  }
+  if (auto b = r.OptionalBool("verify")) p.verify = *b;
   if (!r.ok()) return r.ToError();
   return p;
 }
@@ -147,11 +137,13 @@ Result<control::RestoreRequest> ReadRestore(const RequestContext& req) {
   auto obj = ParseJsonObject(req.req.body());
   if (!obj.ok()) return std::move(obj).error();
   FieldReader r(*obj);
-  r.RefuseUnknown({"name", "backup_id", "target_time"});
+  r.RefuseUnknown({"name", "backup_id", "target_time", "in_place", "confirm"});
   control::RestoreRequest out;
-  out.name = r.RequiredString("name");
+  out.in_place = r.OptionalBool("in_place").value_or(false);
+  out.name = out.in_place ? r.OptionalString("name").value_or("") : r.RequiredString("name");
   out.backup_id = r.OptionalString("backup_id").value_or("");
   out.target_time = r.OptionalString("target_time").value_or("");
+  out.confirm = r.OptionalString("confirm").value_or("");
   if (!r.ok()) return r.ToError();
   return out;
 }
@@ -310,6 +302,13 @@ void AddBackupRoutes(http::Router& router, ApiContext& ctx) {
         if (!plan.ok()) {
           ctx.audit.Failure(who, "workload.restore", id, req.remote_addr, plan.error());
           co_return http::ProblemReply(plan.error(), req.path);
+        }
+        if (plan->in_place) {
+          auto restored = ctx.control.RestoreInPlace(*req.principal, id, *plan->extras.restore,
+                                                     plan->extras.event);
+          ctx.audit.Outcome(who, "workload.restore-in-place", id, req.remote_addr, restored);
+          if (!restored.ok()) co_return http::ProblemReply(restored.error(), req.path);
+          co_return http::JsonReply(bhttp::status::accepted, WorkloadJson(*restored));
         }
         // Written with the new workload, in its transaction.
         auto created = ctx.control.CreateWorkload(

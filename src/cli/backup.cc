@@ -35,8 +35,10 @@ struct BackupFlags {
   int keep = 0;
   std::int64_t keep_days = 0;
   bool no_verify = false;
-  bool wait = false;  // now, verify, restore
-  std::string as;     // restore: the new workload's name
+  bool wait = false;      // now, verify, restore
+  std::string as;         // restore: the new workload's name
+  bool in_place = false;  // restore: over the workload's own data…
+  std::string confirm;    // …confirmed by repeating its name
   std::string backup_id;
   std::string time;
   int timeout_seconds = 600;
@@ -285,11 +287,22 @@ int RunLs(const CLI::App& cmd, const BackupFlags& f) {
 int RunRestore(const CLI::App& cmd, const BackupFlags& f) {
   if (f.backup_id.empty() && f.time.empty())
     return Usage(cmd, "give --backup ID, --time TIMESTAMP, or both");
+  if (f.in_place == !f.as.empty())
+    return Usage(cmd, "give --as NAME (a new workload) or --in-place (over this one's data)");
+  if (f.in_place && f.confirm.empty())
+    return Usage(cmd,
+                 "--in-place replaces the workload's data: add --confirm with its name to go on");
   Session s = Connect(cmd, f.server);
   if (!s) return s.exit_code;
   auto w = FindWorkload(*s.client, f.name);
   if (!w.ok()) return Fail(cmd, w.error());
-  json::object body{{"name", f.as}};
+  json::object body;
+  if (f.in_place) {
+    body["in_place"] = true;
+    body["confirm"] = f.confirm;
+  } else {
+    body["name"] = f.as;
+  }
   if (!f.backup_id.empty()) body["backup_id"] = f.backup_id;
   if (!f.time.empty()) body["target_time"] = f.time;
   auto created = s->Post("/api/v1/workloads/" + Text(*w, "id") + "/restore", body);
@@ -307,11 +320,15 @@ int RunRestore(const CLI::App& cmd, const BackupFlags& f) {
     PrintJson(restored);
     return kExitOk;
   }
-  std::string out = "Restoring '" + f.name + "' into new workload " + f.as + " (" +
-                    Text(restored, "id") + "): " + Text(restored, "status") + ".\n";
-  const std::string conn = ConnectionDetails(restored);
+  const std::string into = f.in_place ? Text(restored, "name") : f.as;
+  std::string out =
+      f.in_place ? "Restoring '" + into + "' (" + Text(restored, "id") +
+                       ") in place, its credentials unchanged: " + Text(restored, "status") + ".\n"
+                 : "Restoring '" + f.name + "' into new workload " + into + " (" +
+                       Text(restored, "id") + "): " + Text(restored, "status") + ".\n";
+  const std::string conn = f.in_place ? "" : ConnectionDetails(restored);
   if (!conn.empty()) out += conn;
-  if (!f.wait) out += "Follow it with `lattice inspect " + f.as + "`.\n";
+  if (!f.wait) out += "Follow it with `lattice inspect " + into + "`.\n";
   Print(out);
   return kExitOk;
 }
@@ -404,11 +421,18 @@ void AddBackupVerbs(CLI::App& app, Registry& reg) {
 
   auto xf = std::make_shared<BackupFlags>();
   CLI::App* restore =
-      Leaf(*backup, reg, "restore", "Restore a backup into a new workload (new credentials)",
+      Leaf(*backup, reg, "restore",
+           "Restore a backup into a new workload (new credentials), or in place with --in-place",
            "lattice backup restore db --as db-yesterday --time 2026-12-06T18:00:00Z --wait", xf,
            RunRestore);
   restore->add_option("workload", xf->name, "The workload backed up (name or id)")->required();
-  restore->add_option("--as", xf->as, "The new workload's name")->required();
+  restore->add_option("--as", xf->as, "The new workload's name");
+  restore->add_flag("--in-place", xf->in_place,
+                    "Replace this workload's own data instead (its name, endpoint and "
+                    "credentials stay; the data before is removed once the restore runs)");
+  restore->add_option("--confirm", xf->confirm,
+                      "With --in-place: the workload's name again, to confirm its data is "
+                      "replaced");
   restore->add_option("--backup", xf->backup_id, "The backup to restore (an id from `backup ls`)");
   restore->add_option("--time", xf->time,
                       "Recover to this moment (RFC 3339 with a zone, e.g. 2026-12-06T18:00:00Z)");

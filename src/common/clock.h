@@ -43,5 +43,10 @@ std::string FormatTimestamp(std::int64_t unix_seconds);
 // An RFC 3339 timestamp with its zone ("2026-11-25T00:17:13Z", "…T01:17:13.25+01:00"; a space
 // may stand for the "T") as microseconds since the epoch; nullopt if it is not one.
 std::optional<std::int64_t> ParseTimestampMicros(std::string_view text);
+// The same with up to nine fraction digits (the container engine's RFC3339Nano), as
+// nanoseconds since the epoch.
+std::optional<std::int64_t> ParseTimestampNanos(std::string_view text);
+// RFC 3339 UTC with nanoseconds, e.g. "2026-11-25T00:17:13.000250000Z".
+std::string FormatTimestampNanos(std::int64_t unix_nanos);
 
 }  // namespace lattice

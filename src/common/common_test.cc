@@ -46,6 +46,21 @@ TEST(Clock, ParsesRfc3339WithAZoneOnly) {
                           "2026-12-07T24:00:00Z", "2026-12-07T08:00:00Zjunk",
                           "2026-12-07T08:00:00.Z", "2026-12-07T08:00:00+0100", "yesterday"})
     EXPECT_EQ(ParseTimestampMicros(bad), std::nullopt) << bad;
+  EXPECT_EQ(ParseTimestampMicros("2999-01-01T00:00:00Z"), 32472144000LL * 1'000'000);
+}
+
+TEST(Clock, NanosecondTimestampsRoundTrip) {
+  // The container engine's RFC3339Nano drops trailing zeros.
+  EXPECT_EQ(ParseTimestampNanos("2026-12-07T08:00:00.1234Z"),
+            1796630400LL * 1'000'000'000 + 123'400'000);
+  EXPECT_EQ(ParseTimestampNanos("2026-12-07T08:00:00.123456789Z"),
+            1796630400LL * 1'000'000'000 + 123'456'789);
+  EXPECT_EQ(FormatTimestampNanos(1796630400LL * 1'000'000'000 + 7),
+            "2026-12-07T08:00:00.000000007Z");
+  const std::int64_t t = 1796630400LL * 1'000'000'000 + 123'456'789;
+  EXPECT_EQ(ParseTimestampNanos(FormatTimestampNanos(t)), t);
+  EXPECT_EQ(ParseTimestampNanos("2999-01-01T00:00:00Z"), std::nullopt);  // past int64 ns
+  EXPECT_EQ(ParseTimestampNanos("2026-12-07T08:00:00"), std::nullopt);
 }
 
 TEST(Json, ParsesObjectsOnly) {

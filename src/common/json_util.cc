@@ -40,6 +40,16 @@ std::optional<std::string> FieldReader::OptionalString(std::string_view name) {
   return std::string(v->as_string());
 }
 
+std::optional<bool> FieldReader::OptionalBool(std::string_view name) {
+  const auto* v = obj_.if_contains(name);
+  if (v == nullptr || v->is_null()) return std::nullopt;
+  if (!v->is_bool()) {
+    AddError(std::string(name), "must be a boolean");
+    return std::nullopt;
+  }
+  return v->as_bool();
+}
+
 void FieldReader::RefuseUnknown(const boost::json::object& obj, std::string_view prefix,
                                 std::initializer_list<std::string_view> known) {
   for (const auto& [k, v] : obj) {

@@ -29,6 +29,8 @@ class FieldReader {
   std::string RequiredString(std::string_view name);
   // An optional string field; std::nullopt if absent or null.
   std::optional<std::string> OptionalString(std::string_view name);
+  // An optional boolean field; std::nullopt if absent or null; records "must be a boolean".
+  std::optional<bool> OptionalBool(std::string_view name);
   // Records "is not a known field" for each member of the object not in `known`.
   void RefuseUnknown(std::initializer_list<std::string_view> known) {
     RefuseUnknown(obj_, "", known);

@@ -31,7 +31,10 @@ bool AgentHub::Detach(const std::string& node_id, const AgentConnection* conn) {
       }
     }
   }
-  for (auto& sink : ended) sink({}, true, "the node's agent disconnected");
+  for (auto& sink : ended) {
+    const link::LogsEnd end{"", "the node's agent disconnected"};
+    sink({}, &end);
+  }
   return true;
 }
 
@@ -60,15 +63,15 @@ bool AgentHub::Send(const std::string& node_id, const link::Message& m) {
   return conn->Send(m);
 }
 
-std::string AgentHub::OpenLogs(const std::string& node_id, const std::string& workload_id, int tail,
-                               bool follow, LogSink sink) {
+std::string AgentHub::OpenLogs(const std::string& node_id, link::LogsOpen req, LogSink sink) {
   const std::string id = NewId("log");
+  req.stream_id = id;
   {
     std::lock_guard lock(mu_);
     if (!links_.count(node_id)) return "";
     streams_[id] = Stream{node_id, std::move(sink)};
   }
-  if (!Send(node_id, link::LogsOpen{id, workload_id, tail, follow})) {
+  if (!Send(node_id, req)) {
     std::lock_guard lock(mu_);
     streams_.erase(id);
     return "";
@@ -96,7 +99,7 @@ void AgentHub::OnLogsData(const std::string& node_id, link::LogsData data) {
     if (it == streams_.end() || it->second.node_id != node_id) return;  // not this node's
     sink = it->second.sink;
   }
-  sink(std::move(data.lines), false, "");
+  sink(std::move(data), nullptr);
 }
 
 void AgentHub::OnLogsEnd(const std::string& node_id, const link::LogsEnd& end) {
@@ -108,7 +111,7 @@ void AgentHub::OnLogsEnd(const std::string& node_id, const link::LogsEnd& end) {
     sink = std::move(it->second.sink);
     streams_.erase(it);
   }
-  sink({}, true, end.error);
+  sink({}, &end);
 }
 
 }  // namespace lattice::control

@@ -27,8 +27,10 @@ class AgentConnection {
 
 class AgentHub {
  public:
-  // Receives log lines (`lines`), then exactly one final call with `done` = true.
-  using LogSink = std::function<void(std::vector<std::string> lines, bool done, std::string error)>;
+  // Receives the stream's lines (`data`, with their seqs, generations and times when the agent
+  // sends them), then exactly one final call with `end` set (its error empty when the stream
+  // ended normally; `more` when older lines match too).
+  using LogSink = std::function<void(link::LogsData data, const link::LogsEnd* end)>;
 
   // Registers the node's link, closing any older link of the same node.
   void Attach(const std::string& node_id, std::shared_ptr<AgentConnection> conn);
@@ -41,9 +43,9 @@ class AgentHub {
   void CloseAll();
   bool Send(const std::string& node_id, const link::Message& m);
 
-  // Opens a log stream on the node; returns its id, or "" if the node is not connected.
-  std::string OpenLogs(const std::string& node_id, const std::string& workload_id, int tail,
-                       bool follow, LogSink sink);
+  // Opens a log stream on the node (`req` as sent, its stream_id filled in here); returns the
+  // stream's id, or "" if the node is not connected.
+  std::string OpenLogs(const std::string& node_id, link::LogsOpen req, LogSink sink);
   // Stops a stream early (the client left); no final sink call is made.
   void CloseLogs(const std::string& stream_id);
   // From the link: data and end of a stream.

@@ -110,10 +110,21 @@ std::int64_t NextDue(const store::BackupPolicy& p, std::int64_t now) {
   return p.interval_seconds > 0 ? now + p.interval_seconds : 0;
 }
 
-// How many firings of `p` fell in (due, now]: the ones no server started.
+// How many firings of `p` fell in (due, now]: the ones no server started (counted up to 1000;
+// the expression is parsed once, not per firing).
 std::int64_t FiringsSince(const store::BackupPolicy& p, std::int64_t due, std::int64_t now) {
+  std::optional<CronSchedule> cron;
+  if (!p.cron.empty()) {
+    auto c = CronSchedule::Parse(p.cron);
+    if (!c.ok()) return 0;
+    cron = std::move(c).value();
+  }
+  auto next = [&](std::int64_t t) -> std::int64_t {
+    if (cron) return cron->Next(t);
+    return p.interval_seconds > 0 ? t + p.interval_seconds : 0;
+  };
   std::int64_t n = 0;
-  for (std::int64_t t = NextDue(p, due); t > 0 && t <= now && n < 1000; t = NextDue(p, t)) ++n;
+  for (std::int64_t t = next(due); t > 0 && t <= now && n < 1000; t = next(t)) ++n;
   return n;
 }
 
@@ -693,8 +704,16 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
   if (req.backup_id.empty() && !at)
     return Error::Invalid("The restore is not valid.",
                           {{"backup_id", "give a backup, a target_time, or both"}});
+  if (req.in_place && !req.name.empty())
+    return Error::Invalid("The restore is not valid.",
+                          {{"name", "a restore in place keeps the workload's name; give no name"}});
   auto w = OwnedWorkload(who, workload_id);
   if (!w.ok()) return std::move(w).error();
+  if (req.in_place && req.confirm != w->name)
+    return Error::Invalid(
+        "The restore is not valid.",
+        {{"confirm", "a restore in place replaces the workload's data: repeat its name ('" +
+                         w->name + "') to confirm"}});
   const std::optional<BackupKind> kind = BackupKindOf(w->template_name);
   if (!kind) return Error::Conflict("Workloads of this template cannot be restored.");
   // A snapshot is restored as taken: a time only picks the newest snapshot before it.
@@ -735,6 +754,14 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
                            "; choose an older backup or a later time.");
   if (!hub_.IsConnected(w->node_id))
     return Error::Unavailable("The workload's node is not connected; try again when it is.");
+  if (req.in_place) {  // its job would read the data being replaced
+    auto list = backups_.ListBackups(workload_id);
+    if (!list.ok()) return std::move(list).error();
+    for (const auto& other : *list)
+      if (other.status == BackupStatus::kRunning)
+        return Error::Conflict("Backup " + other.id +
+                               " of this workload is still running; restore once it has ended.");
+  }
   auto target = backups_.GetBackupTarget(b.target_id);
   if (!target.ok()) {
     if (target.error().code != ErrorCode::kNotFound) return std::move(target).error();
@@ -754,6 +781,7 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
   prefix += w->id;
   source.backup_id = b.id;
   source.kind = *kind;
+  source.verified = b.verify_status == VerifyStatus::kVerified;
   if (at && *kind == BackupKind::kPostgres) {
     const std::int64_t secs = *at / 1'000'000, micros = *at % 1'000'000;
     std::string t = FormatTimestamp(secs);  // 2026-12-07T08:00:00Z
@@ -764,6 +792,16 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
     source.target_time = plan.target_time;
   }
 
+  plan.in_place = req.in_place;
+  if (req.in_place) {  // the workload's own credentials stay: the tool sets its password
+    plan.extras.restore = std::move(source);
+    plan.extras.event =
+        "data replaced by " + who.email + ": " +
+        (*kind == BackupKind::kVolume ? "snapshot " : "backup ") + b.id + " restored in place" +
+        (at && *kind == BackupKind::kPostgres ? ", recovered to " + req.target_time : "") +
+        "; the data before stays until the restored workload is ready";
+    return plan;
+  }
   templates::WorkloadRequest& r = plan.request;
   if (*kind == BackupKind::kVolume) {
     // The source's own request, again (a custom workload's env, command, ports and volumes);

@@ -60,9 +60,13 @@ struct PolicyRequest {
 };
 
 struct RestoreRequest {
-  std::string name;         // the new workload's
+  std::string name;         // the new workload's (not with in_place)
   std::string backup_id;    // from this backup…
   std::string target_time;  // …and/or to this time (RFC 3339 with a zone); at least one
+  // Over the workload's own data instead of into a new workload: only when `confirm` repeats
+  // the workload's name (a user who typed it knows which data is replaced).
+  bool in_place = false;
+  std::string confirm{};
 };
 
 // A restore, planned: the new workload to create (ControlPlane::CreateWorkload with `extras`).
@@ -71,7 +75,8 @@ struct RestorePlan {
   store::Backup backup;
   std::string target_time;  // as the tool takes it, "YYYY-MM-DD HH:MM:SS.ffffff+00"; or empty
   templates::WorkloadRequest request;  // the source's template, image and limits, a new name
-  CreateExtras extras;  // the restore, the source's user and database, the source's node
+  CreateExtras extras;    // the restore, the source's user and database, the source's node
+  bool in_place = false;  // then `request` is unused: ControlPlane::RestoreInPlace(extras.restore)
 };
 
 struct BackupsOptions {

@@ -628,6 +628,54 @@ TEST_F(BackupsTest, ARestoreIsPlannedAsANewWorkloadWithTheSourcesRoleAndANewPass
             ErrorCode::kUnavailable);
 }
 
+TEST_F(BackupsTest, ARestoreInPlaceNeedsTheWorkloadsNameAndKeepsItsCredentials) {
+  target_ = AddTarget();
+  SetPolicy(0);
+  auto first = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  clock_.Advance(10);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs.back(), true)).ok());
+
+  control::RestoreRequest req;
+  req.backup_id = first->id;
+  req.in_place = true;
+  auto refused = backups_.PlanRestore(owner_, "wl_db", req);
+  ASSERT_FALSE(refused.ok()) << "no confirmation";
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_EQ(refused.error().fields.size(), 1u);
+  EXPECT_EQ(refused.error().fields[0].field, "confirm");
+  req.confirm = "db2";
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", req).error().code, ErrorCode::kInvalidArgument)
+      << "another name does not confirm";
+  req.confirm = "db";
+  req.name = "db-copy";
+  refused = backups_.PlanRestore(owner_, "wl_db", req);
+  ASSERT_FALSE(refused.ok()) << "a new name with in place";
+  EXPECT_EQ(refused.error().fields.at(0).field, "name");
+  req.name.clear();
+  EXPECT_EQ(backups_.PlanRestore(stranger_, "wl_db", req).error().code, ErrorCode::kNotFound)
+      << "another user's workload, even named right";
+
+  auto plan = backups_.PlanRestore(owner_, "wl_db", req);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_FALSE(plan->extras.restore->verified) << "its verification has not answered yet";
+  ASSERT_EQ(link_->runs.back().op, link::BackupOp::kVerify);
+  ASSERT_TRUE(backups_.OnResult("node_1", Result(link_->runs.back(), true)).ok());
+  plan = backups_.PlanRestore(owner_, "wl_db", req);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_TRUE(plan->extras.restore->verified) << "the restore may trust verify's manifest check";
+  EXPECT_TRUE(plan->in_place);
+  ASSERT_TRUE(plan->extras.restore);
+  EXPECT_EQ(plan->extras.restore->backup_id, first->id);
+  EXPECT_TRUE(plan->extras.credentials.empty()) << "the workload keeps its own credentials";
+  EXPECT_NE(plan->extras.event.find("restored in place"), std::string::npos) << plan->extras.event;
+
+  // Not while a backup reads the data it would replace.
+  auto running = backups_.BackupNow(owner_, "wl_db");
+  ASSERT_TRUE(running.ok()) << running.error().message;
+  EXPECT_EQ(backups_.PlanRestore(owner_, "wl_db", req).error().code, ErrorCode::kConflict);
+}
+
 TEST_F(BackupsTest, AnS3WorkloadIsSnapshottedRunningOrStoppedVerifiedAndRestoredIntoANewOne) {
   templates::WorkloadRequest s3;
   s3.name = "objects";

@@ -240,6 +240,43 @@ Result<WorkloadView> ControlPlane::SetDesired(const Principal& who, const std::s
   return View(std::move(fresh).value());
 }
 
+Result<WorkloadView> ControlPlane::RestoreInPlace(const Principal& who, const std::string& id,
+                                                  templates::RestoreSource restore,
+                                                  const std::string& event) {
+  // One read-modify-write at a time on this replica: two restores never share an epoch.
+  std::lock_guard lock(restore_in_place_mu_);
+  auto cur = Owned(who, id);
+  if (!cur.ok()) return std::move(cur).error();
+  if (cur->desired_state == DesiredState::kDeleted)
+    return Error::Conflict("The workload is being deleted.");
+  if (cur->node_id.empty()) return Error::Conflict("The workload is not placed on a node.");
+  auto text = Open(cur->spec_enc, keys_.secrets_key());
+  if (!text.ok()) return std::move(text).error();
+  auto stored = templates::DecodeStoredSpec(*text);
+  if (!stored.ok()) return std::move(stored).error();
+  templates::RenderedWorkload spec = std::move(stored->spec);
+  const bool restoring =
+      spec.restore && cur->desired_state == DesiredState::kRunning &&
+      (cur->status == WorkloadStatus::kPending || cur->status == WorkloadStatus::kScheduled ||
+       cur->status == WorkloadStatus::kCreating);
+  if (restoring)
+    return Error::Conflict(
+        "The workload is still being restored; wait until it runs (or has failed) first.");
+  spec.restore = std::move(restore);
+  spec.volume_epoch += 1;
+  const std::string sealed = Seal(templates::EncodeStoredSpec(spec), keys_.secrets_key());
+  if (Status s = store_.UpdateWorkloadSpec(id, sealed); !s.ok()) return std::move(s).error();
+  // The new generation makes the agent act on the new spec now; an agent that misses it gets
+  // the spec with its next full assignment list.
+  auto w = store_.SetDesiredState(id, DesiredState::kRunning, WorkloadStatus::kScheduled,
+                                  clock_.NowSeconds());
+  if (!w.ok()) return std::move(w).error();
+  Record(*w, WorkloadStatus::kScheduled, event);
+  PushToNode(*w);
+  PublishWorkload(id);
+  return View(std::move(w).value());
+}
+
 Result<std::vector<store::WorkloadEvent>> ControlPlane::Timeline(const Principal& who,
                                                                  const std::string& id) {
   auto w = Owned(who, id);

@@ -81,6 +81,12 @@ class ControlPlane {
   Result<std::vector<WorkloadView>> ListWorkloads(const Principal& who);
   Result<WorkloadView> SetDesired(const Principal& who, const std::string& id,
                                   DesiredState desired);
+  // Restores `restore` over the workload's own data (docs/backups.md "Restore in place"): a new
+  // volume epoch with `restore` in its spec and a new generation, desired running, `event` on its
+  // timeline. The agent fills new volumes and removes the old ones only once the workload is
+  // ready on them. kConflict while it is being deleted, not placed, or still restoring.
+  Result<WorkloadView> RestoreInPlace(const Principal& who, const std::string& id,
+                                      templates::RestoreSource restore, const std::string& event);
   Result<std::vector<store::WorkloadEvent>> Timeline(const Principal& who, const std::string& id);
   // Where the workload runs (for logs): kNotFound / kConflict if it has no node yet.
   Result<std::string> NodeOf(const Principal& who, const std::string& id);
@@ -189,6 +195,7 @@ class ControlPlane {
   Placer placer_;          // the placement pass and its tally (thread-safe)
 
   static constexpr std::chrono::milliseconds kPassGap{100};
+  std::mutex restore_in_place_mu_;  // RestoreInPlace's read-modify-write of the spec
   std::mutex owed_mu_;
   bool schedule_owed_ = false;                       // guarded by owed_mu_
   std::chrono::steady_clock::time_point last_pass_;  // guarded by owed_mu_

@@ -314,5 +314,54 @@ TEST_F(CreateCostTest, ARefusedCreateWritesNothingAtAll) {
   EXPECT_EQ(store_->ListPublicPorts()->size(), 3u);
 }
 
+TEST_F(ControlPlaneTest, ARestoreInPlaceIsANewVolumeEpochAndGenerationOneAtATime) {
+  CreateExtras placed;
+  placed.node_id = "node_a";  // placed by the caller; its agent is not connected
+  auto created = cp_->CreateWorkload(owner_, Busybox("keep"), std::nullopt, placed);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  const std::string id = created->w.id;
+  const std::int64_t gen = created->w.generation;
+  auto spec_of = [&] {
+    auto text = Open(store_->GetWorkload(id)->spec_enc, keys_.secrets_key());
+    return templates::DecodeStoredSpec(*text)->spec;
+  };
+  EXPECT_EQ(spec_of().volume_epoch, 0);
+
+  templates::RestoreSource src;
+  src.backup_id = "bk_1";
+  src.kind = BackupKind::kVolume;
+  Principal stranger{"usr_other", "other@example.test", "user", "", 1};
+  EXPECT_EQ(cp_->RestoreInPlace(stranger, id, src, "x").error().code, ErrorCode::kNotFound);
+
+  auto restored = cp_->RestoreInPlace(owner_, id, src, "data replaced from bk_1");
+  ASSERT_TRUE(restored.ok()) << restored.error().message;
+  EXPECT_EQ(restored->w.generation, gen + 1) << "the agent acts on it at once";
+  EXPECT_EQ(restored->w.desired_state, DesiredState::kRunning);
+  templates::RenderedWorkload spec = spec_of();
+  EXPECT_EQ(spec.volume_epoch, 1) << "new, empty volumes: the old data stays until it is ready";
+  ASSERT_TRUE(spec.restore);
+  EXPECT_EQ(spec.restore->backup_id, "bk_1");
+  auto timeline = cp_->Timeline(owner_, id);
+  ASSERT_TRUE(timeline.ok());
+  EXPECT_EQ(timeline->back().message, "data replaced from bk_1");
+
+  // While that restore has not run, a second one would share its epoch: refused.
+  src.backup_id = "bk_2";
+  auto busy = cp_->RestoreInPlace(owner_, id, src, "again");
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(spec_of().restore->backup_id, "bk_1") << "nothing changed";
+
+  // Once the node reports it running on the restored data, the next one is the next epoch.
+  ASSERT_TRUE(store_
+                  ->SetObservedStatus(id, restored->w.generation, WorkloadStatus::kRunning, "",
+                                      "[]", clock_.NowSeconds())
+                  .ok());
+  auto again = cp_->RestoreInPlace(owner_, id, src, "again");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(spec_of().volume_epoch, 2);
+  EXPECT_EQ(spec_of().restore->backup_id, "bk_2");
+}
+
 }  // namespace
 }  // namespace lattice::control

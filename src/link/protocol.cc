@@ -75,6 +75,19 @@ class Reader {
     }
     return out;
   }
+  std::vector<std::int64_t> Ints(std::string_view k) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : *Arr(k)) {
+      if (e.is_int64()) {
+        out.push_back(e.as_int64());
+      } else if (e.is_uint64() && e.as_uint64() <= INT64_MAX) {
+        out.push_back(static_cast<std::int64_t>(e.as_uint64()));
+      } else {
+        return Fail(k, "must hold integers"), out;
+      }
+    }
+    return out;
+  }
   void Fail(std::string_view k, std::string_view why) {
     if (error_.empty()) error_ = std::string(k) + " " + std::string(why);
   }
@@ -145,6 +158,7 @@ json::object SpecToJson(const RenderedWorkload& s) {
     out["secret_files"] = std::move(files);
   }
   if (s.restore) out["restore"] = templates::RestoreToJson(*s.restore);
+  if (s.volume_epoch > 0) out["volume_epoch"] = s.volume_epoch;  // absent: 0 (hash unchanged)
   return out;
 }
 
@@ -215,6 +229,8 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
     if (!templates::RestoreFromJson(*ro, rs, err)) return err = "restore: " + err, false;
     s.restore = std::move(rs);
   }
+  s.volume_epoch = r.Int("volume_epoch", false);  // absent: 0
+  if (s.volume_epoch < 0) return err = "volume_epoch must not be negative", false;
   if (!r.error().empty()) return err = r.error(), false;
   return true;
 }
@@ -328,19 +344,32 @@ struct EncodeVisitor {
     return {{"type", "heartbeat"}, {"running", m.running}};
   }
   json::object operator()(const LogsOpen& m) const {
-    return {{"type", "logs.open"},
-            {"stream_id", m.stream_id},
-            {"workload_id", m.workload_id},
-            {"tail", m.tail},
-            {"follow", m.follow}};
+    json::object o{{"type", "logs.open"},
+                   {"stream_id", m.stream_id},
+                   {"workload_id", m.workload_id},
+                   {"tail", m.tail},
+                   {"follow", m.follow}};
+    if (m.since_ns != 0) o["since_ns"] = m.since_ns;
+    if (m.until_ns != 0) o["until_ns"] = m.until_ns;
+    if (m.before_seq != 0) o["before_seq"] = m.before_seq;
+    if (m.generation != 0) o["generation"] = m.generation;
+    if (!m.filter.empty()) o["filter"] = m.filter;
+    return o;
   }
   json::object operator()(const LogsData& m) const {
-    return {{"type", "logs.data"},
-            {"stream_id", m.stream_id},
-            {"lines", json::array(m.lines.begin(), m.lines.end())}};
+    json::object o{{"type", "logs.data"},
+                   {"stream_id", m.stream_id},
+                   {"lines", json::array(m.lines.begin(), m.lines.end())}};
+    if (!m.seqs.empty()) o["seqs"] = json::array(m.seqs.begin(), m.seqs.end());
+    if (!m.generations.empty())
+      o["generations"] = json::array(m.generations.begin(), m.generations.end());
+    if (!m.times_ns.empty()) o["times_ns"] = json::array(m.times_ns.begin(), m.times_ns.end());
+    return o;
   }
   json::object operator()(const LogsEnd& m) const {
-    return {{"type", "logs.end"}, {"stream_id", m.stream_id}, {"error", m.error}};
+    json::object o{{"type", "logs.end"}, {"stream_id", m.stream_id}, {"error", m.error}};
+    if (m.more) o["more"] = true;
+    return o;
   }
   json::object operator()(const LogsClose& m) const {
     return {{"type", "logs.close"}, {"stream_id", m.stream_id}};
@@ -519,12 +548,33 @@ Result<Message> DecodeObject(const json::object& o) {
   }
   if (type == "heartbeat") return done(Heartbeat{static_cast<int>(r.Int("running", false))});
   if (type == "logs.open") {
-    LogsOpen m{r.Str("stream_id"), r.Str("workload_id"), static_cast<int>(r.Int("tail", false)),
-               r.Bool("follow")};
+    LogsOpen m;
+    m.stream_id = r.Str("stream_id");
+    m.workload_id = r.Str("workload_id");
+    m.tail = static_cast<int>(r.Int("tail", false));
+    m.follow = r.Bool("follow");
+    m.since_ns = r.Int("since_ns", false);
+    m.until_ns = r.Int("until_ns", false);
+    m.before_seq = r.Int("before_seq", false);
+    m.generation = r.Int("generation", false);
+    m.filter = r.Str("filter", false);
+    if (m.filter.size() > kMaxLogFilterBytes) err = "filter is too long";
     return done(std::move(m));
   }
-  if (type == "logs.data") return done(LogsData{r.Str("stream_id"), r.Strings("lines")});
-  if (type == "logs.end") return done(LogsEnd{r.Str("stream_id"), r.Str("error", false)});
+  if (type == "logs.data") {
+    LogsData m{r.Str("stream_id"), r.Strings("lines"), r.Ints("seqs"), r.Ints("generations"),
+               r.Ints("times_ns")};
+    for (const auto* v : {&m.seqs, &m.generations, &m.times_ns})
+      if (!v->empty() && v->size() != m.lines.size()) err = "logs.data arrays differ in length";
+    return done(std::move(m));
+  }
+  if (type == "logs.end") {
+    LogsEnd m;
+    m.stream_id = r.Str("stream_id");
+    m.error = r.Str("error", false);
+    m.more = r.Bool("more");
+    return done(std::move(m));
+  }
   if (type == "logs.close") return done(LogsClose{r.Str("stream_id")});
   if (type == "stream.open") {
     StreamOpen m{r.Str("stream_id"),       r.Str("secret"),

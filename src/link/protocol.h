@@ -133,19 +133,34 @@ struct Heartbeat {
   int running = 0;  // containers running
 };
 
+// A read of a workload's logs as the node keeps them (docs/logs.md). The bounds after `follow`
+// are optional on the wire (absent or 0 / empty: none); an agent older than them ignores them.
 struct LogsOpen {
   std::string stream_id;
   std::string workload_id;
-  int tail = 100;
+  int tail = 100;  // the newest `tail` lines that match; 0: none (a follow then sends new ones)
   bool follow = false;
+  std::int64_t since_ns = 0;    // lines written at or after (ns since the epoch)
+  std::int64_t until_ns = 0;    // lines written before
+  std::int64_t before_seq = 0;  // lines kept before this one (paging back)
+  std::int64_t generation = 0;  // lines of this container generation only
+  std::string filter{};         // lines containing this text (ASCII letters without case)
 };
+inline constexpr std::size_t kMaxLogFilterBytes = 256;
+// Lines of a stream, oldest first. `seqs`, `generations` and `times_ns` are optional on the wire
+// (an older agent sends none); when present each has one entry per line: the line's number in
+// the workload's kept log, its container generation, and the engine's time of it.
 struct LogsData {
   std::string stream_id;
   std::vector<std::string> lines;
+  std::vector<std::int64_t> seqs{};
+  std::vector<std::int64_t> generations{};
+  std::vector<std::int64_t> times_ns{};
 };
 struct LogsEnd {
   std::string stream_id;
   std::string error;  // empty: the stream ended normally
+  bool more = false;  // older lines match too: read again with before_seq = the first seq sent
 };
 struct LogsClose {
   std::string stream_id;

@@ -37,6 +37,8 @@ TEST(Protocol, RoundTripsEveryMessage) {
   Assignment restored = a;  // a workload restored from a backup carries where from
   restored.spec.restore = templates::RestoreSource{
       {"", "b", "", "p/wl_0", "AK", "SK", "files", 9000}, "bk_1", "2026-12-07 08:00:00.000000+00"};
+  restored.spec.restore->verified = true;  // and, restored in place, its volume epoch
+  restored.spec.volume_epoch = 2;
   const std::vector<Message> all = {
       Upsert{restored},
       h,
@@ -49,8 +51,11 @@ TEST(Protocol, RoundTripsEveryMessage) {
       StatusReport{"wl_1", 3, WorkloadStatus::kRunning, "", {{5432, 40000}}, ""},
       Heartbeat{2},
       LogsOpen{"s1", "wl_1", 50, true},
+      LogsOpen{"s2", "wl_1", 0, false, 1, 2, 3, 4, "x"},
       LogsData{"s1", {"a", "b"}},
+      LogsData{"s1", {"a"}, {7}, {2}, {1'767'323'045'000'000'001}},
       LogsEnd{"s1", ""},
+      LogsEnd{"s1", "", true},
       LogsClose{"s1"},
       StreamOpen{"st_1", "sec", "wl_1", 5432, "", 0},
       StreamOpen{"st_2", "sec", "wl_1", 5432, "", 3'600'000},
@@ -127,6 +132,44 @@ TEST(Protocol, AMetricsBatchRefusesNegativeOrMissingValuesAndTooManySamples) {
   auto r = Decode(many);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("samples"), std::string::npos);
+}
+
+TEST(Protocol, LogStreamsCarryTheirBoundsAndEachLinesNumbers) {
+  LogsOpen open{"s1", "wl_1", 500,    true, 1'767'323'045'500'000'000, 1'767'400'000'000'000'000,
+                77,   3,      "ERROR"};
+  auto back = Decode(Encode(open));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  const auto& o = std::get<LogsOpen>(*back);
+  EXPECT_EQ(o.since_ns, open.since_ns);
+  EXPECT_EQ(o.until_ns, open.until_ns);
+  EXPECT_EQ(o.before_seq, 77);
+  EXPECT_EQ(o.generation, 3);
+  EXPECT_EQ(o.filter, "ERROR");
+  // A server from before kept logs sends no bounds: none apply.
+  auto old =
+      Decode(R"({"type":"logs.open","stream_id":"s","workload_id":"w","tail":5,"follow":false})");
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(std::get<LogsOpen>(*old).since_ns, 0);
+  EXPECT_EQ(std::get<LogsOpen>(*old).filter, "");
+  EXPECT_FALSE(Decode(R"({"type":"logs.open","stream_id":"s","workload_id":"w","filter":")" +
+                      std::string(300, 'x') + R"("})")
+                   .ok());
+
+  LogsData data{"s1", {"a", "b"}, {4, 5}, {1, 2}, {1'767'323'045'000'000'001, 2}};
+  auto d = Decode(Encode(data));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(std::get<LogsData>(*d).seqs, (std::vector<std::int64_t>{4, 5}));
+  EXPECT_EQ(std::get<LogsData>(*d).generations, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(std::get<LogsData>(*d).times_ns[0], 1'767'323'045'000'000'001);
+  // An agent from before kept logs sends lines only; arrays of another length are refused.
+  auto plain = Decode(R"({"type":"logs.data","stream_id":"s","lines":["x"]})");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(std::get<LogsData>(*plain).seqs.empty());
+  EXPECT_FALSE(Decode(R"({"type":"logs.data","stream_id":"s","lines":["x"],"seqs":[1,2]})").ok());
+
+  auto end = Decode(Encode(LogsEnd{"s1", "", true}));
+  ASSERT_TRUE(end.ok());
+  EXPECT_TRUE(std::get<LogsEnd>(*end).more);
 }
 
 TEST(Protocol, ABackupRunCarriesItsKindAndAResultItsFileCount) {

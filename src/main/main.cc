@@ -240,6 +240,9 @@ struct AgentFlags {
 
 void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
   if (!embedded) {
+    cmd.add_option("--config", "Read settings from a TOML file (keys are the long flag names)")
+        ->envname("LATTICE_AGENT_CONFIG")
+        ->check(CLI::ExistingFile);
     cmd.add_option("--server", f.opts.server_url,
                    "The server's URL, https://HOST:PORT (from the join command)")
         ->envname("LATTICE_SERVER")
@@ -264,6 +267,12 @@ void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
       ->envname("LATTICE_NODE_ADDRESS")
       ->capture_default_str();
   cmd.add_option("--label", f.labels, "Node label KEY=VALUE (repeatable)");
+  cmd.add_option("--log-store-size", f.opts.tuning.log_store.max_bytes,
+                 "Output kept on the node per workload, across its containers (rotated; e.g. "
+                 "16MiB, at least 64KiB)")
+      ->envname("LATTICE_LOG_STORE_SIZE")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
   cmd.add_option("--host-firewall", f.opts.host_firewall,
                  "Keep containers from opening connections to this node (iptables; needs "
                  "CAP_NET_ADMIN)")
@@ -463,6 +472,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (server->parsed()) ApplyConfigFile(*server);
     if (dev->parsed()) ApplyConfigFile(*dev);
+    if (agent->parsed()) ApplyConfigFile(*agent);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : 2;

@@ -14,7 +14,7 @@ class UnsupportedLogReader final : public LogReader {
 }  // namespace
 
 std::unique_ptr<LogReader> Runtime::StreamLogs(boost::asio::any_io_executor, const std::string&,
-                                               int, bool) {
+                                               const LogStreamOptions&) {
   return std::make_unique<UnsupportedLogReader>();
 }
 

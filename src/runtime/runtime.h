@@ -102,7 +102,8 @@ struct ContainerInfo {
   bool running = false;
   int exit_code = 0;
   bool oom_killed = false;
-  std::string error;  // the engine's error message for a failed start, if any
+  std::string error;       // the engine's error message for a failed start, if any
+  std::string started_at;  // when it was last started (the engine's text): tells runs apart
   std::map<std::string, std::string> labels;
   std::vector<PortBinding> ports;  // actual host bindings (host_port filled in)
   std::string network_mode;        // the network it was created on ("bridge", a name, …)
@@ -146,6 +147,14 @@ class LogReader {
   virtual boost::asio::awaitable<Result<std::vector<std::string>>> Next() = 0;
   // Ends the read at once: a Next() in progress, and every later one, returns the end.
   virtual void Close() = 0;
+};
+
+// How StreamLogs reads a log.
+struct LogStreamOptions {
+  int tail = 0;               // the last `tail` lines only; 0: all
+  bool follow = false;        // then new lines until the container stops
+  bool timestamps = false;    // each line starts with the engine's RFC 3339 time and a space
+  std::int64_t since_ns = 0;  // lines written at or after this time (ns since the epoch); 0: all
 };
 
 class Runtime {
@@ -198,12 +207,20 @@ class Runtime {
   // The last `tail` lines (0: all) of stdout+stderr, demultiplexed, as text.
   virtual Result<std::string> Logs(const std::string& id, int tail) = 0;
   // Opens the log of container `id` (an id or a name) on `executor`: the last `tail` lines
-  // (0: all), then, with `follow`, new lines until the container stops. Connecting waits for
-  // nothing: the first Next() does it, bounded by the runtime's timeout; a followed body has
-  // no bound (Close() ends it). The default reader fails every Next() with kUnavailable:
-  // runtimes that cannot stream logs say so.
+  // (0: all) written since `since_ns`, then, with `follow`, new lines until the container
+  // stops. Connecting waits for nothing: the first Next() does it, bounded by the runtime's
+  // timeout; a followed body has no bound (Close() ends it). The default reader fails every
+  // Next() with kUnavailable: runtimes that cannot stream logs say so.
   virtual std::unique_ptr<LogReader> StreamLogs(boost::asio::any_io_executor executor,
-                                                const std::string& id, int tail, bool follow);
+                                                const std::string& id,
+                                                const LogStreamOptions& options);
+  std::unique_ptr<LogReader> StreamLogs(boost::asio::any_io_executor executor,
+                                        const std::string& id, int tail, bool follow) {
+    LogStreamOptions o;
+    o.tail = tail;
+    o.follow = follow;
+    return StreamLogs(std::move(executor), id, o);
+  }
 
   // One reading of the resource counters of running container `id` (an id or a name): one
   // engine request, bounded by `timeout` (zero: the runtime's own). kNotFound if no such

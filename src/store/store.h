@@ -155,8 +155,9 @@ class Store {
   virtual Status SetObservedStatus(const std::string& id, std::int64_t observed_generation,
                                    WorkloadStatus status, const std::string& reason,
                                    const std::string& bindings_json, std::int64_t now) = 0;
-  // Replaces the sealed spec (a storage-format migration; nothing else changes, not even
-  // updated_at). kNotFound if there is no such workload.
+  // Replaces the sealed spec (a storage-format migration, or a restore in place, which then
+  // bumps the generation with SetDesiredState; nothing else changes here, not even updated_at).
+  // kNotFound if there is no such workload.
   virtual Status UpdateWorkloadSpec(const std::string& id, const std::string& spec_enc) = 0;
   // Deletes the workload, its events, its public ports and its metrics.
   virtual Status DeleteWorkload(const std::string& id) = 0;

@@ -62,6 +62,7 @@ json::object RestoreToJson(const RestoreSource& r) {
                  {"backup_id", r.backup_id},
                  {"target_time", r.target_time}};
   if (r.kind != BackupKind::kPostgres) o["kind"] = Name(r.kind);  // older readers: postgres
+  if (r.verified) o["verified"] = true;                           // absent: false
   return o;
 }
 
@@ -87,6 +88,14 @@ bool RestoreFromJson(const json::object& o, RestoreSource& r, std::string& err) 
       return false;
     }
     r.kind = *k;
+  }
+  r.verified = false;
+  if (const json::value* v = o.if_contains("verified"); v != nullptr && !v->is_null()) {
+    if (!v->is_bool()) {
+      err = "verified must be a boolean";
+      return false;
+    }
+    r.verified = v->as_bool();
   }
   return true;
 }

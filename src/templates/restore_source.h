@@ -40,6 +40,10 @@ struct RestoreSource {
   // kVolume: a volume snapshot, extracted into the workload's (empty) volumes; no target_time,
   // no password. Absent in specs stored before snapshots: kPostgres.
   BackupKind kind = BackupKind::kPostgres;
+  // The backup passed a verification (restored and read whole): a PostgreSQL restore whose
+  // archive matches the recorded sha256 skips the manifest check verify already made
+  // (docs/backups.md "Restore"). Absent: false.
+  bool verified = false;
 };
 
 boost::json::object S3TargetToJson(const S3Target& t);

@@ -129,6 +129,7 @@ std::string EncodeStoredSpec(const RenderedWorkload& s) {
         {"tmpfs", json::array(c.tmpfs.begin(), c.tmpfs.end())}};
   }
   if (s.restore) out["restore"] = RestoreToJson(*s.restore);
+  if (s.volume_epoch > 0) out["volume_epoch"] = s.volume_epoch;
   return json::serialize(out);
 }
 
@@ -198,6 +199,8 @@ Result<StoredSpec> DecodeStoredSpec(std::string_view text) {
       return Error::Internal("stored workload spec: restore: " + err);
     s.restore = std::move(r);
   }
+  s.volume_epoch = f.Int("volume_epoch");  // absent before restores in place: 0
+  if (s.volume_epoch < 0) f.Fail("volume_epoch", "must not be negative");
   for (const json::object* sf : f.Objects("secret_files")) {
     Fields ff(*sf, "secret_files: ");
     s.secret_files.push_back({ff.Str("name"), ff.Str("content")});

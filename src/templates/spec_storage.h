@@ -7,8 +7,10 @@
 //              scheme, idle_timeout_s}], volumes[{name, path}], memory_mb, cpus,
 //              readiness{kind, port, path, username, password, database},
 //              confinement?{capabilities[], user, read_only_rootfs, tmpfs[]},
-//              secret_files[{name, content}], restore?{target{...}, backup_id, target_time}}
-//              (restore: restore_source.h; added within format 1, absent unless restored)
+//              secret_files[{name, content}], restore?{target{...}, backup_id, target_time},
+//              volume_epoch?}
+//              (restore: restore_source.h; added within format 1, absent unless restored;
+//              volume_epoch: added within format 1, absent while 0)
 //   legacy    the same members without "format": rows written before the format existed
 //             (then by the link codec). Read as format 1 reads them; rewritten as format 1 by
 //             the control plane's start-up migration.

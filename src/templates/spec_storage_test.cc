@@ -53,6 +53,24 @@ TEST(SpecStorage, KeepsTheKindOfAVolumeSnapshotRestore) {
   EXPECT_EQ(EncodeStoredSpec(back->spec), text);
 }
 
+TEST(SpecStorage, KeepsARestoreInPlacesEpochAndAVerifiedSourceAndOmitsTheirDefaults) {
+  RenderedWorkload s = Full();
+  const std::string plain = EncodeStoredSpec(s);
+  EXPECT_EQ(plain.find("volume_epoch"), std::string::npos) << "0 is left out: old rows unchanged";
+  EXPECT_EQ(plain.find("verified"), std::string::npos) << plain;
+  s.volume_epoch = 3;
+  s.restore->verified = true;
+  const std::string text = EncodeStoredSpec(s);
+  auto back = DecodeStoredSpec(text);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->spec.volume_epoch, 3);
+  EXPECT_TRUE(back->spec.restore->verified);
+  EXPECT_EQ(EncodeStoredSpec(back->spec), text);
+  std::string negative = text;
+  negative.replace(negative.find("\"volume_epoch\":3"), 16, "\"volume_epoch\":-1");
+  EXPECT_FALSE(DecodeStoredSpec(negative).ok()) << negative;
+}
+
 TEST(SpecStorage, ReadsRowsWrittenBeforeTheFormatExisted) {
   // What the link codec wrote into spec_enc before storage had its own format.
   auto legacy = DecodeStoredSpec(

@@ -123,6 +123,10 @@ struct RenderedWorkload {
   // A workload restored from a backup (postgres only): its data volume is filled from the
   // backup before the container first starts (restore_source.h).
   std::optional<RestoreSource> restore;
+  // Which set of data volumes the container mounts: 0 for the first, N after the N-th restore in
+  // place (each fills new, empty volumes, so the data it replaces stays untouched until the
+  // restored workload is ready; the agent then removes the older sets). Absent when 0.
+  std::int64_t volume_epoch = 0;
 };
 
 // Generated secrets: postgres {username "u"+10 [a-z0-9], password 32 [A-Za-z0-9], database

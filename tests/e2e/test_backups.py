@@ -176,6 +176,7 @@ class BackupsTest(unittest.TestCase):
         self.restore_into_a_new_workload(db, started)
         self.recover_to_a_moment(db, hostport, ak, sk, cli)
         self.a_damaged_backup_fails_verification(db, started, hostport, ak, sk, cli)
+        self.restore_in_place(db, waited, hostport, ak, sk, cli)
 
         # The node said its archiver runs (once it ran a minute): the policy and the timeline
         # show it.
@@ -364,6 +365,51 @@ class BackupsTest(unittest.TestCase):
                     self.alice.call("GET", f"/api/v1/workloads/{db['id']}/events")[2]["items"]]
         self.assertTrue(any(f"backup {backup['id']} FAILED verification" in m for m in timeline),
                         timeline)
+
+    def restore_in_place(self, db, backup, hostport, ak, sk, cli):
+        """Over the workload's own data, only when its name is repeated: the same id, endpoint and
+        credentials open exactly the backup's rows; the volume it replaced is removed once it
+        runs; the archiver goes on on the restored database's new timeline."""
+        path = f"/api/v1/workloads/{db['id']}/restore"
+        conn = db["credentials"]["connection_string"]
+        self.assertEqual(psql(conn, "SELECT count(*) FROM t"), "100")  # rows after the backup
+        for body, field in (({"in_place": True, "backup_id": backup["id"]}, "confirm"),
+                            ({"in_place": True, "backup_id": backup["id"], "confirm": "d"},
+                             "confirm"),
+                            ({"in_place": True, "backup_id": backup["id"], "confirm": "db",
+                              "name": "other"}, "name"),
+                            ({"in_place": "yes", "backup_id": backup["id"]}, "in_place")):
+            status, _, problem = self.alice.call("POST", path, body)
+            self.assertEqual(status, 400, problem)
+            self.assertIn(field, [e["field"] for e in problem.get("errors", [])], problem)
+        self.assertEqual(self.bob.call("POST", path, {"in_place": True, "confirm": "db",
+                                                      "backup_id": backup["id"]})[0], 404)
+        rc, out, err = cli("backup", "restore", "db", "--in-place", "--backup", backup["id"])
+        self.assertEqual(rc, 2, err)  # no confirmation
+        self.assertIn("--confirm", err)
+        self.assertEqual(psql(conn, "SELECT count(*) FROM t"), "100", "refusals change nothing")
+
+        old_volume = f"lattice-{db['id']}-data"
+        self.assertTrue(self.docker.volume_exists(old_volume))
+        rc, out, err = cli("backup", "restore", "db", "--in-place", "--confirm", "db", "--backup",
+                           backup["id"], "--wait", "--timeout", "240", "-o", "json")
+        self.assertEqual(rc, 0, f"{err}\n{self.srv.output()[-4000:]}")
+        restored = json.loads(out)
+        self.assertEqual((restored["id"], restored["status"]), (db["id"], "running"), restored)
+        self.assertEqual(restored["credentials"]["password"], db["credentials"]["password"])
+        self.assertEqual(endpoint(restored, "postgres")["port"], endpoint(db, "postgres")["port"])
+        self.assertEqual(psql(conn, "SELECT (SELECT count(*) FROM t) || ',' || (SELECT count(*) FROM u)"),
+                         "25,2", "the backup's rows, through the same connection string")
+        wait_until(lambda: not self.docker.volume_exists(old_volume), 60,
+                   "the replaced data volume to be removed")
+        self.assertTrue(self.docker.volume_exists(f"{old_volume}.r1"))
+        self.assertTrue(any("restored in place" in m for m in self.timeline(db["id"])),
+                        self.timeline(db["id"]))
+        # The restored cluster runs on a new timeline, and the archiver archives it.
+        psql(conn, "INSERT INTO t SELECT generate_series(26, 30)")
+        wait_until(lambda: s3(hostport, ak, sk, "get", "pg-backups",
+                              f"{db['id']}/wal/00000002.history.zst").startswith("200"), 120,
+                   "the new timeline's history to be archived")
 
 
 if __name__ == "__main__":

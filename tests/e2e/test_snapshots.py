@@ -175,6 +175,23 @@ class SnapshotsTest(unittest.TestCase):
         self.assertEqual(self.read(copy, "/srv/data/note"), note)
         self.assertTrue(self.docker.volume_exists(f"lattice-{copy['id']}-data"))
 
+        # In place, confirmed by the name: the workload's own volume goes back to the snapshot,
+        # the volume it replaced is removed once it runs again.
+        self.call("POST", f"/api/v1/workloads/{app['id']}/start", want=202)
+        self.alice.wait_status(app["id"], "running")
+        self.exec(app, "echo changed-after-the-snapshot > /srv/data/note")
+        self.assertEqual(self.read(app, "/srv/data/note"), "changed-after-the-snapshot")
+        path = f"/api/v1/workloads/{app['id']}/restore"
+        self.call("POST", path, {"in_place": True, "backup_id": snap["id"]}, want=400)
+        same = self.call("POST", path, {"in_place": True, "confirm": "notes",
+                                        "backup_id": snap["id"]}, want=202)
+        self.assertEqual(same["id"], app["id"])
+        self.alice.wait_status(app["id"], "running", timeout=240)
+        self.assertEqual(self.read(app, "/srv/data/note"), note)
+        wait_until(lambda: not self.docker.volume_exists(f"lattice-{app['id']}-data"), 60,
+                   "the replaced volume to be removed")
+        self.assertTrue(self.docker.volume_exists(f"lattice-{app['id']}-data.r1"))
+
         # Without a volume there is nothing to snapshot: refused with the reason.
         bare = self.alice.deploy({"name": "bare", "template": "custom", "image": BUSYBOX,
                                   "command": ["sleep", "100000"]})
@@ -182,6 +199,13 @@ class SnapshotsTest(unittest.TestCase):
                   {"target_id": self.target["id"]}, want=200)
         problem = self.call("POST", f"/api/v1/workloads/{bare['id']}/backups", want=409)
         self.assertIn("no volume", problem["detail"])
+
+    def exec(self, w, script):
+        r = subprocess.run(["docker", "exec", f"lattice-{w['id']}", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=30,
+                           env={**os.environ, "DOCKER_HOST": os.environ.get(
+                               "DOCKER_HOST", "unix:///var/run/docker.sock")})
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def read(self, w, path):
         r = subprocess.run(["docker", "exec", f"lattice-{w['id']}", "cat", path],

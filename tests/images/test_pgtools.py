@@ -364,6 +364,19 @@ class Verification(unittest.TestCase):
         self.assertEqual(res["rows"], sum(d["rows"] for d in res["databases"].values()))
         self.assertEqual(res["manifest"], "verified")
         self.assertGreater(res["duration_ms"], 0)
+        rc, res, _ = e.tool("verify", "--id", "verify-1", "--verified", *e.common(), network=e.net)
+        self.assertEqual((rc, res["error"]), (2, "bad-argument"), "verify never skips a check")
+
+        # A restore of a verified backup (--verified) trusts the manifest check that verify ran
+        # on the same bytes, proven by the archive's sha256; the data is whole.
+        vol = e.volume("verified")
+        rc, res, err = e.tool("restore", "--id", "verify-1", "--data", "/restore", "--verified",
+                              *e.common(), network=e.net, volumes=[f"{vol}:/restore"])
+        self.assertEqual(rc, 0, (res, err))
+        self.assertIn("not running pg_verifybackup again", err)
+        pg = e.start_restored("verified-db", vol)
+        self.assertEqual(e.sql("SELECT count(*) FROM a", container=pg, db="verifydb"), "321")
+        docker("stop", pg)
 
         # Damage the archive in the bucket: a few bytes in the middle, same length.
         key = f"target:{BUCKET}/clusters/main/base/verify-1.tar.zst"
@@ -378,6 +391,11 @@ class Verification(unittest.TestCase):
         self.assertEqual((rc, res["ok"], res["error"]), (1, False, "verify-failed"))
         self.assertIn("sha256", res["message"])
         self.assertIn("verify-1", res["message"])
+        # --verified trusts nothing the sha256 does not prove: the damage is still refused.
+        rc, res, _ = e.tool("restore", "--id", "verify-1", "--data", "/restore", "--verified",
+                            *e.common(), network=e.net, volumes=[f"{e.volume('damaged')}:/restore"])
+        self.assertEqual((rc, res["error"]), (1, "backup-damaged"))
+        self.assertIn("sha256", res["message"])
         # ls only sees names and sizes: a same-size garbling is what verify is for.
         rc, listing, _ = e.tool("ls", *e.common(), network=e.net)
         self.assertIn("verify-1", [b["id"] for b in listing["backups"]])

@@ -132,7 +132,7 @@ try {
   assert(out === '42', `psql answered ${out}`);
 
   step('logs follow live');
-  await page.locator('pre[aria-label="Log output"]').filter({ hasText: /ready to accept connections/ }).waitFor({ timeout: 60_000 });
+  await page.locator('[aria-label="Log output"]').filter({ hasText: /ready to accept connections/ }).waitFor({ timeout: 60_000 });
   await page.getByRole('button', { name: 'Pause' }).click();
   await page.getByRole('button', { name: 'Resume' }).click();
   await page.getByRole('searchbox', { name: 'Search logs' }).fill('ready to accept');
@@ -339,7 +339,7 @@ try {
   await dlg3.locator('[data-status="running"]').waitFor({ timeout: T });
   await dlg3.getByRole('link', { name: 'Open web' }).click();
   await waitStatus('running');
-  await page.locator('pre[aria-label="Log output"]').filter({ hasText: /hello-console tick 5/ }).waitFor({ timeout: 60_000 });
+  await page.locator('[aria-label="Log output"]').filter({ hasText: /hello-console tick 5/ }).waitFor({ timeout: 60_000 });
   await shot(page, 'workload-custom');
 
   step("metrics: the custom workload's Metrics tab draws CPU, memory against its limit, network and disk");

@@ -30,6 +30,7 @@ start_receiver() {
     text=$(repl_show wal_segment_size) || return 1
     W_SEGSIZE=$(to_bytes "$text") || fail database-error "unexpected wal_segment_size '$text'"
   fi
+  drop_other_timelines || return 1
   # READ_REPLICATION_SLOT (new in 15) first: --if-not-exists alone logs an ERROR on the server
   # at every reconnection.
   local slot_type
@@ -51,6 +52,32 @@ start_receiver() {
   RECV_PID=$!
   CHILDREN=("$RECV_PID")
   log "wal: streaming from $PGHOST:$PGPORT (system $SYSID, timeline $TLI) with slot $SLOT into $SPOOL"
+}
+
+# A restore in place starts the database on a new timeline, forked at an earlier point than what
+# the spool holds from before it; pg_receivewal resumes from the newest file in its directory and
+# the server would refuse that position ("not in this server's history") at every attempt. So,
+# before streaming: complete segments of another timeline are uploaded (then deleted, as always),
+# and a .partial of another timeline is dropped — its last snapshot is in the bucket, and the
+# restore replaced what came after it.
+drop_other_timelines() {
+  local cur f name dropped=0
+  cur=$(printf '%08X' "$TLI")
+  for f in "$SPOOL"/*; do
+    name=${f##*/}
+    [[ $name =~ ^([0-9A-F]{8})[0-9A-F]{16}(\.partial)?$ ]] || continue
+    [[ ${BASH_REMATCH[1]} != "$cur" ]] || continue
+    if [[ -z ${BASH_REMATCH[2]} ]]; then
+      upload_completed || return 1
+      continue
+    fi
+    rm -f -- "$f"
+    dropped=$((dropped + 1))
+  done
+  if ((dropped)); then
+    log "wal: the database is on timeline $TLI now (restored); dropped $dropped partial segment(s) of another timeline from the spool"
+  fi
+  return 0
 }
 
 reap_receiver() {

@@ -41,22 +41,11 @@ cmd_backup() {
   local t0 start_time
   t0=$(now_ms) start_time=$(now_iso)
   log "backup $ID: pg_basebackup from $PGHOST:$PGPORT to $(where)/base/$ID.tar.zst"
-  mkfifo "$TMP/hash.fifo" "$TMP/count.fifo"
-  sha256sum <"$TMP/hash.fifo" >"$TMP/sha256" &
-  local hash_pid=$!
-  wc -c <"$TMP/count.fifo" >"$TMP/count" &
-  local count_pid=$!
   # pg15 writes one tar to stdout, with pg_wal/ (-X fetch) and backup_manifest injected as its
   # last member. -w: never prompt for a password.
-  set +e
-  pg_basebackup -D - -Ft -X fetch --checkpoint=fast -w -v --label "lattice $ID" 2>"$TMP/pgbb.err" |
-    zstd -q -T0 -3 2>"$TMP/zstd.err" |
-    tee "$TMP/hash.fifo" "$TMP/count.fifo" |
-    "${RCLONE[@]}" rcat "$(obj "base/$ID.tar.zst")" 2>"$TMP/rcat.err"
-  local st=("${PIPESTATUS[@]}")
-  set -e
-  wait "$hash_pid" "$count_pid" || true
-  cat "$TMP/pgbb.err" "$TMP/zstd.err" "$TMP/rcat.err" >&2
+  upload_stream "base/$ID.tar.zst" "$TMP/pgbb.err" \
+    pg_basebackup -D - -Ft -X fetch --checkpoint=fast -w -v --label "lattice $ID"
+  local st=("${UP_ST[@]}")
   if ((st[0] != 0 || st[1] != 0 || st[2] != 0 || st[3] != 0)); then
     local code msg
     # A pg_basebackup that died of SIGPIPE (141) or a broken pipe is a victim of a failed upload.
@@ -80,10 +69,8 @@ cmd_backup() {
   if ! valid_lsn "$start_lsn" || ! valid_lsn "$end_lsn" || ! [[ $tli =~ ^[0-9]+$ ]]; then
     fail internal "pg_basebackup did not report its WAL start/end points"
   fi
-  sha=$(cut -d' ' -f1 "$TMP/sha256") count=$(tr -d ' \n' <"$TMP/count")
-  t_size "base/$ID.tar.zst" || die_classified "checking the uploaded base backup"
-  [[ $SIZE == "$count" ]] ||
-    fail target-error "the target stores ${SIZE:-no} bytes for base/$ID.tar.zst but $count were uploaded"
+  sha=$UP_SHA count=$UP_COUNT
+  uploaded_size_matches "base/$ID.tar.zst" "base backup"
   local end_time duration record
   end_time=$(now_iso) duration=$(($(now_ms) - t0))
   record=$(jq -nc --arg id "$ID" --arg sysid "$SYSID" --arg tli "$tli" --arg sl "$start_lsn" \

@@ -52,22 +52,11 @@ cmd_snapshot() {
   local t0 start_time
   t0=$(now_ms) start_time=$(now_iso)
   log "snapshot $ID: volumes ${VOLUMES[*]} of $SOURCE to $(where)/snapshots/$ID.tar.zst"
-  mkfifo "$TMP/hash.fifo" "$TMP/count.fifo"
-  sha256sum <"$TMP/hash.fifo" >"$TMP/sha256" &
-  local hash_pid=$!
-  wc -c <"$TMP/count.fifo" >"$TMP/count" &
-  local count_pid=$!
   # GNU tar: numeric owners (the restoring image may name users differently), sparse files kept
   # sparse; the verbose listing goes to a file and counts the members.
-  set +e
-  tar -c --numeric-owner --sparse -v --index-file="$TMP/index" -C "$SOURCE" -f - -- "${VOLUMES[@]}" 2>"$TMP/tar.err" |
-    zstd -q -T0 -3 2>"$TMP/zstd.err" |
-    tee "$TMP/hash.fifo" "$TMP/count.fifo" |
-    "${RCLONE[@]}" rcat "$(obj "snapshots/$ID.tar.zst")" 2>"$TMP/rcat.err"
-  local st=("${PIPESTATUS[@]}")
-  set -e
-  wait "$hash_pid" "$count_pid" || true
-  cat "$TMP/tar.err" "$TMP/zstd.err" "$TMP/rcat.err" >&2
+  upload_stream "snapshots/$ID.tar.zst" "$TMP/tar.err" \
+    tar -c --numeric-owner --sparse -v --index-file="$TMP/index" -C "$SOURCE" -f - -- "${VOLUMES[@]}"
+  local st=("${UP_ST[@]}")
   # tar exits 1 when a file changed while it was read (a live workload): the snapshot is still
   # complete, but crash-consistent at best; the record says so.
   local changed=false
@@ -85,11 +74,9 @@ cmd_snapshot() {
     fail "$code" "$msg"
   fi
   local sha count files
-  sha=$(cut -d' ' -f1 "$TMP/sha256") count=$(tr -d ' \n' <"$TMP/count")
+  sha=$UP_SHA count=$UP_COUNT
   files=$(grep -cv '/$' "$TMP/index" || true)
-  t_size "snapshots/$ID.tar.zst" || die_classified "checking the uploaded snapshot"
-  [[ $SIZE == "$count" ]] ||
-    fail target-error "the target stores ${SIZE:-no} bytes for snapshots/$ID.tar.zst but $count were uploaded"
+  uploaded_size_matches "snapshots/$ID.tar.zst" "snapshot"
   local record duration
   duration=$(($(now_ms) - t0))
   record=$(jq -nc --arg id "$ID" --arg st "$start_time" --arg et "$(now_iso)" --arg d "$duration" \

@@ -75,3 +75,38 @@ t_list() { # t_list DIR: NAMES= the file names directly under DIR (one per line)
   tr_ lsf --files-only --max-depth 1 "$(obj "$1")/" || return 1
   NAMES=$(<"$TMP/tr.out")
 }
+
+# upload_stream KEY ERRFILE CMD...: CMD (its stderr to ERRFILE) | zstd -T0 -3 | rclone rcat KEY,
+# with the compressed bytes hashed (sha256) and counted on their way. Never fails itself: sets
+# UP_ST (the exit statuses of CMD, zstd, tee and rclone), UP_SHA and UP_COUNT, and copies the
+# three tools' stderr to ours. The caller decides what a status means (and deletes a partial
+# object); then uploaded_size_matches checks what the target stores.
+UP_ST=() UP_SHA='' UP_COUNT=''
+upload_stream() {
+  local key=$1 errfile=$2
+  shift 2
+  rm -f "$TMP/hash.fifo" "$TMP/count.fifo"
+  mkfifo "$TMP/hash.fifo" "$TMP/count.fifo"
+  sha256sum <"$TMP/hash.fifo" >"$TMP/sha256" &
+  local hash_pid=$!
+  wc -c <"$TMP/count.fifo" >"$TMP/count" &
+  local count_pid=$!
+  set +e
+  "$@" 2>"$errfile" |
+    zstd -q -T0 -3 2>"$TMP/zstd.err" |
+    tee "$TMP/hash.fifo" "$TMP/count.fifo" |
+    "${RCLONE[@]}" rcat "$(obj "$key")" 2>"$TMP/rcat.err"
+  UP_ST=("${PIPESTATUS[@]}")
+  set -e
+  wait "$hash_pid" "$count_pid" || true
+  cat "$errfile" "$TMP/zstd.err" "$TMP/rcat.err" >&2
+  UP_SHA=$(cut -d' ' -f1 "$TMP/sha256") UP_COUNT=$(tr -d ' \n' <"$TMP/count")
+}
+
+# uploaded_size_matches KEY WHAT: the target stores exactly UP_COUNT bytes under KEY
+# (target-error otherwise; a failed look is classified).
+uploaded_size_matches() {
+  t_size "$1" || die_classified "checking the uploaded $2"
+  [[ $SIZE == "$UP_COUNT" ]] ||
+    fail target-error "the target stores ${SIZE:-no} bytes for $1 but $UP_COUNT were uploaded"
+}

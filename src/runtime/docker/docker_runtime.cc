@@ -337,12 +337,22 @@ Result<std::string> DockerRuntime::Logs(const std::string& id, int tail) {
 }
 
 std::unique_ptr<LogReader> DockerRuntime::StreamLogs(boost::asio::any_io_executor executor,
-                                                     const std::string& id, int tail, bool follow) {
+                                                     const std::string& id,
+                                                     const LogStreamOptions& o) {
+  std::string target = ContainerPath(id) + "/logs?stdout=1&stderr=1" +
+                       (o.follow ? "&follow=1" : "") + (o.timestamps ? "&timestamps=1" : "") +
+                       "&tail=" + TailParam(o.tail);
+  if (o.since_ns > 0) {
+    // The engine takes "seconds.nanoseconds" and returns the lines at or after it.
+    char since[48];
+    std::snprintf(since, sizeof since, "&since=%lld.%09lld",
+                  static_cast<long long>(o.since_ns / 1'000'000'000),
+                  static_cast<long long>(o.since_ns % 1'000'000'000));
+    target += since;
+  }
   return std::make_unique<EngineLogReader>(
-      std::move(executor), client_.address(),
-      ContainerPath(id) + "/logs?stdout=1&stderr=1" + (follow ? "&follow=1" : "") +
-          "&tail=" + TailParam(tail),
-      std::string(follow ? "follow" : "read") + " the logs of " + Quote(id), opts_.timeout);
+      std::move(executor), client_.address(), std::move(target),
+      std::string(o.follow ? "follow" : "read") + " the logs of " + Quote(id), opts_.timeout);
 }
 
 Result<ContainerStats> DockerRuntime::Stats(const std::string& id,

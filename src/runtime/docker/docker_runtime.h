@@ -55,8 +55,10 @@ class DockerRuntime final : public Runtime {
   Result<std::vector<ContainerInfo>> ListByLabel(const std::string& key) override;
   Result<std::string> Logs(const std::string& id, int tail) override;
   // An EngineLogReader (log_reader.h) on `executor`.
+  using Runtime::StreamLogs;
   std::unique_ptr<LogReader> StreamLogs(boost::asio::any_io_executor executor,
-                                        const std::string& id, int tail, bool follow) override;
+                                        const std::string& id,
+                                        const LogStreamOptions& options) override;
   // GET /containers/{id}/stats?stream=false&one-shot=true: the engine's current counters at
   // once (no second reading, so its precpu_stats is empty; the caller keeps the previous one).
   Result<ContainerStats> Stats(const std::string& id, std::chrono::milliseconds timeout) override;

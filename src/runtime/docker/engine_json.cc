@@ -284,6 +284,7 @@ ContainerInfo ContainerInfoFromInspect(const json::value& v) {
   info.exit_code = static_cast<int>(Int(state, "ExitCode"));
   info.oom_killed = Bool(state, "OOMKilled");
   info.error = Str(state, "Error");
+  info.started_at = Str(state, "StartedAt");
   info.network_mode = Str(Obj(root, "HostConfig"), "NetworkMode");
   if (const json::object* nets = Obj(Obj(root, "NetworkSettings"), "Networks")) {
     for (const auto& [name, n] : *nets) {

@@ -103,7 +103,7 @@ export function BackupsSection({ workload }: { workload: Workload }) {
           takenNames={taken} onClose={() => setRestoring(undefined)}
           onRestore={async (r) => {
             const restored = await restore.mutateAsync(r);
-            if (r.in_place) {
+            if ('in_place' in r) {
               // The same workload: stay on its page, whose header now shows it restoring.
               setRestoring(undefined);
               setRestoredInPlace(true);

@@ -81,7 +81,7 @@ export function WorkloadPage({ id, tab, extraTabs }: {
 
           <CredentialsPanel credentials={w.credentials} />
           {events.data ? <Timeline events={events.data} /> : events.isError ? <ErrorNote error={events.error} /> : <Loading what="timeline" />}
-          <LogsViewer key={`${id}-${w.generation}-${placed}`} workloadId={id} name={w.name} active={placed} />
+          <LogsViewer key={`${id}-${placed}`} workloadId={id} name={w.name} active={placed} />
         </>
       )}
 

@@ -8,12 +8,7 @@ export type BackupTargetRequest = components['schemas']['BackupTargetRequest'];
 export type BackupPolicy = components['schemas']['BackupPolicy'];
 export type BackupPolicyRequest = components['schemas']['BackupPolicyRequest'];
 export type Backup = components['schemas']['Backup'];
-type RestoreRequestSchema = components['schemas']['RestoreRequest'];
-/**
- * `in_place` has a server default (false), which the generator turns into a required key; a
- * restore into a new workload leaves it out, so that body is what it always was.
- */
-export type RestoreRequest = Omit<RestoreRequestSchema, 'in_place'> & { in_place?: boolean };
+export type RestoreRequest = components['schemas']['RestoreRequest'];
 export type Workload = components['schemas']['Workload'];
 export type WorkloadStreamed = components['schemas']['WorkloadStreamed'];
 
@@ -58,7 +53,7 @@ export const verifyBackup = (workloadId: string, backupId: string) =>
  * answers the same workload, restoring.
  */
 export const restoreWorkload = (workloadId: string, body: RestoreRequest) =>
-  unwrap(api.POST('/api/v1/workloads/{id}/restore', { ...byId(workloadId), body: body as RestoreRequestSchema }));
+  unwrap(api.POST('/api/v1/workloads/{id}/restore', { ...byId(workloadId), body }));
 
 /** The user's workloads (same list and cache entry as the dashboard), to pick S3 targets from. */
 export const fetchWorkloads = async () => (await unwrap(api.GET('/api/v1/workloads'))).items;

@@ -5,6 +5,8 @@ export type Workload = components['schemas']['Workload'];
 export type WorkloadStreamed = components['schemas']['WorkloadStreamed'];
 export type WorkloadRequest = components['schemas']['WorkloadRequest'];
 export type WorkloadEvent = components['schemas']['WorkloadEvent'];
+export type LogEntry = components['schemas']['LogEntry'];
+export type WorkloadLogs = components['schemas']['WorkloadLogs'];
 
 const byId = (id: string) => ({ params: { path: { id } } });
 
@@ -16,5 +18,14 @@ export const createWorkload = (body: WorkloadRequest) => unwrap(api.POST('/api/v
 export const startWorkload = (id: string) => unwrap(api.POST('/api/v1/workloads/{id}/start', byId(id)));
 export const stopWorkload = (id: string) => unwrap(api.POST('/api/v1/workloads/{id}/stop', byId(id)));
 export const deleteWorkload = (id: string) => unwrap(api.DELETE('/api/v1/workloads/{id}', byId(id)));
+/** The followed log stream, one LogEntry (JSON) per SSE message: across the workload's containers. */
 export const logsUrl = (id: string, tail = 500) =>
-  `/api/v1/workloads/${encodeURIComponent(id)}/logs?follow=true&tail=${tail}`;
+  `/api/v1/workloads/${encodeURIComponent(id)}/logs?follow=true&format=json&tail=${tail}`;
+/** The `tail` lines kept before line `before` (a seq), oldest first; `more` if older ones exist. */
+export const fetchOlderLogs = async (id: string, before: number, tail = 500) =>
+  (await unwrap(
+    api.GET('/api/v1/workloads/{id}/logs', {
+      params: { path: { id }, query: { format: 'json', before, tail } },
+      parseAs: 'json',
+    }),
+  )) as WorkloadLogs;
