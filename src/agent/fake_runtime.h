@@ -289,7 +289,7 @@ class FakeRuntime final : public runtime::Runtime {
   int starts_ = 0;
   std::atomic<int> follows_{0};
   std::atomic<int> reads_{0};
-  std::map<std::string, runtime::ContainerStats> stats_;      // by name
+  std::map<std::string, runtime::ContainerStats> stats_;  // by name
   std::atomic<int> stats_calls_{0};
   int next_id_ = 0;
   std::atomic<int> creates_{0};
