@@ -9,6 +9,8 @@ import { formatUsage, latest, type UsageChartSpec } from '../lib/usage';
 export function UsageChart({ spec, height = 160 }: { spec: UsageChartSpec; height?: number }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const current = useRef(spec);  // the range function reads the newest spec
+  current.current = spec;
   const shape = `${spec.unit}:${spec.lines.map((l) => l.label).join(',')}`;
 
   // (Re)create the chart when its shape changes; new data only replaces the data.
@@ -19,7 +21,9 @@ export function UsageChart({ spec, height = 160 }: { spec: UsageChartSpec; heigh
     const opts: uPlot.Options = {
       width: el.clientWidth || 480,
       height,
-      scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(max, spec.unit === 'percent' ? 1 : 1024, min)] } },
+      // The whole requested range, not just where there are samples (one sample would otherwise
+      // be drawn on an axis years wide).
+      scales: { x: { time: true, range: () => [current.current.range[0], current.current.range[1]] }, y: { range: (_u, min, max) => [0, Math.max(max, spec.unit === 'percent' ? 1 : 1024, min)] } },
       axes: [{}, { size: 70, values: (_u, vals) => vals.map(fmt) }],
       series: [{}, ...spec.lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, dash: l.dash, value: (_u: uPlot, v: number | null) => fmt(v) }))],
       legend: { show: true },

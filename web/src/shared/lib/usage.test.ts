@@ -16,6 +16,7 @@ describe('usage charts', () => {
     const charts = usageCharts(series);
     expect(charts.map((c) => c.title)).toEqual(['CPU', 'Memory', 'Network', 'Disk']);
     expect(charts[0]!.x).toEqual([1_800_000_060, 1_800_000_120]);
+    expect(charts[3]!.range).toEqual([1_800_000_000, 1_800_003_600]);  // the whole requested hour
     expect(charts[0]!.lines[0]!.values).toEqual([12.5, 97]);
     expect(charts[0]!.lines[1]!.values).toEqual([22.5, 107]);
     expect(charts[1]!.lines.map((l) => l.label)).toEqual(['in use', 'limit']);
