@@ -1,5 +1,5 @@
 // Fuzzes what the agent parses from the Docker engine: the multiplexed log stream (fed in
-// arbitrary pieces), pull/import progress messages, and inspect / info JSON bodies. The
+// arbitrary pieces), pull/import progress messages, and inspect / info / stats JSON bodies. The
 // engine is trusted less than it looks: it may be another process on that socket.
 #include <boost/json.hpp>
 
@@ -37,6 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!ec) {
     (void)ContainerInfoFromInspect(v);
     (void)EngineInfoFromInfo(v);
+    (void)StatsAreLive(v);
+    (void)ContainerStatsFromJson(v);
   }
   (void)SplitImageRef(input);
   return 0;

@@ -32,6 +32,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxQueuedBytes = 8 << 20;  // log data waits for room beyond this
 // A session that lasted this long counts as healthy: the next drop starts the backoff afresh.
 constexpr auto kHealthySession = std::chrono::seconds(10);
+// Metrics batches kept while the link is down: at the default 10 s interval, ten minutes.
+constexpr std::size_t kMaxPendingMetrics = 60;
 
 std::string HostName() {
   char buf[256] = {};
@@ -55,6 +57,7 @@ Agent::Agent(AgentOptions options, std::unique_ptr<runtime::Runtime> runtime)
 }
 
 Agent::~Agent() {
+  stats_.reset();
   wal_archivers_.reset();
   backup_jobs_.reset();
   tunnel_.reset();
@@ -109,6 +112,7 @@ Status Agent::Run() {
   });
   ioc_.run();
   // Containers keep running (archivers too); the next agent adopts them.
+  stats_.reset();
   tunnel_.reset();
   if (wal_archivers_) wal_archivers_->Stop();
   if (reconciler_) reconciler_->Stop();
@@ -196,6 +200,7 @@ asio::awaitable<Status> Agent::Session(bool& welcomed) {
   spdlog::info("event=link_up server={} node={} heartbeat_s={}", url, identity_->node_id,
                heartbeat_seconds_);
   for (const auto& s : reconciler_->Statuses()) Enqueue(link::Encode(s));
+  FlushMetrics();  // what the sampler measured while the link was down
 
   co_await (ReadLoop(*t) || WriteLoop(*t) || HeartbeatLoop());
 
@@ -328,6 +333,15 @@ Status Agent::OnWelcome(const link::Welcome& w) {
     wal_archivers_ = std::make_unique<WalArchivers>(
         *runtime_, database, wo, [this](link::ArchiveStatus s) { PostSend(0, std::move(s)); });
     wal_archivers_->Start();
+    if (options_.tuning.stats.interval.count() > 0) {
+      stats_ = std::make_unique<StatsSampler>(
+          *runtime_, [this] { return reconciler_->RunningWorkloads(); },
+          [this](link::MetricsBatch b) {
+            asio::post(ioc_, [this, b = std::move(b)]() mutable { OnMetrics(std::move(b)); });
+          },
+          options_.tuning.stats);
+      stats_->Start();
+    }
   }
   reconciler_->SetAllowedRegistries(registries);
   return Status::Ok();
@@ -464,6 +478,24 @@ void Agent::PostSend(std::uint64_t epoch, link::Message m) {
     queued_bytes_ -= size;
     if (live_ && (epoch == 0 || epoch == epoch_)) Enqueue(std::move(text));
   });
+}
+
+void Agent::OnMetrics(link::MetricsBatch batch) {
+  pending_metrics_.push_back(std::move(batch));
+  while (pending_metrics_.size() > kMaxPendingMetrics) pending_metrics_.pop_front();
+  FlushMetrics();
+}
+
+void Agent::FlushMetrics() {
+  while (live_ && !stopping_ && !pending_metrics_.empty() && queued_bytes_ <= kMaxQueuedBytes) {
+    link::MetricsBatch& b = pending_metrics_.front();
+    // Stamped when it goes out: the server measures the clocks' skew against this.
+    b.sent_at = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    Enqueue(link::Encode(b));
+    pending_metrics_.pop_front();
+  }
 }
 
 asio::awaitable<void> Agent::SendLog(std::uint64_t epoch, link::Message m) {

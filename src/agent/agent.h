@@ -6,10 +6,11 @@
 // the Reconciler, `logs.open` / `logs.close` to the LogPump (which reads the logs the node keeps:
 // LogCapture copies every workload container's output into the LogStore under
 // <state_dir>/logs), `stream.open` to the TunnelClient
-// (which dials the edge over the same pinned TLS context); observed `status` and periodic
-// `heartbeat` go back. The link reconnects with exponential backoff (0.5 s → 30 s, full
-// jitter) when it drops; containers keep running meanwhile and statuses are re-sent after each
-// reconnect. src/agent/README.md describes the exchange from the agent's side.
+// (which dials the edge over the same pinned TLS context); observed `status`, periodic
+// `heartbeat` and the StatsSampler's `metrics` go back. The link reconnects with exponential
+// backoff (0.5 s → 30 s, full jitter) when it drops; containers keep running meanwhile and
+// statuses are re-sent after each reconnect. src/agent/README.md describes the exchange from the
+// agent's side.
 //
 // Threading: Run() drives all link I/O on the calling thread (one Asio io_context; one
 // outstanding websocket write at a time, through one queue). Log reads run there too: each
@@ -38,6 +39,7 @@
 #include "agent/log_store.h"
 #include "agent/node_identity.h"
 #include "agent/reconciler.h"
+#include "agent/stats_sampler.h"
 #include "agent/wal_archivers.h"
 #include "common/result.h"
 #include "link/protocol.h"
@@ -59,6 +61,8 @@ struct AgentTuning {
   LogStoreOptions log_store;  // the node's kept logs, under <state_dir>/logs
   BackupJobOptions backups;
   WalArchiverOptions archivers;
+  // Resource usage sampling (stats_sampler.h); an interval of zero turns it off.
+  StatsSamplerOptions stats;
 };
 
 struct AgentOptions {
@@ -112,6 +116,11 @@ class Agent {
   // I/O thread: the LogPump's sink. Waits while the queue is over its bound, then sends on
   // link `epoch` (dropped if that link is gone).
   boost::asio::awaitable<void> SendLog(std::uint64_t epoch, link::Message m);
+  // I/O thread: a batch from the sampler goes out now, or waits (bounded: the oldest go first)
+  // while the link is down or its queue is over its bound.
+  void OnMetrics(link::MetricsBatch batch);
+  // I/O thread: sends what waits, oldest first, while the link is up and the queue has room.
+  void FlushMetrics();
 
   // Constant after construction.
   const AgentOptions options_;
@@ -137,6 +146,7 @@ class Agent {
   boost::asio::steady_timer write_signal_;
   boost::asio::steady_timer room_signal_;  // never expires; cancelled when the queue has room
   boost::asio::steady_timer backoff_timer_;
+  std::deque<link::MetricsBatch> pending_metrics_;  // not sent yet (link down or queue full)
 
   // Created at the first welcome (the node id goes on container labels); outlive the link.
   std::unique_ptr<LogStore> log_store_;      // the workloads' logs kept on the node
@@ -146,6 +156,7 @@ class Agent {
   std::unique_ptr<TunnelClient> tunnel_;         // carries stream.open; uses reconciler_'s ports
   std::unique_ptr<BackupJobs> backup_jobs_;      // backup.run; reads reconciler_'s assignments
   std::unique_ptr<WalArchivers> wal_archivers_;  // archive.set; reads reconciler_'s assignments
+  std::unique_ptr<StatsSampler> stats_;          // metrics; reads reconciler_'s running workloads
 };
 
 }  // namespace lattice::agent

@@ -73,6 +73,13 @@ class FakeRuntime final : public runtime::Runtime {
     }
   }
 
+  // The counters Stats() reports for the container named `name` while it runs.
+  void SetStats(const std::string& name, runtime::ContainerStats stats) {
+    std::lock_guard lock(mu_);
+    stats_[name] = stats;
+  }
+  int stats_calls() const { return stats_calls_; }
+
   // The container named `name` prints `line` at `time_ns` (0: 1 ms after the fake's last line).
   // StreamLogs reads these (with timestamps, since, and follow while it runs).
   void Print(const std::string& name, const std::string& line, std::int64_t time_ns = 0) {
@@ -196,6 +203,16 @@ class FakeRuntime final : public runtime::Runtime {
     auto it = logs_.find(id);
     return it == logs_.end() ? std::string() : it->second;
   }
+  Result<runtime::ContainerStats> Stats(const std::string& id_or_name,
+                                        std::chrono::milliseconds) override {
+    std::lock_guard lock(mu_);
+    ++stats_calls_;
+    auto* c = Find(id_or_name);
+    if (!c) return Error::NotFound("no container " + id_or_name);
+    if (!c->running) return Error::Conflict("container " + id_or_name + " is not running");
+    auto it = stats_.find(c->name);
+    return it == stats_.end() ? runtime::ContainerStats{} : it->second;
+  }
 
  private:
   class Reader final : public runtime::LogReader {
@@ -272,6 +289,8 @@ class FakeRuntime final : public runtime::Runtime {
   int starts_ = 0;
   std::atomic<int> follows_{0};
   std::atomic<int> reads_{0};
+  std::map<std::string, runtime::ContainerStats> stats_;  // by name
+  std::atomic<int> stats_calls_{0};
   int next_id_ = 0;
   std::atomic<int> creates_{0};
   int failing_creates_ = 0;

@@ -113,6 +113,14 @@ int Reconciler::RunningCount() const {
   }));
 }
 
+std::vector<std::string> Reconciler::RunningWorkloads() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, s] : reported_)
+    if (s.state == WorkloadStatus::kRunning && desired_.count(id)) out.push_back(id);
+  return out;
+}
+
 std::optional<int> Reconciler::PublishedPort(const std::string& workload_id,
                                              int container_port) const {
   std::lock_guard lock(mu_);

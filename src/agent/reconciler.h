@@ -98,6 +98,8 @@ class Reconciler final : private SupervisorHost {
   std::vector<link::StatusReport> Statuses() const;
   // How many assigned workloads are reported running.
   int RunningCount() const;
+  // The ids of the assigned workloads reported running (what the stats sampler reads).
+  std::vector<std::string> RunningWorkloads() const;
   // The host port (on the node's loopback) this reconciler published for the workload's
   // container port, per its latest report; nullopt if it published none. Thread-safe.
   std::optional<int> PublishedPort(const std::string& workload_id, int container_port) const;

@@ -18,6 +18,7 @@
 #include "control/backups.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
+#include "control/metrics_service.h"
 #include "http/metrics.h"
 #include "http/store_executor.h"
 #include "store/store.h"
@@ -33,6 +34,7 @@ struct ApiContext {
   http::StoreExecutor& store_executor;
   control::ControlPlane& control;
   control::Backups& backups;
+  control::MetricsService& metrics_service;  // workload and node metrics (docs/metrics.md)
   control::EventBus& events;
   control::AgentHub& hub;
   auth::InviteService& invites;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/metrics_handlers.h"
 #include "http/problem.h"
 
 namespace lattice::api {
@@ -76,8 +77,9 @@ void AddOpsRoutes(http::Router& router, ApiContext& ctx) {
                }
                co_return http::JsonReply(bhttp::status::ok, {{"status", "ready"}});
              });
-  // Request counts and latencies by route say what the server is used for, and the backup
-  // series whether every database is protected: administrators only (a scraper signs in with
+  // Request counts and latencies by route say what the server is used for, the backup series
+  // whether every database is protected, the usage series what each workload and node uses:
+  // administrators only (a scraper signs in with
   // an admin's token).
   router.Add(bhttp::verb::get, "/metrics", Access::kAdmin,
              [&ctx](RequestContext&) -> boost::asio::awaitable<Reply> {
@@ -86,6 +88,9 @@ void AddOpsRoutes(http::Router& router, ApiContext& ctx) {
                if (backups.ok()) text += BackupMetrics(*backups);
                auto policies = ctx.store.Backups().ListBackupPolicies();
                if (policies.ok()) text += ArchiveMetrics(*policies);
+               // Each workload's and node's newest resource usage (docs/metrics.md).
+               auto usage = ctx.metrics_service.Latest();
+               if (usage.ok()) text += UsagePrometheus(*usage);
                co_return http::TextReply(bhttp::status::ok, std::move(text),
                                          "text/plain; version=0.0.4; charset=utf-8");
              });

@@ -38,6 +38,7 @@ std::unique_ptr<ClientCommands> Register(CLI::App& app) {
   AddDeployVerbs(app, reg);
   AddListVerbs(app, reg);
   AddLogsVerb(app, reg);
+  AddMetricsVerb(app, reg);
   AddLifecycleVerbs(app, reg);
   AddNodeVerbs(app, reg);
   AddAdminVerbs(app, reg);

@@ -13,6 +13,7 @@ void AddLoginVerbs(CLI::App& app, Registry& reg);      // login, logout, whoami
 void AddDeployVerbs(CLI::App& app, Registry& reg);     // deploy postgres|minio|custom
 void AddListVerbs(CLI::App& app, Registry& reg);       // ps, inspect
 void AddLogsVerb(CLI::App& app, Registry& reg);        // logs
+void AddMetricsVerb(CLI::App& app, Registry& reg);     // metrics
 void AddLifecycleVerbs(CLI::App& app, Registry& reg);  // start, stop, rm
 void AddNodeVerbs(CLI::App& app, Registry& reg);       // nodes, join-token create
 void AddAdminVerbs(CLI::App& app, Registry& reg);      // invite create|ls|rm, audit

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <cmath>
 #include <optional>
 
 namespace lattice::link {
@@ -255,6 +256,34 @@ bool AssignmentFromJson(const json::object& o, Assignment& a, std::string& err) 
   return SpecFromJson(*spec, a.spec, err);
 }
 
+json::object UsageToJson(const UsageSample& u) {
+  return {{"at", u.at},
+          {"cpu_percent", u.cpu_percent},
+          {"memory_bytes", u.memory_bytes},
+          {"memory_limit_bytes", u.memory_limit_bytes},
+          {"net_rx_bps", u.net_rx_bps},
+          {"net_tx_bps", u.net_tx_bps},
+          {"disk_read_bps", u.disk_read_bps},
+          {"disk_write_bps", u.disk_write_bps}};
+}
+
+bool UsageFromJson(Reader& r, UsageSample& u, std::string& err) {
+  u.at = r.Int("at");
+  u.cpu_percent = r.Num("cpu_percent");
+  u.memory_bytes = r.Num("memory_bytes");
+  u.memory_limit_bytes = r.Num("memory_limit_bytes");
+  u.net_rx_bps = r.Num("net_rx_bps");
+  u.net_tx_bps = r.Num("net_tx_bps");
+  u.disk_read_bps = r.Num("disk_read_bps");
+  u.disk_write_bps = r.Num("disk_write_bps");
+  if (!r.error().empty()) return err = r.error(), false;
+  for (double v : {u.cpu_percent, u.memory_bytes, u.memory_limit_bytes, u.net_rx_bps, u.net_tx_bps,
+                   u.disk_read_bps, u.disk_write_bps})
+    if (!std::isfinite(v) || v < 0) return err = "usage values must be finite and >= 0", false;
+  if (u.at <= 0) return err = "at must be positive", false;
+  return true;
+}
+
 struct EncodeVisitor {
   json::object operator()(const Hello& m) const {
     json::array running;
@@ -370,6 +399,20 @@ struct EncodeVisitor {
             {"ok", m.ok},
             {"error_code", m.error_code},
             {"message", m.message}};
+  }
+  json::object operator()(const MetricsBatch& m) const {
+    json::array node, workloads;
+    for (const auto& u : m.node) node.push_back(UsageToJson(u));
+    for (const auto& w : m.workloads) {
+      json::object o = UsageToJson(w.usage);
+      o["workload_id"] = w.workload_id;
+      workloads.push_back(std::move(o));
+    }
+    return {{"type", "metrics"},
+            {"sent_at", m.sent_at},
+            {"interval_seconds", m.interval_seconds},
+            {"node", std::move(node)},
+            {"workloads", std::move(workloads)}};
   }
   json::object operator()(const BackupRun& m) const {
     const BackupTargetSpec& t = m.target;
@@ -556,6 +599,46 @@ Result<Message> DecodeObject(const json::object& o) {
   if (type == "archive.status") {
     ArchiveStatus m{r.Str("workload_id"), r.Bool("ok"), r.Str("error_code", false),
                     r.Str("message", false)};
+    return done(std::move(m));
+  }
+  if (type == "metrics") {
+    MetricsBatch m;
+    m.sent_at = r.Int("sent_at");
+    m.interval_seconds = static_cast<int>(r.Int("interval_seconds", false));
+    const json::array* node = r.Arr("node");
+    const json::array* workloads = r.Arr("workloads");
+    if (node->size() + workloads->size() > kMaxUsageSamples)
+      return Error::Invalid("link message 'metrics': more than " +
+                            std::to_string(kMaxUsageSamples) + " samples");
+    for (const auto& e : *node) {
+      if (!e.is_object()) {
+        err = "node must hold objects";
+        break;
+      }
+      Reader ur(e.as_object());
+      UsageSample u;
+      if (!UsageFromJson(ur, u, err)) {
+        err = "node: " + err;
+        break;
+      }
+      m.node.push_back(u);
+    }
+    for (const auto& e : *workloads) {
+      if (!err.empty()) break;
+      if (!e.is_object()) {
+        err = "workloads must hold objects";
+        break;
+      }
+      Reader wr(e.as_object());
+      WorkloadUsage w;
+      w.workload_id = wr.Str("workload_id");
+      if (!UsageFromJson(wr, w.usage, err)) {
+        err = "workloads: " + err;
+        break;
+      }
+      m.workloads.push_back(std::move(w));
+    }
+    if (m.interval_seconds < 0 || m.interval_seconds > 86400) err = "interval_seconds out of range";
     return done(std::move(m));
   }
   if (type == "backup.run" || type == "backup.result") {

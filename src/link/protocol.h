@@ -14,6 +14,8 @@
 //   agent → server  stream.fail  the stream could not be opened (the edge closes the client)
 //   server → agent  backup.run   run one backup job of a workload (back up, verify, delete)
 //   agent → server  backup.result  how that job ended (exactly one per backup.run received)
+//   agent → server  metrics    one sampling interval's resource usage: the node's totals and
+//                              each running workload's (docs/metrics.md)
 //
 // States travel as their names (common/states.h), converted only here: a state name this build
 // does not know makes that message undecodable. Decode never throws: any malformed input is a
@@ -235,9 +237,41 @@ struct ArchiveStatus {
   std::string message;     // !ok: for the workload's owner
 };
 
-using Message = std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport,
-                             Heartbeat, LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen,
-                             StreamFail, BackupRun, BackupResult, ArchiveSet, ArchiveStatus>;
+// One reading of resource usage over the sampling interval that ended at `at`: CPU as a percent
+// of one core (200 = two cores busy), memory in use and its limit (a node: its total), and
+// throughputs in bytes per second over the interval.
+struct UsageSample {
+  std::int64_t at = 0;  // the agent's clock, Unix seconds
+  double cpu_percent = 0;
+  double memory_bytes = 0;
+  double memory_limit_bytes = 0;
+  double net_rx_bps = 0;
+  double net_tx_bps = 0;
+  double disk_read_bps = 0;
+  double disk_write_bps = 0;
+};
+
+struct WorkloadUsage {
+  std::string workload_id;
+  UsageSample usage;
+};
+
+// Agent → server: what one or more sampling intervals measured (a batch: sent every interval;
+// those a link drop held back follow after the reconnect). `sent_at` is the agent's clock when
+// the message was written, so the server can correct the samples' times for the skew between
+// the two clocks. Decoding refuses non-finite or negative numbers and more than kMaxUsageSamples.
+struct MetricsBatch {
+  std::int64_t sent_at = 0;
+  int interval_seconds = 0;
+  std::vector<UsageSample> node;  // the node's totals (docs/metrics.md says what they count)
+  std::vector<WorkloadUsage> workloads;
+};
+inline constexpr std::size_t kMaxUsageSamples = 20000;
+
+using Message =
+    std::variant<Hello, Welcome, LinkError, Assignments, Upsert, Remove, StatusReport, Heartbeat,
+                 LogsOpen, LogsData, LogsEnd, LogsClose, StreamOpen, StreamFail, BackupRun,
+                 BackupResult, ArchiveSet, ArchiveStatus, MetricsBatch>;
 
 std::string Encode(const Message& m);
 Result<Message> Decode(std::string_view text);

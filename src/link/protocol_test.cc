@@ -75,7 +75,12 @@ TEST(Protocol, RoundTripsEveryMessage) {
                  BackupTargetSpec{"https://s3.example:9000", "b", "eu", "p", "AK", "SK", "", 0}},
       ArchiveSet{"wl_1", std::nullopt},
       ArchiveStatus{"wl_1", true, "", ""},
-      ArchiveStatus{"wl_1", false, "target-auth", "the keys were refused"}};
+      ArchiveStatus{"wl_1", false, "target-auth", "the keys were refused"},
+      MetricsBatch{1700000010,
+                   10,
+                   {{1700000010, 150.5, 1e9, 8e9, 100, 200, 0, 4096}},
+                   {{"wl_1", {1700000010, 99.5, 64e6, 128e6, 10, 20, 30, 40}}}},
+      MetricsBatch{1700000010, 10, {}, {}}};
   for (const Message& m : all) {
     const std::string text = Encode(m);
     auto back = Decode(text);
@@ -83,6 +88,50 @@ TEST(Protocol, RoundTripsEveryMessage) {
     EXPECT_EQ(back->index(), m.index());
     EXPECT_EQ(Encode(*back), text);
   }
+}
+
+TEST(Protocol, AMetricsBatchCarriesNodeAndWorkloadSamples) {
+  MetricsBatch b{1700000020, 10, {}, {}};
+  b.node.push_back({1700000015, 250, 3e9, 16e9, 1000, 2000, 3000, 4000});
+  b.workloads.push_back({"wl_1", {1700000016, 12.5, 5e6, 1e8, 1, 2, 3, 4}});
+  b.workloads.push_back({"wl_2", {1700000017, 0, 0, 0, 0, 0, 0, 0}});
+  auto back = Decode(Encode(b));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  const auto& got = std::get<MetricsBatch>(*back);
+  EXPECT_EQ(got.sent_at, 1700000020);
+  EXPECT_EQ(got.interval_seconds, 10);
+  ASSERT_EQ(got.node.size(), 1u);
+  EXPECT_EQ(got.node[0].at, 1700000015);
+  EXPECT_DOUBLE_EQ(got.node[0].cpu_percent, 250);
+  EXPECT_DOUBLE_EQ(got.node[0].memory_limit_bytes, 16e9);
+  EXPECT_DOUBLE_EQ(got.node[0].disk_write_bps, 4000);
+  ASSERT_EQ(got.workloads.size(), 2u);
+  EXPECT_EQ(got.workloads[0].workload_id, "wl_1");
+  EXPECT_DOUBLE_EQ(got.workloads[0].usage.cpu_percent, 12.5);
+  EXPECT_DOUBLE_EQ(got.workloads[0].usage.net_tx_bps, 2);
+  EXPECT_EQ(got.workloads[1].usage.at, 1700000017);
+}
+
+TEST(Protocol, AMetricsBatchRefusesNegativeOrMissingValuesAndTooManySamples) {
+  for (
+      const char* bad : {
+          R"({"type":"metrics","sent_at":5,"workloads":[{"workload_id":"w","at":1,"cpu_percent":-1}]})",
+          R"({"type":"metrics","sent_at":5,"workloads":[{"at":1}]})",
+          R"({"type":"metrics","sent_at":5,"workloads":[{"workload_id":"w"}]})",
+          R"({"type":"metrics","sent_at":5,"node":[{"at":1,"memory_bytes":"x"}]})",
+          R"({"type":"metrics","sent_at":5,"node":[7]})",
+          R"({"type":"metrics","workloads":[]})",
+          R"({"type":"metrics","sent_at":5,"interval_seconds":-1})",
+      }) {
+    EXPECT_FALSE(Decode(bad).ok()) << bad;
+  }
+  std::string many = R"({"type":"metrics","sent_at":5,"workloads":[)";
+  for (std::size_t i = 0; i <= kMaxUsageSamples; ++i)
+    many += std::string(i ? "," : "") + R"({"workload_id":"w","at":1})";
+  many += "]}";
+  auto r = Decode(many);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("samples"), std::string::npos);
 }
 
 TEST(Protocol, LogStreamsCarryTheirBoundsAndEachLinesNumbers) {

@@ -235,6 +235,7 @@ struct AgentFlags {
   std::string docker_host;
   std::vector<std::string> labels;
   std::string log_level = "info";
+  int stats_interval_seconds = 10;
 };
 
 void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
@@ -290,6 +291,13 @@ void AddAgentOptions(CLI::App& cmd, AgentFlags& f, bool embedded) {
       ->envname("LATTICE_NETWORK_PREFIX")
       ->check(CLI::Range(16, 29))
       ->capture_default_str();
+  cmd.add_option(
+         "--stats-interval", f.stats_interval_seconds,
+         "Seconds between two readings of each workload's resource usage (docs/metrics.md); "
+         "0 turns metrics off")
+      ->envname("LATTICE_STATS_INTERVAL")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
 }
 
 // Builds the agent; kInvalidArgument for a bad label.
@@ -300,6 +308,7 @@ lattice::Result<std::unique_ptr<lattice::agent::Agent>> MakeAgent(AgentFlags& f)
       return lattice::Error::Invalid("--label '" + l + "': expected KEY=VALUE");
     f.opts.labels[l.substr(0, eq)] = l.substr(eq + 1);
   }
+  f.opts.tuning.stats.interval = std::chrono::seconds(f.stats_interval_seconds);
   const std::string host = lattice::runtime::ResolveDockerHost(f.docker_host);
   auto rt = lattice::runtime::NewDockerRuntime(host);
   if (!rt.ok()) return std::move(rt).error();

@@ -18,4 +18,8 @@ std::unique_ptr<LogReader> Runtime::StreamLogs(boost::asio::any_io_executor, con
   return std::make_unique<UnsupportedLogReader>();
 }
 
+Result<ContainerStats> Runtime::Stats(const std::string&, std::chrono::milliseconds) {
+  return Error::Unavailable("this container runtime keeps no resource counters");
+}
+
 }  // namespace lattice::runtime

@@ -1,7 +1,8 @@
 // Runtime: what the agent needs from a container engine, in the spirit of Nomad's task
 // driver interface: inspect the node, make sure an image is present, create/start/stop/remove
 // containers and their volumes, find containers by label (to adopt them after a restart), and
-// read logs. The Docker implementation lives in docker/; tests use the real engine.
+// read logs and resource usage. The Docker implementation lives in docker/; tests use the real
+// engine.
 //
 // All calls but StreamLogs are synchronous and bounded by a timeout; none throws.
 // Implementations must be safe to call from several threads at once (each call uses its own
@@ -109,6 +110,22 @@ struct ContainerInfo {
   std::map<std::string, std::string> addresses;  // network name → IPv4 address, while running
 };
 
+// One reading of a container's resource counters (Runtime::Stats). Counters are cumulative since
+// the container started; rates and CPU percentages come from the difference of two readings
+// (agent/stats_sampler.h). A field the engine did not report reads 0.
+struct ContainerStats {
+  std::uint64_t cpu_total_ns = 0;        // CPU time the container used, all cores
+  std::uint64_t system_cpu_ns = 0;       // CPU time the whole host used, all cores (0: unknown)
+  int online_cpus = 0;                   // cores the host has online (0: unknown)
+  std::uint64_t memory_bytes = 0;        // in use, without the reclaimable page cache
+  std::uint64_t memory_limit_bytes = 0;  // the cgroup's limit (the host's memory if none)
+  std::uint64_t net_rx_bytes = 0;        // every interface of the container
+  std::uint64_t net_tx_bytes = 0;
+  std::uint64_t disk_read_bytes = 0;  // block I/O, every device
+  std::uint64_t disk_write_bytes = 0;
+  std::uint64_t pids = 0;
+};
+
 struct NodeInfo {
   int cpus = 0;
   std::int64_t memory_bytes = 0;
@@ -204,6 +221,12 @@ class Runtime {
     o.follow = follow;
     return StreamLogs(std::move(executor), id, o);
   }
+
+  // One reading of the resource counters of running container `id` (an id or a name): one
+  // engine request, bounded by `timeout` (zero: the runtime's own). kNotFound if no such
+  // container, kConflict if it is not running. The default says the runtime cannot
+  // (kUnavailable): runtimes that keep no counters say so.
+  virtual Result<ContainerStats> Stats(const std::string& id, std::chrono::milliseconds timeout);
 };
 
 // A Docker Engine API client over a unix socket ("unix:///var/run/docker.sock") or

@@ -37,7 +37,8 @@ constexpr std::size_t kFirstRead = 128;
 namespace {
 
 // What the link's reader hands its store worker, in arrival order.
-using Report = std::variant<link::StatusReport, link::BackupResult, link::ArchiveStatus>;
+using Report =
+    std::variant<link::StatusReport, link::BackupResult, link::ArchiveStatus, link::MetricsBatch>;
 
 // No permessage-deflate, at compile time: it would give every link its own zlib state (tens of
 // KB each way) for messages that are small JSON. (Beast's server side declines it by default;
@@ -193,6 +194,8 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
       report.emplace(std::move(*b));
     else if (auto* a = std::get_if<link::ArchiveStatus>(&*msg))
       report.emplace(std::move(*a));
+    else if (auto* mb = std::get_if<link::MetricsBatch>(&*msg))
+      report.emplace(std::move(*mb));
     if (report) {
       s.cp.OnHeartbeat(node_id_);  // a report is a sign of life too
       if (statuses_.size() >= kStatusQueue) {
@@ -312,6 +315,19 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
     while (!l.ending_ && !l.statuses_.empty()) {
       std::vector<Report> batch = std::exchange(l.statuses_, {});
       for (const Report& report : batch) {
+        if (const auto* mb = std::get_if<link::MetricsBatch>(&report)) {
+          // Metrics are a sample, not a record: one the store cannot take now is dropped
+          // rather than holding up the status reports behind it.
+          Status applied = Error::Unavailable("not run");
+          const bool ran = co_await CallPersistently(
+              s.store_executor, [&] { applied = s.metrics.OnBatch(l.node_id_, *mb); }, 1,
+              l.ending_);
+          if (!ran || !applied.ok())
+            spdlog::warn("msg=\"agent metrics dropped\" node={} error=\"{}\"", l.node_id_,
+                         ran ? applied.error().message : "the store is busy");
+          if (l.ending_) co_return;
+          continue;
+        }
         // A report waits for the store rather than being dropped (order matters, and the
         // queue behind it is bounded): offered again while the store cannot take or apply it,
         // until the link ends.
@@ -322,8 +338,8 @@ class Link final : public control::AgentConnection, public std::enable_shared_fr
               applied = s.cp.OnStatus(l.node_id_, *st);
             else if (const auto* ar = std::get_if<link::ArchiveStatus>(&report))
               applied = s.backups.OnArchiveStatus(l.node_id_, *ar);
-            else
-              applied = s.backups.OnResult(l.node_id_, std::get<link::BackupResult>(report));
+            else if (const auto* br = std::get_if<link::BackupResult>(&report))
+              applied = s.backups.OnResult(l.node_id_, *br);
           };
           if (!co_await CallPersistently(s.store_executor, apply, std::numeric_limits<int>::max(),
                                          l.ending_))

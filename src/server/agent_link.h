@@ -10,8 +10,9 @@
 // disconnect bookkeeping and each status report run on the StoreExecutor. The reader keeps
 // reading meanwhile (heartbeats are in memory), so a frozen database does not stop the link:
 // status reports wait in a bounded queue (1024; on overflow the link is closed and the agent
-// reconnects and reports afresh) and are applied in order once the store answers. A hello
-// the store cannot take in time is refused with kUnavailable (the agent retries).
+// reconnects and reports afresh) and are applied in order once the store answers. Metrics
+// batches queue with them but are never offered again: one the store cannot take is dropped. A
+// hello the store cannot take in time is refused with kUnavailable (the agent retries).
 //
 // Memory: a server holds one link per node, tens of thousands, nearly all idle between
 // heartbeats. An idle link is its TLS connection (the SSL object; no record buffers), its
@@ -28,6 +29,7 @@
 #include "control/agent_hub.h"
 #include "control/backups.h"
 #include "control/control_plane.h"
+#include "control/metrics_service.h"
 #include "http/store_executor.h"
 #include "tunnel/tls_socket.h"
 
@@ -38,6 +40,7 @@ struct AgentLinkServices {
   control::ControlPlane& cp;
   control::Backups& backups;  // backup results, and running backups an agent restart ended
   control::AgentHub& hub;
+  control::MetricsService& metrics;  // the agents' metrics batches
   audit::AuditLog& audit;
   http::StoreExecutor& store_executor;  // where the link's store calls run
   int heartbeat_seconds = 5;

@@ -18,6 +18,7 @@
 #include "api/auth_handlers.h"
 #include "api/backups_handlers.h"
 #include "api/invites_handlers.h"
+#include "api/metrics_handlers.h"
 #include "api/nodes_handlers.h"
 #include "api/ops_handlers.h"
 #include "api/workloads_handlers.h"
@@ -32,6 +33,7 @@
 #include "control/agent_hub.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
+#include "control/metrics_service.h"
 #include "edge/edge.h"
 #include "http/dispatcher.h"
 #include "http/metrics.h"
@@ -79,6 +81,7 @@ struct App::Impl {
   std::unique_ptr<ClusterRelay> relay;
   std::unique_ptr<control::ControlPlane> control;
   std::unique_ptr<control::Backups> backups;
+  std::unique_ptr<control::MetricsService> metrics_service;
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
   std::unique_ptr<http::Dispatcher> dispatcher;
@@ -182,10 +185,11 @@ void BuildServices(Settings& s, App::Impl& impl) {
       *impl.store, impl.clock, impl.keys, impl.events, impl.hub, *impl.cluster, s.control);
   impl.control->RecoverAfterRestart();
   impl.backups = std::make_unique<control::Backups>(*impl.store, impl.clock, impl.keys, impl.hub);
-  impl.api = std::make_unique<api::ApiContext>(
-      api::ApiContext{*impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.store_executor,
-                      *impl.control, *impl.backups, impl.events, impl.hub, *impl.invites,
-                      *impl.audit, impl.clock, *impl.streams, impl.config.heartbeat_seconds});
+  impl.metrics_service = std::make_unique<control::MetricsService>(*impl.store, impl.clock);
+  impl.api = std::make_unique<api::ApiContext>(api::ApiContext{
+      *impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.store_executor, *impl.control,
+      *impl.backups, *impl.metrics_service, impl.events, impl.hub, *impl.invites, *impl.audit,
+      impl.clock, *impl.streams, impl.config.heartbeat_seconds});
 }
 
 Result<std::unique_ptr<App::Impl>> Construct(const ServerConfig& config, Settings& s) {
@@ -231,6 +235,7 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
   api::AddInviteRoutes(impl.router, *impl.api);
   api::AddAuditRoutes(impl.router, *impl.api);
   api::AddBackupRoutes(impl.router, *impl.api);
+  api::AddMetricsRoutes(impl.router, *impl.api);
   api::AddOpsRoutes(impl.router, *impl.api);
   console::AddConsoleRoutes(impl.router);
   // The agent link is served only over TLS (TlsFront, same port). Over plain HTTP the route
@@ -253,10 +258,11 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
         boost::system::error_code ec;
         const auto peer = s->socket().remote_endpoint(ec);
         std::string client = ec ? "unknown" : peer.address().to_string();
-        return RunAgentLink(std::move(s), std::move(rq),
-                            AgentLinkServices{*m->control, *m->backups, m->hub, *m->audit,
-                                              *m->store_executor, m->config.heartbeat_seconds},
-                            std::move(client));
+        return RunAgentLink(
+            std::move(s), std::move(rq),
+            AgentLinkServices{*m->control, *m->backups, m->hub, *m->metrics_service, *m->audit,
+                              *m->store_executor, m->config.heartbeat_seconds},
+            std::move(client));
       });
   // Tunnel data connections arrive on the same port and go to the edge.
   impl.tls_front->SetDataConnectionHandler(
@@ -307,19 +313,20 @@ asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock,
   }
 }
 
-// The control plane's periodic duties (placement retries, lost nodes, due backups), every 2 s,
-// and the placement passes a burst of requests left owed, within 250 ms: off the I/O threads
-// because they touch the store, on a pool of their own.
+// The control plane's periodic duties (placement retries, lost nodes, due backups, metrics
+// retention), every 2 s, and the placement passes a burst of requests left owed, within 250 ms:
+// off the I/O threads because they touch the store, on a pool of their own.
 asio::awaitable<void> Duties(control::ControlPlane& cp, control::Backups& backups,
-                             asio::thread_pool& pool) {
+                             control::MetricsService& metrics, asio::thread_pool& pool) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (int beat = 1;; ++beat) {
     timer.expires_after(std::chrono::milliseconds(250));
     co_await timer.async_wait(asio::use_awaitable);
-    co_await api::RunBlocking(pool, [&cp, &backups, tick = beat % 8 == 0] {
+    co_await api::RunBlocking(pool, [&cp, &backups, &metrics, tick = beat % 8 == 0] {
       if (tick) {
         cp.Tick();
         backups.Tick();
+        metrics.Tick();
       }
       cp.ScheduleIfOwed();
       return 0;
@@ -366,7 +373,8 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
       [front = m.tls_front.get()](boost::beast::tcp_stream s) { front->Accept(std::move(s)); });
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock, *m.store_executor), asio::detached);
-  asio::co_spawn(m.ioc, Duties(*m.control, *m.backups, m.duties), asio::detached);
+  asio::co_spawn(m.ioc, Duties(*m.control, *m.backups, *m.metrics_service, m.duties),
+                 asio::detached);
 
   const std::string shown_host =
       ep->address().is_v6() ? "[" + ep->address().to_string() + "]" : ep->address().to_string();

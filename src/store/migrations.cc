@@ -2,6 +2,56 @@
 
 namespace lattice::store {
 
+// Migration 13 (metrics), in each dialect: one table for every resolution of every series (a
+// workload's or a node's), keyed so that a series has at most one row per second (raw) or per
+// bucket (rollups); the second index serves retention, which deletes by resolution and age.
+constexpr const char* kMetricsSqlite = R"sql(
+CREATE TABLE metric_points (
+  series         TEXT    NOT NULL,
+  resolution     INTEGER NOT NULL,
+  at             INTEGER NOT NULL,
+  samples        INTEGER NOT NULL,
+  cpu_sum        REAL    NOT NULL,
+  cpu_max        REAL    NOT NULL,
+  memory_sum     REAL    NOT NULL,
+  memory_max     REAL    NOT NULL,
+  memory_limit   REAL    NOT NULL,
+  net_rx_sum     REAL    NOT NULL,
+  net_rx_max     REAL    NOT NULL,
+  net_tx_sum     REAL    NOT NULL,
+  net_tx_max     REAL    NOT NULL,
+  disk_read_sum  REAL    NOT NULL,
+  disk_read_max  REAL    NOT NULL,
+  disk_write_sum REAL    NOT NULL,
+  disk_write_max REAL    NOT NULL,
+  PRIMARY KEY (series, resolution, at)
+) WITHOUT ROWID;
+CREATE INDEX metric_points_age ON metric_points(resolution, at);
+)sql";
+constexpr const char* kMetricsPostgres = R"sql(
+CREATE TABLE metric_points (
+  series         TEXT             NOT NULL,
+  resolution     INTEGER          NOT NULL,
+  at             BIGINT           NOT NULL,
+  samples        BIGINT           NOT NULL,
+  cpu_sum        DOUBLE PRECISION NOT NULL,
+  cpu_max        DOUBLE PRECISION NOT NULL,
+  memory_sum     DOUBLE PRECISION NOT NULL,
+  memory_max     DOUBLE PRECISION NOT NULL,
+  memory_limit   DOUBLE PRECISION NOT NULL,
+  net_rx_sum     DOUBLE PRECISION NOT NULL,
+  net_rx_max     DOUBLE PRECISION NOT NULL,
+  net_tx_sum     DOUBLE PRECISION NOT NULL,
+  net_tx_max     DOUBLE PRECISION NOT NULL,
+  disk_read_sum  DOUBLE PRECISION NOT NULL,
+  disk_read_max  DOUBLE PRECISION NOT NULL,
+  disk_write_sum DOUBLE PRECISION NOT NULL,
+  disk_write_max DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (series, resolution, at)
+);
+CREATE INDEX metric_points_age ON metric_points(resolution, at);
+)sql";
+
 constexpr const char* kCoveringIndexes = R"sql(
 DROP INDEX workloads_node;
 CREATE INDEX workloads_node ON workloads(node_id, desired_state, memory_mb);
@@ -425,6 +475,9 @@ ALTER TABLE backup_policies ADD COLUMN archive_changed_at BIGINT NOT NULL DEFAUL
       // every backup before this migration was a base backup.
       {12, "backup kinds", "ALTER TABLE backups ADD COLUMN kind TEXT NOT NULL DEFAULT 'postgres';",
        "ALTER TABLE backups ADD COLUMN kind TEXT NOT NULL DEFAULT 'postgres';"},
+      // Metrics (issue 20): raw samples and their 1-minute and 1-hour rollups of every workload
+      // and node, pruned by age (store/metrics_store.h).
+      {13, "metric samples and rollups", kMetricsSqlite, kMetricsPostgres},
   };
   return kMigrations;
 }

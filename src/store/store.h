@@ -16,6 +16,7 @@
 
 #include "common/result.h"
 #include "store/backup_store.h"
+#include "store/metrics_store.h"
 #include "store/models.h"
 
 namespace lattice::store {
@@ -32,6 +33,8 @@ class Store {
   virtual int Concurrency() const = 0;
   // Backup targets, policies and backups (store/backup_store.h), in the same database.
   virtual BackupStore& Backups() = 0;
+  // Metric samples and their rollups (store/metrics_store.h), in the same database.
+  virtual MetricsStore& Metrics() = 0;
 
   // Inserts `user` if `admission` lets it in, deciding atomically (in one transaction):
   //  - no user exists yet: it becomes the "admin", whatever the policy (an invite is not used);
@@ -156,7 +159,7 @@ class Store {
   // bumps the generation with SetDesiredState; nothing else changes here, not even updated_at).
   // kNotFound if there is no such workload.
   virtual Status UpdateWorkloadSpec(const std::string& id, const std::string& spec_enc) = 0;
-  // Deletes the workload, its events and its public ports.
+  // Deletes the workload, its events, its public ports and its metrics.
   virtual Status DeleteWorkload(const std::string& id) = 0;
   virtual Status AppendEvent(const WorkloadEvent& e) = 0;
 

@@ -127,7 +127,10 @@ ROUTES = {
     ("GET", "/api/v1/workloads/{id}/backups/{backup_id}"): Route(
         "user", owned=True, ok=(404,),  # no such backup of the owner's workload
         params=lambda t: {"id": t.secret_workload["id"], "backup_id": "bk_none"}),
+    ("GET", "/api/v1/workloads/{id}/metrics"): Route("user", owned=True),
     ("GET", "/api/v1/nodes"): Route("user"),
+    ("GET", "/api/v1/nodes/{id}/metrics"): Route(
+        "admin", ok=(404,), params=lambda t: {"id": "node_none"}),  # no agent joined here
     ("POST", "/api/v1/nodes/join-tokens"): Route("admin", ok=(201,)),
     ("POST", "/api/v1/invites"): Route("admin", ok=(201,), body={"note": "matrix"}),
     ("GET", "/api/v1/invites"): Route("admin"),

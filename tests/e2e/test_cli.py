@@ -57,7 +57,7 @@ class CliTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="lattice-cli-test-")
-        cls.srv = LatticeDev().start()
+        cls.srv = LatticeDev("--stats-interval", "1").start()  # metrics within seconds
         cls.docker = Docker()
         try:
             cls.admin = Client(cls.srv, "admin@example.com", PASSWORD)  # the first user: admin
@@ -309,6 +309,26 @@ class CliTest(unittest.TestCase):
 
     # -- errors -----------------------------------------------------------------------------------
 
+    def test_metrics_table_and_json(self):
+        self.ok("deploy", "custom", "meter", "--image", BUSYBOX, "--wait", "--", "sleep", "600")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            series = json.loads(self.ok("metrics", "meter", "--since", "5m", "--step", "1s",
+                                        "-o", "json").stdout)
+            if series["points"]:
+                break
+            time.sleep(0.5)
+        self.assertEqual(series["workload_id"], self.ps()["meter"]["id"])
+        self.assertEqual((series["step"], series["resolution"]), (1, "raw"))
+        self.assertGreater(series["points"][-1]["memory_bytes"], 0)
+        table = self.ok("metrics", "meter", "--since", "5m").stdout
+        self.assertIn("TIME", table)
+        self.assertIn("CPU (MAX)", table)
+        self.assertIn("MiB", table)  # the memory and its limit
+        self.fails(1, ["metrics", "meter", "--step", "soon"], "step")
+        self.fails(1, ["metrics", "nothing-here"], "nothing-here")
+        self.ok("rm", "meter", "--wait")
+
     def test_usage_errors_exit_2(self):
         custom = ["deploy", "custom", "bad", "--image", BUSYBOX]
         cases = [
@@ -379,6 +399,7 @@ class CliTest(unittest.TestCase):
     def test_every_verb_has_help(self):
         verbs = [["login"], ["logout"], ["whoami"], ["deploy"], ["deploy", "postgres"],
                  ["deploy", "minio"], ["deploy", "custom"], ["ps"], ["inspect"], ["logs"],
+                 ["metrics"],
                  ["start"], ["stop"], ["rm"], ["nodes"], ["join-token"], ["join-token", "create"],
                  ["completion"], ["completion", "bash"]]
         for v in verbs:

@@ -7,8 +7,9 @@
 // the verified backup into a new workload that psql then reads, deep links to a workload's
 // Backups tab and to /backup-targets, a cron policy (the server's error on the cron field, then
 // a valid one described in the summary), "Verify again" → pending → verified); a custom
-// image; the admin's Invites and Audit pages; a second user sees none of the first user's
-// workloads.
+// image and its Metrics tab (usage charts drawn from the node's samples); the node's usage on
+// the Nodes page; the admin's Invites and Audit pages; a second user sees none of the first
+// user's workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
 // Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
 import { execFileSync } from 'node:child_process';
@@ -36,7 +37,9 @@ async function shot(page, name) {
 }
 function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
 
-const srv = await startLattice('dev', ['--image', 'postgres=lattice/postgres:15', '--image', 'minio=lattice/s3:dev']);
+// Metrics every 2 s instead of 10, so the charts have samples within seconds.
+const srv = await startLattice('dev', ['--image', 'postgres=lattice/postgres:15', '--image', 'minio=lattice/s3:dev',
+  '--stats-interval', '2']);
 const ctx = await launchChromium();
 await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
 const page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -338,6 +341,15 @@ try {
   await waitStatus('running');
   await page.locator('[aria-label="Log output"]').filter({ hasText: /hello-console tick 5/ }).waitFor({ timeout: 60_000 });
   await shot(page, 'workload-custom');
+
+  step("metrics: the custom workload's Metrics tab draws CPU, memory against its limit, network and disk");
+  await page.getByRole('navigation', { name: 'Workload sections' }).getByRole('link', { name: 'Metrics' }).click();
+  await page.waitForURL('**/metrics');
+  for (const chart of ['CPU', 'Memory', 'Network', 'Disk'])
+    await page.getByRole('figure', { name: chart }).locator('canvas').first().waitFor({ timeout: 60_000 });
+  const limit = await page.getByRole('figure', { name: 'Memory' }).locator('[data-latest="limit"]').textContent();
+  assert(/iB$/.test(limit.trim()), `the memory chart shows the limit: ${limit}`);
+  await shot(page, 'workload-metrics');
   await page.getByRole('link', { name: 'Workloads' }).click();
   await page.locator('tr[data-workload="web"] [data-status="running"]').waitFor();
   await shot(page, 'dashboard');
@@ -345,6 +357,8 @@ try {
   step('nodes page; admin adds a node');
   await page.getByRole('link', { name: 'Nodes', exact: true }).click();
   await page.getByRole('table', { name: 'Nodes' }).waitFor();
+  await page.getByRole('figure', { name: 'CPU' }).locator('canvas').first().waitFor({ timeout: 60_000 });
+  await shot(page, 'nodes-metrics');
   await page.getByRole('button', { name: 'Add a node' }).click();
   await page.getByLabel('Join command').filter({ hasText: 'lattice agent' }).waitFor();
   await shot(page, 'nodes-add');

@@ -355,4 +355,19 @@ std::unique_ptr<LogReader> DockerRuntime::StreamLogs(boost::asio::any_io_executo
       std::string(o.follow ? "follow" : "read") + " the logs of " + Quote(id), opts_.timeout);
 }
 
+Result<ContainerStats> DockerRuntime::Stats(const std::string& id,
+                                            std::chrono::milliseconds timeout) {
+  const std::string what = "read the resource usage of " + Quote(id);
+  auto res = client_.Call(
+      Req(bhttp_verb::get, ContainerPath(id) + "/stats?stream=false&one-shot=true"), timeout);
+  if (!res.ok()) return std::move(res).error();
+  if (res->status != 200) return ErrorFromResponse(*res, what);
+  boost::system::error_code ec;
+  json::value v = json::parse(res->body, ec);
+  if (ec) return Error::Internal(what + ": the engine answered malformed JSON");
+  // A container that is not running answers 200 with empty counters (and no read time).
+  if (!StatsAreLive(v)) return Error::Conflict(what + ": it is not running");
+  return ContainerStatsFromJson(v);
+}
+
 }  // namespace lattice::runtime::docker

@@ -59,6 +59,9 @@ class DockerRuntime final : public Runtime {
   std::unique_ptr<LogReader> StreamLogs(boost::asio::any_io_executor executor,
                                         const std::string& id,
                                         const LogStreamOptions& options) override;
+  // GET /containers/{id}/stats?stream=false&one-shot=true: the engine's current counters at
+  // once (no second reading, so its precpu_stats is empty; the caller keeps the previous one).
+  Result<ContainerStats> Stats(const std::string& id, std::chrono::milliseconds timeout) override;
 
   // The underlying client, e.g. for tests that need an endpoint the Runtime does not cover.
   const EngineClient& client() const { return client_; }

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <string>
 
@@ -305,6 +307,88 @@ EngineInfo EngineInfoFromInfo(const json::value& v) {
   info.node.os = Str(root, "OperatingSystem");
   info.root_dir = Str(root, "DockerRootDir");
   return info;
+}
+
+namespace {
+
+// A counter: a non-negative integer (a double the engine wrote as one is accepted).
+std::uint64_t Counter(const json::object* o, std::string_view key) {
+  if (o == nullptr) return 0;
+  const json::value* v = o->if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_uint64()) return v->as_uint64();
+  if (v->is_int64()) return v->as_int64() > 0 ? static_cast<std::uint64_t>(v->as_int64()) : 0;
+  if (v->is_double() && v->as_double() > 0 && v->as_double() < 1.8e19)
+    return static_cast<std::uint64_t>(v->as_double());
+  return 0;
+}
+
+bool Has(const json::object* o, std::string_view key) {
+  return o != nullptr && o->if_contains(key) != nullptr;
+}
+
+bool OpIs(std::string_view op, std::string_view want) {
+  if (op.size() != want.size()) return false;
+  for (std::size_t i = 0; i < op.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(op[i])) != want[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+ContainerStats ContainerStatsFromJson(const json::value& v) {
+  ContainerStats s;
+  const json::object* root = v.is_object() ? &v.as_object() : nullptr;
+  const json::object* cpu = Obj(root, "cpu_stats");
+  const json::object* usage = Obj(cpu, "cpu_usage");
+  s.cpu_total_ns = Counter(usage, "total_usage");
+  s.system_cpu_ns = Counter(cpu, "system_cpu_usage");
+  s.online_cpus = static_cast<int>(std::min<std::uint64_t>(Counter(cpu, "online_cpus"), 1 << 16));
+  if (s.online_cpus == 0 && usage != nullptr) {  // older engines: one entry per core
+    const json::value* per = usage->if_contains("percpu_usage");
+    if (per != nullptr && per->is_array())
+      s.online_cpus = static_cast<int>(std::min<std::size_t>(per->as_array().size(), 1 << 16));
+  }
+
+  const json::object* mem = Obj(root, "memory_stats");
+  const json::object* mstats = Obj(mem, "stats");
+  s.memory_bytes = Counter(mem, "usage");
+  s.memory_limit_bytes = Counter(mem, "limit");
+  // The page cache the kernel can take back is not the container's to answer for.
+  const char* cache_key = Has(mstats, "total_inactive_file") ? "total_inactive_file"  // v1
+                                                             : "inactive_file";       // v2
+  if (const std::uint64_t cache = Counter(mstats, cache_key); cache < s.memory_bytes)
+    s.memory_bytes -= cache;
+
+  if (const json::object* nets = Obj(root, "networks")) {
+    for (const auto& [name, n] : *nets) {
+      const json::object* iface = n.is_object() ? &n.as_object() : nullptr;
+      s.net_rx_bytes += Counter(iface, "rx_bytes");
+      s.net_tx_bytes += Counter(iface, "tx_bytes");
+    }
+  }
+
+  const json::object* blkio = Obj(root, "blkio_stats");
+  const json::value* io =
+      blkio != nullptr ? blkio->if_contains("io_service_bytes_recursive") : nullptr;
+  if (io != nullptr && io->is_array()) {
+    for (const json::value& e : io->as_array()) {
+      const json::object* entry = e.is_object() ? &e.as_object() : nullptr;
+      const std::string op = Str(entry, "op");
+      if (OpIs(op, "read"))
+        s.disk_read_bytes += Counter(entry, "value");
+      else if (OpIs(op, "write"))
+        s.disk_write_bytes += Counter(entry, "value");
+    }
+  }
+  s.pids = Counter(Obj(root, "pids_stats"), "current");
+  return s;
+}
+
+bool StatsAreLive(const json::value& v) {
+  const json::object* root = v.is_object() ? &v.as_object() : nullptr;
+  const std::string read = Str(root, "read");
+  return !read.empty() && read.rfind("0001-01-01", 0) != 0;
 }
 
 ImageRef SplitImageRef(std::string_view image) {

@@ -49,6 +49,15 @@ struct EngineInfo {
 };
 EngineInfo EngineInfoFromInfo(const boost::json::value& v);
 
+// GET /containers/{id}/stats?stream=false&one-shot=true → ContainerStats (cgroup v1 or v2).
+// Memory is `usage` less the reclaimable page cache (`inactive_file` on cgroup v2,
+// `total_inactive_file` on v1), as `docker stats` shows it; network and block I/O are summed over
+// every interface and device. Negative, fractional or missing counters read as 0.
+ContainerStats ContainerStatsFromJson(const boost::json::value& v);
+// Whether a stats answer is a reading of a running container: the engine answers a stopped one
+// with 200 and an empty reading whose `read` time is the zero time.
+bool StatsAreLive(const boost::json::value& v);
+
 // An image reference split into POST /images/create's fromImage and tag. Without a tag the
 // tag is "latest" (an empty tag would pull every tag); with a digest the tag is empty.
 struct ImageRef {

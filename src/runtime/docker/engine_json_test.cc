@@ -244,5 +244,94 @@ TEST(EngineJsonTest, ProgressScannerFindsAnErrorSplitAcrossPieces) {
   EXPECT_EQ(bare.error().value_or(""), "no space left");
 }
 
+// What Docker 20.10+ answers for /containers/{id}/stats?stream=false&one-shot=true on a
+// cgroup v2 host (trimmed): no precpu reading, memory cache in inactive_file, lower-case ops.
+constexpr const char* kStatsV2 = R"({
+  "read": "2026-12-07T10:00:00.123456789Z", "preread": "0001-01-01T00:00:00Z",
+  "pids_stats": {"current": 7, "limit": 512},
+  "blkio_stats": {"io_service_bytes_recursive": [
+    {"major": 8, "minor": 0, "op": "read", "value": 4096},
+    {"major": 8, "minor": 0, "op": "write", "value": 8192},
+    {"major": 8, "minor": 16, "op": "read", "value": 1000},
+    {"major": 8, "minor": 16, "op": "write", "value": 24}]},
+  "cpu_stats": {"cpu_usage": {"total_usage": 2500000000, "usage_in_kernelmode": 500000000,
+                              "usage_in_usermode": 2000000000},
+                "system_cpu_usage": 900000000000, "online_cpus": 2, "throttling_data": {}},
+  "precpu_stats": {"cpu_usage": {"total_usage": 0}, "throttling_data": {}},
+  "memory_stats": {"usage": 73400320, "limit": 134217728,
+                   "stats": {"anon": 60000000, "file": 13400320, "inactive_file": 10485760}},
+  "name": "/lattice-wl_1", "id": "abc",
+  "networks": {"eth0": {"rx_bytes": 1500, "rx_packets": 10, "tx_bytes": 700, "tx_packets": 5},
+               "eth1": {"rx_bytes": 500, "tx_bytes": 300}}
+})";
+
+// The same from a cgroup v1 host: total_inactive_file, capitalised ops with a Total row, and
+// per-core usage instead of online_cpus.
+constexpr const char* kStatsV1 = R"({
+  "read": "2026-12-07T10:00:00Z",
+  "blkio_stats": {"io_service_bytes_recursive": [
+    {"major": 8, "minor": 0, "op": "Read", "value": 4096},
+    {"major": 8, "minor": 0, "op": "Write", "value": 8192},
+    {"major": 8, "minor": 0, "op": "Sync", "value": 12288},
+    {"major": 8, "minor": 0, "op": "Total", "value": 12288}]},
+  "cpu_stats": {"cpu_usage": {"total_usage": 100, "percpu_usage": [50, 25, 25, 0]},
+                "system_cpu_usage": 1000},
+  "memory_stats": {"usage": 2000, "limit": 9000,
+                   "stats": {"cache": 1500, "total_inactive_file": 500, "inactive_file": 400}}
+})";
+
+TEST(EngineJsonTest, StatsOfACgroupV2Container) {
+  const json::value v = json::parse(kStatsV2);
+  ASSERT_TRUE(StatsAreLive(v));
+  const ContainerStats s = ContainerStatsFromJson(v);
+  EXPECT_EQ(s.cpu_total_ns, 2500000000u);
+  EXPECT_EQ(s.system_cpu_ns, 900000000000u);
+  EXPECT_EQ(s.online_cpus, 2);
+  EXPECT_EQ(s.memory_bytes, 73400320u - 10485760u);  // the reclaimable cache is left out
+  EXPECT_EQ(s.memory_limit_bytes, 134217728u);
+  EXPECT_EQ(s.net_rx_bytes, 2000u);  // both interfaces
+  EXPECT_EQ(s.net_tx_bytes, 1000u);
+  EXPECT_EQ(s.disk_read_bytes, 5096u);  // both devices
+  EXPECT_EQ(s.disk_write_bytes, 8216u);
+  EXPECT_EQ(s.pids, 7u);
+}
+
+TEST(EngineJsonTest, StatsOfACgroupV1Container) {
+  const ContainerStats s = ContainerStatsFromJson(json::parse(kStatsV1));
+  EXPECT_EQ(s.online_cpus, 4);          // counted from percpu_usage
+  EXPECT_EQ(s.memory_bytes, 1500u);     // usage - total_inactive_file (v1 wins)
+  EXPECT_EQ(s.disk_read_bytes, 4096u);  // "Sync" and "Total" are not counted again
+  EXPECT_EQ(s.disk_write_bytes, 8192u);
+  EXPECT_EQ(s.net_rx_bytes + s.net_tx_bytes, 0u);  // no networks (host or none)
+}
+
+TEST(EngineJsonTest, StatsOfAStoppedContainerAreNotLive) {
+  // A stopped container's answer: 200, zero read time, empty counters.
+  const json::value v = json::parse(
+      R"({"read":"0001-01-01T00:00:00Z","cpu_stats":{"cpu_usage":{"total_usage":0}},
+          "memory_stats":{}})");
+  EXPECT_FALSE(StatsAreLive(v));
+  EXPECT_FALSE(StatsAreLive(json::parse("[]")));
+  EXPECT_FALSE(StatsAreLive(json::parse("{}")));
+}
+
+TEST(EngineJsonTest, HostileStatsReadAsZero) {
+  const ContainerStats s = ContainerStatsFromJson(json::parse(
+      R"({"read":"x","cpu_stats":{"cpu_usage":{"total_usage":-5},"online_cpus":"two",
+          "system_cpu_usage":1e300},
+          "memory_stats":{"usage":"lots","limit":-1,"stats":{"inactive_file":99}},
+          "networks":{"eth0":7,"eth1":{"rx_bytes":-3,"tx_bytes":2.5}},
+          "blkio_stats":{"io_service_bytes_recursive":[3,{"op":7,"value":1},{"op":"read"}]}})"));
+  EXPECT_EQ(s.cpu_total_ns, 0u);
+  EXPECT_EQ(s.system_cpu_ns, 0u);
+  EXPECT_EQ(s.online_cpus, 0);
+  EXPECT_EQ(s.memory_bytes, 0u);
+  EXPECT_EQ(s.memory_limit_bytes, 0u);
+  EXPECT_EQ(s.net_rx_bytes, 0u);
+  EXPECT_EQ(s.net_tx_bytes, 2u);
+  EXPECT_EQ(s.disk_read_bytes, 0u);
+  EXPECT_EQ(ContainerStatsFromJson(json::parse("null")).memory_bytes, 0u);
+}
+
 }  // namespace
 }  // namespace lattice::runtime::docker

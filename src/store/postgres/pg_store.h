@@ -30,7 +30,7 @@ struct PoolOptions {
   std::chrono::milliseconds acquire_timeout{10000};
 };
 
-class PostgresStore final : public Store, public BackupStore {
+class PostgresStore final : public Store, public BackupStore, public MetricsStore {
  public:
   // Connects, applies pending migrations, and keeps that connection in the pool.
   // kUnavailable if the server cannot be reached; kConflict if its schema is newer than
@@ -133,6 +133,14 @@ class PostgresStore final : public Store, public BackupStore {
   Result<bool> MarkVerifying(const std::string& id, std::int64_t expected_verified_at) override;
   Result<std::vector<Backup>> BackupsToReverify(std::int64_t verified_before, int limit) override;
   Result<std::vector<BackupSummary>> SummarizeBackups() override;
+
+  // pg_metrics.cc (store/metrics_store.h)
+  MetricsStore& Metrics() override { return *this; }
+  Result<std::int64_t> RecordMetrics(const std::string& node_id,
+                                     const std::vector<MetricSample>& samples) override;
+  Result<std::vector<MetricPoint>> QueryMetrics(const MetricQuery& q) override;
+  Result<std::vector<LatestMetric>> LatestMetrics(std::int64_t since) override;
+  Result<std::int64_t> PruneMetrics(const MetricRetention& keep, std::int64_t now) override;
 
  private:
   // Exclusive use of one pooled connection; returns it (or, if broken, drops it) on exit.

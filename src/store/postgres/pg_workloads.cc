@@ -228,6 +228,8 @@ Status PostgresStore::DeleteWorkload(const std::string& id) {
     if (!ev.ok()) return std::move(ev).error();
     auto pp = conn.Exec("DELETE FROM public_ports WHERE workload_id = $1", Params().Add(id));
     if (!pp.ok()) return std::move(pp).error();
+    auto mp = conn.Exec("DELETE FROM metric_points WHERE series = $1", Params().Add(id));
+    if (!mp.ok()) return std::move(mp).error();
     auto r = conn.Exec("DELETE FROM workloads WHERE id = $1", Params().Add(id));
     if (!r.ok()) return std::move(r).error();
     if (r->affected() == 0) return Error::NotFound("workload not found");

@@ -14,7 +14,7 @@
 
 namespace lattice::store::sqlite {
 
-class SqliteStore final : public Store, public BackupStore {
+class SqliteStore final : public Store, public BackupStore, public MetricsStore {
  public:
   // Opens `path`, applies migrations, and fills a pool of `pool_size` connections.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int pool_size = 4);
@@ -110,6 +110,14 @@ class SqliteStore final : public Store, public BackupStore {
   Result<bool> MarkVerifying(const std::string& id, std::int64_t expected_verified_at) override;
   Result<std::vector<Backup>> BackupsToReverify(std::int64_t verified_before, int limit) override;
   Result<std::vector<BackupSummary>> SummarizeBackups() override;
+
+  // sqlite_metrics.cc (store/metrics_store.h)
+  MetricsStore& Metrics() override { return *this; }
+  Result<std::int64_t> RecordMetrics(const std::string& node_id,
+                                     const std::vector<MetricSample>& samples) override;
+  Result<std::vector<MetricPoint>> QueryMetrics(const MetricQuery& q) override;
+  Result<std::vector<LatestMetric>> LatestMetrics(std::int64_t since) override;
+  Result<std::int64_t> PruneMetrics(const MetricRetention& keep, std::int64_t now) override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.

@@ -266,6 +266,10 @@ Status SqliteStore::DeleteWorkload(const std::string& id) {
     if (!pp.ok()) return std::move(pp).error();
     (*pp)->Bind(1, id);
     if (int rc = (*pp)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "release public ports");
+    auto mp = c->Prepare("DELETE FROM metric_points WHERE series = ?");
+    if (!mp.ok()) return std::move(mp).error();
+    (*mp)->Bind(1, id);
+    if (int rc = (*mp)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "delete metrics");
     auto q = c->Prepare("DELETE FROM workloads WHERE id = ?");
     if (!q.ok()) return std::move(q).error();
     (*q)->Bind(1, id);

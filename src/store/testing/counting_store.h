@@ -39,7 +39,8 @@ class CountingStore final : public Store {
 
   using Store::CreateWorkload;
   int Concurrency() const override { return inner_.Concurrency(); }
-  BackupStore& Backups() override { return inner_.Backups(); }  // not counted
+  BackupStore& Backups() override { return inner_.Backups(); }   // not counted
+  MetricsStore& Metrics() override { return inner_.Metrics(); }  // not counted
   Status Ping() override {
     Count("Ping");
     return inner_.Ping();

@@ -7,6 +7,8 @@ import { logout } from '../features/auth/api/authApi';
 import { useSession } from '../features/auth/hooks/useSession';
 import { LoginPage } from '../features/auth/LoginPage';
 import { SignupPage } from '../features/auth/SignupPage';
+import { NodeMetricsSection } from '../features/metrics/NodeMetricsSection';
+import { WorkloadMetricsSection } from '../features/metrics/WorkloadMetricsSection';
 import { NodeSummary } from '../features/nodes/components/NodeSummary';
 import { InvitesPage } from '../features/invites/InvitesPage';
 import { NodesPage } from '../features/nodes/NodesPage';
@@ -23,8 +25,12 @@ export const queryClient = new QueryClient({
 
 /** Tabs other features add to a workload's page (the workloads feature imports none of them). */
 function workloadTabs(w: Workload): WorkloadTab[] {
-  // PostgreSQL: base backups with point-in-time recovery; S3 and custom: volume snapshots.
-  return [{ id: 'backups', label: 'Backups', content: <BackupsSection workload={w} /> }];
+  // Usage charts; PostgreSQL: base backups with point-in-time recovery; S3 and custom: volume
+  // snapshots.
+  return [
+    { id: 'metrics', label: 'Metrics', content: <WorkloadMetricsSection workload={w} /> },
+    { id: 'backups', label: 'Backups', content: <BackupsSection workload={w} /> },
+  ];
 }
 
 function Routes() {
@@ -49,7 +55,9 @@ function Routes() {
   const adminOnly = <p>Only administrators can see this page.</p>;
   let page;
   if (path === '/') page = (<div className="flex flex-col gap-4"><div className="flex justify-end"><NodeSummary /></div><WorkloadsSection /></div>);
-  else if (path === '/nodes') page = <NodesPage isAdmin={isAdmin} />;
+  else if (path === '/nodes') page = (
+    <NodesPage isAdmin={isAdmin} details={isAdmin ? (n) => <NodeMetricsSection nodeId={n.id} name={n.name} /> : undefined} />
+  );
   else if (path === '/invites') page = isAdmin ? <InvitesPage /> : adminOnly;
   else if (path === '/audit') page = isAdmin ? <AuditPage /> : adminOnly;
   else if (path === '/backup-targets') page = <BackupTargetsPage />;

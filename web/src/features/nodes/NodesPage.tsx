@@ -1,14 +1,19 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Button } from '../../shared/components/Button';
 import { ErrorNote, Loading } from '../../shared/components/States';
 import { StatusBadge } from '../../shared/components/StatusBadge';
 import { ago } from '../../shared/lib/format';
 import { AddNodeDialog } from './components/AddNodeDialog';
+import type { Node } from './api/nodesApi';
 import { useNodes } from './hooks/useNodes';
 
-export function NodesPage({ isAdmin }: { isAdmin: boolean }) {
+/** `details`: what the app shows for the chosen node under the table (its usage charts, for
+ *  administrators), so that this feature imports no other feature. */
+export function NodesPage({ isAdmin, details }: { isAdmin: boolean; details?: (node: Node) => ReactNode }) {
   const nodes = useNodes();
   const [adding, setAdding] = useState(false);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const shown = nodes.data?.find((n) => n.id === chosen) ?? nodes.data?.[0];
   return (
     <section aria-labelledby="nodes-title" className="flex flex-col gap-3">
       <div className="flex items-center justify-between">
@@ -23,8 +28,12 @@ export function NodesPage({ isAdmin }: { isAdmin: boolean }) {
           </thead>
           <tbody>
             {nodes.data.map((n) => (
-              <tr key={n.id} className="border-b border-slate-100">
-                <td className="py-2 font-medium">{n.name}</td>
+              <tr key={n.id} className="border-b border-slate-100" aria-selected={details ? n.id === shown?.id : undefined}>
+                <td className="py-2 font-medium">
+                  {details ? (
+                    <button type="button" onClick={() => setChosen(n.id)} className={`underline-offset-2 hover:underline ${n.id === shown?.id ? 'text-indigo-700' : ''}`}>{n.name}</button>
+                  ) : n.name}
+                </td>
                 <td><StatusBadge status={n.status} /></td>
                 <td>{n.cpus}</td>
                 <td>{(n.memory_mb / 1024).toFixed(1)} GB</td>
@@ -38,6 +47,7 @@ export function NodesPage({ isAdmin }: { isAdmin: boolean }) {
       ) : (
         <p className="text-slate-600">No nodes have joined yet.{isAdmin ? ' Add one to start deploying.' : ' Ask an administrator to add one.'}</p>
       )}
+      {details && shown && <div key={shown.id}>{details(shown)}</div>}
       {isAdmin && <AddNodeDialog open={adding} onClose={() => setAdding(false)} />}
     </section>
   );

@@ -11,4 +11,6 @@ export const queryKeys = {
   backupTargets: ['backup-targets'] as const,
   backupPolicy: (workloadId: string) => ['workloads', workloadId, 'backup-policy'] as const,
   backups: (workloadId: string) => ['workloads', workloadId, 'backups'] as const,
+  workloadMetrics: (workloadId: string, range: string) => ['workloads', workloadId, 'metrics', range] as const,
+  nodeMetrics: (nodeId: string, range: string) => ['nodes', nodeId, 'metrics', range] as const,
 };
