@@ -113,7 +113,17 @@ void StatsSampler::Loop() {
     const std::int64_t at = std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
+    const auto began = std::chrono::steady_clock::now();
     link::MetricsBatch batch = SampleOnce(at);
+    const auto took = std::chrono::steady_clock::now() - began;
+    // A pass longer than the interval means samples come less often than asked: say so once
+    // per run of such passes (the engine's latency per reading is what bounds a pass).
+    if (took > options_.interval && !overran_)
+      spdlog::warn("event=stats_pass_overran samples={} took_ms={} interval_ms={}",
+                   batch.workloads.size(),
+                   std::chrono::duration_cast<std::chrono::milliseconds>(took).count(),
+                   options_.interval.count());
+    overran_ = took > options_.interval;
     if (!batch.node.empty() || !batch.workloads.empty()) sink_(std::move(batch));
     // A fixed cadence; a pass that overran its interval is followed by the next one at once,
     // never by a burst of the ones it missed.

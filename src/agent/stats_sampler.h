@@ -98,6 +98,7 @@ class StatsSampler {
   std::optional<NodeCounters> previous_node_;
   SteadyClock::time_point previous_node_when_;
   bool engine_failing_ = false;  // logged once per run of failures
+  bool overran_ = false;         // the last pass took longer than the interval (logged once)
 
   std::mutex mu_;
   std::condition_variable wake_;
