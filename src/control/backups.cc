@@ -151,6 +151,14 @@ Backups::Backups(store::Store& store, const Clock& clock, const Keyring& keys, A
       audit_(store, clock),
       options_(options) {}
 
+Result<std::string> Backups::RunningBackupOf(const std::string& workload_id) {
+  auto list = backups_.ListBackups(workload_id);
+  if (!list.ok()) return std::move(list).error();
+  for (const auto& b : *list)
+    if (b.status == BackupStatus::kRunning) return b.id;
+  return std::string();
+}
+
 Result<store::Workload> Backups::OwnedWorkload(const Principal& who, const std::string& id) {
   auto w = store_.GetWorkload(id);
   if (!w.ok() || w->owner_id != who.user_id) {
@@ -386,11 +394,10 @@ Result<store::Backup> Backups::Start(const store::Workload& w, const store::Back
   else if (!hub_.IsConnected(w.node_id))
     refused = Error::Unavailable("The workload's node is not connected; try again when it is.");
   if (!refused) {
-    auto list = backups_.ListBackups(w.id);
-    if (!list.ok()) return std::move(list).error();
-    for (const auto& other : *list)
-      if (other.status == BackupStatus::kRunning)
-        refused = Error::Conflict("Backup " + other.id + " of this workload is still running.");
+    auto running = RunningBackupOf(w.id);
+    if (!running.ok()) return std::move(running).error();
+    if (!running->empty())
+      refused = Error::Conflict("Backup " + *running + " of this workload is still running.");
   }
   auto target = backups_.GetBackupTarget(policy.target_id);
   if (!refused && !target.ok()) {
@@ -755,12 +762,11 @@ Result<RestorePlan> Backups::PlanRestore(const Principal& who, const std::string
   if (!hub_.IsConnected(w->node_id))
     return Error::Unavailable("The workload's node is not connected; try again when it is.");
   if (req.in_place) {  // its job would read the data being replaced
-    auto list = backups_.ListBackups(workload_id);
-    if (!list.ok()) return std::move(list).error();
-    for (const auto& other : *list)
-      if (other.status == BackupStatus::kRunning)
-        return Error::Conflict("Backup " + other.id +
-                               " of this workload is still running; restore once it has ended.");
+    auto running = RunningBackupOf(workload_id);
+    if (!running.ok()) return std::move(running).error();
+    if (!running->empty())
+      return Error::Conflict("Backup " + *running +
+                             " of this workload is still running; restore once it has ended.");
   }
   auto target = backups_.GetBackupTarget(b.target_id);
   if (!target.ok()) {

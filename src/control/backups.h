@@ -170,6 +170,8 @@ class Backups {
 
  private:
   Result<store::Workload> OwnedWorkload(const Principal& who, const std::string& id);
+  // The id of the workload's backup that is still running, or "" when none is.
+  Result<std::string> RunningBackupOf(const std::string& workload_id);
   Result<store::BackupTarget> OwnedTarget(const Principal& who, const std::string& id);
   struct ProbeJob {
     std::string node_id;

@@ -250,11 +250,9 @@ Result<WorkloadView> ControlPlane::RestoreInPlace(const Principal& who, const st
   if (cur->desired_state == DesiredState::kDeleted)
     return Error::Conflict("The workload is being deleted.");
   if (cur->node_id.empty()) return Error::Conflict("The workload is not placed on a node.");
-  auto text = Open(cur->spec_enc, keys_.secrets_key());
-  if (!text.ok()) return std::move(text).error();
-  auto stored = templates::DecodeStoredSpec(*text);
-  if (!stored.ok()) return std::move(stored).error();
-  templates::RenderedWorkload spec = std::move(stored->spec);
+  auto opened = SpecOf(*cur);
+  if (!opened.ok()) return std::move(opened).error();
+  templates::RenderedWorkload spec = std::move(opened).value();
   const bool restoring =
       spec.restore && cur->desired_state == DesiredState::kRunning &&
       (cur->status == WorkloadStatus::kPending || cur->status == WorkloadStatus::kScheduled ||
@@ -465,12 +463,18 @@ void ControlPlane::OnPlaced(const store::Workload& w, WorkloadStatus status,
   PublishWorkload(w.id);
 }
 
-Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
-  auto spec_json = Open(w.spec_enc, keys_.secrets_key());
-  if (!spec_json.ok()) return std::move(spec_json).error();
-  auto stored = templates::DecodeStoredSpec(*spec_json);
+Result<templates::RenderedWorkload> ControlPlane::SpecOf(const store::Workload& w) const {
+  auto text = Open(w.spec_enc, keys_.secrets_key());
+  if (!text.ok()) return std::move(text).error();
+  auto stored = templates::DecodeStoredSpec(*text);
   if (!stored.ok()) return std::move(stored).error();
-  templates::RenderedWorkload spec = std::move(stored->spec);
+  return std::move(stored->spec);
+}
+
+Result<link::Assignment> ControlPlane::AssignmentFor(const store::Workload& w) {
+  auto opened = SpecOf(w);
+  if (!opened.ok()) return std::move(opened).error();
+  templates::RenderedWorkload spec = std::move(opened).value();
   // A spec stored before confinement existed gets its template's default now.
   if (!spec.confinement) spec.confinement = templates::DefaultConfinement(w.template_name);
   return link::Assignment{w.id, w.generation, w.desired_state, std::move(spec), w.owner_id, w.name};

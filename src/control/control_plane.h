@@ -168,6 +168,8 @@ class ControlPlane {
   void PlacePending(bool recount = false, std::map<std::string, std::string>* placed = nullptr);
   // The placer's hook: a placement decision was written.
   void OnPlaced(const store::Workload& w, WorkloadStatus status, const std::string& message);
+  // The workload's rendered spec, unsealed and decoded from its stored format.
+  Result<templates::RenderedWorkload> SpecOf(const store::Workload& w) const;
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, WorkloadStatus status, const std::string& message);
