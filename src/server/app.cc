@@ -31,6 +31,7 @@
 #include "common/random.h"
 #include "console/console.h"
 #include "control/agent_hub.h"
+#include "control/alerts.h"
 #include "control/control_plane.h"
 #include "control/event_bus.h"
 #include "control/metrics_service.h"
@@ -73,6 +74,9 @@ struct App::Impl {
   // blocking pool must not delay noticing lost nodes or placing pending workloads.
   asio::thread_pool duties{1};
   control::EventBus events;
+  // Where services raise what users may be notified of (alerts.h). Until the notification
+  // service is wired, alerts are dropped.
+  std::unique_ptr<control::AlertSink> alerts = std::make_unique<control::NoAlerts>();
   control::AgentHub hub;
   // Other replicas on the same PostgreSQL (or none); stopped first in ~App, before the
   // control plane and edge its handler calls into.
