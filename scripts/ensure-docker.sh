@@ -17,7 +17,7 @@ PIDFILE=$RUN_DIR/docker.pid
 MARKER=$RUN_DIR/docker.started-by-lattice
 DATA_ROOT=${LATTICE_DOCKER_DATA_ROOT:-/var/lib/lattice/docker}
 LOG=${LATTICE_DOCKER_LOG:-/var/log/lattice/dockerd.log}
-TIMEOUT=${LATTICE_DOCKER_TIMEOUT:-60}
+TIMEOUT=${LATTICE_DOCKER_TIMEOUT:-180}
 
 log() { echo "ensure-docker: $*" >&2; }
 

@@ -25,7 +25,10 @@ cmake --build build-fuzz -j "$jobs" --target fuzz_all
 # answers or starts a private dockerd; we stop it afterwards only if we started it.
 marker=/run/lattice/docker.started-by-lattice
 had_engine=0; [[ -f $marker ]] && had_engine=1
-eval "export $(scripts/ensure-docker.sh | tail -1)"
+# Captured first: inside `eval "export $(...)"` a failure would be lost and the tests would run
+# against no engine at all.
+engine=$(scripts/ensure-docker.sh | tail -1)
+export "$engine"
 if [[ $had_engine == 0 && -f $marker ]]; then
   trap 'scripts/stop-docker.sh >/dev/null 2>&1 || true' EXIT
 fi

@@ -72,6 +72,9 @@ class ServerError(AssertionError):
 
 
 _live = set()  # servers not yet cleaned up; killed at exit if a test forgot (or crashed)
+# Called with the server at cleanup, before its temp dir goes (the e2e harness registers the
+# removal of what its nodes left on the Docker engine).
+cleanup_hooks = []
 
 
 @atexit.register
@@ -194,6 +197,8 @@ class LatticeServer:
 
     def cleanup(self):
         self._kill()
+        for hook in cleanup_hooks:
+            hook(self)
         shutil.rmtree(self._tmp, ignore_errors=True)
         _live.discard(self)
 

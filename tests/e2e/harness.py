@@ -21,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 sys.path.insert(0, os.path.join(HERE, "..", "images"))
 
+import lattice_server  # noqa: E402
 from lattice_server import LatticeServer, lattice_bin  # noqa: E402
 
 IMAGES = ["--image", "postgres=lattice/postgres:15", "--image", "minio=lattice/s3:dev"]
@@ -77,12 +78,41 @@ class Docker:
         return self.call("GET", f"/volumes/{name}")[0] == 200
 
     def remove_labelled(self, label):
+        """Removes the containers, volumes and networks carrying `label`."""
         for c in self.containers(label):
             self.call("DELETE", f"/containers/{c['Id']}?force=1&v=1")
         f = urllib.parse.quote(json.dumps({"label": [label]}))
         status, body = self.call("GET", f"/volumes?filters={f}")
         for v in (body or {}).get("Volumes") or []:
             self.call("DELETE", f"/volumes/{v['Name']}")
+        status, body = self.call("GET", f"/networks?filters={f}")
+        for n in body if status == 200 and isinstance(body, list) else []:
+            self.call("DELETE", f"/networks/{n['Id']}")
+
+
+def remove_engine_leftovers(server):
+    """What the nodes of a test's server left on the Docker engine (their state dirs are under
+    its temp dir): containers, volumes and the per-user networks, which the agent removes only
+    with a user's last workload. A network left behind costs every later dockerd start a bridge
+    and its firewall rules; hundreds of them made the engine's start outlast its timeout."""
+    nodes = []
+    for root, _, files in os.walk(server.tmp_dir):
+        if "node.json" in files:
+            try:
+                with open(os.path.join(root, "node.json")) as f:
+                    nodes.append(json.load(f)["node_id"])
+            except (OSError, ValueError, KeyError):
+                pass
+    if not nodes:
+        return
+    docker = Docker()
+    if not docker.available():
+        return
+    for node in nodes:
+        docker.remove_labelled(f"lattice.node={node}")
+
+
+lattice_server.cleanup_hooks.append(remove_engine_leftovers)
 
 
 def skip_reason():
