@@ -187,6 +187,11 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
   }
   s.memory_mb = r.Int("memory_mb", false);
   s.cpus = r.Num("cpus");
+  // Bounded and rounded to millionths so the spec re-encodes to what it decodes from (see
+  // UsageFromJson); requests are validated to far narrower bounds (0.01–256).
+  if (!std::isfinite(s.cpus) || s.cpus < 0 || s.cpus > kMaxUsageCpuPercent)
+    return err = "cpus must be a number of cores", false;
+  s.cpus = std::round(s.cpus * 1e6) / 1e6;
   if (const json::object* ro = r.Obj("readiness", false)) {
     Reader rr(*ro);
     const std::string kind = rr.Str("kind");
@@ -281,6 +286,16 @@ bool UsageFromJson(Reader& r, UsageSample& u, std::string& err) {
                    u.disk_read_bps, u.disk_write_bps})
     if (!std::isfinite(v) || v < 0) return err = "usage values must be finite and >= 0", false;
   if (u.at <= 0) return err = "at must be positive", false;
+  // Bounded and quantized to what they mean (whole bytes, thousandths of a percent), so that a
+  // sample re-encodes to the JSON it decodes from: Boost.JSON parses a number exactly only when
+  // its digits fit 2^53, and nothing real needs more (found by fuzz_link_message).
+  if (u.cpu_percent > kMaxUsageCpuPercent) return err = "cpu_percent is beyond any node", false;
+  u.cpu_percent = std::round(u.cpu_percent * 1000) / 1000;
+  for (double* v : {&u.memory_bytes, &u.memory_limit_bytes, &u.net_rx_bps, &u.net_tx_bps,
+                    &u.disk_read_bps, &u.disk_write_bps}) {
+    if (*v > kMaxUsageBytes) return err = "a byte count or rate is beyond any node", false;
+    *v = std::round(*v);
+  }
   return true;
 }
 

@@ -240,6 +240,10 @@ struct ArchiveStatus {
 // One reading of resource usage over the sampling interval that ended at `at`: CPU as a percent
 // of one core (200 = two cores busy), memory in use and its limit (a node: its total), and
 // throughputs in bytes per second over the interval.
+// Bounds of a sample's values on the link (larger is refused); the decoder rounds CPU to
+// thousandths of a percent and the byte values to whole bytes.
+inline constexpr double kMaxUsageCpuPercent = 1e6;            // 10,000 cores
+inline constexpr double kMaxUsageBytes = 9007199254740992.0;  // 2^53
 struct UsageSample {
   std::int64_t at = 0;  // the agent's clock, Unix seconds
   double cpu_percent = 0;

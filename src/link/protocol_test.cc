@@ -122,6 +122,8 @@ TEST(Protocol, AMetricsBatchRefusesNegativeOrMissingValuesAndTooManySamples) {
           R"({"type":"metrics","sent_at":5,"node":[7]})",
           R"({"type":"metrics","workloads":[]})",
           R"({"type":"metrics","sent_at":5,"interval_seconds":-1})",
+          R"({"type":"metrics","sent_at":5,"node":[{"at":1,"memory_bytes":3.0008888888888886E108}]})",
+          R"({"type":"metrics","sent_at":5,"node":[{"at":1,"cpu_percent":1e7}]})",
       }) {
     EXPECT_FALSE(Decode(bad).ok()) << bad;
   }
@@ -132,6 +134,24 @@ TEST(Protocol, AMetricsBatchRefusesNegativeOrMissingValuesAndTooManySamples) {
   auto r = Decode(many);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("samples"), std::string::npos);
+}
+
+// Values are rounded to whole bytes and thousandths of a percent, so a decoded sample encodes
+// to exactly what decodes to it again (the fuzzer's round-trip property).
+TEST(Protocol, AMetricsSampleIsQuantizedSoItReencodesTheSame) {
+  const std::string in =
+      R"({"type":"metrics","sent_at":5,"node":[{"at":1,"cpu_percent":12.34567891234567,)"
+      R"("memory_bytes":1234567890123.4567,"net_rx_bps":0.6,"disk_read_bps":9007199254740991}]})";
+  auto once = Decode(in);
+  ASSERT_TRUE(once.ok()) << once.error().message;
+  const auto& u = std::get<MetricsBatch>(*once).node.at(0);
+  EXPECT_DOUBLE_EQ(u.cpu_percent, 12.346);
+  EXPECT_DOUBLE_EQ(u.memory_bytes, 1234567890123);
+  EXPECT_DOUBLE_EQ(u.net_rx_bps, 1);
+  const std::string again = Encode(*once);
+  auto twice = Decode(again);
+  ASSERT_TRUE(twice.ok()) << twice.error().message;
+  EXPECT_EQ(Encode(*twice), again);
 }
 
 TEST(Protocol, LogStreamsCarryTheirBoundsAndEachLinesNumbers) {
