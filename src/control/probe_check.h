@@ -46,7 +46,7 @@ enum class ProbeReason {
 std::string_view ProbeReasonName(ProbeReason r);
 
 struct ProbeTarget {
-  std::string host;  // an IP address (the edge's bind address)
+  std::string host{};  // an IP address (the edge's bind address)
   int port = 0;
   ProbeProtocol protocol = ProbeProtocol::kTcp;
   std::string http_path = "/";
@@ -55,7 +55,7 @@ struct ProbeTarget {
 
 struct ProbeOutcome {
   ProbeReason reason = ProbeReason::kNone;
-  std::string message;  // the reason in words; empty when it answered
+  std::string message{};  // the reason in words; empty when it answered
   std::int64_t latency_us = 0;
   bool ok() const { return reason == ProbeReason::kNone; }
 };

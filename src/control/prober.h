@@ -59,7 +59,7 @@ struct ProberSeams {
 // One endpoint of a workload as the API shows it: its name ("postgres", "port-8080"), current
 // state (a record with state "unknown" if never probed) and history, oldest first.
 struct EndpointProbes {
-  std::string name;
+  std::string name{};
   store::ProbeRecord current;
   std::vector<store::ProbeRecord> history;
 };
@@ -92,7 +92,7 @@ class Prober {
   struct Pass;
   struct Known {  // what the leader knows of an endpoint between passes
     std::string state = "unknown";
-    std::string reason;
+    std::string reason{};
     std::int64_t changed_at = 0;
     std::int64_t kept_at = 0;  // last history row
     bool announced = false;    // its loss was announced

@@ -21,12 +21,12 @@ namespace lattice::store {
 
 // One check of one endpoint (or its current state, in probe_endpoints).
 struct ProbeRecord {
-  std::string workload_id;
+  std::string workload_id{};
   int container_port = 0;
   int public_port = 0;
   std::string state = "unknown";  // "reachable", "unreachable" or "unknown"
-  std::string reason;             // a code (control/probe_outcome.h); empty when reachable
-  std::string message;            // the reason in words
+  std::string reason{};           // a code (control::ProbeReasonName); empty when reachable
+  std::string message{};          // the reason in words
   std::int64_t latency_us = 0;    // of the check that decided the state; 0 if none
   std::int64_t at = 0;            // unix seconds of the check
   std::int64_t changed_at = 0;    // probe_endpoints: when the state last changed
