@@ -79,8 +79,8 @@ RenderedWorkload RenderCustom(const WorkloadRequest& req) {
   for (const PortRequest& p : req.ports) {
     std::string name = "port-" + std::to_string(p.port);
     if (p.protocol == "udp" && tcp_ports.contains(p.port)) name += "-udp";
-    out.ports.push_back({std::move(name), p.port, p.protocol, p.protocol, 0,
-                         p.probe == "http" ? "http" : ""});
+    out.ports.push_back(
+        {std::move(name), p.port, p.protocol, p.protocol, 0, p.probe == "http" ? "http" : ""});
   }
   for (const VolumeRequest& v : req.volumes) out.volumes.push_back({v.name, v.path});
   out.memory_mb = req.memory_mb.value_or(builtin::kCustomDefaultMemoryMb);
