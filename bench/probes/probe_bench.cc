@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
       std::filesystem::temp_directory_path() / ("probe-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   double write_current_ms = 0, write_history_ms = 0;
+  long current_rows = 0;
   {
     auto st = store::sqlite::SqliteStore::Open((dir / "lattice.db").string());
     if (!st.ok()) return 1;
@@ -184,6 +185,8 @@ int main(int argc, char** argv) {
       hist.push_back(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
+    auto rows = s.Probes().ProbeEndpoints("");
+    current_rows = rows.ok() ? static_cast<long>(rows->size()) : -1;
     write_current_ms = Median(cur);
     write_history_ms = Median(hist);
   }
@@ -193,8 +196,8 @@ int main(int argc, char** argv) {
       "{\"endpoints\": %d, \"passes\": %d, \"failed_checks\": %d, \"pass_wall_ms_median\": %.1f, "
       "\"pass_wall_ms_max\": %.1f, \"pass_cpu_ms_median\": %.1f, \"rss_start_kb\": %ld, "
       "\"rss_end_kb\": %ld, \"rss_peak_kb\": %ld, \"sqlite_write_current_ms\": %.1f, "
-      "\"sqlite_write_with_history_ms\": %.1f}\n",
+      "\"sqlite_write_with_history_ms\": %.1f, \"sqlite_current_rows\": %ld}\n",
       n, passes, failed, Median(wall), *std::max_element(wall.begin(), wall.end()), Median(cpu),
-      rss_start_kb, rss_end_kb, hwm_kb, write_current_ms, write_history_ms);
+      rss_start_kb, rss_end_kb, hwm_kb, write_current_ms, write_history_ms, current_rows);
   return 0;
 }
