@@ -19,6 +19,7 @@
 #include "control/control_plane.h"
 #include "control/event_bus.h"
 #include "control/metrics_service.h"
+#include "control/prober.h"
 #include "http/metrics.h"
 #include "http/store_executor.h"
 #include "store/store.h"
@@ -35,6 +36,7 @@ struct ApiContext {
   control::ControlPlane& control;
   control::Backups& backups;
   control::MetricsService& metrics_service;  // workload and node metrics (docs/metrics.md)
+  control::Prober& prober;                   // endpoint probe history (docs/probes.md)
   control::EventBus& events;
   control::AgentHub& hub;
   auth::InviteService& invites;

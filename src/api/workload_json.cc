@@ -61,6 +61,12 @@ json::value WorkloadJson(const control::WorkloadView& v) {
         ep["url"] = std::string(po.at("scheme").as_string()) + "://" + host + ":" +
                     std::to_string(it->second);
       }
+      if (v.probes && pub != v.public_ports.end() && po.at("protocol") == "tcp") {
+        json::object probe{{"state", "unknown"}};
+        for (const auto& r : *v.probes)
+          if (r.container_port == cport) probe = ProbeJson(r);
+        ep["probe"] = std::move(probe);
+      }
       endpoints.push_back(std::move(ep));
     }
   }
@@ -91,6 +97,23 @@ json::value WorkloadJson(const control::WorkloadView& v) {
       {"created_at", FormatTimestamp(w.created_at)},
       {"updated_at", FormatTimestamp(w.updated_at)}};
   return out;
+}
+
+json::object ProbeJson(const store::ProbeRecord& r) {
+  const auto text = [](const std::string& s) {
+    return s.empty() ? json::value(nullptr) : json::value(s);
+  };
+  const auto time = [](std::int64_t t) {
+    return t > 0 ? json::value(FormatTimestamp(t)) : json::value(nullptr);
+  };
+  return {{"state", r.state},
+          {"reason", text(r.reason)},
+          {"message", text(r.message)},
+          {"latency_ms", r.state == "reachable"
+                             ? json::value(static_cast<double>(r.latency_us / 100) / 10.0)
+                             : json::value(nullptr)},
+          {"checked_at", time(r.at)},
+          {"changed_at", time(r.changed_at)}};
 }
 
 json::value NodeJson(const control::NodeView& v) {

@@ -88,7 +88,7 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
           r.AddError(f, "must be an object {port, protocol}");
           continue;
         }
-        r.RefuseUnknown(p.as_object(), f + ".", {"port", "protocol", "idle_timeout_s"});
+        r.RefuseUnknown(p.as_object(), f + ".", {"port", "protocol", "idle_timeout_s", "probe"});
         const json::value* port = p.as_object().if_contains("port");
         auto n = port ? AsInt(*port) : std::nullopt;
         if (!n)
@@ -104,6 +104,13 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
         }
         pr.idle_timeout_s =
             OptionalSeconds(p.as_object(), "idle_timeout_s", f + ".idle_timeout_s", r);
+        if (const json::value* probe = p.as_object().if_contains("probe");
+            probe && !probe->is_null()) {
+          if (!probe->is_string())
+            r.AddError(f + ".probe", "must be a string");
+          else
+            pr.probe = std::string(probe->as_string());
+        }
         req.ports.push_back(pr);
       }
     }

@@ -40,8 +40,12 @@ int RunPs(const CLI::App& cmd, const ReadFlags& f) {
 int RunInspect(const CLI::App& cmd, const ReadFlags& f) {
   Session s = Connect(cmd, f.server);
   if (!s) return s.exit_code;
-  auto w = FindWorkload(*s.client, f.name);
-  if (!w.ok()) return Fail(cmd, w.error());
+  auto found = FindWorkload(*s.client, f.name);
+  if (!found.ok()) return Fail(cmd, found.error());
+  // The single record carries what the list leaves out (each endpoint's probe state).
+  auto one = s->Get("/api/v1/workloads/" + Text(*found, "id"));
+  if (!one.ok()) return Fail(cmd, one.error());
+  const json::object* w = one->is_object() ? &one->as_object() : &*found;
   if (f.output == "json") {
     PrintJson(*w);
     return kExitOk;

@@ -149,6 +149,24 @@ std::string ConnectionDetails(const json::object& w) {
   return out;
 }
 
+// Each probed endpoint's outside-in state (docs/probes.md); empty if none carries a probe.
+std::string Reachability(const json::object& w, std::int64_t now) {
+  Table t({"ENDPOINT", "STATE", "LATENCY", "CHECKED", "WHY"});
+  bool any = false;
+  for (const auto& e : Arr(w, "endpoints")) {
+    if (!e.is_object()) continue;
+    const json::object& p = Obj(e.as_object(), "probe");
+    if (p.empty()) continue;
+    any = true;
+    const std::string latency = Text(p, "latency_ms");
+    const std::string checked = Text(p, "checked_at");
+    t.AddRow({Text(e.as_object(), "name"), Text(p, "state"),
+              latency == "-" ? latency : latency + " ms",
+              checked == "-" ? checked : Ago(checked, now), Text(p, "message")});
+  }
+  return any ? "Reachability (from outside, through the edge):\n" + Indent(t.Render()) : "";
+}
+
 std::string WorkloadPage(const json::object& w, const json::array& events, std::int64_t now) {
   Table facts;
   facts.AddRow({"Name:", Text(w, "name")});
@@ -165,6 +183,7 @@ std::string WorkloadPage(const json::object& w, const json::array& events, std::
   std::string out = facts.Render();
   const std::string conn = ConnectionDetails(w);
   if (!conn.empty()) out += "\n" + conn;
+  if (const std::string r = Reachability(w, now); !r.empty()) out += "\n" + r;
   if (!events.empty()) {
     Table t({"TIME", "STATUS", "MESSAGE"});
     const std::size_t first = events.size() > kRecentEvents ? events.size() - kRecentEvents : 0;

@@ -28,7 +28,8 @@ std::string AuditTable(const boost::json::array& events);
 // Endpoints and credentials, indented under headings; empty sections are left out.
 std::string ConnectionDetails(const boost::json::object& workload);
 
-// Everything about one workload, then its most recent `events` ({at, status, message}).
+// Everything about one workload (with each endpoint's outside-in reachability when the record
+// carries probes), then its most recent `events` ({at, status, message}).
 std::string WorkloadPage(const boost::json::object& workload, const boost::json::array& events,
                          std::int64_t now);
 

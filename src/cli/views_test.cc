@@ -115,6 +115,26 @@ TEST(cli_views, WorkloadPageHasFactsConnectionAndRecentEvents) {
   EXPECT_NE(page.find(" s11 "), std::string::npos);
 }
 
+TEST(cli_views, WorkloadPageShowsEachEndpointsReachability) {
+  json::object w = Postgres();
+  json::object& ep = w["endpoints"].as_array()[0].as_object();
+  ep["probe"] = {{"state", "unreachable"},
+                 {"reason", "agent-gone"},
+                 {"message", "agent is gone"},
+                 {"latency_ms", nullptr},
+                 {"checked_at", "2027-01-15T07:59:58Z"},
+                 {"changed_at", "2027-01-15T07:59:58Z"}};
+  const std::string page = WorkloadPage(w, {}, kNow);
+  EXPECT_NE(page.find("Reachability (from outside, through the edge):\n"), std::string::npos)
+      << page;
+  EXPECT_NE(page.find("postgres  unreachable  -        2s ago   agent is gone"), std::string::npos)
+      << page;
+  ep["probe"] = {
+      {"state", "reachable"}, {"latency_ms", 1.5}, {"checked_at", "2027-01-15T07:59:58Z"}};
+  EXPECT_NE(WorkloadPage(w, {}, kNow).find("reachable  1.5 ms"), std::string::npos);
+  EXPECT_EQ(WorkloadPage(Postgres(), {}, kNow).find("Reachability"), std::string::npos);
+}
+
 TEST(cli_views, NodesTable) {
   const json::array nodes = json::parse(R"([{"id":"nd_1","name":"laptop","status":"ready",
       "cpus":8,"memory_mb":16000,"disk_mb":1,"labels":{},"agent_version":"0.1.0",

@@ -24,6 +24,7 @@ std::string PortsToJson(const std::vector<templates::PortSpec>& ports) {
                    {"protocol", p.protocol},
                    {"scheme", p.scheme}};
     if (p.idle_timeout_s > 0) o["idle_timeout_s"] = p.idle_timeout_s;
+    if (!p.probe.empty()) o["probe"] = p.probe;
     a.push_back(std::move(o));
   }
   return json::serialize(a);
@@ -166,7 +167,11 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
 Result<WorkloadView> ControlPlane::GetWorkload(const Principal& who, const std::string& id) {
   auto w = Owned(who, id);
   if (!w.ok()) return std::move(w).error();
-  return View(std::move(w).value());
+  auto v = View(std::move(w).value());
+  if (!v.ok()) return v;
+  if (auto probes = store_.Probes().ProbeEndpoints(id); probes.ok())
+    v->probes = std::move(probes).value();
+  return v;
 }
 
 Result<std::vector<WorkloadView>> ControlPlane::ListWorkloads(const Principal& who) {

@@ -77,6 +77,7 @@ class ControlPlane {
   Result<WorkloadView> CreateWorkload(const Principal& who, const templates::WorkloadRequest& req,
                                       std::optional<store::AuditEvent> audit = std::nullopt,
                                       const CreateExtras& extras = {});
+  // With its endpoints' current probe states (WorkloadView::probes).
   Result<WorkloadView> GetWorkload(const Principal& who, const std::string& id);
   Result<std::vector<WorkloadView>> ListWorkloads(const Principal& who);
   Result<WorkloadView> SetDesired(const Principal& who, const std::string& id,

@@ -3,10 +3,12 @@
 // Plain data; the JSON shapes of these live with the wire format in api/ (workload_json.h).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "store/models.h"
+#include "store/probe_store.h"
 #include "templates/template.h"
 
 namespace lattice::control {
@@ -19,6 +21,9 @@ struct WorkloadView {
   std::string node_address;
   std::vector<store::PublicPort> public_ports;  // empty without an edge
   std::string public_host;
+  // Each probed endpoint's current probe state (docs/probes.md), by container port; read for a
+  // single workload only (GET /workloads/{id}), absent in lists and events.
+  std::optional<std::vector<store::ProbeRecord>> probes{};
 };
 
 struct NodeView {

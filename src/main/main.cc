@@ -143,6 +143,11 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_TUNNEL_IDLE_TIMEOUT")
       ->check(CLI::Range(1, 7 * 86400))
       ->capture_default_str();
+  cmd.add_option("--probe-interval", cfg.probe_interval_seconds,
+                 "Seconds between outside-in probes of every public endpoint through the edge")
+      ->envname("LATTICE_PROBE_INTERVAL")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cmd.add_option("--tunnel-max-streams", cfg.tunnel_max_streams,
                  "Concurrent tunneled connections per workload")
       ->envname("LATTICE_TUNNEL_MAX_STREAMS")

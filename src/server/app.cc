@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "api/api_context.h"
@@ -21,6 +22,7 @@
 #include "api/metrics_handlers.h"
 #include "api/nodes_handlers.h"
 #include "api/ops_handlers.h"
+#include "api/probes_handlers.h"
 #include "api/workloads_handlers.h"
 #include "audit/audit_log.h"
 #include "auth/auth_service.h"
@@ -35,6 +37,7 @@
 #include "control/control_plane.h"
 #include "control/event_bus.h"
 #include "control/metrics_service.h"
+#include "control/prober.h"
 #include "edge/edge.h"
 #include "http/dispatcher.h"
 #include "http/metrics.h"
@@ -86,6 +89,8 @@ struct App::Impl {
   std::unique_ptr<control::ControlPlane> control;
   std::unique_ptr<control::Backups> backups;
   std::unique_ptr<control::MetricsService> metrics_service;
+  // Outside-in endpoint probes (leader only), dialling on a thread of its own.
+  std::unique_ptr<control::Prober> prober;
   std::unique_ptr<api::ApiContext> api;
   http::Router router;
   std::unique_ptr<http::Dispatcher> dispatcher;
@@ -190,10 +195,22 @@ void BuildServices(Settings& s, App::Impl& impl) {
   impl.control->RecoverAfterRestart();
   impl.backups = std::make_unique<control::Backups>(*impl.store, impl.clock, impl.keys, impl.hub);
   impl.metrics_service = std::make_unique<control::MetricsService>(*impl.store, impl.clock);
+  impl.prober = std::make_unique<control::Prober>(
+      *impl.store, impl.clock, *impl.alerts,
+      control::ProberSeams{[mp] { return mp->cluster->IsLeader(); },
+                           [mp] {
+                             std::set<std::string> up;
+                             if (auto nodes = mp->control->ListNodes(); nodes.ok())
+                               for (const auto& n : *nodes)
+                                 if (n.connected) up.insert(n.node.id);
+                             return up;
+                           },
+                           [mp](int port) { return mp->edge->Listening(port); }},
+      s.probes);
   impl.api = std::make_unique<api::ApiContext>(api::ApiContext{
       *impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.store_executor, *impl.control,
-      *impl.backups, *impl.metrics_service, impl.events, impl.hub, *impl.invites, *impl.audit,
-      impl.clock, *impl.streams, impl.config.heartbeat_seconds});
+      *impl.backups, *impl.metrics_service, *impl.prober, impl.events, impl.hub, *impl.invites,
+      *impl.audit, impl.clock, *impl.streams, impl.config.heartbeat_seconds});
 }
 
 Result<std::unique_ptr<App::Impl>> Construct(const ServerConfig& config, Settings& s) {
@@ -240,6 +257,7 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
   api::AddAuditRoutes(impl.router, *impl.api);
   api::AddBackupRoutes(impl.router, *impl.api);
   api::AddMetricsRoutes(impl.router, *impl.api);
+  api::AddProbeRoutes(impl.router, *impl.api);
   api::AddOpsRoutes(impl.router, *impl.api);
   console::AddConsoleRoutes(impl.router);
   // The agent link is served only over TLS (TlsFront, same port). Over plain HTTP the route
@@ -319,20 +337,23 @@ asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock,
 
 // The control plane's periodic duties (placement retries, lost nodes, due backups, metrics
 // retention), every 2 s, and the placement passes a burst of requests left owed, within 250 ms:
-// off the I/O threads because they touch the store, on a pool of their own.
+// off the I/O threads because they touch the store, on a pool of their own. The prober looks
+// every 250 ms (its interval may be 1 s; a pass's results are recorded soon after it ends).
 asio::awaitable<void> Duties(control::ControlPlane& cp, control::Backups& backups,
-                             control::MetricsService& metrics, asio::thread_pool& pool) {
+                             control::MetricsService& metrics, control::Prober& prober,
+                             asio::thread_pool& pool) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (int beat = 1;; ++beat) {
     timer.expires_after(std::chrono::milliseconds(250));
     co_await timer.async_wait(asio::use_awaitable);
-    co_await api::RunBlocking(pool, [&cp, &backups, &metrics, tick = beat % 8 == 0] {
+    co_await api::RunBlocking(pool, [&cp, &backups, &metrics, &prober, tick = beat % 8 == 0] {
       if (tick) {
         cp.Tick();
         backups.Tick();
         metrics.Tick();
       }
       cp.ScheduleIfOwed();
+      prober.Tick();
       return 0;
     });
   }
@@ -377,7 +398,7 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
       [front = m.tls_front.get()](boost::beast::tcp_stream s) { front->Accept(std::move(s)); });
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock, *m.store_executor), asio::detached);
-  asio::co_spawn(m.ioc, Duties(*m.control, *m.backups, *m.metrics_service, m.duties),
+  asio::co_spawn(m.ioc, Duties(*m.control, *m.backups, *m.metrics_service, *m.prober, m.duties),
                  asio::detached);
 
   const std::string shown_host =

@@ -51,6 +51,8 @@ struct ServerConfig {
   int tunnel_max_streams = 512;               // concurrent streams per workload
   int tunnel_source_max_streams = 64;         // ... per client address and workload
   int tunnel_source_max_streams_total = 256;  // ... per client address, all workloads
+  // Seconds between outside-in probes of every public endpoint (docs/probes.md).
+  int probe_interval_seconds = 30;
 
   // Who may use the server.
   std::string registration = "invite";       // open | invite | closed; `lattice dev`: open

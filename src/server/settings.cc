@@ -4,6 +4,7 @@
 #include <boost/asio/ip/host_name.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <utility>
 
@@ -161,6 +162,21 @@ Status ResolveEdge(const ServerConfig& config, const std::string& listen_host,
   return Status::Ok();
 }
 
+// The prober dials the edge where it listens (a wildcard bind: over loopback). Its timeouts
+// scale with the interval so a pass (a failed check is confirmed by a second) fits in one
+// interval: at 30 s, 5 s per check, a 1 s hold for plain TCP and 1 s before the confirmation.
+control::ProberOptions ResolveProbes(const ServerConfig& config, const std::string& bind) {
+  using std::chrono::milliseconds;
+  control::ProberOptions p;
+  p.interval_seconds = config.probe_interval_seconds;
+  p.edge_host = bind == "0.0.0.0" ? "127.0.0.1" : bind == "::" ? "::1" : bind;
+  const milliseconds interval(1000LL * config.probe_interval_seconds);
+  p.runner.timeout = std::clamp(interval / 2, milliseconds(1000), milliseconds(5000));
+  p.runner.tcp_hold = std::min(milliseconds(1000), p.runner.timeout / 2);
+  p.runner.confirm_delay = std::clamp(interval / 4, milliseconds(200), milliseconds(1000));
+  return p;
+}
+
 }  // namespace
 
 Result<Settings> ResolveSettings(const ServerConfig& config) {
@@ -191,6 +207,7 @@ Result<Settings> ResolveSettings(const ServerConfig& config) {
   s.control.public_host = public_host;
   if (Status st = ResolveEdge(config, s.listen_host, s.edge); !st.ok())
     return std::move(st).error();
+  s.probes = ResolveProbes(config, s.edge.bind_address);
   return s;
 }
 

@@ -13,6 +13,7 @@
 #include "auth/auth_service.h"
 #include "common/result.h"
 #include "control/control_plane.h"
+#include "control/prober.h"
 #include "edge/edge.h"
 #include "http/dispatcher.h"
 #include "server/config.h"
@@ -28,6 +29,7 @@ struct Settings {
   api::StreamLimits streams;        // long-lived responses per user
   control::ControlOptions control;  // incl. admission, quotas, public ports and host
   edge::EdgeOptions edge;
+  control::ProberOptions probes;   // interval and timeouts; dials the edge's bind address
   http::DispatchOptions dispatch;  // CORS, access log, trusted proxies
 };
 

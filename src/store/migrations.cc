@@ -52,6 +52,61 @@ CREATE TABLE metric_points (
 CREATE INDEX metric_points_age ON metric_points(resolution, at);
 )sql";
 
+// Migration 14 (endpoint probes), in each dialect: the current state of every probed endpoint,
+// and its history (changes plus periodic samples), pruned by age through the second index.
+constexpr const char* kProbesSqlite = R"sql(
+CREATE TABLE probe_endpoints (
+  workload_id    TEXT    NOT NULL,
+  container_port INTEGER NOT NULL,
+  public_port    INTEGER NOT NULL,
+  state          TEXT    NOT NULL,
+  reason         TEXT    NOT NULL,
+  message        TEXT    NOT NULL,
+  latency_us     INTEGER NOT NULL,
+  at             INTEGER NOT NULL,
+  changed_at     INTEGER NOT NULL,
+  PRIMARY KEY (workload_id, container_port)
+) WITHOUT ROWID;
+CREATE TABLE probe_results (
+  workload_id    TEXT    NOT NULL,
+  container_port INTEGER NOT NULL,
+  at             INTEGER NOT NULL,
+  public_port    INTEGER NOT NULL,
+  state          TEXT    NOT NULL,
+  reason         TEXT    NOT NULL,
+  message        TEXT    NOT NULL,
+  latency_us     INTEGER NOT NULL,
+  PRIMARY KEY (workload_id, container_port, at)
+) WITHOUT ROWID;
+CREATE INDEX probe_results_age ON probe_results(at);
+)sql";
+constexpr const char* kProbesPostgres = R"sql(
+CREATE TABLE probe_endpoints (
+  workload_id    TEXT    NOT NULL,
+  container_port INTEGER NOT NULL,
+  public_port    INTEGER NOT NULL,
+  state          TEXT    NOT NULL,
+  reason         TEXT    NOT NULL,
+  message        TEXT    NOT NULL,
+  latency_us     BIGINT  NOT NULL,
+  at             BIGINT  NOT NULL,
+  changed_at     BIGINT  NOT NULL,
+  PRIMARY KEY (workload_id, container_port)
+);
+CREATE TABLE probe_results (
+  workload_id    TEXT    NOT NULL,
+  container_port INTEGER NOT NULL,
+  at             BIGINT  NOT NULL,
+  public_port    INTEGER NOT NULL,
+  state          TEXT    NOT NULL,
+  reason         TEXT    NOT NULL,
+  message        TEXT    NOT NULL,
+  latency_us     BIGINT  NOT NULL,
+  PRIMARY KEY (workload_id, container_port, at)
+);
+CREATE INDEX probe_results_age ON probe_results(at);
+)sql";
+
 constexpr const char* kCoveringIndexes = R"sql(
 DROP INDEX workloads_node;
 CREATE INDEX workloads_node ON workloads(node_id, desired_state, memory_mb);
@@ -478,6 +533,9 @@ ALTER TABLE backup_policies ADD COLUMN archive_changed_at BIGINT NOT NULL DEFAUL
       // Metrics (issue 20): raw samples and their 1-minute and 1-hour rollups of every workload
       // and node, pruned by age (store/metrics_store.h).
       {13, "metric samples and rollups", kMetricsSqlite, kMetricsPostgres},
+      // Outside-in endpoint probes (issue 20): each endpoint's current state and its bounded
+      // history (store/probe_store.h).
+      {14, "endpoint probe results", kProbesSqlite, kProbesPostgres},
   };
   return kMigrations;
 }

@@ -18,6 +18,7 @@
 #include "store/backup_store.h"
 #include "store/metrics_store.h"
 #include "store/models.h"
+#include "store/probe_store.h"
 
 namespace lattice::store {
 
@@ -35,6 +36,8 @@ class Store {
   virtual BackupStore& Backups() = 0;
   // Metric samples and their rollups (store/metrics_store.h), in the same database.
   virtual MetricsStore& Metrics() = 0;
+  // Endpoint probe states and history (store/probe_store.h), in the same database.
+  virtual ProbeStore& Probes() = 0;
 
   // Inserts `user` if `admission` lets it in, deciding atomically (in one transaction):
   //  - no user exists yet: it becomes the "admin", whatever the policy (an invite is not used);
@@ -159,7 +162,7 @@ class Store {
   // bumps the generation with SetDesiredState; nothing else changes here, not even updated_at).
   // kNotFound if there is no such workload.
   virtual Status UpdateWorkloadSpec(const std::string& id, const std::string& spec_enc) = 0;
-  // Deletes the workload, its events, its public ports and its metrics.
+  // Deletes the workload, its events, its public ports, its metrics and its probe results.
   virtual Status DeleteWorkload(const std::string& id) = 0;
   virtual Status AppendEvent(const WorkloadEvent& e) = 0;
 

@@ -79,7 +79,8 @@ RenderedWorkload RenderCustom(const WorkloadRequest& req) {
   for (const PortRequest& p : req.ports) {
     std::string name = "port-" + std::to_string(p.port);
     if (p.protocol == "udp" && tcp_ports.contains(p.port)) name += "-udp";
-    out.ports.push_back({std::move(name), p.port, p.protocol, p.protocol});
+    out.ports.push_back(
+        {std::move(name), p.port, p.protocol, p.protocol, 0, p.probe == "http" ? "http" : ""});
   }
   for (const VolumeRequest& v : req.volumes) out.volumes.push_back({v.name, v.path});
   out.memory_mb = req.memory_mb.value_or(builtin::kCustomDefaultMemoryMb);
@@ -165,6 +166,7 @@ WorkloadRequest RequestOf(std::string_view template_name, const RenderedWorkload
     pr.port = p.container_port;
     pr.protocol = p.protocol;
     if (p.idle_timeout_s > 0) pr.idle_timeout_s = p.idle_timeout_s;
+    pr.probe = p.probe;
     req.ports.push_back(pr);
   }
   for (const VolumeSpec& v : spec.volumes) req.volumes.push_back({v.name, v.container_path});

@@ -95,12 +95,15 @@ class Fields {
 
 std::string EncodeStoredSpec(const RenderedWorkload& s) {
   json::array ports, volumes, files;
-  for (const auto& p : s.ports)
-    ports.push_back({{"name", p.name},
-                     {"container_port", p.container_port},
-                     {"protocol", p.protocol},
-                     {"scheme", p.scheme},
-                     {"idle_timeout_s", p.idle_timeout_s}});
+  for (const auto& p : s.ports) {
+    json::object o{{"name", p.name},
+                   {"container_port", p.container_port},
+                   {"protocol", p.protocol},
+                   {"scheme", p.scheme},
+                   {"idle_timeout_s", p.idle_timeout_s}};
+    if (!p.probe.empty()) o["probe"] = p.probe;  // absent in older specs: no marker
+    ports.push_back(std::move(o));
+  }
   for (const auto& v : s.volumes) volumes.push_back({{"name", v.name}, {"path", v.container_path}});
   for (const auto& f : s.secret_files) files.push_back({{"name", f.name}, {"content", f.content}});
   const Readiness& r = s.readiness;
@@ -152,7 +155,7 @@ Result<StoredSpec> DecodeStoredSpec(std::string_view text) {
     Fields pf(*p, "ports: ");
     s.ports.push_back({pf.Str("name"), static_cast<int>(pf.Int("container_port")),
                        pf.Str("protocol"), pf.Str("scheme"),
-                       static_cast<int>(pf.Int("idle_timeout_s"))});
+                       static_cast<int>(pf.Int("idle_timeout_s")), pf.Str("probe")});
     f.Absorb(pf);
   }
   for (const json::object* vol : f.Objects("volumes")) {

@@ -40,6 +40,16 @@ TEST(SpecStorage, RoundTripsEveryMemberInTheCurrentFormat) {
   EXPECT_EQ(back->spec.restore->kind, BackupKind::kPostgres);
 }
 
+TEST(SpecStorage, APortsProbeMarkerIsKeptAndOptional) {
+  RenderedWorkload s = Full();
+  s.ports.push_back({"port-8080", 8080, "tcp", "tcp", 0, "http"});
+  auto back = DecodeStoredSpec(EncodeStoredSpec(s));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->spec.ports[0].probe, "");  // no marker: not written, read as none
+  EXPECT_EQ(back->spec.ports[1].probe, "http");
+  EXPECT_EQ(EncodeStoredSpec(Full()).find("probe"), std::string::npos);
+}
+
 TEST(SpecStorage, KeepsTheKindOfAVolumeSnapshotRestore) {
   RenderedWorkload s = Full();
   s.restore->kind = BackupKind::kVolume;

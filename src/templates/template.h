@@ -21,6 +21,9 @@ struct PortRequest {
   std::string protocol = "tcp";  // "tcp" or "udp"
   // The edge's idle timeout for this port (seconds); unset: the request's, else the server's.
   std::optional<std::int64_t> idle_timeout_s{};
+  // How the prober checks the port through the edge (docs/probes.md): "tcp" (the default: the
+  // container accepts) or "http" (GET / is answered with any HTTP status). tcp ports only.
+  std::string probe{};
 };
 
 // A named volume of a custom workload: its data outlives the container (stop, start, a new
@@ -76,6 +79,9 @@ struct PortSpec {
   // Seconds a tunneled connection of this port may carry nothing before the edge closes it;
   // 0 (absent in older specs): the server's --tunnel-idle-timeout.
   int idle_timeout_s = 0;
+  // Custom ports: "http" if the user marked the port for an HTTP probe; empty: the template's
+  // own check (postgres, minio) or a TCP one.
+  std::string probe{};
 };
 
 struct VolumeSpec {
@@ -135,14 +141,16 @@ using Credentials = std::map<std::string, std::string>;
 
 // Validates every field and reports each bad one (kInvalidArgument with FieldErrors named like
 // the JSON: "name", "template", "image", "env.KEY", "command[0]", "ports[1].port" (0-based),
-// "resources.memory_mb", "resources.cpus", "idle_timeout_s", "ports[1].idle_timeout_s").
+// "resources.memory_mb", "resources.cpus", "idle_timeout_s", "ports[1].idle_timeout_s",
+// "ports[1].probe").
 // Rules: name is a DNS label (1-63 of [a-z0-9-], starting with a letter, not ending with '-');
 // template is one of the three; custom needs an image; image references are well-formed
 // (≤ 255 bytes of [A-Za-z0-9._/:@-], starting and ending with a letter or digit); env keys match
 // [A-Za-z_][A-Za-z0-9_]* (≤ 128; the field name carries at most 128 bytes of the key), values
 // ≤ 32 KiB without NUL, at most 100 entries, no key twice; ports 1-65535, protocol tcp/udp, no
 // duplicate port+protocol, at most 20; command ≤ 100 args, each ≤ 32 KiB without NUL;
-// memory_mb 16-1048576; cpus 0.01-256; idle_timeout_s (top-level or per port) 10-86400.
+// memory_mb 16-1048576; cpus 0.01-256; idle_timeout_s (top-level or per port) 10-86400; a port's
+// probe is tcp or http, http only on a tcp port.
 // Managed templates (postgres, minio): `image` may pin another image; extra env is allowed but
 // not the template's own keys (POSTGRES_USER/PASSWORD/DB, MINIO_ROOT_USER/PASSWORD); `ports`
 // and `command` are rejected ("is not supported for the postgres template").

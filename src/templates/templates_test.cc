@@ -170,6 +170,14 @@ TEST(Validate, Ports) {
   EXPECT_THAT(Fields(many), ElementsAre("ports"));
 }
 
+TEST(Validate, APortsProbeIsTcpOrHttpAndHttpOnlyOnTcp) {
+  auto r = Custom();
+  r.ports = {{80, "tcp", std::nullopt, "http"}, {81, "tcp", std::nullopt, "tcp"}, {82, "tcp"}};
+  EXPECT_TRUE(Validate(r).ok());
+  r.ports = {{80, "tcp", std::nullopt, "grpc"}, {53, "udp", std::nullopt, "http"}};
+  EXPECT_THAT(Fields(r), ElementsAre("ports[0].probe", "ports[1].probe"));
+}
+
 TEST(Validate, IdleTimeoutPerPortAndTopLevel) {
   auto r = Custom();
   r.ports = {{5432, "tcp", 10}, {8080, "tcp", 86400}, {9000, "tcp"}};

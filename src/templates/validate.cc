@@ -156,6 +156,10 @@ void CheckPorts(const WorkloadRequest& req, Collector& out) {
     if (port_ok && proto_ok && !seen.insert({p.port, p.protocol}).second)
       out.Add(prefix + ".port", "is given more than once");
     CheckIdleTimeout(p.idle_timeout_s, prefix + ".idle_timeout_s", out);
+    if (!p.probe.empty() && p.probe != "tcp" && p.probe != "http")
+      out.Add(prefix + ".probe", "must be tcp or http");
+    else if (p.probe == "http" && p.protocol != "tcp")
+      out.Add(prefix + ".probe", "http is only for tcp ports");
   }
 }
 

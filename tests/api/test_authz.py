@@ -128,6 +128,7 @@ ROUTES = {
         "user", owned=True, ok=(404,),  # no such backup of the owner's workload
         params=lambda t: {"id": t.secret_workload["id"], "backup_id": "bk_none"}),
     ("GET", "/api/v1/workloads/{id}/metrics"): Route("user", owned=True),
+    ("GET", "/api/v1/workloads/{id}/probes"): Route("user", owned=True),
     ("GET", "/api/v1/nodes"): Route("user"),
     ("GET", "/api/v1/nodes/{id}/metrics"): Route(
         "admin", ok=(404,), params=lambda t: {"id": "node_none"}),  # no agent joined here

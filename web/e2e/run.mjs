@@ -8,7 +8,8 @@
 // Backups tab and to /backup-targets, a cron policy (the server's error on the cron field, then
 // a valid one described in the summary), "Verify again" → pending → verified); a custom
 // image and its Metrics tab (usage charts drawn from the node's samples); the node's usage on
-// the Nodes page; the admin's Invites and Audit pages; a second user sees none of the first
+// the Nodes page; the endpoint's outside-in reachability (state, latency, recent checks);
+// the admin's Invites and Audit pages; a second user sees none of the first
 // user's workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
 // Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
@@ -37,9 +38,10 @@ async function shot(page, name) {
 }
 function assert(cond, msg) { if (!cond) throw new Error(`assertion failed: ${msg}`); }
 
-// Metrics every 2 s instead of 10, so the charts have samples within seconds.
+// Metrics every 2 s instead of 10, so the charts have samples within seconds; endpoint probes
+// every 2 s instead of 30, so reachability shows soon after a deploy.
 const srv = await startLattice('dev', ['--image', 'postgres=lattice/postgres:15', '--image', 'minio=lattice/s3:dev',
-  '--stats-interval', '2']);
+  '--stats-interval', '2', '--probe-interval', '2']);
 const ctx = await launchChromium();
 await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
 const page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -130,6 +132,16 @@ try {
   assert(clip === cs, 'copied value equals the shown connection string');
   const out = execFileSync('psql', [cs, '-X', '-A', '-t', '-c', 'select 40 + 2'], { encoding: 'utf8', timeout: 30_000 }).trim();
   assert(out === '42', `psql answered ${out}`);
+
+  step('reachability: the endpoint is reachable from outside, with its latency and recent checks');
+  const reach = page.getByLabel('postgres reachability');
+  await page.locator('[aria-label="postgres reachability"]', { hasText: /^reachable$/ }).waitFor({ timeout: 60_000 });
+  const probeRow = page.locator('[data-probe="postgres"]');
+  assert(/\d+(\.\d+)? ms/.test(await probeRow.innerText()), `latency shown: ${await probeRow.innerText()}`);
+  assert(/checked \d+[sm] ago/.test(await probeRow.innerText()), 'last check shown');
+  await page.getByRole('list', { name: 'postgres recent checks' }).locator('li').first().waitFor({ timeout: 30_000 });
+  assert((await reach.innerText()) === 'reachable', 'still reachable');
+  await shot(page, 'endpoint-reachability');
 
   step('logs follow live');
   await page.locator('[aria-label="Log output"]').filter({ hasText: /ready to accept connections/ }).waitFor({ timeout: 60_000 });

@@ -30,7 +30,10 @@ struct PoolOptions {
   std::chrono::milliseconds acquire_timeout{10000};
 };
 
-class PostgresStore final : public Store, public BackupStore, public MetricsStore {
+class PostgresStore final : public Store,
+                            public BackupStore,
+                            public MetricsStore,
+                            public ProbeStore {
  public:
   // Connects, applies pending migrations, and keeps that connection in the pool.
   // kUnavailable if the server cannot be reached; kConflict if its schema is newer than
@@ -141,6 +144,14 @@ class PostgresStore final : public Store, public BackupStore, public MetricsStor
   Result<std::vector<MetricPoint>> QueryMetrics(const MetricQuery& q) override;
   Result<std::vector<LatestMetric>> LatestMetrics(std::int64_t since) override;
   Result<std::int64_t> PruneMetrics(const MetricRetention& keep, std::int64_t now) override;
+
+  // pg_probes.cc (store/probe_store.h)
+  ProbeStore& Probes() override { return *this; }
+  Status RecordProbes(const std::vector<ProbeRecord>& records) override;
+  Result<std::vector<ProbeRecord>> ProbeEndpoints(const std::string& workload_id) override;
+  Result<std::vector<ProbeRecord>> ProbeHistory(const std::string& workload_id, std::int64_t since,
+                                                int limit) override;
+  Result<std::int64_t> PruneProbes(std::int64_t before) override;
 
  private:
   // Exclusive use of one pooled connection; returns it (or, if broken, drops it) on exit.

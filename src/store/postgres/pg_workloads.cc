@@ -230,6 +230,11 @@ Status PostgresStore::DeleteWorkload(const std::string& id) {
     if (!pp.ok()) return std::move(pp).error();
     auto mp = conn.Exec("DELETE FROM metric_points WHERE series = $1", Params().Add(id));
     if (!mp.ok()) return std::move(mp).error();
+    for (const char* sql : {"DELETE FROM probe_endpoints WHERE workload_id = $1",
+                            "DELETE FROM probe_results WHERE workload_id = $1"}) {
+      auto pr = conn.Exec(sql, Params().Add(id));
+      if (!pr.ok()) return std::move(pr).error();
+    }
     auto r = conn.Exec("DELETE FROM workloads WHERE id = $1", Params().Add(id));
     if (!r.ok()) return std::move(r).error();
     if (r->affected() == 0) return Error::NotFound("workload not found");

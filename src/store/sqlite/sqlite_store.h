@@ -14,7 +14,7 @@
 
 namespace lattice::store::sqlite {
 
-class SqliteStore final : public Store, public BackupStore, public MetricsStore {
+class SqliteStore final : public Store, public BackupStore, public MetricsStore, public ProbeStore {
  public:
   // Opens `path`, applies migrations, and fills a pool of `pool_size` connections.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int pool_size = 4);
@@ -118,6 +118,14 @@ class SqliteStore final : public Store, public BackupStore, public MetricsStore 
   Result<std::vector<MetricPoint>> QueryMetrics(const MetricQuery& q) override;
   Result<std::vector<LatestMetric>> LatestMetrics(std::int64_t since) override;
   Result<std::int64_t> PruneMetrics(const MetricRetention& keep, std::int64_t now) override;
+
+  // sqlite_probes.cc (store/probe_store.h)
+  ProbeStore& Probes() override { return *this; }
+  Status RecordProbes(const std::vector<ProbeRecord>& records) override;
+  Result<std::vector<ProbeRecord>> ProbeEndpoints(const std::string& workload_id) override;
+  Result<std::vector<ProbeRecord>> ProbeHistory(const std::string& workload_id, std::int64_t since,
+                                                int limit) override;
+  Result<std::int64_t> PruneProbes(std::int64_t before) override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.

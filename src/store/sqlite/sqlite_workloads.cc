@@ -270,6 +270,13 @@ Status SqliteStore::DeleteWorkload(const std::string& id) {
     if (!mp.ok()) return std::move(mp).error();
     (*mp)->Bind(1, id);
     if (int rc = (*mp)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "delete metrics");
+    for (const char* sql : {"DELETE FROM probe_endpoints WHERE workload_id = ?",
+                            "DELETE FROM probe_results WHERE workload_id = ?"}) {
+      auto pr = c->Prepare(sql);
+      if (!pr.ok()) return std::move(pr).error();
+      (*pr)->Bind(1, id);
+      if (int rc = (*pr)->Step(); rc != SQLITE_DONE) return c->ToError(rc, "delete probe results");
+    }
     auto q = c->Prepare("DELETE FROM workloads WHERE id = ?");
     if (!q.ok()) return std::move(q).error();
     (*q)->Bind(1, id);

@@ -41,6 +41,7 @@ class CountingStore final : public Store {
   int Concurrency() const override { return inner_.Concurrency(); }
   BackupStore& Backups() override { return inner_.Backups(); }   // not counted
   MetricsStore& Metrics() override { return inner_.Metrics(); }  // not counted
+  ProbeStore& Probes() override { return inner_.Probes(); }      // not counted
   Status Ping() override {
     Count("Ping");
     return inner_.Ping();

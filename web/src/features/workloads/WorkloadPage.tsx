@@ -9,10 +9,11 @@ import { StatusBadge } from '../../shared/components/StatusBadge';
 import { Link, navigate } from '../../shared/lib/router';
 import { ConfirmDialog } from './components/ConfirmDialog';
 import { CredentialsPanel } from './components/CredentialsPanel';
+import { EndpointReachability } from './components/EndpointReachability';
 import { LogsViewer } from './components/LogsViewer';
 import { Timeline } from './components/Timeline';
 import type { Workload } from './api/workloadsApi';
-import { useWorkload, useWorkloadAction, useWorkloadEvents } from './hooks/useWorkloads';
+import { useWorkload, useWorkloadAction, useWorkloadEvents, useWorkloadProbes } from './hooks/useWorkloads';
 
 export type WorkloadTab = { id: string; label: string; content: ReactNode };
 
@@ -25,6 +26,7 @@ export function WorkloadPage({ id, tab, extraTabs }: {
   const events = useWorkloadEvents(id);
   const action = useWorkloadAction(id);
   const [confirm, setConfirm] = useState<'stop' | 'delete' | null>(null);
+  const probes = useWorkloadProbes(id, !!wl.data?.endpoints.some((e) => e.probe));
 
   if (wl.isPending) return <Loading what="workload" />;
   if (wl.isError) return (
@@ -73,6 +75,10 @@ export function WorkloadPage({ id, tab, extraTabs }: {
                   <span className="w-24 text-slate-500">{e.name}</span>
                   <span className="font-mono text-xs" data-endpoint={e.name}>{e.url ?? `port ${e.container_port} (assigned when running)`}</span>
                   {e.url && <CopyButton value={e.url} label={`${e.name} endpoint`} />}
+                  {e.probe && (() => {
+                    const p = probes.data?.endpoints.find((x) => x.name === e.name);
+                    return <EndpointReachability name={e.name} probe={p?.probe ?? e.probe} history={p?.history ?? []} />;
+                  })()}
                 </li>
               ))}
               {!w.endpoints.length && <li className="text-slate-500">No published ports.</li>}

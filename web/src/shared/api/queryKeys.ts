@@ -11,6 +11,7 @@ export const queryKeys = {
   backupTargets: ['backup-targets'] as const,
   backupPolicy: (workloadId: string) => ['workloads', workloadId, 'backup-policy'] as const,
   backups: (workloadId: string) => ['workloads', workloadId, 'backups'] as const,
+  workloadProbes: (workloadId: string) => ['workloads', workloadId, 'probes'] as const,
   workloadMetrics: (workloadId: string, range: string) => ['workloads', workloadId, 'metrics', range] as const,
   nodeMetrics: (nodeId: string, range: string) => ['nodes', nodeId, 'metrics', range] as const,
 };

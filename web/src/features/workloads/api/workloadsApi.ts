@@ -6,6 +6,9 @@ export type WorkloadStreamed = components['schemas']['WorkloadStreamed'];
 export type WorkloadRequest = components['schemas']['WorkloadRequest'];
 export type WorkloadEvent = components['schemas']['WorkloadEvent'];
 export type LogEntry = components['schemas']['LogEntry'];
+export type EndpointProbe = components['schemas']['EndpointProbe'];
+export type ProbeHistoryRow = components['schemas']['ProbeHistoryRow'];
+export type WorkloadProbes = components['schemas']['WorkloadProbes'];
 export type WorkloadLogs = components['schemas']['WorkloadLogs'];
 
 const byId = (id: string) => ({ params: { path: { id } } });
@@ -14,6 +17,9 @@ export const fetchWorkloads = async () => (await unwrap(api.GET('/api/v1/workloa
 export const fetchWorkload = (id: string) => unwrap(api.GET('/api/v1/workloads/{id}', byId(id)));
 export const fetchWorkloadEvents = async (id: string) =>
   (await unwrap(api.GET('/api/v1/workloads/{id}/events', byId(id)))).items;
+/** Each probed endpoint's state and its last `limit` history rows of the last 6 hours. */
+export const fetchWorkloadProbes = (id: string, limit = 30) =>
+  unwrap(api.GET('/api/v1/workloads/{id}/probes', { params: { path: { id }, query: { since: '6h', limit } } }));
 export const createWorkload = (body: WorkloadRequest) => unwrap(api.POST('/api/v1/workloads', { body }));
 export const startWorkload = (id: string) => unwrap(api.POST('/api/v1/workloads/{id}/start', byId(id)));
 export const stopWorkload = (id: string) => unwrap(api.POST('/api/v1/workloads/{id}/stop', byId(id)));

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../../shared/api/queryKeys';
 import {
-  createWorkload, deleteWorkload, fetchWorkload, fetchWorkloadEvents, fetchWorkloads,
+  createWorkload, deleteWorkload, fetchWorkload, fetchWorkloadEvents, fetchWorkloadProbes, fetchWorkloads,
   startWorkload, stopWorkload, type WorkloadRequest,
 } from '../api/workloadsApi';
 
@@ -9,6 +9,15 @@ export const useWorkloads = () => useQuery({ queryKey: queryKeys.workloads, quer
 
 export const useWorkload = (id: string) =>
   useQuery({ queryKey: queryKeys.workload(id), queryFn: () => fetchWorkload(id), retry: false });
+
+/** Probe states change without a workload event on the stream: poll while any endpoint is probed. */
+export const useWorkloadProbes = (id: string, enabled: boolean) =>
+  useQuery({
+    queryKey: queryKeys.workloadProbes(id),
+    queryFn: () => fetchWorkloadProbes(id),
+    enabled,
+    refetchInterval: 10_000,
+  });
 
 export const useWorkloadEvents = (id: string) =>
   useQuery({ queryKey: queryKeys.workloadEvents(id), queryFn: () => fetchWorkloadEvents(id) });
