@@ -18,6 +18,7 @@
 #include "store/backup_store.h"
 #include "store/metrics_store.h"
 #include "store/models.h"
+#include "store/notification_store.h"
 
 namespace lattice::store {
 
@@ -35,6 +36,8 @@ class Store {
   virtual BackupStore& Backups() = 0;
   // Metric samples and their rollups (store/metrics_store.h), in the same database.
   virtual MetricsStore& Metrics() = 0;
+  // Notification channels and their delivery log (store/notification_store.h).
+  virtual NotificationStore& Notifications() = 0;
 
   // Inserts `user` if `admission` lets it in, deciding atomically (in one transaction):
   //  - no user exists yet: it becomes the "admin", whatever the policy (an invite is not used);

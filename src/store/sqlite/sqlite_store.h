@@ -14,7 +14,10 @@
 
 namespace lattice::store::sqlite {
 
-class SqliteStore final : public Store, public BackupStore, public MetricsStore {
+class SqliteStore final : public Store,
+                          public BackupStore,
+                          public MetricsStore,
+                          public NotificationStore {
  public:
   // Opens `path`, applies migrations, and fills a pool of `pool_size` connections.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int pool_size = 4);
@@ -118,6 +121,19 @@ class SqliteStore final : public Store, public BackupStore, public MetricsStore 
   Result<std::vector<MetricPoint>> QueryMetrics(const MetricQuery& q) override;
   Result<std::vector<LatestMetric>> LatestMetrics(std::int64_t since) override;
   Result<std::int64_t> PruneMetrics(const MetricRetention& keep, std::int64_t now) override;
+
+  NotificationStore& Notifications() override { return *this; }
+  Status CreateChannel(const NotificationChannel& c) override;
+  Result<NotificationChannel> GetChannel(const std::string& id) override;
+  Result<std::vector<NotificationChannel>> ListChannels(const std::string& owner_id) override;
+  Status DeleteChannel(const std::string& id) override;
+  Status AddDeliveries(const std::vector<Delivery>& deliveries) override;
+  Result<std::vector<Delivery>> ClaimDueDeliveries(std::int64_t now, std::int64_t lease_until,
+                                                   int limit) override;
+  Status RecordAttempt(const std::string& delivery_id, const DeliveryAttempt& a) override;
+  Result<Delivery> GetDelivery(const std::string& id) override;
+  Result<std::vector<Delivery>> ListDeliveries(const std::string& channel_id, int limit) override;
+  Result<std::int64_t> PruneDeliveries(std::int64_t before, int keep_per_channel) override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.
