@@ -185,10 +185,12 @@ void BuildServices(Settings& s, App::Impl& impl) {
       });
   s.control.ca_fingerprint = impl.pki->Fingerprint();
   s.control.public_port_usable = [mp](int port) { return mp->edge->PortBindable(port); };
-  impl.control = std::make_unique<control::ControlPlane>(
-      *impl.store, impl.clock, impl.keys, impl.events, impl.hub, *impl.cluster, s.control);
+  impl.control =
+      std::make_unique<control::ControlPlane>(*impl.store, impl.clock, impl.keys, impl.events,
+                                              impl.hub, *impl.cluster, *impl.alerts, s.control);
   impl.control->RecoverAfterRestart();
-  impl.backups = std::make_unique<control::Backups>(*impl.store, impl.clock, impl.keys, impl.hub);
+  impl.backups = std::make_unique<control::Backups>(*impl.store, impl.clock, impl.keys, impl.hub,
+                                                    *impl.alerts);
   impl.metrics_service = std::make_unique<control::MetricsService>(*impl.store, impl.clock);
   impl.api = std::make_unique<api::ApiContext>(api::ApiContext{
       *impl.store, *impl.auth, impl.metrics, impl.blocking, *impl.store_executor, *impl.control,
