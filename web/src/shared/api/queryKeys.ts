@@ -12,5 +12,7 @@ export const queryKeys = {
   backupPolicy: (workloadId: string) => ['workloads', workloadId, 'backup-policy'] as const,
   backups: (workloadId: string) => ['workloads', workloadId, 'backups'] as const,
   workloadMetrics: (workloadId: string, range: string) => ['workloads', workloadId, 'metrics', range] as const,
+  notificationChannels: ['notification-channels'] as const,
+  notificationDeliveries: (channelId: string) => ['notification-channels', channelId, 'deliveries'] as const,
   nodeMetrics: (nodeId: string, range: string) => ['nodes', nodeId, 'metrics', range] as const,
 };
