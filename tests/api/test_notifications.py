@@ -7,6 +7,7 @@
   - a receiver that is down: the delivery is retried (with --notify-retry-base 1) and then
     `failed`, with its attempts logged;
   - an e-mail channel: the message arrives at a real SMTP sink (aiosmtpd) on a free port;
+  - the CLI: `lattice notify add|ls|test|log|rm`;
   - bad input is a 400 problem naming the field, node events are for admins (403), another
     user's channel is 404; every answer matches docs/openapi.yaml.
 """
@@ -22,7 +23,7 @@ import unittest
 
 import accounts
 import agent_link
-from lattice_server import LatticeServer
+from lattice_server import LatticeServer, run_lattice
 
 CHANNELS = "/api/v1/notification-channels"
 CHANNEL = "/api/v1/notification-channels/{id}"
@@ -230,6 +231,36 @@ class NotificationsApiTest(unittest.TestCase):
         self.assertTrue(listed["email_available"])
         accounts.call(self.srv, "DELETE", CHANNEL, token=self.alice, expect=204, id=mine["id"])
         accounts.call(self.srv, "GET", CHANNEL, token=self.alice, expect=404, id=mine["id"])
+
+    def test_the_cli_adds_lists_tests_and_removes_a_channel(self):
+        env = {"LATTICE_SERVER": self.srv.base_url, "LATTICE_TOKEN": self.bob}
+
+        def lattice(*args):
+            cp = run_lattice(*args, env=env)
+            return cp.returncode, cp.stdout, cp.stderr
+
+        rc, out, err = lattice("notify", "add", "--webhook", self.rx.url, "--events",
+                               "workload.failed,backup.failed", "-o", "json")
+        self.assertEqual(rc, 0, err)
+        made = json.loads(out)
+        self.assertEqual(made["events"], ["workload.failed", "backup.failed"])
+        self.rx.secret = made["secret"]
+        rc, out, err = lattice("notify", "ls")
+        self.assertEqual(rc, 0, err)
+        self.assertIn(made["id"], out)
+        self.assertIn("workload.failed,backup.failed", out)
+        before = len(self.rx.received)
+        rc, out, err = lattice("notify", "test", made["id"])
+        self.assertEqual(rc, 0, err)
+        wait_for(lambda: len(self.rx.received) > before, what="the CLI's test")
+        self.assertTrue(self.rx.received[-1][2], "signed")
+        wait_for(lambda: "delivered" in lattice("notify", "log", made["id"])[1], what="the log")
+        rc, _, err = lattice("notify", "add", "--webhook", "ftp://nope")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("scheme", err)
+        rc, out, err = lattice("notify", "rm", made["id"])
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn(made["id"], lattice("notify", "ls")[1])
 
 
 if __name__ == "__main__":
