@@ -399,7 +399,7 @@ try {
   await page.getByText('No channels yet.').waitFor();
   await page.getByLabel('URL').fill(hookUrl);
   await page.getByRole('button', { name: 'Add channel' }).click();
-  const secret = (await page.getByLabel('Signing secret').textContent()).trim();
+  const secret = (await page.getByLabel('Signing secret', { exact: true }).textContent()).trim();
   assert(secret.startsWith('whsec_'), `the signing secret is shown once: ${secret}`);
   await page.getByRole('button', { name: `Send test to ${hookUrl}` }).click();
   await page.getByRole('table', { name: /^Deliveries of / }).locator('[data-status="delivered"]').waitFor({ timeout: 30_000 });
