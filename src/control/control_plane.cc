@@ -510,7 +510,20 @@ void ControlPlane::PushToNode(const store::Workload& w) {
 }
 
 void ControlPlane::Alert(const store::Workload& w, AlertKind kind, const std::string& message) {
-  alerts_.Raise({kind, w.owner_id, w.id, w.name, w.node_id, "", message, clock_.NowSeconds()});
+  const std::int64_t now = clock_.NowSeconds();
+  {
+    std::lock_guard lock(alerted_mu_);
+    auto [it, fresh] = alerted_.try_emplace({w.id, kind}, now);
+    if (!fresh) {
+      if (now - it->second < kAlertQuietSeconds) return;
+      it->second = now;
+    }
+    if (alerted_.size() > 10000) {  // bounded: forget what is past its quiet period
+      std::erase_if(alerted_,
+                    [now](const auto& e) { return now - e.second >= kAlertQuietSeconds; });
+    }
+  }
+  alerts_.Raise({kind, w.owner_id, w.id, w.name, w.node_id, "", message, now});
 }
 
 void ControlPlane::CheckQuotas() {

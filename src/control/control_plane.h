@@ -177,7 +177,9 @@ class ControlPlane {
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, WorkloadStatus status, const std::string& message);
-  // Raises an alert about `w` (alerts.h).
+  // Raises an alert about `w` (alerts.h), unless this replica raised the same kind for it less
+  // than kAlertQuietSeconds ago: a crash loop is one failed (and one recovered) alert per
+  // quiet period, not one per restart.
   void Alert(const store::Workload& w, AlertKind kind, const std::string& message);
   // Every Tick, for the owners who created workloads since the last: alerts those whose use of
   // a quota reached 80 % (once, until it drops below again). Off the create path, which stays
@@ -209,6 +211,10 @@ class ControlPlane {
 
   static constexpr std::chrono::milliseconds kPassGap{100};
   std::mutex restore_in_place_mu_;  // RestoreInPlace's read-modify-write of the spec
+  static constexpr std::int64_t kAlertQuietSeconds = 600;
+  std::mutex alerted_mu_;
+  // (workload id, kind) → when last raised; guarded by alerted_mu_
+  std::map<std::pair<std::string, AlertKind>, std::int64_t> alerted_;
   std::mutex quota_mu_;
   std::set<std::string> quota_owed_;     // guarded by quota_mu_: owners who created since Tick
   std::set<std::string> quota_alerted_;  // guarded by quota_mu_: owners alerted at >= 80 %

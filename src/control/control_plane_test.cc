@@ -215,6 +215,16 @@ TEST_F(ControlPlaneTest, TheWorkloadsOfANodeDownLongerThanTheGraceBecomeLostNotB
   ASSERT_TRUE(
       cp_->OnStatus(node, {id, gen, WorkloadStatus::kFailed, "exited with code 1", {}, ""}).ok());
   EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadFailed).size(), 1u) << "a repeat is no new failure";
+  // A crash loop: running, failed, running… is one alert of each kind per quiet period.
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kRunning, "", {}, ""}).ok());
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kFailed, "exited again", {}, ""}).ok());
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadRecovered).size(), 1u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadFailed).size(), 1u);
+  clock_.Advance(600);
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kRunning, "", {}, ""}).ok());
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kFailed, "exited again", {}, ""}).ok());
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadRecovered).size(), 2u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadFailed).size(), 2u);
 }
 
 TEST_F(ControlPlaneTest, AnOwnerReachingEightyPercentOfAQuotaIsAlertedOnce) {

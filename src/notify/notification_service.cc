@@ -279,6 +279,10 @@ void NotificationService::Attempt(const Delivery& d) {
 }
 
 void NotificationService::Tick() {
+  constexpr std::int64_t kPruneEvery = 600;
+  const std::int64_t now = clock_.NowSeconds();
+  if (std::int64_t last = last_prune_.load(); last != 0 && now - last < kPruneEvery) return;
+  last_prune_ = now;
   auto pruned = store_.Notifications().PruneDeliveries(clock_.NowSeconds() - options_.keep_seconds,
                                                        options_.keep_per_channel);
   if (!pruned.ok()) {

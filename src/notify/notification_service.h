@@ -16,6 +16,7 @@
 // dispatcher. The store, clock, keyring and transport must outlive the service.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -82,7 +83,7 @@ class NotificationService final : public control::AlertSink {
   // One round of the dispatcher: records queued alerts as deliveries, then attempts every
   // delivery due at the clock's now. Tests with a manual clock call it instead of Start().
   void Pump();
-  // Prunes the delivery log (the server's periodic duties).
+  // Prunes the delivery log (the server's periodic duties), at most every 10 minutes.
   void Tick();
 
   // --- the API (owner-scoped)
@@ -123,6 +124,7 @@ class NotificationService final : public control::AlertSink {
   bool stopping_ = false;             // guarded by mu_
   bool poked_ = false;                // guarded by mu_: a test delivery is waiting
   std::thread dispatcher_;
+  std::atomic<std::int64_t> last_prune_{0};  // Tick prunes at most every kPruneEvery seconds
 };
 
 }  // namespace lattice::notify

@@ -329,6 +329,9 @@ TEST_F(NotificationServiceTest, OldDeliveriesArePruned) {
   EXPECT_EQ(svc.Deliveries(alice_, ch->channel.id, 5)->size(), 1u);
   clock_.Advance(101);
   svc.Tick();
+  EXPECT_EQ(svc.Deliveries(alice_, ch->channel.id, 5)->size(), 1u) << "pruned every 10 min";
+  clock_.Advance(500);
+  svc.Tick();
   EXPECT_TRUE(svc.Deliveries(alice_, ch->channel.id, 5)->empty());
 }
 
