@@ -11,6 +11,7 @@ run_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsodium-dev
   libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libpq-dev
+  libcurl4-openssl-dev
   mmdebstrap docker.io curl ca-certificates nodejs npm
 )
 packages=(
@@ -20,11 +21,15 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsodium-dev
   libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpq-dev
+  # notifications: webhooks over HTTP(S) and e-mail over SMTP (docs/notifications.md)
+  libcurl4-openssl-dev
   # local images (scripts/build-images.sh) and the Docker engine (scripts/ensure-docker.sh)
   mmdebstrap docker.io
   # system tests: real clients for what Lattice deploys
   python3 python3-yaml python3-jsonschema curl ca-certificates iproute2 procps jq
   postgresql-client
+  # notification tests: a real SMTP sink
+  python3-aiosmtpd
   # the PostgreSQL store's tests start their own throwaway server from its binaries
   postgresql
   # web console: its build (Node.js 20+, npm) and its end-to-end test browser

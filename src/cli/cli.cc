@@ -43,6 +43,7 @@ std::unique_ptr<ClientCommands> Register(CLI::App& app) {
   AddNodeVerbs(app, reg);
   AddAdminVerbs(app, reg);
   AddBackupVerbs(app, reg);
+  AddNotifyVerbs(app, reg);
   AddCompletionVerb(app, reg);  // last: it describes everything above
   return std::make_unique<ClientCommands>(std::move(reg));
 }

@@ -18,6 +18,7 @@ void AddLifecycleVerbs(CLI::App& app, Registry& reg);  // start, stop, rm
 void AddNodeVerbs(CLI::App& app, Registry& reg);       // nodes, join-token create
 void AddAdminVerbs(CLI::App& app, Registry& reg);      // invite create|ls|rm, audit
 void AddBackupVerbs(CLI::App& app, Registry& reg);     // backup target|schedule|now|ls
+void AddNotifyVerbs(CLI::App& app, Registry& reg);     // notify add|ls|rm|test|log
 // completion bash: generated from `app` once everything else is registered.
 void AddCompletionVerb(CLI::App& app, Registry& reg);
 

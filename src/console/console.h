@@ -31,15 +31,9 @@ std::string_view ContentTypeFor(std::string_view path);
 // so a reload or a deep link works) and its hashed, immutable assets under /assets/.
 // Every path listed here is documented in docs/openapi.yaml (tag `console`); any other path,
 // /api/* included, still gets the dispatcher's 404 problem.
-inline constexpr std::string_view kPages[] = {"/",
-                                              "/login",
-                                              "/signup",
-                                              "/nodes",
-                                              "/invites",
-                                              "/audit",
-                                              "/backup-targets",
-                                              "/workloads/{id}",
-                                              "/workloads/{id}/{tab}"};
+inline constexpr std::string_view kPages[] = {
+    "/",      "/login",          "/signup",        "/nodes",          "/invites",
+    "/audit", "/backup-targets", "/notifications", "/workloads/{id}", "/workloads/{id}/{tab}"};
 
 // Registers the console's routes (public GETs) on the router, serving `assets`.
 void AddConsoleRoutes(http::Router& router, std::span<const Asset> assets = EmbeddedAssets());

@@ -46,8 +46,9 @@ TEST(Console, ContentTypes) {
 TEST(Console, PagesServeIndexWithoutCaching) {
   http::Router router;
   AddConsoleRoutes(router, kAssets);
-  for (std::string_view page : {"/", "/login", "/signup", "/nodes", "/invites", "/audit",
-                                "/workloads/w-1", "/backup-targets", "/workloads/w-1/backups"}) {
+  for (std::string_view page :
+       {"/", "/login", "/signup", "/nodes", "/invites", "/audit", "/workloads/w-1",
+        "/backup-targets", "/notifications", "/workloads/w-1/backups"}) {
     auto res = Get(router, page);
     EXPECT_EQ(res.result(), http::bhttp::status::ok) << page;
     EXPECT_EQ(res[http::bhttp::field::content_type], "text/html; charset=utf-8");

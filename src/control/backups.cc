@@ -142,12 +142,13 @@ std::string SealKeys(const std::string& access, const std::string& secret, const
 }  // namespace
 
 Backups::Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub,
-                 BackupsOptions options)
+                 AlertSink& alerts, BackupsOptions options)
     : store_(store),
       backups_(store.Backups()),
       clock_(clock),
       keys_(keys),
       hub_(hub),
+      alerts_(alerts),
       audit_(store, clock),
       options_(options) {}
 
@@ -426,6 +427,7 @@ Result<store::Backup> Backups::Start(const store::Workload& w, const store::Back
     (void)backups_.FinishBackup(b);
     Timeline(w, "backup " + b.id + " failed: " + b.message);
     AuditFailure("backup.failed", b.id, b.error_code + ": " + b.message);
+    Alert(w, AlertKind::kBackupFailed, b.id, b.message);
     return Error::Unavailable(b.message);
   }
   Timeline(w, std::string(b.kind == BackupKind::kVolume ? "snapshot " : "backup ") + b.id +
@@ -618,6 +620,8 @@ Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r
                                 " bytes in " + std::to_string(r.duration_ms) + " ms)"
                           : what + b->id + " failed: " + done.error_code + ": " + r.message);
       if (!r.ok) AuditFailure("backup.failed", b->id, done.error_code + ": " + r.message);
+      if (!r.ok && w.ok())
+        Alert(*w, AlertKind::kBackupFailed, b->id, done.error_code + ": " + r.message);
       if (r.ok && done.verify_status == VerifyStatus::kPending)
         SendFollowUp(link::BackupOp::kVerify, done);
       if (r.ok && w.ok())
@@ -643,6 +647,9 @@ Status Backups::OnResult(const std::string& node_id, const link::BackupResult& r
                                 " tables, " + std::to_string(r.rows) + " rows read"
                           : "backup " + b->id + " FAILED verification: " + proof.verify_message);
       if (!r.ok) AuditFailure("backup.verify-failed", b->id, proof.verify_message);
+      if (!r.ok && w.ok())
+        Alert(*w, AlertKind::kBackupNotVerified, b->id,
+              "the backup could not be restored: " + proof.verify_message);
       return Status::Ok();
     }
     case link::BackupOp::kProbe:
@@ -887,8 +894,10 @@ void Backups::OnAgentConnected(const std::string& node_id) {
       "The node's agent restarted or lost its link during the backup; it did not finish.");
   if (!failed.ok()) return;
   for (const auto& b : *failed)
-    if (auto w = store_.GetWorkload(b.workload_id); w.ok())
+    if (auto w = store_.GetWorkload(b.workload_id); w.ok()) {
       Timeline(*w, "backup " + b.id + " failed: " + std::string(kInterrupted) + ": " + b.message);
+      Alert(*w, AlertKind::kBackupFailed, b.id, std::string(kInterrupted) + ": " + b.message);
+    }
   for (const auto& b : *failed)
     AuditFailure("backup.failed", b.id, std::string(kInterrupted) + ": " + b.message);
 }
@@ -944,7 +953,14 @@ Status Backups::RecordMissed(const store::Workload& w, const store::BackupPolicy
   if (Status s = backups_.FinishBackup(b); !s.ok()) return s;
   Timeline(w, "backup " + b.id + " failed: " + std::string(kScheduleMissed) + ": " + message);
   AuditFailure("backup.schedule-missed", b.id, message);
+  Alert(w, AlertKind::kBackupFailed, b.id, std::string(kScheduleMissed) + ": " + message);
   return Status::Ok();
+}
+
+void Backups::Alert(const store::Workload& w, AlertKind kind, const std::string& backup_id,
+                    const std::string& message) {
+  alerts_.Raise(
+      {kind, w.owner_id, w.id, w.name, w.node_id, backup_id, message, clock_.NowSeconds()});
 }
 
 void Backups::AuditFailure(std::string_view action, const std::string& target,

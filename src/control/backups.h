@@ -29,6 +29,7 @@
 #include "common/principal.h"
 #include "common/result.h"
 #include "control/agent_hub.h"
+#include "control/alerts.h"
 #include "control/create_extras.h"
 #include "control/views.h"
 #include "link/protocol.h"
@@ -89,8 +90,10 @@ struct BackupsOptions {
 
 class Backups {
  public:
+  // `alerts` hears of every failed backup (a missed schedule included) and failed
+  // verification.
   Backups(store::Store& store, const Clock& clock, const Keyring& keys, AgentHub& hub,
-          BackupsOptions options = {});
+          AlertSink& alerts, BackupsOptions options = {});
 
   // --- targets
   Result<store::BackupTarget> CreateTarget(const Principal& who, const TargetRequest& req);
@@ -216,12 +219,16 @@ class Backups {
   // Records a failure the server found itself (no one acted: the actor is `system`) in the
   // audit trail: `action` on `target` (a backup or workload id), with the reason.
   void AuditFailure(std::string_view action, const std::string& target, const std::string& why);
+  // Raises backup.failed or backup.not-verified about backup `backup_id` of `w`.
+  void Alert(const store::Workload& w, AlertKind kind, const std::string& backup_id,
+             const std::string& message);
 
   store::Store& store_;
   store::BackupStore& backups_;
   const Clock& clock_;
   const Keyring& keys_;
   AgentHub& hub_;
+  AlertSink& alerts_;
   audit::AuditLog audit_;
   const BackupsOptions options_;
   std::atomic<std::int64_t> last_reverify_{0};  // when Tick last looked for old verifications

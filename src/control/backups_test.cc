@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/secretbox.h"
+#include "control/recording_alerts.h"
 #include "store/testing/temp_sqlite.h"
 #include "templates/spec_storage.h"
 #include "templates/template.h"
@@ -134,9 +135,10 @@ class BackupsTest : public ::testing::Test {
   store::sqlite::SqliteStore* store_ = &db_.store();
   ManualClock clock_{1000};
   Keyring keys_ = Keyring::FromMaster(std::string(32, 'k'));
+  RecordingAlerts alerts_;
   AgentHub hub_;
   std::shared_ptr<RecordingLink> link_ = std::make_shared<RecordingLink>();
-  Backups backups_{*store_, clock_, keys_, hub_};
+  Backups backups_{*store_, clock_, keys_, hub_, alerts_};
   Principal owner_;
   Principal stranger_;
   std::string target_;
@@ -379,6 +381,12 @@ TEST_F(BackupsTest, SchedulesFireWhenDueOnceAndAMissedOneIsAFailure) {
   EXPECT_EQ((*list)[0].error_code, Backups::kScheduleMissed);
   EXPECT_NE((*list)[0].message.find("node is not connected"), std::string::npos);
   EXPECT_EQ(store_->Backups().GetBackupPolicy("wl_db")->next_due_at, 8200 + 3600);
+  // Its owner hears of it (alerts.h), once; the good one raised nothing.
+  const auto alerts = alerts_.Raised();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].kind, AlertKind::kBackupFailed);
+  EXPECT_EQ(alerts[0].workload_id, "wl_db");
+  EXPECT_EQ(alerts[0].subject, (*list)[0].id);
 }
 
 TEST_F(BackupsTest, ACronScheduleFiresAtItsTimesInUtc) {

@@ -9,6 +9,7 @@
 #include "common/secretbox.h"
 #include "scheduler/placement.h"
 #include "store/engine_neutral.h"
+#include "store/quota.h"
 #include "templates/spec_storage.h"
 
 namespace lattice::control {
@@ -43,17 +44,19 @@ NodeRegistryOptions NodeOptions(const ControlOptions& o) {
 }  // namespace
 
 ControlPlane::ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys,
-                           EventBus& events, AgentHub& hub, Cluster& cluster, ControlOptions opts)
+                           EventBus& events, AgentHub& hub, Cluster& cluster, AlertSink& alerts,
+                           ControlOptions opts)
     : store_(store),
       clock_(clock),
       keys_(keys),
       events_(events),
       hub_(hub),
       cluster_(cluster),
+      alerts_(alerts),
       opts_(std::move(opts)),
       routes_(store, PublicPortRange{opts_.public_port_low, opts_.public_port_high,
                                      opts_.public_port_usable}),
-      registry_(store, clock, events, hub, cluster, NodeOptions(opts_),
+      registry_(store, clock, events, hub, cluster, alerts, NodeOptions(opts_),
                 [this] { placer_.NodesChanged(); }),  // the next placement pass rereads them
       placer_(store, clock,
               Placer::Hooks{[this](const store::Node& n) { return registry_.LinkUp(n); },
@@ -147,6 +150,10 @@ Result<WorkloadView> ControlPlane::CreateWorkload(const Principal& who,
     if (Status loaded = routes_.LoadAll(); !loaded.ok()) return std::move(loaded).error();
   }
   routes_.Hold(w.id, n.ports);
+  {
+    std::lock_guard lock(quota_mu_);
+    quota_owed_.insert(w.owner_id);  // CheckQuotas, at the next Tick
+  }
   // Published before placement, which publishes the placed record after it.
   PublishWorkloadLocally(w);
   cluster_.Broadcast("workload", {{"id", w.id}});
@@ -386,6 +393,13 @@ Status ControlPlane::OnStatus(const std::string& node_id, const link::StatusRepo
       !s.ok())
     return s;
   if (w->status != r.state || w->status_reason != reason) Record(*w, r.state, reason);
+  if (w->status != r.state && r.state == WorkloadStatus::kFailed) {
+    Alert(*w, AlertKind::kWorkloadFailed, reason.empty() ? "the workload failed" : reason);
+  } else if (r.state == WorkloadStatus::kRunning &&
+             (w->status == WorkloadStatus::kFailed || w->status == WorkloadStatus::kLost)) {
+    Alert(*w, AlertKind::kWorkloadRecovered,
+          "running again after it was " + std::string(Name(w->status)));
+  }
   PublishWorkload(w->id);
   return Status::Ok();
 }
@@ -396,6 +410,7 @@ void ControlPlane::Tick() {
   const std::int64_t now = clock_.NowSeconds();
   const bool leading = cluster_.IsLeader();
   registry_.Tick(now, leading);
+  CheckQuotas();  // on every replica: creates happen on each
   if (!leading) {
     placer_.Recount();  // a tally from an earlier term may have missed others' placements
     return;
@@ -418,6 +433,7 @@ void ControlPlane::MarkLost(std::int64_t now) {
           "its node has not been heard from for " + std::to_string(opts_.lost_grace_seconds) + " s";
       if (store_.SetPlacement(w.id, w.node_id, WorkloadStatus::kLost, reason, now).ok()) {
         Record(w, WorkloadStatus::kLost, reason);
+        Alert(w, AlertKind::kWorkloadLost, reason);
         PublishWorkload(w.id);
       }
     }
@@ -496,6 +512,70 @@ void ControlPlane::PushToNode(const store::Workload& w) {
   }
   // Not connected: the agent receives the full list when it comes back.
   hub_.Send(fresh->node_id, link::Upsert{std::move(a).value()});
+}
+
+void ControlPlane::Alert(const store::Workload& w, AlertKind kind, const std::string& message) {
+  const std::int64_t now = clock_.NowSeconds();
+  {
+    std::lock_guard lock(alerted_mu_);
+    auto [it, fresh] = alerted_.try_emplace({w.id, kind}, now);
+    if (!fresh) {
+      if (now - it->second < kAlertQuietSeconds) return;
+      it->second = now;
+    }
+    if (alerted_.size() > 10000) {  // bounded: forget what is past its quiet period
+      std::erase_if(alerted_,
+                    [now](const auto& e) { return now - e.second >= kAlertQuietSeconds; });
+    }
+  }
+  alerts_.Raise({kind, w.owner_id, w.id, w.name, w.node_id, "", message, now});
+}
+
+void ControlPlane::CheckQuotas() {
+  std::set<std::string> owners;
+  {
+    std::lock_guard lock(quota_mu_);
+    owners.swap(quota_owed_);
+  }
+  if (!store::HasLimits(opts_.quota)) return;
+  const store::Quota& q = opts_.quota;
+  for (const std::string& owner : owners) {
+    store::WorkloadFilter f;
+    f.owner_id = owner;
+    auto list = store_.ListWorkloads(f);
+    if (!list.ok()) continue;
+    store::QuotaUse used;
+    for (const auto& w : *list) {
+      if (w.desired_state == DesiredState::kDeleted) continue;
+      const store::QuotaUse c = store::Charge(w, q);
+      used.workloads += c.workloads;
+      used.memory_mb += c.memory_mb;
+      used.cpus += c.cpus;
+    }
+    std::string what;
+    const auto note = [&what](double use, double limit, const std::string& text) {
+      if (limit > 0 && use >= 0.8 * limit) what += (what.empty() ? "" : ", ") + text;
+    };
+    note(static_cast<double>(used.workloads), static_cast<double>(q.max_workloads),
+         std::to_string(used.workloads) + " of " + std::to_string(q.max_workloads) + " workloads");
+    note(static_cast<double>(used.memory_mb), static_cast<double>(q.max_memory_mb),
+         std::to_string(used.memory_mb) + " of " + std::to_string(q.max_memory_mb) +
+             " MB of memory");
+    note(used.cpus, q.max_cpus, fmt::format("{:g} of {:g} CPUs", used.cpus, q.max_cpus));
+    bool raise = false;
+    {
+      std::lock_guard lock(quota_mu_);
+      if (what.empty())
+        quota_alerted_.erase(owner);
+      else
+        raise = quota_alerted_.insert(owner).second;
+    }
+    if (raise) {
+      alerts_.Raise({AlertKind::kQuotaNearlyUsed, owner, "", "", "", "quota",
+                     "Your workloads use " + what + " (80 % or more of your quota).",
+                     clock_.NowSeconds()});
+    }
+  }
 }
 
 void ControlPlane::Record(const store::Workload& w, WorkloadStatus status,

@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "common/principal.h"
 #include "common/result.h"
 #include "control/agent_hub.h"
+#include "control/alerts.h"
 #include "control/cluster.h"
 #include "control/create_extras.h"
 #include "control/event_bus.h"
@@ -65,8 +67,10 @@ struct ControlOptions {
 
 class ControlPlane {
  public:
+  // `alerts` hears of workloads that fail, are lost or recover, of owners nearly out of quota,
+  // and (through the node registry) of nodes lost and back.
   ControlPlane(store::Store& store, const Clock& clock, const Keyring& keys, EventBus& events,
-               AgentHub& hub, Cluster& cluster, ControlOptions opts);
+               AgentHub& hub, Cluster& cluster, AlertSink& alerts, ControlOptions opts);
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;
 
@@ -174,6 +178,14 @@ class ControlPlane {
   Result<link::Assignment> AssignmentFor(const store::Workload& w);
   void PushToNode(const store::Workload& w);
   void Record(const store::Workload& w, WorkloadStatus status, const std::string& message);
+  // Raises an alert about `w` (alerts.h), unless this replica raised the same kind for it less
+  // than kAlertQuietSeconds ago: a crash loop is one failed (and one recovered) alert per
+  // quiet period, not one per restart.
+  void Alert(const store::Workload& w, AlertKind kind, const std::string& message);
+  // Every Tick, for the owners who created workloads since the last: alerts those whose use of
+  // a quota reached 80 % (once, until it drops below again). Off the create path, which stays
+  // one store call.
+  void CheckQuotas();
   // Tells this replica's subscribers and edge, and the other replicas.
   void PublishWorkload(const std::string& id);
   void PublishDeleted(const std::string& id, const std::string& owner_id);
@@ -192,6 +204,7 @@ class ControlPlane {
   EventBus& events_;
   AgentHub& hub_;
   Cluster& cluster_;
+  AlertSink& alerts_;
   const ControlOptions opts_;
   PublicRoutes routes_;    // the edge's ports and routes (thread-safe)
   NodeRegistry registry_;  // nodes, agent links, node loss (thread-safe)
@@ -199,6 +212,13 @@ class ControlPlane {
 
   static constexpr std::chrono::milliseconds kPassGap{100};
   std::mutex restore_in_place_mu_;  // RestoreInPlace's read-modify-write of the spec
+  static constexpr std::int64_t kAlertQuietSeconds = 600;
+  std::mutex alerted_mu_;
+  // (workload id, kind) → when last raised; guarded by alerted_mu_
+  std::map<std::pair<std::string, AlertKind>, std::int64_t> alerted_;
+  std::mutex quota_mu_;
+  std::set<std::string> quota_owed_;     // guarded by quota_mu_: owners who created since Tick
+  std::set<std::string> quota_alerted_;  // guarded by quota_mu_: owners alerted at >= 80 %
   std::mutex owed_mu_;
   bool schedule_owed_ = false;                       // guarded by owed_mu_
   std::chrono::steady_clock::time_point last_pass_;  // guarded by owed_mu_

@@ -7,6 +7,7 @@
 
 #include "audit/audit_log.h"
 #include "common/secretbox.h"
+#include "control/recording_alerts.h"
 #include "store/testing/counting_store.h"
 #include "store/testing/temp_sqlite.h"
 #include "templates/spec_storage.h"
@@ -19,7 +20,7 @@ class ControlPlaneTest : public ::testing::Test {
   void SetUp() override {
     const store::User& u = db_.user();
     owner_ = {u.id, u.email, u.role, "", 1};
-    cp_ = std::make_unique<ControlPlane>(*store_, clock_, keys_, events_, hub_, cluster_,
+    cp_ = std::make_unique<ControlPlane>(*store_, clock_, keys_, events_, hub_, cluster_, alerts_,
                                          ControlOptions{});
   }
   void TearDown() override { cp_.reset(); }
@@ -66,6 +67,7 @@ class ControlPlaneTest : public ::testing::Test {
   EventBus events_;
   AgentHub hub_;
   SoloCluster cluster_{"rep_test"};
+  RecordingAlerts alerts_;
   Principal owner_;
   std::unique_ptr<ControlPlane> cp_;
 };
@@ -124,7 +126,7 @@ TEST_F(ControlPlaneTest, AListNamesItsNodesWithOneStoreCallNotOnePerItem) {
     ASSERT_TRUE(store_->CreateWorkload(w, {}).ok());
   }
   store::testing::CountingStore counting(*store_);
-  ControlPlane cp(counting, clock_, keys_, events_, hub_, cluster_, ControlOptions{});
+  ControlPlane cp(counting, clock_, keys_, events_, hub_, cluster_, alerts_, ControlOptions{});
   auto list = cp.ListWorkloads(owner_);
   ASSERT_TRUE(list.ok()) << list.error().message;
   ASSERT_EQ(list->size(), 4u);
@@ -191,6 +193,57 @@ TEST_F(ControlPlaneTest, TheWorkloadsOfANodeDownLongerThanTheGraceBecomeLostNotB
   EXPECT_EQ(timeline->back().message, lost->status_reason);
   cp_->Tick();  // lost once, recorded once
   EXPECT_EQ(store_->ListEvents(id, 50)->size(), events_before + 1);
+
+  // Alerts: the workload lost and its node down, once each; back, and running again.
+  ASSERT_EQ(alerts_.Of(AlertKind::kWorkloadLost).size(), 1u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadLost)[0].owner_id, owner_.user_id);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadLost)[0].workload_name, "app");
+  ASSERT_EQ(alerts_.Of(AlertKind::kNodeDown).size(), 1u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kNodeDown)[0].node_id, node);
+  hub_.Attach(node, conn);
+  cp_->OnAgentConnected(node);
+  EXPECT_EQ(alerts_.Of(AlertKind::kNodeUp).size(), 1u);
+  const auto gen = store_->GetWorkload(id)->generation;
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kRunning, "", {}, ""}).ok());
+  ASSERT_EQ(alerts_.Of(AlertKind::kWorkloadRecovered).size(), 1u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadRecovered)[0].message,
+            "running again after it was lost");
+  ASSERT_TRUE(
+      cp_->OnStatus(node, {id, gen, WorkloadStatus::kFailed, "exited with code 1", {}, ""}).ok());
+  ASSERT_EQ(alerts_.Of(AlertKind::kWorkloadFailed).size(), 1u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadFailed)[0].message, "exited with code 1");
+  ASSERT_TRUE(
+      cp_->OnStatus(node, {id, gen, WorkloadStatus::kFailed, "exited with code 1", {}, ""}).ok());
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadFailed).size(), 1u) << "a repeat is no new failure";
+  // A crash loop: running, failed, running… is one alert of each kind per quiet period.
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kRunning, "", {}, ""}).ok());
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kFailed, "exited again", {}, ""}).ok());
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadRecovered).size(), 1u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadFailed).size(), 1u);
+  clock_.Advance(600);
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kRunning, "", {}, ""}).ok());
+  ASSERT_TRUE(cp_->OnStatus(node, {id, gen, WorkloadStatus::kFailed, "exited again", {}, ""}).ok());
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadRecovered).size(), 2u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kWorkloadFailed).size(), 2u);
+}
+
+TEST_F(ControlPlaneTest, AnOwnerReachingEightyPercentOfAQuotaIsAlertedOnce) {
+  ControlOptions o;
+  o.quota.max_workloads = 5;
+  ControlPlane cp(*store_, clock_, keys_, events_, hub_, cluster_, alerts_, o);
+  for (const char* name : {"a", "b", "c"})
+    ASSERT_TRUE(cp.CreateWorkload(owner_, Busybox(name)).ok());
+  cp.Tick();
+  EXPECT_TRUE(alerts_.Of(AlertKind::kQuotaNearlyUsed).empty()) << "3 of 5";
+  ASSERT_TRUE(cp.CreateWorkload(owner_, Busybox("d")).ok());
+  cp.Tick();
+  ASSERT_EQ(alerts_.Of(AlertKind::kQuotaNearlyUsed).size(), 1u);
+  EXPECT_EQ(alerts_.Of(AlertKind::kQuotaNearlyUsed)[0].owner_id, owner_.user_id);
+  EXPECT_NE(alerts_.Of(AlertKind::kQuotaNearlyUsed)[0].message.find("4 of 5 workloads"),
+            std::string::npos);
+  ASSERT_TRUE(cp.CreateWorkload(owner_, Busybox("e")).ok());
+  cp.Tick();
+  EXPECT_EQ(alerts_.Of(AlertKind::kQuotaNearlyUsed).size(), 1u) << "once";
 }
 
 // A replica that is not the leader: placement happens elsewhere, so a create's store calls are
@@ -217,7 +270,7 @@ class CreateCostTest : public ControlPlaneTest {
     o.public_port_high = 30009;
     o.public_port_usable = [](int) { return true; };
     o.quota.max_workloads = 3;
-    return std::make_unique<ControlPlane>(store, clock_, keys_, events_, hub_, cluster,
+    return std::make_unique<ControlPlane>(store, clock_, keys_, events_, hub_, cluster, alerts_,
                                           std::move(o));
   }
   static templates::WorkloadRequest Postgres(const std::string& name) {

@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include "auth/token.h"
 #include "common/random.h"
@@ -13,12 +14,14 @@ namespace lattice::control {
 namespace json = boost::json;
 
 NodeRegistry::NodeRegistry(store::Store& store, const Clock& clock, EventBus& events, AgentHub& hub,
-                           Cluster& cluster, NodeRegistryOptions opts, ChangeHook changed)
+                           Cluster& cluster, AlertSink& alerts, NodeRegistryOptions opts,
+                           ChangeHook changed)
     : store_(store),
       clock_(clock),
       events_(events),
       hub_(hub),
       cluster_(cluster),
+      alerts_(alerts),
       opts_(std::move(opts)),
       changed_(std::move(changed)),
       started_at_(clock.NowSeconds()),
@@ -94,11 +97,20 @@ Result<link::Welcome> NodeRegistry::AuthenticateAgent(const link::Hello& h) {
 
 void NodeRegistry::OnAgentConnected(const std::string& node_id) {
   const std::int64_t now = clock_.NowSeconds();
+  std::optional<std::string> was_down;
   {
     std::lock_guard lock(seen_mu_);
     last_seen_[node_id] = now;
+    if (auto it = alerted_down_.find(node_id); it != alerted_down_.end()) {
+      was_down = it->second;
+      alerted_down_.erase(it);
+    }
   }
   (void)store_.ClaimNodeLink(node_id, cluster_.ReplicaId(), now);
+  if (was_down) {
+    alerts_.Raise({AlertKind::kNodeUp, "", "", "", node_id, *was_down,
+                   "node " + *was_down + " is connected again", now});
+  }
 }
 
 void NodeRegistry::OnAgentDisconnected(const std::string& node_id) {
@@ -213,7 +225,19 @@ std::vector<std::string> NodeRegistry::LostNodes(std::int64_t now) {
   for (const auto& n : *nodes) {
     if (LinkUp(n)) continue;
     const std::int64_t since = std::max(n.down_since, leader_since_.load());
-    if (now - since >= opts_.lost_grace_seconds) lost.push_back(n.id);
+    if (now - since < opts_.lost_grace_seconds) continue;
+    lost.push_back(n.id);
+    bool first = false;
+    {
+      std::lock_guard lock(seen_mu_);
+      first = alerted_down_.emplace(n.id, n.name).second;
+    }
+    if (first) {
+      alerts_.Raise({AlertKind::kNodeDown, "", "", "", n.id, n.name,
+                     "node " + n.name + " has not been heard from for " +
+                         std::to_string(opts_.lost_grace_seconds) + " s or more",
+                     now});
+    }
   }
   return lost;
 }

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "control/agent_hub.h"
+#include "control/alerts.h"
 #include "control/cluster.h"
 #include "control/event_bus.h"
 #include "control/views.h"
@@ -54,8 +55,10 @@ class NodeRegistry {
   // reread the nodes. Optional.
   using ChangeHook = std::function<void()>;
 
+  // `alerts` hears of nodes lost (down past the grace) and of their agent coming back.
   NodeRegistry(store::Store& store, const Clock& clock, EventBus& events, AgentHub& hub,
-               Cluster& cluster, NodeRegistryOptions opts, ChangeHook changed = nullptr);
+               Cluster& cluster, AlertSink& alerts, NodeRegistryOptions opts,
+               ChangeHook changed = nullptr);
   NodeRegistry(const NodeRegistry&) = delete;
   NodeRegistry& operator=(const NodeRegistry&) = delete;
 
@@ -113,6 +116,7 @@ class NodeRegistry {
   EventBus& events_;
   AgentHub& hub_;
   Cluster& cluster_;
+  AlertSink& alerts_;
   const NodeRegistryOptions opts_;
   const ChangeHook changed_;
   const std::int64_t started_at_;
@@ -122,6 +126,8 @@ class NodeRegistry {
   std::string advertise_url_;  // guarded by url_mu_
   std::mutex seen_mu_;
   std::map<std::string, std::int64_t> last_seen_;  // node id → last message; guarded by seen_mu_
+  // Nodes this replica raised node.down for (once per loss), so their return raises node.up.
+  std::map<std::string, std::string> alerted_down_;  // node id → name; guarded by seen_mu_
 };
 
 }  // namespace lattice::control

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "common/random.h"
+#include "control/recording_alerts.h"
 #include "link/join_token.h"
 #include "store/testing/temp_sqlite.h"
 
@@ -34,7 +35,7 @@ class NodeRegistryTest : public ::testing::Test {
     o.advertise_url = "https://cp.example:7443";
     o.ca_fingerprint = kFingerprint;
     o.registries = {"registry.example"};
-    registry_ = std::make_unique<NodeRegistry>(*store_, clock_, events_, hub_, cluster_,
+    registry_ = std::make_unique<NodeRegistry>(*store_, clock_, events_, hub_, cluster_, alerts_,
                                                std::move(o), [this] { ++changes_; });
     sub_ = events_.Subscribe("usr_1", [this](const Event& e) {
       if (const auto* n = std::get_if<NodeChanged>(&e.what)) told_.push_back(n->node);
@@ -69,6 +70,7 @@ class NodeRegistryTest : public ::testing::Test {
   EventBus events_;
   AgentHub hub_;
   SoloCluster cluster_{"rep_here"};
+  RecordingAlerts alerts_;
   std::unique_ptr<NodeRegistry> registry_;
   std::unique_ptr<EventBus::Subscription> sub_;
   std::vector<NodeView> told_;
@@ -279,7 +281,7 @@ TEST_F(NodeRegistryTest, WithReplicasAgentsLearnEveryLiveOneAndASilentOnesNodesG
   NodeRegistryOptions o;
   o.advertise_url = "https://here:7443";
   o.replica_timeout_seconds = 10;
-  NodeRegistry here(*store_, clock_, events_, hub_, shared, std::move(o));
+  NodeRegistry here(*store_, clock_, events_, hub_, shared, alerts_, std::move(o));
   ASSERT_TRUE(store_->TouchReplica({"rep_gone", "https://gone:7443", 985}).ok());
   ASSERT_TRUE(store_->TouchReplica({"rep_there", "https://there:7443", 995}).ok());
   auto issued = here.CreateJoinToken("usr_1");
@@ -311,7 +313,7 @@ TEST_F(NodeRegistryTest, TheOperatorsAdvertiseUrlWinsOverTheListeningAddress) {
   registry_->SetDefaultAdvertiseUrl("https://127.0.0.1:40123");
   EXPECT_EQ(registry_->AdvertiseUrl(), "https://cp.example:7443");
 
-  NodeRegistry unset(*store_, clock_, events_, hub_, cluster_, {});
+  NodeRegistry unset(*store_, clock_, events_, hub_, cluster_, alerts_, {});
   EXPECT_EQ(unset.AdvertiseUrl(), "");
   unset.SetDefaultAdvertiseUrl("https://127.0.0.1:40123");
   EXPECT_EQ(unset.AdvertiseUrl(), "https://127.0.0.1:40123");

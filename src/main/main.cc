@@ -206,6 +206,26 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_QUOTA_CPUS")
       ->check(CLI::Range(0.0, 1e6))
       ->capture_default_str();
+  cmd.add_option("--smtp-url", cfg.smtp_url,
+                 "SMTP relay for e-mail notifications, smtp://HOST:PORT (STARTTLS when "
+                 "credentials are set) or smtps://HOST:PORT; empty: no e-mail channels")
+      ->envname("LATTICE_SMTP_URL");
+  cmd.add_option("--smtp-from", cfg.smtp_from, "Sender address of e-mail notifications")
+      ->envname("LATTICE_SMTP_FROM");
+  cmd.add_option("--smtp-user", cfg.smtp_user, "SMTP user name (optional)")
+      ->envname("LATTICE_SMTP_USER");
+  cmd.add_option("--smtp-password", cfg.smtp_password, "SMTP password (optional)")
+      ->envname("LATTICE_SMTP_PASSWORD");
+  cmd.add_option("--notify-max-attempts", cfg.notify_max_attempts,
+                 "Attempts to deliver a notification before it counts as failed")
+      ->envname("LATTICE_NOTIFY_MAX_ATTEMPTS")
+      ->check(CLI::Range(1, 20))
+      ->capture_default_str();
+  cmd.add_option("--notify-retry-base", cfg.notify_retry_base_seconds,
+                 "Seconds before the first retry of a notification; each next waits twice as long")
+      ->envname("LATTICE_NOTIFY_RETRY_BASE")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   cmd.add_option(
          "--allowed-registry", cfg.allowed_registries,
          "Registry (HOST or HOST:PORT; `default` for references without one) workload images may "

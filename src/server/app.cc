@@ -21,6 +21,7 @@
 #include "api/invites_handlers.h"
 #include "api/metrics_handlers.h"
 #include "api/nodes_handlers.h"
+#include "api/notifications_handlers.h"
 #include "api/ops_handlers.h"
 #include "api/probes_handlers.h"
 #include "api/workloads_handlers.h"
@@ -44,6 +45,8 @@
 #include "http/problem.h"
 #include "http/server.h"
 #include "http/store_executor.h"
+#include "notify/curl_transport.h"
+#include "notify/notification_service.h"
 #include "server/agent_link.h"
 #include "server/cluster_relay.h"
 #include "server/data_dir.h"
@@ -77,9 +80,12 @@ struct App::Impl {
   // blocking pool must not delay noticing lost nodes or placing pending workloads.
   asio::thread_pool duties{1};
   control::EventBus events;
-  // Where services raise what users may be notified of (alerts.h). Until the notification
-  // service is wired, alerts are dropped.
-  std::unique_ptr<control::AlertSink> alerts = std::make_unique<control::NoAlerts>();
+  // How notifications leave the server (webhooks, SMTP), and the service that sends them: the
+  // sink services raise alerts into (alerts.h). Its dispatcher thread stops before the store
+  // closes (declared after it).
+  notify::CurlTransport transport;
+  std::unique_ptr<notify::NotificationService> notifications;
+  control::AlertSink* alerts = nullptr;  // = notifications
   control::AgentHub hub;
   // Other replicas on the same PostgreSQL (or none); stopped first in ~App, before the
   // control plane and edge its handler calls into.
@@ -188,12 +194,22 @@ void BuildServices(Settings& s, App::Impl& impl) {
       [r = impl.relay.get()](const std::string& node_id, const link::StreamOpen& m) {
         return r->Open(node_id, m);
       });
+  notify::NotifyOptions notify_options;
+  notify_options.smtp = {impl.config.smtp_url, impl.config.smtp_from, impl.config.smtp_user,
+                         impl.config.smtp_password};
+  notify_options.max_attempts = impl.config.notify_max_attempts;
+  notify_options.retry_base_seconds = impl.config.notify_retry_base_seconds;
+  impl.notifications = std::make_unique<notify::NotificationService>(
+      *impl.store, impl.clock, impl.keys, impl.transport, notify_options);
+  impl.alerts = impl.notifications.get();
   s.control.ca_fingerprint = impl.pki->Fingerprint();
   s.control.public_port_usable = [mp](int port) { return mp->edge->PortBindable(port); };
-  impl.control = std::make_unique<control::ControlPlane>(
-      *impl.store, impl.clock, impl.keys, impl.events, impl.hub, *impl.cluster, s.control);
+  impl.control =
+      std::make_unique<control::ControlPlane>(*impl.store, impl.clock, impl.keys, impl.events,
+                                              impl.hub, *impl.cluster, *impl.alerts, s.control);
   impl.control->RecoverAfterRestart();
-  impl.backups = std::make_unique<control::Backups>(*impl.store, impl.clock, impl.keys, impl.hub);
+  impl.backups = std::make_unique<control::Backups>(*impl.store, impl.clock, impl.keys, impl.hub,
+                                                    *impl.alerts);
   impl.metrics_service = std::make_unique<control::MetricsService>(*impl.store, impl.clock);
   impl.prober = std::make_unique<control::Prober>(
       *impl.store, impl.clock, *impl.alerts,
@@ -258,6 +274,7 @@ void WireHttp(App::Impl& impl, http::DispatchOptions dispatch) {
   api::AddBackupRoutes(impl.router, *impl.api);
   api::AddMetricsRoutes(impl.router, *impl.api);
   api::AddProbeRoutes(impl.router, *impl.api);
+  api::AddNotificationRoutes(impl.router, *impl.api, *impl.notifications);
   api::AddOpsRoutes(impl.router, *impl.api);
   console::AddConsoleRoutes(impl.router);
   // The agent link is served only over TLS (TlsFront, same port). Over plain HTTP the route
@@ -341,21 +358,23 @@ asio::awaitable<void> Housekeeping(store::Store& store, const Clock& clock,
 // every 250 ms (its interval may be 1 s; a pass's results are recorded soon after it ends).
 asio::awaitable<void> Duties(control::ControlPlane& cp, control::Backups& backups,
                              control::MetricsService& metrics, control::Prober& prober,
-                             asio::thread_pool& pool) {
+                             notify::NotificationService& notifications, asio::thread_pool& pool) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (int beat = 1;; ++beat) {
     timer.expires_after(std::chrono::milliseconds(250));
     co_await timer.async_wait(asio::use_awaitable);
-    co_await api::RunBlocking(pool, [&cp, &backups, &metrics, &prober, tick = beat % 8 == 0] {
-      if (tick) {
-        cp.Tick();
-        backups.Tick();
-        metrics.Tick();
-      }
-      cp.ScheduleIfOwed();
-      prober.Tick();
-      return 0;
-    });
+    co_await api::RunBlocking(
+        pool, [&cp, &backups, &metrics, &prober, &notifications, tick = beat % 8 == 0] {
+          if (tick) {
+            cp.Tick();
+            backups.Tick();
+            metrics.Tick();
+            notifications.Tick();
+          }
+          cp.ScheduleIfOwed();
+          prober.Tick();
+          return 0;
+        });
   }
 }
 
@@ -398,8 +417,11 @@ int App::Run(const std::function<void(const std::string& agent_url)>& on_listeni
       [front = m.tls_front.get()](boost::beast::tcp_stream s) { front->Accept(std::move(s)); });
   server.Start();
   asio::co_spawn(m.ioc, Housekeeping(*m.store, m.clock, *m.store_executor), asio::detached);
-  asio::co_spawn(m.ioc, Duties(*m.control, *m.backups, *m.metrics_service, *m.prober, m.duties),
-                 asio::detached);
+  asio::co_spawn(
+      m.ioc,
+      Duties(*m.control, *m.backups, *m.metrics_service, *m.prober, *m.notifications, m.duties),
+      asio::detached);
+  m.notifications->Start();
 
   const std::string shown_host =
       ep->address().is_v6() ? "[" + ep->address().to_string() + "]" : ep->address().to_string();

@@ -71,6 +71,14 @@ struct ServerConfig {
   std::vector<std::string> allowed_images;  // prefixes of normalised references; empty: any
   std::vector<std::string> allowed_capabilities = templates::AdmissionPolicy{}.capabilities;
   std::string allowed_uids = "1-2147483647";
+
+  // Notifications (docs/notifications.md).
+  std::string smtp_url;  // smtp://HOST:PORT or smtps://HOST:PORT; empty: no e-mail channels
+  std::string smtp_from;
+  std::string smtp_user;
+  std::string smtp_password;  // never logged
+  int notify_max_attempts = 5;
+  int notify_retry_base_seconds = 30;  // then doubling: 30 s, 1 min, 2 min, 4 min
 };
 
 // The admission policy the settings describe. kInvalidArgument for an unknown capability, one

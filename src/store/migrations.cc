@@ -105,6 +105,65 @@ CREATE TABLE probe_results (
   PRIMARY KEY (workload_id, container_port, at)
 );
 CREATE INDEX probe_results_age ON probe_results(at);
+// Migration 15 (notifications), in each dialect: channels (a webhook's secret sealed) and the
+// delivery log, found by channel (newest first) and by due time (the dispatcher's claim).
+constexpr const char* kNotificationsSqlite = R"sql(
+CREATE TABLE notification_channels (
+  id         TEXT PRIMARY KEY,
+  owner_id   TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  secret_enc TEXT NOT NULL DEFAULT '',
+  events     TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX notification_channels_owner ON notification_channels(owner_id, created_at);
+CREATE TABLE notification_deliveries (
+  id              TEXT PRIMARY KEY,
+  channel_id      TEXT NOT NULL,
+  owner_id        TEXT NOT NULL,
+  kind            TEXT NOT NULL,
+  workload_id     TEXT NOT NULL DEFAULT '',
+  payload         TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  status          TEXT NOT NULL,
+  last_code       INTEGER NOT NULL DEFAULT 0,
+  last_result     TEXT NOT NULL DEFAULT '',
+  next_attempt_at INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+CREATE INDEX notification_deliveries_channel ON notification_deliveries(channel_id, created_at);
+CREATE INDEX notification_deliveries_due ON notification_deliveries(status, next_attempt_at);
+)sql";
+constexpr const char* kNotificationsPostgres = R"sql(
+CREATE TABLE notification_channels (
+  id         TEXT PRIMARY KEY,
+  owner_id   TEXT NOT NULL,
+  kind       TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  secret_enc TEXT NOT NULL DEFAULT '',
+  events     TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX notification_channels_owner ON notification_channels(owner_id, created_at);
+CREATE TABLE notification_deliveries (
+  id              TEXT PRIMARY KEY,
+  channel_id      TEXT NOT NULL,
+  owner_id        TEXT NOT NULL,
+  kind            TEXT NOT NULL,
+  workload_id     TEXT NOT NULL DEFAULT '',
+  payload         TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  status          TEXT NOT NULL,
+  last_code       INTEGER NOT NULL DEFAULT 0,
+  last_result     TEXT NOT NULL DEFAULT '',
+  next_attempt_at BIGINT NOT NULL,
+  created_at      BIGINT NOT NULL,
+  updated_at      BIGINT NOT NULL
+);
+CREATE INDEX notification_deliveries_channel ON notification_deliveries(channel_id, created_at);
+CREATE INDEX notification_deliveries_due ON notification_deliveries(status, next_attempt_at);
 )sql";
 
 constexpr const char* kCoveringIndexes = R"sql(
@@ -536,6 +595,9 @@ ALTER TABLE backup_policies ADD COLUMN archive_changed_at BIGINT NOT NULL DEFAUL
       // Outside-in endpoint probes (issue 20): each endpoint's current state and its bounded
       // history (store/probe_store.h).
       {14, "endpoint probe results", kProbesSqlite, kProbesPostgres},
+      // Notifications (issue 20): channels and the delivery log, bounded by
+      // NotificationStore::PruneDeliveries (store/notification_store.h).
+      {15, "notification channels and deliveries", kNotificationsSqlite, kNotificationsPostgres},
   };
   return kMigrations;
 }

@@ -18,6 +18,7 @@
 #include "store/backup_store.h"
 #include "store/metrics_store.h"
 #include "store/models.h"
+#include "store/notification_store.h"
 #include "store/probe_store.h"
 
 namespace lattice::store {
@@ -38,6 +39,8 @@ class Store {
   virtual MetricsStore& Metrics() = 0;
   // Endpoint probe states and history (store/probe_store.h), in the same database.
   virtual ProbeStore& Probes() = 0;
+  // Notification channels and their delivery log (store/notification_store.h).
+  virtual NotificationStore& Notifications() = 0;
 
   // Inserts `user` if `admission` lets it in, deciding atomically (in one transaction):
   //  - no user exists yet: it becomes the "admin", whatever the policy (an invite is not used);

@@ -65,6 +65,13 @@ def new_target(t, token=None):
                          expect=201)[1]["id"]
 
 
+def new_channel(t, token=None):
+    """A notification channel of `token`'s account (bob's by default)."""
+    return accounts.call(t.srv, "POST", "/api/v1/notification-channels",
+                         {"kind": "webhook", "url": "https://hooks.example.test/x"},
+                         token=token or t.other, expect=201)[1]["id"]
+
+
 def workload_with_policy(t):
     """A fresh workload of the owner's with a backup policy."""
     wid = new_workload(t)["id"]
@@ -129,6 +136,17 @@ ROUTES = {
         params=lambda t: {"id": t.secret_workload["id"], "backup_id": "bk_none"}),
     ("GET", "/api/v1/workloads/{id}/metrics"): Route("user", owned=True),
     ("GET", "/api/v1/workloads/{id}/probes"): Route("user", owned=True),
+    ("POST", "/api/v1/notification-channels"): Route(
+        "user", ok=(201,), body={"kind": "webhook", "url": "https://hooks.example.test/x"}),
+    ("GET", "/api/v1/notification-channels"): Route("user"),
+    ("GET", "/api/v1/notification-channels/{id}"): Route(
+        "user", params=lambda t: {"id": new_channel(t)}),
+    ("DELETE", "/api/v1/notification-channels/{id}"): Route(
+        "user", ok=(204,), params=lambda t: {"id": new_channel(t)}),
+    ("POST", "/api/v1/notification-channels/{id}/test"): Route(
+        "user", ok=(202,), params=lambda t: {"id": new_channel(t)}),
+    ("GET", "/api/v1/notification-channels/{id}/deliveries"): Route(
+        "user", params=lambda t: {"id": new_channel(t)}),
     ("GET", "/api/v1/nodes"): Route("user"),
     ("GET", "/api/v1/nodes/{id}/metrics"): Route(
         "admin", ok=(404,), params=lambda t: {"id": "node_none"}),  # no agent joined here
@@ -152,6 +170,7 @@ ROUTES = {
     ("GET", "/workloads/{id}/{tab}"): Route("public",
                                           params=lambda t: {"id": "wl_whatever", "tab": "backups"}),
     ("GET", "/backup-targets"): Route("public"),
+    ("GET", "/notifications"): Route("public"),
     ("GET", "/assets/{file}"): Route("public", ok=(404,), params=lambda t: {"file": "none.js"}),
 }
 

@@ -9,12 +9,15 @@
 // a valid one described in the summary), "Verify again" → pending → verified); a custom
 // image and its Metrics tab (usage charts drawn from the node's samples); the node's usage on
 // the Nodes page; the endpoint's outside-in reachability (state, latency, recent checks);
-// the admin's Invites and Audit pages; a second user sees none of the first
+// the admin's Invites and Audit pages; a webhook channel on the Notifications page whose test
+// delivery a local receiver verifies (HMAC); a second user sees none of the first
 // user's workloads.
 // Screenshots go to $LATTICE_SCREENSHOT_DIR when set (docs/screenshots/ in the repo).
 // Exit 77 = skipped (no Chromium / Docker) unless LATTICE_REQUIRE_DOCKER is set.
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { CHROMIUM, apiCall, launchChromium, startLattice } from './lattice.mjs';
 
@@ -390,6 +393,35 @@ try {
   await trail.getByText('workload.delete').first().waitFor();
   assert(!(await trail.textContent()).includes(code), 'the audit trail does not hold the invite code');
   await shot(page, 'audit');
+
+  step('notifications: a webhook to a local receiver that checks the HMAC, its secret shown once, "Send test" → delivered in the log');
+  const received = [];
+  const receiver = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      received.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+  await page.getByRole('link', { name: 'Notifications', exact: true }).click();
+  await page.getByText('No channels yet.').waitFor();
+  await page.getByLabel('URL').fill(hookUrl);
+  await page.getByRole('button', { name: 'Add channel' }).click();
+  const secret = (await page.getByLabel('Signing secret', { exact: true }).textContent()).trim();
+  assert(secret.startsWith('whsec_'), `the signing secret is shown once: ${secret}`);
+  await page.getByRole('button', { name: `Send test to ${hookUrl}` }).click();
+  await page.getByRole('table', { name: /^Deliveries of / }).locator('[data-status="delivered"]').waitFor({ timeout: 30_000 });
+  assert(received.length === 1, `the receiver got the test: ${received.length}`);
+  const { headers: h, body: b } = received[0];
+  const want = 'sha256=' + createHmac('sha256', secret).update(`${h['x-lattice-timestamp']}.`).update(b).digest('hex');
+  assert(h['x-lattice-signature'] === want, 'the signature verifies with the secret shown');
+  assert(JSON.parse(b.toString()).kind === 'test', 'a test notification');
+  await shot(page, 'notifications');
+  receiver.close();
 
   step('a second user sees none of alice\'s workloads');
   await page.getByRole('button', { name: 'Sign out' }).click();

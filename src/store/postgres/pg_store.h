@@ -33,7 +33,8 @@ struct PoolOptions {
 class PostgresStore final : public Store,
                             public BackupStore,
                             public MetricsStore,
-                            public ProbeStore {
+                            public ProbeStore,
+                            public NotificationStore {
  public:
   // Connects, applies pending migrations, and keeps that connection in the pool.
   // kUnavailable if the server cannot be reached; kConflict if its schema is newer than
@@ -152,6 +153,18 @@ class PostgresStore final : public Store,
   Result<std::vector<ProbeRecord>> ProbeHistory(const std::string& workload_id, std::int64_t since,
                                                 int limit) override;
   Result<std::int64_t> PruneProbes(std::int64_t before) override;
+  NotificationStore& Notifications() override { return *this; }
+  Status CreateChannel(const NotificationChannel& c) override;
+  Result<NotificationChannel> GetChannel(const std::string& id) override;
+  Result<std::vector<NotificationChannel>> ListChannels(const std::string& owner_id) override;
+  Status DeleteChannel(const std::string& id) override;
+  Status AddDeliveries(const std::vector<Delivery>& deliveries) override;
+  Result<std::vector<Delivery>> ClaimDueDeliveries(std::int64_t now, std::int64_t lease_until,
+                                                   int limit) override;
+  Status RecordAttempt(const std::string& delivery_id, const DeliveryAttempt& a) override;
+  Result<Delivery> GetDelivery(const std::string& id) override;
+  Result<std::vector<Delivery>> ListDeliveries(const std::string& channel_id, int limit) override;
+  Result<std::int64_t> PruneDeliveries(std::int64_t before, int keep_per_channel) override;
 
  private:
   // Exclusive use of one pooled connection; returns it (or, if broken, drops it) on exit.

@@ -14,7 +14,11 @@
 
 namespace lattice::store::sqlite {
 
-class SqliteStore final : public Store, public BackupStore, public MetricsStore, public ProbeStore {
+class SqliteStore final : public Store,
+                          public BackupStore,
+                          public MetricsStore,
+                          public ProbeStore,
+                          public NotificationStore {
  public:
   // Opens `path`, applies migrations, and fills a pool of `pool_size` connections.
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, int pool_size = 4);
@@ -126,6 +130,18 @@ class SqliteStore final : public Store, public BackupStore, public MetricsStore,
   Result<std::vector<ProbeRecord>> ProbeHistory(const std::string& workload_id, std::int64_t since,
                                                 int limit) override;
   Result<std::int64_t> PruneProbes(std::int64_t before) override;
+  NotificationStore& Notifications() override { return *this; }
+  Status CreateChannel(const NotificationChannel& c) override;
+  Result<NotificationChannel> GetChannel(const std::string& id) override;
+  Result<std::vector<NotificationChannel>> ListChannels(const std::string& owner_id) override;
+  Status DeleteChannel(const std::string& id) override;
+  Status AddDeliveries(const std::vector<Delivery>& deliveries) override;
+  Result<std::vector<Delivery>> ClaimDueDeliveries(std::int64_t now, std::int64_t lease_until,
+                                                   int limit) override;
+  Status RecordAttempt(const std::string& delivery_id, const DeliveryAttempt& a) override;
+  Result<Delivery> GetDelivery(const std::string& id) override;
+  Result<std::vector<Delivery>> ListDeliveries(const std::string& channel_id, int limit) override;
+  Result<std::int64_t> PruneDeliveries(std::int64_t before, int keep_per_channel) override;
 
  private:
   // Exclusive use of one pooled connection for the lifetime of the lease.

@@ -39,9 +39,10 @@ class CountingStore final : public Store {
 
   using Store::CreateWorkload;
   int Concurrency() const override { return inner_.Concurrency(); }
-  BackupStore& Backups() override { return inner_.Backups(); }   // not counted
-  MetricsStore& Metrics() override { return inner_.Metrics(); }  // not counted
-  ProbeStore& Probes() override { return inner_.Probes(); }      // not counted
+  BackupStore& Backups() override { return inner_.Backups(); }                    // not counted
+  MetricsStore& Metrics() override { return inner_.Metrics(); }                   // not counted
+  ProbeStore& Probes() override { return inner_.Probes(); }                       // not counted
+  NotificationStore& Notifications() override { return inner_.Notifications(); }  // not counted
   Status Ping() override {
     Count("Ping");
     return inner_.Ping();

@@ -11,6 +11,7 @@ import { NodeMetricsSection } from '../features/metrics/NodeMetricsSection';
 import { WorkloadMetricsSection } from '../features/metrics/WorkloadMetricsSection';
 import { NodeSummary } from '../features/nodes/components/NodeSummary';
 import { InvitesPage } from '../features/invites/InvitesPage';
+import { NotificationsPage } from '../features/notifications/NotificationsPage';
 import { NodesPage } from '../features/nodes/NodesPage';
 import type { Workload } from '../features/workloads/api/workloadsApi';
 import { WorkloadPage, type WorkloadTab } from '../features/workloads/WorkloadPage';
@@ -61,6 +62,7 @@ function Routes() {
   else if (path === '/invites') page = isAdmin ? <InvitesPage /> : adminOnly;
   else if (path === '/audit') page = isAdmin ? <AuditPage /> : adminOnly;
   else if (path === '/backup-targets') page = <BackupTargetsPage />;
+  else if (path === '/notifications') page = <NotificationsPage isAdmin={isAdmin} />;
   else if (wl) page = <WorkloadPage key={wl.id} id={wl.id!} tab={wl.tab} extraTabs={workloadTabs} />;
   else page = <p>Page not found.</p>;
   return <Shell session={session} path={path} onSignOut={logout}>{page}</Shell>;

@@ -18,6 +18,7 @@ export function Shell({ session, path, onSignOut, children }: {
           {nav('/', 'Workloads')}
           {nav('/nodes', 'Nodes')}
           {nav('/backup-targets', 'Backup targets')}
+          {nav('/notifications', 'Notifications')}
           {session.user.role === 'admin' && nav('/invites', 'Invites')}
           {session.user.role === 'admin' && nav('/audit', 'Audit')}
           <span className="ml-auto text-sm text-slate-300">{session.user.email}</span>

@@ -13,5 +13,7 @@ export const queryKeys = {
   backups: (workloadId: string) => ['workloads', workloadId, 'backups'] as const,
   workloadProbes: (workloadId: string) => ['workloads', workloadId, 'probes'] as const,
   workloadMetrics: (workloadId: string, range: string) => ['workloads', workloadId, 'metrics', range] as const,
+  notificationChannels: ['notification-channels'] as const,
+  notificationDeliveries: (channelId: string) => ['notification-channels', channelId, 'deliveries'] as const,
   nodeMetrics: (nodeId: string, range: string) => ['nodes', nodeId, 'metrics', range] as const,
 };
