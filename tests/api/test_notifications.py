@@ -12,17 +12,14 @@
     user's channel is 404; every answer matches docs/openapi.yaml.
 """
 
-import hashlib
-import hmac
-import http.server
 import json
 import socket
-import threading
 import time
 import unittest
 
 import accounts
 import agent_link
+from webhook_receiver import Receiver
 from lattice_server import LatticeServer, run_lattice
 
 CHANNELS = "/api/v1/notification-channels"
@@ -35,39 +32,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Receiver:
-    """A webhook receiver that checks each request's signature against `secret`."""
-
-    def __init__(self):
-        self.secret = None
-        self.received = []  # (headers, body dict, signature ok)
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                ts = self.headers["X-Lattice-Timestamp"]
-                want = "sha256=" + hmac.new(outer.secret.encode(), ts.encode() + b"." + body,
-                                            hashlib.sha256).hexdigest()
-                ok = hmac.compare_digest(want, self.headers["X-Lattice-Signature"])
-                ok = ok and abs(time.time() - int(ts)) < 300  # no replays
-                outer.received.append((dict(self.headers), json.loads(body), ok))
-                self.send_response(204 if ok else 401)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/lattice"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class SmtpSink:

@@ -3,7 +3,9 @@
 PostgreSQL workload's endpoint becomes reachable through the edge; `docker stop` of its container
 behind Lattice's back makes it unreachable within two intervals, with a timeline event, and it
 recovers (the agent restarts the container); killing the agent makes it unreachable with the
-agent-gone reason. Other users get 404; bad parameters are 400 problems naming the parameter.
+agent-gone reason. A webhook channel subscribed to the endpoint events hears of the loss and of
+the recovery, signed (a local receiver checks the HMAC). Other users get 404; bad parameters are
+400 problems naming the parameter.
 """
 
 import os
@@ -12,6 +14,7 @@ import unittest
 
 from harness import IMAGES, Agent, Client, Docker, skip_reason, wait_until
 from lattice_server import LatticeServer
+from webhook_receiver import Receiver
 
 REASON = skip_reason()
 INTERVAL = 1  # seconds: --probe-interval
@@ -29,9 +32,15 @@ class ProbesTest(unittest.TestCase):
         cls.docker = Docker()
         cls.agent = None
         cls.workloads = []
+        cls.rx = Receiver()
         try:
             cls.alice = Client(cls.srv, "alice@example.com")
             cls.bob = Client(cls.srv, "bob@example.com")
+            status, _, made = cls.alice.call("POST", "/api/v1/notification-channels", {
+                "kind": "webhook", "url": cls.rx.url,
+                "events": ["endpoint.unreachable", "endpoint.reachable"]})
+            assert status == 201, made
+            cls.rx.secret = made["secret"]
             status, _, tok = cls.alice.call("POST", "/api/v1/nodes/join-tokens")
             assert status == 201, tok
             cls.agent = Agent(cls.srv.agent_url, tok["token"],
@@ -45,6 +54,7 @@ class ProbesTest(unittest.TestCase):
 
     @classmethod
     def _teardown(cls):
+        cls.rx.close()
         if cls.agent:
             cls.agent.stop()
         for wid in cls.workloads:
@@ -69,6 +79,16 @@ class ProbesTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         items = body["items"] if isinstance(body, dict) else body
         return [e["message"] for e in items if e["message"].startswith("endpoint ")]
+
+    def webhook(self, kind, wid):
+        """The first webhook of `kind` about workload `wid`, once it arrived."""
+        def got():
+            return next((r for r in self.rx.received
+                         if r[1]["kind"] == kind and r[1]["workload"]["id"] == wid), None)
+        headers, body, signed = wait_until(got, 30, f"a {kind} webhook")
+        self.assertTrue(signed, "the signature verifies with the channel's secret")
+        self.assertEqual(headers["X-Lattice-Event"], kind)
+        return body
 
     def history(self, wid, query=""):
         status, _, body = self.alice.call("GET", f"/api/v1/workloads/{wid}/probes{query}")
@@ -101,6 +121,8 @@ class ProbesTest(unittest.TestCase):
         down = [h for h in self.history(wid)["history"] if h["state"] == "unreachable"]
         self.assertTrue(down, "the loss is in the history")
         self.assertIn(down[0]["reason"], ("closed", "refused", "timeout"))
+        lost = self.webhook("endpoint.unreachable", wid)
+        self.assertEqual(lost["workload"]["name"], "pg")
 
         # It recovers: the agent restarts the container (or we start it if it does not).
         def recovered():
@@ -111,6 +133,7 @@ class ProbesTest(unittest.TestCase):
             self.docker.call("POST", f"/containers/{c['Id']}/start")
             wait_until(recovered, 60, "the endpoint to be reachable again")
         self.assertEqual(self.probe(wid)["state"], "reachable")
+        self.webhook("endpoint.reachable", wid)
 
         # Killing the agent: unreachable, with the agent-gone reason.
         self.agent.kill9()
