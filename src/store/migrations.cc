@@ -105,6 +105,8 @@ CREATE TABLE probe_results (
   PRIMARY KEY (workload_id, container_port, at)
 );
 CREATE INDEX probe_results_age ON probe_results(at);
+)sql";
+
 // Migration 15 (notifications), in each dialect: channels (a webhook's secret sealed) and the
 // delivery log, found by channel (newest first) and by due time (the dispatcher's claim).
 constexpr const char* kNotificationsSqlite = R"sql(
