@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
       r.workload_id = w.id;
       r.container_port = 5432;
       r.public_port = 20000 + i;
-      r.state = "reachable";
+      r.state = EndpointState::kReachable;
       r.latency_us = 400;
       records.push_back(r);
     }

@@ -62,7 +62,7 @@ json::value WorkloadJson(const control::WorkloadView& v) {
                     std::to_string(it->second);
       }
       if (v.probes && pub != v.public_ports.end() && po.at("protocol") == "tcp") {
-        json::object probe{{"state", "unknown"}};
+        json::object probe{{"state", Name(EndpointState::kUnknown)}};
         for (const auto& r : *v.probes)
           if (r.container_port == cport) probe = ProbeJson(r);
         ep["probe"] = std::move(probe);
@@ -106,10 +106,10 @@ json::object ProbeJson(const store::ProbeRecord& r) {
   const auto time = [](std::int64_t t) {
     return t > 0 ? json::value(FormatTimestamp(t)) : json::value(nullptr);
   };
-  return {{"state", r.state},
+  return {{"state", Name(r.state)},
           {"reason", text(r.reason)},
           {"message", text(r.message)},
-          {"latency_ms", r.state == "reachable"
+          {"latency_ms", r.state == EndpointState::kReachable
                              ? json::value(static_cast<double>(r.latency_us / 100) / 10.0)
                              : json::value(nullptr)},
           {"checked_at", time(r.at)},

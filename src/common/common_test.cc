@@ -172,6 +172,10 @@ TEST(States, EveryStateRoundTripsThroughItsNameAndUnknownNamesAreRefused) {
   EXPECT_EQ(BackupKindOf("minio"), BackupKind::kVolume);
   EXPECT_EQ(BackupKindOf("custom"), BackupKind::kVolume);
   EXPECT_FALSE(BackupKindOf("redis"));
+  for (auto s : {EndpointState::kUnknown, EndpointState::kReachable, EndpointState::kUnreachable})
+    EXPECT_EQ(ParseEndpointState(Name(s)), s);
+  EXPECT_EQ(Name(EndpointState::kUnreachable), "unreachable");
+  EXPECT_FALSE(ParseEndpointState("down"));
 }
 
 }  // namespace

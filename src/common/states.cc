@@ -71,6 +71,11 @@ constexpr std::array<std::pair<ArchiveState, std::string_view>, 3> kArchive{{
     {ArchiveState::kArchiving, "archiving"},
     {ArchiveState::kFailing, "failing"},
 }};
+constexpr std::array<std::pair<EndpointState, std::string_view>, 3> kEndpoint{{
+    {EndpointState::kUnknown, "unknown"},
+    {EndpointState::kReachable, "reachable"},
+    {EndpointState::kUnreachable, "unreachable"},
+}};
 
 constexpr std::array<std::pair<BackupKind, std::string_view>, 2> kKind{{
     {BackupKind::kPostgres, "postgres"},
@@ -101,6 +106,9 @@ std::string_view Name(ProbeStatus s) {
 std::string_view Name(ArchiveState s) {
   return NameIn(kArchive, s);
 }
+std::string_view Name(EndpointState s) {
+  return NameIn(kEndpoint, s);
+}
 std::string_view Name(BackupKind k) {
   return NameIn(kKind, k);
 }
@@ -126,6 +134,9 @@ std::optional<ProbeStatus> ParseProbeStatus(std::string_view n) {
 }
 std::optional<ArchiveState> ParseArchiveState(std::string_view n) {
   return Find(kArchive, n);
+}
+std::optional<EndpointState> ParseEndpointState(std::string_view n) {
+  return Find(kEndpoint, n);
 }
 
 std::optional<BackupKind> ParseBackupKind(std::string_view n) {

@@ -40,6 +40,9 @@ enum class ProbeStatus { kUntested, kPending, kPassed, kFailed };
 // How a database's continuous WAL archiving is doing, as its node last said: unknown until it
 // says, archiving once its archiver has run a while, failing when it exited (with the reason).
 enum class ArchiveState { kUnknown, kArchiving, kFailing };
+// Whether a public endpoint answered its last outside-in probe (docs/probes.md): unknown until
+// probed, and again once its workload is not meant to run.
+enum class EndpointState { kUnknown, kReachable, kUnreachable };
 
 // What a backup is, decided by its workload's template (BackupKindOf): a PostgreSQL base
 // backup ("postgres": pg_basebackup + WAL, point-in-time recovery) or a volume snapshot
@@ -53,6 +56,7 @@ std::string_view Name(BackupStatus s);
 std::string_view Name(VerifyStatus s);
 std::string_view Name(ProbeStatus s);
 std::string_view Name(ArchiveState s);
+std::string_view Name(EndpointState s);
 std::string_view Name(BackupKind k);
 
 std::optional<DesiredState> ParseDesiredState(std::string_view name);
@@ -62,6 +66,7 @@ std::optional<BackupStatus> ParseBackupStatus(std::string_view name);
 std::optional<VerifyStatus> ParseVerifyStatus(std::string_view name);
 std::optional<ProbeStatus> ParseProbeStatus(std::string_view name);
 std::optional<ArchiveState> ParseArchiveState(std::string_view name);
+std::optional<EndpointState> ParseEndpointState(std::string_view name);
 std::optional<BackupKind> ParseBackupKind(std::string_view name);
 // The kind of backup a workload of `template_name` gets: postgres → kPostgres, minio and custom
 // → kVolume; nullopt for a template this build does not know.

@@ -11,10 +11,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* kReachable = "reachable";
-constexpr const char* kUnreachable = "unreachable";
-constexpr const char* kUnknown = "unknown";
-
 // A workload is probed while it is meant to run and has started in its generation: a stopped
 // container or a lost node then shows as unreachable rather than as not probed.
 bool Probed(const store::Workload& w) {
@@ -139,7 +135,7 @@ void Prober::Seed() {
     k.reason = r.reason;
     k.changed_at = r.changed_at;
     k.kept_at = r.at;
-    k.announced = r.state == kUnreachable;
+    k.announced = r.state == EndpointState::kUnreachable;
     known_[{r.workload_id, r.container_port}] = std::move(k);
   }
   seeded_ = true;
@@ -206,13 +202,13 @@ bool Prober::StartPass() {
       ++it;
       continue;
     }
-    if (it->second.state != kUnknown) {
+    if (it->second.state != EndpointState::kUnknown) {
       store::ProbeRecord r;
       r.workload_id = it->first.first;
       r.container_port = it->first.second;
       auto pub = public_port.find(it->first);
       r.public_port = pub == public_port.end() ? 0 : pub->second;
-      r.state = kUnknown;
+      r.state = EndpointState::kUnknown;
       r.message = "not probed: the workload is not meant to run";
       r.at = r.changed_at = now;
       r.keep = true;
@@ -256,7 +252,7 @@ void Prober::Apply(Pass& pass, std::vector<ProbeOutcome> dialled) {
   for (Endpoint& e : pass.endpoints) {
     const ProbeOutcome& o =
         e.dialled ? (e.target < dialled.size() ? dialled[e.target] : e.pre) : e.pre;
-    const std::string state = o.ok() ? kReachable : kUnreachable;
+    const EndpointState state = o.ok() ? EndpointState::kReachable : EndpointState::kUnreachable;
     const std::string reason(ProbeReasonName(o.reason));
     Known& k = known_[e.key];
     const bool changed = k.state != state;
@@ -279,10 +275,11 @@ void Prober::Apply(Pass& pass, std::vector<ProbeOutcome> dialled) {
     r.changed_at = k.changed_at;
     r.keep = changed || reason != k.reason || now - k.kept_at >= options_.sample_every_seconds;
     if (r.keep) k.kept_at = now;
-    const std::string before = k.state;
+    const EndpointState before = k.state;
     k.state = state;
     k.reason = reason;
-    if (changed && !o.ok() && (before == kReachable || e.w.status == WorkloadStatus::kRunning)) {
+    if (changed && !o.ok() &&
+        (before == EndpointState::kReachable || e.w.status == WorkloadStatus::kRunning)) {
       k.announced = true;
       announce.emplace_back(&e, r);
     } else if (changed && o.ok() && k.announced) {
@@ -294,7 +291,7 @@ void Prober::Apply(Pass& pass, std::vector<ProbeOutcome> dialled) {
   if (Status s = store_.Probes().RecordProbes(records); !s.ok())
     spdlog::warn("msg=\"probe results not written\" endpoints={} error=\"{}\"", records.size(),
                  s.error().message);
-  for (const auto& [e, r] : announce) Announce(*e, r.state == kReachable, r.message);
+  for (const auto& [e, r] : announce) Announce(*e, r.state == EndpointState::kReachable, r.message);
 }
 
 void Prober::Announce(const Endpoint& e, bool reachable, const std::string& message) {

@@ -91,7 +91,7 @@ class Prober {
   struct Endpoint;  // one endpoint of a pass
   struct Pass;
   struct Known {  // what the leader knows of an endpoint between passes
-    std::string state = "unknown";
+    EndpointState state = EndpointState::kUnknown;
     std::string reason{};
     std::int64_t changed_at = 0;
     std::int64_t kept_at = 0;  // last history row

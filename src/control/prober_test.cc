@@ -255,7 +255,7 @@ class ProberTest : public ::testing::Test {
 
 TEST_F(ProberTest, AnAnsweringEndpointIsReachableWithoutAnnouncement) {
   auto r = Pass();
-  EXPECT_EQ(r.state, "reachable");
+  EXPECT_EQ(Name(r.state), "reachable");
   EXPECT_EQ(r.public_port, pg_.port());
   EXPECT_GT(r.latency_us, 0);
   EXPECT_TRUE(Timeline().empty());
@@ -266,7 +266,7 @@ TEST_F(ProberTest, LossAndRecoveryAreEventsAndAlertsWithTheReason) {
   Pass();
   pg_.Set(B::kCloseAtOnce);
   auto r = Pass();
-  EXPECT_EQ(r.state, "unreachable");
+  EXPECT_EQ(Name(r.state), "unreachable");
   EXPECT_EQ(r.reason, "closed");
   auto a = alerts_.Take();
   ASSERT_EQ(a.size(), 1u);
@@ -277,7 +277,7 @@ TEST_F(ProberTest, LossAndRecoveryAreEventsAndAlertsWithTheReason) {
   Pass();
   EXPECT_TRUE(alerts_.Take().empty());
   pg_.Set(B::kPostgres);
-  EXPECT_EQ(Pass().state, "reachable");
+  EXPECT_EQ(Name(Pass().state), "reachable");
   a = alerts_.Take();
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].kind, AlertKind::kEndpointReachable);
@@ -291,7 +291,7 @@ TEST_F(ProberTest, AGoneAgentOrAnUnboundPortIsUnreachableWithoutDialling) {
   Pass();
   up_ = false;
   auto r = Pass();
-  EXPECT_EQ(r.state, "unreachable");
+  EXPECT_EQ(Name(r.state), "unreachable");
   EXPECT_EQ(r.reason, "agent-gone");
   up_ = true;
   bound_ = false;
@@ -308,10 +308,10 @@ TEST_F(ProberTest, HistoryKeepsChangesAndPeriodicSamplesOnly) {
   ASSERT_TRUE(h.ok()) << h.error().message;
   ASSERT_EQ(h->size(), 1u);
   EXPECT_EQ((*h)[0].name, "postgres");
-  EXPECT_EQ((*h)[0].current.state, "unreachable");
+  EXPECT_EQ(Name((*h)[0].current.state), "unreachable");
   ASSERT_EQ((*h)[0].history.size(), 2u);
-  EXPECT_EQ((*h)[0].history[0].state, "reachable");
-  EXPECT_EQ((*h)[0].history[1].state, "unreachable");
+  EXPECT_EQ(Name((*h)[0].history[0].state), "reachable");
+  EXPECT_EQ(Name((*h)[0].history[1].state), "unreachable");
   // Another user's workload does not exist for them.
   auto other = prober_->History(Principal{"usr_other", "b@x.io", "user", "", 0}, "wl_pg", 0, 100);
   ASSERT_FALSE(other.ok());
@@ -326,7 +326,7 @@ TEST_F(ProberTest, AStoppedWorkloadIsUnknownNotUnreachable) {
                   .ok());
   pg_.Set(B::kCloseAtOnce);
   auto r = Pass();
-  EXPECT_EQ(r.state, "unknown");
+  EXPECT_EQ(Name(r.state), "unknown");
   EXPECT_TRUE(alerts_.Take().empty());
   EXPECT_TRUE(Timeline().empty());
 }
@@ -334,9 +334,9 @@ TEST_F(ProberTest, AStoppedWorkloadIsUnknownNotUnreachable) {
 TEST_F(ProberTest, AStartingWorkloadsFirstFailureIsNotAnnounced) {
   ASSERT_TRUE(db_.store().SetPlacement("wl_pg", "node_1", WorkloadStatus::kStarting, "", 3).ok());
   pg_.Set(B::kCloseAtOnce);
-  EXPECT_EQ(Pass().state, "unreachable");
+  EXPECT_EQ(Name(Pass().state), "unreachable");
   pg_.Set(B::kPostgres);
-  EXPECT_EQ(Pass().state, "reachable");
+  EXPECT_EQ(Name(Pass().state), "reachable");
   EXPECT_TRUE(alerts_.Take().empty());
   EXPECT_TRUE(Timeline().empty());
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/states.h"
 
 namespace lattice::store {
 
@@ -24,12 +25,12 @@ struct ProbeRecord {
   std::string workload_id{};
   int container_port = 0;
   int public_port = 0;
-  std::string state = "unknown";  // "reachable", "unreachable" or "unknown"
-  std::string reason{};           // a code (control::ProbeReasonName); empty when reachable
-  std::string message{};          // the reason in words
-  std::int64_t latency_us = 0;    // of the check that decided the state; 0 if none
-  std::int64_t at = 0;            // unix seconds of the check
-  std::int64_t changed_at = 0;    // probe_endpoints: when the state last changed
+  EndpointState state = EndpointState::kUnknown;
+  std::string reason{};         // a code (control::ProbeReasonName); empty when reachable
+  std::string message{};        // the reason in words
+  std::int64_t latency_us = 0;  // of the check that decided the state; 0 if none
+  std::int64_t at = 0;          // unix seconds of the check
+  std::int64_t changed_at = 0;  // probe_endpoints: when the state last changed
   // RecordProbes: also keep this result in the history.
   bool keep = false;
 };

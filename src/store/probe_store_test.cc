@@ -35,7 +35,7 @@ class ProbeStoreTest : public StoreTest {
     r.workload_id = wl;
     r.container_port = port;
     r.public_port = 40000 + port;
-    r.state = state;
+    r.state = ParseEndpointState(state).value();
     r.reason = std::string(state) == "unreachable" ? "timeout" : "";
     r.message = std::string(state) == "unreachable" ? "no answer within 5 s" : "";
     r.latency_us = at * 10;
@@ -57,7 +57,7 @@ TEST_P(ProbeStoreTest, EachEndpointHasOneCurrentRowReplacedByTheNewestRecord) {
   ASSERT_EQ(one->size(), 2u);
   EXPECT_EQ((*one)[0].container_port, 80);
   EXPECT_EQ((*one)[1].container_port, 5432);
-  EXPECT_EQ((*one)[1].state, "unreachable");
+  EXPECT_EQ(Name((*one)[1].state), "unreachable");
   EXPECT_EQ((*one)[1].reason, "timeout");
   EXPECT_EQ((*one)[1].message, "no answer within 5 s");
   EXPECT_EQ((*one)[1].public_port, 45432);
@@ -79,7 +79,7 @@ TEST_P(ProbeStoreTest, HistoryHoldsOnlyKeptResultsNewestPerEndpointUpToTheLimit)
   ASSERT_TRUE(h.ok()) << h.error().message;
   ASSERT_EQ(h->size(), 4u);  // port 80's one, then 5432's newest three kept (104, 106, 108)
   EXPECT_EQ((*h)[0].container_port, 80);
-  EXPECT_EQ((*h)[0].state, "unreachable");
+  EXPECT_EQ(Name((*h)[0].state), "unreachable");
   EXPECT_EQ((*h)[1].at, 104);
   EXPECT_EQ((*h)[2].at, 106);
   EXPECT_EQ((*h)[3].at, 108);
@@ -95,7 +95,7 @@ TEST_P(ProbeStoreTest, TheSameSecondTwiceKeepsTheLastResult) {
   auto h = p().ProbeHistory("wl_1", 0, 10);
   ASSERT_TRUE(h.ok());
   ASSERT_EQ(h->size(), 1u);
-  EXPECT_EQ((*h)[0].state, "unreachable");
+  EXPECT_EQ(Name((*h)[0].state), "unreachable");
 }
 
 TEST_P(ProbeStoreTest, PruningDeletesOnlyOldHistory) {

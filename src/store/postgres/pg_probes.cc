@@ -27,7 +27,7 @@ Params RecordParams(const ProbeRecord& r) {
   p.Add(r.workload_id)
       .Add(static_cast<std::int64_t>(r.container_port))
       .Add(static_cast<std::int64_t>(r.public_port))
-      .Add(r.state)
+      .Add(std::string(Name(r.state)))
       .Add(r.reason)
       .Add(r.message)
       .Add(r.latency_us)
@@ -40,7 +40,7 @@ ProbeRecord RecordOf(const PgResult& r, int i) {
   p.workload_id = r.Text(i, 0);
   p.container_port = static_cast<int>(r.Int(i, 1));
   p.public_port = static_cast<int>(r.Int(i, 2));
-  p.state = r.Text(i, 3);
+  p.state = ParseEndpointState(r.Text(i, 3)).value_or(EndpointState::kUnknown);
   p.reason = r.Text(i, 4);
   p.message = r.Text(i, 5);
   p.latency_us = r.Int(i, 6);

@@ -26,7 +26,7 @@ void BindRecord(Stmt& q, const ProbeRecord& r) {
   q.Bind(1, r.workload_id)
       .Bind(2, static_cast<std::int64_t>(r.container_port))
       .Bind(3, static_cast<std::int64_t>(r.public_port))
-      .Bind(4, r.state)
+      .Bind(4, std::string(Name(r.state)))
       .Bind(5, r.reason)
       .Bind(6, r.message)
       .Bind(7, r.latency_us)
@@ -71,7 +71,7 @@ Result<std::vector<ProbeRecord>> SqliteStore::ProbeEndpoints(const std::string& 
     r.workload_id = q.Text(0);
     r.container_port = static_cast<int>(q.Int(1));
     r.public_port = static_cast<int>(q.Int(2));
-    r.state = q.Text(3);
+    r.state = ParseEndpointState(q.Text(3)).value_or(EndpointState::kUnknown);
     r.reason = q.Text(4);
     r.message = q.Text(5);
     r.latency_us = q.Int(6);
@@ -101,7 +101,7 @@ Result<std::vector<ProbeRecord>> SqliteStore::ProbeHistory(const std::string& wo
     r.workload_id = q.Text(0);
     r.container_port = static_cast<int>(q.Int(1));
     r.public_port = static_cast<int>(q.Int(2));
-    r.state = q.Text(3);
+    r.state = ParseEndpointState(q.Text(3)).value_or(EndpointState::kUnknown);
     r.reason = q.Text(4);
     r.message = q.Text(5);
     r.latency_us = q.Int(6);
