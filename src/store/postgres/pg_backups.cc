@@ -63,14 +63,6 @@ Backup ReadBackup(const PgResult& r, int i) {
   return b;
 }
 
-template <typename T, typename Read>
-std::vector<T> All(const PgResult& r, Read read) {
-  std::vector<T> out;
-  out.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
-  return out;
-}
-
 }  // namespace
 
 Status PostgresStore::CreateBackupTarget(const BackupTarget& t) {
@@ -118,7 +110,7 @@ Result<std::vector<BackupTarget>> PostgresStore::ListBackupTargets(const std::st
   static const std::string sql = std::string(kTargetSelect) + " WHERE owner_id = $1 ORDER BY name";
   auto r = (*c)->Exec(sql, Params().Add(owner_id));
   if (!r.ok()) return std::move(r).error();
-  return All<BackupTarget>(*r, ReadTarget);
+  return RowsOf<BackupTarget>(*r, ReadTarget);
 }
 
 Status PostgresStore::DeleteBackupTarget(const std::string& id) {
@@ -222,7 +214,7 @@ Result<std::vector<BackupPolicy>> PostgresStore::ListBackupPolicies() {
   static const std::string sql = std::string(kPolicySelect) + " ORDER BY workload_id";
   auto r = (*c)->Exec(sql, Params());
   if (!r.ok()) return std::move(r).error();
-  return All<BackupPolicy>(*r, ReadPolicy);
+  return RowsOf<BackupPolicy>(*r, ReadPolicy);
 }
 
 Result<std::vector<BackupPolicy>> PostgresStore::DueBackupPolicies(std::int64_t now, int limit) {
@@ -236,7 +228,7 @@ Result<std::vector<BackupPolicy>> PostgresStore::DueBackupPolicies(std::int64_t 
   }();
   auto r = (*c)->Exec(sql, Params().Add(now).Add(limit));
   if (!r.ok()) return std::move(r).error();
-  return All<BackupPolicy>(*r, ReadPolicy);
+  return RowsOf<BackupPolicy>(*r, ReadPolicy);
 }
 
 Result<bool> PostgresStore::AdvanceBackupSchedule(const std::string& workload_id,
@@ -289,7 +281,7 @@ Result<std::vector<Backup>> PostgresStore::ListBackups(const std::string& worklo
       std::string(kBackupSelect) + " WHERE workload_id = $1 ORDER BY started_at DESC, id DESC";
   auto r = (*c)->Exec(sql, Params().Add(workload_id));
   if (!r.ok()) return std::move(r).error();
-  return All<Backup>(*r, ReadBackup);
+  return RowsOf<Backup>(*r, ReadBackup);
 }
 
 Status PostgresStore::FinishBackup(const Backup& b) {
@@ -359,7 +351,7 @@ Result<std::vector<Backup>> PostgresStore::BackupsToReverify(std::int64_t verifi
   }();
   auto r = (*c)->Exec(sql, Params().Add(verified_before).Add(static_cast<std::int64_t>(limit)));
   if (!r.ok()) return std::move(r).error();
-  return All<Backup>(*r, ReadBackup);
+  return RowsOf<Backup>(*r, ReadBackup);
 }
 
 Result<std::vector<Backup>> PostgresStore::FailRunningBackups(const std::string& node_id,
@@ -375,7 +367,7 @@ Result<std::vector<Backup>> PostgresStore::FailRunningBackups(const std::string&
       std::string(backup_sql::kBackupColumns);
   auto r = (*c)->Exec(sql, Params().Add(now).Add(message).Add(node_id));
   if (!r.ok()) return std::move(r).error();
-  return All<Backup>(*r, ReadBackup);
+  return RowsOf<Backup>(*r, ReadBackup);
 }
 
 Status PostgresStore::DeleteBackup(const std::string& id) {
@@ -392,7 +384,7 @@ Result<std::vector<BackupSummary>> PostgresStore::SummarizeBackups() {
   if (!c.ok()) return std::move(c).error();
   auto r = (*c)->Exec(backup_sql::kSummary);
   if (!r.ok()) return std::move(r).error();
-  return All<BackupSummary>(*r, [](const PgResult& x, int i) {
+  return RowsOf<BackupSummary>(*r, [](const PgResult& x, int i) {
     return BackupSummary{x.Text(i, 0), x.Int(i, 1), x.Int(i, 2), x.Int(i, 3)};
   });
 }

@@ -70,6 +70,15 @@ class PgResult {
   std::unique_ptr<PGresult, PgResultDeleter> r_;
 };
 
+// Every row of `r`, each read by `read(r, row)`.
+template <typename T, typename Read>
+std::vector<T> RowsOf(const PgResult& r, Read read) {
+  std::vector<T> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
+  return out;
+}
+
 struct ConnectOptions {
   std::string url;  // postgres://… or postgresql://… (may hold a password: never log it)
   // Defaults the URL may override (?connect_timeout=…, ?options=-c statement_timeout=…).

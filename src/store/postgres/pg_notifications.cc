@@ -41,14 +41,6 @@ Delivery DeliveryFrom(const PgResult& r, int i) {
   return d;
 }
 
-template <typename T, typename Read>
-std::vector<T> All(const PgResult& r, Read read) {
-  std::vector<T> out;
-  out.reserve(static_cast<std::size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) out.push_back(read(r, i));
-  return out;
-}
-
 }  // namespace
 
 Status PostgresStore::CreateChannel(const NotificationChannel& ch) {
@@ -88,7 +80,7 @@ Result<std::vector<NotificationChannel>> PostgresStore::ListChannels(const std::
                                  "ORDER BY created_at, id";
   auto r = (*c)->Exec(sql, Params().Add(owner_id));
   if (!r.ok()) return std::move(r).error();
-  return All<NotificationChannel>(*r, ChannelFrom);
+  return RowsOf<NotificationChannel>(*r, ChannelFrom);
 }
 
 Status PostgresStore::DeleteChannel(const std::string& id) {
@@ -153,7 +145,7 @@ Result<std::vector<Delivery>> PostgresStore::ClaimDueDeliveries(std::int64_t now
       kDeliveryColumns;
   auto r = (*c)->Exec(sql, Params().Add(now).Add(lease_until).Add(limit));
   if (!r.ok()) return std::move(r).error();
-  auto out = All<Delivery>(*r, DeliveryFrom);
+  auto out = RowsOf<Delivery>(*r, DeliveryFrom);
   std::sort(out.begin(), out.end(), [](const Delivery& a, const Delivery& b) {
     return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
   });
@@ -199,7 +191,7 @@ Result<std::vector<Delivery>> PostgresStore::ListDeliveries(const std::string& c
                                  "ORDER BY created_at DESC, id DESC LIMIT $2";
   auto r = (*c)->Exec(sql, Params().Add(channel_id).Add(limit));
   if (!r.ok()) return std::move(r).error();
-  return All<Delivery>(*r, DeliveryFrom);
+  return RowsOf<Delivery>(*r, DeliveryFrom);
 }
 
 Result<std::int64_t> PostgresStore::PruneDeliveries(std::int64_t before, int keep_per_channel) {

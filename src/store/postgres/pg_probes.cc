@@ -76,13 +76,11 @@ Result<std::vector<ProbeRecord>> PostgresStore::ProbeEndpoints(const std::string
       "ORDER BY workload_id, container_port",
       Params().Add(workload_id));
   if (!r.ok()) return std::move(r).error();
-  std::vector<ProbeRecord> out;
-  for (int i = 0; i < r->rows(); ++i) {
-    ProbeRecord p = RecordOf(*r, i);
-    p.changed_at = r->Int(i, 8);
-    out.push_back(std::move(p));
-  }
-  return out;
+  return RowsOf<ProbeRecord>(*r, [](const PgResult& x, int i) {
+    ProbeRecord p = RecordOf(x, i);
+    p.changed_at = x.Int(i, 8);
+    return p;
+  });
 }
 
 Result<std::vector<ProbeRecord>> PostgresStore::ProbeHistory(const std::string& workload_id,
@@ -96,9 +94,7 @@ Result<std::vector<ProbeRecord>> PostgresStore::ProbeHistory(const std::string& 
       "WHERE n <= $3::bigint ORDER BY container_port, at",
       Params().Add(workload_id).Add(since).Add(static_cast<std::int64_t>(limit)));
   if (!r.ok()) return std::move(r).error();
-  std::vector<ProbeRecord> out;
-  for (int i = 0; i < r->rows(); ++i) out.push_back(RecordOf(*r, i));
-  return out;
+  return RowsOf<ProbeRecord>(*r, RecordOf);
 }
 
 Result<std::int64_t> PostgresStore::PruneProbes(std::int64_t before) {

@@ -33,6 +33,21 @@ void BindRecord(Stmt& q, const ProbeRecord& r) {
       .Bind(8, r.at);
 }
 
+// The columns both queries begin with: workload_id, container_port, public_port, state, reason,
+// message, latency_us, at.
+ProbeRecord RecordOf(Stmt& q) {
+  ProbeRecord r;
+  r.workload_id = q.Text(0);
+  r.container_port = static_cast<int>(q.Int(1));
+  r.public_port = static_cast<int>(q.Int(2));
+  r.state = ParseEndpointState(q.Text(3)).value_or(EndpointState::kUnknown);
+  r.reason = q.Text(4);
+  r.message = q.Text(5);
+  r.latency_us = q.Int(6);
+  r.at = q.Int(7);
+  return r;
+}
+
 }  // namespace
 
 Status SqliteStore::RecordProbes(const std::vector<ProbeRecord>& records) {
@@ -66,17 +81,8 @@ Result<std::vector<ProbeRecord>> SqliteStore::ProbeEndpoints(const std::string& 
   std::vector<ProbeRecord> out;
   int rc;
   while ((rc = (*s)->Step()) == SQLITE_ROW) {
-    Stmt& q = **s;
-    ProbeRecord r;
-    r.workload_id = q.Text(0);
-    r.container_port = static_cast<int>(q.Int(1));
-    r.public_port = static_cast<int>(q.Int(2));
-    r.state = ParseEndpointState(q.Text(3)).value_or(EndpointState::kUnknown);
-    r.reason = q.Text(4);
-    r.message = q.Text(5);
-    r.latency_us = q.Int(6);
-    r.at = q.Int(7);
-    r.changed_at = q.Int(8);
+    ProbeRecord r = RecordOf(**s);
+    r.changed_at = (*s)->Int(8);
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return c->ToError(rc, "read probe states");
@@ -96,17 +102,7 @@ Result<std::vector<ProbeRecord>> SqliteStore::ProbeHistory(const std::string& wo
   std::vector<ProbeRecord> out;
   int rc;
   while ((rc = (*s)->Step()) == SQLITE_ROW) {
-    Stmt& q = **s;
-    ProbeRecord r;
-    r.workload_id = q.Text(0);
-    r.container_port = static_cast<int>(q.Int(1));
-    r.public_port = static_cast<int>(q.Int(2));
-    r.state = ParseEndpointState(q.Text(3)).value_or(EndpointState::kUnknown);
-    r.reason = q.Text(4);
-    r.message = q.Text(5);
-    r.latency_us = q.Int(6);
-    r.at = q.Int(7);
-    out.push_back(std::move(r));
+    out.push_back(RecordOf(**s));
   }
   if (rc != SQLITE_DONE) return c->ToError(rc, "read probe history");
   return out;
