@@ -151,7 +151,9 @@ int AgentMain(int control_port, int target_port) {
   auto trust = tunnel::testing::MakeTestClient(ca_pem);
   agent::TunnelClient client(
       ao, trust.get(),
-      [target_port](const std::string&, int) -> std::optional<int> { return target_port; },
+      [target_port](const std::string&, int) -> std::optional<agent::ContainerTarget> {
+        return agent::ContainerTarget{"127.0.0.1", target_port};
+      },
       [](link::StreamFail f) {
         std::fprintf(stderr, "stream.fail %s: %s\n", f.stream_id.c_str(), f.reason.c_str());
       });

@@ -289,7 +289,7 @@ Status Agent::OnWelcome(const link::Welcome& w) {
     tunnel_ = std::make_unique<TunnelClient>(
         to, dialer_->context().native_handle(),
         [this](const std::string& workload_id, int container_port) {
-          return reconciler_->PublishedPort(workload_id, container_port);
+          return reconciler_->TargetOf(workload_id, container_port);
         },
         [this](link::StreamFail f) { PostSend(0, std::move(f)); });
     tunnel_->Start();

@@ -134,16 +134,17 @@ class StatusRecorder {
 };
 
 // GET http://127.0.0.1:<port><path>: the status and body, or nullopt if nothing answers.
-inline std::optional<std::pair<int, std::string>> HttpGet(int port, const std::string& path) {
+inline std::optional<std::pair<int, std::string>> HttpGet(const std::string& host, int port,
+                                                          const std::string& path) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   try {
     boost::asio::io_context ioc;
     beast::tcp_stream s(ioc);
-    s.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"),
+    s.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(host),
                                              static_cast<unsigned short>(port)));
     http::request<http::empty_body> req(http::verb::get, path, 11);
-    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::host, host);
     http::write(s, req);
     beast::flat_buffer buf;
     http::response<http::string_body> res;
@@ -152,6 +153,9 @@ inline std::optional<std::pair<int, std::string>> HttpGet(int port, const std::s
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+inline std::optional<std::pair<int, std::string>> HttpGet(int port, const std::string& path) {
+  return HttpGet("127.0.0.1", port, path);
 }
 
 // A busybox workload running `script` under sh -c.

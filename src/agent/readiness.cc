@@ -27,17 +27,20 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // How long a TCP probe's connection must stay open to count.
 constexpr std::chrono::milliseconds kSettle{300};
 
-// Connects to 127.0.0.1:port and, when `path` is non-empty, sends GET path and checks for 2xx.
-asio::awaitable<Status> TcpOrHttp(int port, std::string path, std::chrono::milliseconds timeout) {
-  const std::string where = "127.0.0.1:" + std::to_string(port);
+// Connects to the target and, when `path` is non-empty, sends GET path and checks for 2xx.
+asio::awaitable<Status> TcpOrHttp(ContainerTarget target, std::string path,
+                                  std::chrono::milliseconds timeout) {
+  const std::string where = target.ToString();
+  boost::system::error_code aec;
+  const auto address = asio::ip::make_address(target.host, aec);
+  if (aec) co_return Error::Unavailable("readiness target " + where + " is not an address");
   beast::tcp_stream stream(co_await asio::this_coro::executor);
   stream.expires_after(timeout);
   auto [ec] = co_await stream.async_connect(
-      tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), static_cast<unsigned short>(port)),
-      kNoThrow);
+      tcp::endpoint(address, static_cast<unsigned short>(target.port)), kNoThrow);
   if (ec) co_return Error::Unavailable("connect to " + where + ": " + ec.message());
   if (path.empty()) {
-    // Docker's userland proxy accepts on the published port even when nothing listens in the
+    // Docker's userland proxy accepts on a published port even when nothing listens in the
     // container, then closes at once: a connection that stays open (or talks) is the real thing.
     stream.expires_after(std::min<std::chrono::milliseconds>(timeout, kSettle));
     char byte = 0;
@@ -65,50 +68,51 @@ asio::awaitable<Status> TcpOrHttp(int port, std::string path, std::chrono::milli
   co_return Status::Ok();
 }
 
-Status ProbeNetwork(int port, const std::string& path, std::chrono::milliseconds timeout) {
+Status ProbeNetwork(const ContainerTarget& target, const std::string& path,
+                    std::chrono::milliseconds timeout) {
   asio::io_context ioc;
   Status result = Error::Unavailable("probe did not run");
-  asio::co_spawn(ioc, TcpOrHttp(port, path, timeout), [&](std::exception_ptr e, Status s) {
+  asio::co_spawn(ioc, TcpOrHttp(target, path, timeout), [&](std::exception_ptr e, Status s) {
     result = e ? Status(Error::Internal("probe failed unexpectedly")) : std::move(s);
   });
   ioc.run();
   return result;
 }
 
-Status ProbePostgres(const Readiness& r, int port, std::chrono::milliseconds timeout) {
-  const std::string port_s = std::to_string(port);
+Status ProbePostgres(const Readiness& r, const ContainerTarget& target,
+                     std::chrono::milliseconds timeout) {
+  const std::string port_s = std::to_string(target.port);
   const long secs = std::max<long>(2, static_cast<long>((timeout.count() + 999) / 1000));
   const std::string timeout_s = std::to_string(secs);
   const char* keys[] = {"host",   "port",    "user",       "password",
                         "dbname", "sslmode", "gssencmode", "connect_timeout",
                         nullptr};
-  const char* values[] = {"127.0.0.1",        port_s.c_str(),     r.username.c_str(),
-                          r.password.c_str(), r.database.c_str(), "disable",
-                          "disable",          timeout_s.c_str(),  nullptr};
+  const char* values[] = {target.host.c_str(), port_s.c_str(),     r.username.c_str(),
+                          r.password.c_str(),  r.database.c_str(), "disable",
+                          "disable",           timeout_s.c_str(),  nullptr};
   std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdbParams(keys, values, 0), &PQfinish);
   if (!conn) return Error::Internal("libpq could not allocate a connection");
   if (PQstatus(conn.get()) == CONNECTION_OK) return Status::Ok();
   std::string why = PQerrorMessage(conn.get());
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-  return Error::Unavailable("postgres on 127.0.0.1:" + port_s + ": " + why);
+  return Error::Unavailable("postgres on " + target.ToString() + ": " + why);
 }
 
 }  // namespace
 
-Status ProbeReadiness(const Readiness& readiness, int host_port,
+Status ProbeReadiness(const Readiness& readiness, const ContainerTarget& target,
                       std::chrono::milliseconds timeout) {
   if (readiness.kind == Readiness::Kind::kRunning) return Status::Ok();
-  if (host_port <= 0 || host_port > 65535)
+  if (!target.ok())
     return Error::Unavailable("readiness port " + std::to_string(readiness.container_port) +
-                              " is not published");
+                              " is not reachable (the container has no address)");
   switch (readiness.kind) {
     case Readiness::Kind::kTcp:
-      return ProbeNetwork(host_port, "", timeout);
+      return ProbeNetwork(target, "", timeout);
     case Readiness::Kind::kHttp:
-      return ProbeNetwork(host_port, readiness.http_path.empty() ? "/" : readiness.http_path,
-                          timeout);
+      return ProbeNetwork(target, readiness.http_path.empty() ? "/" : readiness.http_path, timeout);
     case Readiness::Kind::kPostgres:
-      return ProbePostgres(readiness, host_port, timeout);
+      return ProbePostgres(readiness, target, timeout);
     case Readiness::Kind::kRunning:
       break;
   }

@@ -62,6 +62,10 @@ templates::Readiness Probe(Kind kind, std::string path = "") {
   return r;
 }
 
+ContainerTarget Local(int port) {
+  return {"127.0.0.1", port};
+}
+
 int UnusedPort() {
   asio::io_context ioc;
   tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
@@ -69,34 +73,41 @@ int UnusedPort() {
 }
 
 TEST(Readiness, RunningNeedsNoPort) {
-  EXPECT_TRUE(ProbeReadiness(Probe(Kind::kRunning), 0, milliseconds(100)).ok());
-  EXPECT_FALSE(ProbeReadiness(Probe(Kind::kTcp), 0, milliseconds(100)).ok());
+  EXPECT_TRUE(ProbeReadiness(Probe(Kind::kRunning), {}, milliseconds(100)).ok());
+  EXPECT_FALSE(ProbeReadiness(Probe(Kind::kTcp), {}, milliseconds(100)).ok());
 }
 
 TEST(Readiness, TcpWantsAConnectionThatStaysOpen) {
   OneShotServer holds([](tcp::socket&) { std::this_thread::sleep_for(milliseconds(600)); });
-  EXPECT_TRUE(ProbeReadiness(Probe(Kind::kTcp), holds.port(), milliseconds(1000)).ok());
+  EXPECT_TRUE(ProbeReadiness(Probe(Kind::kTcp), Local(holds.port()), milliseconds(1000)).ok());
 
   OneShotServer closes([](tcp::socket& s) { s.close(); });  // like docker-proxy with no backend
-  Status st = ProbeReadiness(Probe(Kind::kTcp), closes.port(), milliseconds(1000));
+  Status st = ProbeReadiness(Probe(Kind::kTcp), Local(closes.port()), milliseconds(1000));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("closed at once"), std::string::npos);
 
-  EXPECT_FALSE(ProbeReadiness(Probe(Kind::kTcp), UnusedPort(), milliseconds(500)).ok());
+  EXPECT_FALSE(ProbeReadiness(Probe(Kind::kTcp), Local(UnusedPort()), milliseconds(500)).ok());
 }
 
 TEST(Readiness, HttpWants2xx) {
   OneShotServer ok(Http("204 No Content"));
-  EXPECT_TRUE(ProbeReadiness(Probe(Kind::kHttp, "/health"), ok.port(), milliseconds(1000)).ok());
+  EXPECT_TRUE(
+      ProbeReadiness(Probe(Kind::kHttp, "/health"), Local(ok.port()), milliseconds(1000)).ok());
   OneShotServer bad(Http("503 Service Unavailable"));
-  Status st = ProbeReadiness(Probe(Kind::kHttp, "/health"), bad.port(), milliseconds(1000));
+  Status st = ProbeReadiness(Probe(Kind::kHttp, "/health"), Local(bad.port()), milliseconds(1000));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("503"), std::string::npos) << st.error().message;
 }
 
+TEST(Readiness, ATargetThatIsNotAnAddressFails) {
+  Status st = ProbeReadiness(Probe(Kind::kTcp), {"not-an-address", 80}, milliseconds(500));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("not an address"), std::string::npos) << st.error().message;
+}
+
 TEST(Readiness, PostgresWithNothingListeningFails) {
   templates::Readiness r{Kind::kPostgres, 5432, "", "u", "p", "d"};
-  Status st = ProbeReadiness(r, UnusedPort(), milliseconds(2000));
+  Status st = ProbeReadiness(r, Local(UnusedPort()), milliseconds(2000));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("postgres on 127.0.0.1"), std::string::npos);
 }

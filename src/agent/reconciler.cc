@@ -49,6 +49,8 @@ void Reconciler::SetAssignments(std::vector<link::Assignment> items) {
     for (auto& a : items) next[a.workload_id] = std::move(a);
     for (auto it = reported_.begin(); it != reported_.end();)
       it = next.count(it->first) ? std::next(it) : reported_.erase(it);
+    for (auto it = addresses_.begin(); it != addresses_.end();)
+      it = next.count(it->first) ? std::next(it) : addresses_.erase(it);
     desired_ = std::move(next);
     have_truth_ = true;
     dirty_ = true;
@@ -87,6 +89,7 @@ void Reconciler::Remove(const std::string& workload_id) {
     std::lock_guard lock(mu_);
     desired_.erase(workload_id);
     reported_.erase(workload_id);
+    addresses_.erase(workload_id);
     dirty_ = true;
   }
   wake_.notify_all();
@@ -121,13 +124,25 @@ std::vector<std::string> Reconciler::RunningWorkloads() const {
   return out;
 }
 
-std::optional<int> Reconciler::PublishedPort(const std::string& workload_id,
-                                             int container_port) const {
+std::optional<ContainerTarget> Reconciler::TargetOf(const std::string& workload_id,
+                                                    int container_port) const {
   std::lock_guard lock(mu_);
+  auto d = desired_.find(workload_id);
+  if (d == desired_.end()) return std::nullopt;
+  const auto& ports = d->second.spec.ports;
+  if (std::none_of(ports.begin(), ports.end(), [&](const templates::PortSpec& p) {
+        return p.container_port == container_port && p.protocol != "udp";
+      }))
+    return std::nullopt;
   auto it = reported_.find(workload_id);
-  if (it == reported_.end()) return std::nullopt;
+  if (it == reported_.end() || (it->second.state != WorkloadStatus::kStarting &&
+                                it->second.state != WorkloadStatus::kRunning))
+    return std::nullopt;
+  if (auto a = addresses_.find(workload_id); a != addresses_.end())
+    return ContainerTarget{a->second, container_port};
   for (const auto& b : it->second.bindings)
-    if (b.container_port == container_port && b.host_port > 0) return b.host_port;
+    if (b.container_port == container_port && b.host_port > 0)
+      return ContainerTarget{"127.0.0.1", b.host_port};
   return std::nullopt;
 }
 
@@ -305,16 +320,21 @@ void Reconciler::StopOrphans(const std::vector<runtime::ContainerInfo>& actual,
 }
 
 void Reconciler::Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
-                        std::vector<link::PortBindingReport> bindings, std::string detail) {
+                        Reach reach, std::string detail) {
   if (!detail.empty())
     spdlog::warn("event=workload_failure_detail workload={} reason=\"{}\" detail=\"{}\"",
                  a.workload_id, reason, detail);
-  link::StatusReport s{a.workload_id,     a.generation,        state,
-                       std::move(reason), std::move(bindings), std::move(detail)};
+  link::StatusReport s{
+      a.workload_id,    a.generation, state, std::move(reason), std::move(reach.bindings),
+      std::move(detail)};
   {
     std::lock_guard lock(mu_);
     auto d = desired_.find(a.workload_id);
     if (d == desired_.end() || d->second.generation != a.generation) return;  // superseded
+    if (state != WorkloadStatus::kStarting && state != WorkloadStatus::kRunning)
+      addresses_.erase(a.workload_id);
+    else if (!reach.address.empty())
+      addresses_[a.workload_id] = std::move(reach.address);
     auto it = reported_.find(a.workload_id);
     if (it != reported_.end()) {
       const link::StatusReport& o = it->second;

@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent/container_target.h"
 #include "agent/log_capture.h"
 #include "agent/tenant_networks.h"
 #include "agent/workload_supervisor.h"
@@ -100,9 +101,11 @@ class Reconciler final : private SupervisorHost {
   int RunningCount() const;
   // The ids of the assigned workloads reported running (what the stats sampler reads).
   std::vector<std::string> RunningWorkloads() const;
-  // The host port (on the node's loopback) this reconciler published for the workload's
-  // container port, per its latest report; nullopt if it published none. Thread-safe.
-  std::optional<int> PublishedPort(const std::string& workload_id, int container_port) const;
+  // Where the node reaches the workload's container port, per its supervisor's latest report:
+  // the container's own address (no docker-proxy), else a host port this reconciler published.
+  // Only a tcp port the workload's assignment declares, never one a caller merely names;
+  // nullopt when there is none or the container is not starting or running. Thread-safe.
+  std::optional<ContainerTarget> TargetOf(const std::string& workload_id, int container_port) const;
 
  private:
   static TenantNetworkOptions NetworkOptions(const ReconcilerOptions& o);
@@ -123,8 +126,8 @@ class Reconciler final : private SupervisorHost {
 
   // SupervisorHost.
   std::vector<std::string> AllowedRegistries() const override;
-  void Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
-              std::vector<link::PortBindingReport> bindings, std::string detail) override;
+  void Report(const link::Assignment& a, WorkloadStatus state, std::string reason, Reach reach,
+              std::string detail) override;
 
   // Constant after construction (networks_ is thread-safe).
   const ReconcilerOptions options_;
@@ -138,8 +141,9 @@ class Reconciler final : private SupervisorHost {
   std::condition_variable wake_;
   std::map<std::string, link::Assignment> desired_;
   std::map<std::string, link::StatusReport> reported_;
-  std::vector<std::string> registries_;  // allowed by name
-  std::set<std::string> orphan_stops_;   // container names being stopped by a worker
+  std::map<std::string, std::string> addresses_;  // workload → its running container's address
+  std::vector<std::string> registries_;           // allowed by name
+  std::set<std::string> orphan_stops_;            // container names being stopped by a worker
   bool have_truth_ = false;
   bool dirty_ = false;  // the desired set changed, or a step wants the next pass now
   bool hurry_ = false;  // a step wants the fast tick

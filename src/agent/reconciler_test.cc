@@ -82,11 +82,16 @@ TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
   EXPECT_EQ(statuses_.States(id),
             (std::vector<WorkloadStatus>{WorkloadStatus::kCreating, WorkloadStatus::kStarting,
                                          WorkloadStatus::kRunning}));
-  ASSERT_EQ(running->bindings.size(), 1u);
-  EXPECT_EQ(running->bindings[0].container_port, 8080);
-  const int port = running->bindings[0].host_port;
-  ASSERT_GT(port, 0);
-  auto got = HttpGet(port, "/data/starts");
+  // Nothing is published on the host unless asked: the node reaches the container on its own
+  // address, and only on a port the spec declares.
+  EXPECT_TRUE(running->bindings.empty());
+  const auto target = rec_->TargetOf(id, 8080);
+  ASSERT_TRUE(target && target->ok());
+  EXPECT_NE(target->host, "127.0.0.1");
+  EXPECT_EQ(target->port, 8080);
+  EXPECT_FALSE(rec_->TargetOf(id, 8081)) << "a port the spec does not declare";
+  EXPECT_FALSE(rec_->TargetOf(prefix_ + "other", 8080)) << "a workload not assigned here";
+  auto got = HttpGet(target->host, target->port, "/data/starts");
   ASSERT_TRUE(got);
   EXPECT_EQ(got->first, 200);
   const std::string container = ContainerIdOf(*rt_, id);
@@ -95,13 +100,15 @@ TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
   rec_->Upsert(web(2, DesiredState::kStopped));
   ASSERT_TRUE(statuses_.WaitState(id, 2, WorkloadStatus::kStopped, seconds(20)));
   EXPECT_FALSE(rt_->Inspect(container)->running);
+  EXPECT_FALSE(rec_->TargetOf(id, 8080)) << "no target while stopped";
 
   rec_->Upsert(web(3, DesiredState::kRunning));
   auto again = statuses_.WaitState(id, 3, WorkloadStatus::kRunning, seconds(30));
   ASSERT_TRUE(again);
   EXPECT_EQ(ContainerIdOf(*rt_, id), container) << "restarted, not recreated";
-  ASSERT_EQ(again->bindings.size(), 1u);
-  auto starts = HttpGet(again->bindings[0].host_port, "/data/starts");
+  const auto again_target = rec_->TargetOf(id, 8080);
+  ASSERT_TRUE(again_target);
+  auto starts = HttpGet(again_target->host, again_target->port, "/data/starts");
   ASSERT_TRUE(starts);
   EXPECT_EQ(std::count(starts->second.begin(), starts->second.end(), '\n'), 2)
       << "the volume kept the first start's line";
@@ -118,6 +125,9 @@ TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
   EXPECT_EQ(ContainerIdOf(*rt_, id), container);
   EXPECT_EQ(CountContainers(*rt_, id), 1);
   EXPECT_EQ(rec_->RunningCount(), 1);
+  const auto adopted_target = rec_->TargetOf(id, 8080);
+  ASSERT_TRUE(adopted_target) << "an adopted container is reached too";
+  EXPECT_TRUE(HttpGet(adopted_target->host, adopted_target->port, "/data/starts"));
 
   rec_->Upsert(web(4, DesiredState::kDeleted));
   ASSERT_TRUE(statuses_.WaitState(id, 4, WorkloadStatus::kDeleted, seconds(20)));
@@ -132,11 +142,12 @@ TEST_F(ReconcilerTest, RunStopRestartAdoptDelete) {
 TEST_F(ReconcilerTest, ChangedSpecReplacesTheContainerAndKeepsTheVolume) {
   const std::string id = prefix_ + "respec";
   volumes_ = {VolumeName(id, "data")};
-  auto web = [&](std::int64_t gen, const std::string& greeting) {
+  auto web = [&](std::int64_t gen, const std::string& greeting, bool publish = false) {
     link::Assignment a =
         ShellWorkload(id, gen, "date >> /data/starts; exec busybox httpd -f -p 8080 -h /");
     a.spec.env = {"GREETING=" + greeting};
     a.spec.ports = {{"port-8080", 8080, "tcp", "http"}};
+    a.spec.ports[0].publish = publish;
     a.spec.volumes = {{"data", "/data"}};
     a.spec.readiness = {templates::Readiness::Kind::kHttp, 8080, "/data/starts", "", "", ""};
     return a;
@@ -146,16 +157,27 @@ TEST_F(ReconcilerTest, ChangedSpecReplacesTheContainerAndKeepsTheVolume) {
   ASSERT_TRUE(statuses_.WaitState(id, 1, WorkloadStatus::kRunning, seconds(30)));
   const std::string first = ContainerIdOf(*rt_, id);
 
-  rec_->Upsert(web(2, "bonjour"));
+  ASSERT_TRUE(rec_->TargetOf(id, 8080));
+
+  // The new spec also asks for the port on the node's loopback.
+  rec_->Upsert(web(2, "bonjour", true));
   auto running = statuses_.WaitState(id, 2, WorkloadStatus::kRunning, seconds(30));
   ASSERT_TRUE(running);
   EXPECT_NE(ContainerIdOf(*rt_, id), first) << "a new container for the new spec";
   EXPECT_EQ(CountContainers(*rt_, id), 1);
-  ASSERT_EQ(running->bindings.size(), 1u);
-  auto starts = HttpGet(running->bindings[0].host_port, "/data/starts");
+  // The re-created container is reached on its (new) address...
+  const auto target = rec_->TargetOf(id, 8080);
+  ASSERT_TRUE(target);
+  auto starts = HttpGet(target->host, target->port, "/data/starts");
   ASSERT_TRUE(starts);
   EXPECT_EQ(std::count(starts->second.begin(), starts->second.end(), '\n'), 2)
       << "the data volume outlived the old container";
+  // ...and, as asked, on a host port of the node's loopback.
+  ASSERT_EQ(running->bindings.size(), 1u);
+  EXPECT_EQ(running->bindings[0].container_port, 8080);
+  auto published = HttpGet(running->bindings[0].host_port, "/data/starts");
+  ASSERT_TRUE(published);
+  EXPECT_EQ(published->second, starts->second);
 }
 
 TEST_F(ReconcilerTest, MissingImageFailsWithAReadableReason) {
@@ -241,11 +263,12 @@ TEST_F(ReconcilerTest, PostgresIsRunningOnlyOnceAnAuthenticatedConnectionWorks) 
   EXPECT_EQ(statuses_.States(id),
             (std::vector<WorkloadStatus>{WorkloadStatus::kCreating, WorkloadStatus::kStarting,
                                          WorkloadStatus::kRunning}));
-  ASSERT_EQ(running->bindings.size(), 1u);
-  const std::string port = std::to_string(running->bindings[0].host_port);
+  const auto target = rec_->TargetOf(id, 5432);
+  ASSERT_TRUE(target);
+  const std::string port = std::to_string(target->port);
   auto connect = [&](const char* password) {
     const char* keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout", nullptr};
-    const char* vals[] = {"127.0.0.1", port.c_str(), "u1", password, "db1", "3", nullptr};
+    const char* vals[] = {target->host.c_str(), port.c_str(), "u1", password, "db1", "3", nullptr};
     PGconn* c = PQconnectdbParams(keys, vals, 0);
     const bool ok = PQstatus(c) == CONNECTION_OK;
     PQfinish(c);

@@ -89,11 +89,11 @@ asio::awaitable<void> TunnelClient::Serve(link::StreamOpen m) {
 }
 
 asio::awaitable<Status> TunnelClient::Carry(const link::StreamOpen& m) {
-  const std::optional<int> host_port = ports_(m.workload_id, m.container_port);
-  if (!host_port)
-    co_return Error::NotFound("workload " + m.workload_id + " has no published port " +
+  const std::optional<ContainerTarget> target = ports_(m.workload_id, m.container_port);
+  if (!target || !target->ok())
+    co_return Error::NotFound("workload " + m.workload_id + " has no reachable port " +
                               std::to_string(m.container_port) + " on this node");
-  auto local = co_await Dial("127.0.0.1", std::to_string(*host_port), options_.connect_timeout);
+  auto local = co_await Dial(target->host, std::to_string(target->port), options_.connect_timeout);
   if (!local.ok()) co_return std::move(local).error();
 
   std::string host = options_.edge_host, port = options_.edge_port;

@@ -1,7 +1,7 @@
 // TunnelClient: the agent's end of tunnel streams. For each `stream.open` it
-//   1. finds the host port the workload's container port is published on, on this node's
-//      loopback — only a port the reconciler itself published for that workload, never an
-//      arbitrary one the server names;
+//   1. finds where the node reaches the workload's container port — the container's own address
+//      on its network (no docker-proxy between), per the reconciler — and only for a port the
+//      workload's assignment declares, never an arbitrary one the server names;
 //   2. connects to it, then dials the edge over TLS (the pinned server CA, hostname checked),
 //      and presents the stream's one-time secret (tunnel/handshake.h);
 //   3. relays (tunnel/relay.h) until either end closes.
@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/container_target.h"
 #include "common/result.h"
 #include "link/protocol.h"
 
@@ -40,9 +41,9 @@ struct TunnelClientOptions {
 
 class TunnelClient {
  public:
-  // The host port (on 127.0.0.1) of the workload's container port, if it is published now.
-  using PortLookup =
-      std::function<std::optional<int>(const std::string& workload_id, int container_port)>;
+  // Where the workload's container port is reached now (Reconciler::TargetOf), if anywhere.
+  using PortLookup = std::function<std::optional<ContainerTarget>(const std::string& workload_id,
+                                                                  int container_port)>;
   using FailSink = std::function<void(link::StreamFail)>;
 
   // `ctx` verifies the edge (the pinned CA); it must outlive this object.

@@ -70,6 +70,9 @@ runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::str
   c.env = w.env;
   c.command = w.command;
   for (const auto& p : w.ports) {
+    // Tunnels dial the container on its own address: a host port only where one was asked for
+    // (or for udp, which the edge does not carry).
+    if (!p.publish && p.protocol != "udp") continue;
     runtime::PortBinding b;
     b.container_port = p.container_port;
     b.protocol = p.protocol.empty() ? "tcp" : p.protocol;
@@ -119,11 +122,30 @@ std::vector<link::PortBindingReport> BindingsOf(const runtime::ContainerInfo& c)
   return out;
 }
 
+std::string AddressOf(const runtime::ContainerInfo& c) {
+  if (auto it = c.addresses.find(c.network_mode); it != c.addresses.end()) return it->second;
+  // "default" names the engine's default bridge in HostConfig.NetworkMode.
+  if (auto it = c.addresses.find("bridge"); it != c.addresses.end()) return it->second;
+  return c.addresses.size() == 1 ? c.addresses.begin()->second : std::string();
+}
+
 int HostPortFor(const runtime::ContainerInfo& c, int container_port) {
   for (const auto& p : c.ports)
     if (p.container_port == container_port && p.protocol != "udp" && p.host_port > 0)
       return p.host_port;
   return 0;
+}
+
+Reach ReachOf(const runtime::ContainerInfo& c) {
+  return {AddressOf(c), BindingsOf(c)};
+}
+
+ContainerTarget TargetFor(const runtime::ContainerInfo& c, int container_port) {
+  if (std::string address = AddressOf(c); !address.empty())
+    return {std::move(address), container_port};
+  if (const int host_port = HostPortFor(c, container_port); host_port > 0)
+    return {"127.0.0.1", host_port};
+  return {};
 }
 
 std::string ExitReason(const runtime::ContainerInfo& c) {

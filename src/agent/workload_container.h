@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/container_target.h"
 #include "link/protocol.h"
 #include "runtime/runtime.h"
 
@@ -46,18 +47,37 @@ inline constexpr std::int64_t kPidsLimit = 512;
 // command, ports, volumes, limits, confinement, secrets, the network it joins). 16 hex digits.
 std::string SpecHash(const templates::RenderedWorkload& spec, const std::string& network = "");
 
-// The container for `a` on node `node_id`: ports published on 127.0.0.1 with engine-chosen host
-// ports, named volumes, memory/cpu limits, the four labels above, and its confinement. With a
-// `network` it joins that network, reachable there by the workload's name.
+// The container for `a` on node `node_id`: the ports the spec marks `publish` (and udp ports)
+// published on 127.0.0.1 with engine-chosen host ports — no others: the agent reaches the
+// container on its own address (AddressOf) —, named volumes, memory/cpu limits, the four labels
+// above, and its confinement. With a `network` it joins that network, reachable there by the
+// workload's name.
 runtime::ContainerSpec ToContainerSpec(const link::Assignment& a, const std::string& node_id,
                                        const std::string& network = "");
+
+// What a supervisor saw of a container it reports on: the address the node reaches it at
+// (AddressOf) and the host bindings of its published ports (BindingsOf). Empty when unknown.
+struct Reach {
+  std::string address{};
+  std::vector<link::PortBindingReport> bindings{};
+};
+Reach ReachOf(const runtime::ContainerInfo& c);
 
 // container_port → host_port of the published ports (tcp first; a udp port only when no tcp
 // binding has the same container port), ordered by container port.
 std::vector<link::PortBindingReport> BindingsOf(const runtime::ContainerInfo& c);
 
+// The container's IPv4 address on the network it was created on (its tenant network, else the
+// engine's default bridge), where the node reaches it without docker-proxy; "" when it has
+// none (not running, or no network).
+std::string AddressOf(const runtime::ContainerInfo& c);
+
 // The tcp host port the engine published `container_port` on, or 0.
 int HostPortFor(const runtime::ContainerInfo& c, int container_port);
+
+// Where the node reaches `container_port` of `c`: its address and that port; without an
+// address, the published host port on 127.0.0.1; else not ok().
+ContainerTarget TargetFor(const runtime::ContainerInfo& c, int container_port);
 
 // Why a container that should run does not: "exited with code 3", "exited with code 137 (out of
 // memory)", plus the engine's start error when it has one.

@@ -46,11 +46,13 @@ TEST(WorkloadContainer, SpecMapsPortsVolumesLimitsAndLabels) {
   const runtime::ContainerSpec c = ToContainerSpec(WebAssignment(), "node_1");
   EXPECT_EQ(c.name, "lattice-wl_abc");
   EXPECT_EQ(c.image, "lattice/busybox:dev");
-  ASSERT_EQ(c.ports.size(), 2u);
-  EXPECT_EQ(c.ports[0].container_port, 8080);
+  // The tcp port is reached on the container's address: not published. The edge carries no
+  // udp, so a udp port is published on the node's loopback.
+  ASSERT_EQ(c.ports.size(), 1u);
+  EXPECT_EQ(c.ports[0].container_port, 53);
+  EXPECT_EQ(c.ports[0].protocol, "udp");
   EXPECT_EQ(c.ports[0].host_ip, "127.0.0.1");
   EXPECT_EQ(c.ports[0].host_port, 0);
-  EXPECT_EQ(c.ports[1].protocol, "udp");
   ASSERT_EQ(c.volumes.size(), 1u);
   EXPECT_EQ(c.volumes[0].volume, "lattice-wl_abc-data");
   EXPECT_EQ(c.volumes[0].container_path, "/data");
@@ -60,6 +62,39 @@ TEST(WorkloadContainer, SpecMapsPortsVolumesLimitsAndLabels) {
   EXPECT_EQ(c.labels.at(kLabelNode), "node_1");
   EXPECT_EQ(c.labels.at(kLabelGeneration), "7");
   EXPECT_EQ(c.labels.at(kLabelSpec), SpecHash(WebAssignment().spec));
+}
+
+TEST(WorkloadContainer, APortIsPublishedOnlyWhenAsked) {
+  link::Assignment a = WebAssignment();
+  const std::string before = SpecHash(a.spec);
+  a.spec.ports[0].publish = true;
+  const runtime::ContainerSpec c = ToContainerSpec(a, "node_1");
+  ASSERT_EQ(c.ports.size(), 2u);
+  EXPECT_EQ(c.ports[0].container_port, 8080);
+  EXPECT_EQ(c.ports[0].host_ip, "127.0.0.1");
+  EXPECT_EQ(c.ports[0].host_port, 0);
+  EXPECT_NE(SpecHash(a.spec), before) << "asking to publish needs a new container";
+}
+
+TEST(WorkloadContainer, TheNodeReachesAContainerOnItsOwnAddress) {
+  runtime::ContainerInfo c;
+  c.network_mode = "lattice-t-abc";
+  c.addresses = {{"lattice-t-abc", "10.213.0.5"}};
+  c.ports = {{8080, "tcp", "127.0.0.1", 32001}};
+  EXPECT_EQ(AddressOf(c), "10.213.0.5");
+  const ContainerTarget t = TargetFor(c, 8080);
+  EXPECT_EQ(t.host, "10.213.0.5");
+  EXPECT_EQ(t.port, 8080) << "the container port, not the published one";
+  EXPECT_EQ(ReachOf(c).address, "10.213.0.5");
+  ASSERT_EQ(ReachOf(c).bindings.size(), 1u);
+
+  c.network_mode = "default";  // the engine's default bridge
+  c.addresses = {{"bridge", "172.17.0.3"}};
+  EXPECT_EQ(AddressOf(c), "172.17.0.3");
+
+  c.addresses.clear();  // not running: no address; a published port is the way in
+  EXPECT_EQ(TargetFor(c, 8080).ToString(), "127.0.0.1:32001");
+  EXPECT_FALSE(TargetFor(c, 9000).ok());
 }
 
 TEST(WorkloadContainer, EveryContainerIsConfined) {

@@ -298,7 +298,7 @@ void WorkloadSupervisor::StartContainer(const link::Assignment& a,
     EnsureRunning(a, &*info);
     return;
   }
-  Report(a, WorkloadStatus::kStarting, "", BindingsOf(*info));
+  Report(a, WorkloadStatus::kStarting, "", ReachOf(*info));
   CheckReady(a, *info);
 }
 
@@ -306,17 +306,17 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
   const auto now = ctx_.clock.Now();
   if (p_.ready) {
     if (now - p_.running_since > std::chrono::seconds(60)) p_.failures = 0;  // stable again
-    Report(a, WorkloadStatus::kRunning, "", BindingsOf(c));
+    Report(a, WorkloadStatus::kRunning, "", ReachOf(c));
     return;
   }
   const templates::Readiness& r = a.spec.readiness;
-  Status probe = ProbeReadiness(r, HostPortFor(c, r.container_port), ctx_.options.probe_timeout);
+  Status probe = ProbeReadiness(r, TargetFor(c, r.container_port), ctx_.options.probe_timeout);
   if (probe.ok()) {
     p_.ready = true;
     p_.probe_error.clear();
     spdlog::info("event=workload_ready workload={} generation={}", a.workload_id, a.generation);
     RemoveReplacedVolumes(a);
-    Report(a, WorkloadStatus::kRunning, "", BindingsOf(c));
+    Report(a, WorkloadStatus::kRunning, "", ReachOf(c));
     return;
   }
   p_.probe_error = probe.error().message;
@@ -324,10 +324,10 @@ void WorkloadSupervisor::CheckReady(const link::Assignment& a, const runtime::Co
     Report(a, WorkloadStatus::kFailed,
            "did not become ready within " + Seconds(ctx_.options.ready_timeout) + ": " +
                p_.probe_error,
-           BindingsOf(c));
+           ReachOf(c));
     return;
   }
-  Report(a, WorkloadStatus::kStarting, "", BindingsOf(c));
+  Report(a, WorkloadStatus::kStarting, "", ReachOf(c));
 }
 
 void WorkloadSupervisor::RemoveReplacedVolumes(const link::Assignment& a) {
@@ -343,8 +343,8 @@ void WorkloadSupervisor::RemoveReplacedVolumes(const link::Assignment& a) {
 }
 
 void WorkloadSupervisor::Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
-                                std::vector<link::PortBindingReport> bindings, std::string detail) {
-  ctx_.host.Report(a, state, std::move(reason), std::move(bindings), std::move(detail));
+                                Reach reach, std::string detail) {
+  ctx_.host.Report(a, state, std::move(reason), std::move(reach), std::move(detail));
 }
 
 std::string WorkloadSupervisor::NetworkFor(const link::Assignment& a) const {

@@ -35,6 +35,7 @@
 
 #include "agent/log_capture.h"
 #include "agent/tenant_networks.h"
+#include "agent/workload_container.h"
 #include "common/states.h"
 #include "common/steady_clock.h"
 #include "link/protocol.h"
@@ -69,10 +70,11 @@ class SupervisorHost {
   // Registries the administrator allowed by name (link::Welcome::registries).
   virtual std::vector<std::string> AllowedRegistries() const = 0;
   // Records and sends `a`'s status, unless (generation, state, reason, bindings) is unchanged or
-  // `a` is no longer the assignment held. `detail` is for logs and administrators only.
+  // `a` is no longer the assignment held; `reach.address` is kept for tunnels whatever the
+  // rest (a re-created container has a new one). `detail` is for logs and administrators only.
   // `state` is one the agent observes: creating, starting, running, stopped, failed, deleted.
   virtual void Report(const link::Assignment& a, WorkloadStatus state, std::string reason,
-                      std::vector<link::PortBindingReport> bindings, std::string detail) = 0;
+                      Reach reach, std::string detail) = 0;
 };
 
 // What every supervisor of one reconciler shares. Owned by the reconciler; all thread-safe.
@@ -148,7 +150,7 @@ class WorkloadSupervisor {
   // Counts a failure and reports it; the next attempt waits for the backoff.
   void Fail(const link::Assignment& a, std::string reason, std::string detail = {});
   void Report(const link::Assignment& a, WorkloadStatus state, std::string reason = {},
-              std::vector<link::PortBindingReport> bindings = {}, std::string detail = {});
+              Reach reach = {}, std::string detail = {});
   // The network `a`'s container joins: its tenant's, or "" (the engine's default bridge).
   std::string NetworkFor(const link::Assignment& a) const;
   // Removes tenant networks no container names any more (after a workload is deleted).

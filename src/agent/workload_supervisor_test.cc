@@ -188,8 +188,8 @@ TEST_F(DiffLoopTest, NeverReadyFailsWhenTheDeadlinePassesOnTheClock) {
 class RecordingHost final : public SupervisorHost {
  public:
   std::vector<std::string> AllowedRegistries() const override { return {}; }
-  void Report(const link::Assignment&, WorkloadStatus state, std::string,
-              std::vector<link::PortBindingReport>, std::string) override {
+  void Report(const link::Assignment&, WorkloadStatus state, std::string, Reach,
+              std::string) override {
     std::lock_guard lock(mu_);
     states.push_back(state);
   }

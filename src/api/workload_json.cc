@@ -37,6 +37,7 @@ json::value WorkloadJson(const control::WorkloadView& v) {
       if (const auto* idle = po.if_contains("idle_timeout_s"); idle && idle->is_int64())
         ep["idle_timeout_s"] = idle->as_int64();
       auto it = bound.find(cport);
+      if (live && it != bound.end() && it->second > 0) ep["node_port"] = it->second;
       const auto pub =
           std::find_if(v.public_ports.begin(), v.public_ports.end(),
                        [&](const store::PublicPort& pp) { return pp.container_port == cport; });

@@ -35,8 +35,8 @@ std::optional<std::int64_t> OptionalSeconds(const json::object& o, std::string_v
 
 Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body) {
   static const std::set<std::string_view> kKnown = {
-      "name",  "template",  "image",          "env",      "command",
-      "ports", "resources", "idle_timeout_s", "security", "volumes"};
+      "name",      "template",       "image",    "env",     "command", "ports",
+      "resources", "idle_timeout_s", "security", "volumes", "publish"};
   FieldReader r(body);
   templates::WorkloadRequest req;
   for (const auto& [k, v] : body)
@@ -88,7 +88,8 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
           r.AddError(f, "must be an object {port, protocol}");
           continue;
         }
-        r.RefuseUnknown(p.as_object(), f + ".", {"port", "protocol", "idle_timeout_s", "probe"});
+        r.RefuseUnknown(p.as_object(), f + ".",
+                        {"port", "protocol", "idle_timeout_s", "probe", "publish"});
         const json::value* port = p.as_object().if_contains("port");
         auto n = port ? AsInt(*port) : std::nullopt;
         if (!n)
@@ -110,6 +111,12 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
             r.AddError(f + ".probe", "must be a string");
           else
             pr.probe = std::string(probe->as_string());
+        }
+        if (const json::value* pub = p.as_object().if_contains("publish"); pub && !pub->is_null()) {
+          if (!pub->is_bool())
+            r.AddError(f + ".publish", "must be a boolean");
+          else
+            pr.publish = pub->as_bool();
         }
         req.ports.push_back(pr);
       }
@@ -140,6 +147,7 @@ Result<templates::WorkloadRequest> ParseWorkloadRequest(const json::object& body
     }
   }
   req.idle_timeout_s = OptionalSeconds(body, "idle_timeout_s", "idle_timeout_s", r);
+  req.publish = r.OptionalBool("publish").value_or(false);
   if (const json::value* res = body.if_contains("resources"); res && !res->is_null()) {
     if (!res->is_object()) {
       r.AddError("resources", "must be an object {memory_mb, cpus}");

@@ -85,6 +85,9 @@ CLI::App* AddTemplate(CLI::App& deploy, Registry& reg, const std::string& name,
                   "Seconds a tunneled connection to the workload's ports may stay idle before "
                   "the edge closes it (10-86400; default: the server's)")
       ->type_name("SECONDS");
+  cmd->add_flag("--publish", f->args.publish,
+                "Also publish the workload's ports on the node's loopback (127.0.0.1), for "
+                "clients on the node itself; the endpoints show each node_port");
   if (extra) extra(*cmd, *f);
   AddWaitOptions(*cmd, f->wait, f->timeout_seconds, "running");
   AddOutputOption(*cmd, f->output);
@@ -119,7 +122,7 @@ void AddDeployVerbs(CLI::App& app, Registry& reg) {
             ->type_name("REF")
             ->required();
         cmd.add_option("-p,--port", f.args.ports,
-                       "Container port to publish, tcp unless /udp (repeatable)")
+                       "Container port the workload serves, tcp unless /udp (repeatable)")
             ->type_name("PORT[/udp]")
             ->allow_extra_args(false);
         cmd.add_option("-v,--volume", f.args.volumes,

@@ -73,6 +73,7 @@ Result<json::object> BuildDeployRequest(const DeployArgs& args) {
     body["resources"] = std::move(res);
   }
   if (args.idle_timeout_s) body["idle_timeout_s"] = *args.idle_timeout_s;
+  if (args.publish) body["publish"] = true;
   if (args.user || !args.capabilities.empty()) {
     json::object security;
     if (args.user) security["user"] = *args.user;

@@ -27,6 +27,7 @@ struct DeployArgs {
   std::optional<std::string> user;             // "uid[:gid]" (custom; the server's allow-list)
   std::vector<std::string> capabilities;       // added back (custom; the server's allow-list)
   std::vector<std::string> volumes;            // "NAME:/PATH" (custom; named volumes)
+  bool publish = false;  // every port also on the node's loopback (a host port)
 };
 
 // kInvalidArgument (a usage error) naming the flag: "--env 'FOO': expected KEY=VALUE".

@@ -62,6 +62,17 @@ TEST(cli_deploy_request, IdleTimeoutIsSentTopLevelOnlyWhenGiven) {
   EXPECT_FALSE(plain->contains("idle_timeout_s"));
 }
 
+TEST(cli_deploy_request, PublishIsSentOnlyWhenAsked) {
+  DeployArgs a = Args("postgres", "db");
+  a.publish = true;
+  auto body = BuildDeployRequest(a);
+  ASSERT_TRUE(body.ok());
+  EXPECT_EQ(body->at("publish"), json::value(true));
+  auto plain = BuildDeployRequest(Args("postgres", "db"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->contains("publish"));
+}
+
 TEST(cli_deploy_request, SecurityCarriesTheUserAndCapabilitiesSpelledAsTheApiWants) {
   DeployArgs a = Args("custom", "web");
   a.image = "nginx:1.27";

@@ -139,7 +139,9 @@ std::string ConnectionDetails(const json::object& w) {
     if (!e.is_object()) continue;
     const json::object& ep = e.as_object();
     const std::string url = Text(ep, "url");
-    endpoints.AddRow({Text(ep, "name"), url == "-" ? "(not published yet)" : url});
+    const std::string node_port = Text(ep, "node_port");
+    endpoints.AddRow({Text(ep, "name"), url == "-" ? "(not published yet)" : url,
+                      node_port == "-" ? "" : "on the node: 127.0.0.1:" + node_port});
   }
   if (!Arr(w, "endpoints").empty()) out += "Endpoints:\n" + Indent(endpoints.Render());
   Table creds;

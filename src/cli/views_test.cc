@@ -93,6 +93,10 @@ TEST(cli_views, ConnectionDetailsListEndpointsThenCredentials) {
   custom["credentials"] = json::object{};
   custom["endpoints"] = json::parse(R"([{"name":"port-80","url":null}])");
   EXPECT_EQ(ConnectionDetails(custom), "Endpoints:\n  port-80  (not published yet)\n");
+  custom["endpoints"] =
+      json::parse(R"([{"name":"port-80","url":"tcp://edge.example:20001","node_port":32771}])");
+  EXPECT_EQ(ConnectionDetails(custom),
+            "Endpoints:\n  port-80  tcp://edge.example:20001  on the node: 127.0.0.1:32771\n");
 }
 
 TEST(cli_views, WorkloadPageHasFactsConnectionAndRecentEvents) {

@@ -78,10 +78,10 @@ class EdgeTest : public ::testing::Test {
     const int target_port = target_->local_endpoint().port();
     agent_ = std::make_unique<agent::TunnelClient>(
         ao, pki_.client.get(),
-        [target_port](const std::string& wl, int cport) -> std::optional<int> {
+        [target_port](const std::string& wl, int cport) -> std::optional<agent::ContainerTarget> {
           // wl_1 has two ports, wl_3 one; all reach the echo server.
           if ((wl == "wl_1" && (cport == 5432 || cport == 5433)) || (wl == "wl_3" && cport == 5432))
-            return target_port;
+            return agent::ContainerTarget{"127.0.0.1", target_port};
           return std::nullopt;
         },
         [this](link::StreamFail f) { edge_->OnStreamFail("node_1", f); });

@@ -124,6 +124,7 @@ json::object SpecToJson(const RenderedWorkload& s) {
                     {"protocol", p.protocol},
                     {"scheme", p.scheme}};
     if (p.idle_timeout_s > 0) po["idle_timeout_s"] = p.idle_timeout_s;  // absent: the default
+    if (p.publish) po["publish"] = true;  // absent (older servers too): not published
     ports.push_back(std::move(po));
   }
   for (const auto& v : s.volumes) volumes.push_back({{"name", v.name}, {"path", v.container_path}});
@@ -175,6 +176,7 @@ bool SpecFromJson(const json::object& o, RenderedWorkload& s, std::string& err) 
     const std::int64_t idle = pr.Int("idle_timeout_s", false);  // absent in older specs
     if (idle < 0 || idle > INT32_MAX) pr.Fail("idle_timeout_s", "is out of range");
     ps.idle_timeout_s = static_cast<int>(idle);
+    ps.publish = pr.Bool("publish");
     if (!pr.error().empty()) return err = "ports: " + pr.error(), false;
     s.ports.push_back(std::move(ps));
   }

@@ -325,6 +325,22 @@ TEST(Protocol, APortsIdleTimeoutTravelsInTheSpecAndIsOptional) {
                    .ok());
 }
 
+TEST(Protocol, APortsPublishMarkerTravelsInTheSpecOnlyWhenSet) {
+  templates::RenderedWorkload spec = SampleSpec();
+  const std::string unpublished = EncodeSpec(spec);
+  EXPECT_EQ(unpublished.find("publish"), std::string::npos);  // older agents' hashes unchanged
+  spec.ports[0].publish = true;
+  auto s = DecodeSpec(EncodeSpec(spec));
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(s->ports[0].publish);
+  auto d = DecodeSpec(unpublished);
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->ports[0].publish);
+  EXPECT_FALSE(DecodeSpec(R"({"image":"x","ports":[{"name":"p","container_port":80,)"
+                          R"("protocol":"tcp","scheme":"tcp","publish":"yes"}]})")
+                   .ok());
+}
+
 TEST(Protocol, StreamOpenCarriesTheIdleTimeoutWhenSet) {
   auto m = Decode(
       R"({"type":"stream.open","stream_id":"s","secret":"x","workload_id":"w","container_port":80})");

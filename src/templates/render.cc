@@ -79,8 +79,8 @@ RenderedWorkload RenderCustom(const WorkloadRequest& req) {
   for (const PortRequest& p : req.ports) {
     std::string name = "port-" + std::to_string(p.port);
     if (p.protocol == "udp" && tcp_ports.contains(p.port)) name += "-udp";
-    out.ports.push_back(
-        {std::move(name), p.port, p.protocol, p.protocol, 0, p.probe == "http" ? "http" : ""});
+    out.ports.push_back({std::move(name), p.port, p.protocol, p.protocol, 0,
+                         p.probe == "http" ? "http" : "", p.publish});
   }
   for (const VolumeRequest& v : req.volumes) out.volumes.push_back({v.name, v.path});
   out.memory_mb = req.memory_mb.value_or(builtin::kCustomDefaultMemoryMb);
@@ -101,6 +101,12 @@ void ApplyIdleTimeouts(const WorkloadRequest& req, RenderedWorkload& out) {
     const auto own = i < req.ports.size() ? req.ports[i].idle_timeout_s : std::nullopt;
     out.ports[i].idle_timeout_s = static_cast<int>(own.value_or(req.idle_timeout_s.value_or(0)));
   }
+}
+
+// The request's `publish` publishes every port; a custom port may ask on its own.
+void ApplyPublish(const WorkloadRequest& req, RenderedWorkload& out) {
+  if (!req.publish) return;
+  for (PortSpec& p : out.ports) p.publish = true;
 }
 
 }  // namespace
@@ -138,6 +144,7 @@ RenderedWorkload Render(const WorkloadRequest& req, const Credentials& creds,
   else
     out = RenderCustom(req);
   ApplyIdleTimeouts(req, out);
+  ApplyPublish(req, out);
   return out;
 }
 
@@ -158,6 +165,7 @@ WorkloadRequest RequestOf(std::string_view template_name, const RenderedWorkload
     // Managed templates take no ports; one idle timeout for all of them is the request's.
     if (!spec.ports.empty() && spec.ports.front().idle_timeout_s > 0)
       req.idle_timeout_s = spec.ports.front().idle_timeout_s;
+    req.publish = !spec.ports.empty() && spec.ports.front().publish;
     return req;
   }
   req.command = spec.command;
@@ -167,6 +175,7 @@ WorkloadRequest RequestOf(std::string_view template_name, const RenderedWorkload
     pr.protocol = p.protocol;
     if (p.idle_timeout_s > 0) pr.idle_timeout_s = p.idle_timeout_s;
     pr.probe = p.probe;
+    pr.publish = p.publish;
     req.ports.push_back(pr);
   }
   for (const VolumeSpec& v : spec.volumes) req.volumes.push_back({v.name, v.container_path});

@@ -102,6 +102,7 @@ std::string EncodeStoredSpec(const RenderedWorkload& s) {
                    {"scheme", p.scheme},
                    {"idle_timeout_s", p.idle_timeout_s}};
     if (!p.probe.empty()) o["probe"] = p.probe;  // absent in older specs: no marker
+    if (p.publish) o["publish"] = true;          // absent in older specs: not published
     ports.push_back(std::move(o));
   }
   for (const auto& v : s.volumes) volumes.push_back({{"name", v.name}, {"path", v.container_path}});
@@ -155,7 +156,8 @@ Result<StoredSpec> DecodeStoredSpec(std::string_view text) {
     Fields pf(*p, "ports: ");
     s.ports.push_back({pf.Str("name"), static_cast<int>(pf.Int("container_port")),
                        pf.Str("protocol"), pf.Str("scheme"),
-                       static_cast<int>(pf.Int("idle_timeout_s")), pf.Str("probe")});
+                       static_cast<int>(pf.Int("idle_timeout_s")), pf.Str("probe"),
+                       pf.Bool("publish")});
     f.Absorb(pf);
   }
   for (const json::object* vol : f.Objects("volumes")) {

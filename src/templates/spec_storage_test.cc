@@ -50,6 +50,16 @@ TEST(SpecStorage, APortsProbeMarkerIsKeptAndOptional) {
   EXPECT_EQ(EncodeStoredSpec(Full()).find("probe"), std::string::npos);
 }
 
+TEST(SpecStorage, APortsPublishMarkerIsKeptAndOptional) {
+  RenderedWorkload s = Full();
+  s.ports.push_back({"port-8080", 8080, "tcp", "tcp", 0, "", true});
+  auto back = DecodeStoredSpec(EncodeStoredSpec(s));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_FALSE(back->spec.ports[0].publish);  // not written, read as not published
+  EXPECT_TRUE(back->spec.ports[1].publish);
+  EXPECT_EQ(EncodeStoredSpec(Full()).find("publish"), std::string::npos);
+}
+
 TEST(SpecStorage, KeepsTheKindOfAVolumeSnapshotRestore) {
   RenderedWorkload s = Full();
   s.restore->kind = BackupKind::kVolume;

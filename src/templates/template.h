@@ -24,6 +24,9 @@ struct PortRequest {
   // How the prober checks the port through the edge (docs/probes.md): "tcp" (the default: the
   // container accepts) or "http" (GET / is answered with any HTTP status). tcp ports only.
   std::string probe{};
+  // Also publish the port on the node's loopback (an engine-chosen host port), for clients on
+  // the node itself. Off by default: the agent reaches containers on their own address.
+  bool publish = false;
 };
 
 // A named volume of a custom workload: its data outlives the container (stop, start, a new
@@ -51,6 +54,8 @@ struct WorkloadRequest {
   // way to set it, as they take no `ports`).
   std::optional<std::int64_t> idle_timeout_s;
   std::vector<VolumeRequest> volumes;  // custom only: at most 8
+  // Publish every port of the workload on the node's loopback (any template; see PortRequest).
+  bool publish = false;
 };
 
 // Template images are configuration (`--image postgres=REF`); defaults are the public images.
@@ -82,6 +87,10 @@ struct PortSpec {
   // Custom ports: "http" if the user marked the port for an HTTP probe; empty: the template's
   // own check (postgres, minio) or a TCP one.
   std::string probe{};
+  // Published on the node's loopback (127.0.0.1, an engine-chosen host port) besides the edge.
+  // Only when the user asked: tunnels dial the container on its own network address. UDP
+  // ports are always published (the edge carries TCP only). Absent in older specs: false.
+  bool publish = false;
 };
 
 struct VolumeSpec {

@@ -429,6 +429,24 @@ TEST(Render, IdleTimeoutsReachEveryPort) {
   EXPECT_EQ(w.ports[1].idle_timeout_s, 60);
 }
 
+TEST(Render, PublishIsPerPortOrForEveryPort) {
+  for (const auto& p : Render(Managed("minio"), kMinio, ImageConfig{}).ports)
+    EXPECT_FALSE(p.publish) << p.name << ": not unless asked";
+  auto minio = Managed("minio");
+  minio.publish = true;
+  for (const auto& p : Render(minio, kMinio, ImageConfig{}).ports) EXPECT_TRUE(p.publish);
+  EXPECT_TRUE(RequestOf("minio", Render(minio, kMinio, ImageConfig{})).publish);
+  auto c = Custom();
+  c.ports = {{5432, "tcp"}, {80, "tcp"}};
+  c.ports[1].publish = true;
+  const RenderedWorkload w = Render(c, {}, ImageConfig{});
+  EXPECT_FALSE(w.ports[0].publish);
+  EXPECT_TRUE(w.ports[1].publish);
+  const WorkloadRequest again = RequestOf("custom", w);
+  EXPECT_FALSE(again.ports[0].publish);
+  EXPECT_TRUE(again.ports[1].publish);
+}
+
 TEST(Render, CustomWithoutLimitsGetsTheDefaultMemoryLimit) {
   const RenderedWorkload w = Render(Custom(), {}, ImageConfig{});
   EXPECT_EQ(w.memory_mb, 256);  // what the quota and the scheduler count for it

@@ -308,6 +308,9 @@ class StrictBodiesTest(SessionsTestCase):
         cases = {
             "ports[0].host_port": {"ports": [{"port": 80, "host_port": 80}]},
             "resources.privileged": {"resources": {"memory_mb": 64, "privileged": True}},
+            # publish is a boolean: a host port number or address cannot be slipped in
+            "publish": {"publish": "0.0.0.0:80"},
+            "ports[0].publish": {"ports": [{"port": 80, "publish": 8080}]},
         }
         for field, extra in cases.items():
             with self.subTest(field=field):

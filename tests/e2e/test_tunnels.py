@@ -164,15 +164,15 @@ class TunnelTopologyTest(unittest.TestCase):
         self.assertIn(f"@{self.topo.edge_pub}:{ep['port']}/", conn)
         self.assertEqual(self.client_psql(conn, "select 40 + 2"), "42")
 
-        # The container's own port is published on the node's loopback only: the client has
-        # no way to it, neither at the node's address nor on its own loopback.
+        # No host port is published (the agent dials the container on its own address), and
+        # the client has no way to the container's address either.
         c = self.docker.containers(f"lattice.workload={w['id']}")[0]
-        host_port = [p["PublicPort"] for p in c["Ports"] if p.get("PublicPort")][0]
-        self.assertEqual([p["IP"] for p in c["Ports"] if p.get("PublicPort")][0], "127.0.0.1")
-        for addr in (self.topo.host_ip, "127.0.0.1"):
-            probe = self.topo.in_client(PY, "-c", "import socket,sys; socket.create_connection("
-                                        f"('{addr}', {host_port}), timeout=3)", check=False)
-            self.assertNotEqual(probe.returncode, 0, f"{addr}:{host_port} must be unreachable")
+        self.assertEqual([p for p in c["Ports"] if p.get("PublicPort")], [])
+        self.assertNotIn("node_port", ep)
+        addr = list(c["NetworkSettings"]["Networks"].values())[0]["IPAddress"]
+        probe = self.topo.in_client(PY, "-c", "import socket,sys; socket.create_connection("
+                                    f"('{addr}', 5432), timeout=3)", check=False)
+        self.assertNotEqual(probe.returncode, 0, f"{addr}:5432 must be unreachable")
 
         # The server restarts; once the agent has dialled back, the same endpoint works.
         self.srv.stop()
@@ -242,6 +242,46 @@ class TunnelTopologyTest(unittest.TestCase):
         w = self.admin.wait_status(w["id"], "running")
         self.assertEqual(endpoint(w, "postgres")["port"], ep["port"])
         self.assertEqual(wait_until(lambda: self._try_psql(conn), 30, "psql after start"), "ok")
+
+    def _get(self, url):
+        r = self.topo.in_client(PY, "-c", "import sys,urllib.request; sys.stdout.write("
+                                f"urllib.request.urlopen('{url}', timeout=5).read().decode())",
+                                check=False)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    def test_5_streams_reach_the_container_on_its_own_address_after_re_creation(self):
+        # Two ports, each with its own content; one of them also asked for on the node.
+        w = self.deploy({
+            "name": "two-ports", "template": "custom", "image": BUSYBOX,
+            "command": ["sh", "-c", "mkdir -p /tmp/a /tmp/b && echo first > /tmp/a/id && "
+                        "echo second > /tmp/b/id && httpd -p 8080 -h /tmp/a && "
+                        "exec httpd -f -p 8081 -h /tmp/b"],
+            "ports": [{"port": 8080}, {"port": 8081, "publish": True}],
+            "resources": {"memory_mb": 128, "cpus": 0.25}})
+        urls = {p: endpoint(w, f"port-{p}")["url"].replace("tcp://", "http://") + "/id"
+                for p in (8080, 8081)}
+        self.assertEqual(wait_until(lambda: self._get(urls[8080]), 30, "port 8080"), "first")
+        self.assertEqual(wait_until(lambda: self._get(urls[8081]), 30, "port 8081"), "second")
+
+        # Only the port that asked is published, on the node's loopback, and the view says where.
+        c = self.docker.containers(f"lattice.workload={w['id']}")[0]
+        published = [(p["PrivatePort"], p["IP"]) for p in c["Ports"] if p.get("PublicPort")]
+        self.assertEqual(published, [(8081, "127.0.0.1")])
+        self.assertNotIn("node_port", endpoint(w, "port-8080"))
+        node_port = endpoint(w, "port-8081")["node_port"]
+        self.assertEqual([p["PublicPort"] for p in c["Ports"] if p.get("PublicPort")], [node_port])
+
+        # The container is removed behind Lattice's back: the agent re-creates it (a new
+        # address, maybe), and the same public endpoints reach the new one.
+        old_id = c["Id"]
+        self.docker.call("DELETE", f"/containers/{old_id}?force=1")
+        wait_until(lambda: any(x["Id"] != old_id and x["State"] == "running" for x in
+                               self.docker.containers(f"lattice.workload={w['id']}")),
+                   60, "the container to be re-created")
+        self.assertEqual(wait_until(lambda: self._get(urls[8080]), 60, "port 8080 again"),
+                         "first")
+        self.assertEqual(wait_until(lambda: self._get(urls[8081]), 30, "port 8081 again"),
+                         "second")
 
 
 if __name__ == "__main__":

@@ -39,3 +39,18 @@ describe('WorkloadPage tabs', () => {
     expect(screen.queryByRole('navigation', { name: 'Workload sections' })).toBeNull();
   });
 });
+
+describe('WorkloadPage endpoints', () => {
+  it('shows the node port only of an endpoint published on the node', async () => {
+    resetRoutes();
+    const ep = { container_port: 8080, protocol: 'tcp', host: 'edge.example', port: 20001 };
+    route('GET /api/v1/workloads/wl_1', { status: 200, body: { ...w, endpoints: [
+      { ...ep, name: 'port-8080', url: 'tcp://edge.example:20001', node_port: 32771 },
+      { ...ep, name: 'port-8081', url: 'tcp://edge.example:20002', container_port: 8081, port: 20002 },
+    ] } });
+    route('GET /api/v1/workloads/wl_1/events', { status: 200, body: { items: [] } });
+    renderWithQuery(<WorkloadPage id="wl_1" extraTabs={() => []} />);
+    expect(await screen.findByText('on the node: 127.0.0.1:32771')).toBeTruthy();
+    expect(document.querySelectorAll('[data-node-port]').length).toBe(1);
+  });
+});

@@ -75,13 +75,18 @@ export function WorkloadPage({ id, tab, extraTabs }: {
                   <span className="w-24 text-slate-500">{e.name}</span>
                   <span className="font-mono text-xs" data-endpoint={e.name}>{e.url ?? `port ${e.container_port} (assigned when running)`}</span>
                   {e.url && <CopyButton value={e.url} label={`${e.name} endpoint`} />}
+                  {e.node_port && (
+                    <span className="text-xs text-slate-500" data-node-port={e.name}>
+                      on the node: 127.0.0.1:{e.node_port}
+                    </span>
+                  )}
                   {e.probe && (() => {
                     const p = probes.data?.endpoints.find((x) => x.name === e.name);
                     return <EndpointReachability name={e.name} probe={p?.probe ?? e.probe} history={p?.history ?? []} />;
                   })()}
                 </li>
               ))}
-              {!w.endpoints.length && <li className="text-slate-500">No published ports.</li>}
+              {!w.endpoints.length && <li className="text-slate-500">No ports.</li>}
             </ul>
           </section>
 
