@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -115,9 +116,14 @@ int EdgeMain(int public_port, int control_port) {
   edge.SetRoutes({{public_port, "wl", 1, "node", true}});
   asio::signal_set stop(ioc, SIGINT, SIGTERM);
   stop.async_wait([&](auto, int) { ioc.stop(); });
-  std::thread second([&] { ioc.run(); });  // the server runs one I/O thread per core too
+  // The server runs one I/O thread per core too; EDGE_THREADS=1 shows what the hand-offs
+  // between them cost.
+  const char* threads_env = std::getenv("EDGE_THREADS");
+  const int threads = threads_env != nullptr ? std::max(1, std::atoi(threads_env)) : 2;
+  std::vector<std::thread> more;
+  for (int i = 1; i < threads; ++i) more.emplace_back([&] { ioc.run(); });
   ioc.run();
-  second.join();
+  for (auto& t : more) t.join();
   edge.Stop();
   return 0;
 }

@@ -67,7 +67,8 @@ class TunnelClient {
   const PortLookup ports_;
   const FailSink fail_;
   std::atomic<std::int64_t> active_{0};  // before ioc_: relays still count down as it goes away
-  boost::asio::io_context ioc_;
+  boost::asio::io_context ioc_{
+      1};  // one thread runs it (concurrency hint: no cross-thread wakeups)
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::thread thread_;
 };
