@@ -86,7 +86,14 @@ int EdgeMain(int public_port, int control_port) {
   asio::write(ctrl,
               asio::buffer(std::to_string(front.local_endpoint().port()) + "\n" + pki.ca_pem));
   std::mutex ctrl_mu;
+  // As the server runs it: one I/O thread per core (2 here) and as many relay threads.
+  // EDGE_THREADS=N changes both; EDGE_RELAY_THREADS=0 runs streams on strands of the shared
+  // io_context instead (the edge before relay threads) — what the hand-offs cost a round trip.
+  const char* threads_env = std::getenv("EDGE_THREADS");
+  const int threads = threads_env != nullptr ? std::max(1, std::atoi(threads_env)) : 2;
+  const char* relay_env = std::getenv("EDGE_RELAY_THREADS");
   edge::EdgeOptions eo;
+  eo.relay_threads = relay_env != nullptr ? std::max(0, std::atoi(relay_env)) : threads;
   eo.max_streams_per_workload = 1000000;
   edge::Edge edge(ioc, eo, [&](const std::string&, const link::StreamOpen& m) {
     const std::string line = link::Encode(m) + "\n";
@@ -116,10 +123,6 @@ int EdgeMain(int public_port, int control_port) {
   edge.SetRoutes({{public_port, "wl", 1, "node", true}});
   asio::signal_set stop(ioc, SIGINT, SIGTERM);
   stop.async_wait([&](auto, int) { ioc.stop(); });
-  // The server runs one I/O thread per core too; EDGE_THREADS=1 shows what the hand-offs
-  // between them cost.
-  const char* threads_env = std::getenv("EDGE_THREADS");
-  const int threads = threads_env != nullptr ? std::max(1, std::atoi(threads_env)) : 2;
   std::vector<std::thread> more;
   for (int i = 1; i < threads; ++i) more.emplace_back([&] { ioc.run(); });
   ioc.run();

@@ -5,12 +5,15 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include <thread>
 
 #include "common/random.h"
 #include "tunnel/handshake.h"
@@ -68,13 +71,33 @@ struct Edge::Pending {
   std::string leftover;  // payload that arrived with the handshake line
 };
 
+struct Edge::RelayThread {
+  RelayThread() : thread([this] { ctx.run(); }) {}
+  void Stop() {
+    guard.reset();
+    ctx.stop();
+    if (thread.joinable()) thread.join();
+  }
+  asio::io_context ctx{1};  // one thread runs it: its executor serialises each stream
+  asio::executor_work_guard<asio::io_context::executor_type> guard{ctx.get_executor()};
+  std::thread thread;  // last: starts once the context exists
+};
+
 Edge::Edge(asio::io_context& ioc, EdgeOptions opts, OpenFn open)
     : ioc_(ioc),
       opts_(std::move(opts)),
       open_(std::move(open)),
       admission_({opts_.max_streams_per_workload, opts_.max_streams_per_source_per_workload,
                   opts_.max_streams_per_source}) {
+  for (int i = 0; i < opts_.relay_threads; ++i)
+    relay_threads_.push_back(std::make_unique<RelayThread>());
   asio::co_spawn(ioc_, RebindLoop(), asio::detached);
+}
+
+asio::any_io_executor Edge::ClientExecutor() {
+  if (relay_threads_.empty()) return asio::make_strand(ioc_);
+  const std::size_t i = next_relay_thread_.fetch_add(1) % relay_threads_.size();
+  return relay_threads_[i]->ctx.get_executor();
 }
 
 Edge::~Edge() {
@@ -165,8 +188,8 @@ void Edge::CloseListener(int port) {
 asio::awaitable<void> Edge::AcceptLoop(std::shared_ptr<Listener> l) {
   const int port = l->route.public_port;
   for (;;) {
-    auto client_strand = asio::make_strand(ioc_);
-    auto [ec, sock] = co_await l->acceptor.async_accept(client_strand, kNoThrow);
+    const asio::any_io_executor client_ex = ClientExecutor();
+    auto [ec, sock] = co_await l->acceptor.async_accept(client_ex, kNoThrow);
     if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors or memory: back off rather than spin.
@@ -174,7 +197,7 @@ asio::awaitable<void> Edge::AcceptLoop(std::shared_ptr<Listener> l) {
       co_await Sleep(std::chrono::milliseconds(100));
       continue;
     }
-    asio::co_spawn(client_strand, ServeClient(std::move(sock), port), asio::detached);
+    asio::co_spawn(client_ex, ServeClient(std::move(sock), port), asio::detached);
   }
 }
 
@@ -303,7 +326,17 @@ asio::awaitable<void> Edge::AcceptDataConnection(std::unique_ptr<tunnel::TlsSock
     p = it->second;
     pending_.erase(it);  // single use
   }
-  asio::post(p->executor, [p, c = std::move(conn), rest = buf.substr(*len)]() mutable {
+  const bool move = !relay_threads_.empty();  // else the client is on a strand of ioc_ too
+  asio::post(p->executor, [p, move, c = std::move(conn), rest = buf.substr(*len)]() mutable {
+    // Onto the client's relay thread, so the whole stream runs there.
+    if (move) {
+      if (error_code ec = c->MoveTo(p->executor)) {
+        spdlog::warn("msg=\"data connection could not join its stream\" error=\"{}\"",
+                     ec.message());
+        p->wake.cancel();  // the client is refused: no data connection
+        return;
+      }
+    }
     p->data = std::move(c);
     p->leftover = std::move(rest);
     p->wake.cancel();
@@ -376,6 +409,7 @@ void Edge::Stop() {
     });
   }
   for (auto& [id, p] : pending) asio::post(p->executor, [p] { p->wake.cancel(); });
+  for (auto& t : relay_threads_) t->Stop();
 }
 
 EdgeStats Edge::Stats() const {

@@ -4,7 +4,7 @@
 // to dial back a TLS data connection, matches that connection's handshake to the waiting
 // client, and relays bytes between the two (tunnel/relay.h). One data connection per stream.
 //
-//   client ──tcp──▶ edge (public port) ◀──TLS data conn── agent ──tcp──▶ container (node loopback)
+//   client ──tcp──▶ edge (public port) ◀──TLS data conn── agent ──tcp──▶ container (its own address)
 //
 // A client is closed, without a byte, when: the workload is not meant to run (the port is not
 // even listening then), its node is not connected, a stream cap is reached (edge/admission.h:
@@ -17,8 +17,13 @@
 // no waiting stream, or carries the wrong secret; secrets are single-use and expire with their
 // stream's open_timeout. Nothing of that touches the streams already relaying.
 //
-// Thread-safe. Each client connection runs on its own strand of the io_context. The io_context
-// must outlive the Edge; Stop() before destroying it.
+// Streams run on relay threads the edge owns (EdgeOptions::relay_threads), each with an
+// io_context of its own, as Envoy's workers do: a client is handed to one at accept (round
+// robin), its data connection joins it there, and the whole stream — its wait, its relay —
+// stays on that one thread, with no hand-off between threads on a round trip. With no relay
+// threads each client runs on its own strand of the shared io_context.
+//
+// Thread-safe. The io_context must outlive the Edge; Stop() before destroying it.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -52,6 +57,7 @@ struct EdgeOptions {
   int max_streams_per_source_per_workload = 64;     // one client address, one workload
   int max_streams_per_source = 256;                 // one client address, every public port
   std::chrono::milliseconds rebind_interval{2000};  // retry listeners that could not bind
+  int relay_threads = 0;  // threads (each its own io_context) streams run on; 0: the shared one
 };
 
 struct EdgeStats {
@@ -93,13 +99,17 @@ class Edge {
   // Whether a listener is accepting on `port` now.
   bool Listening(int port) const;
 
-  // Closes every listener; streams in flight end with the io_context.
+  // Closes every listener and stops the relay threads (their streams end); streams on the
+  // shared io_context end with it. Idempotent.
   void Stop();
   EdgeStats Stats() const;
 
  private:
   struct Listener;
   struct Pending;
+  struct RelayThread;
+  // Where the next client runs: a relay thread's executor (round robin), or a new strand.
+  boost::asio::any_io_executor ClientExecutor();
   void Apply(const control::PublicRoute& route);  // mu_ held
   void CloseListener(int port);                   // mu_ held
   void StartListener(const std::shared_ptr<Listener>& l);
@@ -127,6 +137,10 @@ class Edge {
   std::atomic<std::int64_t> refused_workload_{0};
   std::atomic<std::int64_t> refused_source_workload_{0};
   std::atomic<std::int64_t> refused_source_{0};
+
+  // Last: destroyed first, while what their streams' handlers touch is still alive.
+  std::vector<std::unique_ptr<RelayThread>> relay_threads_;
+  std::atomic<std::size_t> next_relay_thread_{0};
 };
 
 }  // namespace lattice::edge

@@ -47,16 +47,19 @@ class EdgeTest : public ::testing::Test {
     o.handshake_timeout = std::chrono::milliseconds(500);
     o.idle_timeout = std::chrono::seconds(20);
     o.max_streams_per_workload = 3;
+    o.relay_threads = 2;  // as the server runs it
     return o;
   }
 
   void SetUp() override {
     InitCrypto();
     pki_ = tunnel::testing::MakeTestPki();
-    // The target: an echo server standing in for the container's published port.
+    // The target: an echo server standing in for the container, on a thread of its own (as the
+    // container is a process of its own).
     target_ = std::make_unique<tcp::acceptor>(
-        ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    asio::co_spawn(ioc_, Echo(), asio::detached);
+        echo_ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    asio::co_spawn(echo_ioc_, Echo(), asio::detached);
+    echo_thread_ = std::thread([this] { echo_ioc_.run(); });
     // The server's TLS front, reduced to what the edge needs: handshake, then hand over.
     front_ = std::make_unique<tcp::acceptor>(ioc_,
                                              tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
@@ -98,6 +101,8 @@ class EdgeTest : public ::testing::Test {
     work_.reset();
     ioc_.stop();
     thread_.join();
+    echo_ioc_.stop();
+    echo_thread_.join();
     target_.reset();
     front_.reset();
     ioc_owner_.reset();  // ends the coroutines still parked in it while the edge is alive
@@ -108,7 +113,7 @@ class EdgeTest : public ::testing::Test {
       auto [ec, s] = co_await target_->async_accept(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       asio::co_spawn(
-          ioc_,
+          echo_ioc_,
           [s = std::move(s)]() mutable -> asio::awaitable<void> {
             char buf[4096];
             for (;;) {
@@ -220,6 +225,8 @@ class EdgeTest : public ::testing::Test {
       ioc_.get_executor()};
   asio::io_context sync_;
   std::thread thread_;
+  asio::io_context echo_ioc_;
+  std::thread echo_thread_;
   tunnel::testing::TestPki pki_;
   std::unique_ptr<tcp::acceptor> target_, front_;
   std::unique_ptr<agent::TunnelClient> agent_;
@@ -230,7 +237,21 @@ class EdgeTest : public ::testing::Test {
   int public_port_ = 0;
 };
 
-TEST_F(EdgeTest, AClientReachesTheTargetThroughTheTunnel) {
+// The basic behaviours both ways streams can run: on the edge's relay threads (the server's
+// way) and on strands of the shared io_context (relay_threads = 0).
+class EdgeRelayTest : public EdgeTest, public ::testing::WithParamInterface<int> {
+ protected:
+  EdgeOptions Options() override {
+    EdgeOptions o = EdgeTest::Options();
+    o.relay_threads = GetParam();
+    return o;
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Threads, EdgeRelayTest, ::testing::Values(2, 0), [](const auto& info) {
+  return "relay_threads_" + std::to_string(info.param);
+});
+
+TEST_P(EdgeRelayTest, AClientReachesTheTargetThroughTheTunnel) {
   ASSERT_TRUE(edge_->Listening(public_port_));
   auto c = Client();
   EXPECT_EQ(RoundTrip(*c, "hello through the edge"), "hello through the edge");
@@ -239,7 +260,7 @@ TEST_F(EdgeTest, AClientReachesTheTargetThroughTheTunnel) {
   EXPECT_EQ(edge_->Stats().streams_opened, 1);
 }
 
-TEST_F(EdgeTest, AStoppedWorkloadRefusesAndAStartedOneAcceptsAgain) {
+TEST_P(EdgeRelayTest, AStoppedWorkloadRefusesAndAStartedOneAcceptsAgain) {
   edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 5432, "node_1", false}});
   tcp::socket s(sync_);
   error_code ec;
@@ -256,6 +277,21 @@ TEST_F(EdgeTest, AStoppedWorkloadRefusesAndAStartedOneAcceptsAgain) {
   EXPECT_EQ(RoundTrip(*c, "back"), "back");
 }
 
+TEST_F(EdgeTest, AStreamOnARelayThreadGoesOnWhileTheSharedIoThreadIsBusy) {
+  auto c = Client();
+  ASSERT_EQ(RoundTrip(*c, "before"), "before");
+  // The shared io_context's only thread is stuck (as the server's would be under a burst of
+  // requests): a stream already relaying does not wait for it.
+  std::promise<void> release;
+  asio::post(ioc_, [stuck = release.get_future().share()] { stuck.wait(); });
+  const std::string msg = "while the I/O thread is busy";
+  auto trip = std::async(std::launch::async, [&] { return RoundTrip(*c, msg); });
+  const bool in_time = trip.wait_for(std::chrono::seconds(1)) == std::future_status::ready;
+  release.set_value();  // the stuck thread goes on either way (and a late round trip ends)
+  EXPECT_TRUE(in_time) << "the stream waited for the shared I/O thread";
+  EXPECT_EQ(trip.get(), msg);
+}
+
 TEST_F(EdgeTest, ASilentAgentClosesTheClientAfterTheOpenTimeout) {
   agent_answers_ = false;
   auto c = Client();
@@ -269,7 +305,7 @@ TEST_F(EdgeTest, ADisconnectedNodeClosesTheClientAtOnce) {
   EXPECT_TRUE(ClosedWithin(*c, std::chrono::milliseconds(500)));
 }
 
-TEST_F(EdgeTest, StreamFailClosesTheClientBeforeTheTimeout) {
+TEST_P(EdgeRelayTest, StreamFailClosesTheClientBeforeTheTimeout) {
   // wl_2's container port is not published on the node: the agent reports stream.fail.
   edge_->UpdateWorkload("wl_1", {{public_port_, "wl_1", 9999, "node_1", true}});
   auto c = Client();
@@ -292,7 +328,7 @@ TEST_F(EdgeTest, TheStreamCapRefusesTheExtraClient) {
   EXPECT_EQ(RoundTrip(*again, "y"), "y");
 }
 
-TEST_F(EdgeTest, BadHandshakesAreRejectedWithoutTouchingLiveStreams) {
+TEST_P(EdgeRelayTest, BadHandshakesAreRejectedWithoutTouchingLiveStreams) {
   auto live = Client();
   ASSERT_EQ(RoundTrip(*live, "before"), "before");
   const link::StreamOpen used = LastOpen();  // its secret was consumed by the live stream
@@ -432,7 +468,7 @@ TEST_F(EdgeFairnessTest, RefusedAndFinishedStreamsGiveTheirSlotsBack) {
   EXPECT_TRUE(ClosedWithin(*ClientFrom("127.0.0.2", public_port_), std::chrono::seconds(2)));
 }
 
-TEST_F(EdgeTest, APortsOwnIdleTimeoutClosesItsIdleRelays) {
+TEST_P(EdgeRelayTest, APortsOwnIdleTimeoutClosesItsIdleRelays) {
   // The edge's default here is 20 s; wl_1's first port asks for 400 ms, its second for nothing.
   const int port_b = FreePort();
   control::PublicRoute quick{public_port_, "wl_1", 5432, "node_1", true};

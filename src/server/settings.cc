@@ -159,6 +159,10 @@ Status ResolveEdge(const ServerConfig& config, const std::string& listen_host,
   eopts.max_streams_per_workload = config.tunnel_max_streams;
   eopts.max_streams_per_source_per_workload = config.tunnel_source_max_streams;
   eopts.max_streams_per_source = config.tunnel_source_max_streams_total;
+  // One relay thread per I/O thread the server runs (one per core by default).
+  eopts.relay_threads = config.io_threads > 0
+                            ? config.io_threads
+                            : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   return Status::Ok();
 }
 

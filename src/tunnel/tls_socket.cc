@@ -8,8 +8,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <csignal>
 
+#include <unistd.h>
+
+#include <csignal>
 #include <mutex>
 
 namespace lattice::tunnel {
@@ -43,6 +45,29 @@ bool PrefersAes128(SSL_CTX* ctx) {
 }
 
 }  // namespace
+
+error_code TlsSocket::MoveTo(const asio::any_io_executor& ex) {
+  error_code ec;
+  const tcp::endpoint local = socket_.local_endpoint(ec);
+  if (ec) {
+    Close();
+    return ec;
+  }
+  // release() takes the descriptor out of the old context's reactor without closing it.
+  const tcp::socket::native_handle_type fd = socket_.release(ec);
+  if (ec) {
+    Close();
+    return ec;
+  }
+  socket_ = tcp::socket(ex);
+  socket_.assign(local.protocol(), fd, ec);
+  if (!ec) socket_.non_blocking(true, ec);
+  if (ec) {
+    if (!socket_.is_open()) ::close(fd);
+    Close();
+  }
+  return ec;
+}
 
 Result<std::unique_ptr<TlsSocket>> TlsSocket::Create(tcp::socket socket, SSL_CTX* ctx, Role role,
                                                      const std::string& server_name) {

@@ -80,6 +80,11 @@ class TlsSocket {
   boost::asio::ip::tcp::socket& socket() { return socket_; }
   SSL* native_handle() { return ssl_; }
 
+  // Moves the connection onto `ex`'s io_context (the same descriptor, so OpenSSL's state goes
+  // on as it was): for a connection accepted on one context and relayed on another. Nothing
+  // may be in progress on it. An error leaves it closed.
+  boost::system::error_code MoveTo(const boost::asio::any_io_executor& ex);
+
  private:
   struct Key {
     explicit Key() = default;
