@@ -60,6 +60,9 @@ STUNNEL_SUITE = "TLS_AES_128_GCM_SHA256"
 SSH_CIPHER = "aes128-gcm@openssh.com"
 
 
+RETRIED = []  # iperf3 runs that failed once and were run again: reported with the results
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -297,6 +300,7 @@ def iperf3(host, port, streams, seconds, attempts=3):
         error = res.get("error") or f"exit {r.returncode}, no result"
         if attempt + 1 < attempts:
             log(f"note: iperf3 to {host}:{port} ({streams} streams): {error}; again")
+            RETRIED.append(f"{host}:{port} {streams} streams: {error}")
             time.sleep(1)
     raise Failure(f"iperf3 to {host}:{port} ({streams} streams): {error}")
 
@@ -490,7 +494,12 @@ def main():
         run(["pgbench", "-i", "-q", with_host(pg_url, *pg_targets["container"])], 300,
             "pgbench -i")
 
+        RETRIED.clear()  # the warm-ups' retries are expected (servers still starting)
         tput, rtts, tps = measure(paths, pg_targets, pg_url)
+        by_port = {f"{v[0]}:{v[1]}": p for p, v in paths.items()}
+        for r in RETRIED:
+            notes.append(f"iperf3 run again on the {by_port.get(r.split()[0], '?')} path "
+                         f"after: {r}")
         load_after = os.getloadavg()
         notes.append(f"load average (1 min) {load_before[0]:.1f} at the start, "
                      f"{load_after[0]:.1f} at the end, on {os.cpu_count()} CPUs")
