@@ -280,11 +280,63 @@ def start_ssh(procs, tmp, targets):
     return fwd, made_privsep
 
 
+# -- the relay processes' CPU time ------------------------------------------------------------
+
+
+def cpu_seconds(pids):
+    """User + system CPU time of these processes (all their threads), in seconds."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            pass  # gone: its time is lost, which the caller's bytes cannot tell
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def with_descendants(root):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def docker_proxies(ports):
+    """The docker-proxy processes that serve these host ports."""
+    want = {f"-host-port\0{p}\0".encode() for p in ports}
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/cmdline", "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if b"docker-proxy" in cmd.split(b"\0")[0] and any(w in cmd for w in want):
+                pids.append(int(d))
+    if len(pids) < len(ports):
+        raise Failure(f"no docker-proxy found for every port of {ports} (userland proxy off?)")
+    return pids
+
+
 # -- measurements ----------------------------------------------------------------------------
 
 
 def iperf3(host, port, streams, seconds, attempts=3):
-    """Gbit/s received. iperf3's server runs one test at a time and may still be closing the
+    """(Gbit/s, bytes) received. iperf3's server runs one test at a time and may still be closing the
     previous one, so "busy" is retried (after a second) before it counts as a failure."""
     cmd = ["iperf3", "-c", host, "-p", str(port), "-t", str(seconds), "-P", str(streams), "-J"]
     for attempt in range(attempts):
@@ -294,9 +346,9 @@ def iperf3(host, port, streams, seconds, attempts=3):
             res = json.loads(r.stdout)
         except ValueError:
             res = {"error": r.stderr.strip() or r.stdout.strip()}
-        received = res.get("end", {}).get("sum_received", {}).get("bits_per_second")
-        if r.returncode == 0 and not res.get("error") and received:
-            return received / 1e9
+        received = res.get("end", {}).get("sum_received", {})
+        if r.returncode == 0 and not res.get("error") and received.get("bits_per_second"):
+            return received["bits_per_second"] / 1e9, received["bytes"]
         error = res.get("error") or f"exit {r.returncode}, no result"
         if attempt + 1 < attempts:
             log(f"note: iperf3 to {host}:{port} ({streams} streams): {error}; again")
@@ -336,14 +388,19 @@ def rotated(items, i):
     return items[i % len(items):] + items[:i % len(items)]
 
 
-def measure(paths, pg_targets, pg_url):
+def measure(paths, relays, pg_targets, pg_url):
     tput = {p: {"1": [], "8": []} for p in paths}
+    cpu = {p: {"1": [], "8": []} for p in paths}
     rtts = {p: {"p50": [], "p99": []} for p in paths}
     for i in range(ROUNDS):
         for p in rotated(PATHS, i):
             host, iport, ehost, eport = paths[p]
             for streams in ("1", "8"):
-                tput[p][streams].append(round(iperf3(host, iport, int(streams), SECS), 3))
+                pids = relays[p]()
+                before = cpu_seconds(pids)
+                gbps, nbytes = iperf3(host, iport, int(streams), SECS)
+                tput[p][streams].append(round(gbps, 3))
+                cpu[p][streams].append(round((cpu_seconds(pids) - before) / (nbytes / 1e9), 3))
             p50, p99 = rtt(ehost, eport, RTT_COUNT)
             rtts[p]["p50"].append(p50)
             rtts[p]["p99"].append(p99)
@@ -357,10 +414,10 @@ def measure(paths, pg_targets, pg_url):
             tps[p].append(round(pgbench(with_host(pg_url, host, port), SECS), 1))
         log(f"pgbench round {i + 1}/{ROUNDS}: " +
             "; ".join(f"{p} {tps[p][-1]:.0f} tps" for p in PG_PATHS))
-    return tput, rtts, tps
+    return tput, cpu, rtts, tps
 
 
-def report(tput, rtts, tps, notes):
+def report(tput, cpu, rtts, tps, notes):
     def ratio(num, den):  # the median of the rounds' ratios
         return median([a / b for a, b in zip(num, den)])
 
@@ -370,6 +427,8 @@ def report(tput, rtts, tps, notes):
                    "cpus": os.cpu_count(), "notes": notes},
         "throughput_gbps": {p: {s: {"rounds": tput[p][s], "median": median(tput[p][s])}
                                 for s in ("1", "8")} for p in PATHS},
+        "relay_cpu_seconds_per_gb": {p: {s: median(cpu[p][s]) for s in ("1", "8")}
+                                     for p in PATHS},
         "rtt_us": {p: {"p50": median(rtts[p]["p50"]), "p99": median(rtts[p]["p99"]),
                        "rounds": rtts[p]} for p in PATHS},
         "pgbench_tps": {p: {"rounds": tps[p], "median": median(tps[p])} for p in PG_PATHS},
@@ -399,12 +458,13 @@ def report(tput, rtts, tps, notes):
     with open(OUT, "w") as f:
         json.dump(res, f, indent=2)
 
-    print(f"\n{'path':<10} {'1 stream':>10} {'8 streams':>10} {'RTT p50':>9} {'RTT p99':>9}"
-          f"   (Gbit/s, medians of {ROUNDS} rounds; 64-byte round trips in us)")
+    print(f"\n{'path':<10} {'1 stream':>9} {'8 streams':>9} {'CPU 1':>6} {'CPU 8':>6} "
+          f"{'RTT p50':>8} {'RTT p99':>8}\n(Gbit/s and the relay processes' CPU seconds per GB "
+          f"carried, medians of {ROUNDS} rounds; 64-byte round trips in us)")
     for p in PATHS:
-        t, l = res["throughput_gbps"][p], res["rtt_us"][p]
-        print(f"{p:<10} {t['1']['median']:>10.2f} {t['8']['median']:>10.2f} {l['p50']:>9.1f} "
-              f"{l['p99']:>9.1f}")
+        t, l, c = res["throughput_gbps"][p], res["rtt_us"][p], res["relay_cpu_seconds_per_gb"][p]
+        print(f"{p:<10} {t['1']['median']:>9.2f} {t['8']['median']:>9.2f} {c['1']:>6.2f} "
+              f"{c['8']:>6.2f} {l['p50']:>8.1f} {l['p99']:>8.1f}")
     print("\nlattice / anchor (median of per-round ratios):")
     for anchor in ("container", "published", "stunnel", "ssh"):
         print(f"  vs {anchor:<10} 1 stream {r[anchor]['1_stream']:.3f}x   "
@@ -472,6 +532,17 @@ def main():
             "ssh": ("127.0.0.1", sh["iperf"], "127.0.0.1", sh["echo"]),
             "lattice": (*lat_iperf, *lat_echo),
         }
+        # The processes each path's bytes go through on this node, for their CPU time per GB
+        # (the iperf3 ends and the kernel's work for the container's own sockets are the same
+        # on every path and not counted).
+        relays = {
+            "container": lambda: [],
+            "published": lambda: docker_proxies([published[IPERF]]),
+            "stunnel": lambda: [procs.procs["stunnel-client"].pid,
+                                procs.procs["stunnel-server"].pid],
+            "ssh": lambda: [procs.procs["ssh"].pid, *with_descendants(procs.procs["sshd"].pid)],
+            "lattice": lambda: [srv.proc.pid, agent.proc.pid],
+        }
         log("paths: " + "; ".join(f"{p} iperf3 {v[0]}:{v[1]}, echo {v[2]}:{v[3]}"
                                   for p, v in paths.items()))
         # Every path carries bytes before anything is timed (the servers in the container may
@@ -479,6 +550,7 @@ def main():
         for p, (host, iport, ehost, eport) in paths.items():
             wait_until(lambda: echo_works(ehost, eport), 30, f"an echo through {p}")
             iperf3(host, iport, 1, 1, attempts=20)
+            relays[p]()  # every relay process is there (sshd's session child, docker-proxy)
 
         dialer = who_dials(addr, ECHO, lat_echo)
         log(f"the container's echo port is dialled by: {', '.join(dialer) or 'nobody seen'}")
@@ -495,7 +567,7 @@ def main():
             "pgbench -i")
 
         RETRIED.clear()  # the warm-ups' retries are expected (servers still starting)
-        tput, rtts, tps = measure(paths, pg_targets, pg_url)
+        tput, cpu, rtts, tps = measure(paths, relays, pg_targets, pg_url)
         by_port = {f"{v[0]}:{v[1]}": p for p, v in paths.items()}
         for r in RETRIED:
             notes.append(f"iperf3 run again on the {by_port.get(r.split()[0], '?')} path "
@@ -503,7 +575,7 @@ def main():
         load_after = os.getloadavg()
         notes.append(f"load average (1 min) {load_before[0]:.1f} at the start, "
                      f"{load_after[0]:.1f} at the end, on {os.cpu_count()} CPUs")
-        report(tput, rtts, tps, notes)
+        report(tput, cpu, rtts, tps, notes)
     except (Failure, AssertionError, subprocess.TimeoutExpired) as e:
         log(f"peers: {e}")
         if agent:
