@@ -40,7 +40,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 from harness import IMAGES, Agent, Client, Docker, wait_until  # noqa: E402
-from lattice_server import LatticeServer  # noqa: E402
+from lattice_server import LatticeServer, lattice_bin  # noqa: E402
 from peers_relays import (SSH_CIPHER, STUNNEL_SUITE, Failure, Processes,  # noqa: E402
                           cpu_seconds, docker_proxies, echo_works, ensure_privsep_dir, log, run,
                           start_ssh, start_stunnel, who_dials, with_descendants)
@@ -268,10 +268,19 @@ def main():
         return 1
     # SIGTERM ends the run through the same clean-up as an error or Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    notes = []
     tmp = tempfile.mkdtemp(prefix="lattice-peers-")
+    # A copy, so a rebuild during the run cannot change what is measured (the server and the
+    # agent start from it; lattice_server.lattice_bin() reads LATTICE_BIN at each start).
+    binary = os.path.join(tmp, "lattice")
+    shutil.copy2(lattice_bin(), binary)
+    os.environ["LATTICE_BIN"] = binary
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL).stdout.strip()
+    notes.append(f"measured {version or 'lattice (no --version)'}")
     procs = Processes(tmp)
     docker = Docker()
-    srv, admin, agent, workloads, made_privsep, notes = None, None, None, [], None, []
+    srv, admin, agent, workloads, made_privsep = None, None, None, [], None
     load_before = os.getloadavg()
     try:
         srv = LatticeServer(*IMAGES).start()
