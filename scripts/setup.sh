@@ -4,7 +4,10 @@
 # Usage: scripts/setup.sh [--run | --bench]
 #   --run    only what building and running Lattice needs (scripts/up.sh): no test browser,
 #            no PostgreSQL server, no clang or fuzzing toolchain — about half the download
-#   --bench  everything, plus the benchmark tools: wrk, nginx, iperf3
+#   --bench  everything, plus the benchmark tools: wrk, nginx, iperf3, and the peers that
+#            bench/tunnel/peers.sh compares tunnels with: stunnel4, openssh-server (the script
+#            runs its own sshd on a loopback port; on a machine with systemd, installing the
+#            package also enables and starts the system's sshd)
 set -euo pipefail
 
 run_packages=(
@@ -39,7 +42,7 @@ packages=(
 )
 case "${1:-}" in
   --run) packages=("${run_packages[@]}") ;;
-  --bench) packages+=(wrk nginx-light iperf3) ;;
+  --bench) packages+=(wrk nginx-light iperf3 stunnel4 openssh-server) ;;
   "") ;;
   *) echo "usage: scripts/setup.sh [--run | --bench]" >&2; exit 2 ;;
 esac

@@ -12,8 +12,9 @@
 //                                                TLS and no edge (PUBLIC_PORT → relay → relay →
 //                                                TARGET_PORT): what the copies alone cost
 //   tunnel_bench echo PORT                       an echo server (holds idle connections cheaply)
-//   tunnel_bench rtt PORT COUNT SIZE             COUNT ping-pongs of SIZE bytes; prints
-//                                                "p50_us p99_us"
+//   tunnel_bench rtt [HOST:]PORT COUNT SIZE      COUNT ping-pongs of SIZE bytes to HOST (an
+//                                                IPv4 or IPv6 address, 127.0.0.1 if left out;
+//                                                "[::1]:PORT" for IPv6); prints "p50_us p99_us"
 //   tunnel_bench hold PORT N                     opens N connections, checks each echoes a byte,
 //                                                prints "held N", holds them until stdin closes
 //
@@ -245,10 +246,22 @@ int Echo(int port) {
   return 0;
 }
 
-int Rtt(int port, int count, int size) {
+// "PORT", "HOST:PORT" or "[V6HOST]:PORT" → an endpoint; throws on a malformed one.
+tcp::endpoint ParseTarget(const std::string& target) {
+  const auto colon = target.rfind(':');
+  if (colon == std::string::npos)
+    return {kLoopback, static_cast<unsigned short>(std::stoi(target))};
+  std::string host = target.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return {asio::ip::make_address(host),
+          static_cast<unsigned short>(std::stoi(target.substr(colon + 1)))};
+}
+
+int Rtt(const tcp::endpoint& target, int count, int size) {
   asio::io_context ioc;
   tcp::socket s(ioc);
-  s.connect({kLoopback, static_cast<unsigned short>(port)});
+  s.connect(target);
   s.set_option(tcp::no_delay(true));
   std::string msg(size, 'p'), back(size, '\0');
   std::vector<double> us;
@@ -296,7 +309,7 @@ int main(int argc, char** argv) {
     if (a.size() == 3 && a[0] == "plain") return Plain(std::stoi(a[1]), std::stoi(a[2]));
     if (a.size() == 2 && a[0] == "echo") return Echo(std::stoi(a[1]));
     if (a.size() == 4 && a[0] == "rtt")
-      return Rtt(std::stoi(a[1]), std::stoi(a[2]), std::stoi(a[3]));
+      return Rtt(ParseTarget(a[1]), std::stoi(a[2]), std::stoi(a[3]));
     if (a.size() == 3 && a[0] == "hold") return Hold(std::stoi(a[1]), std::stoi(a[2]));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tunnel_bench: %s\n", e.what());
