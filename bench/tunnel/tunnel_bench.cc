@@ -74,7 +74,7 @@ const auto kLoopback = asio::ip::make_address("127.0.0.1");
 // as lines (link::Encode) instead of a WebSocket.
 int EdgeMain(int public_port, int control_port) {
   InitCrypto();
-  InitLogging("warn");
+  InitLogging(std::getenv("TB_LOG") ? std::getenv("TB_LOG") : "warn");
   auto pki = tunnel::testing::MakeTestPki();
   asio::io_context ioc;
   tcp::acceptor front(ioc, {kLoopback, 0});
@@ -95,7 +95,11 @@ int EdgeMain(int public_port, int control_port) {
   const char* relay_env = std::getenv("EDGE_RELAY_THREADS");
   edge::EdgeOptions eo;
   eo.relay_threads = relay_env != nullptr ? std::max(0, std::atoi(relay_env)) : threads;
+  // Every connection comes from 127.0.0.1: the per-source caps (64 and 256 by default) would
+  // refuse `hold`'s thousands.
   eo.max_streams_per_workload = 1000000;
+  eo.max_streams_per_source_per_workload = 1000000;
+  eo.max_streams_per_source = 1000000;
   edge::Edge edge(ioc, eo, [&](const std::string&, const link::StreamOpen& m) {
     const std::string line = link::Encode(m) + "\n";
     std::lock_guard lock(ctrl_mu);
@@ -135,7 +139,7 @@ int EdgeMain(int public_port, int control_port) {
 // The agent process: the real TunnelClient, fed the edge's stream.open lines.
 int AgentMain(int control_port, int target_port) {
   InitCrypto();
-  InitLogging("warn");
+  InitLogging(std::getenv("TB_LOG") ? std::getenv("TB_LOG") : "warn");
   asio::io_context ioc;
   tcp::socket ctrl(ioc);
   ctrl.connect({kLoopback, static_cast<unsigned short>(control_port)});
