@@ -326,17 +326,18 @@ asio::awaitable<void> Edge::AcceptDataConnection(std::unique_ptr<tunnel::TlsSock
     p = it->second;
     pending_.erase(it);  // single use
   }
-  const bool move = !relay_threads_.empty();  // else the client is on a strand of ioc_ too
-  asio::post(p->executor, [p, move, c = std::move(conn), rest = buf.substr(*len)]() mutable {
-    // Onto the client's relay thread, so the whole stream runs there.
-    if (move) {
-      if (error_code ec = c->MoveTo(p->executor)) {
-        spdlog::warn("msg=\"data connection could not join its stream\" error=\"{}\"",
-                     ec.message());
-        p->wake.cancel();  // the client is refused: no data connection
-        return;
-      }
+  // Onto the client's relay thread, so the whole stream runs there. Moved here, before the
+  // hand-over: whatever then holds the connection belongs to that thread's io_context alone,
+  // even a hand-over that a stopping edge never runs. (Without relay threads the client is on
+  // a strand of ioc_, where the connection already is.)
+  if (!relay_threads_.empty()) {
+    if (error_code ec = conn->MoveTo(p->executor)) {
+      spdlog::warn("msg=\"data connection could not join its stream\" error=\"{}\"", ec.message());
+      asio::post(p->executor, [p] { p->wake.cancel(); });  // the client is refused
+      co_return;
     }
+  }
+  asio::post(p->executor, [p, c = std::move(conn), rest = buf.substr(*len)]() mutable {
     p->data = std::move(c);
     p->leftover = std::move(rest);
     p->wake.cancel();

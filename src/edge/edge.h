@@ -4,7 +4,7 @@
 // to dial back a TLS data connection, matches that connection's handshake to the waiting
 // client, and relays bytes between the two (tunnel/relay.h). One data connection per stream.
 //
-//   client ──tcp──▶ edge (public port) ◀──TLS data conn── agent ──tcp──▶ container (its own address)
+//   client ──tcp──▶ edge (public port) ◀──TLS data conn── agent ──tcp──▶ container (own address)
 //
 // A client is closed, without a byte, when: the workload is not meant to run (the port is not
 // even listening then), its node is not connected, a stream cap is reached (edge/admission.h:

@@ -76,7 +76,8 @@ void AddServerOptions(CLI::App& cmd, ServerConfig& cfg) {
       ->envname("LATTICE_SESSION_TTL")
       ->check(CLI::Range(std::int64_t{60}, std::int64_t{365} * 24 * 3600))
       ->capture_default_str();
-  cmd.add_option("--io-threads", cfg.io_threads, "I/O threads (0: one per core)")
+  cmd.add_option("--io-threads", cfg.io_threads,
+                 "I/O threads, and as many tunnel relay threads (0: one per core)")
       ->envname("LATTICE_IO_THREADS")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
