@@ -97,7 +97,7 @@ export function DeployDialog({ open, onClose, onDeploy, statusOf }: {
               <Field label="Command" value={form.command} onChange={(e) => set('command', e.target.value)} error={errors.command}
                 hint={'Optional; quote arguments with spaces: sh -c "echo hi"'} />
               <Field label="Ports" value={form.ports} onChange={(e) => set('ports', e.target.value)} error={errors.ports}
-                hint="Container ports to publish, comma-separated: 8080, 9090" />
+                hint="Container ports the workload serves, comma-separated: 8080, 9090" />
             </>
           )}
           <fieldset className="flex flex-col gap-2">
@@ -122,6 +122,13 @@ export function DeployDialog({ open, onClose, onDeploy, statusOf }: {
             <Field className="flex-1" label="CPUs" inputMode="decimal" value={form.cpus}
               onChange={(e) => set('cpus', e.target.value)} error={errors['resources.cpus']} placeholder="default" />
           </div>
+          <label className="flex items-start gap-2 text-sm">
+            <input type="checkbox" checked={form.publish} onChange={(e) => set('publish', e.target.checked)} className="mt-1" />
+            <span>
+              Also publish the ports on the node{' '}
+              <span className="text-slate-500">— on 127.0.0.1 there, for clients on that machine; the public endpoints work without it</span>
+            </span>
+          </label>
           {formError && <p role="alert" className="text-sm text-red-600">{formError}</p>}
           <div className="flex justify-end gap-2">
             <Button onClick={close}>Cancel</Button>

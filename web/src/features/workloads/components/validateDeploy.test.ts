@@ -20,6 +20,12 @@ describe('validateDeploy', () => {
     });
   });
 
+  it('asks for the ports on the node only when ticked', () => {
+    expect(validateDeploy({ ...emptyDeployForm, name: 'db' }).request).toEqual({ name: 'db', template: 'postgres' });
+    expect(validateDeploy({ ...emptyDeployForm, name: 'db', publish: true }).request)
+      .toEqual({ name: 'db', template: 'postgres', publish: true });
+  });
+
   it('reports every bad field at once', () => {
     const { errors, request } = validateDeploy({
       ...emptyDeployForm, name: 'x', template: 'custom', image: '', ports: '70000',

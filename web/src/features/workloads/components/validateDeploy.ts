@@ -11,10 +11,13 @@ export type DeployForm = {
   ports: string;
   memoryMb: string;
   cpus: string;
+  /** Also publish the ports on the node's loopback (the request's `publish`). */
+  publish: boolean;
 };
 
 export const emptyDeployForm: DeployForm = {
   name: '', template: 'postgres', image: '', env: [], command: '', ports: '', memoryMb: '', cpus: '',
+  publish: false,
 };
 
 const DNS_LABEL = /^[a-z]([a-z0-9-]*[a-z0-9])?$/;
@@ -73,6 +76,7 @@ export function validateDeploy(f: DeployForm): { errors: Record<string, string>;
     else resources.cpus = n;
   }
   if (Object.keys(resources).length) req.resources = resources;
+  if (f.publish) req.publish = true;
   return Object.keys(errors).length ? { errors } : { errors, request: req };
 }
 
