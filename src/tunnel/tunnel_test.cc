@@ -493,9 +493,9 @@ TEST_F(TlsPair, AnIdleWebSocketHoldsNoRecordBuffers) {
       },
       asio::use_future);
   EXPECT_LT(freed.get(), 1024) << "an idle TLS connection held record buffers";
-  auto sent = asio::co_spawn(
-      ioc_, client.async_write(asio::buffer(std::string("hello")), asio::use_awaitable),
-      asio::use_future);
+  const std::string hello = "hello";  // outlives the write (a temporary would not: ASan)
+  auto sent = asio::co_spawn(ioc_, client.async_write(asio::buffer(hello), asio::use_awaitable),
+                             asio::use_future);
   sent.get();
   auto got = idle_read.get_future();
   ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
