@@ -66,4 +66,16 @@ describe('NotificationsPage', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Delete channel https://hooks.example.com/x' }));
     expect(deleteChannel).toHaveBeenCalledWith('nch_1');
   });
+
+  it('shows a test delivery that the server logs only after the first read of the log', async () => {
+    vi.mocked(fetchChannels).mockResolvedValue({ items: [hook], email_available: false });
+    vi.mocked(testChannel).mockResolvedValue({ ...failed, status: 'pending', attempts: 0 });
+    // The dispatcher writes the row after the 202: the first reads find nothing.
+    vi.mocked(fetchDeliveries).mockResolvedValueOnce([]).mockResolvedValueOnce([])
+      .mockResolvedValue([{ ...failed, status: 'delivered', attempts: 1, last_code: 204, last_result: 'HTTP 204' }]);
+    renderWithQuery(<NotificationsPage isAdmin={false} />);
+    await userEvent.click(await screen.findByRole('button', { name: 'Send test to https://hooks.example.com/x' }));
+    const log = await screen.findByRole('table', { name: 'Deliveries of nch_1' }, { timeout: 4000 });
+    expect(within(log).getByText('HTTP 204')).toBeTruthy();
+  });
 });

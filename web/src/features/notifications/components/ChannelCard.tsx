@@ -6,8 +6,8 @@ import { ago, formatTime } from '../../../shared/lib/format';
 import type { Channel } from '../api/notificationsApi';
 import { useDeliveries, useTestChannel } from '../hooks/useNotifications';
 
-function DeliveryLog({ id }: { id: string }) {
-  const log = useDeliveries(id);
+function DeliveryLog({ id, watchUntil }: { id: string; watchUntil: number }) {
+  const log = useDeliveries(id, watchUntil);
   if (log.isPending) return <p className="text-sm text-slate-500">Loading deliveries…</p>;
   if (log.isError) return <ErrorNote error={log.error} />;
   if (!log.data.length) return <p className="text-sm text-slate-500">Nothing sent yet.</p>;
@@ -39,6 +39,7 @@ export function ChannelCard({ channel, onDelete, deleting }: {
   deleting: boolean;
 }) {
   const [open, setOpen] = useState(false);
+  const [watchUntil, setWatchUntil] = useState(0);  // after "Send test": until its delivery shows
   const test = useTestChannel();
   const target = channel.url ?? channel.email ?? '';
   return (
@@ -48,7 +49,7 @@ export function ChannelCard({ channel, onDelete, deleting }: {
         <span className="font-mono text-sm">{target}</span>
         <span className="ml-auto flex gap-2">
           <Button aria-label={`Send test to ${target}`} disabled={test.isPending}
-            onClick={() => { setOpen(true); test.mutate(channel.id); }}>Send test</Button>
+            onClick={() => { setOpen(true); setWatchUntil(Date.now() + 15_000); test.mutate(channel.id); }}>Send test</Button>
           <Button aria-label={`Deliveries of ${target}`} aria-expanded={open} onClick={() => setOpen((o) => !o)}>
             {open ? 'Hide log' : 'Delivery log'}
           </Button>
@@ -57,7 +58,7 @@ export function ChannelCard({ channel, onDelete, deleting }: {
       </div>
       <p className="text-xs text-slate-600">Events: {channel.events.join(', ')}</p>
       {test.isError && <ErrorNote error={test.error} />}
-      {open && <DeliveryLog id={channel.id} />}
+      {open && <DeliveryLog id={channel.id} watchUntil={watchUntil} />}
     </li>
   );
 }

@@ -6,12 +6,17 @@ import {
 
 export const useChannels = () => useQuery({ queryKey: queryKeys.notificationChannels, queryFn: fetchChannels });
 
-/** A channel's delivery log; refreshed every 2 s while a delivery is pending. */
-export const useDeliveries = (id: string) =>
+/**
+ * A channel's delivery log; refreshed every 2 s while a delivery is pending, and every second
+ * until `watchUntil` (ms since the epoch): a test just sent is written to the log by the
+ * server's dispatcher after the 202, so the first read may not hold it yet.
+ */
+export const useDeliveries = (id: string, watchUntil = 0) =>
   useQuery({
     queryKey: queryKeys.notificationDeliveries(id),
     queryFn: () => fetchDeliveries(id),
-    refetchInterval: (q) => (q.state.data?.some((d) => d.status === 'pending') ? 2000 : false),
+    refetchInterval: (q) =>
+      q.state.data?.some((d) => d.status === 'pending') ? 2000 : Date.now() < watchUntil ? 1000 : false,
   });
 
 export function useCreateChannel() {
